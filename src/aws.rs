@@ -1,0 +1,190 @@
+//! Everything about talking to AWS that is not one resource's business: the SDK configuration
+//! (region, profile, endpoint, retries, timeouts), the set of clients, and reading SDK errors.
+//!
+//! The SDK's defaults are standard retries with 3 attempts and no operation timeout; a tool that
+//! waits minutes on AWS wants more attempts and must never hang on one call, so both are set here.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// How to reach AWS, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// Region to use (the env file's, or `--region`).
+    pub region: String,
+    /// Named profile from the shared config files (`--profile`).
+    pub profile: Option<String>,
+    /// Endpoint override (`--endpoint-url`); `AWS_ENDPOINT_URL` is read by the SDK itself.
+    pub endpoint_url: Option<String>,
+}
+
+/// Builds the SDK configuration the way the AWS CLI resolves it, plus our retry and timeouts.
+pub async fn sdk_config(conn: &Connection) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(conn.region.clone()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(10)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        );
+    if let Some(profile) = &conn.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &conn.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// One client per AWS service the stack uses.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// VPC, subnets, route table, security group, endpoints.
+    pub ec2: aws_sdk_ec2::Client,
+    /// Load balancer, target group, listener.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Cluster, task definition, service.
+    pub ecs: aws_sdk_ecs::Client,
+    /// VPC link, REST API, deployment, stage.
+    pub apigw: aws_sdk_apigateway::Client,
+    /// Image repository.
+    pub ecr: aws_sdk_ecr::Client,
+    /// Log group.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Execution role.
+    pub iam: aws_sdk_iam::Client,
+    /// Caller identity (account id).
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    /// Makes every client from one configuration.
+    pub fn new(config: &SdkConfig) -> Clients {
+        Clients {
+            ec2: aws_sdk_ec2::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            apigw: aws_sdk_apigateway::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
+
+    /// The account the credentials belong to.
+    pub async fn account_id(&self) -> anyhow::Result<String> {
+        let identity = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(aws_error)
+            .context(
+                "cannot tell which AWS account to use (sts:GetCallerIdentity failed); \
+                 check your credentials, --profile and --endpoint-url",
+            )?;
+        identity
+            .account()
+            .map(str::to_string)
+            .context("sts:GetCallerIdentity returned no account id")
+    }
+}
+
+/// An AWS error reduced to what callers branch on and what users need to read.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct AwsError {
+    /// The service's error code (`DependencyViolation`, `NotFoundException`, ...), if any.
+    pub code: Option<String>,
+    /// The error code, the service's message, and the cause chain, for people.
+    pub message: String,
+}
+
+/// Turns any SDK error into an [`AwsError`], keeping its code and whole cause chain.
+pub fn aws_error<E>(err: E) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let message = match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    AwsError { code, message }
+}
+
+/// The AWS error code in an error chain, if the chain carries an [`AwsError`].
+pub fn error_code(err: &anyhow::Error) -> Option<&str> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<AwsError>())
+        .and_then(|aws| aws.code.as_deref())
+}
+
+/// Whether an error chain carries one of these AWS error codes.
+pub fn has_code(err: &anyhow::Error, codes: &[&str]) -> bool {
+    error_code(err).is_some_and(|code| codes.contains(&code))
+}
+
+/// Error codes that mean "no such resource", across the services we use.
+pub const NOT_FOUND: &[&str] = &[
+    "NotFoundException",
+    "NoSuchEntity",
+    "ResourceNotFoundException",
+    "RepositoryNotFoundException",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidVpcEndpointId.NotFound",
+    "InvalidAssociationID.NotFound",
+];
+
+/// Whether an error means the resource does not exist.
+pub fn is_not_found(err: &anyhow::Error) -> bool {
+    has_code(err, NOT_FOUND)
+}
+
+/// Adds `.aws()` to SDK results: converts the error and attaches what we were doing.
+pub trait AwsResultExt<T> {
+    /// Converts the SDK error into an [`AwsError`] with `doing` as context.
+    fn aws(self, doing: impl FnOnce() -> String) -> anyhow::Result<T>;
+}
+
+impl<T, E> AwsResultExt<T> for Result<T, E>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn aws(self, doing: impl FnOnce() -> String) -> anyhow::Result<T> {
+        self.map_err(|err| anyhow::Error::new(aws_error(err)).context(doing()))
+    }
+}
+
+/// Maps "not found" to `None`, so lookups read as `Option`.
+pub fn found<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if is_not_found(&err) => Ok(None),
+        Err(err) => Err(err),
+    }
+}

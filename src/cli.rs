@@ -1,0 +1,113 @@
+//! The command line: what the user typed, parsed by clap. No I/O happens here; `ops` turns
+//! these values into work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Stand up, report on and tear down an API Gateway → VPC link → NLB → ECS Fargate stack.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gwfargate",
+    version,
+    about,
+    after_help = "Examples:\n  gwfargate up --env config/env1.toml\n  gwfargate status --json\n  gwfargate down\n\n\
+Exit codes: 0 success, 1 AWS or runtime failure, 2 bad command line or env file, 3 image not pushed yet."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// How to reach AWS and where state lives.
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Directory of the state files.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".gwfargate")]
+    pub state_dir: PathBuf,
+    /// Named AWS profile (as in the AWS CLI).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region; overrides the env file's.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator); `AWS_ENDPOINT_URL` works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the stack the env file describes, or converge a partly built one, and wait until it serves.
+    #[command(after_help = "Example:\n  gwfargate up --env config/env1.toml\n\n\
+Prints the invoke URL when the stack serves. Exits 3 if the service image is not pushed yet,\n\
+after building everything that does not need it, with the commands to push it.")]
+    Up(UpArgs),
+    /// Show every resource of the stack, read live from AWS, and the public URL.
+    #[command(
+        after_help = "Examples:\n  gwfargate status\n  gwfargate status --env config/env1.toml --json"
+    )]
+    Status(StatusArgs),
+    /// Delete everything `up` created, in reverse dependency order, then the state file.
+    #[command(
+        after_help = "Examples:\n  gwfargate down\n  gwfargate down --env config/env1.toml --purge\n\n\
+An ECR repository that existed before `up` is never deleted; one gwfargate created is kept\n\
+while it holds images, unless --purge is given."
+    )]
+    Down(DownArgs),
+}
+
+/// `up` options.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The env file (TOML) describing the deployment.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
+    /// How many steps may run at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Print a stable JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `down` options.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Also delete a repository gwfargate created even if it holds images.
+    #[arg(long)]
+    pub purge: bool,
+    /// How many steps may run at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

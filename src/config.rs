@@ -1,0 +1,724 @@
+//! The env file: what one deployment of the stack looks like.
+//!
+//! Parsing is two layers, as in ripgrep: `toml` + serde turn the text into raw values that keep
+//! their positions (`Spanned`), then `validate` checks every rule AWS would enforce later and
+//! builds a [`Deployment`]. Everything here happens before any AWS call, and every error names
+//! the file, the key, its line and column, and what is wrong.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// CloudWatch Logs accepts only these retention periods (days).
+const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// The longest deployment or service name: both end up inside names AWS limits (IAM role 64,
+/// ECS service 255, and the 32 of load balancers and target groups, which are shortened).
+const MAX_NAME_LEN: usize = 32;
+
+/// A validated env file: the deployment gwfargate builds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Deployment name: prefix of every resource name and the `gwfargate:env` tag.
+    pub name: String,
+    /// Environment: the API stage name and the `Environment` tag.
+    pub environment: String,
+    /// AWS region.
+    pub region: String,
+    /// VPC and subnets.
+    pub network: Network,
+    /// The container service.
+    pub service: Service,
+    /// Log retention.
+    pub logs: Logs,
+}
+
+/// The VPC and its private subnets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    /// The VPC's CIDR block.
+    pub vpc_cidr: Ipv4Net,
+    /// The private subnets, at least two in distinct availability zones.
+    pub subnets: Vec<Subnet>,
+}
+
+/// One private subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    /// The subnet's CIDR block, inside the VPC's.
+    pub cidr: Ipv4Net,
+    /// Its availability zone, e.g. `eu-west-1a`.
+    pub az: String,
+}
+
+/// The Fargate service and its container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// Service name, used in resource names.
+    pub name: String,
+    /// The container image reference.
+    pub image: String,
+    /// The container and listener port.
+    pub port: u16,
+    /// Desired task count.
+    pub count: u32,
+    /// Task CPU units (1024 = 1 vCPU).
+    pub cpu: u32,
+    /// Task memory in MiB.
+    pub memory: u32,
+    /// HTTP path of the target group's health check.
+    pub health_check_path: String,
+}
+
+/// CloudWatch Logs settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logs {
+    /// Days to keep log events.
+    pub retention_days: u32,
+}
+
+/// One problem in an env file, located as precisely as the parser allows.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The env file.
+    pub file: PathBuf,
+    /// Dotted key path, e.g. `service.port`; empty for a file-level problem.
+    pub key: String,
+    /// 1-based line and column, where known.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong, and what would be right.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if self.key.is_empty() {
+            write!(f, ": {}", self.problem)
+        } else {
+            write!(f, ": `{}`: {}", self.key, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    name: Spanned<String>,
+    environment: Spanned<String>,
+    region: Spanned<String>,
+    network: RawNetwork,
+    service: RawService,
+    logs: Option<RawLogs>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    vpc_cidr: Spanned<String>,
+    subnets: Spanned<Vec<RawSubnet>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubnet {
+    cidr: Spanned<String>,
+    az: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<String>,
+    image: Spanned<String>,
+    port: Spanned<i64>,
+    count: Spanned<i64>,
+    cpu: Spanned<i64>,
+    memory: Spanned<i64>,
+    health_check_path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogs {
+    retention_days: Spanned<i64>,
+}
+
+/// Reads and validates an env file. `region_override` (from `--region`) replaces the file's
+/// region before the availability zones are checked against it.
+pub fn load(path: &Path, region_override: Option<&str>) -> Result<Deployment, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        file: path.to_path_buf(),
+        key: String::new(),
+        position: None,
+        problem: format!("cannot read the env file: {err}"),
+    })?;
+    parse(path, &text, region_override)
+}
+
+/// Validates env file text; `path` is only used in messages.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    region_override: Option<&str>,
+) -> Result<Deployment, ConfigError> {
+    let checker = Checker { path, text };
+    let raw: RawEnv = toml::from_str(text).map_err(|err| {
+        let position = err.span().map(|span| line_col(text, span.start));
+        ConfigError {
+            file: path.to_path_buf(),
+            key: String::new(),
+            position,
+            problem: err.message().trim().to_string(),
+        }
+    })?;
+    checker.validate(raw, region_override)
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, key: &str, span: Range<usize>, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.path.to_path_buf(),
+            key: key.to_string(),
+            position: Some(line_col(self.text, span.start)),
+            problem: problem.into(),
+        }
+    }
+
+    fn validate(
+        &self,
+        raw: RawEnv,
+        region_override: Option<&str>,
+    ) -> Result<Deployment, ConfigError> {
+        let name = self.resource_name("name", &raw.name)?;
+        let environment = raw.environment.get_ref().clone();
+        if environment.is_empty()
+            || environment.len() > 128
+            || !environment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(self.error(
+                "environment",
+                raw.environment.span(),
+                format!(
+                    "{environment:?} is not a valid API Gateway stage name: use 1 to 128 letters, \
+                     digits, hyphens or underscores"
+                ),
+            ));
+        }
+        let region = match region_override {
+            Some(region) => region.to_string(),
+            None => raw.region.get_ref().clone(),
+        };
+        if !is_region(&region) {
+            return Err(self.error(
+                "region",
+                raw.region.span(),
+                format!("{region:?} is not an AWS region name (for example eu-west-1)"),
+            ));
+        }
+        let network = self.network(raw.network, &region)?;
+        let service = self.service(raw.service)?;
+        let retention_days = match raw.logs {
+            None => 30,
+            Some(logs) => {
+                let days = *logs.retention_days.get_ref();
+                if !RETENTION_DAYS.contains(&days) {
+                    return Err(self.error(
+                        "logs.retention_days",
+                        logs.retention_days.span(),
+                        format!(
+                            "{days} is not a retention CloudWatch Logs offers; choose one of {RETENTION_DAYS:?}"
+                        ),
+                    ));
+                }
+                u32::try_from(days).unwrap_or(30)
+            }
+        };
+        Ok(Deployment {
+            name,
+            environment,
+            region,
+            network,
+            service,
+            logs: Logs { retention_days },
+        })
+    }
+
+    fn resource_name(&self, key: &str, value: &Spanned<String>) -> Result<String, ConfigError> {
+        let name = value.get_ref();
+        let ok = !name.is_empty()
+            && name.len() <= MAX_NAME_LEN
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !name.ends_with('-')
+            && !name.contains("--")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(name.clone())
+        } else {
+            Err(self.error(
+                key,
+                value.span(),
+                format!(
+                    "{name:?} is not a usable name: use 1 to {MAX_NAME_LEN} lowercase letters, digits \
+                     and single hyphens, starting with a letter and not ending with a hyphen \
+                     (it prefixes AWS resource names)"
+                ),
+            ))
+        }
+    }
+
+    fn cidr(&self, key: &str, value: &Spanned<String>) -> Result<Ipv4Net, ConfigError> {
+        let net: Ipv4Net = value.get_ref().parse().map_err(|_| {
+            self.error(
+                key,
+                value.span(),
+                format!(
+                    "{:?} is not an IPv4 CIDR block (for example 10.0.0.0/16)",
+                    value.get_ref()
+                ),
+            )
+        })?;
+        if net.trunc() != net {
+            return Err(self.error(
+                key,
+                value.span(),
+                format!("{net} has host bits set; the network is {}", net.trunc()),
+            ));
+        }
+        Ok(net)
+    }
+
+    fn network(&self, raw: RawNetwork, region: &str) -> Result<Network, ConfigError> {
+        let vpc_cidr = self.cidr("network.vpc_cidr", &raw.vpc_cidr)?;
+        if !(16..=28).contains(&vpc_cidr.prefix_len()) {
+            return Err(self.error(
+                "network.vpc_cidr",
+                raw.vpc_cidr.span(),
+                format!("{vpc_cidr}: a VPC's prefix length must be between /16 and /28"),
+            ));
+        }
+        let span = raw.subnets.span();
+        let raw_subnets = raw.subnets.into_inner();
+        if raw_subnets.len() < 2 {
+            return Err(self.error(
+                "network.subnets",
+                span,
+                format!(
+                    "{} subnet(s) given; the load balancer and service need at least 2, in different availability zones",
+                    raw_subnets.len()
+                ),
+            ));
+        }
+        let mut subnets: Vec<Subnet> = Vec::new();
+        for (i, raw_subnet) in raw_subnets.iter().enumerate() {
+            let key = format!("network.subnets[{i}].cidr");
+            let cidr = self.cidr(&key, &raw_subnet.cidr)?;
+            if !vpc_cidr.contains(&cidr) {
+                return Err(self.error(
+                    &key,
+                    raw_subnet.cidr.span(),
+                    format!("{cidr} is not inside the VPC's {vpc_cidr}"),
+                ));
+            }
+            if !(16..=28).contains(&cidr.prefix_len()) {
+                return Err(self.error(
+                    &key,
+                    raw_subnet.cidr.span(),
+                    format!("{cidr}: a subnet's prefix length must be between /16 and /28"),
+                ));
+            }
+            if let Some((j, other)) = subnets
+                .iter()
+                .enumerate()
+                .find(|(_, other)| other.cidr.contains(&cidr) || cidr.contains(&other.cidr))
+            {
+                return Err(self.error(
+                    &key,
+                    raw_subnet.cidr.span(),
+                    format!(
+                        "{cidr} overlaps network.subnets[{j}] ({}); subnets must not overlap",
+                        other.cidr
+                    ),
+                ));
+            }
+            let az_key = format!("network.subnets[{i}].az");
+            let az = raw_subnet.az.get_ref();
+            if !is_zone_of(az, region) {
+                return Err(self.error(
+                    &az_key,
+                    raw_subnet.az.span(),
+                    format!(
+                        "{az:?} is not an availability zone of region {region} (expected {region}a, {region}b, ...)"
+                    ),
+                ));
+            }
+            subnets.push(Subnet {
+                cidr,
+                az: az.clone(),
+            });
+        }
+        let mut zones: Vec<&str> = subnets.iter().map(|s| s.az.as_str()).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        if zones.len() < 2 {
+            return Err(self.error(
+                "network.subnets",
+                span,
+                format!(
+                    "all subnets are in {}; an internal load balancer needs subnets in at least 2 availability zones",
+                    zones.join(", ")
+                ),
+            ));
+        }
+        Ok(Network { vpc_cidr, subnets })
+    }
+
+    fn service(&self, raw: RawService) -> Result<Service, ConfigError> {
+        let name = self.resource_name("service.name", &raw.name)?;
+        let image = raw.image.get_ref().clone();
+        if let Err(problem) = ImageRef::parse(&image) {
+            return Err(self.error("service.image", raw.image.span(), problem));
+        }
+        let port = *raw.port.get_ref();
+        let port = u16::try_from(port)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| {
+                self.error(
+                    "service.port",
+                    raw.port.span(),
+                    format!("{port} is out of range; a port is 1 to 65535"),
+                )
+            })?;
+        let count = *raw.count.get_ref();
+        let count = u32::try_from(count)
+            .ok()
+            .filter(|c| *c <= 1000)
+            .ok_or_else(|| {
+                self.error(
+                    "service.count",
+                    raw.count.span(),
+                    format!("{count} is not a task count; use 0 to 1000"),
+                )
+            })?;
+        let cpu = *raw.cpu.get_ref();
+        let memory = *raw.memory.get_ref();
+        let Some(memories) = fargate_memory_for(cpu) else {
+            return Err(self.error(
+                "service.cpu",
+                raw.cpu.span(),
+                format!(
+                    "{cpu} is not a Fargate CPU size; choose 256, 512, 1024, 2048, 4096, 8192 or 16384"
+                ),
+            ));
+        };
+        if !memories.contains(&memory) {
+            return Err(self.error(
+                "service.memory",
+                raw.memory.span(),
+                format!(
+                    "Fargate does not offer {memory} MiB with {cpu} CPU units; with {cpu} it offers {} MiB",
+                    describe_memories(&memories)
+                ),
+            ));
+        }
+        let health_check_path = match raw.health_check_path {
+            None => "/".to_string(),
+            Some(path) => {
+                let value = path.get_ref();
+                if !value.starts_with('/')
+                    || value.len() > 1024
+                    || value.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(self.error(
+                        "service.health_check_path",
+                        path.span(),
+                        format!(
+                            "{value:?} is not an HTTP path: it must start with `/`, have no spaces and be at most 1024 characters"
+                        ),
+                    ));
+                }
+                value.clone()
+            }
+        };
+        Ok(Service {
+            name,
+            image,
+            port,
+            count,
+            cpu: u32::try_from(cpu).unwrap_or_default(),
+            memory: u32::try_from(memory).unwrap_or_default(),
+            health_check_path,
+        })
+    }
+}
+
+/// The memory sizes (MiB) Fargate offers with a CPU size, or `None` for an unknown CPU size.
+fn fargate_memory_for(cpu: i64) -> Option<Vec<i64>> {
+    let steps = |from: i64, to: i64, step: i64| (from..=to).step_by(step as usize).collect();
+    match cpu {
+        256 => Some(vec![512, 1024, 2048]),
+        512 => Some(steps(1024, 4096, 1024)),
+        1024 => Some(steps(2048, 8192, 1024)),
+        2048 => Some(steps(4096, 16384, 1024)),
+        4096 => Some(steps(8192, 30720, 1024)),
+        8192 => Some(steps(16384, 61440, 4096)),
+        16384 => Some(steps(32768, 122880, 8192)),
+        _ => None,
+    }
+}
+
+fn describe_memories(memories: &[i64]) -> String {
+    match memories {
+        [first, .., last] if memories.len() > 3 => {
+            let step = memories[1] - first;
+            format!("{first} to {last} in steps of {step}")
+        }
+        _ => memories
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_zone_of(az: &str, region: &str) -> bool {
+    az.strip_prefix(region)
+        .is_some_and(|rest| rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, col)
+}
+
+/// A container image reference, split into the parts gwfargate needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host, if the reference names one (`docker.io` style references have none).
+    pub registry: Option<String>,
+    /// Repository path within the registry.
+    pub repository: String,
+    /// Tag, or `None` when the reference pins a digest.
+    pub tag: Option<String>,
+    /// Digest (`sha256:...`) when pinned.
+    pub digest: Option<String>,
+}
+
+/// Where an image lives when it is in an ECR registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrLocation {
+    /// The registry's account.
+    pub account: String,
+    /// The registry's region.
+    pub region: String,
+}
+
+impl ImageRef {
+    /// Splits `registry/repo:tag` or `registry/repo@sha256:...`; a missing tag means `latest`.
+    pub fn parse(image: &str) -> Result<ImageRef, String> {
+        let invalid = |why: &str| format!("{image:?} is not an image reference: {why}");
+        if image.is_empty() || image.chars().any(|c| c.is_whitespace()) {
+            return Err(invalid("it is empty or contains spaces"));
+        }
+        let (rest, digest) = match image.split_once('@') {
+            Some((rest, digest)) => {
+                if !digest.starts_with("sha256:") || digest.len() != 71 {
+                    return Err(invalid("a digest is sha256: and 64 hex digits"));
+                }
+                (rest, Some(digest.to_string()))
+            }
+            None => (image, None),
+        };
+        let (registry, path) = match rest.split_once('/') {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (Some(first.to_string()), path)
+            }
+            _ => (None, rest),
+        };
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((repo, tag)) => (repo, Some(tag.to_string())),
+            None => (path, None),
+        };
+        if repository.is_empty()
+            || !repository
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
+        {
+            return Err(invalid(
+                "the repository may hold only lowercase letters, digits, `.`, `_`, `-` and `/`",
+            ));
+        }
+        if let Some(tag) = &tag
+            && (tag.is_empty()
+                || tag.len() > 128
+                || !tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+        {
+            return Err(invalid(
+                "a tag is 1 to 128 letters, digits, `.`, `_` or `-`",
+            ));
+        }
+        let tag = match (&tag, &digest) {
+            (None, None) => Some("latest".to_string()),
+            _ => tag,
+        };
+        Ok(ImageRef {
+            registry,
+            repository: repository.to_string(),
+            tag,
+            digest,
+        })
+    }
+
+    /// The account and region when the registry is ECR's (`<account>.dkr.ecr.<region>.amazonaws.com`).
+    pub fn ecr(&self) -> Option<EcrLocation> {
+        let registry = self.registry.as_deref()?;
+        let mut parts = registry.split('.');
+        let account = parts.next()?;
+        let (dkr, ecr, region) = (parts.next()?, parts.next()?, parts.next()?);
+        let rest: Vec<&str> = parts.collect();
+        let is_ecr = account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && dkr == "dkr"
+            && ecr == "ecr"
+            && (rest == ["amazonaws", "com"] || rest == ["amazonaws", "com", "cn"]);
+        is_ecr.then(|| EcrLocation {
+            account: account.to_string(),
+            region: region.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name        = "cluster1"
+environment = "dev"
+region      = "eu-west-1"
+
+[network]
+vpc_cidr = "10.0.0.0/16"
+subnets  = [ { cidr = "10.0.1.0/24", az = "eu-west-1a" },
+             { cidr = "10.0.2.0/24", az = "eu-west-1b" } ]
+
+[service]
+name              = "microservice1"
+image             = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
+port              = 8080
+count             = 1
+cpu               = 1024
+memory            = 2048
+health_check_path = "/actuator/health"
+
+[logs]
+retention_days = 30
+"#;
+
+    fn check(text: &str) -> Result<Deployment, ConfigError> {
+        parse(Path::new("env.toml"), text, None)
+    }
+
+    #[test]
+    fn accepts_the_reference_env_file() {
+        let d = check(GOOD).expect("valid");
+        assert_eq!(d.name, "cluster1");
+        assert_eq!(d.network.subnets.len(), 2);
+        assert_eq!(d.service.port, 8080);
+        assert_eq!(d.logs.retention_days, 30);
+    }
+
+    #[test]
+    fn region_override_applies_before_zone_check() {
+        let err = parse(Path::new("env.toml"), GOOD, Some("us-east-1")).expect_err("zones");
+        assert_eq!(err.key, "network.subnets[0].az");
+    }
+
+    #[test]
+    fn reports_line_and_column_of_the_bad_value() {
+        let err = check(&GOOD.replace("port              = 8080", "port              = 0"))
+            .expect_err("port 0");
+        assert_eq!(err.key, "service.port");
+        assert_eq!(err.position, Some((14, 21)));
+        assert!(
+            err.to_string()
+                .starts_with("env.toml:14:21: `service.port`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn memory_message_lists_what_fargate_offers() {
+        let err = check(&GOOD.replace("memory            = 2048", "memory            = 1024"))
+            .expect_err("memory");
+        assert!(
+            err.problem.contains("2048 to 8192 in steps of 1024"),
+            "{}",
+            err.problem
+        );
+    }
+
+    #[test]
+    fn parses_image_references() {
+        let ecr =
+            ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/a/b:1.0").expect("ok");
+        assert_eq!(ecr.repository, "a/b");
+        assert_eq!(ecr.tag.as_deref(), Some("1.0"));
+        assert_eq!(
+            ecr.ecr(),
+            Some(EcrLocation {
+                account: "123456789012".into(),
+                region: "eu-west-1".into()
+            })
+        );
+        let hub = ImageRef::parse("nginx").expect("ok");
+        assert_eq!(hub.registry, None);
+        assert_eq!(hub.tag.as_deref(), Some("latest"));
+        assert_eq!(hub.ecr(), None);
+        let local = ImageRef::parse("localhost:5000/app:2").expect("ok");
+        assert_eq!(local.registry.as_deref(), Some("localhost:5000"));
+        assert!(ImageRef::parse("Bad/Upper:1").is_err());
+    }
+}

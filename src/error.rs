@@ -1,0 +1,74 @@
+//! Errors that decide the process exit code.
+//!
+//! Most failures travel as `anyhow::Error` with context added on the way up. The few that change
+//! what the user must do next are typed here, so `main` can find them in the chain and pick the
+//! documented exit code.
+
+use std::fmt;
+
+/// Exit code for an AWS or runtime failure.
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit code for a bad command line or env file; nothing was sent to AWS.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code for `up` stopping because the service image is not in its repository yet.
+pub const EXIT_IMAGE_NOT_PUSHED: i32 = 3;
+
+/// A problem with what the user gave us (flags, env file, state directory choice), found
+/// before any call to AWS.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// `up` built everything that does not need the image and stopped: the image tag is not in
+/// the ECR repository. Carries the commands that fix it.
+#[derive(Debug)]
+pub struct ImageNotPushed {
+    /// The full image reference the service runs.
+    pub image: String,
+    /// The registry host, for `docker login`.
+    pub registry: String,
+    /// The region of the registry.
+    pub region: String,
+    /// The env file to pass to the next `up`.
+    pub env_file: String,
+}
+
+impl fmt::Display for ImageNotPushed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "image {image} is not in its ECR repository yet.\n\
+             Everything that does not need it is built. Push the image, then run `up` again:\n\n  \
+             aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}\n  \
+             docker tag <your-local-image> {image}\n  \
+             docker push {image}\n  \
+             gwfargate up --env {env}",
+            image = self.image,
+            region = self.region,
+            registry = self.registry,
+            env = self.env_file,
+        )
+    }
+}
+
+impl std::error::Error for ImageNotPushed {}
+
+/// The exit code for an error: the first typed error found in its chain decides.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<crate::config::ConfigError>() {
+            return EXIT_USAGE;
+        }
+        if cause.is::<ImageNotPushed>() {
+            return EXIT_IMAGE_NOT_PUSHED;
+        }
+    }
+    EXIT_FAILURE
+}

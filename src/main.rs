@@ -1,0 +1,122 @@
+//! gwfargate: one command each to stand up, report on and tear down an API Gateway → VPC
+//! link → NLB → ECS Fargate stack.
+//!
+//! `main` is thin, as in ripgrep: parse, run one operation, render, and turn any error into
+//! its documented exit code with the whole cause chain printed.
+
+mod aws;
+mod cli;
+mod config;
+mod error;
+mod graph;
+mod names;
+mod ops;
+mod output;
+mod progress;
+mod state;
+mod steps;
+mod wait;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+use crate::error::{EXIT_USAGE, exit_code};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                EXIT_USAGE as u8
+            } else {
+                0
+            });
+        }
+    };
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(&err);
+            ExitCode::from(u8::try_from(exit_code(&err)).unwrap_or(1))
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "gwfargate=debug,warn",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GWFARGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints an error and its causes, cargo style.
+fn report(err: &anyhow::Error) {
+    eprintln!("error: {err}");
+    let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
+    if !causes.is_empty() {
+        eprintln!("\nCaused by:");
+        for cause in causes {
+            eprintln!("  {cause}");
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Up(args) => {
+            let target =
+                ops::resolve(Some(&args.env), &global.state_dir, global.region.as_deref())?;
+            let ctx = Arc::new(ops::context(&target, global, false).await?);
+            let url = ops::up::up(ctx, usize::from(args.concurrency)).await?;
+            output::print(&url);
+        }
+        Command::Status(args) => {
+            let target = ops::resolve(
+                args.env.as_deref(),
+                &global.state_dir,
+                global.region.as_deref(),
+            )?;
+            let present = target.state.is_some();
+            let ctx = ops::context(&target, global, false).await?;
+            let status = ops::status::status(&ctx, present).await?;
+            if args.json {
+                output::print(&output::status_json(&status)?);
+            } else {
+                output::print(&output::status_table(&status));
+            }
+        }
+        Command::Down(args) => {
+            let target = ops::resolve(
+                args.env.as_deref(),
+                &global.state_dir,
+                global.region.as_deref(),
+            )?;
+            let ctx = Arc::new(ops::context(&target, global, args.purge).await?);
+            ops::down::down(ctx, usize::from(args.concurrency)).await?;
+        }
+    }
+    Ok(())
+}

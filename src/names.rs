@@ -1,0 +1,137 @@
+//! Resource names and tags, derived from the deployment alone.
+//!
+//! Names follow the original design's `<deployment>-<kind>-<purpose>`. AWS caps some of them
+//! (load balancers and target groups at 32 characters, IAM roles at 64); a name over its cap is
+//! cut and given a short hash of the full name, so it stays unique and the same on every run:
+//! `up` must find on its second run exactly what it made on the first.
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Deployment;
+
+/// Tag key that marks every resource of a deployment; its value is the deployment name.
+pub const TAG_ENV: &str = "gwfargate:env";
+/// Tag key for the environment (stage) name, as in the original design.
+pub const TAG_ENVIRONMENT: &str = "Environment";
+/// Tag key for a resource's name, shown by the AWS console.
+pub const TAG_NAME: &str = "Name";
+/// Tag key that marks a resource gwfargate created (rather than found).
+pub const TAG_CREATED: &str = "gwfargate:created";
+
+/// Every name the stack uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// Deployment name, the prefix of everything.
+    pub deployment: String,
+    /// VPC `Name` tag.
+    pub vpc: String,
+    /// Route table `Name` tag.
+    pub route_table: String,
+    /// Security group name.
+    pub security_group: String,
+    /// Execution role name (at most 64).
+    pub execution_role: String,
+    /// Inline policy name on the execution role.
+    pub execution_policy: String,
+    /// Log group name.
+    pub log_group: String,
+    /// ECS cluster name.
+    pub cluster: String,
+    /// Task definition family.
+    pub task_family: String,
+    /// Container name inside the task definition.
+    pub container: String,
+    /// ECS service name.
+    pub service: String,
+    /// Network load balancer name (at most 32).
+    pub load_balancer: String,
+    /// Target group name (at most 32).
+    pub target_group: String,
+    /// VPC link name.
+    pub vpc_link: String,
+    /// REST API name.
+    pub rest_api: String,
+}
+
+impl Names {
+    /// Derives every name from the deployment.
+    pub fn new(d: &Deployment) -> Names {
+        let n = &d.name;
+        let s = &d.service.name;
+        Names {
+            deployment: n.clone(),
+            vpc: format!("{n}-vpc"),
+            route_table: format!("{n}-rt-private"),
+            security_group: format!("{n}-sg-{s}"),
+            execution_role: fit(&format!("{n}-role-{s}-execution"), 64),
+            execution_policy: format!("{n}-policy-{s}-execution"),
+            log_group: format!("/ecs/{n}/{s}"),
+            cluster: format!("{n}-cluster"),
+            task_family: format!("{n}-task-{s}"),
+            container: s.clone(),
+            service: format!("{n}-service-{s}"),
+            load_balancer: fit(&format!("{n}-nlb-{s}"), 32),
+            target_group: fit(&format!("{n}-tg-{s}"), 32),
+            vpc_link: format!("{n}-vpclink-{s}"),
+            rest_api: format!("{n}-api-{s}"),
+        }
+    }
+
+    /// `Name` tag of the private subnet at `index` (0-based in the env file).
+    pub fn subnet(&self, index: usize) -> String {
+        format!("{}-subnet-private-{}", self.deployment, index + 1)
+    }
+
+    /// `Name` tag of the VPC endpoint for `service` (`ecr.api`, `logs`, `s3`, ...).
+    pub fn endpoint(&self, service: &str) -> String {
+        format!("{}-vpce-{}", self.deployment, service.replace('.', "-"))
+    }
+}
+
+/// Cuts `name` to at most `max` characters, keeping it unique with 8 hex digits of its hash.
+pub fn fit(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let keep = max.saturating_sub(hash.len() + 1);
+    let head = name[..keep].trim_end_matches('-');
+    format!("{head}-{hash}")
+}
+
+/// A deterministic token (32 hex digits) for APIs that take a client token of limited length.
+pub fn token(input: &str) -> String {
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(
+            fit("cluster1-nlb-microservice1", 32),
+            "cluster1-nlb-microservice1"
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_deterministically_and_stay_distinct() {
+        let a = fit("averyveryverylongdeployment-nlb-microservice-alpha", 32);
+        let b = fit("averyveryverylongdeployment-nlb-microservice-beta", 32);
+        assert_eq!(a.len(), 32);
+        assert!(b.len() <= 32);
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            fit("averyveryverylongdeployment-nlb-microservice-alpha", 32)
+        );
+        assert!(!a.contains("--"), "{a}");
+    }
+}

@@ -1,0 +1,25 @@
+//! `gwfargate down`: delete what `up` created, dependents first, then the state file.
+
+use std::sync::Arc;
+
+use super::{Direction, failure, run_steps};
+use crate::steps::Ctx;
+
+/// Runs every step backwards; removes the state file only when all of them succeeded.
+pub async fn down(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<()> {
+    ctx.progress.line(&format!(
+        "down: deployment {} ({}), region {}, account {}",
+        ctx.deployment.name, ctx.deployment.environment, ctx.deployment.region, ctx.account
+    ));
+    let outcome = run_steps(ctx.clone(), Direction::Down, concurrency).await;
+    if !outcome.succeeded() {
+        return Err(failure(outcome, "down"));
+    }
+    ctx.state.file().remove()?;
+    ctx.progress.line(&format!(
+        "down: everything is deleted ({:.1}s); removed {}",
+        ctx.progress.elapsed().as_secs_f64(),
+        ctx.state.file().path.display()
+    ));
+    Ok(())
+}

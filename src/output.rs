@@ -1,0 +1,108 @@
+//! Everything printed on stdout: the status table, the status JSON, the URL. Progress and
+//! errors go to stderr (see `progress` and `main`), so stdout stays clean for scripts.
+
+#![allow(clippy::print_stdout)]
+
+use comfy_table::presets::NOTHING;
+use comfy_table::{ContentArrangement, Table};
+
+use crate::ops::status::Status;
+
+/// Renders the status as an aligned table for people.
+pub fn status_table(status: &Status) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec!["KIND", "NAME", "ID", "STATE", "DETAIL"]);
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for r in &status.resources {
+        table.add_row(vec![
+            r.kind.to_string(),
+            r.name.clone(),
+            r.id.as_deref().map_or_else(|| "-".to_string(), short_id),
+            r.state.clone(),
+            r.detail.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!(
+        "deployment {} ({}), region {}\n",
+        status.deployment, status.environment, status.region
+    );
+    if !status.state_file_present {
+        out.push_str(&format!(
+            "state file {} is missing: resources below were found by their tags and names\n",
+            status.state_file
+        ));
+    }
+    out.push_str(table.to_string().trim_end());
+    out.push('\n');
+    match &status.service {
+        Some(s) => out.push_str(&format!(
+            "service: {}/{} tasks running\n",
+            s.running, s.desired
+        )),
+        None => out.push_str("service: missing\n"),
+    }
+    match &status.url {
+        Some(url) => out.push_str(&format!("url: {url}\n")),
+        None => out.push_str("url: none (the API or its stage is missing)\n"),
+    }
+    let missing = status
+        .resources
+        .iter()
+        .filter(|r| r.state == "missing")
+        .count();
+    if missing > 0 {
+        out.push_str(&format!(
+            "{missing} resource(s) missing; `gwfargate up --env FILE` builds them\n"
+        ));
+    }
+    out
+}
+
+/// An ARN without its `arn:aws:<service>:<region>:<account>:` prefix: the table is for
+/// people, and the prefix is the same on every line. `--json` keeps the whole ARN.
+fn short_id(id: &str) -> String {
+    if id.starts_with("arn:") {
+        id.splitn(6, ':').nth(5).unwrap_or(id).to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+/// Renders the status as the stable JSON document of `status --json`.
+pub fn status_json(status: &Status) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(status)?)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_lose_only_their_common_prefix() {
+        assert_eq!(
+            short_id("arn:aws:ecs:eu-west-1:123456789012:service/c/s"),
+            "service/c/s"
+        );
+        assert_eq!(
+            short_id("arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/a:*"),
+            "log-group:/ecs/a:*"
+        );
+        assert_eq!(short_id("vpc-123"), "vpc-123");
+    }
+}

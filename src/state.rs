@@ -1,0 +1,401 @@
+//! The state file: every id AWS returned, recorded the moment it returned it.
+//!
+//! It is a convenience, not the source of truth: every resource is also tagged and named so it
+//! can be found without it. Writes are atomic (temporary file in the same directory, fsync,
+//! rename), so a crash leaves either the old file or the new one. Like cargo's install tracker
+//! it carries a format version and keeps fields it does not know.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Deployment;
+use crate::error::UsageError;
+
+/// The state format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The whole state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Format version; a newer one than [`FORMAT_VERSION`] is refused.
+    pub format_version: u32,
+    /// The env file `up` was run with, so `status` and `down` can name it.
+    pub env_file: Option<PathBuf>,
+    /// The deployment as validated at the last `up`.
+    pub deployment: Deployment,
+    /// The AWS account the stack lives in.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Recorded resources, by key (`vpc`, `subnet/0`, `endpoint/ecr.api`, ...).
+    #[serde(default)]
+    pub resources: BTreeMap<String, Record>,
+    /// Fields written by a newer gwfargate, kept as they were.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
+}
+
+/// One resource as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The resource's id or ARN.
+    pub id: String,
+    /// Whether gwfargate created it (`down` deletes only those).
+    #[serde(default)]
+    pub created: bool,
+    /// Further facts (DNS name, ARN, ...), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl Record {
+    /// A record for a resource gwfargate created.
+    pub fn created(id: impl Into<String>) -> Record {
+        Record {
+            id: id.into(),
+            created: true,
+            attrs: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an attribute.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Record {
+        self.attrs.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+impl State {
+    /// An empty state for a deployment.
+    pub fn new(deployment: Deployment, env_file: Option<PathBuf>) -> State {
+        State {
+            format_version: FORMAT_VERSION,
+            env_file,
+            deployment,
+            account: None,
+            resources: BTreeMap::new(),
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where one env's state file lives, and how it is read and written.
+#[derive(Debug, Clone)]
+pub struct StateFile {
+    /// Path of the JSON file.
+    pub path: PathBuf,
+}
+
+impl StateFile {
+    /// The state file for an env file: `<dir>/<env file stem>.json`.
+    pub fn for_env(dir: &Path, env_file: &Path) -> anyhow::Result<StateFile> {
+        let stem = env_file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "{}: cannot name a state file after this env file; give it a name like env1.toml",
+                    env_file.display()
+                ))
+            })?;
+        Ok(StateFile {
+            path: dir.join(format!("{stem}.json")),
+        })
+    }
+
+    /// The only state file in `dir`; with none or several, a usage error that lists them.
+    pub fn only_one_in(dir: &Path) -> anyhow::Result<StateFile> {
+        let mut found: Vec<PathBuf> = match fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|ext| ext == "json"))
+                .collect(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot list {}", dir.display()));
+            }
+        };
+        found.sort();
+        match found.len() {
+            0 => Err(UsageError(format!(
+                "no state file in {}: nothing was built from this directory yet. \
+                 Pass --env FILE (the env file `up` used), or --state-dir if the state lives elsewhere",
+                dir.display()
+            ))
+            .into()),
+            1 => Ok(StateFile {
+                path: found.remove(0),
+            }),
+            _ => {
+                let choices: Vec<String> = found
+                    .iter()
+                    .map(|path| {
+                        let env = StateFile { path: path.clone() }
+                            .load()
+                            .ok()
+                            .flatten()
+                            .and_then(|s| s.env_file)
+                            .map_or_else(
+                                || "(env file unknown)".to_string(),
+                                |p| p.display().to_string(),
+                            );
+                        format!("  --env {env}    (state {})", path.display())
+                    })
+                    .collect();
+                Err(UsageError(format!(
+                    "{} holds several state files; say which stack with --env:\n{}",
+                    dir.display(),
+                    choices.join("\n")
+                ))
+                .into())
+            }
+        }
+    }
+
+    /// Reads the state; `None` if there is no file. A damaged or newer file is an error.
+    pub fn load(&self) -> anyhow::Result<Option<State>> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("cannot read state file {}", self.path.display()));
+            }
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "state file {} is damaged (not JSON); it was left as it is. \
+                 Move it away and run `gwfargate up` again: resources are found again by their tags",
+                self.path.display()
+            )
+        })?;
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64);
+        match version {
+            Some(v) if v > u64::from(FORMAT_VERSION) => bail!(
+                "state file {} has format version {v}, newer than this gwfargate understands \
+                 ({FORMAT_VERSION}); upgrade gwfargate. The file was left as it is",
+                self.path.display()
+            ),
+            None => bail!(
+                "state file {} has no format_version; it is not a gwfargate state file or is damaged. \
+                 It was left as it is",
+                self.path.display()
+            ),
+            Some(_) => {}
+        }
+        let state = serde_json::from_value(value).with_context(|| {
+            format!(
+                "state file {} is damaged; it was left as it is",
+                self.path.display()
+            )
+        })?;
+        Ok(Some(state))
+    }
+
+    /// Writes the state atomically, readable by the user only.
+    pub fn save(&self, state: &State) -> anyhow::Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        create_private_dir(dir)?;
+        let json = serde_json::to_vec_pretty(state).context("cannot encode the state")?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        tmp.write_all(&json)
+            .and_then(|()| tmp.write_all(b"\n"))
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("cannot write state to {}", dir.display()))?;
+        tmp.persist(&self.path)
+            .with_context(|| format!("cannot replace state file {}", self.path.display()))?;
+        Ok(())
+    }
+
+    /// Deletes the state file (after `down` removed everything).
+    pub fn remove(&self) -> anyhow::Result<()> {
+        match fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err).with_context(|| format!("cannot delete {}", self.path.display())),
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create state directory {}", dir.display()))
+}
+
+/// The state shared by concurrently running steps; every change is saved at once.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    file: StateFile,
+    state: Arc<Mutex<State>>,
+}
+
+impl SharedState {
+    /// Shares `state`, saving it to `file` on every change.
+    pub fn new(file: StateFile, state: State) -> SharedState {
+        SharedState {
+            file,
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The record under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Record> {
+        self.lock().resources.get(key).cloned()
+    }
+
+    /// Records a resource and saves at once.
+    pub fn record(&self, key: &str, record: Record) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        if state.resources.get(key) == Some(&record) {
+            return Ok(());
+        }
+        state.resources.insert(key.to_string(), record);
+        self.file.save(&state)
+    }
+
+    /// Forgets a resource and saves at once.
+    pub fn forget(&self, key: &str) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        if state.resources.remove(key).is_some() {
+            self.file.save(&state)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets every key that starts with `prefix`.
+    pub fn forget_prefix(&self, prefix: &str) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        let before = state.resources.len();
+        state.resources.retain(|k, _| !k.starts_with(prefix));
+        if state.resources.len() != before {
+            self.file.save(&state)?;
+        }
+        Ok(())
+    }
+
+    /// Saves the current state.
+    pub fn save(&self) -> anyhow::Result<()> {
+        let state = self.lock();
+        self.file.save(&state)
+    }
+
+    /// The file this state is saved to.
+    pub fn file(&self) -> &StateFile {
+        &self.file
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment() -> Deployment {
+        crate::config::parse(
+            Path::new("env1.toml"),
+            include_str!("../config/env1.toml"),
+            None,
+        )
+        .expect("reference env file is valid")
+    }
+
+    #[test]
+    fn round_trips_and_keeps_unknown_fields() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = StateFile {
+            path: dir.path().join("s/env1.json"),
+        };
+        let mut state = State::new(deployment(), None);
+        state
+            .unknown
+            .insert("from_the_future".into(), serde_json::json!({"x": 1}));
+        state.resources.insert(
+            "vpc".into(),
+            Record::created("vpc-1").with("cidr", "10.0.0.0/16"),
+        );
+        file.save(&state).expect("save");
+        let loaded = file.load().expect("load").expect("present");
+        assert_eq!(loaded.resources["vpc"].id, "vpc-1");
+        assert_eq!(
+            loaded.unknown["from_the_future"],
+            serde_json::json!({"x": 1})
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&file.path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            let dir_mode = fs::metadata(dir.path().join("s"))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(dir_mode & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn refuses_damaged_and_future_files_without_touching_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("env1.json");
+        let file = StateFile { path: path.clone() };
+        for text in [
+            "{\"format_version\": 1, \"deploym",
+            "not json",
+            "{\"format_version\": 99}",
+        ] {
+            fs::write(&path, text).expect("write");
+            let err = file.load().expect_err("refused");
+            assert!(format!("{err:#}").contains("left as it is"), "{err:#}");
+            assert_eq!(fs::read_to_string(&path).expect("read"), text);
+        }
+    }
+
+    #[test]
+    fn only_one_in_lists_the_choices() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(StateFile::only_one_in(dir.path()).is_err());
+        let mut state = State::new(deployment(), Some("config/env1.toml".into()));
+        StateFile {
+            path: dir.path().join("env1.json"),
+        }
+        .save(&state)
+        .expect("save");
+        assert!(StateFile::only_one_in(dir.path()).is_ok());
+        state.env_file = Some("config/env2.toml".into());
+        StateFile {
+            path: dir.path().join("env2.json"),
+        }
+        .save(&state)
+        .expect("save");
+        let err = StateFile::only_one_in(dir.path()).expect_err("two");
+        let text = err.to_string();
+        assert!(
+            text.contains("--env config/env1.toml") && text.contains("--env config/env2.toml"),
+            "{text}"
+        );
+    }
+}

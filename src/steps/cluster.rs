@@ -1,0 +1,121 @@
+//! The ECS cluster the service runs in.
+
+use aws_sdk_ecs::types::{Cluster, Tag};
+
+use super::{Ctx, Observed};
+use crate::aws::{AwsResultExt as _, has_code};
+use crate::progress::StepProgress;
+use crate::state::Record;
+use crate::wait::{self, Patience};
+
+/// State key.
+pub const KEY: &str = "cluster";
+
+/// The active cluster, by name.
+pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<Cluster>> {
+    let name = &ctx.names.cluster;
+    let out = ctx
+        .aws
+        .ecs
+        .describe_clusters()
+        .clusters(name)
+        .send()
+        .await
+        .aws(|| format!("looking up ECS cluster {name}"))?;
+    Ok(out
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE") || c.status() == Some("PROVISIONING"))
+        .cloned())
+}
+
+/// ECS tags for a resource named `name`.
+pub fn tags(ctx: &Ctx, name: &str) -> Vec<Tag> {
+    ctx.tags(name)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Finds or creates the cluster.
+pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let name = &ctx.names.cluster;
+    let (arn, verb) = match find(ctx).await? {
+        Some(c) => (c.cluster_arn().unwrap_or_default().to_string(), "found"),
+        None => {
+            p.set("creating");
+            // CreateCluster is idempotent by name: a retry returns the same cluster.
+            let out = ctx
+                .aws
+                .ecs
+                .create_cluster()
+                .cluster_name(name)
+                .set_tags(Some(tags(ctx, name)))
+                .send()
+                .await
+                .aws(|| format!("creating ECS cluster {name}"))?;
+            let arn = out
+                .cluster()
+                .and_then(Cluster::cluster_arn)
+                .ok_or_else(|| anyhow::anyhow!("CreateCluster returned no ARN"))?
+                .to_string();
+            (arn, "created")
+        }
+    };
+    ctx.record(KEY, Record::created(&arn))?;
+    Ok(format!("{verb} {name}"))
+}
+
+/// Live state.
+pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
+    let name = &ctx.names.cluster;
+    Ok(vec![match find(ctx).await? {
+        Some(c) => Observed::present(
+            "ecs cluster",
+            name,
+            c.cluster_arn().unwrap_or_default(),
+            c.status().unwrap_or("present"),
+        ),
+        None => Observed::missing("ecs cluster", name),
+    }])
+}
+
+/// Deletes the cluster, retrying while a draining service still holds it.
+pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let name = &ctx.names.cluster;
+    if find(ctx).await?.is_none() {
+        ctx.state.forget(KEY)?;
+        return Ok("already gone".to_string());
+    }
+    wait::retrying(
+        &format!("deleting ECS cluster {name}"),
+        p,
+        Patience::minutes(10),
+        |err| {
+            has_code(
+                err,
+                &[
+                    "ClusterContainsServicesException",
+                    "ClusterContainsTasksException",
+                ],
+            )
+        },
+        || async {
+            match ctx
+                .aws
+                .ecs
+                .delete_cluster()
+                .cluster(name)
+                .send()
+                .await
+                .aws(|| format!("deleting ECS cluster {name}"))
+            {
+                Err(err) if has_code(&err, &["ClusterNotFoundException"]) => Ok(()),
+                other => other.map(|_| ()),
+            }
+        },
+    )
+    .await?;
+    ctx.state.forget(KEY)?;
+    Ok(format!("deleted {name}"))
+}

@@ -1,0 +1,207 @@
+//! The internal network load balancer in the private subnets: the VPC link's target.
+//!
+//! It takes minutes to become active and the VPC link can only be made after that, so it is
+//! the start of `up`'s critical path: it depends on nothing but the subnets.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag,
+};
+
+use super::{Ctx, Observed};
+use crate::aws::{AwsResultExt as _, found, has_code};
+use crate::progress::StepProgress;
+use crate::state::Record;
+use crate::wait::{self, Patience, Poll};
+
+/// State key.
+pub const KEY: &str = "load_balancer";
+
+/// ELBv2 tags for a resource named `name`.
+pub fn tags(ctx: &Ctx, name: &str) -> Vec<Tag> {
+    ctx.tags(name)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Whether the ELBv2 resource `arn` carries this deployment's tag.
+pub async fn is_ours(ctx: &Ctx, arn: &str) -> anyhow::Result<bool> {
+    let out = ctx
+        .aws
+        .elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .aws(|| format!("reading the tags of {arn}"))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .any(|d| ctx.is_ours(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))))))
+}
+
+/// The load balancer, by name.
+pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<LoadBalancer>> {
+    let name = &ctx.names.load_balancer;
+    let out = found(
+        ctx.aws
+            .elb
+            .describe_load_balancers()
+            .names(name)
+            .send()
+            .await
+            .aws(|| format!("looking up load balancer {name}")),
+    )?;
+    Ok(out.and_then(|o| o.load_balancers().first().cloned()))
+}
+
+fn state_of(lb: &LoadBalancer) -> String {
+    lb.state()
+        .and_then(|s| s.code())
+        .map_or_else(|| "unknown".to_string(), |c| c.as_str().to_string())
+}
+
+/// The load balancer, or an error if it does not exist.
+pub async fn require(ctx: &Ctx) -> anyhow::Result<LoadBalancer> {
+    find(ctx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("load balancer {} does not exist", ctx.names.load_balancer))
+}
+
+/// Finds or creates the load balancer and waits until it is active.
+pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let name = &ctx.names.load_balancer;
+    let verb = match find(ctx).await? {
+        Some(lb) => {
+            let arn = lb.load_balancer_arn().unwrap_or_default();
+            if !is_ours(ctx, arn).await? {
+                anyhow::bail!(
+                    "a load balancer named {name} exists but is not tagged as deployment {}; \
+                     gwfargate will not take it over. Rename the deployment or remove it",
+                    ctx.deployment.name
+                );
+            }
+            if lb.scheme() != Some(&LoadBalancerSchemeEnum::Internal) {
+                anyhow::bail!(
+                    "load balancer {name} ({arn}) is not internal; delete it with `gwfargate down` and run `up` again"
+                );
+            }
+            "found"
+        }
+        None => {
+            p.set("creating");
+            let subnets = super::subnets::ids(ctx).await?;
+            let out = ctx
+                .aws
+                .elb
+                .create_load_balancer()
+                .name(name)
+                .r#type(LoadBalancerTypeEnum::Network)
+                .scheme(LoadBalancerSchemeEnum::Internal)
+                .set_subnets(Some(subnets))
+                .set_tags(Some(tags(ctx, name)))
+                .send()
+                .await
+                .aws(|| format!("creating load balancer {name}"))?;
+            let lb = out
+                .load_balancers()
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
+            ctx.record(
+                KEY,
+                Record::created(lb.load_balancer_arn().unwrap_or_default())
+                    .with("dns_name", lb.dns_name().unwrap_or_default()),
+            )?;
+            "created"
+        }
+    };
+    let lb = wait::until(
+        &format!("load balancer {name} to become active"),
+        p,
+        Patience::minutes(15),
+        || async {
+            Ok(match find(ctx).await? {
+                None => Poll::Failed("it no longer exists".to_string()),
+                Some(lb) => match lb.state().and_then(|s| s.code()) {
+                    Some(LoadBalancerStateEnum::Active) => Poll::Ready(lb),
+                    Some(LoadBalancerStateEnum::Failed) => Poll::Failed(format!(
+                        "AWS reports it failed: {}",
+                        lb.state()
+                            .and_then(|s| s.reason())
+                            .unwrap_or("no reason given")
+                    )),
+                    _ => Poll::Pending(state_of(&lb)),
+                },
+            })
+        },
+    )
+    .await?;
+    ctx.record(
+        KEY,
+        Record::created(lb.load_balancer_arn().unwrap_or_default())
+            .with("dns_name", lb.dns_name().unwrap_or_default()),
+    )?;
+    Ok(format!("{verb} {name}, active"))
+}
+
+/// Live state.
+pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
+    let name = &ctx.names.load_balancer;
+    Ok(vec![match find(ctx).await? {
+        Some(lb) => Observed::present(
+            "load balancer",
+            name,
+            lb.load_balancer_arn().unwrap_or_default(),
+            &state_of(&lb),
+        )
+        .detail(lb.dns_name().unwrap_or_default()),
+        None => Observed::missing("load balancer", name),
+    }])
+}
+
+/// Deletes the load balancer (retrying while a VPC link still uses it) and waits until gone.
+pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let name = &ctx.names.load_balancer;
+    let Some(lb) = find(ctx).await? else {
+        ctx.state.forget(KEY)?;
+        return Ok("already gone".to_string());
+    };
+    let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+    if !is_ours(ctx, &arn).await? {
+        ctx.state.forget(KEY)?;
+        return Ok(format!("left {name}: gwfargate did not create it"));
+    }
+    wait::retrying(
+        &format!("deleting load balancer {name}"),
+        p,
+        Patience::minutes(15),
+        |err| has_code(err, &["ResourceInUse"]),
+        || async {
+            found(
+                ctx.aws
+                    .elb
+                    .delete_load_balancer()
+                    .load_balancer_arn(&arn)
+                    .send()
+                    .await
+                    .aws(|| format!("deleting load balancer {name}")),
+            )
+            .map(|_| ())
+        },
+    )
+    .await?;
+    wait::until(
+        &format!("load balancer {name} to be deleted"),
+        p,
+        Patience::minutes(15),
+        || async {
+            Ok(match find(ctx).await? {
+                None => Poll::Ready(()),
+                Some(lb) => Poll::Pending(state_of(&lb)),
+            })
+        },
+    )
+    .await?;
+    ctx.state.forget(KEY)?;
+    Ok(format!("deleted {name}"))
+}

@@ -1,0 +1,225 @@
+//! The image's ECR repository, and whether the image is pushed.
+//!
+//! When `service.image` points at this account's ECR in the stack's region, a missing
+//! repository is created (scan on push, a lifecycle rule for untagged images) and tagged as
+//! created by gwfargate. A repository that already existed is only read, never deleted. If the
+//! tag is not pushed yet, this step fails with [`ImageNotPushed`]: everything that does not need
+//! the image is still built, and `up` exits 3 with the commands to push it.
+//! An image anywhere else is used as given.
+
+use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, Repository, Tag};
+
+use super::{Ctx, Observed};
+use crate::aws::{AwsResultExt as _, found, has_code};
+use crate::config::ImageRef;
+use crate::error::ImageNotPushed;
+use crate::names::TAG_CREATED;
+use crate::progress::StepProgress;
+use crate::state::Record;
+
+/// State key.
+pub const KEY: &str = "repository";
+
+const LIFECYCLE_POLICY: &str = r#"{"rules":[{"rulePriority":1,"description":"expire untagged images after 14 days","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+
+/// The image reference, when it lives in this account's ECR in the stack's region.
+pub fn managed_image(ctx: &Ctx) -> Option<ImageRef> {
+    let image = ImageRef::parse(&ctx.deployment.service.image).ok()?;
+    let loc = image.ecr()?;
+    (loc.account == ctx.account && loc.region == ctx.deployment.region).then_some(image)
+}
+
+/// The repository, by name.
+pub async fn find(ctx: &Ctx, name: &str) -> anyhow::Result<Option<Repository>> {
+    let out = found(
+        ctx.aws
+            .ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+            .aws(|| format!("looking up ECR repository {name}")),
+    )?;
+    Ok(out.and_then(|o| o.repositories().first().cloned()))
+}
+
+/// Whether gwfargate created the repository: recorded so, or tagged so (state lost).
+async fn created_by_us(ctx: &Ctx, repo: &Repository) -> anyhow::Result<bool> {
+    if ctx.state.get(KEY).is_some_and(|r| r.created) {
+        return Ok(true);
+    }
+    let Some(arn) = repo.repository_arn() else {
+        return Ok(false);
+    };
+    let out = ctx
+        .aws
+        .ecr
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .aws(|| format!("reading the tags of {arn}"))?;
+    let tags: Vec<(&str, &str)> = out.tags().iter().map(|t| (t.key(), t.value())).collect();
+    Ok(ctx.is_ours(tags.iter().copied())
+        && tags.iter().any(|(k, v)| *k == TAG_CREATED && *v == "true"))
+}
+
+/// Finds or creates the repository, then checks that the image is pushed.
+pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let Some(image) = managed_image(ctx) else {
+        return Ok(format!("{} is used as given", ctx.deployment.service.image));
+    };
+    let name = image.repository.clone();
+    let verb = match find(ctx, &name).await? {
+        Some(repo) => {
+            let created = created_by_us(ctx, &repo).await?;
+            ctx.record(
+                KEY,
+                Record {
+                    id: repo.repository_arn().unwrap_or_default().to_string(),
+                    created,
+                    attrs: [("name".to_string(), name.clone())].into(),
+                },
+            )?;
+            if created {
+                "found"
+            } else {
+                "found (not created by gwfargate; never deleted)"
+            }
+        }
+        None => {
+            p.set(format!("creating {name}"));
+            let mut tags = ctx.tags(&name);
+            tags.push((TAG_CREATED.to_string(), "true".to_string()));
+            let tags: Vec<Tag> = tags
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<_, _>>()?;
+            let out = ctx
+                .aws
+                .ecr
+                .create_repository()
+                .repository_name(&name)
+                .image_scanning_configuration(
+                    ImageScanningConfiguration::builder()
+                        .scan_on_push(true)
+                        .build(),
+                )
+                .set_tags(Some(tags))
+                .send()
+                .await;
+            let arn = match out.aws(|| format!("creating ECR repository {name}")) {
+                Ok(out) => out
+                    .repository()
+                    .and_then(|r| r.repository_arn().map(str::to_string)),
+                Err(err) if has_code(&err, &["RepositoryAlreadyExistsException"]) => {
+                    find(ctx, &name)
+                        .await?
+                        .and_then(|r| r.repository_arn().map(str::to_string))
+                }
+                Err(err) => return Err(err),
+            }
+            .ok_or_else(|| anyhow::anyhow!("CreateRepository returned no ARN"))?;
+            ctx.record(KEY, Record::created(arn).with("name", &name))?;
+            ctx.aws
+                .ecr
+                .put_lifecycle_policy()
+                .repository_name(&name)
+                .lifecycle_policy_text(LIFECYCLE_POLICY)
+                .send()
+                .await
+                .aws(|| format!("setting the lifecycle policy of ECR repository {name}"))?;
+            "created"
+        }
+    };
+    p.set("checking the image is pushed");
+    let id = match (&image.tag, &image.digest) {
+        (_, Some(digest)) => ImageIdentifier::builder().image_digest(digest).build(),
+        (Some(tag), None) => ImageIdentifier::builder().image_tag(tag).build(),
+        (None, None) => ImageIdentifier::builder().image_tag("latest").build(),
+    };
+    let images = ctx
+        .aws
+        .ecr
+        .describe_images()
+        .repository_name(&name)
+        .image_ids(id)
+        .send()
+        .await
+        .aws(|| format!("looking up image {}", ctx.deployment.service.image));
+    let pushed = match images {
+        Ok(out) => !out.image_details().is_empty(),
+        Err(err) if has_code(&err, &["ImageNotFoundException"]) => false,
+        Err(err) => return Err(err),
+    };
+    if !pushed {
+        return Err(ImageNotPushed {
+            image: ctx.deployment.service.image.clone(),
+            registry: image.registry.clone().unwrap_or_default(),
+            region: ctx.deployment.region.clone(),
+            env_file: ctx.env_file.clone(),
+        }
+        .into());
+    }
+    Ok(format!("{verb} {name}, image pushed"))
+}
+
+/// Live state.
+pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
+    let Some(image) = managed_image(ctx) else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![match find(ctx, &image.repository).await? {
+        Some(repo) => Observed::present(
+            "ecr repository",
+            &image.repository,
+            repo.repository_arn().unwrap_or_default(),
+            "present",
+        ),
+        None => Observed::missing("ecr repository", &image.repository),
+    }])
+}
+
+/// Deletes the repository only if gwfargate created it, and only when it holds no image
+/// unless `--purge` was given.
+pub async fn delete(ctx: &Ctx, _p: &StepProgress) -> anyhow::Result<String> {
+    let Some(image) = managed_image(ctx) else {
+        return Ok("nothing to do".to_string());
+    };
+    let name = &image.repository;
+    let Some(repo) = find(ctx, name).await? else {
+        ctx.state.forget(KEY)?;
+        return Ok("already gone".to_string());
+    };
+    if !created_by_us(ctx, &repo).await? {
+        ctx.state.forget(KEY)?;
+        return Ok(format!("kept {name}: it existed before gwfargate"));
+    }
+    let images = ctx
+        .aws
+        .ecr
+        .list_images()
+        .repository_name(name)
+        .send()
+        .await
+        .aws(|| format!("listing the images of ECR repository {name}"))?;
+    let count = images.image_ids().len();
+    if count > 0 && !ctx.purge {
+        ctx.state.forget(KEY)?;
+        return Ok(format!(
+            "kept {name}: it holds {count} image(s); `gwfargate down --purge` deletes it with them"
+        ));
+    }
+    found(
+        ctx.aws
+            .ecr
+            .delete_repository()
+            .repository_name(name)
+            .force(ctx.purge)
+            .send()
+            .await
+            .aws(|| format!("deleting ECR repository {name}")),
+    )?;
+    ctx.state.forget(KEY)?;
+    Ok(format!("deleted {name} ({count} image(s))"))
+}

@@ -1,0 +1,307 @@
+//! The ECS service: Fargate tasks in the private subnets, no public IP, registered with the
+//! target group, with the deployment circuit breaker on (and rollback) so a broken image
+//! fails in minutes instead of retrying forever.
+//!
+//! "Steady" is judged from the primary deployment, not from the SDK's `services_stable`
+//! waiter, which counts a rolled-back deployment as stable.
+
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service,
+};
+
+use super::{Ctx, Observed};
+use crate::aws::{AwsResultExt as _, has_code};
+use crate::names::token;
+use crate::progress::StepProgress;
+use crate::state::Record;
+use crate::wait::{self, Patience, Poll};
+
+/// State key.
+pub const KEY: &str = "service";
+
+/// The service in the cluster, if it is active (or still draining, with `draining`).
+async fn lookup(ctx: &Ctx, draining: bool) -> anyhow::Result<Option<Service>> {
+    let name = &ctx.names.service;
+    if super::cluster::find(ctx).await?.is_none() {
+        return Ok(None);
+    }
+    let out = ctx
+        .aws
+        .ecs
+        .describe_services()
+        .cluster(&ctx.names.cluster)
+        .services(name)
+        .send()
+        .await;
+    let out = match out.aws(|| format!("looking up ECS service {name}")) {
+        Err(err) if has_code(&err, &["ClusterNotFoundException"]) => return Ok(None),
+        other => other?,
+    };
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE") || (draining && s.status() == Some("DRAINING")))
+        .cloned())
+}
+
+/// The active service.
+pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<Service>> {
+    lookup(ctx, false).await
+}
+
+fn deployment_configuration() -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(true)
+                .build(),
+        )
+        .maximum_percent(200)
+        .minimum_healthy_percent(100)
+        .build()
+}
+
+fn is_role_not_ready(err: &anyhow::Error) -> bool {
+    has_code(err, &["InvalidParameterException"])
+        && format!("{err:#}").to_ascii_lowercase().contains("assume")
+}
+
+/// Finds, creates or updates the service, then waits until it is steady.
+pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let name = &ctx.names.service;
+    let want = ctx.deployment.service.count;
+    let desired = i32::try_from(want).unwrap_or(i32::MAX);
+    let task_definition = super::task_definition::arn(ctx).await?;
+    let verb = match find(ctx).await? {
+        Some(svc) => {
+            let same = svc.task_definition() == Some(task_definition.as_str())
+                && svc.desired_count() == desired;
+            if same {
+                "found"
+            } else {
+                p.set("updating");
+                ctx.aws
+                    .ecs
+                    .update_service()
+                    .cluster(&ctx.names.cluster)
+                    .service(name)
+                    .task_definition(&task_definition)
+                    .desired_count(desired)
+                    .deployment_configuration(deployment_configuration())
+                    .send()
+                    .await
+                    .aws(|| format!("updating ECS service {name}"))?;
+                "updated"
+            }
+        }
+        None => {
+            p.set("creating");
+            let subnets = super::subnets::ids(ctx).await?;
+            let group = super::security_group::id(ctx).await?;
+            let target_group = super::target_group::arn(ctx).await?;
+            let vpc = AwsVpcConfiguration::builder()
+                .set_subnets(Some(subnets))
+                .security_groups(group)
+                .assign_public_ip(AssignPublicIp::Disabled)
+                .build()?;
+            // Same inputs, same token: a create whose answer was lost returns the first service.
+            let client_token = token(&format!("{}|{name}|{task_definition}", ctx.names.cluster));
+            let out = wait::retrying(
+                &format!("creating ECS service {name} (waiting for the new IAM role to be usable)"),
+                p,
+                Patience::minutes(2),
+                is_role_not_ready,
+                || async {
+                    ctx.aws
+                        .ecs
+                        .create_service()
+                        .cluster(&ctx.names.cluster)
+                        .service_name(name)
+                        .task_definition(&task_definition)
+                        .desired_count(desired)
+                        .launch_type(LaunchType::Fargate)
+                        .network_configuration(
+                            NetworkConfiguration::builder()
+                                .awsvpc_configuration(vpc.clone())
+                                .build(),
+                        )
+                        .load_balancers(
+                            LoadBalancer::builder()
+                                .target_group_arn(&target_group)
+                                .container_name(&ctx.names.container)
+                                .container_port(i32::from(ctx.deployment.service.port))
+                                .build(),
+                        )
+                        .deployment_configuration(deployment_configuration())
+                        .health_check_grace_period_seconds(60)
+                        .client_token(&client_token)
+                        .set_tags(Some(super::cluster::tags(ctx, name)))
+                        .propagate_tags(PropagateTags::Service)
+                        .send()
+                        .await
+                        .aws(|| format!("creating ECS service {name}"))
+                },
+            )
+            .await?;
+            let arn = out
+                .service()
+                .and_then(Service::service_arn)
+                .ok_or_else(|| anyhow::anyhow!("CreateService returned no ARN"))?;
+            ctx.record(KEY, Record::created(arn))?;
+            "created"
+        }
+    };
+    let svc = wait_until_steady(ctx, p).await?;
+    ctx.record(KEY, Record::created(svc.service_arn().unwrap_or_default()))?;
+    Ok(format!(
+        "{verb} {name}, {}/{} running",
+        svc.running_count(),
+        svc.desired_count()
+    ))
+}
+
+/// Waits until the primary deployment has completed with running = desired.
+pub async fn wait_until_steady(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<Service> {
+    let name = &ctx.names.service;
+    wait::until(
+        &format!("ECS service {name} to be steady"),
+        p,
+        Patience::minutes(20),
+        || async {
+            let Some(svc) = find(ctx).await? else {
+                return Ok(Poll::Failed("the service no longer exists".to_string()));
+            };
+            let Some(primary) = svc
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+            else {
+                return Ok(Poll::Pending("no primary deployment yet".to_string()));
+            };
+            let progress = format!(
+                "{}/{} running, rollout {}",
+                primary.running_count(),
+                primary.desired_count(),
+                primary
+                    .rollout_state()
+                    .map_or("unknown", DeploymentRolloutState::as_str)
+            );
+            Ok(match primary.rollout_state() {
+                Some(DeploymentRolloutState::Failed) => Poll::Failed(format!(
+                    "the deployment failed (the circuit breaker stopped it): {}. \
+                     Check the task logs in log group {}",
+                    primary.rollout_state_reason().unwrap_or("no reason given"),
+                    ctx.names.log_group
+                )),
+                Some(DeploymentRolloutState::Completed)
+                    if primary.running_count() == primary.desired_count()
+                        && svc.running_count() == svc.desired_count() =>
+                {
+                    Poll::Ready(svc.clone())
+                }
+                None if svc.desired_count() == 0 && svc.running_count() == 0 => {
+                    Poll::Ready(svc.clone())
+                }
+                _ => Poll::Pending(progress),
+            })
+        },
+    )
+    .await
+}
+
+/// Live state, with running/desired counts.
+pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
+    let name = &ctx.names.service;
+    Ok(vec![match lookup(ctx, true).await? {
+        Some(svc) => {
+            let rollout = svc
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+                .and_then(|d| d.rollout_state())
+                .map_or(String::new(), |r| {
+                    format!(", rollout {}", r.as_str().to_ascii_lowercase())
+                });
+            Observed::present(
+                "ecs service",
+                name,
+                svc.service_arn().unwrap_or_default(),
+                svc.status().unwrap_or("present"),
+            )
+            .detail(format!(
+                "{}/{} running{rollout}",
+                svc.running_count(),
+                svc.desired_count()
+            ))
+        }
+        None => Observed::missing("ecs service", name),
+    }])
+}
+
+/// Running and desired task counts, if the service exists.
+pub async fn counts(ctx: &Ctx) -> anyhow::Result<Option<(i32, i32)>> {
+    Ok(lookup(ctx, true)
+        .await?
+        .map(|s| (s.running_count(), s.desired_count())))
+}
+
+/// Scales the service to zero, deletes it, and waits until it is inactive.
+pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let name = &ctx.names.service;
+    if lookup(ctx, true).await?.is_none() {
+        ctx.state.forget(KEY)?;
+        return Ok("already gone".to_string());
+    }
+    if find(ctx).await?.is_some() {
+        p.set("scaling to 0");
+        ctx.aws
+            .ecs
+            .update_service()
+            .cluster(&ctx.names.cluster)
+            .service(name)
+            .desired_count(0)
+            .send()
+            .await
+            .aws(|| format!("scaling ECS service {name} to 0"))?;
+        match ctx
+            .aws
+            .ecs
+            .delete_service()
+            .cluster(&ctx.names.cluster)
+            .service(name)
+            .force(true)
+            .send()
+            .await
+            .aws(|| format!("deleting ECS service {name}"))
+        {
+            Err(err)
+                if has_code(
+                    &err,
+                    &["ServiceNotFoundException", "ServiceNotActiveException"],
+                ) => {}
+            other => {
+                other?;
+            }
+        }
+    }
+    wait::until(
+        &format!("ECS service {name} to drain"),
+        p,
+        Patience::minutes(15),
+        || async {
+            Ok(match lookup(ctx, true).await? {
+                None => Poll::Ready(()),
+                Some(svc) => Poll::Pending(format!(
+                    "{}, {} running",
+                    svc.status().unwrap_or("?"),
+                    svc.running_count()
+                )),
+            })
+        },
+    )
+    .await?;
+    ctx.state.forget(KEY)?;
+    Ok(format!("deleted {name}"))
+}

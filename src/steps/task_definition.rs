@@ -1,0 +1,184 @@
+//! The task definition: FARGATE, awsvpc, one container logging to the stack's log group.
+//!
+//! RegisterTaskDefinition always makes a new revision, so `up` registers only when the latest
+//! active revision differs from what the env file asks for; a second `up` registers nothing.
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, LogConfiguration, LogDriver, NetworkMode, PortMapping,
+    TaskDefinition, TransportProtocol,
+};
+
+use super::{Ctx, Observed};
+use crate::aws::{AwsResultExt as _, has_code};
+use crate::progress::StepProgress;
+use crate::state::Record;
+
+/// State key.
+pub const KEY: &str = "task_definition";
+
+/// The latest active revision of the family.
+pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<TaskDefinition>> {
+    let family = &ctx.names.task_family;
+    let out = ctx
+        .aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(family)
+        .send()
+        .await
+        .aws(|| format!("looking up task definition {family}"));
+    match out {
+        Ok(out) => Ok(out
+            .task_definition()
+            .filter(|td| td.status().is_none_or(|s| s.as_str() == "ACTIVE"))
+            .cloned()),
+        // ECS answers ClientException for an unknown family.
+        Err(err) if has_code(&err, &["ClientException"]) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn matches(ctx: &Ctx, td: &TaskDefinition, role_arn: &str) -> bool {
+    let svc = &ctx.deployment.service;
+    let Some(container) = td.container_definitions().first() else {
+        return false;
+    };
+    let log_ok = container.log_configuration().is_some_and(|log| {
+        log.options()
+            .and_then(|o| o.get("awslogs-group"))
+            .is_some_and(|g| *g == ctx.names.log_group)
+    });
+    td.cpu() == Some(svc.cpu.to_string().as_str())
+        && td.memory() == Some(svc.memory.to_string().as_str())
+        && td.execution_role_arn() == Some(role_arn)
+        && td.network_mode() == Some(&NetworkMode::Awsvpc)
+        && container.name() == Some(ctx.names.container.as_str())
+        && container.image() == Some(svc.image.as_str())
+        && container
+            .port_mappings()
+            .iter()
+            .any(|pm| pm.container_port() == Some(i32::from(svc.port)))
+        && log_ok
+}
+
+/// Registers a revision if the latest one differs from the env file.
+pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let role_arn = super::execution_role::arn(ctx).await?;
+    let family = &ctx.names.task_family;
+    if let Some(td) = find(ctx).await?
+        && matches(ctx, &td, &role_arn)
+    {
+        let arn = td.task_definition_arn().unwrap_or_default();
+        ctx.record(KEY, Record::created(arn))?;
+        return Ok(format!("found {family}:{}", td.revision()));
+    }
+    p.set("registering a revision");
+    let svc = &ctx.deployment.service;
+    let log = LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", &ctx.names.log_group)
+        .options("awslogs-region", &ctx.deployment.region)
+        .options("awslogs-stream-prefix", "ecs")
+        .build()?;
+    let container = ContainerDefinition::builder()
+        .name(&ctx.names.container)
+        .image(&svc.image)
+        .essential(true)
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(i32::from(svc.port))
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
+        .log_configuration(log)
+        .build();
+    let out = ctx
+        .aws
+        .ecs
+        .register_task_definition()
+        .family(family)
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu(svc.cpu.to_string())
+        .memory(svc.memory.to_string())
+        .execution_role_arn(&role_arn)
+        .container_definitions(container)
+        .set_tags(Some(super::cluster::tags(ctx, family)))
+        .send()
+        .await
+        .aws(|| format!("registering task definition {family}"))?;
+    let td = out
+        .task_definition()
+        .ok_or_else(|| anyhow::anyhow!("RegisterTaskDefinition returned nothing"))?;
+    ctx.record(
+        KEY,
+        Record::created(td.task_definition_arn().unwrap_or_default()),
+    )?;
+    Ok(format!("registered {family}:{}", td.revision()))
+}
+
+/// The ARN of the latest active revision.
+pub async fn arn(ctx: &Ctx) -> anyhow::Result<String> {
+    find(ctx)
+        .await?
+        .and_then(|td| td.task_definition_arn().map(str::to_string))
+        .ok_or_else(|| anyhow::anyhow!("task definition {} does not exist", ctx.names.task_family))
+}
+
+/// Live state.
+pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
+    let family = &ctx.names.task_family;
+    Ok(vec![match find(ctx).await? {
+        Some(td) => Observed::present(
+            "task definition",
+            family,
+            td.task_definition_arn().unwrap_or_default(),
+            td.status().map_or("present", |s| s.as_str()),
+        )
+        .detail(format!("revision {}", td.revision())),
+        None => Observed::missing("task definition", family),
+    }])
+}
+
+/// Deregisters every active revision of the family.
+pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let family = &ctx.names.task_family;
+    let mut arns = Vec::new();
+    let mut pages = ctx
+        .aws
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.aws(|| format!("listing task definitions of {family}"))?;
+        arns.extend(
+            page.task_definition_arns()
+                .iter()
+                .filter(|arn| {
+                    arn.rsplit_once('/')
+                        .and_then(|(_, fam_rev)| fam_rev.rsplit_once(':'))
+                        .is_some_and(|(fam, _)| fam == family)
+                })
+                .cloned(),
+        );
+    }
+    for arn in &arns {
+        p.set(format!("deregistering {arn}"));
+        ctx.aws
+            .ecs
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .aws(|| format!("deregistering {arn}"))?;
+    }
+    ctx.state.forget(KEY)?;
+    Ok(if arns.is_empty() {
+        "already gone".to_string()
+    } else {
+        format!("deregistered {} revision(s)", arns.len())
+    })
+}

@@ -1,0 +1,114 @@
+//! Waiting for AWS: polling with backoff and a deadline that names what was awaited.
+//!
+//! Every wait in gwfargate goes through [`until`], so the polling policy lives in one place
+//! and tests can shorten it (`GWFARGATE_POLL_SECONDS` sets the first poll interval).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use crate::progress::StepProgress;
+
+/// What one poll saw.
+pub enum Poll<T> {
+    /// Done; carries the result.
+    Ready(T),
+    /// Not yet; carries the state seen, for progress and the timeout message.
+    Pending(String),
+    /// Will never become ready; carries why.
+    Failed(String),
+}
+
+/// How long to wait for something and how often to look.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl Patience {
+    /// Gives up after `minutes`.
+    pub const fn minutes(minutes: u64) -> Patience {
+        Patience {
+            timeout: Duration::from_secs(minutes * 60),
+        }
+    }
+}
+
+fn first_interval() -> Duration {
+    std::env::var("GWFARGATE_POLL_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(Duration::from_secs(2), Duration::from_secs_f64)
+}
+
+/// Polls `check` until it is ready, fails, or `patience` runs out. `what` names the thing
+/// awaited in progress lines and errors, e.g. "NLB cluster1-nlb to become active".
+pub async fn until<T, F, Fut>(
+    what: &str,
+    progress: &StepProgress,
+    patience: Patience,
+    mut check: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Poll<T>>>,
+{
+    let started = Instant::now();
+    let mut interval = first_interval();
+    let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
+    loop {
+        match check().await? {
+            Poll::Ready(value) => return Ok(value),
+            Poll::Failed(why) => bail!("{what}: gave up, {why}"),
+            Poll::Pending(state) => {
+                let waited = started.elapsed();
+                if waited >= patience.timeout {
+                    bail!(
+                        "timed out after {}s waiting for {what} (last state: {state}). \
+                         Nothing was rolled back; run the same command again to keep waiting, \
+                         or look at the resource in the AWS console",
+                        waited.as_secs()
+                    );
+                }
+                progress.set(format!("waiting for {what} (now: {state})"));
+                tokio::time::sleep(interval.min(patience.timeout - waited)).await;
+                interval = (interval * 3 / 2).min(max_interval);
+            }
+        }
+    }
+}
+
+/// Retries `attempt` while it fails with an error `retryable` accepts, for at most `patience`:
+/// for the errors AWS's own retries do not cover (`DependencyViolation`, `ResourceInUse`, ...).
+pub async fn retrying<T, F, Fut>(
+    what: &str,
+    progress: &StepProgress,
+    patience: Patience,
+    retryable: impl Fn(&anyhow::Error) -> bool,
+    mut attempt: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let started = Instant::now();
+    let mut interval = first_interval();
+    let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(err) if retryable(&err) && started.elapsed() < patience.timeout => {
+                progress.set(format!(
+                    "{what}: retrying ({})",
+                    crate::aws::error_code(&err).unwrap_or("error")
+                ));
+                tokio::time::sleep(interval).await;
+                interval = (interval * 3 / 2).min(max_interval);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
