@@ -1,0 +1,347 @@
+//! The command line without AWS: bad env files, bad flags, choosing the stack, help.
+//! The endpoint here is a listener that only counts connections, which proves that a rejected
+//! command sent nothing to AWS.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Workspace, gwfargate, output};
+
+/// A loopback listener that counts the connections made to it.
+struct CountingEndpoint {
+    url: String,
+    count: Arc<AtomicUsize>,
+}
+
+impl CountingEndpoint {
+    fn start() -> CountingEndpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                seen.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        CountingEndpoint { url, count }
+    }
+
+    fn connections(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn broken_env_files_exit_2_name_the_key_and_call_nothing() {
+    let endpoint = CountingEndpoint::start();
+    // (what is broken, edit of config/env1.toml, text the error must contain)
+    let cases: &[(&str, (&str, &str), &str)] = &[
+        (
+            "unknown key",
+            ("[logs]", "colour = \"red\"\n[logs]"),
+            "unknown field `colour`",
+        ),
+        (
+            "unknown key in a table",
+            ("port              = 8080", "port = 8080\nprot = 1"),
+            "unknown field `prot`",
+        ),
+        (
+            "unparsable CIDR",
+            ("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.0.0/16\""),
+            "`network.vpc_cidr`",
+        ),
+        (
+            "subnet outside the VPC",
+            ("cidr = \"10.0.2.0/24\"", "cidr = \"10.1.2.0/24\""),
+            "`network.subnets[1].cidr`: 10.1.2.0/24 is not inside",
+        ),
+        (
+            "overlapping subnets",
+            ("cidr = \"10.0.2.0/24\"", "cidr = \"10.0.1.128/25\""),
+            "overlaps network.subnets[0]",
+        ),
+        (
+            "one subnet",
+            (
+                ",\n             { cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" }",
+                "",
+            ),
+            "`network.subnets`: 1 subnet(s) given",
+        ),
+        (
+            "one availability zone",
+            ("az = \"eu-west-1b\"", "az = \"eu-west-1a\""),
+            "at least 2 availability zones",
+        ),
+        (
+            "AZ of another region",
+            ("az = \"eu-west-1b\"", "az = \"us-east-1b\""),
+            "`network.subnets[1].az`",
+        ),
+        (
+            "port out of range",
+            ("port              = 8080", "port              = 70000"),
+            "`service.port`: 70000 is out of range",
+        ),
+        (
+            "port zero",
+            ("port              = 8080", "port              = 0"),
+            "`service.port`",
+        ),
+        (
+            "cpu Fargate lacks",
+            ("cpu               = 1024", "cpu               = 1000"),
+            "`service.cpu`",
+        ),
+        (
+            "memory Fargate lacks with that cpu",
+            ("memory            = 2048", "memory            = 16384"),
+            "`service.memory`: Fargate does not offer 16384 MiB with 1024",
+        ),
+        (
+            "negative count",
+            ("count             = 1", "count             = -1"),
+            "`service.count`",
+        ),
+        (
+            "bad stage name",
+            ("environment = \"dev\"", "environment = \"dev stage\""),
+            "`environment`",
+        ),
+        (
+            "bad deployment name",
+            ("name        = \"cluster1\"", "name        = \"Cluster_1\""),
+            "`name`",
+        ),
+        (
+            "name too long",
+            (
+                "name        = \"cluster1\"",
+                "name        = \"a-very-long-deployment-name-beyond-limits\"",
+            ),
+            "`name`",
+        ),
+        (
+            "bad region",
+            ("region      = \"eu-west-1\"", "region      = \"europe\""),
+            "`region`",
+        ),
+        (
+            "retention CloudWatch lacks",
+            ("retention_days = 30", "retention_days = 31"),
+            "`logs.retention_days`",
+        ),
+        (
+            "bad image",
+            (
+                "image             = \"123456789012",
+                "image             = \"UPPER/",
+            ),
+            "`service.image`",
+        ),
+        (
+            "bad health check path",
+            (
+                "health_check_path = \"/actuator/health\"",
+                "health_check_path = \"actuator\"",
+            ),
+            "`service.health_check_path`",
+        ),
+        (
+            "missing key",
+            ("region      = \"eu-west-1\"\n", ""),
+            "missing field `region`",
+        ),
+        ("not TOML", ("[network]", "[network"), "env1.toml:"),
+    ];
+    assert!(cases.len() >= 12);
+    for (what, edit, expected) in cases {
+        let ws = Workspace::new(&[*edit]);
+        let result = gwfargate(ws.path(), &endpoint.url)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .code(2);
+        let (stdout, stderr) = output(&result);
+        assert!(stdout.is_empty(), "{what}: nothing on stdout, got {stdout}");
+        assert!(
+            stderr.contains("env1.toml:"),
+            "{what}: the file is named: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{what}: expected {expected:?} in:\n{stderr}"
+        );
+        assert!(
+            !ws.state_file().exists(),
+            "{what}: no state file was written"
+        );
+    }
+    assert_eq!(
+        endpoint.connections(),
+        0,
+        "a rejected env file must not reach AWS"
+    );
+}
+
+#[test]
+fn errors_carry_line_and_column() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[("port              = 8080", "port              = 70000")]);
+    let result = gwfargate(ws.path(), &endpoint.url)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&result);
+    assert!(
+        stderr.contains("env1.toml:15:21: `service.port`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_env_file_is_a_usage_error() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[]);
+    let result = gwfargate(ws.path(), &endpoint.url)
+        .args(["up", "--env", "nope.toml"])
+        .assert()
+        .code(2);
+    assert!(
+        output(&result)
+            .1
+            .contains("nope.toml: cannot read the env file")
+    );
+    assert_eq!(endpoint.connections(), 0);
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[]);
+    gwfargate(ws.path(), &endpoint.url)
+        .args(["up"])
+        .assert()
+        .code(2);
+    gwfargate(ws.path(), &endpoint.url)
+        .args(["up", "--env", "env1.toml", "--concurrency", "0"])
+        .assert()
+        .code(2);
+    gwfargate(ws.path(), &endpoint.url)
+        .args(["deploy"])
+        .assert()
+        .code(2);
+    assert_eq!(endpoint.connections(), 0);
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let ws = Workspace::new(&[]);
+    for command in [
+        vec!["--help"],
+        vec!["up", "--help"],
+        vec!["status", "--help"],
+        vec!["down", "--help"],
+    ] {
+        let result = gwfargate(ws.path(), "http://127.0.0.1:9")
+            .args(&command)
+            .assert()
+            .success();
+        let (stdout, _) = output(&result);
+        assert!(stdout.contains("gwfargate "), "{command:?}: {stdout}");
+        assert!(
+            stdout.contains("Example"),
+            "{command:?} has an example: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn without_env_status_and_down_need_exactly_one_state_file() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[]);
+    let none = gwfargate(ws.path(), &endpoint.url)
+        .arg("status")
+        .assert()
+        .code(2);
+    assert!(
+        output(&none).1.contains("no state file in .gwfargate"),
+        "{}",
+        output(&none).1
+    );
+
+    let state_dir = ws.path().join(".gwfargate");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let deployment = serde_json::json!({
+        "name": "cluster1", "environment": "dev", "region": "eu-west-1",
+        "network": {"vpc_cidr": "10.0.0.0/16", "subnets": [
+            {"cidr": "10.0.1.0/24", "az": "eu-west-1a"}, {"cidr": "10.0.2.0/24", "az": "eu-west-1b"}]},
+        "service": {"name": "m", "image": "nginx", "port": 80, "count": 1, "cpu": 256, "memory": 512,
+                    "health_check_path": "/"},
+        "logs": {"retention_days": 30}
+    });
+    for env in ["env1", "env2"] {
+        let state = serde_json::json!({
+            "format_version": 1, "env_file": format!("config/{env}.toml"),
+            "deployment": deployment, "resources": {}
+        });
+        std::fs::write(state_dir.join(format!("{env}.json")), state.to_string()).unwrap();
+    }
+    for command in ["status", "down"] {
+        let several = gwfargate(ws.path(), &endpoint.url)
+            .arg(command)
+            .assert()
+            .code(2);
+        let (_, stderr) = output(&several);
+        assert!(stderr.contains("--env config/env1.toml"), "{stderr}");
+        assert!(stderr.contains("--env config/env2.toml"), "{stderr}");
+    }
+    // --state-dir points elsewhere.
+    let elsewhere = gwfargate(ws.path(), &endpoint.url)
+        .args(["status", "--state-dir", "other"])
+        .assert()
+        .code(2);
+    assert!(output(&elsewhere).1.contains("no state file in other"));
+    assert_eq!(endpoint.connections(), 0);
+}
+
+#[test]
+fn a_state_file_of_another_deployment_is_refused_and_kept() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[("name        = \"cluster1\"", "name        = \"cluster2\"")]);
+    let state_dir = ws.path().join(".gwfargate");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let state = serde_json::json!({
+        "format_version": 1, "env_file": "env1.toml",
+        "deployment": {
+            "name": "cluster1", "environment": "dev", "region": "eu-west-1",
+            "network": {"vpc_cidr": "10.0.0.0/16", "subnets": []},
+            "service": {"name": "m", "image": "nginx", "port": 80, "count": 1, "cpu": 256,
+                        "memory": 512, "health_check_path": "/"},
+            "logs": {"retention_days": 30}
+        },
+        "resources": {}
+    })
+    .to_string();
+    std::fs::write(ws.state_file(), &state).unwrap();
+    let refused = gwfargate(ws.path(), &endpoint.url)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(2);
+    assert!(
+        output(&refused)
+            .1
+            .contains("belongs to deployment \"cluster1\""),
+        "{}",
+        output(&refused).1
+    );
+    assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), state);
+    assert_eq!(endpoint.connections(), 0);
+}

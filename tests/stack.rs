@@ -1,0 +1,786 @@
+//! The whole stack, end to end, against a private emulator: `up` (image missing, then pushed),
+//! a second `up` that changes nothing, `status`, `status --json`, and `down` leaving nothing.
+//! Everything is checked from outside with the SDK, as a user's console would show it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use common::{Emulator, Workspace, gwfargate, output, push_image};
+
+const REGION: &str = "eu-west-1";
+const REPO: &str = "microservice1";
+
+/// How many of each kind exist, counted with the ordinary list and describe calls.
+async fn inventory(sdk: &SdkConfig) -> BTreeMap<&'static str, usize> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    let apigw = aws_sdk_apigateway::Client::new(sdk);
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let ecr = aws_sdk_ecr::Client::new(sdk);
+    let mut n = BTreeMap::new();
+
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    n.insert(
+        "vpcs",
+        vpcs.vpcs()
+            .iter()
+            .filter(|v| v.is_default() != Some(true))
+            .count(),
+    );
+    let subnets = ec2.describe_subnets().send().await.unwrap();
+    n.insert(
+        "subnets",
+        subnets
+            .subnets()
+            .iter()
+            .filter(|s| s.default_for_az() != Some(true))
+            .count(),
+    );
+    let groups = ec2.describe_security_groups().send().await.unwrap();
+    n.insert(
+        "security groups",
+        groups
+            .security_groups()
+            .iter()
+            .filter(|g| g.group_name() != Some("default"))
+            .count(),
+    );
+    let tables = ec2.describe_route_tables().send().await.unwrap();
+    n.insert(
+        "route tables",
+        tables
+            .route_tables()
+            .iter()
+            .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+            .count(),
+    );
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    n.insert(
+        "vpc endpoints",
+        endpoints
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| {
+                e.state()
+                    .is_none_or(|s| !s.as_str().eq_ignore_ascii_case("deleted"))
+            })
+            .count(),
+    );
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    n.insert("load balancers", lbs.load_balancers().len());
+    let tgs = elb.describe_target_groups().send().await.unwrap();
+    n.insert("target groups", tgs.target_groups().len());
+    let mut listeners = 0;
+    for lb in lbs.load_balancers() {
+        let out = elb
+            .describe_listeners()
+            .load_balancer_arn(lb.load_balancer_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        listeners += out.listeners().len();
+    }
+    n.insert("listeners", listeners);
+    let apis = apigw.get_rest_apis().send().await.unwrap();
+    n.insert("rest apis", apis.items().len());
+    let mut deployments = 0;
+    for api in apis.items() {
+        let out = apigw
+            .get_deployments()
+            .rest_api_id(api.id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        deployments += out.items().len();
+    }
+    n.insert("api deployments", deployments);
+    n.insert(
+        "vpc links",
+        apigw.get_vpc_links().send().await.unwrap().items().len(),
+    );
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    let described = ecs
+        .describe_clusters()
+        .set_clusters(Some(clusters.cluster_arns().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    n.insert(
+        "active clusters",
+        described
+            .clusters()
+            .iter()
+            .filter(|c| c.status() == Some("ACTIVE"))
+            .count(),
+    );
+    let mut services = 0;
+    for arn in clusters.cluster_arns() {
+        let listed = ecs.list_services().cluster(arn).send().await.unwrap();
+        if listed.service_arns().is_empty() {
+            continue;
+        }
+        let out = ecs
+            .describe_services()
+            .cluster(arn)
+            .set_services(Some(listed.service_arns().to_vec()))
+            .send()
+            .await
+            .unwrap();
+        services += out
+            .services()
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .count();
+    }
+    n.insert("active services", services);
+    let tds = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    n.insert("active task definitions", tds.task_definition_arns().len());
+    n.insert(
+        "iam roles",
+        iam.list_roles().send().await.unwrap().roles().len(),
+    );
+    n.insert(
+        "log groups",
+        logs.describe_log_groups()
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .len(),
+    );
+    n.insert(
+        "ecr repositories",
+        ecr.describe_repositories()
+            .send()
+            .await
+            .unwrap()
+            .repositories()
+            .len(),
+    );
+    n
+}
+
+fn expected_full_stack() -> BTreeMap<&'static str, usize> {
+    BTreeMap::from([
+        ("vpcs", 1),
+        ("subnets", 2),
+        ("security groups", 1),
+        ("route tables", 1),
+        ("vpc endpoints", 4),
+        ("load balancers", 1),
+        ("target groups", 1),
+        ("listeners", 1),
+        ("rest apis", 1),
+        ("api deployments", 1),
+        ("vpc links", 1),
+        ("active clusters", 1),
+        ("active services", 1),
+        ("active task definitions", 1),
+        ("iam roles", 1),
+        ("log groups", 1),
+        ("ecr repositories", 1),
+    ])
+}
+
+/// Checks every resource's settings and the wiring between them.
+async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    let apigw = aws_sdk_apigateway::Client::new(sdk);
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let ecr = aws_sdk_ecr::Client::new(sdk);
+
+    // VPC with DNS support and hostnames.
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    let vpc = vpcs
+        .vpcs()
+        .iter()
+        .find(|v| v.is_default() != Some(true))
+        .unwrap();
+    let vpc_id = vpc.vpc_id().unwrap();
+    assert_eq!(vpc.cidr_block(), Some("10.0.0.0/16"));
+    let tag = |tags: &[aws_sdk_ec2::types::Tag], key: &str| {
+        tags.iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        tag(vpc.tags(), "gwfargate:env").as_deref(),
+        Some("cluster1")
+    );
+    assert_eq!(tag(vpc.tags(), "Environment").as_deref(), Some("dev"));
+    for attr in [
+        aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport,
+        aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames,
+    ] {
+        let out = ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc_id)
+            .attribute(attr.clone())
+            .send()
+            .await
+            .unwrap();
+        let on = out
+            .enable_dns_support()
+            .or(out.enable_dns_hostnames())
+            .and_then(|v| v.value());
+        assert_eq!(on, Some(true), "{attr:?}");
+    }
+
+    // Subnets: the env file's CIDRs and zones, in the VPC, no public IPs.
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut placed: Vec<(String, String)> = subnets
+        .subnets()
+        .iter()
+        .map(|s| {
+            (
+                s.cidr_block().unwrap().to_string(),
+                s.availability_zone().unwrap().to_string(),
+            )
+        })
+        .collect();
+    placed.sort();
+    assert_eq!(
+        placed,
+        vec![
+            ("10.0.1.0/24".to_string(), "eu-west-1a".to_string()),
+            ("10.0.2.0/24".to_string(), "eu-west-1b".to_string())
+        ]
+    );
+    assert!(
+        subnets
+            .subnets()
+            .iter()
+            .all(|s| s.map_public_ip_on_launch() != Some(true))
+    );
+    let mut subnet_ids: Vec<String> = subnets
+        .subnets()
+        .iter()
+        .map(|s| s.subnet_id().unwrap().to_string())
+        .collect();
+    subnet_ids.sort();
+
+    // Route table: both subnets, no route to the internet.
+    let tables = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:gwfargate:env")
+                .values("cluster1")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let table = &tables.route_tables()[0];
+    let mut associated: Vec<String> = table
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id().map(str::to_string))
+        .collect();
+    associated.sort();
+    assert_eq!(associated, subnet_ids);
+    assert!(
+        table
+            .routes()
+            .iter()
+            .all(|r| r.destination_cidr_block() != Some("0.0.0.0/0")),
+        "no route to the internet"
+    );
+
+    // Security group: ingress only from the VPC, no all-open egress.
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sg = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name() != Some("default"))
+        .unwrap();
+    let sg_id = sg.group_id().unwrap();
+    let mut ingress_ports: Vec<i32> = Vec::new();
+    for perm in sg.ip_permissions() {
+        assert!(
+            perm.ip_ranges()
+                .iter()
+                .all(|r| r.cidr_ip() == Some("10.0.0.0/16")),
+            "{perm:?}"
+        );
+        assert!(perm.ipv6_ranges().is_empty() && perm.user_id_group_pairs().is_empty());
+        ingress_ports.push(perm.from_port().unwrap());
+    }
+    ingress_ports.sort_unstable();
+    assert_eq!(ingress_ports, vec![443, 8080]);
+    for perm in sg.ip_permissions_egress() {
+        assert_eq!(perm.ip_protocol(), Some("tcp"), "{perm:?}");
+        assert_eq!(perm.from_port(), Some(443));
+        assert!(
+            perm.ip_ranges()
+                .iter()
+                .all(|r| r.cidr_ip() == Some("10.0.0.0/16"))
+        );
+    }
+    let egress_to_s3 = sg
+        .ip_permissions_egress()
+        .iter()
+        .any(|p| !p.prefix_list_ids().is_empty());
+    assert!(egress_to_s3, "egress to the S3 prefix list");
+
+    // Endpoints: three interface endpoints in both subnets with the group and private DNS,
+    // and the S3 gateway endpoint on the route table.
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    let mut services: Vec<String> = Vec::new();
+    for ep in endpoints.vpc_endpoints() {
+        services.push(ep.service_name().unwrap().to_string());
+        assert_eq!(ep.vpc_id(), Some(vpc_id));
+        if ep.service_name() == Some("com.amazonaws.eu-west-1.s3") {
+            assert_eq!(
+                ep.route_table_ids(),
+                &[table.route_table_id().unwrap().to_string()]
+            );
+        } else {
+            let mut in_subnets = ep.subnet_ids().to_vec();
+            in_subnets.sort();
+            assert_eq!(in_subnets, subnet_ids, "{:?}", ep.service_name());
+            assert_eq!(ep.private_dns_enabled(), Some(true));
+            assert!(ep.groups().iter().any(|g| g.group_id() == Some(sg_id)));
+        }
+    }
+    services.sort();
+    assert_eq!(
+        services,
+        ["ecr.api", "ecr.dkr", "logs", "s3"].map(|s| format!("com.amazonaws.eu-west-1.{s}"))
+    );
+
+    // Role and its scoped policy.
+    let role = iam
+        .get_role()
+        .role_name("cluster1-role-microservice1-execution")
+        .send()
+        .await
+        .unwrap();
+    let role = role.role().unwrap();
+    let trust = urlencoding_decode(role.assume_role_policy_document().unwrap());
+    assert!(trust.contains("ecs-tasks.amazonaws.com"), "{trust}");
+    let policy = iam
+        .get_role_policy()
+        .role_name(role.role_name())
+        .policy_name("cluster1-policy-microservice1-execution")
+        .send()
+        .await
+        .unwrap();
+    let policy = urlencoding_decode(policy.policy_document());
+    assert!(
+        policy.contains(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/cluster1/microservice1:*"
+        ),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("arn:aws:ecr:eu-west-1:123456789012:repository/microservice1"),
+        "{policy}"
+    );
+
+    // Log group retention.
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    let group = &groups.log_groups()[0];
+    assert_eq!(group.log_group_name(), Some("/ecs/cluster1/microservice1"));
+    assert_eq!(group.retention_in_days(), Some(30));
+
+    // Repository: scan on push, lifecycle policy.
+    let repos = ecr.describe_repositories().send().await.unwrap();
+    let repo = &repos.repositories()[0];
+    assert_eq!(repo.repository_name(), Some(REPO));
+    assert_eq!(
+        repo.image_scanning_configuration()
+            .map(|c| c.scan_on_push()),
+        Some(true)
+    );
+    ecr.get_lifecycle_policy()
+        .repository_name(REPO)
+        .send()
+        .await
+        .unwrap();
+
+    // Task definition: Fargate, awsvpc, sizes, the role and the log group.
+    let td = ecs
+        .describe_task_definition()
+        .task_definition("cluster1-task-microservice1")
+        .send()
+        .await
+        .unwrap();
+    let td = td.task_definition().unwrap();
+    assert_eq!(td.cpu(), Some("1024"));
+    assert_eq!(td.memory(), Some("2048"));
+    assert_eq!(
+        td.network_mode(),
+        Some(&aws_sdk_ecs::types::NetworkMode::Awsvpc)
+    );
+    assert!(
+        td.requires_compatibilities()
+            .contains(&aws_sdk_ecs::types::Compatibility::Fargate)
+    );
+    assert_eq!(td.execution_role_arn(), Some(role.arn()));
+    let container = &td.container_definitions()[0];
+    assert_eq!(
+        container.image(),
+        Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0")
+    );
+    assert_eq!(container.port_mappings()[0].container_port(), Some(8080));
+    let log_options = container.log_configuration().unwrap().options().unwrap();
+    assert_eq!(
+        log_options.get("awslogs-group").map(String::as_str),
+        Some("/ecs/cluster1/microservice1")
+    );
+    assert_eq!(
+        log_options.get("awslogs-stream-prefix").map(String::as_str),
+        Some("ecs")
+    );
+
+    // NLB: internal, network, in both subnets. Target group, listener.
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let lb = &lbs.load_balancers()[0];
+    assert_eq!(
+        lb.scheme(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::Internal)
+    );
+    assert_eq!(
+        lb.r#type(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network)
+    );
+    let mut lb_subnets: Vec<String> = lb
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.subnet_id().map(str::to_string))
+        .collect();
+    lb_subnets.sort();
+    assert_eq!(lb_subnets, subnet_ids);
+    let lb_arn = lb.load_balancer_arn().unwrap();
+    let lb_dns = lb.dns_name().unwrap();
+    let tgs = elb.describe_target_groups().send().await.unwrap();
+    let tg = &tgs.target_groups()[0];
+    let tg_arn = tg.target_group_arn().unwrap();
+    assert_eq!(tg.port(), Some(8080));
+    assert_eq!(
+        tg.protocol(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Tcp)
+    );
+    assert_eq!(
+        tg.target_type(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+    );
+    assert_eq!(tg.health_check_path(), Some("/actuator/health"));
+    assert_eq!(tg.vpc_id(), Some(vpc_id));
+    let attrs = elb
+        .describe_target_group_attributes()
+        .target_group_arn(tg_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(attrs.attributes().iter().any(|a| {
+        a.key() == Some("deregistration_delay.timeout_seconds") && a.value() == Some("30")
+    }));
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let listener = &listeners.listeners()[0];
+    assert_eq!(listener.port(), Some(8080));
+    assert_eq!(
+        listener.protocol(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Tcp)
+    );
+    assert_eq!(
+        listener.default_actions()[0].target_group_arn(),
+        Some(tg_arn)
+    );
+
+    // Service: Fargate, private subnets, the group, no public IP, on the target group.
+    let svcs = ecs
+        .describe_services()
+        .cluster("cluster1-cluster")
+        .services("cluster1-service-microservice1")
+        .send()
+        .await
+        .unwrap();
+    let svc = &svcs.services()[0];
+    assert_eq!(svc.status(), Some("ACTIVE"));
+    assert_eq!(
+        svc.launch_type(),
+        Some(&aws_sdk_ecs::types::LaunchType::Fargate)
+    );
+    assert_eq!(svc.desired_count(), 1);
+    assert_eq!(svc.task_definition(), td.task_definition_arn());
+    let net = svc
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    let mut svc_subnets = net.subnets().to_vec();
+    svc_subnets.sort();
+    assert_eq!(svc_subnets, subnet_ids);
+    assert_eq!(net.security_groups(), &[sg_id.to_string()]);
+    assert_eq!(
+        net.assign_public_ip(),
+        Some(&aws_sdk_ecs::types::AssignPublicIp::Disabled)
+    );
+    assert_eq!(svc.load_balancers()[0].target_group_arn(), Some(tg_arn));
+    assert_eq!(svc.load_balancers()[0].container_port(), Some(8080));
+    assert_eq!(
+        svc.load_balancers()[0].container_name(),
+        Some("microservice1")
+    );
+
+    // VPC link on the NLB; integrations over it to the NLB's DNS name.
+    let links = apigw.get_vpc_links().send().await.unwrap();
+    let link = &links.items()[0];
+    assert_eq!(link.target_arns(), &[lb_arn.to_string()]);
+    let apis = apigw.get_rest_apis().send().await.unwrap();
+    let api = &apis.items()[0];
+    let api_id = api.id().unwrap();
+    assert_eq!(
+        url,
+        format!("https://{api_id}.execute-api.eu-west-1.amazonaws.com/dev")
+    );
+    let resources = apigw
+        .get_resources()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .unwrap();
+    let mut paths: Vec<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, vec!["/", "/{proxy+}"]);
+    for resource in resources.items() {
+        let integration = apigw
+            .get_integration()
+            .rest_api_id(api_id)
+            .resource_id(resource.id().unwrap())
+            .http_method("ANY")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            integration.r#type(),
+            Some(&aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+        );
+        assert_eq!(
+            integration.connection_type(),
+            Some(&aws_sdk_apigateway::types::ConnectionType::VpcLink)
+        );
+        let expected_uri = if resource.path() == Some("/") {
+            format!("http://{lb_dns}:8080/")
+        } else {
+            format!("http://{lb_dns}:8080/{{proxy}}")
+        };
+        assert_eq!(integration.uri(), Some(expected_uri.as_str()));
+    }
+    apigw
+        .get_stage()
+        .rest_api_id(api_id)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_status_down_end_to_end() {
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[]);
+    let dir = ws.path();
+
+    // 1. The image is not pushed: everything else is built, exit 3 with the push commands.
+    let first = gwfargate(dir, &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(3);
+    let (_, stderr) = output(&first);
+    assert!(
+        stderr.contains(
+            "docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("docker login"), "{stderr}");
+    let partial = inventory(&sdk).await;
+    assert_eq!(
+        partial["active services"], 0,
+        "no service without the image"
+    );
+    assert_eq!(partial["rest apis"], 1, "the API does not need the image");
+    assert_eq!(partial["vpc links"], 1);
+    assert_eq!(partial["ecr repositories"], 1, "the repository was created");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
+    assert_eq!(state["format_version"], 1);
+    assert!(
+        state["resources"]["vpc"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("vpc-")
+    );
+    assert!(state["resources"].get("service").is_none());
+
+    // 2. Push, then `up` again finishes the stack and prints the URL.
+    push_image(&sdk, REPO, "1.0.0").await;
+    let second = gwfargate(dir, &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (stdout, _) = output(&second);
+    let url = stdout.trim().to_string();
+    assert!(
+        url.starts_with("https://") && url.ends_with(".execute-api.eu-west-1.amazonaws.com/dev"),
+        "{url}"
+    );
+    assert_eq!(inventory(&sdk).await, expected_full_stack());
+    check_settings_and_wiring(&sdk, &url).await;
+
+    // 3. A second `up` on a complete stack changes nothing: same counts (one task definition
+    //    revision, one API deployment) and the same state file.
+    let before = std::fs::read_to_string(ws.state_file()).unwrap();
+    let third = gwfargate(dir, &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert_eq!(output(&third).0.trim(), url);
+    assert_eq!(inventory(&sdk).await, expected_full_stack());
+    assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), before);
+    let (_, stderr) = output(&third);
+    assert!(
+        !stderr.contains("created") && !stderr.contains("registered"),
+        "{stderr}"
+    );
+
+    // 4. status: a line per resource, the counts and the URL; --json the same, for scripts.
+    let status = gwfargate(dir, &emulator.endpoint)
+        .arg("status")
+        .assert()
+        .success();
+    let (table, _) = output(&status);
+    for kind in [
+        "vpc",
+        "subnet",
+        "route table",
+        "security group",
+        "interface endpoint",
+        "gateway endpoint",
+        "iam role",
+        "log group",
+        "ecr repository",
+        "ecs cluster",
+        "task definition",
+        "load balancer",
+        "target group",
+        "listener",
+        "ecs service",
+        "vpc link",
+        "rest api",
+        "api stage",
+    ] {
+        assert!(table.contains(kind), "status lacks {kind}:\n{table}");
+    }
+    assert!(!table.contains("missing"), "{table}");
+    assert!(table.contains("service: 1/1 tasks running"), "{table}");
+    assert!(table.contains(&format!("url: {url}")), "{table}");
+    let json = gwfargate(dir, &emulator.endpoint)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&output(&json).0).unwrap();
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["url"], url.as_str());
+    assert_eq!(doc["complete"], true);
+    assert_eq!(
+        doc["service"],
+        serde_json::json!({"running": 1, "desired": 1})
+    );
+    let resources = doc["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 21);
+    for r in resources {
+        assert_ne!(r["state"], "missing", "{r}");
+        assert!(r["id"].as_str().is_some_and(|id| !id.is_empty()), "{r}");
+    }
+
+    // 5. down: the repository holds an image, so it is kept and said so; all else goes.
+    let down = gwfargate(dir, &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    let (_, stderr) = output(&down);
+    assert!(
+        stderr.contains("kept microservice1: it holds 1 image(s)"),
+        "{stderr}"
+    );
+    assert!(
+        !ws.state_file().exists(),
+        "state file removed after a complete down"
+    );
+    let mut left = inventory(&sdk).await;
+    assert_eq!(left.remove("ecr repositories"), Some(1));
+    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+
+    // 6. down --purge finds the repository by its tags (no state file) and deletes it.
+    gwfargate(dir, &emulator.endpoint)
+        .args(["down", "--purge", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let left = inventory(&sdk).await;
+    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+}
