@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The tool's main job against a local AWS emulator, from a fresh clone:
+# up (stops with exit 3: the image is not pushed), push the image, up, status, down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(scripts/emulator.sh start)"
+trap 'scripts/emulator.sh stop' EXIT
+echo "emulator: $AWS_ENDPOINT_URL"
+
+cargo build --locked --quiet
+bin="${CARGO_TARGET_DIR:-target}/debug/gwfargate"
+state=target/demo-state
+rm -rf "$state"
+env_file=config/env1.toml
+image=$(sed -n 's/^image *= *"\(.*\)".*/\1/p' "$env_file")
+
+echo; echo "== gwfargate up --env $env_file   (the image is not pushed yet: expect exit 3)"
+set +e
+"$bin" --state-dir "$state" up --env "$env_file"
+code=$?
+set -e
+[ "$code" -eq 3 ] || { echo "expected exit 3, got $code" >&2; exit 1; }
+
+echo; echo "== pushing $image into the emulator's ECR (stands in for docker push)"
+.venv/bin/python scripts/push_fake_image.py "$image"
+
+echo; echo "== gwfargate up --env $env_file"
+"$bin" --state-dir "$state" up --env "$env_file"
+
+echo; echo "== gwfargate status"
+"$bin" --state-dir "$state" status
+
+echo; echo "== gwfargate down --purge"
+"$bin" --state-dir "$state" down --purge
+echo; echo "demo finished: the stack was built, reported and removed"
