@@ -119,9 +119,15 @@ impl StepProgress {
 
     /// Ends the step's line with a result that stays on screen.
     pub fn finish(&self, ok: bool, message: &str) {
-        let mark = if ok { "ok" } else { "FAILED" };
+        let mark = format!("{:<6}", if ok { "ok" } else { "FAILED" });
+        // Colour only on a terminal; plain lines stay plain for logs and CI.
+        let mark = match (&self.bar, ok) {
+            (Some(_), true) => console::style(mark).for_stderr().green().to_string(),
+            (Some(_), false) => console::style(mark).for_stderr().red().bold().to_string(),
+            (None, _) => mark,
+        };
         let text = format!(
-            "{:<22} {mark:<6} {message} ({:.1}s)",
+            "{:<22} {mark} {message} ({:.1}s)",
             self.label,
             self.elapsed().as_secs_f64()
         );
