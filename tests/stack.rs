@@ -681,10 +681,19 @@ async fn up_status_down_end_to_end() {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&ws.state_file()), 0o600, "state file is user-only");
-        assert_eq!(mode(ws.state_file().parent().unwrap()), 0o700, "state dir is user-only");
+        assert_eq!(
+            mode(ws.state_file().parent().unwrap()),
+            0o700,
+            "state dir is user-only"
+        );
     }
     // Not a terminal: plain lines, each with the time since start, a step and its result.
-    assert!(stderr.lines().any(|l| l.starts_with("[") && l.contains("s] vpc") && l.contains(" ok ")), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("[") && l.contains("s] vpc") && l.contains(" ok ")),
+        "{stderr}"
+    );
     assert!(stderr.contains("FAILED image not pushed yet"), "{stderr}");
 
     // 2. Push, then `up` again finishes the stack and prints the URL.
@@ -801,26 +810,51 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
     let sdk = emulator.sdk(REGION).await;
     let long_name = "a-thirty-two-character-name-xyz1";
     let ws = Workspace::new(&[
-        ("name        = \"cluster1\"", &format!("name        = \"{long_name}\"")),
-        ("name              = \"microservice1\"", "name              = \"orders-service-with-long-name\""),
+        (
+            "name        = \"cluster1\"",
+            &format!("name        = \"{long_name}\""),
+        ),
+        (
+            "name              = \"microservice1\"",
+            "name              = \"orders-service-with-long-name\"",
+        ),
         (
             "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
             "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
         ),
     ]);
-    let up = gwfargate(ws.path(), &emulator.endpoint).args(["up", "--env", "env1.toml"]).assert().success();
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
     let (_, stderr) = output(&up);
-    assert!(stderr.contains("public.ecr.aws/nginx/nginx:1.27 is used as given"), "{stderr}");
+    assert!(
+        stderr.contains("public.ecr.aws/nginx/nginx:1.27 is used as given"),
+        "{stderr}"
+    );
     let counts = inventory(&sdk).await;
-    assert_eq!(counts["ecr repositories"], 0, "no repository for an image elsewhere");
+    assert_eq!(
+        counts["ecr repositories"], 0,
+        "no repository for an image elsewhere"
+    );
     assert_eq!(counts["load balancers"], 1);
 
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let lb_name = elb.describe_load_balancers().send().await.unwrap().load_balancers()[0]
+    let lb_name = elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
         .load_balancer_name()
         .unwrap()
         .to_string();
-    let tg_name = elb.describe_target_groups().send().await.unwrap().target_groups()[0]
+    let tg_name = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
         .target_group_name()
         .unwrap()
         .to_string();
@@ -831,7 +865,10 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
     assert_ne!(lb_name, tg_name);
 
     // Shortened names are stable: a second run finds everything.
-    gwfargate(ws.path(), &emulator.endpoint).args(["up", "--env", "env1.toml"]).assert().success();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
     assert_eq!(inventory(&sdk).await, counts);
 
     // The execution role may pull from any registry, as the image is not in this account's ECR.
@@ -840,7 +877,10 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
     let role = roles.roles()[0].role_name().to_string();
     assert!(role.len() <= 64, "{role}");
 
-    gwfargate(ws.path(), &emulator.endpoint).arg("down").assert().success();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
     let left = inventory(&sdk).await;
     assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
 }
@@ -850,20 +890,47 @@ async fn a_repository_that_existed_before_is_never_deleted() {
     let emulator = Emulator::start(1);
     let sdk = emulator.sdk(REGION).await;
     let ecr = aws_sdk_ecr::Client::new(&sdk);
-    ecr.create_repository().repository_name(REPO).send().await.unwrap();
+    ecr.create_repository()
+        .repository_name(REPO)
+        .send()
+        .await
+        .unwrap();
     push_image(&sdk, REPO, "1.0.0").await;
     let ws = Workspace::new(&[]);
-    let up = gwfargate(ws.path(), &emulator.endpoint).args(["up", "--env", "env1.toml"]).assert().success();
-    assert!(output(&up).1.contains("not created by gwfargate"), "{}", output(&up).1);
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert!(
+        output(&up).1.contains("not created by gwfargate"),
+        "{}",
+        output(&up).1
+    );
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
     assert_eq!(state["resources"]["repository"]["created"], false);
 
-    let down = gwfargate(ws.path(), &emulator.endpoint).args(["down", "--purge"]).assert().success();
-    assert!(output(&down).1.contains("kept microservice1: it existed before gwfargate"));
+    let down = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--purge"])
+        .assert()
+        .success();
+    assert!(
+        output(&down)
+            .1
+            .contains("kept microservice1: it existed before gwfargate")
+    );
     let repos = ecr.describe_repositories().send().await.unwrap();
-    assert_eq!(repos.repositories().len(), 1, "the user's repository survives, even with --purge");
-    let images = ecr.list_images().repository_name(REPO).send().await.unwrap();
+    assert_eq!(
+        repos.repositories().len(),
+        1,
+        "the user's repository survives, even with --purge"
+    );
+    let images = ecr
+        .list_images()
+        .repository_name(REPO)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(images.image_ids().len(), 1);
     let mut left = inventory(&sdk).await;
     left.remove("ecr repositories");
@@ -879,7 +946,10 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
         .assert()
         .success();
     let (table, _) = output(&status);
-    assert!(table.contains("state file .gwfargate/env1.json is missing"), "{table}");
+    assert!(
+        table.contains("state file .gwfargate/env1.json is missing"),
+        "{table}"
+    );
     assert!(table.contains("url: none"), "{table}");
     let json = gwfargate(ws.path(), &emulator.endpoint)
         .args(["status", "--env", "env1.toml", "--json"])
@@ -891,7 +961,12 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
     assert!(doc["url"].is_null());
     let resources = doc["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 21);
-    assert!(resources.iter().all(|r| r["state"] == "missing" && r["id"].is_null()), "{doc}");
+    assert!(
+        resources
+            .iter()
+            .all(|r| r["state"] == "missing" && r["id"].is_null()),
+        "{doc}"
+    );
     assert!(!ws.state_file().exists(), "status never writes state");
 }
 
@@ -900,7 +975,11 @@ async fn profile_and_endpoint_flags_follow_the_aws_cli() {
     let emulator = Emulator::start(1);
     let ws = Workspace::new(&[]);
     let dir = ws.path();
-    std::fs::write(dir.join("no-aws-config"), "[profile emu]\nregion = us-east-1\n").unwrap();
+    std::fs::write(
+        dir.join("no-aws-config"),
+        "[profile emu]\nregion = us-east-1\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("no-aws-credentials"),
         "[emu]\naws_access_key_id = fromprofile\naws_secret_access_key = fromprofile\n",
@@ -915,11 +994,34 @@ async fn profile_and_endpoint_flags_follow_the_aws_cli() {
         cmd.assert()
     };
     // Credentials come from the named profile, the endpoint from the flag.
-    let ok = run(&["status", "--env", "env1.toml", "--json", "--profile", "emu", "--endpoint-url", &emulator.endpoint])
-        .success();
+    let ok = run(&[
+        "status",
+        "--env",
+        "env1.toml",
+        "--json",
+        "--profile",
+        "emu",
+        "--endpoint-url",
+        &emulator.endpoint,
+    ])
+    .success();
     let doc: serde_json::Value = serde_json::from_str(&output(&ok).0).unwrap();
-    assert_eq!(doc["region"], "eu-west-1", "the env file's region wins over the profile's");
+    assert_eq!(
+        doc["region"], "eu-west-1",
+        "the env file's region wins over the profile's"
+    );
     // Without the profile there are no credentials: an AWS failure, exit 1, saying what to check.
-    let failed = run(&["status", "--env", "env1.toml", "--endpoint-url", &emulator.endpoint]).code(1);
-    assert!(output(&failed).1.contains("check your credentials"), "{}", output(&failed).1);
+    let failed = run(&[
+        "status",
+        "--env",
+        "env1.toml",
+        "--endpoint-url",
+        &emulator.endpoint,
+    ])
+    .code(1);
+    assert!(
+        output(&failed).1.contains("check your credentials"),
+        "{}",
+        output(&failed).1
+    );
 }
