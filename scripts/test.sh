@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup-emulator.sh
 echo "== emulator test bed self-tests" >&2
-.venv/bin/python -m unittest discover -s scripts -p 'test_*.py' 2>&1 | tail -n 3
+.venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
+.venv/bin/python -m unittest discover -s tests/testbed -t tests
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2

@@ -1,0 +1,271 @@
+"""The part of the test bed that sits in front of moto: it names each call, applies rate
+limits and seeded faults in each protocol's own error shape, and keeps a call log.
+
+Control endpoints (never faulted, never logged):
+  GET  /_testbed/calls    the call log: {"ec2.CreateVpc": {"count", "ok", "refused" (moto's
+                          own error answers), "throttled", "errors", "lost" (injected),
+                          "codes" (error codes seen), "total_ms", "max_ms"}, ...}
+  GET  /_testbed/config   the current settings
+  POST /_testbed/config   replace the settings (JSON body, see settings.py)
+  POST /_testbed/reset    clear the call log, rate buckets and lingering interfaces; reseed
+"""
+import json
+import random
+import re
+import socket
+import threading
+import time
+import uuid
+from urllib.parse import parse_qs
+
+from . import settings, world
+from .clock import CLOCK
+
+QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
+JSON_SERVICES = {"ecs", "logs", "ecr"}
+
+# API Gateway is REST: name the calls the tool makes, the rest by method and path.
+APIGW_ROUTES = [
+    ("POST", r"^/restapis$", "CreateRestApi"),
+    ("DELETE", r"^/restapis/[^/]+$", "DeleteRestApi"),
+    ("POST", r"^/restapis/[^/]+/deployments$", "CreateDeployment"),
+    ("POST", r"^/restapis/[^/]+/stages$", "CreateStage"),
+    ("PATCH", r"^/restapis/[^/]+/stages/[^/]+$", "UpdateStage"),
+    ("DELETE", r"^/restapis/[^/]+/stages/[^/]+$", "DeleteStage"),
+    ("POST", r"^/restapis/[^/]+/resources/[^/]+$", "CreateResource"),
+    ("PUT", r"^/restapis/[^/]+/resources/[^/]+/methods/[^/]+$", "PutMethod"),
+    ("PUT", r"^/restapis/[^/]+/resources/[^/]+/methods/[^/]+/integration$", "PutIntegration"),
+    ("POST", r"^/vpclinks$", "CreateVpcLink"),
+    ("DELETE", r"^/vpclinks/[^/]+$", "DeleteVpcLink"),
+    ("GET", r"^/vpclinks/[^/]+$", "GetVpcLink"),
+    ("GET", r"^/vpclinks$", "GetVpcLinks"),
+    ("GET", r"^/restapis$", "GetRestApis"),
+]
+
+CREATE_PREFIXES = ("Create", "Register", "Put", "Authorize", "Associate", "Modify")
+
+
+class Call:
+    """What one request is."""
+
+    def __init__(self, service: str, operation: str):
+        self.service = service
+        self.operation = operation
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}.{self.operation}"
+
+    @property
+    def is_create(self) -> bool:
+        return self.operation.startswith(CREATE_PREFIXES)
+
+
+def identify(environ) -> Call | None:
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/moto-api") or path.startswith("/_testbed"):
+        return None
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", auth)
+    service = match.group(1) if match else "unknown"
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return Call(service, target.split(".")[-1])
+    if service == "apigateway":
+        method = environ.get("REQUEST_METHOD", "GET")
+        for want, pattern, name in APIGW_ROUTES:
+            if method == want and re.match(pattern, path):
+                return Call(service, name)
+        generic = re.sub(r"/[a-z0-9]{10}(?=/|$)", "/{id}", path)
+        return Call(service, f"{method} {generic}")
+    body = environ["testbed.body"].decode("utf-8", "replace")
+    action = parse_qs(body).get("Action", [None])[0] or parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
+    return Call(service, action or "unknown")
+
+
+def error_response(call: Call, kind: str):
+    """(status, headers, body) of a throttling or server error in the service's own shape."""
+    request_id = str(uuid.uuid4())
+    if call.service == "ec2":
+        code, status = ("RequestLimitExceeded", 503) if kind == "throttle" else ("Unavailable", 503)
+        body = (
+            f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
+            f"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return status, [("Content-Type", "text/xml")], body
+    if call.service in QUERY_SERVICES:
+        code, status = ("Throttling", 400) if kind == "throttle" else ("ServiceUnavailable", 503)
+        body = (
+            f"<ErrorResponse><Error><Type>{'Sender' if kind == 'throttle' else 'Receiver'}</Type>"
+            f"<Code>{code}</Code><Message>Rate exceeded</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return status, [("Content-Type", "text/xml")], body
+    if call.service == "apigateway":
+        if kind == "throttle":
+            return 429, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "TooManyRequestsException")], json.dumps({"message": "Too Many Requests"})
+        return 503, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ServiceUnavailableException")], json.dumps({"message": "Service Unavailable"})
+    code, status = ("ThrottlingException", 400) if kind == "throttle" else ("ServiceUnavailableException", 503)
+    return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], json.dumps({"__type": code, "message": "Rate exceeded"})
+
+
+def error_code(body: bytes) -> str | None:
+    """The error code in a refused answer, whatever the protocol."""
+    text = body.decode("utf-8", "replace")
+    match = re.search(r"<Code>([^<]+)</Code>", text)
+    if match:
+        return match.group(1)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    code = doc.get("__type") or doc.get("code") or doc.get("type")
+    return code.split("#")[-1] if isinstance(code, str) else None
+
+
+class Middleware:
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.calls: dict[str, dict] = {}
+        self.buckets: dict[str, list[float]] = {}
+        self.rng = random.Random(settings.current()["faults"]["seed"])
+
+    # ------------------------------------------------------------ bookkeeping
+    def reset(self):
+        with self.lock:
+            self.calls.clear()
+            self.buckets.clear()
+            self.rng = random.Random(settings.current()["faults"]["seed"])
+        world.reset()
+
+    def log(self, call: Call, outcome: str, started: float, code: str | None = None):
+        ms = (time.monotonic() - started) * 1000
+        with self.lock:
+            entry = self.calls.setdefault(
+                call.key,
+                {"count": 0, "ok": 0, "refused": 0, "throttled": 0, "errors": 0, "lost": 0,
+                 "codes": {}, "total_ms": 0.0, "max_ms": 0.0},
+            )
+            entry["count"] += 1
+            entry[outcome] += 1
+            entry["total_ms"] += ms
+            entry["max_ms"] = max(entry["max_ms"], ms)
+            if code:
+                entry["codes"][code] = entry["codes"].get(code, 0) + 1
+
+    def take_token(self, call: Call) -> bool:
+        limit = settings.RATE_LIMITS.get(call.key)
+        if not limit or not settings.on("rate_limits"):
+            return True
+        size, per_aws_second = limit
+        now = CLOCK.now()
+        with self.lock:
+            tokens, last = self.buckets.get(call.key, [float(size), now])
+            tokens = min(size, tokens + (now - last) / CLOCK.scale * per_aws_second)
+            ok = tokens >= 1
+            self.buckets[call.key] = [tokens - 1 if ok else tokens, now]
+        return ok
+
+    def rule_for(self, call: Call) -> dict | None:
+        for rule in settings.current()["faults"].get("rules", []):
+            match = rule.get("match", "*")
+            if match not in ("*", call.service, call.key):
+                continue
+            if rule.get("creates_only") and not call.is_create:
+                continue
+            return rule
+        return None
+
+    def roll(self, probability: float) -> bool:
+        with self.lock:
+            return self.rng.random() < probability
+
+    # ------------------------------------------------------------ WSGI
+    def control(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        method = environ["REQUEST_METHOD"]
+        if path == "/_testbed/calls" and method == "GET":
+            with self.lock:
+                body = json.dumps(self.calls)
+        elif path == "/_testbed/config" and method == "GET":
+            body = json.dumps(settings.current())
+        elif path == "/_testbed/config" and method == "POST":
+            settings.replace(json.loads(environ["testbed.body"] or b"{}"))
+            self.reset()
+            body = json.dumps(settings.current())
+        elif path == "/_testbed/reset" and method == "POST":
+            self.reset()
+            body = "{}"
+        else:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"error": "unknown test bed endpoint"}']
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body.encode()]
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["testbed.body"] = body
+        import io
+
+        environ["wsgi.input"] = io.BytesIO(body)
+        if environ.get("PATH_INFO", "").startswith("/_testbed"):
+            return self.control(environ, start_response)
+        call = identify(environ)
+        if call is None:
+            return self.app(environ, start_response)
+        started = time.monotonic()
+
+        if not self.take_token(call):
+            return self.reply(call, "throttle", start_response, started)
+        rule = self.rule_for(call)
+        if rule:
+            if rule.get("latency") and self.roll(rule["latency"]):
+                time.sleep(rule.get("latency_ms", 200) / 1000)
+            if rule.get("throttle") and self.roll(rule["throttle"]):
+                return self.reply(call, "throttle", start_response, started)
+            if rule.get("error") and self.roll(rule["error"]):
+                return self.reply(call, "error", start_response, started)
+            if rule.get("lost") and self.roll(rule["lost"]):
+                return self.lose(call, environ, start_response, started)
+
+        status_holder = {}
+
+        def capture(status, headers, exc_info=None):
+            status_holder["status"] = status
+            return start_response(status, headers, exc_info)
+
+        chunks = list(self.app(environ, capture))
+        status = int(status_holder.get("status", "200").split()[0])
+        if status >= 400:
+            self.log(call, "refused", started, error_code(b"".join(chunks)))
+        else:
+            self.log(call, "ok", started)
+        return chunks
+
+    def reply(self, call, kind, start_response, started):
+        status, headers, body = error_response(call, kind)
+        self.log(call, "throttled" if kind == "throttle" else "errors", started)
+        reason = {400: "Bad Request", 429: "Too Many Requests", 503: "Service Unavailable"}.get(status, "Error")
+        start_response(f"{status} {reason}", headers)
+        return [body.encode()]
+
+    def lose(self, call, environ, start_response, started):
+        """The call takes effect; the client sees a 503 or a dropped connection."""
+        def discard(status, headers, exc_info=None):
+            return lambda data: None
+
+        for _ in self.app(environ, discard):
+            pass
+        self.log(call, "lost", started)
+        sock = environ.get("werkzeug.socket")
+        if sock is not None and self.roll(0.5):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b""]
+        status, headers, body = error_response(call, "error")
+        start_response("503 Service Unavailable", headers)
+        return [body.encode()]

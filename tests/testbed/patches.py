@@ -1,0 +1,459 @@
+"""Patches to moto's models and responses that add AWS's timing, ordering rules and the
+details moto drops. Each patch checks its switch on every call, so profiles can change at
+run time; with every switch off moto behaves as it always does.
+"""
+import functools
+import inspect
+
+from . import settings, world
+from .clock import CLOCK
+
+D = settings.DURATIONS
+ACCOUNT_REGION = {}
+
+
+def purge_deleted(backend):
+    """Forgets VPC links whose deletion has finished."""
+    for link_id, link in list(backend.vpc_links.items()):
+        deleted = link.__dict__.get("_tb_deleted")
+        if deleted is not None and CLOCK.aws_since(deleted) >= D["vpc_link_deleting"]:
+            backend.vpc_links.pop(link_id, None)
+
+
+def _wrap(cls, name):
+    """Decorator: replace cls.name with fn(original, *args, **kwargs)."""
+
+    def decorate(fn):
+        original = getattr(cls, name)
+
+        @functools.wraps(original)
+        def wrapper(*args, **kwargs):
+            return fn(original, *args, **kwargs)
+
+        setattr(cls, name, wrapper)
+        return fn
+
+    return decorate
+
+
+def _bind(original, *args, **kwargs):
+    bound = inspect.signature(original).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+# ---------------------------------------------------------------- load balancers (ELBv2)
+def _patch_elbv2():
+    from moto.elbv2 import models as m
+    from moto.elbv2.exceptions import (
+        DuplicateLoadBalancerName,
+        DuplicateTargetGroupName,
+        ResourceInUseError,
+    )
+
+    def get_state(self):
+        raw = self.__dict__.get("_tb_state", "provisioning")
+        if settings.on("provisioning") and raw in ("provisioning", "active"):
+            created = self.__dict__.setdefault("_tb_created", CLOCK.now())
+            return "active" if CLOCK.aws_since(created) >= D["nlb_active"] else "provisioning"
+        return raw
+
+    def set_state(self, value):
+        self.__dict__.setdefault("_tb_created", CLOCK.now())
+        self.__dict__["_tb_state"] = value
+
+    m.FakeLoadBalancer.state = property(get_state, set_state)
+
+    @_wrap(m.ELBv2Backend, "create_load_balancer")
+    def create_load_balancer(original, self, *args, **kwargs):
+        if settings.on("fidelity"):
+            a = _bind(original, self, *args, **kwargs)
+            for lb in self.load_balancers.values():
+                if lb.name != a["name"]:
+                    continue
+                same = (
+                    lb.scheme == a["scheme"]
+                    and lb.type == (a["loadbalancer_type"] or "application")
+                    and sorted(s.id for s in lb.subnets) == sorted(a["subnet_ids"] or [])
+                )
+                if same:
+                    return lb
+                raise DuplicateLoadBalancerName()
+        return original(self, *args, **kwargs)
+
+    @_wrap(m.ELBv2Backend, "create_target_group")
+    def create_target_group(original, self, name, **kwargs):
+        if settings.on("fidelity"):
+            for tg in self.target_groups.values():
+                if tg.name != name:
+                    continue
+                same = (
+                    tg.protocol == kwargs.get("protocol")
+                    and str(tg.port) == str(kwargs.get("port"))
+                    and tg.vpc_id == kwargs.get("vpc_id")
+                    and tg.target_type == (kwargs.get("target_type") or "instance")
+                )
+                if same:
+                    return tg
+                raise DuplicateTargetGroupName()
+        return original(self, name, **kwargs)
+
+    @_wrap(m.ELBv2Backend, "delete_load_balancer")
+    def delete_load_balancer(original, self, arn):
+        lb = self.load_balancers.get(arn)
+        if lb is not None and settings.on("ordering"):
+            from moto.apigateway.models import apigateway_backends
+
+            apigw = apigateway_backends[self.account_id][self.region_name]
+            purge_deleted(apigw)
+            links = apigw.vpc_links
+            users = [link.id for link in links.values() if arn in (link.target_arns or [])]
+            if users:
+                raise ResourceInUseError(
+                    f"Load balancer '{arn}' cannot be deleted because it is currently "
+                    f"associated with another service (VPC link {', '.join(users)})"
+                )
+        result = original(self, arn)
+        if lb is not None and settings.on("ordering"):
+            world.linger(f"load balancer {lb.name}", [s.id for s in lb.subnets], [])
+        return result
+
+
+# ---------------------------------------------------------------- API Gateway
+def _patch_apigateway():
+    from moto.apigateway import models as m
+    from moto.apigateway import responses as r
+    from moto.apigateway.exceptions import BadRequestException
+
+    def get_status(self):
+        raw = self.__dict__.get("_tb_status", "AVAILABLE")
+        if not settings.on("provisioning") or "_tb_created" not in self.__dict__:
+            return raw
+        if "_tb_deleted" in self.__dict__:
+            return "DELETING"
+        since = CLOCK.aws_since(self.__dict__["_tb_created"])
+        if self.__dict__.get("_tb_fail"):
+            return "PENDING" if since < D["vpc_link_failed"] else "FAILED"
+        return "PENDING" if since < D["vpc_link_available"] else "AVAILABLE"
+
+    def set_status(self, value):
+        self.__dict__["_tb_status"] = value
+
+    m.VpcLink.status = property(get_status, set_status)
+
+    original_link_json = m.VpcLink.to_json
+
+    def link_json(self):
+        out = original_link_json(self)
+        if self.status == "FAILED" and self.__dict__.get("_tb_fail"):
+            out["statusMessage"] = self.__dict__["_tb_fail"]
+        elif self.status == "AVAILABLE":
+            out["statusMessage"] = "Your vpc link is ready for use"
+        return out
+
+    m.VpcLink.to_json = link_json
+
+    @_wrap(m.APIGatewayBackend, "create_vpc_link")
+    def create_vpc_link(original, self, name, description, target_arns, tags):
+        fail = None
+        if settings.on("ordering"):
+            from moto.elbv2.models import elbv2_backends
+
+            purge_deleted(self)
+            lbs = elbv2_backends[self.account_id][self.region_name].load_balancers
+            for arn in target_arns or []:
+                lb = lbs.get(arn)
+                if lb is None or lb.state != "active":
+                    fail = f"NLB ARN is malformed or NLB {arn} is not in active state"
+                others = [
+                    link.id
+                    for link in self.vpc_links.values()
+                    if arn in (link.target_arns or []) and link.status in ("PENDING", "AVAILABLE")
+                ]
+                if others and not fail:
+                    fail = f"NLB {arn} is already associated with another VPC link ({others[0]})"
+        link = original(self, name, description, target_arns, tags)
+        if settings.on("provisioning") or fail:
+            link.__dict__["_tb_created"] = CLOCK.now()
+        if fail:
+            link.__dict__["_tb_fail"] = fail
+        return link
+
+    @_wrap(m.APIGatewayBackend, "delete_vpc_link")
+    def delete_vpc_link(original, self, vpc_link_id):
+        if settings.on("ordering"):
+            for api in self.apis.values():
+                for resource in api.resources.values():
+                    for method_name, method in resource.resource_methods.items():
+                        integration = getattr(method, "method_integration", None)
+                        if integration is not None and getattr(integration, "_tb_connection_id", None) == vpc_link_id:
+                            raise BadRequestException(
+                                f"Cannot delete vpc link. Vpc link '{vpc_link_id}', is referenced in "
+                                f"[{method_name}:{resource.id}:{api.id}] in format [Method:Resource:Api]."
+                            )
+        link = self.vpc_links.get(vpc_link_id)
+        if link is not None and settings.on("provisioning"):
+            link.__dict__.setdefault("_tb_deleted", CLOCK.now())
+            link.__dict__.setdefault("_tb_created", CLOCK.now())
+            return None
+        return original(self, vpc_link_id)
+
+    for name in ("get_vpc_link", "get_vpc_links"):
+
+        def make(method_name):
+            @_wrap(m.APIGatewayBackend, method_name)
+            def getter(original, self, *args, **kwargs):
+                purge_deleted(self)
+                return original(self, *args, **kwargs)
+
+        make(name)
+
+    @_wrap(r.APIGatewayResponse, "put_integration")
+    def put_integration(original, self):
+        result = original(self)
+        if settings.on("fidelity") or settings.on("ordering"):
+            parts = self.path.split("/")
+            integration = self.backend.get_integration(parts[2], parts[4], parts[6])
+            integration._tb_connection_id = self._get_param("connectionId")
+        return result
+
+    original_integration_json = m.Integration.to_json
+
+    def integration_json(self):
+        out = original_integration_json(self)
+        if settings.on("fidelity") and getattr(self, "_tb_connection_id", None):
+            out["connectionId"] = self._tb_connection_id
+            out["connectionType"] = self.connection_type
+        return out
+
+    m.Integration.to_json = integration_json
+
+
+# ---------------------------------------------------------------- EC2
+def _patch_ec2():
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models import EC2Backend
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    def get_state(self):
+        raw = self.__dict__.get("_tb_state", "available")
+        if not settings.on("provisioning"):
+            return raw
+        if raw == "available":
+            created = self.__dict__.setdefault("_tb_created", CLOCK.now())
+            return "available" if CLOCK.aws_since(created) >= D["endpoint_available"] else "pending"
+        if raw == "deleted":
+            deleted = self.__dict__.setdefault("_tb_deleted", CLOCK.now())
+            return "deleted" if CLOCK.aws_since(deleted) >= D["endpoint_deleting"] else "deleting"
+        return raw
+
+    def set_state(self, value):
+        self.__dict__.setdefault("_tb_created", CLOCK.now())
+        if value == "deleted" and self.__dict__.get("_tb_state") != "deleted":
+            self.__dict__["_tb_deleted"] = CLOCK.now()
+            if settings.on("ordering") and str(self.vpc_endpoint_type).lower() == "interface":
+                world.linger(
+                    f"VPC endpoint {self.id}",
+                    self.subnet_ids,
+                    self.security_group_ids,
+                    after_aws_seconds=D["endpoint_deleting"],
+                )
+        self.__dict__["_tb_state"] = value
+
+    VPCEndPoint.state = property(get_state, set_state)
+
+    tokens: dict = {}
+
+    @_wrap(EC2Backend, "create_vpc_endpoint")
+    def create_vpc_endpoint(original, self, *args, **kwargs):
+        a = _bind(original, self, *args, **kwargs)
+        key = (self.account_id, self.region_name, a.get("client_token"))
+        known = tokens.get(key)
+        # A token only stands for an endpoint the backend still holds (moto resets forget it).
+        if settings.on("fidelity") and a.get("client_token") and known is not None \
+                and self.vpc_end_points.get(known.id) is known:
+            return known
+        endpoint = original(self, *args, **kwargs)
+        if a.get("client_token"):
+            tokens[key] = endpoint
+        return endpoint
+
+    def users_of(backend, subnet_id=None, group_id=None):
+        users = list(world.lingering_in(subnet_id=subnet_id, group_id=group_id))
+        for ep in backend.vpc_end_points.values():
+            if ep.state in ("deleted",) or str(ep.vpc_endpoint_type).lower() != "interface":
+                continue
+            if (subnet_id and subnet_id in ep.subnet_ids) or (group_id and group_id in ep.security_group_ids):
+                users.append(f"VPC endpoint {ep.id}")
+        from moto.ecs.models import ecs_backends
+        from moto.elbv2.models import elbv2_backends
+
+        for svc in ecs_backends[backend.account_id][backend.region_name].services.values():
+            if svc.status not in ("ACTIVE", "DRAINING"):
+                continue
+            vpc = (svc.network_configuration or {}).get("awsvpcConfiguration", {})
+            if subnet_id in (vpc.get("subnets") or []) or group_id in (vpc.get("securityGroups") or []):
+                users.append(f"ECS service {svc.name}")
+        if subnet_id:
+            for lb in elbv2_backends[backend.account_id][backend.region_name].load_balancers.values():
+                if subnet_id in [s.id for s in lb.subnets]:
+                    users.append(f"load balancer {lb.name}")
+        return users
+
+    @_wrap(EC2Backend, "delete_security_group")
+    def delete_security_group(original, self, name=None, group_id=None):
+        if settings.on("ordering") and group_id:
+            users = users_of(self, group_id=group_id)
+            if users:
+                raise DependencyViolationError(
+                    f"resource {group_id} has a dependent object ({users[0]})"
+                )
+        return original(self, name=name, group_id=group_id)
+
+    @_wrap(EC2Backend, "delete_subnet")
+    def delete_subnet(original, self, subnet_id):
+        if settings.on("ordering"):
+            users = users_of(self, subnet_id=subnet_id)
+            if users:
+                raise DependencyViolationError(
+                    f"The subnet '{subnet_id}' has dependencies and cannot be deleted ({users[0]})."
+                )
+        return original(self, subnet_id)
+
+
+# ---------------------------------------------------------------- ECS
+def _patch_ecs():
+    from moto.ecs import models as m
+    from moto.ecs import responses as r
+    from moto.ecs.exceptions import InvalidParameterException
+
+    def steady(self):
+        start = self.__dict__.get("_tb_rollout")
+        return start is None or CLOCK.aws_since(start) >= D["service_steady"]
+
+    def get_status(self):
+        raw = self.__dict__.get("_tb_status", "ACTIVE")
+        deleted = self.__dict__.get("_tb_deleted")
+        if settings.on("provisioning") and raw == "INACTIVE" and deleted is not None:
+            return "DRAINING" if CLOCK.aws_since(deleted) < D["service_draining"] else "INACTIVE"
+        return raw
+
+    def set_status(self, value):
+        self.__dict__["_tb_status"] = value
+
+    def get_running(self):
+        raw = self.__dict__.get("_tb_running", 0)
+        if not settings.on("provisioning") or "_tb_rollout" not in self.__dict__:
+            return raw
+        if self.status != "ACTIVE":
+            return 0
+        return self.desired_count if steady(self) else 0
+
+    def set_running(self, value):
+        self.__dict__["_tb_running"] = value
+
+    def get_pending(self):
+        raw = self.__dict__.get("_tb_pending", 0)
+        if not settings.on("provisioning") or "_tb_rollout" not in self.__dict__:
+            return raw
+        return 0 if self.status != "ACTIVE" else self.desired_count - self.running_count
+
+    def set_pending(self, value):
+        self.__dict__["_tb_pending"] = value
+
+    def get_deployments(self):
+        raw = self.__dict__.get("_tb_deployments", [])
+        if not settings.on("provisioning") or "_tb_rollout" not in self.__dict__ or not raw:
+            return raw
+        deployment = dict(raw[0])
+        running = self.running_count
+        completed = running >= self.desired_count and steady(self)
+        deployment.update(
+            desiredCount=self.desired_count,
+            runningCount=running,
+            pendingCount=self.desired_count - running,
+            taskDefinition=self.task_definition,
+            rolloutState="COMPLETED" if completed else "IN_PROGRESS",
+            rolloutStateReason=f"ECS deployment {deployment['id']} "
+            + ("completed." if completed else "in progress."),
+        )
+        return [deployment]
+
+    def set_deployments(self, value):
+        self.__dict__["_tb_deployments"] = value
+
+    m.Service.status = property(get_status, set_status)
+    m.Service.running_count = property(get_running, set_running)
+    m.Service.pending_count = property(get_pending, set_pending)
+    m.Service.deployments = property(get_deployments, set_deployments)
+
+    @_wrap(m.EC2ContainerServiceBackend, "create_service")
+    def create_service(original, self, *args, **kwargs):
+        a = _bind(original, self, *args, **kwargs)
+        if settings.on("ordering"):
+            from moto.elbv2.models import elbv2_backends
+
+            elb = elbv2_backends[self.account_id][self.region_name]
+            for lb in a.get("load_balancers") or []:
+                arn = lb.get("targetGroupArn")
+                if arn and not elb._any_listener_using(arn):
+                    raise InvalidParameterException(
+                        f"The target group with targetGroupArn {arn} does not have an associated load balancer."
+                    )
+        service = original(self, *args, **kwargs)
+        if settings.on("provisioning"):
+            service.__dict__["_tb_rollout"] = CLOCK.now()
+        return service
+
+    @_wrap(m.EC2ContainerServiceBackend, "update_service")
+    def update_service(original, self, props):
+        changes = props.get("task_definition") is not None or props.get("desired_count") is not None
+        service = original(self, props)
+        if settings.on("provisioning") and changes:
+            service.__dict__["_tb_rollout"] = CLOCK.now()
+        return service
+
+    @_wrap(m.EC2ContainerServiceBackend, "delete_service")
+    def delete_service(original, self, cluster_name, service_name, force):
+        service = original(self, cluster_name, service_name, force)
+        if "_tb_deleted" not in service.__dict__:
+            service.__dict__["_tb_deleted"] = CLOCK.now()
+            if settings.on("ordering"):
+                vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
+                world.linger(
+                    f"tasks of ECS service {service.name}",
+                    vpc.get("subnets"),
+                    vpc.get("securityGroups"),
+                    after_aws_seconds=D["service_draining"],
+                )
+        return service
+
+    tokens: dict = {}
+
+    @_wrap(r.EC2ContainerServiceResponse, "create_service")
+    def create_service_response(original, self):
+        token = self._get_param("clientToken")
+        cluster = self._get_param("cluster", "default")
+        key = (self.current_account, self.region, cluster, token)
+        known = tokens.get(key)
+        if settings.on("fidelity") and token and known is not None \
+                and known in self.ecs_backend.services.values():
+            from moto.core.responses import ActionResult
+
+            return ActionResult({"service": known})
+        result = original(self)
+        name = self._get_param("serviceName")
+        service = self.ecs_backend.services.get(f"{cluster.split('/')[-1]}:{name}")
+        if service is not None:
+            if settings.on("fidelity"):
+                service.deployment_configuration = self._get_param("deploymentConfiguration")
+            if token:
+                tokens[key] = service
+        return result
+
+
+def apply():
+    _patch_elbv2()
+    _patch_apigateway()
+    _patch_ec2()
+    _patch_ecs()

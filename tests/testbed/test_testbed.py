@@ -1,0 +1,386 @@
+"""Self-tests of the test bed: one small test per behaviour, so a moto upgrade that breaks one
+shows here first. Run: .venv/bin/python -m unittest discover -s tests/testbed -t tests
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+TESTS = Path(__file__).resolve().parent.parent
+SCALE = 0.002  # 150 AWS seconds = 0.3 s
+REGION = "eu-west-1"
+
+server = None
+endpoint = None
+
+
+def setUpModule():
+    global server, endpoint
+    # Loading AWS's managed IAM policies makes every reset slow, and nothing here needs them.
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "testbed.server", "--profile", "realistic", "--scale", str(SCALE)],
+        cwd=TESTS, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )
+    line = server.stdout.readline()
+    endpoint = f"http://127.0.0.1:{line.strip().split('=')[1]}"
+
+
+def tearDownModule():
+    server.kill()
+    server.wait()
+
+
+def post(path, body=None):
+    req = urllib.request.Request(endpoint + path, data=json.dumps(body or {}).encode(), method="POST")
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def get(path):
+    with urllib.request.urlopen(endpoint + path) as resp:
+        return json.loads(resp.read())
+
+
+def aws_seconds(n, scale=SCALE):
+    time.sleep(n * scale)
+
+
+class Bed(unittest.TestCase):
+    profile = {"provisioning": True, "ordering": True, "fidelity": True, "rate_limits": True}
+
+    def setUp(self):
+        urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).read()
+        post("/_testbed/config", dict(self.profile, scale=SCALE))
+
+    def client(self, service):
+        return boto3.client(
+            service, region_name=REGION, endpoint_url=endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    def network(self):
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        a = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
+        b = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone="eu-west-1b")["Subnet"]["SubnetId"]
+        sg = ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc)["GroupId"]
+        return vpc, [a, b], sg
+
+    def nlb(self, subnets, name="nlb", wait=True):
+        elb = self.client("elbv2")
+        lb = elb.create_load_balancer(Name=name, Subnets=subnets, Scheme="internal", Type="network")
+        arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+        if wait:
+            aws_seconds(160)
+        return arn
+
+    def code(self, ctx):
+        return ctx.exception.response["Error"]["Code"]
+
+
+class Provisioning(Bed):
+    def test_nlb_goes_from_provisioning_to_active_after_150_s(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets, wait=False)
+        state = lambda: self.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"]
+        self.assertEqual(state(), "provisioning")
+        aws_seconds(160)
+        self.assertEqual(state(), "active")
+
+    def test_vpc_link_is_pending_then_available(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets)
+        apigw = self.client("apigateway")
+        link = apigw.create_vpc_link(name="l", targetArns=[arn])["id"]
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["status"], "PENDING")
+        aws_seconds(190)
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["status"], "AVAILABLE")
+
+    def test_endpoints_are_pending_then_available_and_deleting_then_deleted(self):
+        vpc, subnets, sg = self.network()
+        ec2 = self.client("ec2")
+        ep = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.logs", VpcEndpointType="Interface",
+                                     SubnetIds=subnets, SecurityGroupIds=[sg])["VpcEndpoint"]["VpcEndpointId"]
+        state = lambda: ec2.describe_vpc_endpoints(VpcEndpointIds=[ep])["VpcEndpoints"][0]["State"].lower()
+        self.assertEqual(state(), "pending")
+        aws_seconds(100)
+        self.assertEqual(state(), "available")
+        ec2.delete_vpc_endpoints(VpcEndpointIds=[ep])
+        self.assertEqual(state(), "deleting")
+        aws_seconds(70)
+        self.assertEqual(state(), "deleted")
+
+    def service(self, ecs_listener=True):
+        vpc, subnets, sg = self.network()
+        elb, ecs = self.client("elbv2"), self.client("ecs")
+        lb = self.nlb(subnets)
+        tg = elb.create_target_group(Name="tg", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        if ecs_listener:
+            elb.create_listener(LoadBalancerArn=lb, Protocol="TCP", Port=80,
+                                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+                                     memory="512", containerDefinitions=[{"name": "app", "image": "nginx"}])
+        kwargs = dict(cluster="c", serviceName="s", taskDefinition="f", desiredCount=2, launchType="FARGATE",
+                      networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
+                      loadBalancers=[{"targetGroupArn": tg, "containerName": "app", "containerPort": 80}],
+                      deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+                      clientToken="token-1")
+        return vpc, subnets, sg, kwargs
+
+    def test_service_reaches_desired_after_150_s_and_drains_when_deleted(self):
+        _, _, _, kwargs = self.service()
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        first = svc()
+        self.assertEqual((first["runningCount"], first["deployments"][0]["rolloutState"]), (0, "IN_PROGRESS"))
+        aws_seconds(160)
+        steady = svc()
+        self.assertEqual((steady["runningCount"], steady["deployments"][0]["rolloutState"]), (2, "COMPLETED"))
+        ecs.update_service(cluster="c", service="s", desiredCount=0)
+        ecs.delete_service(cluster="c", service="s", force=True)
+        self.assertEqual(svc()["status"], "DRAINING")
+        aws_seconds(70)
+        self.assertEqual(svc()["status"], "INACTIVE")
+
+
+class Ordering(Bed):
+    def test_vpc_link_on_an_nlb_that_is_not_active_ends_failed(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets, wait=False)
+        apigw = self.client("apigateway")
+        link = apigw.create_vpc_link(name="l", targetArns=[arn])["id"]
+        aws_seconds(200)
+        got = apigw.get_vpc_link(vpcLinkId=link)
+        self.assertEqual(got["status"], "FAILED")
+        self.assertIn("not in active state", got["statusMessage"])
+
+    def test_a_second_vpc_link_on_the_same_nlb_ends_failed(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets)
+        apigw = self.client("apigateway")
+        first = apigw.create_vpc_link(name="a", targetArns=[arn])["id"]
+        second = apigw.create_vpc_link(name="b", targetArns=[arn])["id"]
+        aws_seconds(200)
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=first)["status"], "AVAILABLE")
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=second)["status"], "FAILED")
+
+    def test_nlb_under_a_vpc_link_cannot_be_deleted(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets)
+        apigw, elb = self.client("apigateway"), self.client("elbv2")
+        link = apigw.create_vpc_link(name="l", targetArns=[arn])["id"]
+        with self.assertRaises(ClientError) as ctx:
+            elb.delete_load_balancer(LoadBalancerArn=arn)
+        self.assertEqual(self.code(ctx), "ResourceInUse")
+        apigw.delete_vpc_link(vpcLinkId=link)
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["status"], "DELETING")
+        aws_seconds(70)
+        elb.delete_load_balancer(LoadBalancerArn=arn)
+
+    def test_vpc_link_used_by_an_integration_cannot_be_deleted(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets)
+        apigw = self.client("apigateway")
+        link = apigw.create_vpc_link(name="l", targetArns=[arn])["id"]
+        api = apigw.create_rest_api(name="api")
+        root = api["rootResourceId"]
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="ANY", authorizationType="NONE")
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY", type="HTTP_PROXY",
+                              integrationHttpMethod="ANY", uri="http://nlb:80/", connectionType="VPC_LINK",
+                              connectionId=link)
+        with self.assertRaises(ClientError) as ctx:
+            apigw.delete_vpc_link(vpcLinkId=link)
+        self.assertEqual(self.code(ctx), "BadRequestException")
+
+    def test_create_service_needs_a_listener_on_the_target_group(self):
+        _, _, _, kwargs = Provisioning.service(self, ecs_listener=False)
+        with self.assertRaises(ClientError) as ctx:
+            self.client("ecs").create_service(**kwargs)
+        self.assertEqual(self.code(ctx), "InvalidParameterException")
+
+    def test_subnet_and_group_wait_for_lingering_interfaces(self):
+        vpc, subnets, sg, kwargs = Provisioning.service(self)
+        ecs, ec2 = self.client("ecs"), self.client("ec2")
+        ecs.create_service(**kwargs)
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation", "a running service uses it")
+        ecs.delete_service(cluster="c", service="s", force=True)
+        aws_seconds(70)
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation", "the tasks' interfaces linger")
+        aws_seconds(130)
+        ec2.delete_security_group(GroupId=sg)
+
+
+class WhatMotoDrops(Bed):
+    def test_client_tokens_return_the_first_result(self):
+        vpc, subnets, sg = self.network()
+        ec2 = self.client("ec2")
+        args = dict(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.logs", VpcEndpointType="Interface",
+                    SubnetIds=subnets, SecurityGroupIds=[sg], ClientToken="same")
+        first = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
+        self.assertEqual(ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"], first)
+        _, _, _, kwargs = Provisioning.service(self)
+        ecs = self.client("ecs")
+        a = ecs.create_service(**kwargs)["service"]["serviceArn"]
+        b = ecs.create_service(**kwargs)["service"]["serviceArn"]
+        self.assertEqual(a, b)
+
+    def test_same_name_load_balancer_and_target_group(self):
+        vpc, subnets, _ = self.network()
+        elb = self.client("elbv2")
+        first = self.nlb(subnets, wait=False)
+        self.assertEqual(self.nlb(subnets, wait=False), first)
+        with self.assertRaises(ClientError) as ctx:
+            elb.create_load_balancer(Name="nlb", Subnets=subnets[:1], Scheme="internal", Type="network")
+        self.assertEqual(self.code(ctx), "DuplicateLoadBalancerName")
+        tg = lambda port: elb.create_target_group(Name="tg", Protocol="TCP", Port=port, VpcId=vpc, TargetType="ip")
+        self.assertEqual(tg(80)["TargetGroups"][0]["TargetGroupArn"], tg(80)["TargetGroups"][0]["TargetGroupArn"])
+        with self.assertRaises(ClientError) as ctx:
+            tg(81)
+        self.assertEqual(self.code(ctx), "DuplicateTargetGroupName")
+
+    def test_integration_connection_id_and_deployment_configuration_are_kept(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(svc["deploymentConfiguration"]["deploymentCircuitBreaker"], {"enable": True, "rollback": True})
+        apigw = self.client("apigateway")
+        api = apigw.create_rest_api(name="api")
+        root = api["rootResourceId"]
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="ANY", authorizationType="NONE")
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY", type="HTTP_PROXY",
+                              integrationHttpMethod="ANY", uri="http://nlb:80/", connectionType="VPC_LINK",
+                              connectionId="abc123")
+        got = apigw.get_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY")
+        self.assertEqual((got["connectionId"], got["connectionType"]), ("abc123", "VPC_LINK"))
+
+
+class RateLimitsFaultsAndCallLog(Bed):
+    def test_rate_limits_answer_with_the_service_throttling_error(self):
+        # Slower time here: at the fast scale a 30 s bucket refills between two calls.
+        slow = 0.05
+        post("/_testbed/config", dict(self.profile, scale=slow))
+        apigw = self.client("apigateway")
+        a, b = apigw.create_rest_api(name="a")["id"], apigw.create_rest_api(name="b")["id"]
+        apigw.delete_rest_api(restApiId=a)
+        with self.assertRaises(ClientError) as ctx:
+            apigw.delete_rest_api(restApiId=b)
+        self.assertEqual(self.code(ctx), "TooManyRequestsException")
+        self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+        aws_seconds(31, slow)
+        apigw.delete_rest_api(restApiId=b)
+        # The endpoint bucket refills at 0.3 per second: real time, so calls cannot outrun it.
+        post("/_testbed/config", dict(self.profile, scale=1.0))
+        vpc, subnets, sg = self.network()
+        ec2 = self.client("ec2")
+        codes = []
+        for i in range(6):
+            try:
+                ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.logs",
+                                        VpcEndpointType="Interface", SubnetIds=subnets, ClientToken=f"t{i}")
+                codes.append("ok")
+            except ClientError as err:
+                codes.append(err.response["Error"]["Code"])
+        self.assertEqual(codes[:4], ["ok"] * 4, "a bucket of 4")
+        self.assertIn("RequestLimitExceeded", codes[4:])
+
+    def throttle_everything(self, seed=3, **rule):
+        post("/_testbed/config", {"scale": SCALE, "faults": {"seed": seed, "rules": [dict({"match": "*"}, **rule)]}})
+
+    def test_throttling_has_each_protocol_shape(self):
+        self.throttle_everything(throttle=1.0)
+        calls = [
+            (lambda: self.client("ec2").describe_vpcs(), "RequestLimitExceeded"),
+            (lambda: self.client("elbv2").describe_load_balancers(), "Throttling"),
+            (lambda: self.client("iam").list_roles(), "Throttling"),
+            (lambda: self.client("ecs").list_clusters(), "ThrottlingException"),
+            (lambda: self.client("logs").describe_log_groups(), "ThrottlingException"),
+            (lambda: self.client("apigateway").get_rest_apis(), "TooManyRequestsException"),
+        ]
+        for call, code in calls:
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(self.code(ctx), code)
+
+    def test_server_errors_are_5xx(self):
+        self.throttle_everything(error=1.0)
+        with self.assertRaises(ClientError) as ctx:
+            self.client("ecs").list_clusters()
+        self.assertGreaterEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+
+    def outcomes(self, seed):
+        self.throttle_everything(seed=seed, throttle=0.5)
+        got = []
+        for _ in range(20):
+            try:
+                self.client("ecs").list_clusters()
+                got.append("ok")
+            except ClientError:
+                got.append("throttled")
+        return got
+
+    def test_faults_are_reproducible_from_the_seed(self):
+        first, again, other = self.outcomes(11), self.outcomes(11), self.outcomes(12)
+        self.assertEqual(first, again)
+        self.assertNotEqual(first, other)
+        self.assertIn("ok", first)
+        self.assertIn("throttled", first)
+
+    def test_a_lost_answer_takes_effect(self):
+        self.throttle_everything(lost=1.0)
+        ec2 = self.client("ec2")
+        with self.assertRaises(Exception):
+            ec2.create_vpc(CidrBlock="10.9.0.0/16")
+        post("/_testbed/config", {"scale": SCALE})
+        cidrs = [v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"]]
+        self.assertIn("10.9.0.0/16", cidrs)
+
+    def test_latency_is_added(self):
+        self.throttle_everything(latency=1.0, latency_ms=300)
+        started = time.monotonic()
+        self.client("ecs").list_clusters()
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+
+    def test_the_call_log_counts_operations_and_outcomes(self):
+        post("/_testbed/reset")
+        ec2 = self.client("ec2")
+        ec2.describe_vpcs()
+        ec2.describe_vpcs()
+        with self.assertRaises(ClientError):
+            ec2.delete_vpc(VpcId="vpc-00000000")
+        calls = get("/_testbed/calls")
+        self.assertEqual(calls["ec2.DescribeVpcs"]["count"], 2)
+        self.assertEqual(calls["ec2.DescribeVpcs"]["ok"], 2)
+        self.assertEqual(calls["ec2.DeleteVpc"]["refused"], 1)
+        self.assertEqual(calls["ec2.DeleteVpc"]["codes"], {"InvalidVpcID.NotFound": 1})
+        self.assertGreater(calls["ec2.DescribeVpcs"]["total_ms"], 0)
+
+
+class PlainProfile(Bed):
+    profile = {}
+
+    def test_plain_is_moto_as_it_is(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets, wait=False)
+        state = self.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"]
+        self.assertEqual(state, "active")
+
+
+if __name__ == "__main__":
+    unittest.main()
