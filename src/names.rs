@@ -29,7 +29,7 @@ pub struct Names {
     pub route_table: String,
     /// Security group name.
     pub security_group: String,
-    /// Execution role name (at most 64).
+    /// Execution role name (at most 64), unique per region.
     pub execution_role: String,
     /// Inline policy name on the execution role.
     pub execution_policy: String,
@@ -63,7 +63,8 @@ impl Names {
             vpc: format!("{n}-vpc"),
             route_table: format!("{n}-rt-private"),
             security_group: format!("{n}-sg-{s}"),
-            execution_role: fit(&format!("{n}-role-{s}-execution"), 64),
+            // IAM is global: two regions' stacks of one name must not share a role.
+            execution_role: fit(&format!("{n}-role-{s}-{}", d.region), 64),
             execution_policy: format!("{n}-policy-{s}-execution"),
             log_group: format!("/ecs/{n}/{s}"),
             cluster: format!("{n}-cluster"),

@@ -56,8 +56,9 @@ pub fn status_table(status: &Status) -> String {
         .filter(|r| r.state == "missing")
         .count();
     if missing > 0 {
+        let env = status.env_file.as_deref().unwrap_or("FILE");
         out.push_str(&format!(
-            "{missing} resource(s) missing; `gwfargate up --env FILE` builds them\n"
+            "{missing} resource(s) missing; `gwfargate up --env {env}` builds them\n"
         ));
     }
     out

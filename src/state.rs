@@ -45,7 +45,8 @@ pub struct State {
 pub struct Record {
     /// The resource's id or ARN.
     pub id: String,
-    /// Whether gwfargate created it (`down` deletes only those).
+    /// Whether gwfargate created it: this run did, or it carries the deployment's tag. Only
+    /// the image repository is ever recorded otherwise (a repository the user already had).
     #[serde(default)]
     pub created: bool,
     /// Further facts (DNS name, ARN, ...), by name.
@@ -54,7 +55,7 @@ pub struct Record {
 }
 
 impl Record {
-    /// A record for a resource gwfargate created.
+    /// A record for a resource gwfargate created (this run, or an earlier one: it is tagged).
     pub fn created(id: impl Into<String>) -> Record {
         Record {
             id: id.into(),
@@ -296,6 +297,14 @@ impl SharedState {
             self.file.save(&state)?;
         }
         Ok(())
+    }
+
+    /// The env file recorded in the state.
+    pub fn env_file(&self) -> Option<String> {
+        self.lock()
+            .env_file
+            .as_ref()
+            .map(|p| p.display().to_string())
     }
 
     /// Saves the current state.

@@ -234,10 +234,11 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
             .send()
             .await
             .unwrap();
-        let on = out
-            .enable_dns_support()
-            .or(out.enable_dns_hostnames())
-            .and_then(|v| v.value());
+        let on = match attr {
+            aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+            _ => out.enable_dns_hostnames(),
+        }
+        .and_then(|v| v.value());
         assert_eq!(on, Some(true), "{attr:?}");
     }
 
@@ -387,7 +388,7 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     // Role and its scoped policy.
     let role = iam
         .get_role()
-        .role_name("cluster1-role-microservice1-execution")
+        .role_name("cluster1-role-microservice1-eu-west-1")
         .send()
         .await
         .unwrap();
@@ -722,10 +723,20 @@ async fn up_status_down_end_to_end() {
     assert_eq!(inventory(&sdk).await, expected_full_stack());
     assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), before);
     let (_, stderr) = output(&third);
-    assert!(
-        !stderr.contains("created") && !stderr.contains("registered"),
-        "{stderr}"
-    );
+    for change in [
+        "created",
+        "registered",
+        "updated",
+        "redeployed",
+        "deployed",
+        "change(s)",
+        "associat",
+    ] {
+        assert!(
+            !stderr.contains(change),
+            "a second up must change nothing, saw {change:?}:\n{stderr}"
+        );
+    }
 
     // 4. status: a line per resource, the counts and the URL; --json the same, for scripts.
     let status = gwfargate(dir, &emulator.endpoint)
@@ -1023,5 +1034,220 @@ async fn profile_and_endpoint_flags_follow_the_aws_cli() {
         output(&failed).1.contains("check your credentials"),
         "{}",
         output(&failed).1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_file_changes_converge_or_are_refused_before_any_call() {
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[(
+        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
+        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
+    )]);
+    let dir = ws.path();
+    gwfargate(dir, &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let built = inventory(&sdk).await;
+    let state = std::fs::read_to_string(ws.state_file()).unwrap();
+    let env = std::fs::read_to_string(dir.join("env1.toml")).unwrap();
+
+    // Changes a built stack cannot take: refused, exit 2, nothing sent, nothing changed.
+    for (old, new, key) in [
+        (
+            "port              = 8080",
+            "port              = 9090",
+            "service.port",
+        ),
+        (
+            "name              = \"microservice1\"",
+            "name              = \"orders\"",
+            "service.name",
+        ),
+        (
+            "environment = \"dev\"",
+            "environment = \"prod\"",
+            "environment",
+        ),
+        (
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/17\"",
+            "network.vpc_cidr",
+        ),
+        (
+            "{ cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" }",
+            "{ cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" }, { cidr = \"10.0.3.0/24\", az = \"eu-west-1c\" }",
+            "network.subnets",
+        ),
+    ] {
+        std::fs::write(dir.join("env1.toml"), env.replace(old, new)).unwrap();
+        emulator.reset_calls();
+        let refused = gwfargate(dir, &emulator.endpoint)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .code(2);
+        let (_, stderr) = output(&refused);
+        assert!(
+            stderr.contains(&format!("`{key}` changed")),
+            "{key}: {stderr}"
+        );
+        assert!(stderr.contains("Nothing was changed"), "{stderr}");
+        assert!(
+            emulator.calls().is_empty(),
+            "{key}: no call may reach AWS: {:?}",
+            emulator.calls()
+        );
+        assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), state);
+    }
+    assert_eq!(inventory(&sdk).await, built);
+
+    // Changes it can take converge, and touch nothing else.
+    std::fs::write(
+        dir.join("env1.toml"),
+        env.replace("count             = 1", "count             = 2"),
+    )
+    .unwrap();
+    let scaled = gwfargate(dir, &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (_, stderr) = output(&scaled);
+    assert!(
+        stderr.contains("updated cluster1-service-microservice1"),
+        "{stderr}"
+    );
+    for change in ["created", "registered", "redeployed", "change(s)"] {
+        assert!(
+            !stderr.contains(change),
+            "only the service changes, saw {change:?}:\n{stderr}"
+        );
+    }
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let svc = ecs
+        .describe_services()
+        .cluster("cluster1-cluster")
+        .services("cluster1-service-microservice1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svc.services()[0].desired_count(), 2);
+    assert_eq!(
+        inventory(&sdk).await,
+        built,
+        "no new revision, no new deployment"
+    );
+
+    std::fs::write(
+        dir.join("env1.toml"),
+        env.replace("retention_days = 30", "retention_days = 90"),
+    )
+    .unwrap();
+    gwfargate(dir, &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(90));
+    gwfargate(dir, &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_gwfargate_did_not_create_are_neither_adopted_nor_deleted() {
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    logs.create_log_group()
+        .log_group_name("/ecs/cluster1/microservice1")
+        .send()
+        .await
+        .unwrap();
+    ecs.create_cluster()
+        .cluster_name("cluster1-cluster")
+        .send()
+        .await
+        .unwrap();
+    let ws = Workspace::new(&[(
+        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
+        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
+    )]);
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(1);
+    let (_, stderr) = output(&up);
+    assert!(
+        stderr.contains(
+            "log group /ecs/cluster1/microservice1 exists but is not tagged gwfargate:env=cluster1"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ECS cluster cluster1-cluster exists but is not tagged"),
+        "{stderr}"
+    );
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    assert_eq!(
+        groups.log_groups()[0].retention_in_days(),
+        None,
+        "the user's log group is untouched"
+    );
+
+    let down = gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    let (_, stderr) = output(&down);
+    assert!(
+        stderr.contains("left /ecs/cluster1/microservice1: gwfargate did not create it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("left cluster1-cluster: gwfargate did not create it"),
+        "{stderr}"
+    );
+    let left = inventory(&sdk).await;
+    assert_eq!(left["log groups"], 1);
+    assert_eq!(left["active clusters"], 1);
+    let mut rest = left.clone();
+    rest.remove("log groups");
+    rest.remove("active clusters");
+    assert!(
+        rest.values().all(|n| *n == 0),
+        "everything gwfargate made is gone: {rest:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_file_of_another_account_is_refused() {
+    let emulator = Emulator::start(1);
+    let ws = Workspace::new(&[]);
+    let state = serde_json::json!({
+        "format_version": 1, "env_file": "env1.toml", "account": "999999999999",
+        "deployment": serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(common::root().join("tests/fixtures/deployment.json")).unwrap()
+        ).unwrap(),
+        "resources": {}
+    })
+    .to_string();
+    std::fs::create_dir_all(ws.state_file().parent().unwrap()).unwrap();
+    std::fs::write(ws.state_file(), &state).unwrap();
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&refused);
+    assert!(stderr.contains("account 999999999999"), "{stderr}");
+    assert!(stderr.contains("123456789012"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(ws.state_file()).unwrap(),
+        state,
+        "left as it was"
     );
 }

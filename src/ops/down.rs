@@ -17,7 +17,7 @@ pub async fn down(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<()> {
     }
     ctx.state.file().remove()?;
     ctx.progress.line(&format!(
-        "down: everything is deleted ({:.1}s); removed {}",
+        "down: finished in {:.1}s; removed {}",
         ctx.progress.elapsed().as_secs_f64(),
         ctx.state.file().path.display()
     ));

@@ -43,6 +43,9 @@ pub fn resolve(
             let state = file.load()?;
             if let Some(state) = &state {
                 let old = &state.deployment;
+                if old.name == deployment.name && old.region == deployment.region {
+                    refuse_fixed_changes(env, old, &deployment)?;
+                }
                 if old.name != deployment.name || old.region != deployment.region {
                     return Err(UsageError(format!(
                         "state file {} belongs to deployment {:?} in {}, but {} describes {:?} in {}; \
@@ -89,6 +92,57 @@ pub fn resolve(
     }
 }
 
+/// Refuses env file changes that a built stack cannot take in place: the names of half the
+/// stack derive from them, or AWS cannot change them on a live resource. Applying them step
+/// by step would leave the old resources behind (or rewire the API to a port nothing
+/// listens on), so nothing is sent to AWS.
+fn refuse_fixed_changes(env: &Path, old: &Deployment, new: &Deployment) -> anyhow::Result<()> {
+    let subnets = |d: &Deployment| {
+        d.network
+            .subnets
+            .iter()
+            .map(|s| format!("{} in {}", s.cidr, s.az))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fixed = [
+        (
+            "environment",
+            old.environment.clone(),
+            new.environment.clone(),
+        ),
+        (
+            "service.name",
+            old.service.name.clone(),
+            new.service.name.clone(),
+        ),
+        (
+            "service.port",
+            old.service.port.to_string(),
+            new.service.port.to_string(),
+        ),
+        (
+            "network.vpc_cidr",
+            old.network.vpc_cidr.to_string(),
+            new.network.vpc_cidr.to_string(),
+        ),
+        ("network.subnets", subnets(old), subnets(new)),
+    ];
+    for (key, was, now) in fixed {
+        if was != now {
+            return Err(UsageError(format!(
+                "{}: `{key}` changed from {was} to {now} since the stack was built, and a built \
+                 stack cannot take that change in place. Nothing was changed. To rebuild with it: \
+                 put back {was}, run `gwfargate down --env {}`, then change it and run `up`",
+                env.display(),
+                env.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Connects to AWS and builds the step context for a target.
 pub async fn context(
     target: &Target,
@@ -103,6 +157,16 @@ pub async fn context(
     let sdk = aws::sdk_config(&conn).await;
     let clients = Clients::new(&sdk);
     let account = clients.account_id().await?;
+    if let Some(recorded) = target.state.as_ref().and_then(|s| s.account.as_deref())
+        && recorded != account
+    {
+        return Err(UsageError(format!(
+            "state file {} records a stack in AWS account {recorded}, but these credentials are \
+             for account {account}. Nothing was changed. Use the profile of account {recorded}",
+            target.file.path.display()
+        ))
+        .into());
+    }
     let mut state = target
         .state
         .clone()
@@ -169,8 +233,16 @@ pub async fn run_steps(
                 Err(err) => {
                     let short = if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) {
                         "image not pushed yet".to_string()
+                    } else if let Some(code) = aws::error_code(&err) {
+                        code.to_string()
                     } else {
-                        aws::error_code(&err).unwrap_or("error").to_string()
+                        let root = err.root_cause().to_string();
+                        root.lines()
+                            .next()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(100)
+                            .collect()
                     };
                     p.finish(false, &short);
                     Err(err.context(format!("step `{}` failed", step.label())))
@@ -193,17 +265,9 @@ pub fn failure(outcome: crate::graph::Outcome<crate::steps::Step>, doing: &str) 
             .any(|c| c.is::<crate::error::ImageNotPushed>())
     {
         let (_, err) = failed.remove(0);
-        return match err
-            .chain()
-            .find_map(|c| c.downcast_ref::<crate::error::ImageNotPushed>())
-        {
-            Some(typed) => anyhow::Error::new(crate::error::ImageNotPushed {
-                image: typed.image.clone(),
-                registry: typed.registry.clone(),
-                region: typed.region.clone(),
-                env_file: typed.env_file.clone(),
-            }),
-            None => err,
+        return match err.downcast::<crate::error::ImageNotPushed>() {
+            Ok(typed) => typed.into(),
+            Err(err) => err,
         };
     }
     let mut text = format!("{doing} did not finish: {} step(s) failed", failed.len());

@@ -22,6 +22,8 @@ pub struct Status {
     pub state_file_present: bool,
     /// Whether every resource exists.
     pub complete: bool,
+    /// The env file the stack was built from, when known.
+    pub env_file: Option<String>,
     /// The invoke URL, when the API and its stage exist.
     pub url: Option<String>,
     /// The service's task counts, when it exists.
@@ -59,6 +61,7 @@ pub async fn status(ctx: &Ctx, state_file_present: bool) -> anyhow::Result<Statu
         state_file: ctx.state.file().path.display().to_string(),
         state_file_present,
         complete,
+        env_file: ctx.state.env_file(),
         url,
         service,
         resources,

@@ -19,6 +19,7 @@ pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<Cluster>> {
         .ecs
         .describe_clusters()
         .clusters(name)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
         .send()
         .await
         .aws(|| format!("looking up ECS cluster {name}"))?;
@@ -27,6 +28,11 @@ pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<Cluster>> {
         .iter()
         .find(|c| c.status() == Some("ACTIVE") || c.status() == Some("PROVISIONING"))
         .cloned())
+}
+
+/// Whether ECS tags carry this deployment's tag.
+pub fn tagged_ours(ctx: &Ctx, tags: &[Tag]) -> bool {
+    ctx.is_ours(tags.iter().filter_map(|t| Some((t.key()?, t.value()?))))
 }
 
 /// ECS tags for a resource named `name`.
@@ -41,7 +47,10 @@ pub fn tags(ctx: &Ctx, name: &str) -> Vec<Tag> {
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.cluster;
     let (arn, verb) = match find(ctx).await? {
-        Some(c) => (c.cluster_arn().unwrap_or_default().to_string(), "found"),
+        Some(c) if tagged_ours(ctx, c.tags()) => {
+            (c.cluster_arn().unwrap_or_default().to_string(), "found")
+        }
+        Some(_) => return Err(ctx.not_ours(&format!("ECS cluster {name}"))),
         None => {
             p.set("creating");
             // CreateCluster is idempotent by name: a retry returns the same cluster.
@@ -83,9 +92,16 @@ pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
 /// Deletes the cluster, retrying while a draining service still holds it.
 pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.cluster;
-    if find(ctx).await?.is_none() {
-        ctx.state.forget(KEY)?;
-        return Ok("already gone".to_string());
+    match find(ctx).await? {
+        None => {
+            ctx.state.forget(KEY)?;
+            return Ok("already gone".to_string());
+        }
+        Some(c) if !tagged_ours(ctx, c.tags()) => {
+            ctx.state.forget(KEY)?;
+            return Ok(format!("left {name}: gwfargate did not create it"));
+        }
+        Some(_) => {}
     }
     wait::retrying(
         &format!("deleting ECS cluster {name}"),

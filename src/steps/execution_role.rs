@@ -45,8 +45,10 @@ pub fn policy_document(ctx: &Ctx) -> String {
             || "*".to_string(),
             |(repo, loc)| {
                 format!(
-                    "arn:aws:ecr:{}:{}:repository/{repo}",
-                    loc.region, loc.account
+                    "arn:{}:ecr:{}:{}:repository/{repo}",
+                    ctx.partition(),
+                    loc.region,
+                    loc.account
                 )
             },
         );
@@ -60,7 +62,7 @@ pub fn policy_document(ctx: &Ctx) -> String {
             {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": log_group_arn},
             {"Sid": "ImageLayers", "Effect": "Allow", "Action": "s3:GetObject",
-             "Resource": format!("arn:aws:s3:::prod-{}-starport-layer-bucket/*", ctx.deployment.region)}
+             "Resource": format!("arn:{}:s3:::prod-{}-starport-layer-bucket/*", ctx.partition(), ctx.deployment.region)}
         ]
     })
     .to_string()
@@ -71,12 +73,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.execution_role;
     let (arn, verb) = match find(ctx).await? {
         Some(role) if is_ours(ctx, &role) => (role.arn().to_string(), "found"),
-        Some(_) => anyhow::bail!(
-            "IAM role {name} exists but is not tagged {}={}: gwfargate did not create it and \
-             will not take it over. Rename the deployment (`name` in the env file) or remove the role",
-            crate::names::TAG_ENV,
-            ctx.deployment.name
-        ),
+        Some(_) => return Err(ctx.not_ours(&format!("IAM role {name}"))),
         None => {
             p.set("creating");
             let tags: Vec<Tag> = ctx

@@ -9,7 +9,8 @@ use crate::aws::AwsResultExt as _;
 use crate::progress::StepProgress;
 use crate::state::Record;
 
-const SERVICE: &str = "s3";
+/// The AWS service reached through the gateway endpoint.
+pub const SERVICE: &str = "s3";
 
 /// Finds or creates the endpoint on the route table, then waits for it.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {

@@ -29,12 +29,37 @@ pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<LogGroup>> {
         .cloned())
 }
 
+/// Whether the log group carries this deployment's tag.
+async fn is_ours(ctx: &Ctx, group: &LogGroup) -> anyhow::Result<bool> {
+    let arn = group.arn().map_or_else(
+        || ctx.arn("logs", &format!("log-group:{}", ctx.names.log_group)),
+        str::to_string,
+    );
+    let arn = arn.trim_end_matches(":*");
+    let out = ctx
+        .aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .aws(|| format!("reading the tags of log group {}", ctx.names.log_group))?;
+    Ok(out
+        .tags()
+        .is_some_and(|tags| ctx.is_ours(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))))
+}
+
 /// Finds or creates the log group and sets its retention.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.log_group;
     let days = i32::try_from(ctx.deployment.logs.retention_days).unwrap_or(30);
     let (group, verb) = match find(ctx).await? {
-        Some(group) => (Some(group), "found"),
+        Some(group) => {
+            if !is_ours(ctx, &group).await? {
+                return Err(ctx.not_ours(&format!("log group {name}")));
+            }
+            (Some(group), "found")
+        }
         None => {
             p.set("creating");
             let out = ctx
@@ -86,9 +111,15 @@ pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
     }])
 }
 
-/// Deletes the log group.
+/// Deletes the log group, if gwfargate created it.
 pub async fn delete(ctx: &Ctx, _p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.log_group;
+    if let Some(group) = find(ctx).await?
+        && !is_ours(ctx, &group).await?
+    {
+        ctx.state.forget(KEY)?;
+        return Ok(format!("left {name}: gwfargate did not create it"));
+    }
     let gone = found(
         ctx.aws
             .logs

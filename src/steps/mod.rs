@@ -80,6 +80,17 @@ impl Ctx {
         tags.any(|(k, v)| k == TAG_ENV && v == self.deployment.name)
     }
 
+    /// The error for a resource that has this stack's name but not its tag: gwfargate neither
+    /// takes over nor deletes what it did not create.
+    pub fn not_ours(&self, what: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{what} exists but is not tagged {}={}: gwfargate did not create it and will not \
+             take it over. Rename the deployment (`name` in the env file) or remove it",
+            TAG_ENV,
+            self.deployment.name
+        )
+    }
+
     /// Records a resource the moment AWS returned its id.
     pub fn record(&self, key: &str, record: Record) -> anyhow::Result<()> {
         self.state
@@ -87,12 +98,26 @@ impl Ctx {
             .with_context(|| format!("cannot record {key} in the state file"))
     }
 
-    /// The ARN prefix `arn:aws:<service>:<region>:<account>` for this stack.
+    /// An ARN of this stack's region and account.
     pub fn arn(&self, service: &str, rest: &str) -> String {
         format!(
-            "arn:aws:{service}:{}:{}:{rest}",
-            self.deployment.region, self.account
+            "arn:{}:{service}:{}:{}:{rest}",
+            self.partition(),
+            self.deployment.region,
+            self.account
         )
+    }
+
+    /// The AWS partition of the region (`aws`, `aws-cn`, `aws-us-gov`).
+    pub fn partition(&self) -> &'static str {
+        let region = &self.deployment.region;
+        if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
     }
 }
 
@@ -234,8 +259,10 @@ impl Step {
             ],
             // A VPC link on an NLB that is not active ends FAILED.
             VpcLink => vec![LoadBalancer],
-            RestApi => vec![VpcLink],
-            Stage => vec![RestApi],
+            // Routes go live only when something listens behind them.
+            RestApi => vec![VpcLink, Listener],
+            // The stage makes the URL public: only once the service serves.
+            Stage => vec![RestApi, Service],
         }
     }
 
@@ -356,5 +383,19 @@ mod tests {
         assert!(Step::Service.deps().contains(&Step::Listener));
         assert!(Step::Service.deps().contains(&Step::InterfaceEndpoints));
         assert!(Step::RestApi.deps().contains(&Step::VpcLink));
+        assert!(Step::RestApi.deps().contains(&Step::Listener));
+        assert!(Step::Stage.deps().contains(&Step::Service));
+    }
+
+    #[test]
+    fn down_deletes_users_before_what_they_use() {
+        let rev = crate::graph::reversed(&Step::ALL, Step::deps);
+        // The NLB goes only after the VPC link, the link only after the REST API.
+        assert!(rev[&Step::LoadBalancer].contains(&Step::VpcLink));
+        assert!(rev[&Step::VpcLink].contains(&Step::RestApi));
+        assert!(rev[&Step::Listener].contains(&Step::Service));
+        assert!(rev[&Step::SecurityGroup].contains(&Step::InterfaceEndpoints));
+        assert!(rev[&Step::SecurityGroup].contains(&Step::Service));
+        assert!(rev[&Step::Vpc].contains(&Step::Subnets));
     }
 }

@@ -207,7 +207,8 @@ pub async fn delete(ctx: &Ctx, _p: &StepProgress) -> anyhow::Result<String> {
     if count > 0 && !ctx.purge {
         ctx.state.forget(KEY)?;
         return Ok(format!(
-            "kept {name}: it holds {count} image(s); `gwfargate down --purge` deletes it with them"
+            "kept {name}: it holds {count} image(s); `gwfargate down --purge --env {}` deletes it with them",
+            ctx.env_file
         ));
     }
     found(

@@ -263,7 +263,10 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             changes += 1;
         }
     }
-    Ok(format!("{verb} {api_id}, {changes} route change(s)"))
+    Ok(match (verb, changes) {
+        ("created", _) | (_, 0) => format!("{verb} {api_id}"),
+        _ => format!("updated {api_id}: {changes} route change(s)"),
+    })
 }
 
 /// Live state.

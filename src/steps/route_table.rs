@@ -94,9 +94,10 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             .aws(|| format!("associating subnet {subnet_id} with route table {table_id}"))?;
         associated += 1;
     }
-    Ok(format!(
-        "{verb} {table_id}, {associated} subnet association(s) added"
-    ))
+    Ok(match (verb, associated) {
+        ("created", _) | (_, 0) => format!("{verb} {table_id}"),
+        _ => format!("updated {table_id}: {associated} subnet association(s) added"),
+    })
 }
 
 /// Live state.

@@ -263,7 +263,10 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             }
         }
     }
-    Ok(format!("{verb} {group_id}, {changes} rule change(s)"))
+    Ok(match (verb, changes) {
+        ("created", _) | (_, 0) => format!("{verb} {group_id}"),
+        _ => format!("updated {group_id}: {changes} rule change(s)"),
+    })
 }
 
 fn ignore_duplicate<T>(result: anyhow::Result<T>) -> anyhow::Result<()> {

@@ -32,6 +32,7 @@ async fn lookup(ctx: &Ctx, draining: bool) -> anyhow::Result<Option<Service>> {
         .describe_services()
         .cluster(&ctx.names.cluster)
         .services(name)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
         .send()
         .await;
     let out = match out.aws(|| format!("looking up ECS service {name}")) {
@@ -75,6 +76,9 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let desired = i32::try_from(want).unwrap_or(i32::MAX);
     let task_definition = super::task_definition::arn(ctx).await?;
     let verb = match find(ctx).await? {
+        Some(svc) if !super::cluster::tagged_ours(ctx, svc.tags()) => {
+            return Err(ctx.not_ours(&format!("ECS service {name}")));
+        }
         Some(svc) => {
             let same = svc.task_definition() == Some(task_definition.as_str())
                 && svc.desired_count() == desired;
@@ -250,9 +254,16 @@ pub async fn counts(ctx: &Ctx) -> anyhow::Result<Option<(i32, i32)>> {
 /// Scales the service to zero, deletes it, and waits until it is inactive.
 pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.service;
-    if lookup(ctx, true).await?.is_none() {
-        ctx.state.forget(KEY)?;
-        return Ok("already gone".to_string());
+    match lookup(ctx, true).await? {
+        None => {
+            ctx.state.forget(KEY)?;
+            return Ok("already gone".to_string());
+        }
+        Some(svc) if !super::cluster::tagged_ours(ctx, svc.tags()) => {
+            ctx.state.forget(KEY)?;
+            return Ok(format!("left {name}: gwfargate did not create it"));
+        }
+        Some(_) => {}
     }
     if find(ctx).await?.is_some() {
         p.set("scaling to 0");

@@ -45,7 +45,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.target_group;
     let svc = &ctx.deployment.service;
     let port = i32::from(svc.port);
-    let (arn, verb) = match find(ctx).await? {
+    let (arn, mut verb) = match find(ctx).await? {
         Some(tg) => {
             let arn = tg.target_group_arn().unwrap_or_default().to_string();
             if !super::load_balancer::is_ours(ctx, &arn).await? {
@@ -72,8 +72,10 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                     .send()
                     .await
                     .aws(|| format!("updating the health check of target group {name}"))?;
+                (arn, "updated")
+            } else {
+                (arn, "found")
             }
-            (arn, "found")
         }
         None => {
             p.set("creating");
@@ -131,6 +133,9 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             .send()
             .await
             .aws(|| format!("setting the deregistration delay of target group {name}"))?;
+        if verb == "found" {
+            verb = "updated";
+        }
     }
     Ok(format!("{verb} {name}"))
 }

@@ -16,26 +16,35 @@ use crate::state::Record;
 /// State key.
 pub const KEY: &str = "task_definition";
 
-/// The latest active revision of the family.
-pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<TaskDefinition>> {
+/// The latest active revision of the family, with whether it carries this deployment's tag.
+async fn find_tagged(ctx: &Ctx) -> anyhow::Result<Option<(TaskDefinition, bool)>> {
     let family = &ctx.names.task_family;
     let out = ctx
         .aws
         .ecs
         .describe_task_definition()
         .task_definition(family)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
         .send()
         .await
         .aws(|| format!("looking up task definition {family}"));
     match out {
-        Ok(out) => Ok(out
-            .task_definition()
-            .filter(|td| td.status().is_none_or(|s| s.as_str() == "ACTIVE"))
-            .cloned()),
+        Ok(out) => {
+            let ours = super::cluster::tagged_ours(ctx, out.tags());
+            Ok(out
+                .task_definition()
+                .filter(|td| td.status().is_none_or(|s| s.as_str() == "ACTIVE"))
+                .map(|td| (td.clone(), ours)))
+        }
         // ECS answers ClientException for an unknown family.
         Err(err) if has_code(&err, &["ClientException"]) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// The latest active revision of the family.
+pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<TaskDefinition>> {
+    Ok(find_tagged(ctx).await?.map(|(td, _)| td))
 }
 
 fn matches(ctx: &Ctx, td: &TaskDefinition, role_arn: &str) -> bool {
@@ -65,7 +74,11 @@ fn matches(ctx: &Ctx, td: &TaskDefinition, role_arn: &str) -> bool {
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let role_arn = super::execution_role::arn(ctx).await?;
     let family = &ctx.names.task_family;
-    if let Some(td) = find(ctx).await?
+    let latest = find_tagged(ctx).await?;
+    if let Some((_, false)) = &latest {
+        return Err(ctx.not_ours(&format!("task definition family {family}")));
+    }
+    if let Some((td, _)) = latest
         && matches(ctx, &td, &role_arn)
     {
         let arn = td.task_definition_arn().unwrap_or_default();
@@ -143,6 +156,10 @@ pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
 /// Deregisters every active revision of the family.
 pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let family = &ctx.names.task_family;
+    if let Some((_, false)) = find_tagged(ctx).await? {
+        ctx.state.forget(KEY)?;
+        return Ok(format!("left {family}: gwfargate did not create it"));
+    }
     let mut arns = Vec::new();
     let mut pages = ctx
         .aws

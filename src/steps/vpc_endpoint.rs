@@ -172,13 +172,8 @@ pub async fn delete_all(
         .filter(|e| live(e) && e.vpc_endpoint_type() == Some(&kind))
         .filter_map(|e| e.vpc_endpoint_id().map(str::to_string))
         .collect();
-    let prefix = if kind == VpcEndpointType::Gateway {
-        "endpoint/s3"
-    } else {
-        "endpoint/"
-    };
     if ids.is_empty() {
-        forget(ctx, &kind, prefix)?;
+        forget(ctx, &kind)?;
         return Ok("already gone".to_string());
     }
     p.set(format!("deleting {}", ids.join(", ")));
@@ -249,17 +244,18 @@ pub async fn delete_all(
         },
     )
     .await?;
-    forget(ctx, &kind, prefix)?;
+    forget(ctx, &kind)?;
     Ok(format!("deleted {}", ids.join(", ")))
 }
 
-fn forget(ctx: &Ctx, kind: &VpcEndpointType, prefix: &str) -> anyhow::Result<()> {
-    if *kind == VpcEndpointType::Gateway {
-        ctx.state.forget(prefix)
+fn forget(ctx: &Ctx, kind: &VpcEndpointType) -> anyhow::Result<()> {
+    let services: &[&str] = if *kind == VpcEndpointType::Gateway {
+        &[super::gateway_endpoint::SERVICE]
     } else {
-        for service in super::interface_endpoints::SERVICES {
-            ctx.state.forget(&key(service))?;
-        }
-        Ok(())
+        &super::interface_endpoints::SERVICES
+    };
+    for service in services {
+        ctx.state.forget(&key(service))?;
     }
+    Ok(())
 }

@@ -22,8 +22,13 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts an emulator whose ECS services report `running` tasks.
+    /// Starts an emulator whose ECS services report `running` tasks (moto as it is).
     pub fn start(running: u32) -> Emulator {
+        Emulator::with_profile(running, "plain")
+    }
+
+    /// Starts an emulator with a test bed profile (`plain` or `realistic`).
+    pub fn with_profile(running: u32, profile: &str) -> Emulator {
         let python = root().join(".venv/bin/python");
         assert!(
             python.exists(),
@@ -33,6 +38,8 @@ impl Emulator {
             .arg(root().join("scripts/moto_launcher.py"))
             .arg("--ecs-running")
             .arg(running.to_string())
+            .arg("--profile")
+            .arg(profile)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -62,6 +69,51 @@ impl Emulator {
             ))
             .load()
             .await
+    }
+}
+
+impl Emulator {
+    /// Sends a request to the test bed's control API and returns the JSON answer.
+    pub fn control(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
+        use std::io::{Read as _, Write as _};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect to the test bed");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        let json = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        serde_json::from_str(json).unwrap_or_else(|_| panic!("test bed answered {answer:?}"))
+    }
+
+    /// The test bed's call log, by `service.Operation`.
+    pub fn calls(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.control("GET", "/_testbed/calls", "")
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Clears the call log (and rate buckets); settings stay.
+    pub fn reset_calls(&self) {
+        self.control("POST", "/_testbed/reset", "");
+    }
+
+    /// Replaces the test bed's settings (see tests/testbed/settings.py).
+    pub fn configure(&self, settings: serde_json::Value) {
+        self.control("POST", "/_testbed/config", &settings.to_string());
+    }
+
+    /// How many calls of an operation the log holds.
+    pub fn count(&self, operation: &str) -> u64 {
+        self.calls()
+            .get(operation)
+            .and_then(|c| c["count"].as_u64())
+            .unwrap_or(0)
     }
 }
 

@@ -199,8 +199,9 @@ class Middleware:
         else:
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [b'{"error": "unknown test bed endpoint"}']
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [body.encode()]
+        data = body.encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
