@@ -10,6 +10,8 @@ use anyhow::Context as _;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -86,6 +88,55 @@ impl Clients {
         }
     }
 
+    /// Clients that send each call once. A create that is not idempotent must not be retried
+    /// blindly: if its answer was lost, the retry makes a second resource. Those creates go
+    /// through [`crate::create::create_once`], which looks before it retries.
+    pub fn single_attempt(config: &SdkConfig) -> Clients {
+        let once = RetryConfig::disabled();
+        Clients {
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            apigw: aws_sdk_apigateway::Client::from_conf(
+                aws_sdk_apigateway::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(config)
+                    .retry_config(once.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(config)
+                    .retry_config(once)
+                    .build(),
+            ),
+        }
+    }
+
     /// The account the credentials belong to.
     pub async fn account_id(&self) -> anyhow::Result<String> {
         let identity = self
@@ -105,6 +156,30 @@ impl Clients {
     }
 }
 
+/// How a failed call may have ended on AWS's side, which decides whether to retry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// AWS refused the call without acting (throttling): safe to send again.
+    Throttled,
+    /// The answer is unknown (timeout, dropped connection, 5xx): it may have taken effect.
+    Unknown,
+    /// AWS answered with an error: it did not take effect.
+    Refused,
+}
+
+/// Error codes AWS uses for throttling, across the services we call.
+pub const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
 /// An AWS error reduced to what callers branch on and what users need to read.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -113,6 +188,8 @@ pub struct AwsError {
     pub code: Option<String>,
     /// The error code, the service's message, and the cause chain, for people.
     pub message: String,
+    /// Whether the call may have taken effect.
+    pub outcome: Outcome,
 }
 
 /// Turns any SDK error into an [`AwsError`], keeping its code and whole cause chain.
@@ -126,7 +203,42 @@ where
         (Some(code), None) => code.to_string(),
         _ => DisplayErrorContext(&err).to_string(),
     };
-    AwsError { code, message }
+    let outcome = if code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) {
+        Outcome::Throttled
+    } else {
+        Outcome::Refused
+    };
+    AwsError {
+        code,
+        message,
+        outcome,
+    }
+}
+
+/// Like [`aws_error`], and tells from the transport whether the call may have taken effect.
+pub fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let server_error = err
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() >= 500);
+    let unknown = matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    );
+    let mut out = aws_error(err);
+    if out.outcome != Outcome::Throttled && (unknown || server_error) {
+        out.outcome = Outcome::Unknown;
+    }
+    out
+}
+
+/// How the AWS call in an error chain ended, if the chain carries one.
+pub fn outcome(err: &anyhow::Error) -> Option<Outcome> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<AwsError>())
+        .map(|aws| aws.outcome)
 }
 
 /// The AWS error code in an error chain, if the chain carries an [`AwsError`].
@@ -171,12 +283,12 @@ pub trait AwsResultExt<T> {
     fn aws(self, doing: impl FnOnce() -> String) -> anyhow::Result<T>;
 }
 
-impl<T, E> AwsResultExt<T> for Result<T, E>
+impl<T, E> AwsResultExt<T> for Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn aws(self, doing: impl FnOnce() -> String) -> anyhow::Result<T> {
-        self.map_err(|err| anyhow::Error::new(aws_error(err)).context(doing()))
+        self.map_err(|err| anyhow::Error::new(sdk_error(err)).context(doing()))
     }
 }
 

@@ -7,6 +7,7 @@
 mod aws;
 mod cli;
 mod config;
+mod create;
 mod error;
 mod graph;
 mod names;
@@ -68,6 +69,7 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

@@ -156,6 +156,7 @@ pub async fn context(
     };
     let sdk = aws::sdk_config(&conn).await;
     let clients = Clients::new(&sdk);
+    let single = Clients::single_attempt(&sdk);
     let account = clients.account_id().await?;
     if let Some(recorded) = target.state.as_ref().and_then(|s| s.account.as_deref())
         && recorded != account
@@ -178,6 +179,7 @@ pub async fn context(
     state.account = Some(account.clone());
     Ok(Ctx {
         aws: clients,
+        single,
         names: Names::new(&target.deployment),
         deployment: target.deployment.clone(),
         account,

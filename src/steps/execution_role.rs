@@ -157,14 +157,16 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         .await
         .aws(|| format!("listing the policies of IAM role {name}"))?;
     for policy in inline.policy_names() {
-        ctx.aws
-            .iam
-            .delete_role_policy()
-            .role_name(name)
-            .policy_name(policy)
-            .send()
-            .await
-            .aws(|| format!("deleting policy {policy} of IAM role {name}"))?;
+        found(
+            ctx.aws
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .aws(|| format!("deleting policy {policy} of IAM role {name}")),
+        )?;
     }
     let attached = ctx
         .aws
@@ -176,14 +178,16 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         .aws(|| format!("listing the attached policies of IAM role {name}"))?;
     for policy in attached.attached_policies() {
         if let Some(policy_arn) = policy.policy_arn() {
-            ctx.aws
-                .iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(policy_arn)
-                .send()
-                .await
-                .aws(|| format!("detaching {policy_arn} from IAM role {name}"))?;
+            found(
+                ctx.aws
+                    .iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .await
+                    .aws(|| format!("detaching {policy_arn} from IAM role {name}")),
+            )?;
         }
     }
     found(

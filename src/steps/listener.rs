@@ -5,6 +5,7 @@ use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Listener, Pr
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, found};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 
@@ -74,27 +75,38 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         None => {
             p.set("creating");
             let lb = super::load_balancer::require(ctx).await?;
-            let out = ctx
-                .aws
-                .elb
-                .create_listener()
-                .load_balancer_arn(lb.load_balancer_arn().unwrap_or_default())
-                .protocol(ProtocolEnum::Tcp)
-                .port(port)
-                .default_actions(forward(&tg_arn))
-                .set_tags(Some(super::load_balancer::tags(
-                    ctx,
-                    &format!("{}-listener", ctx.names.load_balancer),
-                )))
-                .send()
-                .await
-                .aws(|| format!("creating the TCP:{port} listener"))?;
-            let arn = out
-                .listeners()
-                .first()
-                .and_then(Listener::listener_arn)
-                .ok_or_else(|| anyhow::anyhow!("CreateListener returned nothing"))?
-                .to_string();
+            let arn = create_once(
+                &format!("the TCP:{port} listener"),
+                p,
+                || async {
+                    Ok(find(ctx)
+                        .await?
+                        .and_then(|l| l.listener_arn().map(str::to_string)))
+                },
+                || async {
+                    let out = ctx
+                        .single
+                        .elb
+                        .create_listener()
+                        .load_balancer_arn(lb.load_balancer_arn().unwrap_or_default())
+                        .protocol(ProtocolEnum::Tcp)
+                        .port(port)
+                        .default_actions(forward(&tg_arn))
+                        .set_tags(Some(super::load_balancer::tags(
+                            ctx,
+                            &format!("{}-listener", ctx.names.load_balancer),
+                        )))
+                        .send()
+                        .await
+                        .aws(|| format!("creating the TCP:{port} listener"))?;
+                    out.listeners()
+                        .first()
+                        .and_then(Listener::listener_arn)
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateListener returned nothing"))
+                },
+            )
+            .await?;
             (arn, "created")
         }
     };

@@ -9,6 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, found, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience, Poll};
@@ -91,22 +92,30 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         None => {
             p.set("creating");
             let subnets = super::subnets::ids(ctx).await?;
-            let out = ctx
-                .aws
-                .elb
-                .create_load_balancer()
-                .name(name)
-                .r#type(LoadBalancerTypeEnum::Network)
-                .scheme(LoadBalancerSchemeEnum::Internal)
-                .set_subnets(Some(subnets))
-                .set_tags(Some(tags(ctx, name)))
-                .send()
-                .await
-                .aws(|| format!("creating load balancer {name}"))?;
-            let lb = out
-                .load_balancers()
-                .first()
-                .ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
+            let lb = create_once(
+                &format!("load balancer {name}"),
+                p,
+                || find(ctx),
+                || async {
+                    let out = ctx
+                        .single
+                        .elb
+                        .create_load_balancer()
+                        .name(name)
+                        .r#type(LoadBalancerTypeEnum::Network)
+                        .scheme(LoadBalancerSchemeEnum::Internal)
+                        .set_subnets(Some(subnets.clone()))
+                        .set_tags(Some(tags(ctx, name)))
+                        .send()
+                        .await
+                        .aws(|| format!("creating load balancer {name}"))?;
+                    out.load_balancers()
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))
+                },
+            )
+            .await?;
             ctx.record(
                 KEY,
                 Record::created(lb.load_balancer_arn().unwrap_or_default())

@@ -39,8 +39,10 @@ pub mod vpc_link;
 
 /// Everything a step needs: clients, the deployment, names, and the shared state.
 pub struct Ctx {
-    /// AWS clients.
+    /// AWS clients (the SDK retries throttling and 5xx).
     pub aws: Clients,
+    /// Clients that send each call once, for creates that are not idempotent (see `create`).
+    pub single: Clients,
     /// The validated env file.
     pub deployment: Deployment,
     /// Every resource name.

@@ -13,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, found, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience};
@@ -118,28 +119,35 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(api) => (api.id().unwrap_or_default().to_string(), "found"),
         None => {
             p.set("creating");
-            let out = ctx
-                .aws
-                .apigw
-                .create_rest_api()
-                .name(name)
-                .description(format!(
-                    "gwfargate {}: public entry to {}",
-                    ctx.deployment.name, ctx.deployment.service.name
-                ))
-                .endpoint_configuration(
-                    EndpointConfiguration::builder()
-                        .types(EndpointType::Regional)
-                        .build(),
-                )
-                .set_tags(Some(ctx.tag_map(name)))
-                .send()
-                .await
-                .aws(|| format!("creating REST API {name}"))?;
-            let id = out
-                .id()
-                .ok_or_else(|| anyhow::anyhow!("CreateRestApi returned no id"))?
-                .to_string();
+            let id = create_once(
+                &format!("REST API {name}"),
+                p,
+                || async { Ok(find(ctx).await?.and_then(|a| a.id().map(str::to_string))) },
+                || async {
+                    let out = ctx
+                        .single
+                        .apigw
+                        .create_rest_api()
+                        .name(name)
+                        .description(format!(
+                            "gwfargate {}: public entry to {}",
+                            ctx.deployment.name, ctx.deployment.service.name
+                        ))
+                        .endpoint_configuration(
+                            EndpointConfiguration::builder()
+                                .types(EndpointType::Regional)
+                                .build(),
+                        )
+                        .set_tags(Some(ctx.tag_map(name)))
+                        .send()
+                        .await
+                        .aws(|| format!("creating REST API {name}"))?;
+                    out.id()
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateRestApi returned no id"))
+                },
+            )
+            .await?;
             ctx.record(KEY, Record::created(&id))?;
             (id, "created")
         }
@@ -170,18 +178,41 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(r) => r.id().unwrap_or_default().to_string(),
         None => {
             p.set("adding /{proxy+}");
-            ctx.aws
-                .apigw
-                .create_resource()
-                .rest_api_id(&api_id)
-                .parent_id(&root_id)
-                .path_part("{proxy+}")
-                .send()
-                .await
-                .aws(|| format!("adding /{{proxy+}} to REST API {api_id}"))?
-                .id()
-                .ok_or_else(|| anyhow::anyhow!("CreateResource returned no id"))?
-                .to_string()
+            create_once(
+                "/{proxy+}",
+                p,
+                || async {
+                    let resources = ctx
+                        .aws
+                        .apigw
+                        .get_resources()
+                        .rest_api_id(&api_id)
+                        .limit(500)
+                        .send()
+                        .await
+                        .aws(|| format!("listing the resources of REST API {api_id}"))?;
+                    Ok(resources
+                        .items()
+                        .iter()
+                        .find(|r| r.path() == Some("/{proxy+}"))
+                        .and_then(|r| r.id().map(str::to_string)))
+                },
+                || async {
+                    ctx.single
+                        .apigw
+                        .create_resource()
+                        .rest_api_id(&api_id)
+                        .parent_id(&root_id)
+                        .path_part("{proxy+}")
+                        .send()
+                        .await
+                        .aws(|| format!("adding /{{proxy+}} to REST API {api_id}"))?
+                        .id()
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateResource returned no id"))
+                },
+            )
+            .await?
         }
     };
     let mut changes = 0;

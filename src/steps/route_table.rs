@@ -6,6 +6,7 @@ use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
 use super::{Ctx, Observed, ec2};
 use crate::aws::{AwsResultExt as _, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 
@@ -52,23 +53,30 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(table) => (table, "found"),
         None => {
             p.set("creating");
-            let out = ctx
-                .aws
-                .ec2
-                .create_route_table()
-                .vpc_id(&vpc_id)
-                .tag_specifications(ec2::tag_spec(
-                    ctx,
-                    ResourceType::RouteTable,
-                    &ctx.names.route_table,
-                ))
-                .send()
-                .await
-                .aws(|| format!("creating route table {}", ctx.names.route_table))?;
-            let table = out
-                .route_table()
-                .cloned()
-                .ok_or_else(|| anyhow::anyhow!("CreateRouteTable returned no table"))?;
+            let table = create_once(
+                &format!("route table {}", ctx.names.route_table),
+                p,
+                || find(ctx),
+                || async {
+                    let out = ctx
+                        .single
+                        .ec2
+                        .create_route_table()
+                        .vpc_id(&vpc_id)
+                        .tag_specifications(ec2::tag_spec(
+                            ctx,
+                            ResourceType::RouteTable,
+                            &ctx.names.route_table,
+                        ))
+                        .send()
+                        .await
+                        .aws(|| format!("creating route table {}", ctx.names.route_table))?;
+                    out.route_table()
+                        .cloned()
+                        .ok_or_else(|| anyhow::anyhow!("CreateRouteTable returned no table"))
+                },
+            )
+            .await?;
             (table, "created")
         }
     };
@@ -84,14 +92,30 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             continue;
         }
         p.set(format!("associating {subnet_id}"));
-        ctx.aws
-            .ec2
-            .associate_route_table()
-            .route_table_id(&table_id)
-            .subnet_id(&subnet_id)
-            .send()
-            .await
-            .aws(|| format!("associating subnet {subnet_id} with route table {table_id}"))?;
+        create_once(
+            &format!("association of {subnet_id}"),
+            p,
+            || async {
+                Ok(find(ctx).await?.and_then(|t| {
+                    t.associations()
+                        .iter()
+                        .any(|a| a.subnet_id() == Some(subnet_id.as_str()))
+                        .then_some(())
+                }))
+            },
+            || async {
+                ctx.single
+                    .ec2
+                    .associate_route_table()
+                    .route_table_id(&table_id)
+                    .subnet_id(&subnet_id)
+                    .send()
+                    .await
+                    .aws(|| format!("associating subnet {subnet_id} with route table {table_id}"))
+                    .map(|_| ())
+            },
+        )
+        .await?;
         associated += 1;
     }
     Ok(match (verb, associated) {

@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, PrefixListId, ResourceType, Secu
 
 use super::{Ctx, Observed, ec2};
 use crate::aws::{AwsResultExt as _, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience};
@@ -149,23 +150,35 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         "found"
     } else {
         p.set("creating");
-        let out = ctx
-            .aws
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description(format!(
-                "gwfargate {}: tasks of {} and the VPC endpoints",
-                ctx.deployment.name, ctx.deployment.service.name
-            ))
-            .vpc_id(&vpc_id)
-            .tag_specifications(ec2::tag_spec(ctx, ResourceType::SecurityGroup, name))
-            .send()
-            .await
-            .aws(|| format!("creating security group {name}"))?;
-        let id = out
-            .group_id()
-            .ok_or_else(|| anyhow::anyhow!("CreateSecurityGroup returned no id"))?;
+        let id = create_once(
+            &format!("security group {name}"),
+            p,
+            || async {
+                Ok(find(ctx)
+                    .await?
+                    .and_then(|g| g.group_id().map(str::to_string)))
+            },
+            || async {
+                let out = ctx
+                    .single
+                    .ec2
+                    .create_security_group()
+                    .group_name(name)
+                    .description(format!(
+                        "gwfargate {}: tasks of {} and the VPC endpoints",
+                        ctx.deployment.name, ctx.deployment.service.name
+                    ))
+                    .vpc_id(&vpc_id)
+                    .tag_specifications(ec2::tag_spec(ctx, ResourceType::SecurityGroup, name))
+                    .send()
+                    .await
+                    .aws(|| format!("creating security group {name}"))?;
+                out.group_id()
+                    .map(str::to_string)
+                    .ok_or_else(|| anyhow::anyhow!("CreateSecurityGroup returned no id"))
+            },
+        )
+        .await?;
         ctx.record(KEY, Record::created(id))?;
         "created"
     };

@@ -6,6 +6,7 @@ use aws_sdk_apigateway::types::{Op, PatchOperation};
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, found};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 
@@ -65,19 +66,44 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         "found"
     } else {
         p.set("deploying");
-        // CreateDeployment is limited to one call per 5 s; the SDK retries its throttling.
-        let deployment = ctx
-            .aws
-            .apigw
-            .create_deployment()
-            .rest_api_id(&api_id)
-            .description(format!("{DESCRIPTION_PREFIX}{wanted}"))
-            .send()
-            .await
-            .aws(|| format!("deploying REST API {api_id}"))?;
-        let deployment_id = deployment
-            .id()
-            .ok_or_else(|| anyhow::anyhow!("CreateDeployment returned no id"))?;
+        // CreateDeployment is limited to one call per 5 s; create_once retries its throttling,
+        // and finds a deployment whose answer was lost by its description.
+        let description = format!("{DESCRIPTION_PREFIX}{wanted}");
+        let deployment_id = create_once(
+            "the deployment",
+            p,
+            || async {
+                let out = ctx
+                    .aws
+                    .apigw
+                    .get_deployments()
+                    .rest_api_id(&api_id)
+                    .limit(500)
+                    .send()
+                    .await
+                    .aws(|| format!("listing the deployments of REST API {api_id}"))?;
+                Ok(out
+                    .items()
+                    .iter()
+                    .find(|d| d.description() == Some(description.as_str()))
+                    .and_then(|d| d.id().map(str::to_string)))
+            },
+            || async {
+                ctx.single
+                    .apigw
+                    .create_deployment()
+                    .rest_api_id(&api_id)
+                    .description(&description)
+                    .send()
+                    .await
+                    .aws(|| format!("deploying REST API {api_id}"))?
+                    .id()
+                    .map(str::to_string)
+                    .ok_or_else(|| anyhow::anyhow!("CreateDeployment returned no id"))
+            },
+        )
+        .await?;
+        let deployment_id = deployment_id.as_str();
         if stage.is_some() {
             ctx.aws
                 .apigw
@@ -96,16 +122,37 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .aws(|| format!("pointing stage {stage_name} at deployment {deployment_id}"))?;
             "redeployed"
         } else {
-            ctx.aws
-                .apigw
-                .create_stage()
-                .rest_api_id(&api_id)
-                .stage_name(stage_name)
-                .deployment_id(deployment_id)
-                .set_tags(Some(ctx.tag_map(stage_name)))
-                .send()
-                .await
-                .aws(|| format!("creating stage {stage_name}"))?;
+            create_once(
+                &format!("stage {stage_name}"),
+                p,
+                || async {
+                    Ok(found(
+                        ctx.aws
+                            .apigw
+                            .get_stage()
+                            .rest_api_id(&api_id)
+                            .stage_name(stage_name)
+                            .send()
+                            .await
+                            .aws(|| format!("reading stage {stage_name}")),
+                    )?
+                    .map(|_| ()))
+                },
+                || async {
+                    ctx.single
+                        .apigw
+                        .create_stage()
+                        .rest_api_id(&api_id)
+                        .stage_name(stage_name)
+                        .deployment_id(deployment_id)
+                        .set_tags(Some(ctx.tag_map(stage_name)))
+                        .send()
+                        .await
+                        .aws(|| format!("creating stage {stage_name}"))
+                        .map(|_| ())
+                },
+            )
+            .await?;
             "created"
         }
     };

@@ -5,6 +5,7 @@ use aws_sdk_ec2::types::{ResourceType, Subnet};
 
 use super::{Ctx, Observed, ec2};
 use crate::aws::{AwsResultExt as _, has_code};
+use crate::create::create_once;
 use crate::names::{TAG_ENV, TAG_NAME};
 use crate::progress::StepProgress;
 use crate::state::Record;
@@ -102,22 +103,33 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             }
             None => {
                 p.set(format!("creating {name} ({cidr} in {})", want.az));
-                let out = ctx
-                    .aws
-                    .ec2
-                    .create_subnet()
-                    .vpc_id(&vpc_id)
-                    .cidr_block(&cidr)
-                    .availability_zone(&want.az)
-                    .tag_specifications(ec2::tag_spec(ctx, ResourceType::Subnet, &name))
-                    .send()
-                    .await
-                    .aws(|| format!("creating subnet {name} ({cidr} in {})", want.az))?;
-                let id = out
-                    .subnet()
-                    .and_then(Subnet::subnet_id)
-                    .ok_or_else(|| anyhow::anyhow!("CreateSubnet returned no id"))?
-                    .to_string();
+                let id = create_once(
+                    &format!("subnet {name}"),
+                    p,
+                    || async {
+                        Ok(find(ctx, index)
+                            .await?
+                            .and_then(|s| s.subnet_id().map(str::to_string)))
+                    },
+                    || async {
+                        let out = ctx
+                            .single
+                            .ec2
+                            .create_subnet()
+                            .vpc_id(&vpc_id)
+                            .cidr_block(&cidr)
+                            .availability_zone(&want.az)
+                            .tag_specifications(ec2::tag_spec(ctx, ResourceType::Subnet, &name))
+                            .send()
+                            .await
+                            .aws(|| format!("creating subnet {name} ({cidr} in {})", want.az))?;
+                        out.subnet()
+                            .and_then(Subnet::subnet_id)
+                            .map(str::to_string)
+                            .ok_or_else(|| anyhow::anyhow!("CreateSubnet returned no id"))
+                    },
+                )
+                .await?;
                 summary.push(format!("created {id}"));
                 id
             }

@@ -8,6 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, found, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience};
@@ -80,28 +81,39 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         None => {
             p.set("creating");
             let vpc_id = super::vpc::id(ctx).await?;
-            let out = ctx
-                .aws
-                .elb
-                .create_target_group()
-                .name(name)
-                .protocol(ProtocolEnum::Tcp)
-                .port(port)
-                .vpc_id(vpc_id)
-                .target_type(TargetTypeEnum::Ip)
-                .health_check_enabled(true)
-                .health_check_protocol(ProtocolEnum::Http)
-                .health_check_path(&svc.health_check_path)
-                .set_tags(Some(super::load_balancer::tags(ctx, name)))
-                .send()
-                .await
-                .aws(|| format!("creating target group {name}"))?;
-            let arn = out
-                .target_groups()
-                .first()
-                .and_then(TargetGroup::target_group_arn)
-                .ok_or_else(|| anyhow::anyhow!("CreateTargetGroup returned nothing"))?
-                .to_string();
+            let arn = create_once(
+                &format!("target group {name}"),
+                p,
+                || async {
+                    Ok(find(ctx)
+                        .await?
+                        .and_then(|tg| tg.target_group_arn().map(str::to_string)))
+                },
+                || async {
+                    let out = ctx
+                        .single
+                        .elb
+                        .create_target_group()
+                        .name(name)
+                        .protocol(ProtocolEnum::Tcp)
+                        .port(port)
+                        .vpc_id(&vpc_id)
+                        .target_type(TargetTypeEnum::Ip)
+                        .health_check_enabled(true)
+                        .health_check_protocol(ProtocolEnum::Http)
+                        .health_check_path(&svc.health_check_path)
+                        .set_tags(Some(super::load_balancer::tags(ctx, name)))
+                        .send()
+                        .await
+                        .aws(|| format!("creating target group {name}"))?;
+                    out.target_groups()
+                        .first()
+                        .and_then(TargetGroup::target_group_arn)
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateTargetGroup returned nothing"))
+                },
+            )
+            .await?;
             ctx.record(KEY, Record::created(&arn))?;
             (arn, "created")
         }

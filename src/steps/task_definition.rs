@@ -10,6 +10,7 @@ use aws_sdk_ecs::types::{
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 
@@ -105,24 +106,39 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         )
         .log_configuration(log)
         .build();
-    let out = ctx
-        .aws
-        .ecs
-        .register_task_definition()
-        .family(family)
-        .requires_compatibilities(Compatibility::Fargate)
-        .network_mode(NetworkMode::Awsvpc)
-        .cpu(svc.cpu.to_string())
-        .memory(svc.memory.to_string())
-        .execution_role_arn(&role_arn)
-        .container_definitions(container)
-        .set_tags(Some(super::cluster::tags(ctx, family)))
-        .send()
-        .await
-        .aws(|| format!("registering task definition {family}"))?;
-    let td = out
-        .task_definition()
-        .ok_or_else(|| anyhow::anyhow!("RegisterTaskDefinition returned nothing"))?;
+    // Every call registers a new revision: a lost answer is resolved by looking for a
+    // revision that already matches, not by registering again.
+    let td = create_once(
+        &format!("task definition {family}"),
+        p,
+        || async {
+            Ok(find_tagged(ctx)
+                .await?
+                .map(|(td, _)| td)
+                .filter(|td| matches(ctx, td, &role_arn)))
+        },
+        || async {
+            let out = ctx
+                .single
+                .ecs
+                .register_task_definition()
+                .family(family)
+                .requires_compatibilities(Compatibility::Fargate)
+                .network_mode(NetworkMode::Awsvpc)
+                .cpu(svc.cpu.to_string())
+                .memory(svc.memory.to_string())
+                .execution_role_arn(&role_arn)
+                .container_definitions(container.clone())
+                .set_tags(Some(super::cluster::tags(ctx, family)))
+                .send()
+                .await
+                .aws(|| format!("registering task definition {family}"))?;
+            out.task_definition()
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("RegisterTaskDefinition returned nothing"))
+        },
+    )
+    .await?;
     ctx.record(
         KEY,
         Record::created(td.task_definition_arn().unwrap_or_default()),

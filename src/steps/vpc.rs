@@ -5,6 +5,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc, VpcAttributeN
 
 use super::{Ctx, Observed, ec2};
 use crate::aws::{AwsResultExt as _, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience, Poll};
@@ -65,20 +66,31 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set(format!("creating {cidr}"));
-            let out = ctx
-                .aws
-                .ec2
-                .create_vpc()
-                .cidr_block(&cidr)
-                .tag_specifications(ec2::tag_spec(ctx, ResourceType::Vpc, &ctx.names.vpc))
-                .send()
-                .await
-                .aws(|| format!("creating VPC {}", ctx.names.vpc))?;
-            let id = out
-                .vpc()
-                .and_then(Vpc::vpc_id)
-                .ok_or_else(|| anyhow::anyhow!("CreateVpc returned no id"))?
-                .to_string();
+            let id = create_once(
+                &format!("VPC {}", ctx.names.vpc),
+                p,
+                || async {
+                    Ok(find(ctx)
+                        .await?
+                        .and_then(|v| v.vpc_id().map(str::to_string)))
+                },
+                || async {
+                    let out = ctx
+                        .single
+                        .ec2
+                        .create_vpc()
+                        .cidr_block(&cidr)
+                        .tag_specifications(ec2::tag_spec(ctx, ResourceType::Vpc, &ctx.names.vpc))
+                        .send()
+                        .await
+                        .aws(|| format!("creating VPC {}", ctx.names.vpc))?;
+                    out.vpc()
+                        .and_then(Vpc::vpc_id)
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateVpc returned no id"))
+                },
+            )
+            .await?;
             (id, "created")
         }
     };

@@ -7,6 +7,7 @@ use aws_sdk_apigateway::types::{VpcLink, VpcLinkStatus};
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, found, has_code};
+use crate::create::create_once;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience, Poll};
@@ -108,24 +109,31 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(link) => (link.id().unwrap_or_default().to_string(), "found"),
         None => {
             p.set("creating");
-            let out = ctx
-                .aws
-                .apigw
-                .create_vpc_link()
-                .name(name)
-                .description(format!(
-                    "gwfargate {}: API Gateway to the NLB",
-                    ctx.deployment.name
-                ))
-                .target_arns(&lb_arn)
-                .set_tags(Some(ctx.tag_map(name)))
-                .send()
-                .await
-                .aws(|| format!("creating VPC link {name}"))?;
-            let id = out
-                .id()
-                .ok_or_else(|| anyhow::anyhow!("CreateVpcLink returned no id"))?
-                .to_string();
+            let id = create_once(
+                &format!("VPC link {name}"),
+                p,
+                || async { Ok(find(ctx).await?.and_then(|l| l.id().map(str::to_string))) },
+                || async {
+                    let out = ctx
+                        .single
+                        .apigw
+                        .create_vpc_link()
+                        .name(name)
+                        .description(format!(
+                            "gwfargate {}: API Gateway to the NLB",
+                            ctx.deployment.name
+                        ))
+                        .target_arns(&lb_arn)
+                        .set_tags(Some(ctx.tag_map(name)))
+                        .send()
+                        .await
+                        .aws(|| format!("creating VPC link {name}"))?;
+                    out.id()
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateVpcLink returned no id"))
+                },
+            )
+            .await?;
             ctx.record(KEY, Record::created(&id))?;
             (id, "created")
         }

@@ -7,6 +7,8 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 
+use std::collections::BTreeMap;
+
 use assert_cmd::Command;
 
 /// The repository root.
@@ -139,6 +141,9 @@ impl Workspace {
             text = text.replace(old, new);
         }
         std::fs::write(dir.path().join("env1.toml"), text).expect("write env");
+        // Empty AWS config files: nothing from the machine's own ~/.aws leaks into a test.
+        std::fs::write(dir.path().join("no-aws-config"), "").expect("write config");
+        std::fs::write(dir.path().join("no-aws-credentials"), "").expect("write credentials");
         Workspace { dir }
     }
 
@@ -204,4 +209,184 @@ pub fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// How many of each kind exist, counted with the ordinary list and describe calls.
+pub async fn inventory(sdk: &aws_config::SdkConfig) -> BTreeMap<&'static str, usize> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    let apigw = aws_sdk_apigateway::Client::new(sdk);
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let ecr = aws_sdk_ecr::Client::new(sdk);
+    let mut n = BTreeMap::new();
+
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    n.insert(
+        "vpcs",
+        vpcs.vpcs()
+            .iter()
+            .filter(|v| v.is_default() != Some(true))
+            .count(),
+    );
+    let subnets = ec2.describe_subnets().send().await.unwrap();
+    n.insert(
+        "subnets",
+        subnets
+            .subnets()
+            .iter()
+            .filter(|s| s.default_for_az() != Some(true))
+            .count(),
+    );
+    let groups = ec2.describe_security_groups().send().await.unwrap();
+    n.insert(
+        "security groups",
+        groups
+            .security_groups()
+            .iter()
+            .filter(|g| g.group_name() != Some("default"))
+            .count(),
+    );
+    let tables = ec2.describe_route_tables().send().await.unwrap();
+    n.insert(
+        "route tables",
+        tables
+            .route_tables()
+            .iter()
+            .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+            .count(),
+    );
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    n.insert(
+        "vpc endpoints",
+        endpoints
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| {
+                e.state()
+                    .is_none_or(|s| !s.as_str().eq_ignore_ascii_case("deleted"))
+            })
+            .count(),
+    );
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    n.insert("load balancers", lbs.load_balancers().len());
+    let tgs = elb.describe_target_groups().send().await.unwrap();
+    n.insert("target groups", tgs.target_groups().len());
+    let mut listeners = 0;
+    for lb in lbs.load_balancers() {
+        let out = elb
+            .describe_listeners()
+            .load_balancer_arn(lb.load_balancer_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        listeners += out.listeners().len();
+    }
+    n.insert("listeners", listeners);
+    let apis = apigw.get_rest_apis().send().await.unwrap();
+    n.insert("rest apis", apis.items().len());
+    let mut deployments = 0;
+    for api in apis.items() {
+        let out = apigw
+            .get_deployments()
+            .rest_api_id(api.id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        deployments += out.items().len();
+    }
+    n.insert("api deployments", deployments);
+    n.insert(
+        "vpc links",
+        apigw.get_vpc_links().send().await.unwrap().items().len(),
+    );
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    let described = ecs
+        .describe_clusters()
+        .set_clusters(Some(clusters.cluster_arns().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    n.insert(
+        "active clusters",
+        described
+            .clusters()
+            .iter()
+            .filter(|c| c.status() == Some("ACTIVE"))
+            .count(),
+    );
+    let mut services = 0;
+    for arn in clusters.cluster_arns() {
+        let listed = ecs.list_services().cluster(arn).send().await.unwrap();
+        if listed.service_arns().is_empty() {
+            continue;
+        }
+        let out = ecs
+            .describe_services()
+            .cluster(arn)
+            .set_services(Some(listed.service_arns().to_vec()))
+            .send()
+            .await
+            .unwrap();
+        services += out
+            .services()
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .count();
+    }
+    n.insert("active services", services);
+    let tds = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    n.insert("active task definitions", tds.task_definition_arns().len());
+    n.insert(
+        "iam roles",
+        iam.list_roles().send().await.unwrap().roles().len(),
+    );
+    n.insert(
+        "log groups",
+        logs.describe_log_groups()
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .len(),
+    );
+    n.insert(
+        "ecr repositories",
+        ecr.describe_repositories()
+            .send()
+            .await
+            .unwrap()
+            .repositories()
+            .len(),
+    );
+    n
+}
+
+/// One of each resource the reference env file makes (its image is in ECR, so one repository).
+pub fn expected_full_stack() -> BTreeMap<&'static str, usize> {
+    BTreeMap::from([
+        ("vpcs", 1),
+        ("subnets", 2),
+        ("security groups", 1),
+        ("route tables", 1),
+        ("vpc endpoints", 4),
+        ("load balancers", 1),
+        ("target groups", 1),
+        ("listeners", 1),
+        ("rest apis", 1),
+        ("api deployments", 1),
+        ("vpc links", 1),
+        ("active clusters", 1),
+        ("active services", 1),
+        ("active task definitions", 1),
+        ("iam roles", 1),
+        ("log groups", 1),
+        ("ecr repositories", 1),
+    ])
 }

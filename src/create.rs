@@ -1,0 +1,146 @@
+//! Creating a resource exactly once, when AWS's create call is not idempotent.
+//!
+//! CreateVpc, CreateSubnet, CreateRestApi, CreateVpcLink, RegisterTaskDefinition and friends
+//! make a new resource on every call. If an answer is lost (timeout, dropped connection, 5xx
+//! after the work was done), sending the call again makes a duplicate. So such creates go out
+//! once (on the single-attempt clients), and after an answer that may have been lost we look
+//! for the resource by its tags or name before trying again. Throttling is a clear "no" and is
+//! simply retried after a pause.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::aws::{self, Outcome};
+use crate::progress::StepProgress;
+
+const ATTEMPTS: u32 = 10;
+
+/// Answers that mean "it is already there": after a lost answer, the retry meets the resource
+/// the lost attempt made.
+const ALREADY_EXISTS: &[&str] = &[
+    "InvalidGroup.Duplicate",
+    "Resource.AlreadyAssociated",
+    "DuplicateListener",
+    "DuplicateLoadBalancerName",
+    "DuplicateTargetGroupName",
+    "ConflictException",
+];
+
+fn pause(attempt: u32) -> Duration {
+    let base = 200u64.saturating_mul(1 << attempt.min(5)).min(5_000);
+    // Full jitter: concurrent steps throttled together must not retry together.
+    Duration::from_millis(fastrand::u64(base / 2..=base))
+}
+
+/// Runs `create` until it succeeds, looking for its result with `lookup` whenever an attempt
+/// may have taken effect without an answer. `what` names the resource in progress lines.
+pub async fn create_once<T, L, LF, C, CF>(
+    what: &str,
+    progress: &StepProgress,
+    lookup: L,
+    create: C,
+) -> anyhow::Result<T>
+where
+    L: Fn() -> LF,
+    LF: Future<Output = anyhow::Result<Option<T>>>,
+    C: Fn() -> CF,
+    CF: Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        let err = match create().await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        attempt += 1;
+        if aws::has_code(&err, ALREADY_EXISTS) {
+            return match lookup().await? {
+                Some(found) => Ok(found),
+                None => Err(err),
+            };
+        }
+        let outcome = aws::outcome(&err);
+        if attempt >= ATTEMPTS || !matches!(outcome, Some(Outcome::Throttled | Outcome::Unknown)) {
+            return Err(err);
+        }
+        let why = aws::error_code(&err).unwrap_or("no answer").to_string();
+        progress.set(format!("creating {what}: retrying ({why})"));
+        tokio::time::sleep(pause(attempt)).await;
+        if outcome == Some(Outcome::Unknown) {
+            // The lost attempt may have worked: adopt its result rather than make another.
+            if let Some(found) = lookup().await? {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsError;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn failure(outcome: Outcome) -> anyhow::Error {
+        anyhow::Error::new(AwsError {
+            code: Some("X".into()),
+            message: "X".into(),
+            outcome,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_is_adopted_not_repeated() {
+        let creates = AtomicU32::new(0);
+        let progress = crate::progress::Progress::new().start("test");
+        let got = create_once(
+            "thing",
+            &progress,
+            || async { Ok(Some("made-by-the-lost-call")) },
+            || async {
+                creates.fetch_add(1, Ordering::SeqCst);
+                Err(failure(Outcome::Unknown))
+            },
+        )
+        .await
+        .expect("adopted");
+        assert_eq!(got, "made-by-the-lost-call");
+        assert_eq!(creates.load(Ordering::SeqCst), 1, "no second create");
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_without_looking() {
+        let creates = AtomicU32::new(0);
+        let progress = crate::progress::Progress::new().start("test");
+        let got = create_once(
+            "thing",
+            &progress,
+            || async { panic!("a throttled call did nothing: no lookup needed") },
+            || async {
+                if creates.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err(failure(Outcome::Throttled))
+                } else {
+                    Ok("made")
+                }
+            },
+        )
+        .await
+        .expect("made");
+        assert_eq!(got, "made");
+        assert_eq!(creates.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_final() {
+        let progress = crate::progress::Progress::new().start("test");
+        let err = create_once::<&str, _, _, _, _>(
+            "thing",
+            &progress,
+            || async { Ok(None) },
+            || async { Err(failure(Outcome::Refused)) },
+        )
+        .await
+        .expect_err("refused");
+        assert_eq!(crate::aws::error_code(&err), Some("X"));
+    }
+}

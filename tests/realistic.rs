@@ -1,0 +1,202 @@
+//! gwfargate on the realistic test bed: AWS's provisioning times (scaled 1/100), its ordering
+//! rules, rate limits, and injected throttling, 5xx and lost answers. moto alone forgives all
+//! of these; each test here fails if gwfargate stops respecting one of them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use common::{Emulator, Workspace, expected_full_stack, gwfargate, inventory, output};
+
+const REGION: &str = "eu-west-1";
+
+/// The reference stack with an image outside ECR (no push step, no repository).
+fn workspace() -> Workspace {
+    Workspace::new(&[(
+        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
+        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
+    )])
+}
+
+fn one_of_each() -> BTreeMap<&'static str, usize> {
+    let mut want = expected_full_stack();
+    want.insert("ecr repositories", 0);
+    want
+}
+
+fn realistic(faults: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "scale": 0.01, "provisioning": true, "ordering": true, "fidelity": true,
+        "rate_limits": true, "faults": faults
+    })
+}
+
+/// Error codes the test bed answered for an operation.
+fn codes(emulator: &Emulator, operation: &str) -> BTreeMap<String, u64> {
+    emulator
+        .calls()
+        .get(operation)
+        .and_then(|c| c["codes"].as_object().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.as_u64().unwrap_or(0)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_status_down_respect_aws_ordering_and_timing() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+
+    let started = Instant::now();
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let up_seconds = started.elapsed().as_secs_f64();
+    let (_, stderr) = output(&up);
+    // It really waited: the NLB, endpoints, VPC link and service were seen pending.
+    for waited in [
+        "to become active (now: provisioning)",
+        "to become available (now: pending)",
+        "to be steady (now: 0/1 running",
+    ] {
+        assert!(
+            stderr.contains(waited),
+            "expected a wait {waited:?}:\n{stderr}"
+        );
+    }
+    // The VPC link was made once, on an active NLB: a link made too early ends FAILED here.
+    assert_eq!(emulator.count("apigateway.CreateVpcLink"), 1, "{stderr}");
+    assert_eq!(inventory(&sdk).await, one_of_each());
+    let links = aws_sdk_apigateway::Client::new(&sdk)
+        .get_vpc_links()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        links.items()[0].status().map(|s| s.as_str()),
+        Some("AVAILABLE")
+    );
+    // ECS refuses a service whose target group has no listener: it was never refused.
+    assert!(codes(&emulator, "ecs.CreateService").is_empty());
+
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&output(&status).0).unwrap();
+    assert_eq!(doc["complete"], true, "{doc}");
+    assert_eq!(
+        doc["service"],
+        serde_json::json!({"running": 1, "desired": 1})
+    );
+
+    emulator.reset_calls();
+    let started = Instant::now();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    let down_seconds = started.elapsed().as_secs_f64();
+    let left = inventory(&sdk).await;
+    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+    // No NLB deletion under a VPC link, no VPC link deletion under an integration.
+    assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
+    assert!(codes(&emulator, "apigateway.DeleteVpcLink").is_empty());
+    // The subnets and the group were refused while interfaces lingered, and retried until gone.
+    for op in ["ec2.DeleteSecurityGroup", "ec2.DeleteSubnet"] {
+        let refused = codes(&emulator, op);
+        assert!(
+            refused.get("DependencyViolation").is_some_and(|n| *n >= 1),
+            "{op}: {refused:?}"
+        );
+        assert_eq!(
+            refused.len(),
+            1,
+            "{op}: only DependencyViolation: {refused:?}"
+        );
+    }
+    eprintln!("realistic profile: up {up_seconds:.1}s, down {down_seconds:.1}s (AWS time x100)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_and_down_survive_throttling_and_server_errors() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic(serde_json::json!({
+        "seed": 20, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05}]
+    })));
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let calls = emulator.calls();
+    let injected: u64 = calls
+        .values()
+        .map(|c| c["throttled"].as_u64().unwrap_or(0) + c["errors"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(injected >= 10, "the faults really happened: {injected}");
+    emulator.configure(realistic(serde_json::json!({"seed": 1, "rules": []})));
+    assert_eq!(inventory(&sdk).await, one_of_each());
+    emulator.configure(realistic(serde_json::json!({
+        "seed": 21, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05}]
+    })));
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    emulator.configure(realistic(serde_json::json!({"seed": 1, "rules": []})));
+    let left = inventory(&sdk).await;
+    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_answers_on_creates_leave_exactly_one_of_each() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    let sdk = emulator.sdk(REGION).await;
+    let mut lost_total = 0;
+    for seed in 1..=6 {
+        let ws = workspace();
+        emulator.configure(realistic(serde_json::json!({
+            "seed": seed, "rules": [{"match": "*", "creates_only": true, "lost": 0.05}]
+        })));
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .success();
+        let lost: u64 = emulator
+            .calls()
+            .values()
+            .map(|c| c["lost"].as_u64().unwrap_or(0))
+            .sum();
+        lost_total += lost;
+        emulator.configure(realistic(serde_json::json!({"seed": 1, "rules": []})));
+        assert_eq!(
+            inventory(&sdk).await,
+            one_of_each(),
+            "seed {seed}, {lost} lost answer(s)"
+        );
+        gwfargate(ws.path(), &emulator.endpoint)
+            .arg("down")
+            .assert()
+            .success();
+        let left = inventory(&sdk).await;
+        assert!(
+            left.values().all(|n| *n == 0),
+            "seed {seed}: left behind: {left:?}"
+        );
+        if seed >= 3 && lost_total >= 3 {
+            break;
+        }
+    }
+    assert!(
+        lost_total >= 3,
+        "too few lost answers to prove anything: {lost_total}"
+    );
+}
