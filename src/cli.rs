@@ -53,7 +53,7 @@ after building everything that does not need it, with the commands to push it.")
     Up(UpArgs),
     /// Show every resource of the stack, read live from AWS, and the public URL.
     #[command(
-        after_help = "Examples:\n  gwfargate status\n  gwfargate status --env config/env1.toml --json"
+        after_help = "Examples:\n  gwfargate status\n  gwfargate status --env config/env1.toml --json\n  gwfargate status --check    # exit 1 if anything is missing"
     )]
     Status(StatusArgs),
     /// Delete everything `up` created, in reverse dependency order, then the state file.
@@ -85,6 +85,9 @@ pub struct StatusArgs {
     /// Print a stable JSON document instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 if any resource is missing (drift, or a stack not fully built).
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `down` options.

@@ -48,6 +48,7 @@ where
 {
     let mut attempt = 0;
     loop {
+        crate::interrupt::check()?;
         let err = match create().await {
             Ok(value) => return Ok(value),
             Err(err) => err,

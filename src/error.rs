@@ -69,6 +69,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if cause.is::<ImageNotPushed>() {
             return EXIT_IMAGE_NOT_PUSHED;
         }
+        if cause.is::<crate::interrupt::Interrupted>() {
+            return crate::interrupt::EXIT_INTERRUPTED;
+        }
     }
     EXIT_FAILURE
 }

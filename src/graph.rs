@@ -46,8 +46,26 @@ pub fn reversed<N: Copy + Ord>(nodes: &[N], deps: impl Fn(N) -> Vec<N>) -> BTree
 
 /// Runs `work` for every node after its dependencies, at most `limit` at a time. Dependencies
 /// outside `nodes` count as done.
+#[cfg(test)]
 pub async fn run<N, D, F>(nodes: &[N], deps: D, limit: usize, work: F) -> Outcome<N>
 where
+    N: Copy + Ord + Debug + Send + 'static,
+    D: Fn(N) -> Vec<N>,
+    F: Fn(N) -> BoxFuture<'static, anyhow::Result<()>>,
+{
+    run_until(nodes, deps, limit, || false, work).await
+}
+
+/// Like [`run`], but starts no new node once `stop` says so; nodes never started are skipped.
+pub async fn run_until<N, D, S, F>(
+    nodes: &[N],
+    deps: D,
+    limit: usize,
+    stop: S,
+    work: F,
+) -> Outcome<N>
+where
+    S: Fn() -> bool,
     N: Copy + Ord + Debug + Send + 'static,
     D: Fn(N) -> Vec<N>,
     F: Fn(N) -> BoxFuture<'static, anyhow::Result<()>>,
@@ -65,7 +83,7 @@ where
     let mut running: JoinSet<(N, anyhow::Result<()>)> = JoinSet::new();
     let limit = limit.max(1);
     loop {
-        while running.len() < limit {
+        while running.len() < limit && !stop() {
             let Some(next) = waiting_on
                 .iter()
                 .find(|(_, deps)| deps.is_empty())
@@ -217,6 +235,31 @@ mod tests {
         )
         .await;
         assert_eq!(outcome.skipped.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn once_stopped_nothing_new_starts() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let seen = started.clone();
+        let outcome = run_until(
+            &[1, 2, 3, 4, 5],
+            deps,
+            1,
+            move || seen.load(Ordering::SeqCst) >= 2,
+            {
+                let started = started.clone();
+                move |_| {
+                    let started = started.clone();
+                    Box::pin(async move {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                }
+            },
+        )
+        .await;
+        assert_eq!(outcome.done.len(), 2);
+        assert_eq!(outcome.skipped.len(), 3);
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod config;
 mod create;
 mod error;
 mod graph;
+mod interrupt;
+mod lock;
 mod names;
 mod ops;
 mod output;
@@ -64,8 +66,14 @@ fn init_logging(verbose: u8) {
         1 => "gwfargate=debug,warn",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GWFARGATE_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("GWFARGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Request signing logs canonical requests, which carry session tokens: never shown.
+    for quiet in ["aws_sigv4=off", "aws_smithy_runtime::client::http=warn"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -87,20 +95,18 @@ fn report(err: &anyhow::Error) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = &cli.global;
+    let region = global.region.as_deref();
     match &cli.command {
         Command::Up(args) => {
-            let target =
-                ops::resolve(Some(&args.env), &global.state_dir, global.region.as_deref())?;
+            let target = ops::resolve(Some(&args.env), &global.state_dir, region)?;
+            let _lock = lock::acquire(&target.file, "up")?;
             let ctx = Arc::new(ops::context(&target, global, false).await?);
+            interrupt::install(ctx.progress.clone());
             let url = ops::up::up(ctx, usize::from(args.concurrency)).await?;
             output::print(&url);
         }
         Command::Status(args) => {
-            let target = ops::resolve(
-                args.env.as_deref(),
-                &global.state_dir,
-                global.region.as_deref(),
-            )?;
+            let target = ops::resolve(args.env.as_deref(), &global.state_dir, region)?;
             let present = target.state.is_some();
             let ctx = ops::context(&target, global, false).await?;
             let status = ops::status::status(&ctx, present).await?;
@@ -109,14 +115,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 output::print(&output::status_table(&status));
             }
+            if args.check && !status.complete {
+                let missing: Vec<String> = status
+                    .resources
+                    .iter()
+                    .filter(|r| r.state == "missing")
+                    .map(|r| format!("{} {}", r.kind, r.name))
+                    .collect();
+                anyhow::bail!(
+                    "{} resource(s) missing: {}",
+                    missing.len(),
+                    missing.join(", ")
+                );
+            }
         }
         Command::Down(args) => {
-            let target = ops::resolve(
-                args.env.as_deref(),
-                &global.state_dir,
-                global.region.as_deref(),
-            )?;
+            let target = ops::resolve(args.env.as_deref(), &global.state_dir, region)?;
+            let _lock = lock::acquire(&target.file, "down")?;
             let ctx = Arc::new(ops::context(&target, global, args.purge).await?);
+            interrupt::install(ctx.progress.clone());
             ops::down::down(ctx, usize::from(args.concurrency)).await?;
         }
     }

@@ -60,6 +60,7 @@ where
     let mut interval = first_interval();
     let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
     loop {
+        crate::interrupt::check()?;
         match check().await? {
             Poll::Ready(value) => return Ok(value),
             Poll::Failed(why) => bail!("{what}: gave up, {why}"),
@@ -98,6 +99,7 @@ where
     let mut interval = first_interval();
     let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
     loop {
+        crate::interrupt::check()?;
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(err) if retryable(&err) && started.elapsed() < patience.timeout => {

@@ -12,6 +12,7 @@ pub async fn down(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<()> {
         ctx.deployment.name, ctx.deployment.environment, ctx.deployment.region, ctx.account
     ));
     let outcome = run_steps(ctx.clone(), Direction::Down, concurrency).await;
+    crate::interrupt::check()?;
     if !outcome.succeeded() {
         return Err(failure(outcome, "down"));
     }

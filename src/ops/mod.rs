@@ -214,44 +214,50 @@ pub async fn run_steps(
         Direction::Up => step.deps(),
         Direction::Down => reversed.get(&step).cloned().unwrap_or_default(),
     };
-    crate::graph::run(&Step::ALL, deps, limit, move |step| {
-        let ctx = ctx.clone();
-        Box::pin(async move {
-            let p = ctx.progress.start(step.label());
-            p.set(if direction == Direction::Up {
-                "checking"
-            } else {
-                "deleting"
-            });
-            let result = match direction {
-                Direction::Up => step.ensure(&ctx, &p).await,
-                Direction::Down => step.delete(&ctx, &p).await,
-            };
-            match result {
-                Ok(summary) => {
-                    p.finish(true, &summary);
-                    Ok(())
+    crate::graph::run_until(
+        &Step::ALL,
+        deps,
+        limit,
+        crate::interrupt::requested,
+        move |step| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let p = ctx.progress.start(step.label());
+                p.set(if direction == Direction::Up {
+                    "checking"
+                } else {
+                    "deleting"
+                });
+                let result = match direction {
+                    Direction::Up => step.ensure(&ctx, &p).await,
+                    Direction::Down => step.delete(&ctx, &p).await,
+                };
+                match result {
+                    Ok(summary) => {
+                        p.finish(true, &summary);
+                        Ok(())
+                    }
+                    Err(err) => {
+                        let short = if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) {
+                            "image not pushed yet".to_string()
+                        } else if let Some(code) = aws::error_code(&err) {
+                            code.to_string()
+                        } else {
+                            let root = err.root_cause().to_string();
+                            root.lines()
+                                .next()
+                                .unwrap_or_default()
+                                .chars()
+                                .take(100)
+                                .collect()
+                        };
+                        p.finish(false, &short);
+                        Err(err.context(format!("step `{}` failed", step.label())))
+                    }
                 }
-                Err(err) => {
-                    let short = if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) {
-                        "image not pushed yet".to_string()
-                    } else if let Some(code) = aws::error_code(&err) {
-                        code.to_string()
-                    } else {
-                        let root = err.root_cause().to_string();
-                        root.lines()
-                            .next()
-                            .unwrap_or_default()
-                            .chars()
-                            .take(100)
-                            .collect()
-                    };
-                    p.finish(false, &short);
-                    Err(err.context(format!("step `{}` failed", step.label())))
-                }
-            }
-        })
-    })
+            })
+        },
+    )
     .await
 }
 

@@ -13,6 +13,7 @@ pub async fn up(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<String> {
         ctx.deployment.name, ctx.deployment.environment, ctx.deployment.region, ctx.account
     ));
     let outcome = run_steps(ctx.clone(), Direction::Up, concurrency).await;
+    crate::interrupt::check()?;
     if !outcome.succeeded() {
         return Err(failure(outcome, "up"));
     }

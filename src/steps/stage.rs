@@ -69,40 +69,43 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         // CreateDeployment is limited to one call per 5 s; create_once retries its throttling,
         // and finds a deployment whose answer was lost by its description.
         let description = format!("{DESCRIPTION_PREFIX}{wanted}");
-        let deployment_id = create_once(
-            "the deployment",
-            p,
-            || async {
-                let out = ctx
-                    .aws
-                    .apigw
-                    .get_deployments()
-                    .rest_api_id(&api_id)
-                    .limit(500)
-                    .send()
-                    .await
-                    .aws(|| format!("listing the deployments of REST API {api_id}"))?;
-                Ok(out
-                    .items()
-                    .iter()
-                    .find(|d| d.description() == Some(description.as_str()))
-                    .and_then(|d| d.id().map(str::to_string)))
-            },
-            || async {
-                ctx.single
-                    .apigw
-                    .create_deployment()
-                    .rest_api_id(&api_id)
-                    .description(&description)
-                    .send()
-                    .await
-                    .aws(|| format!("deploying REST API {api_id}"))?
-                    .id()
-                    .map(str::to_string)
-                    .ok_or_else(|| anyhow::anyhow!("CreateDeployment returned no id"))
-            },
-        )
-        .await?;
+        let existing = || async {
+            let out = ctx
+                .aws
+                .apigw
+                .get_deployments()
+                .rest_api_id(&api_id)
+                .limit(500)
+                .send()
+                .await
+                .aws(|| format!("listing the deployments of REST API {api_id}"))?;
+            Ok(out
+                .items()
+                .iter()
+                .find(|d| d.description() == Some(description.as_str()))
+                .and_then(|d| d.id().map(str::to_string)))
+        };
+        // A run that died between CreateDeployment and pointing the stage at it left a
+        // deployment of these very integrations: use it rather than make another.
+        let deployment_id = match existing().await? {
+            Some(id) => id,
+            None => {
+                create_once("the deployment", p, existing, || async {
+                    ctx.single
+                        .apigw
+                        .create_deployment()
+                        .rest_api_id(&api_id)
+                        .description(&description)
+                        .send()
+                        .await
+                        .aws(|| format!("deploying REST API {api_id}"))?
+                        .id()
+                        .map(str::to_string)
+                        .ok_or_else(|| anyhow::anyhow!("CreateDeployment returned no id"))
+                })
+                .await?
+            }
+        };
         let deployment_id = deployment_id.as_str();
         if stage.is_some() {
             ctx.aws

@@ -1,0 +1,104 @@
+//! One `up` or `down` at a time per stack.
+//!
+//! Two runs on one stack would race each other's creates and deletes. The lock is an OS file
+//! lock on `<state file>.lock`, so it dies with its process (even on kill -9); the file also
+//! says who holds it, for the message the second run prints.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+
+use crate::state::StateFile;
+
+/// Held while a command changes a stack; released when dropped or when the process ends.
+#[derive(Debug)]
+pub struct StackLock {
+    _file: File,
+}
+
+/// Another gwfargate holds the stack's lock.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another gwfargate is working on this stack ({holder}); wait for it to finish, or stop it \
+     (the lock goes with its process). Lock file: {path}"
+)]
+pub struct Busy {
+    /// Who holds it: pid, host, start time, command.
+    pub holder: String,
+    /// The lock file.
+    pub path: String,
+}
+
+/// Takes the lock of the stack whose state is `state`, or fails at once with [`Busy`].
+pub fn acquire(state: &StateFile, command: &str) -> anyhow::Result<StackLock> {
+    let path = state.path.with_extension("lock");
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::state::create_private_dir(dir)?;
+    }
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(Busy {
+                holder: if holder.is_empty() {
+                    "holder unknown".to_string()
+                } else {
+                    holder.to_string()
+                },
+                path: path.display().to_string(),
+            }
+            .into());
+        }
+        Err(TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown host".to_string());
+    let holder = format!(
+        "`{command}`, pid {} on {host}, started {}",
+        std::process::id(),
+        humantime::format_rfc3339_seconds(SystemTime::now())
+    );
+    file.set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+        .and_then(|()| file.write_all(holder.as_bytes()))
+        .and_then(|()| file.flush())
+        .with_context(|| format!("cannot write lock file {}", path.display()))?;
+    Ok(StackLock { _file: file })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_with_the_first_ones_identity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = StateFile {
+            path: dir.path().join("env1.json"),
+        };
+        let first = acquire(&state, "up").expect("first");
+        let err = acquire(&state, "down").expect_err("busy");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        assert!(text.contains("`up`"), "{text}");
+        drop(first);
+        acquire(&state, "down").expect("free again once dropped");
+    }
+}
