@@ -158,29 +158,49 @@ impl Workspace {
     }
 }
 
-/// The binary, run in `dir`, with an environment that only reaches `endpoint`.
-pub fn gwfargate(dir: &Path, endpoint: &str) -> Command {
+/// The environment the binary runs with: it can only reach `endpoint`.
+fn environment(dir: &Path, endpoint: &str) -> Vec<(&'static str, std::ffi::OsString)> {
     assert!(
         endpoint.starts_with("http://127.0.0.1:"),
         "tests only talk to loopback"
     );
+    vec![
+        ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        ("HOME", dir.into()),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", dir.join("no-aws-config").into()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials").into(),
+        ),
+        ("GWFARGATE_POLL_SECONDS", "0.05".into()),
+    ]
+}
+
+/// The binary, run in `dir`, with an environment that only reaches `endpoint`.
+pub fn gwfargate(dir: &Path, endpoint: &str) -> Command {
     let mut cmd = Command::cargo_bin("gwfargate").expect("binary");
     cmd.current_dir(dir)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
-        .env("GWFARGATE_POLL_SECONDS", "0.05")
+        .envs(environment(dir, endpoint))
         .timeout(std::time::Duration::from_secs(300));
     cmd
+}
+
+/// The binary started in the background, stderr piped, for tests that stop it part way.
+pub fn spawn(dir: &Path, endpoint: &str, args: &[&str]) -> Child {
+    StdCommand::new(assert_cmd::cargo::cargo_bin("gwfargate"))
+        .current_dir(dir)
+        .env_clear()
+        .envs(environment(dir, endpoint))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gwfargate")
 }
 
 /// Puts an image manifest into the emulator's ECR, standing in for `docker push`.

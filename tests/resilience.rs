@@ -1,0 +1,449 @@
+//! gwfargate under bad days, on the realistic test bed: killed at every point, interrupted,
+//! run twice at once, state lost, resources deleted behind its back, and secrets in reach.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::{Emulator, Workspace, expected_full_stack, gwfargate, inventory, output, spawn};
+
+const REGION: &str = "eu-west-1";
+
+fn workspace() -> Workspace {
+    Workspace::new(&[(
+        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
+        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
+    )])
+}
+
+fn one_of_each() -> BTreeMap<&'static str, usize> {
+    let mut want = expected_full_stack();
+    want.insert("ecr repositories", 0);
+    want
+}
+
+fn realistic(emulator: &Emulator, scale: f64) {
+    emulator.configure(serde_json::json!({
+        "scale": scale, "provisioning": true, "ordering": true, "fidelity": true,
+        "rate_limits": true, "faults": {"seed": 1, "rules": []}
+    }));
+}
+
+/// Reads the child's stderr until a line satisfies `until` (or it ends); returns the lines.
+fn read_until(child: &mut Child, mut until: impl FnMut(usize, &str) -> bool) -> Vec<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stderr);
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+        lines.push(line.trim_end().to_string());
+        line.clear();
+        if until(lines.len(), lines.last().unwrap()) {
+            break;
+        }
+    }
+    // Keep draining in the background so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        while reader.read_line(&mut rest).unwrap_or(0) > 0 {
+            rest.clear();
+        }
+    });
+    lines
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "the process did not end within {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many stderr lines a full, uninterrupted run prints: the points a kill walk visits.
+fn lines_of(ws: &Workspace, emulator: &Emulator, args: &[&str]) -> usize {
+    let mut child = spawn(ws.path(), &emulator.endpoint, args);
+    let lines = read_until(&mut child, |_, _| false);
+    assert_eq!(
+        wait_with_deadline(&mut child, Duration::from_secs(120)),
+        Some(0),
+        "{lines:#?}"
+    );
+    lines.len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_each() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.002);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+    let points = lines_of(&ws, &emulator, &["up", "--env", "env1.toml"]);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    assert!(
+        points > 30,
+        "a full up prints a line per step event: {points}"
+    );
+    for point in 1..=points {
+        let mut child = spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
+        let seen = read_until(&mut child, |n, _| n >= point);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .success();
+        assert_eq!(
+            inventory(&sdk).await,
+            one_of_each(),
+            "killed after line {point}: {:?}",
+            seen.last()
+        );
+        gwfargate(ws.path(), &emulator.endpoint)
+            .arg("down")
+            .assert()
+            .success();
+        let left = inventory(&sdk).await;
+        assert!(
+            left.values().all(|n| *n == 0),
+            "killed after line {point}: left {left:?}"
+        );
+    }
+    eprintln!("up: {points} kill points tried, all converged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_at_every_point_of_down_then_down_again_leaves_nothing() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.002);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let points = lines_of(&ws, &emulator, &["down"]);
+    assert!(
+        points > 20,
+        "a full down prints a line per step event: {points}"
+    );
+    for point in 1..=points {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .success();
+        let mut child = spawn(ws.path(), &emulator.endpoint, &["down"]);
+        let seen = read_until(&mut child, |n, _| n >= point);
+        let _ = child.kill();
+        let _ = child.wait();
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["down", "--env", "env1.toml"])
+            .assert()
+            .success();
+        let left = inventory(&sdk).await;
+        assert!(
+            left.values().all(|n| *n == 0),
+            "killed after line {point} ({:?}): left {left:?}",
+            seen.last()
+        );
+    }
+    eprintln!("down: {points} kill points tried, all converged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.05); // the NLB takes 7.5 s here
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+    let mut child = spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
+    let seen = read_until(&mut child, |_, l| l.contains("waiting for load balancer"));
+    assert!(
+        seen.last().unwrap().contains("waiting for load balancer"),
+        "{seen:#?}"
+    );
+    let started = Instant::now();
+    signal(&child, "INT");
+    assert_eq!(
+        wait_with_deadline(&mut child, Duration::from_secs(20)),
+        Some(130)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it stopped waiting at once"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
+    assert!(
+        state["resources"]["load_balancer"]["id"].is_string(),
+        "ids are saved: {state}"
+    );
+    assert!(
+        state["resources"].get("vpc_link").is_none(),
+        "nothing new was started"
+    );
+
+    realistic(&emulator, 0.002);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert_eq!(inventory(&sdk).await, one_of_each());
+
+    // A second Ctrl-C quits at once, even during a long wait.
+    realistic(&emulator, 0.05);
+    let mut child = spawn(ws.path(), &emulator.endpoint, &["down"]);
+    read_until(&mut child, |_, l| l.contains("waiting for"));
+    signal(&child, "INT");
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&child, "INT");
+    assert_eq!(
+        wait_with_deadline(&mut child, Duration::from_secs(5)),
+        Some(130)
+    );
+    realistic(&emulator, 0.002);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    let left = inventory(&sdk).await;
+    assert!(left.values().all(|n| *n == 0), "left {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.05);
+    let ws = workspace();
+    let mut first = spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
+    read_until(&mut first, |_, l| l.contains("waiting for"));
+    for args in [vec!["up", "--env", "env1.toml"], vec!["down"]] {
+        let started = Instant::now();
+        let refused = gwfargate(ws.path(), &emulator.endpoint)
+            .args(&args)
+            .assert()
+            .code(1);
+        let (_, stderr) = output(&refused);
+        assert!(
+            stderr.contains("another gwfargate is working on this stack"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
+        assert!(stderr.contains("`up`"), "{stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "refused at once"
+        );
+    }
+    assert_eq!(
+        wait_with_deadline(&mut first, Duration::from_secs(120)),
+        Some(0)
+    );
+    // The lock went with its process.
+    realistic(&emulator, 0.002);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_reported_and_repaired() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.002);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--check"])
+        .assert()
+        .success();
+
+    // Behind gwfargate's back: the listener and the log group go.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let lb = elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone();
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    elb.delete_listener()
+        .listener_arn(listeners.listeners()[0].listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .delete_log_group()
+        .log_group_name("/ecs/cluster1/microservice1")
+        .send()
+        .await
+        .unwrap();
+
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .arg("status")
+        .assert()
+        .success();
+    let (table, _) = output(&status);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("listener") && l.contains("missing")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("log group") && l.contains("missing")),
+        "{table}"
+    );
+    assert!(
+        table.contains("2 resource(s) missing; `gwfargate up --env env1.toml` builds them"),
+        "{table}"
+    );
+    let check = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--check"])
+        .assert()
+        .code(1);
+    assert!(
+        output(&check).1.contains("2 resource(s) missing"),
+        "{}",
+        output(&check).1
+    );
+
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (_, stderr) = output(&up);
+    assert!(stderr.contains("created TCP:8080"), "{stderr}");
+    assert!(
+        stderr.contains("created /ecs/cluster1/microservice1"),
+        "{stderr}"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--check"])
+        .assert()
+        .success();
+    assert_eq!(inventory(&sdk).await, one_of_each());
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_state_file_lost_the_stack_is_found_by_its_tags() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.002);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    std::fs::remove_file(ws.state_file()).unwrap();
+
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&output(&status).0).unwrap();
+    assert_eq!(doc["state_file_present"], false);
+    assert_eq!(
+        doc["complete"], true,
+        "everything found by tags and names: {doc}"
+    );
+    let table = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert!(
+        output(&table)
+            .0
+            .contains("is missing: resources below were found by their tags and names")
+    );
+
+    // up without state adopts everything and makes nothing new.
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (_, stderr) = output(&up);
+    assert!(
+        !stderr.contains("created") && !stderr.contains("registered"),
+        "{stderr}"
+    );
+    assert_eq!(inventory(&sdk).await, one_of_each());
+
+    std::fs::remove_file(ws.state_file()).unwrap();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let left = inventory(&sdk).await;
+    assert!(left.values().all(|n| *n == 0), "left {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_reach_the_state_file_or_the_logs() {
+    let emulator = Emulator::start(1);
+    let ws = workspace();
+    let secret = "SeCrEtKeYdoNotLeak0123456789abcdefghij";
+    let token = "SeSsIoNtOkEndoNotLeak0123456789";
+    for args in [
+        vec!["-vv", "up", "--env", "env1.toml"],
+        vec!["-vv", "status"],
+        vec!["-vv", "down"],
+    ] {
+        let run = gwfargate(ws.path(), &emulator.endpoint)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_SESSION_TOKEN", token)
+            .args(&args)
+            .assert()
+            .success();
+        let (stdout, stderr) = output(&run);
+        assert!(stderr.len() > 1000, "-vv logs something: {}", stderr.len());
+        for text in [&stdout, &stderr] {
+            assert!(
+                !text.contains(secret) && !text.contains(token),
+                "{args:?} leaked a secret"
+            );
+        }
+        if let Ok(state) = std::fs::read_to_string(ws.state_file()) {
+            assert!(!state.contains(secret) && !state.contains(token));
+            assert!(!state.contains("testing"), "not even the access key id");
+        }
+    }
+}
