@@ -101,15 +101,6 @@ pub fn fit(name: &str, max: usize) -> String {
     format!("{head}-{hash}")
 }
 
-/// A deterministic token (32 hex digits) for APIs that take a client token of limited length.
-pub fn token(input: &str) -> String {
-    Sha256::digest(input.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

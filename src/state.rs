@@ -35,6 +35,10 @@ pub struct State {
     /// Recorded resources, by key (`vpc`, `subnet/0`, `endpoint/ecr.api`, ...).
     #[serde(default)]
     pub resources: BTreeMap<String, Record>,
+    /// Creates started but not yet answered, by the same keys: written before the call, so a
+    /// crash in between leaves the name and client token to find or repeat it with.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intents: BTreeMap<String, Intent>,
     /// Fields written by a newer gwfargate, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, serde_json::Value>,
@@ -52,6 +56,19 @@ pub struct Record {
     /// Further facts (DNS name, ARN, ...), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attrs: BTreeMap<String, String>,
+}
+
+/// A create about to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The step making it.
+    pub step: String,
+    /// The name (or `Name` tag) it will carry.
+    pub name: String,
+    /// The client token it is sent with; a retry after a crash reuses it.
+    pub client_token: String,
+    /// When the intent was written (RFC 3339).
+    pub since: String,
 }
 
 impl Record {
@@ -80,6 +97,7 @@ impl State {
             deployment,
             account: None,
             resources: BTreeMap::new(),
+            intents: BTreeMap::new(),
             unknown: BTreeMap::new(),
         }
     }
@@ -270,20 +288,43 @@ impl SharedState {
         self.lock().resources.get(key).cloned()
     }
 
-    /// Records a resource and saves at once.
+    /// Records a resource (settling its intent, if any) and saves at once.
     pub fn record(&self, key: &str, record: Record) -> anyhow::Result<()> {
         let mut state = self.lock();
-        if state.resources.get(key) == Some(&record) {
+        let settled = state.intents.remove(key).is_some();
+        if !settled && state.resources.get(key) == Some(&record) {
             return Ok(());
         }
         state.resources.insert(key.to_string(), record);
         self.file.save(&state)
     }
 
+    /// The intent to create `key`: the one already recorded (a create a crash interrupted),
+    /// or a new one with a fresh client token, saved before this returns.
+    pub fn intend(&self, key: &str, step: &str, name: &str) -> anyhow::Result<Intent> {
+        let mut state = self.lock();
+        if let Some(intent) = state.intents.get(key) {
+            return Ok(intent.clone());
+        }
+        let token: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(32)
+            .collect();
+        let intent = Intent {
+            step: step.to_string(),
+            name: name.to_string(),
+            client_token: token,
+            since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        };
+        state.intents.insert(key.to_string(), intent.clone());
+        self.file.save(&state)?;
+        Ok(intent)
+    }
+
     /// Forgets a resource and saves at once.
     pub fn forget(&self, key: &str) -> anyhow::Result<()> {
         let mut state = self.lock();
-        if state.resources.remove(key).is_some() {
+        let had_intent = state.intents.remove(key).is_some();
+        if state.resources.remove(key).is_some() || had_intent {
             self.file.save(&state)?;
         }
         Ok(())
@@ -292,9 +333,10 @@ impl SharedState {
     /// Forgets every key that starts with `prefix`.
     pub fn forget_prefix(&self, prefix: &str) -> anyhow::Result<()> {
         let mut state = self.lock();
-        let before = state.resources.len();
+        let before = state.resources.len() + state.intents.len();
         state.resources.retain(|k, _| !k.starts_with(prefix));
-        if state.resources.len() != before {
+        state.intents.retain(|k, _| !k.starts_with(prefix));
+        if state.resources.len() + state.intents.len() != before {
             self.file.save(&state)?;
         }
         Ok(())
@@ -365,6 +407,37 @@ mod tests {
                 .mode();
             assert_eq!(dir_mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn an_intent_is_saved_before_the_create_and_settled_by_the_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = StateFile {
+            path: dir.path().join("env1.json"),
+        };
+        let shared = SharedState::new(file.clone(), State::new(deployment(), None));
+        let first = shared.intend("vpc", "vpc", "cluster1-vpc").expect("intend");
+        let on_disk = file.load().expect("load").expect("saved");
+        assert_eq!(
+            on_disk.intents["vpc"], first,
+            "written before the call goes out"
+        );
+        let again = shared.intend("vpc", "vpc", "cluster1-vpc").expect("intend");
+        assert_eq!(
+            again.client_token, first.client_token,
+            "a retry after a crash reuses it"
+        );
+        shared
+            .record("vpc", Record::created("vpc-1"))
+            .expect("record");
+        let on_disk = file.load().expect("load").expect("saved");
+        assert!(on_disk.intents.is_empty());
+        assert_eq!(on_disk.resources["vpc"].id, "vpc-1");
+        let next = shared.intend("vpc", "vpc", "cluster1-vpc").expect("intend");
+        assert_ne!(
+            next.client_token, first.client_token,
+            "a new create gets a new token"
+        );
     }
 
     #[test]

@@ -345,3 +345,45 @@ fn a_state_file_of_another_deployment_is_refused_and_kept() {
     assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), state);
     assert_eq!(endpoint.connections(), 0);
 }
+
+#[test]
+fn a_damaged_or_newer_state_file_is_refused_and_left_as_it_is() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[]);
+    std::fs::create_dir_all(ws.state_file().parent().unwrap()).unwrap();
+    let cases = [
+        (
+            "truncated",
+            "{\"format_version\": 1, \"deployment\": {\"name\": \"clus",
+            "damaged",
+        ),
+        ("not JSON", "this is not json", "damaged (not JSON)"),
+        (
+            "newer format",
+            "{\"format_version\": 7, \"deployment\": {}}",
+            "format version 7, newer",
+        ),
+    ];
+    for (what, text, expected) in cases {
+        std::fs::write(ws.state_file(), text).unwrap();
+        for args in [
+            vec!["up", "--env", "env1.toml"],
+            vec!["status"],
+            vec!["down"],
+        ] {
+            let refused = gwfargate(ws.path(), &endpoint.url)
+                .args(&args)
+                .assert()
+                .code(2);
+            let (_, stderr) = output(&refused);
+            assert!(stderr.contains(expected), "{what} {args:?}: {stderr}");
+            assert!(stderr.contains("left as it is"), "{what}: {stderr}");
+            assert_eq!(
+                std::fs::read_to_string(ws.state_file()).unwrap(),
+                text,
+                "{what}: untouched"
+            );
+        }
+    }
+    assert_eq!(endpoint.connections(), 0);
+}

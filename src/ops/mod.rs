@@ -40,7 +40,7 @@ pub fn resolve(
         Some(env) => {
             let deployment = config::load(env, region)?;
             let file = StateFile::for_env(state_dir, env)?;
-            let state = file.load()?;
+            let state = load_state(&file)?;
             if let Some(state) = &state {
                 let old = &state.deployment;
                 if old.name == deployment.name && old.region == deployment.region {
@@ -69,8 +69,7 @@ pub fn resolve(
         }
         None => {
             let file = StateFile::only_one_in(state_dir)?;
-            let state = file
-                .load()?
+            let state = load_state(&file)?
                 .with_context(|| format!("state file {} vanished", file.path.display()))?;
             if let Some(region) = region
                 && region != state.deployment.region
@@ -90,6 +89,13 @@ pub fn resolve(
             })
         }
     }
+}
+
+/// Reads the state file; a damaged or newer one is a usage error (exit 2) sent before any
+/// AWS call, and the file is left as it is.
+fn load_state(file: &StateFile) -> anyhow::Result<Option<State>> {
+    file.load()
+        .map_err(|err| UsageError(format!("{err:#}")).into())
 }
 
 /// Refuses env file changes that a built stack cannot take in place: the names of half the

@@ -53,6 +53,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(_) => return Err(ctx.not_ours(&format!("ECS cluster {name}"))),
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::Cluster, name)?;
             // CreateCluster is idempotent by name: a retry returns the same cluster.
             let out = ctx
                 .aws

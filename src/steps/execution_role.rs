@@ -76,6 +76,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(_) => return Err(ctx.not_ours(&format!("IAM role {name}"))),
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::ExecutionRole, name)?;
             let tags: Vec<Tag> = ctx
                 .tags(name)
                 .into_iter()

@@ -74,6 +74,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::Listener, &format!("tcp:{port}"))?;
             let lb = super::load_balancer::require(ctx).await?;
             let arn = create_once(
                 &format!("the TCP:{port} listener"),

@@ -91,6 +91,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::LoadBalancer, name)?;
             let subnets = super::subnets::ids(ctx).await?;
             let lb = create_once(
                 &format!("load balancer {name}"),

@@ -62,6 +62,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::LogGroup, name)?;
             let out = ctx
                 .aws
                 .logs

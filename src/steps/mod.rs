@@ -93,6 +93,19 @@ impl Ctx {
         )
     }
 
+    /// Writes the intent to create `key` before the create goes out; returns it (with the
+    /// client token to send).
+    pub fn intend(
+        &self,
+        key: &str,
+        step: Step,
+        name: &str,
+    ) -> anyhow::Result<crate::state::Intent> {
+        self.state
+            .intend(key, step.label(), name)
+            .with_context(|| format!("cannot record the intent to create {key} in the state file"))
+    }
+
     /// Records a resource the moment AWS returned its id.
     pub fn record(&self, key: &str, record: Record) -> anyhow::Result<()> {
         self.state

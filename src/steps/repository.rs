@@ -89,6 +89,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set(format!("creating {name}"));
+            ctx.intend(KEY, super::Step::Repository, &name)?;
             let mut tags = ctx.tags(&name);
             tags.push((TAG_CREATED.to_string(), "true".to_string()));
             let tags: Vec<Tag> = tags

@@ -119,6 +119,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(api) => (api.id().unwrap_or_default().to_string(), "found"),
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::RestApi, name)?;
             let id = create_once(
                 &format!("REST API {name}"),
                 p,

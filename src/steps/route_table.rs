@@ -53,6 +53,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(table) => (table, "found"),
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::RouteTable, &ctx.names.route_table)?;
             let table = create_once(
                 &format!("route table {}", ctx.names.route_table),
                 p,

@@ -150,6 +150,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         "found"
     } else {
         p.set("creating");
+        ctx.intend(KEY, super::Step::SecurityGroup, name)?;
         let id = create_once(
             &format!("security group {name}"),
             p,

@@ -12,7 +12,6 @@ use aws_sdk_ecs::types::{
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, has_code};
-use crate::names::token;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience, Poll};
@@ -110,8 +109,9 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .security_groups(group)
                 .assign_public_ip(AssignPublicIp::Disabled)
                 .build()?;
-            // Same inputs, same token: a create whose answer was lost returns the first service.
-            let client_token = token(&format!("{}|{name}|{task_definition}", ctx.names.cluster));
+            // The intent's token: a create whose answer was lost, or that a crash cut short,
+            // is repeated with the same token and returns the first service.
+            let client_token = ctx.intend(KEY, super::Step::Service, name)?.client_token;
             let out = wait::retrying(
                 &format!("creating ECS service {name} (waiting for the new IAM role to be usable)"),
                 p,

@@ -66,6 +66,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         "found"
     } else {
         p.set("deploying");
+        ctx.intend(KEY, super::Step::Stage, stage_name)?;
         // CreateDeployment is limited to one call per 5 s; create_once retries its throttling,
         // and finds a deployment whose answer was lost by its description.
         let description = format!("{DESCRIPTION_PREFIX}{wanted}");

@@ -103,6 +103,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             }
             None => {
                 p.set(format!("creating {name} ({cidr} in {})", want.az));
+                ctx.intend(&key(index), super::Step::Subnets, &name)?;
                 let id = create_once(
                     &format!("subnet {name}"),
                     p,

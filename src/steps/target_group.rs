@@ -80,6 +80,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::TargetGroup, name)?;
             let vpc_id = super::vpc::id(ctx).await?;
             let arn = create_once(
                 &format!("target group {name}"),

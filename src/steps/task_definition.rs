@@ -87,6 +87,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         return Ok(format!("found {family}:{}", td.revision()));
     }
     p.set("registering a revision");
+    ctx.intend(KEY, super::Step::TaskDefinition, family)?;
     let svc = &ctx.deployment.service;
     let log = LogConfiguration::builder()
         .log_driver(LogDriver::Awslogs)

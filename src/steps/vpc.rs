@@ -66,6 +66,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         None => {
             p.set(format!("creating {cidr}"));
+            ctx.intend(KEY, super::Step::Vpc, &ctx.names.vpc)?;
             let id = create_once(
                 &format!("VPC {}", ctx.names.vpc),
                 p,

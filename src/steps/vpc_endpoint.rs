@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 
 use super::{Ctx, ec2};
 use crate::aws::{AwsResultExt as _, has_code};
-use crate::names::{TAG_ENV, fit};
+use crate::names::TAG_ENV;
 use crate::progress::StepProgress;
 use crate::state::Record;
 use crate::wait::{self, Patience, Poll};
@@ -91,15 +91,17 @@ pub struct NewEndpoint<'a> {
     pub route_table_ids: Vec<String>,
 }
 
-/// Creates an endpoint and records its id at once. The client token is derived from the
-/// deployment, service and VPC, so a retried create returns the first endpoint, and a stack
-/// rebuilt in a new VPC gets a fresh token.
+/// Creates an endpoint and records its id at once, with the client token of its intent: a
+/// create repeated after a lost answer or a crash returns the first endpoint, and a new
+/// endpoint (after one was deleted) gets a new token.
 pub async fn create(ctx: &Ctx, vpc_id: &str, new: NewEndpoint<'_>) -> anyhow::Result<String> {
     let name = ctx.names.endpoint(new.service);
-    let token = fit(
-        &format!("{}-{}-{vpc_id}", ctx.deployment.name, new.service),
-        64,
-    );
+    let step = if new.kind == VpcEndpointType::Interface {
+        super::Step::InterfaceEndpoints
+    } else {
+        super::Step::GatewayEndpoint
+    };
+    let token = ctx.intend(&key(new.service), step, &name)?.client_token;
     let interface = new.kind == VpcEndpointType::Interface;
     let out = ctx
         .aws

@@ -109,6 +109,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(link) => (link.id().unwrap_or_default().to_string(), "found"),
         None => {
             p.set("creating");
+            ctx.intend(KEY, super::Step::VpcLink, name)?;
             let id = create_once(
                 &format!("VPC link {name}"),
                 p,
