@@ -9,30 +9,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use common::{Emulator, Workspace, expected_full_stack, gwfargate, inventory, output};
+use common::{
+    Emulator, gwfargate, inventory, one_of_each, output, realistic_settings, workspace_outside_ecr,
+};
 
 const REGION: &str = "eu-west-1";
-
-/// The reference stack with an image outside ECR (no push step, no repository).
-fn workspace() -> Workspace {
-    Workspace::new(&[(
-        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
-        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
-    )])
-}
-
-fn one_of_each() -> BTreeMap<&'static str, usize> {
-    let mut want = expected_full_stack();
-    want.insert("ecr repositories", 0);
-    want
-}
-
-fn realistic(faults: serde_json::Value) -> serde_json::Value {
-    serde_json::json!({
-        "scale": 0.01, "provisioning": true, "ordering": true, "fidelity": true,
-        "rate_limits": true, "faults": faults
-    })
-}
 
 /// Error codes the test bed answered for an operation.
 fn codes(emulator: &Emulator, operation: &str) -> BTreeMap<String, u64> {
@@ -50,7 +31,7 @@ fn codes(emulator: &Emulator, operation: &str) -> BTreeMap<String, u64> {
 async fn up_status_down_respect_aws_ordering_and_timing() {
     let emulator = Emulator::with_profile(1, "realistic");
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
 
     let started = Instant::now();
     let up = gwfargate(ws.path(), &emulator.endpoint)
@@ -103,8 +84,7 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         .assert()
         .success();
     let down_seconds = started.elapsed().as_secs_f64();
-    let left = inventory(&sdk).await;
-    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+    common::assert_nothing_left(&sdk, "after down").await;
     // No NLB deletion under a VPC link, no VPC link deletion under an integration.
     assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
     assert!(codes(&emulator, "apigateway.DeleteVpcLink").is_empty());
@@ -127,11 +107,14 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn up_and_down_survive_throttling_and_server_errors() {
     let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(realistic(serde_json::json!({
-        "seed": 20, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05}]
-    })));
+    emulator.configure(realistic_settings(
+        0.01,
+        serde_json::json!({
+            "seed": 20, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05}]
+        }),
+    ));
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml"])
         .assert()
@@ -142,18 +125,26 @@ async fn up_and_down_survive_throttling_and_server_errors() {
         .map(|c| c["throttled"].as_u64().unwrap_or(0) + c["errors"].as_u64().unwrap_or(0))
         .sum();
     assert!(injected >= 10, "the faults really happened: {injected}");
-    emulator.configure(realistic(serde_json::json!({"seed": 1, "rules": []})));
+    emulator.configure(realistic_settings(
+        0.01,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
     assert_eq!(inventory(&sdk).await, one_of_each());
-    emulator.configure(realistic(serde_json::json!({
-        "seed": 21, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05}]
-    })));
+    emulator.configure(realistic_settings(
+        0.01,
+        serde_json::json!({
+            "seed": 21, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05}]
+        }),
+    ));
     gwfargate(ws.path(), &emulator.endpoint)
         .arg("down")
         .assert()
         .success();
-    emulator.configure(realistic(serde_json::json!({"seed": 1, "rules": []})));
-    let left = inventory(&sdk).await;
-    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+    emulator.configure(realistic_settings(
+        0.01,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    common::assert_nothing_left(&sdk, "after down").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -162,10 +153,13 @@ async fn lost_answers_on_creates_leave_exactly_one_of_each() {
     let sdk = emulator.sdk(REGION).await;
     let mut lost_total = 0;
     for seed in 1..=6 {
-        let ws = workspace();
-        emulator.configure(realistic(serde_json::json!({
-            "seed": seed, "rules": [{"match": "*", "creates_only": true, "lost": 0.05}]
-        })));
+        let ws = workspace_outside_ecr();
+        emulator.configure(realistic_settings(
+            0.01,
+            serde_json::json!({
+                "seed": seed, "rules": [{"match": "*", "creates_only": true, "lost": 0.05}]
+            }),
+        ));
         gwfargate(ws.path(), &emulator.endpoint)
             .args(["up", "--env", "env1.toml"])
             .assert()
@@ -176,7 +170,10 @@ async fn lost_answers_on_creates_leave_exactly_one_of_each() {
             .map(|c| c["lost"].as_u64().unwrap_or(0))
             .sum();
         lost_total += lost;
-        emulator.configure(realistic(serde_json::json!({"seed": 1, "rules": []})));
+        emulator.configure(realistic_settings(
+            0.01,
+            serde_json::json!({"seed": 1, "rules": []}),
+        ));
         assert_eq!(
             inventory(&sdk).await,
             one_of_each(),
@@ -186,11 +183,7 @@ async fn lost_answers_on_creates_leave_exactly_one_of_each() {
             .arg("down")
             .assert()
             .success();
-        let left = inventory(&sdk).await;
-        assert!(
-            left.values().all(|n| *n == 0),
-            "seed {seed}: left behind: {left:?}"
-        );
+        common::assert_nothing_left(&sdk, &format!("seed {seed}, after down")).await;
         if seed >= 3 && lost_total >= 3 {
             break;
         }

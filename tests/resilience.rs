@@ -5,33 +5,22 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{Emulator, Workspace, expected_full_stack, gwfargate, inventory, output, spawn};
+use common::{
+    Emulator, Workspace, gwfargate, inventory, one_of_each, output, realistic_settings, spawn,
+    workspace_outside_ecr,
+};
 
 const REGION: &str = "eu-west-1";
 
-fn workspace() -> Workspace {
-    Workspace::new(&[(
-        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
-        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
-    )])
-}
-
-fn one_of_each() -> BTreeMap<&'static str, usize> {
-    let mut want = expected_full_stack();
-    want.insert("ecr repositories", 0);
-    want
-}
-
 fn realistic(emulator: &Emulator, scale: f64) {
-    emulator.configure(serde_json::json!({
-        "scale": scale, "provisioning": true, "ordering": true, "fidelity": true,
-        "rate_limits": true, "faults": {"seed": 1, "rules": []}
-    }));
+    emulator.configure(realistic_settings(
+        scale,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
 }
 
 /// Reads the child's stderr until a line satisfies `until` (or it ends); returns the lines.
@@ -96,7 +85,7 @@ async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_e
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.002);
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     let points = lines_of(&ws, &emulator, &["up", "--env", "env1.toml"]);
     gwfargate(ws.path(), &emulator.endpoint)
         .arg("down")
@@ -125,11 +114,8 @@ async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_e
             .arg("down")
             .assert()
             .success();
-        let left = inventory(&sdk).await;
-        assert!(
-            left.values().all(|n| *n == 0),
-            "killed after line {point}: left {left:?}"
-        );
+        common::assert_nothing_left(&sdk, &format!("up killed after line {point}, then down"))
+            .await;
     }
     eprintln!("up: {points} kill points tried, all converged");
 }
@@ -139,7 +125,7 @@ async fn killed_at_every_point_of_down_then_down_again_leaves_nothing() {
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.002);
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml"])
         .assert()
@@ -162,12 +148,14 @@ async fn killed_at_every_point_of_down_then_down_again_leaves_nothing() {
             .args(["down", "--env", "env1.toml"])
             .assert()
             .success();
-        let left = inventory(&sdk).await;
-        assert!(
-            left.values().all(|n| *n == 0),
-            "killed after line {point} ({:?}): left {left:?}",
-            seen.last()
-        );
+        common::assert_nothing_left(
+            &sdk,
+            &format!(
+                "down killed after line {point} ({:?}), then down again",
+                seen.last()
+            ),
+        )
+        .await;
     }
     eprintln!("down: {points} kill points tried, all converged");
 }
@@ -177,7 +165,7 @@ async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.05); // the NLB takes 7.5 s here
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     let mut child = spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
     let seen = read_until(&mut child, |_, l| l.contains("waiting for load balancer"));
     assert!(
@@ -228,15 +216,14 @@ async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
         .arg("down")
         .assert()
         .success();
-    let left = inventory(&sdk).await;
-    assert!(left.values().all(|n| *n == 0), "left {left:?}");
+    common::assert_nothing_left(&sdk, "after down").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.05);
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     let mut first = spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
     read_until(&mut first, |_, l| l.contains("waiting for"));
     for args in [vec!["up", "--env", "env1.toml"], vec!["down"]] {
@@ -274,7 +261,7 @@ async fn drift_is_reported_and_repaired() {
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.002);
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml"])
         .assert()
@@ -368,7 +355,7 @@ async fn with_the_state_file_lost_the_stack_is_found_by_its_tags() {
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.002);
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml"])
         .assert()
@@ -412,14 +399,13 @@ async fn with_the_state_file_lost_the_stack_is_found_by_its_tags() {
         .args(["down", "--env", "env1.toml"])
         .assert()
         .success();
-    let left = inventory(&sdk).await;
-    assert!(left.values().all(|n| *n == 0), "left {left:?}");
+    common::assert_nothing_left(&sdk, "after down").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_the_state_file_or_the_logs() {
     let emulator = Emulator::start(1);
-    let ws = workspace();
+    let ws = workspace_outside_ecr();
     let secret = "SeCrEtKeYdoNotLeak0123456789abcdefghij";
     let token = "SeSsIoNtOkEndoNotLeak0123456789";
     for args in [

@@ -630,8 +630,7 @@ async fn up_status_down_end_to_end() {
         .args(["down", "--purge", "--env", "env1.toml"])
         .assert()
         .success();
-    let left = inventory(&sdk).await;
-    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+    common::assert_nothing_left(&sdk, "after down").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -711,8 +710,7 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
         .arg("down")
         .assert()
         .success();
-    let left = inventory(&sdk).await;
-    assert!(left.values().all(|n| *n == 0), "left behind: {left:?}");
+    common::assert_nothing_left(&sdk, "after down").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

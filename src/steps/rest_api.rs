@@ -108,6 +108,23 @@ pub async fn wanted_fingerprint(ctx: &Ctx) -> anyhow::Result<String> {
     ))
 }
 
+/// The API's resources (paths).
+async fn resources(
+    ctx: &Ctx,
+    api_id: &str,
+) -> anyhow::Result<Vec<aws_sdk_apigateway::types::Resource>> {
+    let out = ctx
+        .aws
+        .apigw
+        .get_resources()
+        .rest_api_id(api_id)
+        .limit(500)
+        .send()
+        .await
+        .aws(|| format!("listing the resources of REST API {api_id}"))?;
+    Ok(out.items().to_vec())
+}
+
 /// Finds or creates the API and converges its routes and integrations.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.rest_api;
@@ -155,27 +172,14 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     };
     ctx.record(KEY, Record::created(&api_id))?;
 
-    let resources = ctx
-        .aws
-        .apigw
-        .get_resources()
-        .rest_api_id(&api_id)
-        .limit(500)
-        .send()
-        .await
-        .aws(|| format!("listing the resources of REST API {api_id}"))?;
-    let root_id = resources
-        .items()
+    let paths = resources(ctx, &api_id).await?;
+    let root_id = paths
         .iter()
         .find(|r| r.path() == Some("/"))
         .and_then(|r| r.id())
         .ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no root resource"))?
         .to_string();
-    let proxy_id = match resources
-        .items()
-        .iter()
-        .find(|r| r.path() == Some("/{proxy+}"))
-    {
+    let proxy_id = match paths.iter().find(|r| r.path() == Some("/{proxy+}")) {
         Some(r) => r.id().unwrap_or_default().to_string(),
         None => {
             p.set("adding /{proxy+}");
@@ -183,17 +187,8 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 "/{proxy+}",
                 p,
                 || async {
-                    let resources = ctx
-                        .aws
-                        .apigw
-                        .get_resources()
-                        .rest_api_id(&api_id)
-                        .limit(500)
-                        .send()
-                        .await
-                        .aws(|| format!("listing the resources of REST API {api_id}"))?;
-                    Ok(resources
-                        .items()
+                    Ok(resources(ctx, &api_id)
+                        .await?
                         .iter()
                         .find(|r| r.path() == Some("/{proxy+}"))
                         .and_then(|r| r.id().map(str::to_string)))

@@ -43,21 +43,30 @@ async fn deployment_fingerprint(
         .and_then(|d| d.strip_prefix(DESCRIPTION_PREFIX).map(str::to_string)))
 }
 
+/// The stage of the environment, if it exists.
+async fn get_stage(
+    ctx: &Ctx,
+    api_id: &str,
+) -> anyhow::Result<Option<aws_sdk_apigateway::operation::get_stage::GetStageOutput>> {
+    let stage_name = &ctx.deployment.environment;
+    found(
+        ctx.aws
+            .apigw
+            .get_stage()
+            .rest_api_id(api_id)
+            .stage_name(stage_name)
+            .send()
+            .await
+            .aws(|| format!("reading stage {stage_name}")),
+    )
+}
+
 /// Makes a deployment when the integrations changed, and points the stage at it.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let api_id = super::rest_api::id(ctx).await?;
     let stage_name = &ctx.deployment.environment;
     let wanted = super::rest_api::wanted_fingerprint(ctx).await?;
-    let stage = found(
-        ctx.aws
-            .apigw
-            .get_stage()
-            .rest_api_id(&api_id)
-            .stage_name(stage_name)
-            .send()
-            .await
-            .aws(|| format!("reading stage {stage_name}")),
-    )?;
+    let stage = get_stage(ctx, &api_id).await?;
     let current = match stage.as_ref().and_then(|s| s.deployment_id()) {
         Some(deployment_id) => deployment_fingerprint(ctx, &api_id, deployment_id).await?,
         None => None,
@@ -129,19 +138,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             create_once(
                 &format!("stage {stage_name}"),
                 p,
-                || async {
-                    Ok(found(
-                        ctx.aws
-                            .apigw
-                            .get_stage()
-                            .rest_api_id(&api_id)
-                            .stage_name(stage_name)
-                            .send()
-                            .await
-                            .aws(|| format!("reading stage {stage_name}")),
-                    )?
-                    .map(|_| ()))
-                },
+                || async { Ok(get_stage(ctx, &api_id).await?.map(|_| ())) },
                 || async {
                     ctx.single
                         .apigw
@@ -172,16 +169,7 @@ pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
         return Ok(vec![Observed::missing("api stage", stage_name)]);
     };
     let api_id = api.id().unwrap_or_default();
-    let stage = found(
-        ctx.aws
-            .apigw
-            .get_stage()
-            .rest_api_id(api_id)
-            .stage_name(stage_name)
-            .send()
-            .await
-            .aws(|| format!("reading stage {stage_name}")),
-    )?;
+    let stage = get_stage(ctx, api_id).await?;
     Ok(vec![match stage {
         Some(s) => Observed::present(
             "api stage",

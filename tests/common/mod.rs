@@ -410,3 +410,35 @@ pub fn expected_full_stack() -> BTreeMap<&'static str, usize> {
         ("ecr repositories", 1),
     ])
 }
+
+/// A workspace whose image is outside ECR: no push step, no repository.
+pub fn workspace_outside_ecr() -> Workspace {
+    Workspace::new(&[(
+        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
+        "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
+    )])
+}
+
+/// One of each resource for [`workspace_outside_ecr`] (no repository).
+pub fn one_of_each() -> BTreeMap<&'static str, usize> {
+    let mut want = expected_full_stack();
+    want.insert("ecr repositories", 0);
+    want
+}
+
+/// The realistic profile's settings at a time scale, with these fault rules.
+pub fn realistic_settings(scale: f64, faults: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "scale": scale, "provisioning": true, "ordering": true, "fidelity": true,
+        "rate_limits": true, "faults": faults
+    })
+}
+
+/// Fails unless nothing of any kind is left in the emulator; `context` says after what.
+pub async fn assert_nothing_left(sdk: &aws_config::SdkConfig, context: &str) {
+    let left = inventory(sdk).await;
+    assert!(
+        left.values().all(|n| *n == 0),
+        "{context}: left behind {left:?}"
+    );
+}
