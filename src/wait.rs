@@ -114,3 +114,53 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wait_that_runs_out_names_the_resource_its_last_state_and_what_to_do() {
+        let progress = crate::progress::Progress::new().start("test");
+        let patience = Patience {
+            timeout: Duration::from_millis(50),
+        };
+        let err = until::<(), _, _>(
+            "load balancer nlb-1 to become active",
+            &progress,
+            patience,
+            || async { Ok(Poll::Pending("provisioning".to_string())) },
+        )
+        .await
+        .expect_err("times out");
+        let text = err.to_string();
+        assert!(text.contains("timed out"), "{text}");
+        assert!(
+            text.contains("load balancer nlb-1 to become active"),
+            "{text}"
+        );
+        assert!(text.contains("last state: provisioning"), "{text}");
+        assert!(text.contains("run the same command again"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_state_ends_the_wait_at_once() {
+        let progress = crate::progress::Progress::new().start("test");
+        let err = until::<(), _, _>(
+            "VPC link l to become available",
+            &progress,
+            Patience::minutes(5),
+            || async {
+                Ok(Poll::Failed(
+                    "AWS reports FAILED: NLB is not in active state".to_string(),
+                ))
+            },
+        )
+        .await
+        .expect_err("fails");
+        assert!(
+            err.to_string().contains("NLB is not in active state"),
+            "{err}"
+        );
+    }
+}
