@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-eval "$(scripts/emulator.sh start)"
+# The realistic profile: AWS's provisioning times at 1/100 scale, so the waits show.
+scripts/emulator.sh stop
+eval "$(EMULATOR_PROFILE=realistic scripts/emulator.sh start)"
+export GWFARGATE_POLL_SECONDS=0.25
 trap 'scripts/emulator.sh stop' EXIT
 echo "emulator: $AWS_ENDPOINT_URL"
 

@@ -2,6 +2,7 @@
 # Starts or stops a local AWS emulator on 127.0.0.1 on a free port.
 #   scripts/emulator.sh start   # prints `export AWS_ENDPOINT_URL=...` and the credentials to use
 #   scripts/emulator.sh stop
+# EMULATOR_PROFILE=realistic adds AWS's provisioning times and rules (tests/testbed/).
 # State (pid, port, log) lives in target/emulator/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ case "${1:-}" in
     else
       rm -f "$dir/port.out"
       .venv/bin/python scripts/moto_launcher.py --ecs-running "${MOTO_ECS_SERVICE_RUNNING:-1}" \
+        --profile "${EMULATOR_PROFILE:-plain}" \
         >"$dir/port.out" 2>"$dir/log" &
       echo $! >"$dir/pid"
       for _ in $(seq 1 100); do
