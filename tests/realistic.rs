@@ -193,3 +193,78 @@ async fn lost_answers_on_creates_leave_exactly_one_of_each() {
         "too few lost answers to prove anything: {lost_total}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_role_is_waited_for_and_a_broken_image_fails_fast() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    let mut settings = realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
+    // ECS cannot use the new role until well after the NLB is active, so CreateService meets
+    // AWS's "unable to assume the role" and must wait it out.
+    settings["durations"] = serde_json::json!({"iam_role_usable": 400});
+    settings["failing_images"] = serde_json::json!([":broken"]);
+    emulator.configure(settings);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (_, stderr) = output(&up);
+    assert!(
+        stderr.contains("waiting for the new IAM role to be usable"),
+        "{stderr}"
+    );
+    let refused = codes(&emulator, "ecs.CreateService");
+    assert!(
+        refused
+            .get("InvalidParameterException")
+            .is_some_and(|n| *n >= 1),
+        "{refused:?}"
+    );
+    assert_eq!(inventory(&sdk).await, one_of_each());
+
+    // A new image whose tasks never start: the circuit breaker rolls the service back, and
+    // `up` says so instead of calling the rolled-back service steady.
+    let env = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, text.replace("nginx:1.27", "nginx:broken")).unwrap();
+    let started = Instant::now();
+    let failed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(1);
+    let (_, stderr) = output(&failed);
+    assert!(stderr.contains("circuit breaker"), "{stderr}");
+    assert!(stderr.contains("rolled back to"), "{stderr}");
+    assert!(stderr.contains("/ecs/cluster1/microservice1"), "{stderr}");
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "it failed as soon as AWS did"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+
+    // A first deployment that fails has nothing to roll back to: it ends FAILED.
+    let failed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(1);
+    let (_, stderr) = output(&failed);
+    assert!(
+        stderr.contains("the deployment failed (the circuit breaker stopped it)"),
+        "{stderr}"
+    );
+    std::fs::write(&env, text).unwrap();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert_eq!(inventory(&sdk).await, one_of_each());
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}

@@ -10,6 +10,8 @@ use aws_sdk_ecs::types::{
     DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service,
 };
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, has_code};
 use crate::progress::StepProgress;
@@ -157,18 +159,32 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             "created"
         }
     };
-    let svc = wait_until_steady(ctx, p).await?;
+    let svc = wait_until_steady(ctx, p, &task_definition).await?;
     ctx.record(KEY, Record::created(svc.service_arn().unwrap_or_default()))?;
+    let retired = super::task_definition::deregister_all_but(ctx, p, &task_definition).await?;
     Ok(format!(
-        "{verb} {name}, {}/{} running",
+        "{verb} {name}, {}/{} running{}",
         svc.running_count(),
-        svc.desired_count()
+        svc.desired_count(),
+        match retired {
+            0 => String::new(),
+            n => format!("; deregistered {n} unused task definition revision(s)"),
+        }
     ))
 }
 
-/// Waits until the primary deployment has completed with running = desired.
-pub async fn wait_until_steady(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<Service> {
+/// Waits until the deployment of `task_definition` is the primary one and has completed with
+/// running = desired. A deployment the circuit breaker stopped is a failure, and so is one it
+/// rolled back: the service then still runs an older revision, not what the env file asks for.
+pub async fn wait_until_steady(
+    ctx: &Ctx,
+    p: &StepProgress,
+    task_definition: &str,
+) -> anyhow::Result<Service> {
     let name = &ctx.names.service;
+    // A read just after UpdateService may still show the old deployment: only a rollout of
+    // ours that was seen and then vanished counts as rolled back.
+    let seen_ours = AtomicBool::new(false);
     wait::until(
         &format!("ECS service {name} to be steady"),
         p,
@@ -177,42 +193,87 @@ pub async fn wait_until_steady(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<Se
             let Some(svc) = find(ctx).await? else {
                 return Ok(Poll::Failed("the service no longer exists".to_string()));
             };
-            let Some(primary) = svc
-                .deployments()
-                .iter()
-                .find(|d| d.status() == Some("PRIMARY"))
-            else {
-                return Ok(Poll::Pending("no primary deployment yet".to_string()));
-            };
-            let progress = format!(
-                "{}/{} running, rollout {}",
-                primary.running_count(),
-                primary.desired_count(),
-                primary
-                    .rollout_state()
-                    .map_or("unknown", DeploymentRolloutState::as_str)
-            );
-            Ok(match primary.rollout_state() {
-                Some(DeploymentRolloutState::Failed) => Poll::Failed(format!(
-                    "the deployment failed (the circuit breaker stopped it): {}. \
-                     Check the task logs in log group {}",
-                    primary.rollout_state_reason().unwrap_or("no reason given"),
-                    ctx.names.log_group
-                )),
-                Some(DeploymentRolloutState::Completed)
-                    if primary.running_count() == primary.desired_count()
-                        && svc.running_count() == svc.desired_count() =>
-                {
-                    Poll::Ready(svc.clone())
-                }
-                None if svc.desired_count() == 0 && svc.running_count() == 0 => {
-                    Poll::Ready(svc.clone())
-                }
-                _ => Poll::Pending(progress),
-            })
+            Ok(judge_rollout(
+                &svc,
+                task_definition,
+                &ctx.names.log_group,
+                &seen_ours,
+            ))
         },
     )
     .await
+}
+
+/// What one look at the service says about the rollout of `task_definition`. `seen_ours`
+/// remembers, across looks, whether a deployment of it was ever listed.
+fn judge_rollout(
+    svc: &Service,
+    task_definition: &str,
+    log_group: &str,
+    seen_ours: &AtomicBool,
+) -> Poll<Service> {
+    let deployments = svc.deployments();
+    let Some(primary) = deployments.iter().find(|d| d.status() == Some("PRIMARY")) else {
+        return Poll::Pending("no primary deployment yet".to_string());
+    };
+    let failed = |reason: Option<&str>| {
+        format!(
+            "the deployment failed (the circuit breaker stopped it): {}. \
+             Check the task logs in log group {log_group}",
+            reason.unwrap_or("no reason given")
+        )
+    };
+    let ours = deployments
+        .iter()
+        .find(|d| d.task_definition() == Some(task_definition));
+    if ours.is_some() {
+        seen_ours.store(true, Ordering::Relaxed);
+    }
+    if primary.task_definition() != Some(task_definition) {
+        if let Some(ours) = ours
+            && ours.rollout_state() == Some(&DeploymentRolloutState::Failed)
+        {
+            return Poll::Failed(format!(
+                "{}; the service was rolled back to {}",
+                failed(ours.rollout_state_reason()),
+                primary.task_definition().unwrap_or("the previous revision")
+            ));
+        }
+        if ours.is_none()
+            && seen_ours.load(Ordering::Relaxed)
+            && primary.rollout_state() == Some(&DeploymentRolloutState::Completed)
+        {
+            return Poll::Failed(format!(
+                "the service runs {} instead of {task_definition}: the circuit breaker rolled \
+                 the deployment back. Check the task logs in log group {log_group}",
+                primary.task_definition().unwrap_or("another revision")
+            ));
+        }
+        return Poll::Pending(format!(
+            "waiting for the deployment of {task_definition} to start"
+        ));
+    }
+    let progress = format!(
+        "{}/{} running, rollout {}",
+        primary.running_count(),
+        primary.desired_count(),
+        primary
+            .rollout_state()
+            .map_or("unknown", DeploymentRolloutState::as_str)
+    );
+    match primary.rollout_state() {
+        Some(DeploymentRolloutState::Failed) => {
+            Poll::Failed(failed(primary.rollout_state_reason()))
+        }
+        Some(DeploymentRolloutState::Completed)
+            if primary.running_count() == primary.desired_count()
+                && svc.running_count() == svc.desired_count() =>
+        {
+            Poll::Ready(svc.clone())
+        }
+        None if svc.desired_count() == 0 && svc.running_count() == 0 => Poll::Ready(svc.clone()),
+        _ => Poll::Pending(progress),
+    }
 }
 
 /// Live state, with running/desired counts.
@@ -315,4 +376,96 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     .await?;
     ctx.state.forget(KEY)?;
     Ok(format!("deleted {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::types::Deployment;
+
+    const NEW: &str = "arn:aws:ecs:eu-west-1:1:task-definition/t:2";
+    const OLD: &str = "arn:aws:ecs:eu-west-1:1:task-definition/t:1";
+
+    fn deployment(
+        status: &str,
+        task_definition: &str,
+        rollout: DeploymentRolloutState,
+        running: i32,
+    ) -> Deployment {
+        Deployment::builder()
+            .status(status)
+            .task_definition(task_definition)
+            .rollout_state(rollout)
+            .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+            .running_count(running)
+            .desired_count(1)
+            .build()
+    }
+
+    fn service(deployments: Vec<Deployment>, running: i32) -> Service {
+        Service::builder()
+            .set_deployments(Some(deployments))
+            .running_count(running)
+            .desired_count(1)
+            .build()
+    }
+
+    fn judged(deployments: Vec<Deployment>, running: i32) -> Result<&'static str, String> {
+        judged_after(&AtomicBool::new(false), deployments, running)
+    }
+
+    fn judged_after(
+        seen: &AtomicBool,
+        deployments: Vec<Deployment>,
+        running: i32,
+    ) -> Result<&'static str, String> {
+        match judge_rollout(&service(deployments, running), NEW, "/ecs/app", seen) {
+            Poll::Ready(_) => Ok("ready"),
+            Poll::Pending(_) => Ok("pending"),
+            Poll::Failed(why) => Err(why),
+        }
+    }
+
+    #[test]
+    fn the_new_revision_completed_with_every_task_running_is_steady() {
+        let done = deployment("PRIMARY", NEW, DeploymentRolloutState::Completed, 1);
+        assert_eq!(judged(vec![done], 1), Ok("ready"));
+        let starting = deployment("PRIMARY", NEW, DeploymentRolloutState::InProgress, 0);
+        assert_eq!(judged(vec![starting], 0), Ok("pending"));
+    }
+
+    #[test]
+    fn a_deployment_the_circuit_breaker_stopped_fails_and_names_the_log_group() {
+        let failed = deployment("PRIMARY", NEW, DeploymentRolloutState::Failed, 0);
+        let why = judged(vec![failed], 0).expect_err("a failure");
+        assert!(why.contains("tasks failed to start"), "{why}");
+        assert!(why.contains("/ecs/app"), "{why}");
+    }
+
+    #[test]
+    fn a_rolled_back_deployment_is_a_failure_not_a_steady_service() {
+        // While the rollback runs, the failed deployment is still listed.
+        let rollback = deployment("PRIMARY", OLD, DeploymentRolloutState::InProgress, 1);
+        let ours = deployment("ACTIVE", NEW, DeploymentRolloutState::Failed, 0);
+        let why = judged(vec![rollback, ours], 1).expect_err("a failure");
+        assert!(why.contains("rolled back to"), "{why}");
+        assert!(why.contains(OLD), "{why}");
+        // Once the rollback completed, the failed deployment is gone: the old revision still
+        // serving is not what was asked for.
+        let seen = AtomicBool::new(false);
+        let ours = deployment("PRIMARY", NEW, DeploymentRolloutState::InProgress, 0);
+        assert_eq!(judged_after(&seen, vec![ours], 0), Ok("pending"));
+        let rolled_back = deployment("PRIMARY", OLD, DeploymentRolloutState::Completed, 1);
+        let why = judged_after(&seen, vec![rolled_back], 1).expect_err("a failure");
+        assert!(why.contains(OLD) && why.contains("rolled"), "{why}");
+    }
+
+    #[test]
+    fn an_older_revision_is_waited_for_until_ours_was_seen() {
+        // A read that lags behind UpdateService still shows the old, completed deployment.
+        let old = deployment("PRIMARY", OLD, DeploymentRolloutState::Completed, 1);
+        assert_eq!(judged(vec![old], 1), Ok("pending"));
+        let other = deployment("PRIMARY", OLD, DeploymentRolloutState::InProgress, 0);
+        assert_eq!(judged(vec![other], 0), Ok("pending"));
+    }
 }

@@ -170,13 +170,9 @@ pub async fn observe(ctx: &Ctx) -> anyhow::Result<Vec<Observed>> {
     }])
 }
 
-/// Deregisters every active revision of the family.
-pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+/// The ARNs of every active revision of the family.
+async fn active_revisions(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
     let family = &ctx.names.task_family;
-    if let Some((_, false)) = find_tagged(ctx).await? {
-        ctx.state.forget(KEY)?;
-        return Ok(format!("left {family}: gwfargate did not create it"));
-    }
     let mut arns = Vec::new();
     let mut pages = ctx
         .aws
@@ -199,7 +195,11 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .cloned(),
         );
     }
-    for arn in &arns {
+    Ok(arns)
+}
+
+async fn deregister(ctx: &Ctx, p: &StepProgress, arns: &[String]) -> anyhow::Result<()> {
+    for arn in arns {
         p.set(format!("deregistering {arn}"));
         ctx.aws
             .ecs
@@ -209,6 +209,37 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             .await
             .aws(|| format!("deregistering {arn}"))?;
     }
+    Ok(())
+}
+
+/// Deregisters the revisions the service no longer runs (older ones, and any a failed
+/// deployment left), so they do not pile up with every change. Returns how many went.
+pub async fn deregister_all_but(
+    ctx: &Ctx,
+    p: &StepProgress,
+    in_use: &str,
+) -> anyhow::Result<usize> {
+    if let Some((_, false)) = find_tagged(ctx).await? {
+        return Ok(0);
+    }
+    let unused: Vec<String> = active_revisions(ctx)
+        .await?
+        .into_iter()
+        .filter(|arn| arn != in_use)
+        .collect();
+    deregister(ctx, p, &unused).await?;
+    Ok(unused.len())
+}
+
+/// Deregisters every active revision of the family.
+pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
+    let family = &ctx.names.task_family;
+    if let Some((_, false)) = find_tagged(ctx).await? {
+        ctx.state.forget(KEY)?;
+        return Ok(format!("left {family}: gwfargate did not create it"));
+    }
+    let arns = active_revisions(ctx).await?;
+    deregister(ctx, p, &arns).await?;
     ctx.state.forget(KEY)?;
     Ok(if arns.is_empty() {
         "already gone".to_string()

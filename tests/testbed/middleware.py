@@ -190,7 +190,11 @@ class Middleware:
         elif path == "/_testbed/config" and method == "GET":
             body = json.dumps(settings.current())
         elif path == "/_testbed/config" and method == "POST":
-            settings.replace(json.loads(environ["testbed.body"] or b"{}"))
+            try:
+                settings.replace(json.loads(environ["testbed.body"] or b"{}"))
+            except ValueError as err:
+                start_response("400 Bad Request", [("Content-Type", "application/json")])
+                return [json.dumps({"error": str(err)}).encode()]
             self.reset()
             body = json.dumps(settings.current())
         elif path == "/_testbed/reset" and method == "POST":

@@ -321,15 +321,82 @@ def _patch_ec2():
         return original(self, subnet_id)
 
 
+# ---------------------------------------------------------------- IAM
+def _patch_iam():
+    from moto.iam.models import IAMBackend
+
+    @_wrap(IAMBackend, "create_role")
+    def create_role(original, self, *args, **kwargs):
+        role = original(self, *args, **kwargs)
+        role.__dict__["_tb_created"] = CLOCK.now()
+        return role
+
+
+def _role_not_yet_usable(account_id, region, role_arn):
+    """Whether ECS cannot assume this role yet: IAM changes take seconds to reach ECS."""
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    try:
+        role = iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 (moto's NotFound: a missing role is moto's business)
+        return False
+    created = role.__dict__.get("_tb_created")
+    return created is not None and CLOCK.aws_since(created) < D["iam_role_usable"]
+
+
 # ---------------------------------------------------------------- ECS
+#
+# A service's rollout is kept in its __dict__: `_tb_rollout` (when the current deployment
+# started), `_tb_fails` (its image never starts), `_tb_good` (the task definition of the last
+# deployment that completed), `_tb_failed` (the deployment the circuit breaker stopped, shown
+# beside the rollback until that completes). `settle` moves it on with the clock.
 def _patch_ecs():
     from moto.ecs import models as m
     from moto.ecs import responses as r
     from moto.ecs.exceptions import InvalidParameterException
+    from moto.moto_api._internal import mock_random
+
+    def new_deployment_id():
+        return f"ecs-svc/{mock_random.randint(0, 32**12)}"
+
+    def fails(backend, task_definition):
+        patterns = settings.current().get("failing_images") or []
+        if not patterns or not task_definition:
+            return False
+        images = [c.get("image", "") for c in backend.describe_task_definition(task_definition).container_definitions]
+        return any(p in image for p in patterns for image in images)
+
+    def start_rollout(backend, service):
+        service.__dict__["_tb_rollout"] = CLOCK.now()
+        service.__dict__["_tb_fails"] = fails(backend, service.task_definition)
+        service.__dict__["_tb_primary"] = new_deployment_id()
+
+    def settle(self):
+        d = self.__dict__
+        start = d.get("_tb_rollout")
+        if start is None:
+            return
+        since = CLOCK.aws_since(start)
+        if d.get("_tb_fails"):
+            if since >= D["circuit_breaker"] and d.get("_tb_good"):
+                # The circuit breaker rolls back to the last deployment that completed.
+                d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition}
+                self.task_definition = d["_tb_good"]
+                d["_tb_rollout"] = start + CLOCK.wall(D["circuit_breaker"])
+                d["_tb_fails"] = False
+                d["_tb_primary"] = new_deployment_id()
+            return
+        if since >= D["service_steady"]:
+            d["_tb_good"] = self.task_definition
+            d.pop("_tb_failed", None)
 
     def steady(self):
+        settle(self)
         start = self.__dict__.get("_tb_rollout")
-        return start is None or CLOCK.aws_since(start) >= D["service_steady"]
+        if start is None:
+            return True
+        return not self.__dict__.get("_tb_fails") and CLOCK.aws_since(start) >= D["service_steady"]
 
     def get_status(self):
         raw = self.__dict__.get("_tb_status", "ACTIVE")
@@ -365,19 +432,40 @@ def _patch_ecs():
         raw = self.__dict__.get("_tb_deployments", [])
         if not settings.on("provisioning") or "_tb_rollout" not in self.__dict__ or not raw:
             return raw
+        settle(self)
+        d = self.__dict__
         deployment = dict(raw[0])
+        deployment["id"] = d.get("_tb_primary", deployment["id"])
         running = self.running_count
-        completed = running >= self.desired_count and steady(self)
+        if d.get("_tb_fails"):
+            stopped = CLOCK.aws_since(d["_tb_rollout"]) >= D["circuit_breaker"]
+            state = "FAILED" if stopped else "IN_PROGRESS"
+            reason = (
+                f"ECS deployment circuit breaker: tasks failed to start. Deployment {deployment['id']} failed."
+                if stopped
+                else f"ECS deployment {deployment['id']} in progress."
+            )
+        else:
+            completed = running >= self.desired_count and steady(self)
+            state = "COMPLETED" if completed else "IN_PROGRESS"
+            reason = f"ECS deployment {deployment['id']} " + ("completed." if completed else "in progress.")
         deployment.update(
             desiredCount=self.desired_count,
             runningCount=running,
             pendingCount=self.desired_count - running,
             taskDefinition=self.task_definition,
-            rolloutState="COMPLETED" if completed else "IN_PROGRESS",
-            rolloutStateReason=f"ECS deployment {deployment['id']} "
-            + ("completed." if completed else "in progress."),
+            rolloutState=state,
+            rolloutStateReason=reason,
         )
-        return [deployment]
+        deployments = [deployment]
+        failed = d.get("_tb_failed")
+        if failed:
+            deployments.append(dict(
+                raw[0], id=failed["id"], status="ACTIVE", taskDefinition=failed["taskDefinition"],
+                desiredCount=0, runningCount=0, pendingCount=0, rolloutState="FAILED",
+                rolloutStateReason="ECS deployment circuit breaker: tasks failed to start. Rolling back.",
+            ))
+        return deployments
 
     def set_deployments(self, value):
         self.__dict__["_tb_deployments"] = value
@@ -400,17 +488,30 @@ def _patch_ecs():
                     raise InvalidParameterException(
                         f"The target group with targetGroupArn {arn} does not have an associated load balancer."
                     )
+        if settings.on("provisioning") and a.get("task_definition_str"):
+            role = getattr(self.describe_task_definition(a["task_definition_str"]), "execution_role_arn", None)
+            if role and _role_not_yet_usable(self.account_id, self.region_name, role):
+                raise InvalidParameterException(
+                    f"ECS was unable to assume the role '{role}' that was provided for this task. Please "
+                    "verify that the role being passed has the proper trust relationship and permissions "
+                    "and that your IAM user has permissions to pass this role."
+                )
         service = original(self, *args, **kwargs)
         if settings.on("provisioning"):
-            service.__dict__["_tb_rollout"] = CLOCK.now()
+            start_rollout(self, service)
         return service
 
     @_wrap(m.EC2ContainerServiceBackend, "update_service")
     def update_service(original, self, props):
         changes = props.get("task_definition") is not None or props.get("desired_count") is not None
+        if settings.on("provisioning"):
+            # Whether the rollout so far completed decides what a failure rolls back to.
+            before = self.services.get(f"{props.get('cluster', 'default').split('/')[-1]}:{props['service'].split('/')[-1]}")
+            if before is not None:
+                settle(before)
         service = original(self, props)
         if settings.on("provisioning") and changes:
-            service.__dict__["_tb_rollout"] = CLOCK.now()
+            start_rollout(self, service)
         return service
 
     @_wrap(m.EC2ContainerServiceBackend, "delete_service")
@@ -453,6 +554,7 @@ def _patch_ecs():
 
 
 def apply():
+    _patch_iam()
     _patch_elbv2()
     _patch_apigateway()
     _patch_ec2()

@@ -5,16 +5,23 @@ Settings are a plain dict so tests can send them as JSON (`POST /_testbed/config
     {"scale": 0.01, "provisioning": true, "ordering": true, "fidelity": true,
      "rate_limits": true,
      "faults": {"seed": 7, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05,
-                                        "latency_ms": 0, "latency": 0.0, "lost": 0.0}]}}
+                                        "latency_ms": 0, "latency": 0.0, "lost": 0.0}]},
+     "durations": {"iam_role_usable": 400},
+     "failing_images": [":broken"]}
 
 A fault rule's `match` is `*`, a service (`ec2`), or `service.Operation` (`ec2.CreateVpc`);
 `creates_only` limits it to operations whose name starts with Create/Register/Put. The first
 matching rule applies.
+
+`durations` overrides entries of DURATIONS (in AWS seconds) for one test. `failing_images`
+lists substrings of image references whose tasks never start: an ECS deployment of such an
+image is stopped by the circuit breaker after `circuit_breaker` AWS seconds (FAILED, or rolled
+back to the last revision that completed).
 """
 import copy
 
-# AWS seconds.
-DURATIONS = {
+# AWS seconds. Tests may override single entries with the `durations` setting.
+DEFAULT_DURATIONS = {
     "nlb_active": 150,
     "vpc_link_available": 180,
     "vpc_link_failed": 60,
@@ -24,7 +31,14 @@ DURATIONS = {
     "service_steady": 150,
     "service_draining": 60,
     "eni_linger": 120,
+    # A new IAM role is not yet usable by ECS (CreateService: "unable to assume the role").
+    "iam_role_usable": 10,
+    # Tasks that never start trip the deployment circuit breaker.
+    "circuit_breaker": 200,
 }
+# The durations in force: DEFAULT_DURATIONS with the current `durations` overrides. Patches
+# read this dict, so it is updated in place.
+DURATIONS = dict(DEFAULT_DURATIONS)
 
 # Rate limits: (bucket size, refill per AWS second).
 RATE_LIMITS = {
@@ -40,6 +54,8 @@ PLAIN = {
     "fidelity": False,
     "rate_limits": False,
     "faults": {"seed": 1, "rules": []},
+    "durations": {},
+    "failing_images": [],
 }
 
 REALISTIC = {
@@ -49,6 +65,8 @@ REALISTIC = {
     "fidelity": True,
     "rate_limits": True,
     "faults": {"seed": 1, "rules": []},
+    "durations": {},
+    "failing_images": [],
 }
 
 PROFILES = {"plain": PLAIN, "realistic": REALISTIC}
@@ -71,6 +89,12 @@ def replace(new: dict) -> None:
         if key not in merged:
             raise ValueError(f"unknown test bed setting {key!r}")
         merged[key] = value
+    unknown = set(merged["durations"]) - set(DEFAULT_DURATIONS)
+    if unknown:
+        raise ValueError(f"unknown test bed durations {sorted(unknown)}")
+    DURATIONS.clear()
+    DURATIONS.update(DEFAULT_DURATIONS)
+    DURATIONS.update({k: float(v) for k, v in merged["durations"].items()})
     _current.clear()
     _current.update(merged)
     from .clock import CLOCK

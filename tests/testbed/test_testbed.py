@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -107,6 +108,7 @@ class Provisioning(Bed):
         self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["status"], "AVAILABLE")
 
     def test_endpoints_are_pending_then_available_and_deleting_then_deleted(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"endpoint_deleting": 500}))
         vpc, subnets, sg = self.network()
         ec2 = self.client("ec2")
         ep = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.logs", VpcEndpointType="Interface",
@@ -117,7 +119,7 @@ class Provisioning(Bed):
         self.assertEqual(state(), "available")
         ec2.delete_vpc_endpoints(VpcEndpointIds=[ep])
         self.assertEqual(state(), "deleting")
-        aws_seconds(70)
+        aws_seconds(510)
         self.assertEqual(state(), "deleted")
 
     def service(self, ecs_listener=True):
@@ -139,6 +141,8 @@ class Provisioning(Bed):
         return vpc, subnets, sg, kwargs
 
     def test_service_reaches_desired_after_150_s_and_drains_when_deleted(self):
+        # Draining lasts longer here than AWS's 60 s, so a slow call cannot miss it.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"service_draining": 500}))
         _, _, _, kwargs = self.service()
         ecs = self.client("ecs")
         ecs.create_service(**kwargs)
@@ -151,8 +155,84 @@ class Provisioning(Bed):
         ecs.update_service(cluster="c", service="s", desiredCount=0)
         ecs.delete_service(cluster="c", service="s", force=True)
         self.assertEqual(svc()["status"], "DRAINING")
-        aws_seconds(70)
+        aws_seconds(510)
         self.assertEqual(svc()["status"], "INACTIVE")
+
+
+    def role(self, name="exec"):
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                                     "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]})
+        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    def test_a_new_role_is_not_usable_by_ecs_at_once(self):
+        _, _, _, kwargs = self.service()
+        ecs = self.client("ecs")
+        role = self.role()
+        ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+                                     memory="512", executionRoleArn=role,
+                                     containerDefinitions=[{"name": "app", "image": "nginx"}])
+        kwargs["taskDefinition"] = "f:2"
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**kwargs)
+        self.assertEqual(self.code(ctx), "InvalidParameterException")
+        self.assertIn("unable to assume the role", str(ctx.exception))
+        aws_seconds(15)
+        ecs.create_service(**kwargs)
+
+    def test_durations_can_be_overridden_and_unknown_ones_are_refused(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"nlb_active": 1000}))
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets)  # waits 160 AWS seconds
+        state = self.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"]
+        self.assertEqual(state, "provisioning")
+        with self.assertRaises(urllib.error.HTTPError):
+            post("/_testbed/config", dict(self.profile, durations={"nlb_actve": 1}))
+
+
+class CircuitBreaker(Bed):
+    profile = dict(Bed.profile, failing_images=[":broken"])
+
+    def register(self, image):
+        return self.client("ecs").register_task_definition(
+            family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+            containerDefinitions=[{"name": "app", "image": image}])["taskDefinition"]["taskDefinitionArn"]
+
+    def primary(self, svc):
+        return next(d for d in svc["deployments"] if d["status"] == "PRIMARY")
+
+    def test_a_first_deployment_whose_tasks_never_start_fails(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        kwargs["taskDefinition"] = self.register("app:broken")
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        aws_seconds(160)
+        self.assertEqual((self.primary(svc())["rolloutState"], svc()["runningCount"]), ("IN_PROGRESS", 0))
+        aws_seconds(50)
+        primary = self.primary(svc())
+        self.assertEqual(primary["rolloutState"], "FAILED")
+        self.assertIn("circuit breaker", primary["rolloutStateReason"])
+
+    def test_a_failed_update_is_rolled_back_to_the_last_completed_revision(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        good = self.register("app:1")
+        kwargs["taskDefinition"] = good
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        aws_seconds(160)
+        bad = self.register("app:broken")
+        ecs.update_service(cluster="c", service="s", taskDefinition=bad)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(self.primary(svc())["taskDefinition"], bad)
+        aws_seconds(210)
+        now = svc()
+        self.assertEqual(now["taskDefinition"], good)
+        self.assertEqual((self.primary(now)["taskDefinition"], self.primary(now)["rolloutState"]), (good, "IN_PROGRESS"))
+        failed = [d for d in now["deployments"] if d["status"] == "ACTIVE"]
+        self.assertEqual([(d["taskDefinition"], d["rolloutState"]) for d in failed], [(bad, "FAILED")])
+        aws_seconds(160)
+        now = svc()
+        self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
 
 
 class Ordering(Bed):
@@ -177,6 +257,7 @@ class Ordering(Bed):
         self.assertEqual(apigw.get_vpc_link(vpcLinkId=second)["status"], "FAILED")
 
     def test_nlb_under_a_vpc_link_cannot_be_deleted(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"vpc_link_deleting": 500}))
         _, subnets, _ = self.network()
         arn = self.nlb(subnets)
         apigw, elb = self.client("apigateway"), self.client("elbv2")
@@ -186,7 +267,10 @@ class Ordering(Bed):
         self.assertEqual(self.code(ctx), "ResourceInUse")
         apigw.delete_vpc_link(vpcLinkId=link)
         self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["status"], "DELETING")
-        aws_seconds(70)
+        with self.assertRaises(ClientError) as ctx:
+            elb.delete_load_balancer(LoadBalancerArn=arn)
+        self.assertEqual(self.code(ctx), "ResourceInUse", "a deleting link still holds the NLB")
+        aws_seconds(510)
         elb.delete_load_balancer(LoadBalancerArn=arn)
 
     def test_vpc_link_used_by_an_integration_cannot_be_deleted(self):
