@@ -12,7 +12,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// How to reach AWS, from the command line.
@@ -44,7 +43,13 @@ pub async fn sdk_config(conn: &Connection) -> SdkConfig {
                 .build(),
         );
     if let Some(profile) = &conn.profile {
-        loader = loader.profile_name(profile);
+        // As in the AWS CLI, a profile named on the command line beats credentials in the
+        // environment: `--profile prod` must never run with whatever keys happen to be exported.
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
     }
     if let Some(url) = &conn.endpoint_url {
         loader = loader.endpoint_url(url);
@@ -201,7 +206,7 @@ where
     let message = match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
-        _ => DisplayErrorContext(&err).to_string(),
+        _ => error_chain(&err),
     };
     let outcome = if code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) {
         Outcome::Throttled
@@ -213,6 +218,50 @@ where
         message,
         outcome,
     }
+}
+
+/// An error and its sources, each shown once, for people: the SDK's own `Display` of a
+/// transport error says only "dispatch failure", and its `Debug` is a wall of internals.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Fails with a usage error (exit 2, nothing sent to AWS) when `--profile` names a profile
+/// that is in neither the shared config file nor the credentials file.
+pub async fn check_profile(profile: &str) -> anyhow::Result<()> {
+    let set = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        &aws_config::profile::profile_file::ProfileFiles::default(),
+        None,
+    )
+    .await
+    .map_err(|err| crate::error::UsageError(format!("cannot read the AWS config files: {err}")))?;
+    if set.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = set.profiles().collect();
+    known.sort_unstable();
+    Err(crate::error::UsageError(format!(
+        "--profile {profile}: no such profile in the AWS config or credentials file ({}); \
+         nothing was sent to AWS",
+        if known.is_empty() {
+            "they define no profiles".to_string()
+        } else {
+            format!("profiles there: {}", known.join(", "))
+        }
+    ))
+    .into())
 }
 
 /// Like [`aws_error`], and tells from the transport whether the call may have taken effect.

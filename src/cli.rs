@@ -36,7 +36,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator); `AWS_ENDPOINT_URL` works too.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// More log output on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -104,6 +104,19 @@ pub struct DownArgs {
     pub concurrency: u16,
 }
 
+/// Accepts `http://host[:port][/path]` or `https://...`, as the SDK does.
+fn endpoint_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(|| format!("{text:?} is not an http:// or https:// URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("{text:?} has no host"));
+    }
+    Ok(text.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +125,20 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_endpoint_must_be_an_http_url_with_a_host() {
+        assert!(endpoint_url("http://127.0.0.1:5000").is_ok());
+        assert!(endpoint_url("https://ec2.example.com/").is_ok());
+        for bad in [
+            "notaurl",
+            "ftp://x",
+            "http://",
+            "http:///path",
+            "https://a b",
+        ] {
+            assert!(endpoint_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -238,6 +238,25 @@ fn bad_flags_exit_2() {
         .args(["deploy"])
         .assert()
         .code(2);
+    let bad_url = gwfargate(ws.path(), &endpoint.url)
+        .args(["status", "--env", "env1.toml", "--endpoint-url", "notaurl"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&bad_url.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("not an http:// or https:// URL"),
+        "{stderr}"
+    );
+    // A profile that no config file defines is refused before any call.
+    let unknown = gwfargate(ws.path(), &endpoint.url)
+        .args(["status", "--env", "env1.toml", "--profile", "nosuch"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&unknown.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("--profile nosuch: no such profile"),
+        "{stderr}"
+    );
     assert_eq!(endpoint.connections(), 0);
 }
 

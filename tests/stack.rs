@@ -838,6 +838,23 @@ async fn profile_and_endpoint_flags_follow_the_aws_cli() {
         doc["region"], "eu-west-1",
         "the env file's region wins over the profile's"
     );
+    // A profile on the command line beats credentials in the environment, as in the AWS CLI:
+    // one without keys fails even with keys exported.
+    std::fs::write(
+        dir.join("no-aws-config"),
+        "[profile emu]\nregion = us-east-1\n[profile keyless]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let keyless = gwfargate(dir, &emulator.endpoint)
+        .args(["status", "--env", "env1.toml", "--profile", "keyless"])
+        .assert()
+        .code(1);
+    let (_, stderr) = output(&keyless);
+    assert!(stderr.contains("check your credentials"), "{stderr}");
+    assert!(
+        !stderr.contains("DispatchFailure"),
+        "no debug dump: {stderr}"
+    );
     // Without the profile there are no credentials: an AWS failure, exit 1, saying what to check.
     let failed = run(&[
         "status",

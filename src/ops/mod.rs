@@ -155,6 +155,9 @@ pub async fn context(
     global: &crate::cli::Global,
     purge: bool,
 ) -> anyhow::Result<Ctx> {
+    if let Some(profile) = &global.profile {
+        aws::check_profile(profile).await?;
+    }
     let conn = Connection {
         region: target.deployment.region.clone(),
         profile: global.profile.clone(),
