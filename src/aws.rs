@@ -242,7 +242,7 @@ pub async fn check_profile(profile: &str) -> anyhow::Result<()> {
     let set = aws_config::profile::load(
         &aws_types::os_shim_internal::Fs::real(),
         &aws_types::os_shim_internal::Env::real(),
-        &aws_config::profile::profile_file::ProfileFiles::default(),
+        &Default::default(),
         None,
     )
     .await
