@@ -271,7 +271,7 @@ async fn drift_is_reported_and_repaired() {
         .assert()
         .success();
 
-    // Behind gwfargate's back: the listener and the log group go.
+    // Behind gwfargate's back: the listener, the target group and the log group go.
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
     let lb = elb
         .describe_load_balancers()
@@ -288,6 +288,20 @@ async fn drift_is_reported_and_repaired() {
         .unwrap();
     elb.delete_listener()
         .listener_arn(listeners.listeners()[0].listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let old_target_group = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    elb.delete_target_group()
+        .target_group_arn(&old_target_group)
         .send()
         .await
         .unwrap();
@@ -316,7 +330,7 @@ async fn drift_is_reported_and_repaired() {
         "{table}"
     );
     assert!(
-        table.contains("2 resource(s) missing; `gwfargate up --env env1.toml` builds them"),
+        table.contains("3 resource(s) missing; `gwfargate up --env env1.toml` builds them"),
         "{table}"
     );
     let check = gwfargate(ws.path(), &emulator.endpoint)
@@ -324,7 +338,7 @@ async fn drift_is_reported_and_repaired() {
         .assert()
         .code(1);
     assert!(
-        output(&check).1.contains("2 resource(s) missing"),
+        output(&check).1.contains("3 resource(s) missing"),
         "{}",
         output(&check).1
     );
@@ -338,6 +352,31 @@ async fn drift_is_reported_and_repaired() {
     assert!(
         stderr.contains("created /ecs/cluster1/microservice1"),
         "{stderr}"
+    );
+    // What depends on the target group follows it: the service registers its tasks in the
+    // new one, or traffic would reach nothing.
+    assert!(stderr.contains("updating the target group"), "{stderr}");
+    let new_target_group = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_target_group, old_target_group);
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let svc = ecs
+        .describe_services()
+        .cluster("cluster1-cluster")
+        .services("cluster1-service-microservice1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        svc.services()[0].load_balancers()[0].target_group_arn(),
+        Some(new_target_group.as_str())
     );
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["status", "--check"])

@@ -949,7 +949,7 @@ async fn env_file_changes_converge_or_are_refused_before_any_call() {
         .success();
     let (_, stderr) = output(&scaled);
     assert!(
-        stderr.contains("updated cluster1-service-microservice1"),
+        stderr.contains("updated the task count of cluster1-service-microservice1"),
         "{stderr}"
     );
     for change in ["created", "registered", "redeployed", "change(s)"] {

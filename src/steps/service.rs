@@ -70,23 +70,107 @@ fn is_role_not_ready(err: &anyhow::Error) -> bool {
         && format!("{err:#}").to_ascii_lowercase().contains("assume")
 }
 
+/// Where the service's tasks run and how traffic reaches them.
+struct Wiring {
+    network: AwsVpcConfiguration,
+    load_balancer: LoadBalancer,
+}
+
+impl Wiring {
+    async fn wanted(ctx: &Ctx) -> anyhow::Result<Wiring> {
+        let subnets = super::subnets::ids(ctx).await?;
+        let group = super::security_group::id(ctx).await?;
+        let target_group = super::target_group::arn(ctx).await?;
+        Ok(Wiring {
+            network: AwsVpcConfiguration::builder()
+                .set_subnets(Some(subnets))
+                .security_groups(group)
+                .assign_public_ip(AssignPublicIp::Disabled)
+                .build()?,
+            load_balancer: LoadBalancer::builder()
+                .target_group_arn(target_group)
+                .container_name(&ctx.names.container)
+                .container_port(i32::from(ctx.deployment.service.port))
+                .build(),
+        })
+    }
+
+    fn network_configuration(&self) -> NetworkConfiguration {
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(self.network.clone())
+            .build()
+    }
+}
+
+/// What differs between the live service and what the env file and the stack want. After
+/// drift (a target group made again, say) the service must follow, or it registers its tasks
+/// where no traffic comes.
+fn differences(
+    svc: &Service,
+    task_definition: &str,
+    desired: i32,
+    want: &Wiring,
+) -> Vec<&'static str> {
+    let sorted = |items: &[String]| {
+        let mut items = items.to_vec();
+        items.sort_unstable();
+        items
+    };
+    let mut out = Vec::new();
+    if svc.task_definition() != Some(task_definition) {
+        out.push("task definition");
+    }
+    if svc.desired_count() != desired {
+        out.push("task count");
+    }
+    let lb = &want.load_balancer;
+    let wired = svc.load_balancers().len() == 1
+        && svc.load_balancers().iter().all(|have| {
+            have.target_group_arn() == lb.target_group_arn()
+                && have.container_name() == lb.container_name()
+                && have.container_port() == lb.container_port()
+        });
+    if !wired {
+        out.push("target group");
+    }
+    let network = svc
+        .network_configuration()
+        .and_then(NetworkConfiguration::awsvpc_configuration);
+    let placed = network.is_some_and(|have| {
+        sorted(have.subnets()) == sorted(want.network.subnets())
+            && sorted(have.security_groups()) == sorted(want.network.security_groups())
+            && have.assign_public_ip() != Some(&AssignPublicIp::Enabled)
+    });
+    if !placed {
+        out.push("network");
+    }
+    // Only judged when reported: an emulator may not keep it.
+    let breaker = svc
+        .deployment_configuration()
+        .and_then(DeploymentConfiguration::deployment_circuit_breaker);
+    if breaker.is_some_and(|b| !(b.enable() && b.rollback())) {
+        out.push("circuit breaker");
+    }
+    out
+}
+
 /// Finds, creates or updates the service, then waits until it is steady.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.service;
     let want = ctx.deployment.service.count;
     let desired = i32::try_from(want).unwrap_or(i32::MAX);
     let task_definition = super::task_definition::arn(ctx).await?;
+    let wiring = Wiring::wanted(ctx).await?;
     let verb = match find(ctx).await? {
         Some(svc) if !super::cluster::tagged_ours(ctx, svc.tags()) => {
             return Err(ctx.not_ours(&format!("ECS service {name}")));
         }
         Some(svc) => {
-            let same = svc.task_definition() == Some(task_definition.as_str())
-                && svc.desired_count() == desired;
-            if same {
-                "found"
+            let changes = differences(&svc, &task_definition, desired, &wiring);
+            if changes.is_empty() {
+                "found".to_string()
             } else {
-                p.set("updating");
+                p.set(format!("updating the {}", changes.join(", ")));
                 ctx.aws
                     .ecs
                     .update_service()
@@ -94,23 +178,23 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                     .service(name)
                     .task_definition(&task_definition)
                     .desired_count(desired)
+                    .network_configuration(wiring.network_configuration())
+                    .load_balancers(wiring.load_balancer.clone())
                     .deployment_configuration(deployment_configuration())
+                    .health_check_grace_period_seconds(60)
                     .send()
                     .await
                     .aws(|| format!("updating ECS service {name}"))?;
-                "updated"
+                format!("updated the {} of", changes.join(", "))
             }
         }
         None => {
+            // AWS refuses a new service under the name of one still draining (an interrupted
+            // `down`): let it go first.
+            if lookup(ctx, true).await?.is_some() {
+                wait_until_drained(ctx, p).await?;
+            }
             p.set("creating");
-            let subnets = super::subnets::ids(ctx).await?;
-            let group = super::security_group::id(ctx).await?;
-            let target_group = super::target_group::arn(ctx).await?;
-            let vpc = AwsVpcConfiguration::builder()
-                .set_subnets(Some(subnets))
-                .security_groups(group)
-                .assign_public_ip(AssignPublicIp::Disabled)
-                .build()?;
             // The intent's token: a create whose answer was lost, or that a crash cut short,
             // is repeated with the same token and returns the first service.
             let client_token = ctx.intend(KEY, super::Step::Service, name)?.client_token;
@@ -128,18 +212,8 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                         .task_definition(&task_definition)
                         .desired_count(desired)
                         .launch_type(LaunchType::Fargate)
-                        .network_configuration(
-                            NetworkConfiguration::builder()
-                                .awsvpc_configuration(vpc.clone())
-                                .build(),
-                        )
-                        .load_balancers(
-                            LoadBalancer::builder()
-                                .target_group_arn(&target_group)
-                                .container_name(&ctx.names.container)
-                                .container_port(i32::from(ctx.deployment.service.port))
-                                .build(),
-                        )
+                        .network_configuration(wiring.network_configuration())
+                        .load_balancers(wiring.load_balancer.clone())
                         .deployment_configuration(deployment_configuration())
                         .health_check_grace_period_seconds(60)
                         .client_token(&client_token)
@@ -156,7 +230,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .and_then(Service::service_arn)
                 .ok_or_else(|| anyhow::anyhow!("CreateService returned no ARN"))?;
             ctx.record(KEY, Record::created(arn))?;
-            "created"
+            "created".to_string()
         }
     };
     let svc = wait_until_steady(ctx, p, &task_definition).await?;
@@ -358,6 +432,14 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             }
         }
     }
+    wait_until_drained(ctx, p).await?;
+    ctx.state.forget(KEY)?;
+    Ok(format!("deleted {name}"))
+}
+
+/// Waits until no service of this name is active or draining.
+async fn wait_until_drained(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<()> {
+    let name = &ctx.names.service;
     wait::until(
         &format!("ECS service {name} to drain"),
         p,
@@ -373,9 +455,7 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             })
         },
     )
-    .await?;
-    ctx.state.forget(KEY)?;
-    Ok(format!("deleted {name}"))
+    .await
 }
 
 #[cfg(test)]
