@@ -121,7 +121,7 @@ async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_e
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn killed_at_every_point_of_down_then_down_again_leaves_nothing() {
+async fn killed_at_every_point_of_down_then_up_converges_and_down_leaves_nothing() {
     let emulator = Emulator::with_profile(1, "realistic");
     realistic(&emulator, 0.002);
     let sdk = emulator.sdk(REGION).await;
@@ -135,15 +135,41 @@ async fn killed_at_every_point_of_down_then_down_again_leaves_nothing() {
         points > 20,
         "a full down prints a line per step event: {points}"
     );
+    let kill_down_at = |point: usize| {
+        let mut child = spawn(
+            ws.path(),
+            &emulator.endpoint,
+            &["down", "--env", "env1.toml"],
+        );
+        let seen = read_until(&mut child, |n, _| n >= point);
+        let _ = child.kill();
+        let _ = child.wait();
+        seen
+    };
     for point in 1..=points {
         gwfargate(ws.path(), &emulator.endpoint)
             .args(["up", "--env", "env1.toml"])
             .assert()
             .success();
-        let mut child = spawn(ws.path(), &emulator.endpoint, &["down"]);
-        let seen = read_until(&mut child, |n, _| n >= point);
-        let _ = child.kill();
-        let _ = child.wait();
+        // Changed one's mind: `up` after a half-done `down` meets services draining, links
+        // and endpoints deleting, and must still end with exactly one of each.
+        let seen = kill_down_at(point);
+        let up = gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml"])
+            .assert();
+        assert!(
+            up.get_output().status.success(),
+            "up after down killed after line {point} ({:?}): {}",
+            seen.last(),
+            output(&up).1
+        );
+        assert_eq!(
+            inventory(&sdk).await,
+            one_of_each(),
+            "up after down killed after line {point}: {:?}",
+            seen.last()
+        );
+        let seen = kill_down_at(point);
         gwfargate(ws.path(), &emulator.endpoint)
             .args(["down", "--env", "env1.toml"])
             .assert()
@@ -158,6 +184,53 @@ async fn killed_at_every_point_of_down_then_down_again_leaves_nothing() {
         .await;
     }
     eprintln!("down: {points} kill points tried, all converged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_after_an_interrupted_down_waits_for_what_is_still_being_deleted() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    // Deletions take long enough here that `up` surely meets them: AWS refuses a service
+    // named like one draining, and a second private DNS endpoint while the first is deleting.
+    let mut settings = realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
+    settings["durations"] = serde_json::json!({
+        "service_draining": 400, "vpc_link_deleting": 400, "endpoint_deleting": 400
+    });
+    emulator.configure(settings);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    let up = || {
+        let run = gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .success();
+        output(&run).1
+    };
+    up();
+    for (waiting_for, then_up_says) in [
+        (
+            "to drain",
+            "ECS service cluster1-service-microservice1 to drain",
+        ),
+        ("to be deleted (now: deleting", "replacing deleting link"),
+        ("VPC endpoints", "the old VPC endpoint"),
+    ] {
+        let mut child = spawn(ws.path(), &emulator.endpoint, &["down"]);
+        let seen = read_until(&mut child, |_, l| l.contains(waiting_for));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            seen.last().is_some_and(|l| l.contains(waiting_for)),
+            "{seen:#?}"
+        );
+        let stderr = up();
+        assert!(stderr.contains(then_up_says), "{stderr}");
+        assert_eq!(inventory(&sdk).await, one_of_each(), "{stderr}");
+    }
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -42,6 +42,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             p.set("creating");
             let id = vpc_endpoint::create(
                 ctx,
+                p,
                 &vpc_id,
                 NewEndpoint {
                     service: SERVICE,

@@ -55,6 +55,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 p.set(format!("creating {service}"));
                 let id = vpc_endpoint::create(
                     ctx,
+                    p,
                     &vpc_id,
                     NewEndpoint {
                         service,

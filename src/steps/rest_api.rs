@@ -239,9 +239,13 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             } else {
                 req
             };
-            req.send()
-                .await
-                .aws(|| format!("adding method ANY {path}"))?;
+            match req.send().await.aws(|| format!("adding method ANY {path}")) {
+                // A retry of a call whose answer was lost meets the method it made.
+                Err(err) if has_code(&err, &["ConflictException"]) => {}
+                other => {
+                    other?;
+                }
+            }
             changes += 1;
         }
         let uri = backend_uri(&dns, port, if proxied { "{proxy}" } else { "" });

@@ -94,13 +94,21 @@ pub struct NewEndpoint<'a> {
 /// Creates an endpoint and records its id at once, with the client token of its intent: a
 /// create repeated after a lost answer or a crash returns the first endpoint, and a new
 /// endpoint (after one was deleted) gets a new token.
-pub async fn create(ctx: &Ctx, vpc_id: &str, new: NewEndpoint<'_>) -> anyhow::Result<String> {
+pub async fn create(
+    ctx: &Ctx,
+    p: &StepProgress,
+    vpc_id: &str,
+    new: NewEndpoint<'_>,
+) -> anyhow::Result<String> {
     let name = ctx.names.endpoint(new.service);
     let step = if new.kind == VpcEndpointType::Interface {
         super::Step::InterfaceEndpoints
     } else {
         super::Step::GatewayEndpoint
     };
+    // AWS allows one private DNS name (and one S3 route) per service in a VPC, until the
+    // endpoint holding it is gone: one an interrupted `down` left deleting must go first.
+    wait_until_none_deleting(ctx, p, new.service).await?;
     let token = ctx.intend(&key(new.service), step, &name)?.client_token;
     let interface = new.kind == VpcEndpointType::Interface;
     let out = ctx
@@ -126,6 +134,42 @@ pub async fn create(ctx: &Ctx, vpc_id: &str, new: NewEndpoint<'_>) -> anyhow::Re
         .to_string();
     ctx.record(&key(new.service), Record::created(&id))?;
     Ok(id)
+}
+
+/// Waits until no endpoint of the stack for `service` is being deleted.
+async fn wait_until_none_deleting(
+    ctx: &Ctx,
+    p: &StepProgress,
+    service: &str,
+) -> anyhow::Result<()> {
+    let name = ctx.names.endpoint(service);
+    wait::until(
+        &format!("the old VPC endpoint {name} to be deleted"),
+        p,
+        Patience::minutes(15),
+        || async {
+            let out = ctx
+                .aws
+                .ec2
+                .describe_vpc_endpoints()
+                .set_filters(Some(ec2::ours_named(ctx, &name)))
+                .send()
+                .await
+                .aws(|| format!("looking up VPC endpoint {name}"))?;
+            let deleting: Vec<&str> = out
+                .vpc_endpoints()
+                .iter()
+                .filter(|e| state_of(e) == "deleting")
+                .filter_map(VpcEndpoint::vpc_endpoint_id)
+                .collect();
+            Ok(if deleting.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(format!("{} deleting", deleting.join(", ")))
+            })
+        },
+    )
+    .await
 }
 
 /// Waits until the endpoint for `service` is available.

@@ -92,18 +92,28 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let lb = super::load_balancer::require(ctx).await?;
     let lb_arn = lb.load_balancer_arn().unwrap_or_default().to_string();
     let mut existing = find(ctx).await?;
-    if let Some(link) = &existing {
+    while let Some(link) = &existing {
         let failed = link.status() == Some(&VpcLinkStatus::Failed);
+        let deleting = link.status() == Some(&VpcLinkStatus::Deleting);
         let wrong_target = !link.target_arns().contains(&lb_arn);
-        if failed || wrong_target {
-            let id = link.id().unwrap_or_default().to_string();
-            p.set(format!(
-                "replacing {} link {id}",
-                if failed { "failed" } else { "stale" }
-            ));
-            delete_and_wait(ctx, p, &id).await?;
-            existing = None;
+        if !(failed || deleting || wrong_target) {
+            break;
         }
+        // A link an interrupted `down` left deleting is let go; a failed or stale one is
+        // replaced. Either way, look again: another link of the stack may be usable.
+        let id = link.id().unwrap_or_default().to_string();
+        p.set(format!(
+            "replacing {} link {id}",
+            if failed {
+                "failed"
+            } else if deleting {
+                "deleting"
+            } else {
+                "stale"
+            }
+        ));
+        delete_and_wait(ctx, p, link).await?;
+        existing = find(ctx).await?;
     }
     let (id, verb) = match existing {
         Some(link) => (link.id().unwrap_or_default().to_string(), "found"),
@@ -162,7 +172,15 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     Ok(format!("{verb} {id}, available"))
 }
 
-async fn delete_and_wait(ctx: &Ctx, p: &StepProgress, id: &str) -> anyhow::Result<()> {
+async fn delete_and_wait(ctx: &Ctx, p: &StepProgress, link: &VpcLink) -> anyhow::Result<()> {
+    let id = link.id().unwrap_or_default();
+    if link.status() != Some(&VpcLinkStatus::Deleting) {
+        delete_link(ctx, p, id).await?;
+    }
+    wait_until_deleted(ctx, p, id).await
+}
+
+async fn delete_link(ctx: &Ctx, p: &StepProgress, id: &str) -> anyhow::Result<()> {
     wait::retrying(
         &format!("deleting VPC link {id}"),
         p,
@@ -191,7 +209,10 @@ async fn delete_and_wait(ctx: &Ctx, p: &StepProgress, id: &str) -> anyhow::Resul
             .map(|_| ())
         },
     )
-    .await?;
+    .await
+}
+
+async fn wait_until_deleted(ctx: &Ctx, p: &StepProgress, id: &str) -> anyhow::Result<()> {
     wait::until(
         &format!("VPC link {id} to be deleted"),
         p,
@@ -237,7 +258,7 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let mut deleted = Vec::new();
     while let Some(link) = find(ctx).await? {
         let id = link.id().unwrap_or_default().to_string();
-        delete_and_wait(ctx, p, &id).await?;
+        delete_and_wait(ctx, p, &link).await?;
         ctx.state.forget(KEY)?;
         deleted.push(id);
     }

@@ -123,7 +123,7 @@ def _patch_elbv2():
 def _patch_apigateway():
     from moto.apigateway import models as m
     from moto.apigateway import responses as r
-    from moto.apigateway.exceptions import BadRequestException
+    from moto.apigateway.exceptions import BadRequestException, ConflictException
 
     def get_status(self):
         raw = self.__dict__.get("_tb_status", "AVAILABLE")
@@ -208,6 +208,15 @@ def _patch_apigateway():
 
         make(name)
 
+    @_wrap(m.APIGatewayBackend, "put_method")
+    def put_method(original, self, function_id, resource_id, method_type, *args, **kwargs):
+        if settings.on("fidelity"):
+            resource = self.get_resource(function_id, resource_id)
+            if method_type in resource.resource_methods:
+                # moto overwrites the method; AWS refuses to make it twice.
+                raise ConflictException("Method already exists for this resource")
+        return original(self, function_id, resource_id, method_type, *args, **kwargs)
+
     @_wrap(r.APIGatewayResponse, "put_integration")
     def put_integration(original, self):
         result = original(self)
@@ -231,7 +240,7 @@ def _patch_apigateway():
 
 # ---------------------------------------------------------------- EC2
 def _patch_ec2():
-    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
     from moto.ec2.models import EC2Backend
     from moto.ec2.models.vpcs import VPCEndPoint
 
@@ -273,6 +282,18 @@ def _patch_ec2():
         if settings.on("fidelity") and a.get("client_token") and known is not None \
                 and self.vpc_end_points.get(known.id) is known:
             return known
+        if settings.on("fidelity") and a.get("private_dns_enabled") \
+                and str(a.get("endpoint_type")).lower() == "interface":
+            # One private DNS name per service and VPC, until the endpoint holding it is gone.
+            for ep in self.vpc_end_points.values():
+                if ep.vpc_id == a["vpc_id"] and ep.service_name == a["service_name"] \
+                        and ep.private_dns_enabled and ep.state != "deleted":
+                    raise EC2ClientError(
+                        "InvalidParameter",
+                        f"private-dns-enabled cannot be set because there is already a conflicting DNS "
+                        f"domain for {a['service_name'].split('.', 3)[-1]}.{self.region_name}.amazonaws.com "
+                        f"in the VPC {a['vpc_id']}"
+                    )
         endpoint = original(self, *args, **kwargs)
         if a.get("client_token"):
             tokens[key] = endpoint
@@ -478,6 +499,15 @@ def _patch_ecs():
     @_wrap(m.EC2ContainerServiceBackend, "create_service")
     def create_service(original, self, *args, **kwargs):
         a = _bind(original, self, *args, **kwargs)
+        if settings.on("fidelity"):
+            # moto replaces a service of the same name; AWS refuses (a repeat with the first
+            # call's client token never gets here: see create_service_response).
+            cluster = a["cluster_str"].split("/")[-1]
+            existing = self.services.get(f"{cluster}:{a['service_name']}")
+            if existing is not None and existing.status == "DRAINING":
+                raise InvalidParameterException("Unable to Start a service that is still Draining.")
+            if existing is not None and existing.status == "ACTIVE":
+                raise InvalidParameterException("Creation of service was not idempotent.")
         if settings.on("ordering"):
             from moto.elbv2.models import elbv2_backends
 

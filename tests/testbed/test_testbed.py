@@ -355,6 +355,49 @@ class WhatMotoDrops(Bed):
         self.assertEqual((got["connectionId"], got["connectionType"]), ("abc123", "VPC_LINK"))
 
 
+class WhatMotoForgives(Bed):
+    def test_a_service_name_is_taken_while_active_or_draining(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        again = dict(kwargs, clientToken="another-token")
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**again)
+        self.assertIn("not idempotent", str(ctx.exception))
+        ecs.update_service(cluster="c", service="s", desiredCount=0)
+        ecs.delete_service(cluster="c", service="s", force=True)
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**again)
+        self.assertIn("still Draining", str(ctx.exception))
+        aws_seconds(70)
+        ecs.create_service(**again)
+
+    def test_one_private_dns_endpoint_per_service_and_vpc(self):
+        vpc, subnets, sg = self.network()
+        ec2 = self.client("ec2")
+        args = dict(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.logs", VpcEndpointType="Interface",
+                    SubnetIds=subnets, SecurityGroupIds=[sg], PrivateDnsEnabled=True)
+        first = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
+        with self.assertRaises(ClientError) as ctx:
+            ec2.create_vpc_endpoint(**args)
+        self.assertEqual(self.code(ctx), "InvalidParameter")
+        self.assertIn("conflicting DNS domain for logs.eu-west-1.amazonaws.com", str(ctx.exception))
+        ec2.delete_vpc_endpoints(VpcEndpointIds=[first])
+        with self.assertRaises(ClientError):
+            ec2.create_vpc_endpoint(**args)  # still deleting
+        aws_seconds(70)
+        ec2.create_vpc_endpoint(**args)
+
+    def test_a_method_cannot_be_put_twice(self):
+        apigw = self.client("apigateway")
+        api = apigw.create_rest_api(name="api")
+        args = dict(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="ANY", authorizationType="NONE")
+        apigw.put_method(**args)
+        with self.assertRaises(ClientError) as ctx:
+            apigw.put_method(**args)
+        self.assertEqual(self.code(ctx), "ConflictException")
+
+
 class RateLimitsFaultsAndCallLog(Bed):
     def test_rate_limits_answer_with_the_service_throttling_error(self):
         # Slower time here: at the fast scale a 30 s bucket refills between two calls.
