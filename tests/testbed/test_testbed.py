@@ -420,7 +420,8 @@ class RateLimitsFaultsAndCallLog(Bed):
         for i in range(6):
             try:
                 ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.logs",
-                                        VpcEndpointType="Interface", SubnetIds=subnets, ClientToken=f"t{i}")
+                                        VpcEndpointType="Interface", SubnetIds=subnets, ClientToken=f"t{i}",
+                                        PrivateDnsEnabled=False)
                 codes.append("ok")
             except ClientError as err:
                 codes.append(err.response["Error"]["Code"])
