@@ -534,11 +534,25 @@ async fn up_status_down_end_to_end() {
     // 3. A second `up` on a complete stack changes nothing: same counts (one task definition
     //    revision, one API deployment) and the same state file.
     let before = std::fs::read_to_string(ws.state_file()).unwrap();
+    emulator.reset_calls();
     let third = gwfargate(dir, &emulator.endpoint)
         .args(["up", "--env", "env1.toml"])
         .assert()
         .success();
     assert_eq!(output(&third).0.trim(), url);
+    // Not one write reached AWS: every call was a Describe, Get or List.
+    let calls = emulator.calls();
+    let writes: Vec<&String> = calls
+        .keys()
+        .filter(|op| {
+            let name = op.split_once('.').map_or(op.as_str(), |(_, name)| name);
+            !["Describe", "Get", "List", "GET "]
+                .iter()
+                .any(|read| name.starts_with(read))
+        })
+        .collect();
+    assert!(calls.len() > 10, "the calls were logged: {calls:?}");
+    assert!(writes.is_empty(), "a second up wrote: {writes:?}");
     assert_eq!(inventory(&sdk).await, expected_full_stack());
     assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), before);
     let (_, stderr) = output(&third);

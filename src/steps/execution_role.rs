@@ -97,10 +97,14 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .await;
             let arn = match out.aws(|| format!("creating IAM role {name}")) {
                 Ok(out) => out.role().map(|r| r.arn().to_string()),
-                // An earlier answer was lost: the role is there.
-                Err(err) if has_code(&err, &["EntityAlreadyExists"]) => {
-                    find(ctx).await?.map(|r| r.arn().to_string())
-                }
+                // An earlier answer was lost: the role is there, with our tags. A role someone
+                // else made meanwhile is not taken over.
+                Err(err) if has_code(&err, &["EntityAlreadyExists"]) => match find(ctx).await? {
+                    Some(role) if !is_ours(ctx, &role) => {
+                        return Err(ctx.not_ours(&format!("IAM role {name}")));
+                    }
+                    role => role.map(|r| r.arn().to_string()),
+                },
                 Err(err) => return Err(err),
             }
             .ok_or_else(|| anyhow::anyhow!("CreateRole returned no role"))?;
@@ -108,16 +112,48 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
     };
     ctx.record(KEY, Record::created(&arn))?;
+    let wanted = policy_document(ctx);
+    if current_policy(ctx).await? == serde_json::from_str::<serde_json::Value>(&wanted).ok() {
+        return Ok(format!("{verb} {name}"));
+    }
+    p.set("putting the inline policy");
     ctx.aws
         .iam
         .put_role_policy()
         .role_name(name)
         .policy_name(&ctx.names.execution_policy)
-        .policy_document(policy_document(ctx))
+        .policy_document(wanted)
         .send()
         .await
         .aws(|| format!("putting the inline policy of IAM role {name}"))?;
-    Ok(format!("{verb} {name}"))
+    Ok(if verb == "found" {
+        format!("found {name}, updated its policy")
+    } else {
+        format!("{verb} {name}")
+    })
+}
+
+/// The role's inline policy as it is now, if it has one. IAM answers with the document
+/// URL-encoded.
+async fn current_policy(ctx: &Ctx) -> anyhow::Result<Option<serde_json::Value>> {
+    let name = &ctx.names.execution_role;
+    let out = found(
+        ctx.aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&ctx.names.execution_policy)
+            .send()
+            .await
+            .aws(|| format!("reading the inline policy of IAM role {name}")),
+    )?;
+    Ok(out.and_then(|o| {
+        let text = percent_encoding::percent_decode_str(o.policy_document())
+            .decode_utf8()
+            .ok()?
+            .into_owned();
+        serde_json::from_str(&text).ok()
+    }))
 }
 
 /// The role's ARN, or an error if it does not exist.

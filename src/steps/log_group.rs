@@ -72,12 +72,20 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .send()
                 .await
                 .aws(|| format!("creating log group {name}"));
+            let made = find(ctx).await?;
             match out {
                 Ok(_) => {}
-                Err(err) if has_code(&err, &["ResourceAlreadyExistsException"]) => {}
+                // Our own create whose answer was lost carries our tags; anyone else's does not.
+                Err(err) if has_code(&err, &["ResourceAlreadyExistsException"]) => {
+                    if let Some(group) = &made
+                        && !is_ours(ctx, group).await?
+                    {
+                        return Err(ctx.not_ours(&format!("log group {name}")));
+                    }
+                }
                 Err(err) => return Err(err),
             }
-            (find(ctx).await?, "created")
+            (made, "created")
         }
     };
     let arn = group.as_ref().and_then(LogGroup::arn).map_or_else(
