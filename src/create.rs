@@ -15,6 +15,9 @@ use crate::progress::StepProgress;
 
 const ATTEMPTS: u32 = 10;
 
+/// Pauses between looks for what a lost attempt made, in poll intervals (about 7 s in all).
+const LOOKUP_WAITS: [f64; 3] = [0.5, 1.0, 2.0];
+
 /// Answers that mean "it is already there": after a lost answer, the retry meets the resource
 /// the lost attempt made.
 const ALREADY_EXISTS: &[&str] = &[
@@ -69,6 +72,13 @@ where
         tokio::time::sleep(pause(attempt)).await;
         if outcome == Some(Outcome::Unknown) {
             // The lost attempt may have worked: adopt its result rather than make another.
+            // AWS's reads lag its writes by a moment, so one empty look is not proof.
+            for wait in LOOKUP_WAITS {
+                if let Some(found) = lookup().await? {
+                    return Ok(found);
+                }
+                tokio::time::sleep(crate::wait::first_interval().mul_f64(wait)).await;
+            }
             if let Some(found) = lookup().await? {
                 return Ok(found);
             }
@@ -98,6 +108,29 @@ mod tests {
             "thing",
             &progress,
             || async { Ok(Some("made-by-the-lost-call")) },
+            || async {
+                creates.fetch_add(1, Ordering::SeqCst);
+                Err(failure(Outcome::Unknown))
+            },
+        )
+        .await
+        .expect("adopted");
+        assert_eq!(got, "made-by-the-lost-call");
+        assert_eq!(creates.load(Ordering::SeqCst), 1, "no second create");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_answer_whose_result_shows_late_is_still_adopted() {
+        let creates = AtomicU32::new(0);
+        let looks = AtomicU32::new(0);
+        let progress = crate::progress::Progress::new().start("test");
+        let got = create_once(
+            "thing",
+            &progress,
+            // AWS's reads lag: the thing shows only on the third look.
+            || async {
+                Ok((looks.fetch_add(1, Ordering::SeqCst) >= 2).then_some("made-by-the-lost-call"))
+            },
             || async {
                 creates.fetch_add(1, Ordering::SeqCst);
                 Err(failure(Outcome::Unknown))

@@ -36,7 +36,8 @@ impl Patience {
     }
 }
 
-fn first_interval() -> Duration {
+/// The first poll interval: 2 s, or `GWFARGATE_POLL_SECONDS` (tests shorten every wait).
+pub fn first_interval() -> Duration {
     std::env::var("GWFARGATE_POLL_SECONDS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
@@ -61,7 +62,17 @@ where
     let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
     loop {
         crate::interrupt::check()?;
-        match check().await? {
+        let seen = match check().await {
+            Ok(seen) => seen,
+            // A look that AWS throttled or did not answer (after the SDK's own retries) says
+            // nothing about the resource: look again, within the same deadline.
+            Err(err) if transient(&err) => Poll::Pending(format!(
+                "no answer ({})",
+                crate::aws::error_code(&err).unwrap_or("timeout or connection error")
+            )),
+            Err(err) => return Err(err),
+        };
+        match seen {
             Poll::Ready(value) => return Ok(value),
             Poll::Failed(why) => bail!("{what}: gave up, {why}"),
             Poll::Pending(state) => {
@@ -80,6 +91,13 @@ where
             }
         }
     }
+}
+
+fn transient(err: &anyhow::Error) -> bool {
+    matches!(
+        crate::aws::outcome(err),
+        Some(crate::aws::Outcome::Throttled | crate::aws::Outcome::Unknown)
+    )
 }
 
 /// Retries `attempt` while it fails with an error `retryable` accepts, for at most `patience`:
@@ -141,6 +159,35 @@ mod tests {
         );
         assert!(text.contains("last state: provisioning"), "{text}");
         assert!(text.contains("run the same command again"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_that_got_no_answer_is_looked_again_but_a_refusal_ends_the_wait() {
+        let progress = crate::progress::Progress::new().start("test");
+        let looks = std::sync::atomic::AtomicU32::new(0);
+        let lost = |outcome| {
+            anyhow::Error::new(crate::aws::AwsError {
+                code: None,
+                message: "x".into(),
+                outcome,
+            })
+        };
+        let got = until("thing", &progress, Patience::minutes(1), || async {
+            match looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err(lost(crate::aws::Outcome::Unknown)),
+                1 => Err(lost(crate::aws::Outcome::Throttled)),
+                _ => Ok(Poll::Ready("ready")),
+            }
+        })
+        .await
+        .expect("ready after two lost looks");
+        assert_eq!(got, "ready");
+        let err = until::<(), _, _>("thing", &progress, Patience::minutes(1), || async {
+            Err(lost(crate::aws::Outcome::Refused))
+        })
+        .await
+        .expect_err("a refusal is final");
+        assert!(crate::aws::outcome(&err) == Some(crate::aws::Outcome::Refused));
     }
 
     #[tokio::test]

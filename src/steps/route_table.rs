@@ -53,7 +53,9 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         Some(table) => (table, "found"),
         None => {
             p.set("creating");
-            ctx.intend(KEY, super::Step::RouteTable, &ctx.names.route_table)?;
+            let token = ctx
+                .intend(KEY, super::Step::RouteTable, &ctx.names.route_table)?
+                .client_token;
             let table = create_once(
                 &format!("route table {}", ctx.names.route_table),
                 p,
@@ -64,6 +66,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                         .ec2
                         .create_route_table()
                         .vpc_id(&vpc_id)
+                        .client_token(&token)
                         .tag_specifications(ec2::tag_spec(
                             ctx,
                             ResourceType::RouteTable,
