@@ -1,21 +1,25 @@
 //! One `up` or `down` at a time per stack.
 //!
 //! Two runs on one stack would race each other's creates and deletes. The lock is an OS file
-//! lock on `<state file>.lock`, so it dies with its process (even on kill -9); the file also
-//! says who holds it, for the message the second run prints.
+//! lock, so it dies with its process (even on kill -9); the file also says who holds it, for
+//! the message the second run prints. Two locks are taken: one beside the state file, and one
+//! per user named after the deployment and region, so a run from another directory (another
+//! state file, the same AWS resources) is refused too.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
 
+use crate::config::Deployment;
 use crate::state::StateFile;
 
 /// Held while a command changes a stack; released when dropped or when the process ends.
 #[derive(Debug)]
 pub struct StackLock {
-    _file: File,
+    _files: Vec<File>,
 }
 
 /// Another gwfargate holds the stack's lock.
@@ -31,9 +35,34 @@ pub struct Busy {
     pub path: String,
 }
 
-/// Takes the lock of the stack whose state is `state`, or fails at once with [`Busy`].
-pub fn acquire(state: &StateFile, command: &str) -> anyhow::Result<StackLock> {
-    let path = state.path.with_extension("lock");
+/// Takes the locks of the stack whose state is `state`, or fails at once with [`Busy`].
+pub fn acquire(
+    state: &StateFile,
+    deployment: &Deployment,
+    command: &str,
+) -> anyhow::Result<StackLock> {
+    let mut files = vec![take(&state.path.with_extension("lock"), command)?];
+    if let Some(dir) = user_lock_dir() {
+        let path = dir.join(format!("{}-{}.lock", deployment.region, deployment.name));
+        files.push(take(&path, command)?);
+    }
+    Ok(StackLock { _files: files })
+}
+
+/// Where the per-user deployment locks live: `$XDG_RUNTIME_DIR/gwfargate`, else
+/// `~/.cache/gwfargate/locks`.
+fn user_lock_dir() -> Option<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d).join("gwfargate"));
+    runtime.or_else(|| {
+        std::env::var_os("HOME")
+            .filter(|d| !d.is_empty())
+            .map(|home| PathBuf::from(home).join(".cache/gwfargate/locks"))
+    })
+}
+
+fn take(path: &Path, command: &str) -> anyhow::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::state::create_private_dir(dir)?;
     }
@@ -42,7 +71,7 @@ pub fn acquire(state: &StateFile, command: &str) -> anyhow::Result<StackLock> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
-        .open(&path)
+        .open(path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => {}
@@ -77,7 +106,7 @@ pub fn acquire(state: &StateFile, command: &str) -> anyhow::Result<StackLock> {
         .and_then(|()| file.write_all(holder.as_bytes()))
         .and_then(|()| file.flush())
         .with_context(|| format!("cannot write lock file {}", path.display()))?;
-    Ok(StackLock { _file: file })
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -87,11 +116,9 @@ mod tests {
     #[test]
     fn a_second_holder_is_refused_with_the_first_ones_identity() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let state = StateFile {
-            path: dir.path().join("env1.json"),
-        };
-        let first = acquire(&state, "up").expect("first");
-        let err = acquire(&state, "down").expect_err("busy");
+        let path = dir.path().join("env1.lock");
+        let first = take(&path, "up").expect("first");
+        let err = take(&path, "down").expect_err("busy");
         let text = err.to_string();
         assert!(
             text.contains(&format!("pid {}", std::process::id())),
@@ -99,6 +126,6 @@ mod tests {
         );
         assert!(text.contains("`up`"), "{text}");
         drop(first);
-        acquire(&state, "down").expect("free again once dropped");
+        take(&path, "down").expect("free again once dropped");
     }
 }

@@ -27,6 +27,7 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::error::{EXIT_USAGE, exit_code};
+use crate::ops::Purpose;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -98,15 +99,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let region = global.region.as_deref();
     match &cli.command {
         Command::Up(args) => {
-            let target = ops::resolve(Some(&args.env), &global.state_dir, region)?;
-            let _lock = lock::acquire(&target.file, "up")?;
+            let target = ops::resolve(Some(&args.env), &global.state_dir, region, Purpose::Up)?;
             let ctx = Arc::new(ops::context(&target, global, false).await?);
             interrupt::install(ctx.progress.clone());
             let url = ops::up::up(ctx, usize::from(args.concurrency)).await?;
             output::print(&url);
         }
         Command::Status(args) => {
-            let target = ops::resolve(args.env.as_deref(), &global.state_dir, region)?;
+            let target = ops::resolve(
+                args.env.as_deref(),
+                &global.state_dir,
+                region,
+                Purpose::Status,
+            )?;
+            if let Some(note) = &target.note {
+                eprintln!("{note}");
+            }
             let present = target.state.is_some();
             let ctx = ops::context(&target, global, false).await?;
             let status = ops::status::status(&ctx, present).await?;
@@ -130,8 +138,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Down(args) => {
-            let target = ops::resolve(args.env.as_deref(), &global.state_dir, region)?;
-            let _lock = lock::acquire(&target.file, "down")?;
+            let target = ops::resolve(
+                args.env.as_deref(),
+                &global.state_dir,
+                region,
+                Purpose::Down,
+            )?;
+            if let Some(note) = &target.note {
+                eprintln!("{note}");
+            }
             let ctx = Arc::new(ops::context(&target, global, args.purge).await?);
             interrupt::install(ctx.progress.clone());
             ops::down::down(ctx, usize::from(args.concurrency)).await?;

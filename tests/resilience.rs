@@ -299,7 +299,12 @@ async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
     let ws = workspace_outside_ecr();
     let mut first = spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
     read_until(&mut first, |_, l| l.contains("waiting for"));
-    for args in [vec!["up", "--env", "env1.toml"], vec!["down"]] {
+    // From another state directory too: another state file, the same AWS resources.
+    for args in [
+        vec!["up", "--env", "env1.toml"],
+        vec!["down"],
+        vec!["--state-dir", "elsewhere", "up", "--env", "env1.toml"],
+    ] {
         let started = Instant::now();
         let refused = gwfargate(ws.path(), &emulator.endpoint)
             .args(&args)

@@ -999,10 +999,38 @@ async fn env_file_changes_converge_or_are_refused_before_any_call() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let groups = logs.describe_log_groups().send().await.unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(90));
-    gwfargate(dir, &emulator.endpoint)
-        .arg("down")
+
+    // With an edit `up` refuses still in the file, `status` and `down` go by the stack as it
+    // was built (its names come from the old service name), and say so.
+    std::fs::write(
+        dir.join("env1.toml"),
+        env.replace(
+            "name              = \"microservice1\"",
+            "name              = \"orders\"",
+        ),
+    )
+    .unwrap();
+    let status = gwfargate(dir, &emulator.endpoint)
+        .args(["status", "--env", "env1.toml", "--json"])
         .assert()
         .success();
+    let (json, stderr) = output(&status);
+    assert!(
+        stderr.contains("`service.name` changed from microservice1 to orders since the stack was built; showing the stack as built"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["complete"], true, "{doc}");
+    let down = gwfargate(dir, &emulator.endpoint)
+        .args(["down", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert!(
+        output(&down).1.contains("removing the stack as built"),
+        "{}",
+        output(&down).1
+    );
+    common::assert_nothing_left(&sdk, "after down with an edited env file").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use crate::aws::{self, Clients, Connection};
 use crate::config::{self, Deployment};
 use crate::error::UsageError;
+use crate::lock::{self, StackLock};
 use crate::names::Names;
 use crate::progress::Progress;
 use crate::state::{SharedState, State, StateFile};
@@ -27,25 +28,49 @@ pub struct Target {
     pub state: Option<State>,
     /// The env file as the user named it (or as recorded).
     pub env_file: Option<PathBuf>,
+    /// Held while `up` or `down` works on the stack.
+    #[expect(dead_code, reason = "held, never read: dropping it releases the stack")]
+    pub lock: Option<StackLock>,
+    /// Something the user should know about the choice of stack, for stderr.
+    pub note: Option<String>,
+}
+
+/// What a command will do with the stack it resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `up`: build it as the env file says (locked).
+    Up,
+    /// `status`: read it.
+    Status,
+    /// `down`: remove it as it was built (locked).
+    Down,
 }
 
 /// Resolves the stack from `--env` or, without it, from the only state file in `state_dir`.
-/// Everything here happens before any AWS call.
+/// For `up` and `down` the stack's lock is taken before its state is read, so what is read is
+/// what no other run is changing. Everything here happens before any AWS call.
 pub fn resolve(
     env: Option<&Path>,
     state_dir: &Path,
     region: Option<&str>,
+    purpose: Purpose,
 ) -> anyhow::Result<Target> {
+    let command = match purpose {
+        Purpose::Up => Some("up"),
+        Purpose::Down => Some("down"),
+        Purpose::Status => None,
+    };
     match env {
         Some(env) => {
-            let deployment = config::load(env, region)?;
+            let mut deployment = config::load(env, region)?;
             let file = StateFile::for_env(state_dir, env)?;
+            let lock = command
+                .map(|c| lock::acquire(&file, &deployment, c))
+                .transpose()?;
             let state = load_state(&file)?;
+            let mut note = None;
             if let Some(state) = &state {
                 let old = &state.deployment;
-                if old.name == deployment.name && old.region == deployment.region {
-                    refuse_fixed_changes(env, old, &deployment)?;
-                }
                 if old.name != deployment.name || old.region != deployment.region {
                     return Err(UsageError(format!(
                         "state file {} belongs to deployment {:?} in {}, but {} describes {:?} in {}; \
@@ -59,18 +84,49 @@ pub fn resolve(
                     ))
                     .into());
                 }
+                if let Some(change) = fixed_change(old, &deployment) {
+                    if purpose == Purpose::Up {
+                        return Err(UsageError(format!(
+                            "{}: {change} since the stack was built, and a built stack cannot \
+                             take that change in place. Nothing was changed. To rebuild with it: \
+                             run `gwfargate down --env {}` (it removes the stack as built), then \
+                             `up` again",
+                            env.display(),
+                            env.display()
+                        ))
+                        .into());
+                    }
+                    // Reading or removing the stack goes by what was built, not by the edit.
+                    note = Some(format!(
+                        "note: {}: {change} since the stack was built; {} the stack as built",
+                        env.display(),
+                        if purpose == Purpose::Down {
+                            "removing"
+                        } else {
+                            "showing"
+                        }
+                    ));
+                    deployment = old.clone();
+                }
             }
             Ok(Target {
                 deployment,
                 file,
                 state,
                 env_file: Some(env.to_path_buf()),
+                lock,
+                note,
             })
         }
         None => {
             let file = StateFile::only_one_in(state_dir)?;
-            let state = load_state(&file)?
-                .with_context(|| format!("state file {} vanished", file.path.display()))?;
+            let vanished = || format!("state file {} vanished", file.path.display());
+            let recorded = load_state(&file)?.with_context(vanished)?;
+            let lock = command
+                .map(|c| lock::acquire(&file, &recorded.deployment, c))
+                .transpose()?;
+            // Read again under the lock: a run that just finished may have changed it.
+            let state = load_state(&file)?.with_context(vanished)?;
             if let Some(region) = region
                 && region != state.deployment.region
             {
@@ -86,6 +142,8 @@ pub fn resolve(
                 env_file: state.env_file.clone(),
                 file,
                 state: Some(state),
+                lock,
+                note: None,
             })
         }
     }
@@ -98,11 +156,11 @@ fn load_state(file: &StateFile) -> anyhow::Result<Option<State>> {
         .map_err(|err| UsageError(format!("{err:#}")).into())
 }
 
-/// Refuses env file changes that a built stack cannot take in place: the names of half the
-/// stack derive from them, or AWS cannot change them on a live resource. Applying them step
-/// by step would leave the old resources behind (or rewire the API to a port nothing
-/// listens on), so nothing is sent to AWS.
-fn refuse_fixed_changes(env: &Path, old: &Deployment, new: &Deployment) -> anyhow::Result<()> {
+/// The first env file change that a built stack cannot take in place, if any: the names of
+/// half the stack derive from these keys, or AWS cannot change them on a live resource.
+/// Applying them step by step would leave the old resources behind (or rewire the API to a
+/// port nothing listens on).
+fn fixed_change(old: &Deployment, new: &Deployment) -> Option<String> {
     let subnets = |d: &Deployment| {
         d.network
             .subnets
@@ -134,19 +192,10 @@ fn refuse_fixed_changes(env: &Path, old: &Deployment, new: &Deployment) -> anyho
         ),
         ("network.subnets", subnets(old), subnets(new)),
     ];
-    for (key, was, now) in fixed {
-        if was != now {
-            return Err(UsageError(format!(
-                "{}: `{key}` changed from {was} to {now} since the stack was built, and a built \
-                 stack cannot take that change in place. Nothing was changed. To rebuild with it: \
-                 put back {was}, run `gwfargate down --env {}`, then change it and run `up`",
-                env.display(),
-                env.display()
-            ))
-            .into());
-        }
-    }
-    Ok(())
+    fixed
+        .into_iter()
+        .find(|(_, was, now)| was != now)
+        .map(|(key, was, now)| format!("`{key}` changed from {was} to {now}"))
 }
 
 /// Connects to AWS and builds the step context for a target.
