@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            output::eprint(&format!("error: cannot start the async runtime: {err}"));
             return ExitCode::from(1);
         }
     };
@@ -84,14 +84,15 @@ fn init_logging(verbose: u8) {
 
 /// Prints an error and its causes, cargo style.
 fn report(err: &anyhow::Error) {
-    eprintln!("error: {err}");
+    let mut text = format!("error: {err}\n");
     let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
     if !causes.is_empty() {
-        eprintln!("\nCaused by:");
+        text.push_str("\nCaused by:\n");
         for cause in causes {
-            eprintln!("  {cause}");
+            text.push_str(&format!("  {cause}\n"));
         }
     }
+    output::eprint(&text);
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -113,7 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Purpose::Status,
             )?;
             if let Some(note) = &target.note {
-                eprintln!("{note}");
+                output::eprint(note);
             }
             let present = target.state.is_some();
             let ctx = ops::context(&target, global, false).await?;
@@ -145,7 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Purpose::Down,
             )?;
             if let Some(note) = &target.note {
-                eprintln!("{note}");
+                output::eprint(note);
             }
             let ctx = Arc::new(ops::context(&target, global, args.purge).await?);
             interrupt::install(ctx.progress.clone());

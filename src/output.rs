@@ -1,8 +1,6 @@
 //! Everything printed on stdout: the status table, the status JSON, the URL. Progress and
 //! errors go to stderr (see `progress` and `main`), so stdout stays clean for scripts.
 
-#![allow(clippy::print_stdout)]
-
 use comfy_table::presets::NOTHING;
 use comfy_table::{ContentArrangement, Table};
 
@@ -77,6 +75,18 @@ fn short_id(id: &str) -> String {
 /// Renders the status as the stable JSON document of `status --json`.
 pub fn status_json(status: &Status) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(status)?)
+}
+
+/// Writes a line to stderr; a closed pipe (`2>&1 | head`) is not an error, and the work
+/// goes on (the state file, not the terminal, is what must not be lost).
+pub fn eprint(text: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = err.write_all(b"\n");
+    }
+    let _ = err.flush();
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -55,7 +55,7 @@ impl Progress {
     /// Prints a line that stays (above the live lines on a terminal).
     pub fn line(&self, text: &str) {
         match &self.inner.live {
-            Some(live) => live.suspend(|| eprintln!("{text}")),
+            Some(live) => live.suspend(|| crate::output::eprint(text)),
             None => {
                 let _guard = self.inner.plain_lock.lock();
                 let mut err = std::io::stderr().lock();

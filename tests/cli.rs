@@ -223,6 +223,22 @@ fn a_missing_env_file_is_a_usage_error() {
 }
 
 #[test]
+fn a_closed_stderr_changes_nothing_but_what_is_seen() {
+    // `gwfargate ... 2>&1 | head -1`: the reader goes away; the exit code must stay the
+    // documented one, not a panic's 101.
+    let ws = Workspace::new(&[]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gwfargate"))
+        .current_dir(ws.path())
+        .args(["up", "--env", "nope.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    drop(child.stderr.take());
+    assert_eq!(child.wait().expect("wait").code(), Some(2));
+}
+
+#[test]
 fn bad_flags_exit_2() {
     let endpoint = CountingEndpoint::start();
     let ws = Workspace::new(&[]);

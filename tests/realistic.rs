@@ -2,7 +2,7 @@
 //! rules, rate limits, and injected throttling, 5xx and lost answers. moto alone forgives all
 //! of these; each test here fails if gwfargate stops respecting one of them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! gwfargate under bad days, on the realistic test bed: killed at every point, interrupted,
 //! run twice at once, state lost, resources deleted behind its back, and secrets in reach.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
 
