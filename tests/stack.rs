@@ -483,6 +483,10 @@ async fn up_status_down_end_to_end() {
         partial["active services"], 0,
         "no service without the image"
     );
+    assert_eq!(
+        partial["active task definitions"], 0,
+        "no revision names an image that is not there"
+    );
     assert_eq!(partial["rest apis"], 1, "the API does not need the image");
     assert_eq!(partial["vpc links"], 1);
     assert_eq!(partial["ecr repositories"], 1, "the repository was created");
@@ -1126,4 +1130,26 @@ async fn a_state_file_of_another_account_is_refused() {
         state,
         "left as it was"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_availability_zone_the_region_lacks_is_refused_before_anything_is_created() {
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[("az = \"eu-west-1b\"", "az = \"eu-west-1z\"")]);
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&refused);
+    assert!(
+        stderr.contains("network.subnets[1].az: \"eu-west-1z\" is not an availability zone"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("eu-west-1a"),
+        "names the ones offered: {stderr}"
+    );
+    assert!(!ws.state_file().exists(), "no state file for nothing built");
+    common::assert_nothing_left(&sdk, "after a refused up").await;
 }

@@ -7,6 +7,7 @@ use crate::steps::{Ctx, stage};
 
 /// Runs every step forwards. Returns the invoke URL.
 pub async fn up(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<String> {
+    crate::steps::subnets::check_zones(&ctx).await?;
     ctx.state.save()?;
     ctx.progress.line(&format!(
         "up: deployment {} ({}), region {}, account {}",

@@ -256,7 +256,9 @@ impl Step {
             RouteTable => vec![Subnets],
             InterfaceEndpoints => vec![Subnets, SecurityGroup],
             GatewayEndpoint => vec![RouteTable],
-            TaskDefinition => vec![ExecutionRole, LogGroup],
+            // A revision names the image: none is registered for an image not pushed yet,
+            // or `status` would show a revision no service runs.
+            TaskDefinition => vec![ExecutionRole, LogGroup, Repository],
             // The NLB is on the critical path (minutes to become active): it starts as soon
             // as the subnets exist.
             LoadBalancer => vec![Subnets],

@@ -49,6 +49,39 @@ pub async fn find(ctx: &Ctx, index: usize) -> anyhow::Result<Option<Subnet>> {
     Ok(subnets.into_iter().next())
 }
 
+/// Fails with a usage error (exit 2) before anything is created when an env file subnet names
+/// an availability zone the region does not offer to this account: a typo found only by
+/// CreateSubnet would leave half a stack behind, and the fix would then count as a change of
+/// subnets.
+pub async fn check_zones(ctx: &Ctx) -> anyhow::Result<()> {
+    let region = &ctx.deployment.region;
+    let out = ctx
+        .aws
+        .ec2
+        .describe_availability_zones()
+        .send()
+        .await
+        .aws(|| format!("listing the availability zones of {region}"))?;
+    let offered: Vec<&str> = out
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .collect();
+    for (i, subnet) in ctx.deployment.network.subnets.iter().enumerate() {
+        if !offered.contains(&subnet.az.as_str()) {
+            return Err(crate::error::UsageError(format!(
+                "{}: network.subnets[{i}].az: {:?} is not an availability zone of {region} for \
+                 this account (it offers {}). Nothing was created",
+                ctx.env_file,
+                subnet.az,
+                offered.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Every subnet tagged as this deployment's, including ones no longer in the env file.
 async fn all_ours(ctx: &Ctx) -> anyhow::Result<Vec<Subnet>> {
     let out = ctx
