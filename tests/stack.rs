@@ -560,6 +560,10 @@ async fn up_status_down_end_to_end() {
     assert_eq!(inventory(&sdk).await, expected_full_stack());
     assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), before);
     let (_, stderr) = output(&third);
+    assert!(
+        !stderr.contains("warning"),
+        "an image in the region's ECR: {stderr}"
+    );
     for change in [
         "created",
         "registered",
@@ -677,6 +681,11 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
     let (_, stderr) = output(&up);
     assert!(
         stderr.contains("public.ecr.aws/nginx/nginx:1.27 is used as given"),
+        "{stderr}"
+    );
+    // The private subnets cannot reach a registry outside the region's ECR: said up front.
+    assert!(
+        stderr.contains("warning: public.ecr.aws/nginx/nginx:1.27 is outside ECR in eu-west-1"),
         "{stderr}"
     );
     let counts = inventory(&sdk).await;

@@ -29,6 +29,15 @@ pub fn managed_image(ctx: &Ctx) -> Option<ImageRef> {
     (loc.account == ctx.account && loc.region == ctx.deployment.region).then_some(image)
 }
 
+/// Whether the tasks can pull the image at all: only ECR in the stack's own region (any
+/// account) is behind the VPC endpoints.
+fn reachable_from_the_subnets(ctx: &Ctx) -> bool {
+    ImageRef::parse(&ctx.deployment.service.image)
+        .ok()
+        .and_then(|image| image.ecr())
+        .is_some_and(|loc| loc.region == ctx.deployment.region)
+}
+
 /// The repository, by name.
 pub async fn find(ctx: &Ctx, name: &str) -> anyhow::Result<Option<Repository>> {
     let out = found(
@@ -67,7 +76,18 @@ async fn created_by_us(ctx: &Ctx, repo: &Repository) -> anyhow::Result<bool> {
 /// Finds or creates the repository, then checks that the image is pushed.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let Some(image) = managed_image(ctx) else {
-        return Ok(format!("{} is used as given", ctx.deployment.service.image));
+        let given = &ctx.deployment.service.image;
+        if !reachable_from_the_subnets(ctx) {
+            ctx.progress.line(&format!(
+                "warning: {given} is outside ECR in {region}. The tasks run in private subnets \
+                 with no route to the internet and reach only {region}'s ECR through the VPC \
+                 endpoints, so they cannot pull it; the service will not become steady. Push \
+                 the image to ECR in {region} (or put a pull-through cache there) and use that \
+                 reference",
+                region = ctx.deployment.region
+            ));
+        }
+        return Ok(format!("{given} is used as given"));
     };
     let name = image.repository.clone();
     let verb = match find(ctx, &name).await? {
