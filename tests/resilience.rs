@@ -120,6 +120,143 @@ async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_e
     eprintln!("up: {points} kill points tried, all converged");
 }
 
+/// Whether an operation (`service.Operation`) starts with one of these verbs.
+fn is_one_of(operation: &str, verbs: &[&str]) -> bool {
+    let name = operation
+        .split_once('.')
+        .map_or(operation, |(_, name)| name);
+    verbs.iter().any(|verb| name.starts_with(verb))
+}
+
+const CREATES: &[&str] = &[
+    "Create",
+    "Register",
+    "Put",
+    "Authorize",
+    "Revoke",
+    "Associate",
+    "Modify",
+];
+const DELETES: &[&str] = &["Delete", "Deregister", "Disassociate", "Update", "Revoke"];
+
+/// Runs `command` once per operation in `ops`, making that operation take effect on the test
+/// bed without ever answering, and kills gwfargate (SIGKILL) while it waits for the answer:
+/// the window between AWS acting and gwfargate recording it, held open for the kill.
+fn kill_while_unanswered(emulator: &Emulator, ws: &Workspace, command: &[&str], op: &str) {
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": [
+            {"match": op, "hang": 1.0, "hang_seconds": 600, "limit": 1}
+        ]}),
+    ));
+    let mut child = spawn(ws.path(), &emulator.endpoint, command);
+    let started = Instant::now();
+    while emulator.calls().get(op).and_then(|c| c["hung"].as_u64()) != Some(1) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{op} was never called"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    realistic(emulator, 0.002);
+}
+
+/// The operations of `verbs` that a run of `command` makes, from the test bed's call log.
+fn operations_of(
+    emulator: &Emulator,
+    ws: &Workspace,
+    command: &[&str],
+    verbs: &[&str],
+) -> Vec<String> {
+    emulator.reset_calls();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(command)
+        .assert()
+        .success();
+    emulator
+        .calls()
+        .keys()
+        .filter(|op| is_one_of(op, verbs))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_each_create_was_done_but_unanswered_then_up_makes_no_duplicate() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.002);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    let up = ["up", "--env", "env1.toml"];
+    let creates = operations_of(&emulator, &ws, &up, CREATES);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .arg("down")
+        .assert()
+        .success();
+    assert!(creates.len() >= 20, "every kind of create: {creates:?}");
+    for op in &creates {
+        kill_while_unanswered(&emulator, &ws, &up, op);
+        let again = gwfargate(ws.path(), &emulator.endpoint).args(up).assert();
+        assert!(
+            again.get_output().status.success(),
+            "up after a kill during {op}: {}",
+            output(&again).1
+        );
+        assert_eq!(
+            inventory(&sdk).await,
+            one_of_each(),
+            "killed while {op} was unanswered"
+        );
+        gwfargate(ws.path(), &emulator.endpoint)
+            .arg("down")
+            .assert()
+            .success();
+        common::assert_nothing_left(&sdk, &format!("killed during {op}, then up, down")).await;
+    }
+    eprintln!(
+        "up: {} creates killed in flight, all converged: {}",
+        creates.len(),
+        creates.join(", ")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_each_delete_was_done_but_unanswered_then_down_leaves_nothing() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    realistic(&emulator, 0.002);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    let up = ["up", "--env", "env1.toml"];
+    let down = ["down", "--env", "env1.toml"];
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(up)
+        .assert()
+        .success();
+    let deletes = operations_of(&emulator, &ws, &down, DELETES);
+    assert!(deletes.len() >= 15, "every kind of delete: {deletes:?}");
+    for op in &deletes {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(up)
+            .assert()
+            .success();
+        kill_while_unanswered(&emulator, &ws, &down, op);
+        let again = gwfargate(ws.path(), &emulator.endpoint).args(down).assert();
+        assert!(
+            again.get_output().status.success(),
+            "down after a kill during {op}: {}",
+            output(&again).1
+        );
+        common::assert_nothing_left(&sdk, &format!("killed during {op}, then down")).await;
+    }
+    eprintln!(
+        "down: {} deletes killed in flight, all converged: {}",
+        deletes.len(),
+        deletes.join(", ")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_at_every_point_of_down_then_up_converges_and_down_leaves_nothing() {
     let emulator = Emulator::with_profile(1, "realistic");

@@ -3,11 +3,12 @@ limits and seeded faults in each protocol's own error shape, and keeps a call lo
 
 Control endpoints (never faulted, never logged):
   GET  /_testbed/calls    the call log: {"ec2.CreateVpc": {"count", "ok", "refused" (moto's
-                          own error answers), "throttled", "errors", "lost" (injected),
+                          own error answers), "throttled", "errors", "lost", "hung" (injected),
                           "codes" (error codes seen), "total_ms", "max_ms"}, ...}
   GET  /_testbed/config   the current settings
   POST /_testbed/config   replace the settings (JSON body, see settings.py)
   POST /_testbed/reset    clear the call log, rate buckets and lingering interfaces; reseed
+                          (a config change clears the same but keeps lingering interfaces)
 """
 import json
 import random
@@ -128,15 +129,23 @@ class Middleware:
         self.lock = threading.Lock()
         self.calls: dict[str, dict] = {}
         self.buckets: dict[str, list[float]] = {}
-        self.rng = random.Random(settings.current()["faults"]["seed"])
+        # How many calls of each operation came so far: the nth call of an operation draws
+        # the same dice whatever other operations ran in between (steps run concurrently).
+        self.nth: dict[str, int] = {}
+        # How often each fault rule (by index) fired, for rules with a `limit`.
+        self.fired: dict[int, int] = {}
 
     # ------------------------------------------------------------ bookkeeping
-    def reset(self):
+    def reset(self, world_too: bool = True):
+        """Clears the call log, rate buckets and dice; with `world_too`, also the lingering
+        network interfaces (a config change keeps them: resources in flight stay in flight)."""
         with self.lock:
             self.calls.clear()
             self.buckets.clear()
-            self.rng = random.Random(settings.current()["faults"]["seed"])
-        world.reset()
+            self.nth.clear()
+            self.fired.clear()
+        if world_too:
+            world.reset()
 
     def log(self, call: Call, outcome: str, started: float, code: str | None = None):
         ms = (time.monotonic() - started) * 1000
@@ -144,7 +153,7 @@ class Middleware:
             entry = self.calls.setdefault(
                 call.key,
                 {"count": 0, "ok": 0, "refused": 0, "throttled": 0, "errors": 0, "lost": 0,
-                 "codes": {}, "total_ms": 0.0, "max_ms": 0.0},
+                 "hung": 0, "codes": {}, "total_ms": 0.0, "max_ms": 0.0},
             )
             entry["count"] += 1
             entry[outcome] += 1
@@ -166,19 +175,28 @@ class Middleware:
             self.buckets[call.key] = [tokens - 1 if ok else tokens, now]
         return ok
 
-    def rule_for(self, call: Call) -> dict | None:
-        for rule in settings.current()["faults"].get("rules", []):
+    def rule_for(self, call: Call) -> tuple[int, dict] | None:
+        """The first rule that matches the call and has not reached its `limit`."""
+        for index, rule in enumerate(settings.current()["faults"].get("rules", [])):
             match = rule.get("match", "*")
             if match not in ("*", call.service, call.key):
                 continue
             if rule.get("creates_only") and not call.is_create:
                 continue
-            return rule
+            with self.lock:
+                if "limit" in rule and self.fired.get(index, 0) >= rule["limit"]:
+                    continue
+            return index, rule
         return None
 
-    def roll(self, probability: float) -> bool:
+    def roll(self, call: Call, n: int, kind: str, probability: float) -> bool:
+        """Throws the dice for fault `kind` on the nth call of an operation."""
+        seed = settings.current()["faults"]["seed"]
+        return random.Random(f"{seed}|{call.key}|{n}|{kind}").random() < probability
+
+    def fire(self, index: int):
         with self.lock:
-            return self.rng.random() < probability
+            self.fired[index] = self.fired.get(index, 0) + 1
 
     # ------------------------------------------------------------ WSGI
     def control(self, environ, start_response):
@@ -195,7 +213,7 @@ class Middleware:
             except ValueError as err:
                 start_response("400 Bad Request", [("Content-Type", "application/json")])
                 return [json.dumps({"error": str(err)}).encode()]
-            self.reset()
+            self.reset(world_too=False)
             body = json.dumps(settings.current())
         elif path == "/_testbed/reset" and method == "POST":
             self.reset()
@@ -220,19 +238,25 @@ class Middleware:
         if call is None:
             return self.app(environ, start_response)
         started = time.monotonic()
+        with self.lock:
+            n = self.nth.get(call.key, 0)
+            self.nth[call.key] = n + 1
 
         if not self.take_token(call):
             return self.reply(call, "throttle", start_response, started)
-        rule = self.rule_for(call)
-        if rule:
-            if rule.get("latency") and self.roll(rule["latency"]):
+        found = self.rule_for(call)
+        if found:
+            index, rule = found
+            if rule.get("latency") and self.roll(call, n, "latency", rule["latency"]):
                 time.sleep(rule.get("latency_ms", 200) / 1000)
-            if rule.get("throttle") and self.roll(rule["throttle"]):
-                return self.reply(call, "throttle", start_response, started)
-            if rule.get("error") and self.roll(rule["error"]):
-                return self.reply(call, "error", start_response, started)
-            if rule.get("lost") and self.roll(rule["lost"]):
-                return self.lose(call, environ, start_response, started)
+            for kind in ("throttle", "error", "lost", "hang"):
+                if rule.get(kind) and self.roll(call, n, kind, rule[kind]):
+                    self.fire(index)
+                    if kind == "lost":
+                        return self.lose(call, environ, start_response, started, n)
+                    if kind == "hang":
+                        return self.hang(call, environ, start_response, started, rule)
+                    return self.reply(call, kind, start_response, started)
 
         status_holder = {}
 
@@ -255,16 +279,31 @@ class Middleware:
         start_response(f"{status} {reason}", headers)
         return [body.encode()]
 
-    def lose(self, call, environ, start_response, started):
-        """The call takes effect; the client sees a 503 or a dropped connection."""
+    def take_effect(self, environ):
+        """Runs the call in moto and throws its answer away."""
         def discard(status, headers, exc_info=None):
             return lambda data: None
 
         for _ in self.app(environ, discard):
             pass
+
+    def hang(self, call, environ, start_response, started, rule):
+        """The call takes effect and its answer never comes (for `hang_seconds`): a test can
+        kill the client at the one moment a create is done on AWS's side and not yet known
+        to it."""
+        self.take_effect(environ)
+        self.log(call, "hung", started)
+        time.sleep(rule.get("hang_seconds", 600))
+        status, headers, body = error_response(call, "error")
+        start_response("503 Service Unavailable", headers)
+        return [body.encode()]
+
+    def lose(self, call, environ, start_response, started, n):
+        """The call takes effect; the client sees a 503 or a dropped connection."""
+        self.take_effect(environ)
         self.log(call, "lost", started)
         sock = environ.get("werkzeug.socket")
-        if sock is not None and self.roll(0.5):
+        if sock is not None and self.roll(call, n, "drop", 0.5):
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:

@@ -10,8 +10,12 @@ Settings are a plain dict so tests can send them as JSON (`POST /_testbed/config
      "failing_images": [":broken"]}
 
 A fault rule's `match` is `*`, a service (`ec2`), or `service.Operation` (`ec2.CreateVpc`);
-`creates_only` limits it to operations whose name starts with Create/Register/Put. The first
-matching rule applies.
+`creates_only` limits it to operations whose name starts with Create, Register, Put,
+Authorize, Associate or Modify. The first matching rule applies; one with a `limit` stops
+applying after firing that many times. Its faults are probabilities: `throttle`, `error`
+(5xx), `lost` (takes effect, answer lost), `hang` (takes effect, no answer for
+`hang_seconds`), `latency` (adds `latency_ms`). The dice for the nth call of an operation
+depend only on the seed, the operation and n, so runs repeat even when steps interleave.
 
 `durations` overrides entries of DURATIONS (in AWS seconds) for one test. `failing_images`
 lists substrings of image references whose tasks never start: an ECS deployment of such an

@@ -306,6 +306,11 @@ class Ordering(Bed):
         with self.assertRaises(ClientError) as ctx:
             ec2.delete_security_group(GroupId=sg)
         self.assertEqual(self.code(ctx), "DependencyViolation", "the tasks' interfaces linger")
+        # A settings change mid-run keeps what is in flight: the interfaces still linger.
+        post("/_testbed/config", dict(self.profile, scale=SCALE))
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation", "kept across a config change")
         aws_seconds(130)
         ec2.delete_security_group(GroupId=sg)
 
@@ -469,6 +474,38 @@ class RateLimitsFaultsAndCallLog(Bed):
         self.assertNotEqual(first, other)
         self.assertIn("ok", first)
         self.assertIn("throttled", first)
+
+    def test_the_dice_of_an_operation_ignore_other_operations_in_between(self):
+        alone = self.outcomes(11)
+        self.throttle_everything(seed=11, throttle=0.5)
+        mixed = []
+        for i in range(20):
+            for _ in range(i % 3):
+                try:
+                    self.client("ec2").describe_vpcs()
+                except ClientError:
+                    pass
+            try:
+                self.client("ecs").list_clusters()
+                mixed.append("ok")
+            except ClientError:
+                mixed.append("throttled")
+        self.assertEqual(alone, mixed)
+
+    def test_a_hung_call_takes_effect_and_a_limit_stops_the_rule(self):
+        post("/_testbed/config", {"scale": SCALE, "faults": {"seed": 1, "rules": [
+            {"match": "ec2.CreateVpc", "hang": 1.0, "hang_seconds": 2, "limit": 1}]}})
+        impatient = boto3.client(
+            "ec2", region_name=REGION, endpoint_url=endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=0.5),
+        )
+        with self.assertRaises(Exception):
+            impatient.create_vpc(CidrBlock="10.7.0.0/16")
+        self.assertEqual(get("/_testbed/calls")["ec2.CreateVpc"]["hung"], 1)
+        cidrs = [v["CidrBlock"] for v in impatient.describe_vpcs()["Vpcs"]]
+        self.assertIn("10.7.0.0/16", cidrs, "the hung call took effect")
+        impatient.create_vpc(CidrBlock="10.8.0.0/16")  # the rule fired its one time
 
     def test_a_lost_answer_takes_effect(self):
         self.throttle_everything(lost=1.0)
