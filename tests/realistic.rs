@@ -77,13 +77,27 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         serde_json::json!({"running": 1, "desired": 1})
     );
 
+    // Someone else in the account just deleted a REST API: DeleteRestApi's one call per 30 s
+    // is spent, and `down` must wait its turn.
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let other = apigw.create_rest_api().name("other").send().await.unwrap();
     emulator.reset_calls();
+    apigw
+        .delete_rest_api()
+        .rest_api_id(other.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     let started = Instant::now();
     gwfargate(ws.path(), &emulator.endpoint)
         .arg("down")
         .assert()
         .success();
     let down_seconds = started.elapsed().as_secs_f64();
+    let throttled = emulator.calls()["apigateway.DeleteRestApi"]["throttled"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(throttled >= 1, "DeleteRestApi met its rate limit");
     common::assert_nothing_left(&sdk, "after down").await;
     // No NLB deletion under a VPC link, no VPC link deletion under an integration.
     assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
