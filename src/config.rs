@@ -179,9 +179,12 @@ pub fn parse(
         let position = err.span().map(|span| line_col(text, span.start));
         ConfigError {
             file: path.to_path_buf(),
-            key: String::new(),
+            key: err
+                .span()
+                .map(|span| key_at(text, span.start))
+                .unwrap_or_default(),
             position,
-            problem: err.message().trim().to_string(),
+            problem: plain_words(err.message().trim()),
         }
     })?;
     checker.validate(raw, region_override)
@@ -519,6 +522,49 @@ fn is_zone_of(az: &str, region: &str) -> bool {
         .is_some_and(|rest| rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase()))
 }
 
+/// The dotted key whose value starts at or spans `offset`, read off the text: the nearest
+/// `[table]` above and the `key =` of the line. Empty when the line is not an assignment.
+fn key_at(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    let Some((key, _)) = line.split_once('=') else {
+        return String::new();
+    };
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') || key.starts_with('{') || key.starts_with('#') {
+        return String::new();
+    }
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_string(),
+    }
+}
+
+/// serde's type words in the user's terms: `expected i64` means a whole number.
+fn plain_words(message: &str) -> String {
+    let mut text = message.to_string();
+    for (rust, plain) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("floating point", "the number"),
+        ("invalid type: string", "found the text"),
+        ("invalid type: integer", "found the number"),
+        ("invalid type: boolean", "found"),
+    ] {
+        text = text.replace(rust, plain);
+    }
+    text
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -687,6 +733,21 @@ retention_days = 30
                 .starts_with("env.toml:14:21: `service.port`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key_in_plain_words() {
+        let err = check(&GOOD.replace("count             = 1", "count             = \"1\""))
+            .expect_err("a string count");
+        assert_eq!(err.key, "service.count");
+        assert!(
+            err.problem.contains("expected a whole number"),
+            "{}",
+            err.problem
+        );
+        let err = check(&GOOD.replace("region      = \"eu-west-1\"", "region      = 5"))
+            .expect_err("a number region");
+        assert_eq!(err.key, "region");
     }
 
     #[test]
