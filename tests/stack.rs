@@ -757,7 +757,9 @@ async fn a_repository_that_existed_before_is_never_deleted() {
         .assert()
         .success();
     assert!(
-        output(&up).1.contains("not created by gwfargate"),
+        output(&up)
+            .1
+            .contains("found microservice1 (yours: gwfargate never deletes it)"),
         "{}",
         output(&up).1
     );

@@ -90,7 +90,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         return Ok(format!("{given} is used as given"));
     };
     let name = image.repository.clone();
-    let verb = match find(ctx, &name).await? {
+    let summary = match find(ctx, &name).await? {
         Some(repo) => {
             let created = created_by_us(ctx, &repo).await?;
             ctx.record(
@@ -102,9 +102,11 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 },
             )?;
             if created {
-                "found"
+                // A run cut short after CreateRepository may have left it without its rule.
+                ensure_lifecycle_policy(ctx, &name).await?;
+                format!("found {name}")
             } else {
-                "found (not created by gwfargate; never deleted)"
+                format!("found {name} (yours: gwfargate never deletes it)")
             }
         }
         None => {
@@ -129,28 +131,40 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .set_tags(Some(tags))
                 .send()
                 .await;
-            let arn = match out.aws(|| format!("creating ECR repository {name}")) {
-                Ok(out) => out
-                    .repository()
-                    .and_then(|r| r.repository_arn().map(str::to_string)),
+            let (arn, created) = match out.aws(|| format!("creating ECR repository {name}")) {
+                Ok(out) => (
+                    out.repository()
+                        .and_then(|r| r.repository_arn().map(str::to_string)),
+                    true,
+                ),
+                // Ours if a lost answer made it (it carries our tags); else the user's, made
+                // meanwhile, and never to be deleted.
                 Err(err) if has_code(&err, &["RepositoryAlreadyExistsException"]) => {
-                    find(ctx, &name)
-                        .await?
-                        .and_then(|r| r.repository_arn().map(str::to_string))
+                    match find(ctx, &name).await? {
+                        Some(repo) => (
+                            repo.repository_arn().map(str::to_string),
+                            created_by_us(ctx, &repo).await?,
+                        ),
+                        None => (None, false),
+                    }
                 }
                 Err(err) => return Err(err),
+            };
+            let arn = arn.ok_or_else(|| anyhow::anyhow!("CreateRepository returned no ARN"))?;
+            ctx.record(
+                KEY,
+                Record {
+                    id: arn,
+                    created,
+                    attrs: [("name".to_string(), name.clone())].into(),
+                },
+            )?;
+            if created {
+                ensure_lifecycle_policy(ctx, &name).await?;
+                format!("created {name}")
+            } else {
+                format!("found {name} (yours: gwfargate never deletes it)")
             }
-            .ok_or_else(|| anyhow::anyhow!("CreateRepository returned no ARN"))?;
-            ctx.record(KEY, Record::created(arn).with("name", &name))?;
-            ctx.aws
-                .ecr
-                .put_lifecycle_policy()
-                .repository_name(&name)
-                .lifecycle_policy_text(LIFECYCLE_POLICY)
-                .send()
-                .await
-                .aws(|| format!("setting the lifecycle policy of ECR repository {name}"))?;
-            "created"
         }
     };
     p.set("checking the image is pushed");
@@ -182,7 +196,35 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         }
         .into());
     }
-    Ok(format!("{verb} {name}, image pushed"))
+    Ok(format!("{summary}, image pushed"))
+}
+
+/// Puts the rule that expires untagged images, unless the repository has a lifecycle policy.
+async fn ensure_lifecycle_policy(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
+    let current = found(
+        ctx.aws
+            .ecr
+            .get_lifecycle_policy()
+            .repository_name(name)
+            .send()
+            .await
+            .aws(|| format!("reading the lifecycle policy of ECR repository {name}")),
+    );
+    match current {
+        Ok(Some(_)) => return Ok(()),
+        Ok(None) => {}
+        Err(err) if has_code(&err, &["LifecyclePolicyNotFoundException"]) => {}
+        Err(err) => return Err(err),
+    }
+    ctx.aws
+        .ecr
+        .put_lifecycle_policy()
+        .repository_name(name)
+        .lifecycle_policy_text(LIFECYCLE_POLICY)
+        .send()
+        .await
+        .aws(|| format!("setting the lifecycle policy of ECR repository {name}"))?;
+    Ok(())
 }
 
 /// Live state.
