@@ -43,6 +43,44 @@ pub struct Global {
     pub verbose: u8,
 }
 
+impl Global {
+    /// `gwfargate` with the options given that are not defaults, ready to paste into a shell:
+    /// the start of every command gwfargate tells the user to run next, so a hint never sends
+    /// them to another account, region or state file.
+    pub fn command_prefix(&self) -> String {
+        let mut words = vec!["gwfargate".to_string()];
+        if self.state_dir != std::path::Path::new(".gwfargate") {
+            words.push(format!(
+                "--state-dir {}",
+                shell_word(&self.state_dir.display().to_string())
+            ));
+        }
+        for (flag, value) in [
+            ("--profile", &self.profile),
+            ("--region", &self.region),
+            ("--endpoint-url", &self.endpoint_url),
+        ] {
+            if let Some(value) = value {
+                words.push(format!("{flag} {}", shell_word(value)));
+            }
+        }
+        words.join(" ")
+    }
+}
+
+/// A word as a POSIX shell reads it back: as it is when it is plain, else single-quoted.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -125,6 +163,26 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn hints_repeat_the_options_given_and_survive_the_shell() {
+        let cli = Cli::try_parse_from([
+            "gwfargate",
+            "--state-dir",
+            "my state",
+            "--profile",
+            "prod",
+            "status",
+        ])
+        .expect("parses");
+        assert_eq!(
+            cli.global.command_prefix(),
+            "gwfargate --state-dir 'my state' --profile prod"
+        );
+        let plain = Cli::try_parse_from(["gwfargate", "status"]).expect("parses");
+        assert_eq!(plain.global.command_prefix(), "gwfargate");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 
     #[test]

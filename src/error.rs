@@ -36,8 +36,10 @@ pub struct ImageNotPushed {
     pub registry: String,
     /// The region of the registry.
     pub region: String,
-    /// The env file to pass to the next `up`.
-    pub env_file: String,
+    /// The `up` command to run after the push, with this run's options.
+    pub up_command: String,
+    /// The AWS profile this run used (`--profile`), for the `aws ecr` command.
+    pub profile: Option<String>,
 }
 
 impl fmt::Display for ImageNotPushed {
@@ -46,14 +48,19 @@ impl fmt::Display for ImageNotPushed {
             f,
             "image {image} is not in its ECR repository yet.\n\
              Everything that does not need it is built. Push the image, then run `up` again:\n\n  \
-             aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}\n  \
+             aws ecr get-login-password --region {region}{profile} | docker login --username AWS --password-stdin {registry}\n  \
              docker tag <your-local-image> {image}\n  \
              docker push {image}\n  \
-             gwfargate up --env {env}",
+             {up}",
             image = self.image,
             region = self.region,
             registry = self.registry,
-            env = self.env_file,
+            up = self.up_command,
+            profile = self
+                .profile
+                .as_deref()
+                .map(|p| format!(" --profile {}", crate::cli::shell_word(p)))
+                .unwrap_or_default(),
         )
     }
 }

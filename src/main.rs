@@ -97,22 +97,16 @@ fn report(err: &anyhow::Error) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = &cli.global;
-    let region = global.region.as_deref();
     match &cli.command {
         Command::Up(args) => {
-            let target = ops::resolve(Some(&args.env), &global.state_dir, region, Purpose::Up)?;
+            let target = ops::resolve(Some(&args.env), global, Purpose::Up)?;
             let ctx = Arc::new(ops::context(&target, global, false).await?);
             interrupt::install(ctx.progress.clone());
             let url = ops::up::up(ctx, usize::from(args.concurrency)).await?;
             output::print(&url);
         }
         Command::Status(args) => {
-            let target = ops::resolve(
-                args.env.as_deref(),
-                &global.state_dir,
-                region,
-                Purpose::Status,
-            )?;
+            let target = ops::resolve(args.env.as_deref(), global, Purpose::Status)?;
             if let Some(note) = &target.note {
                 output::eprint(note);
             }
@@ -122,7 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if args.json {
                 output::print(&output::status_json(&status)?);
             } else {
-                output::print(&output::status_table(&status));
+                output::print(&output::status_table(&status, &global.command_prefix()));
             }
             if args.check && !status.complete {
                 let missing: Vec<String> = status
@@ -139,12 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Down(args) => {
-            let target = ops::resolve(
-                args.env.as_deref(),
-                &global.state_dir,
-                region,
-                Purpose::Down,
-            )?;
+            let target = ops::resolve(args.env.as_deref(), global, Purpose::Down)?;
             if let Some(note) = &target.note {
                 output::eprint(note);
             }

@@ -6,12 +6,19 @@ use comfy_table::{ContentArrangement, Table};
 
 use crate::ops::status::Status;
 
-/// Renders the status as an aligned table for people.
-pub fn status_table(status: &Status) -> String {
+/// Renders the status as an aligned table for people. `command_prefix` starts the command
+/// it suggests (`gwfargate` and this run's options).
+pub fn status_table(status: &Status, command_prefix: &str) -> String {
     let mut table = Table::new();
+    // On a terminal, columns wrap to its width; in a pipe, rows stay whole for grep.
+    let arrangement = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        ContentArrangement::Dynamic
+    } else {
+        ContentArrangement::Disabled
+    };
     table
         .load_preset(NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_content_arrangement(arrangement)
         .set_header(vec!["KIND", "NAME", "ID", "STATE", "DETAIL"]);
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
@@ -29,14 +36,29 @@ pub fn status_table(status: &Status) -> String {
         "deployment {} ({}), region {}\n",
         status.deployment, status.environment, status.region
     );
+    let missing = status
+        .resources
+        .iter()
+        .filter(|r| r.state == "missing")
+        .count();
     if !status.state_file_present {
-        out.push_str(&format!(
-            "state file {} is missing: resources below were found by their tags and names\n",
-            status.state_file
-        ));
+        out.push_str(&if missing == status.resources.len() {
+            format!(
+                "no state file ({}), and nothing of this stack was found by its tags and names\n",
+                status.state_file
+            )
+        } else {
+            format!(
+                "state file {} is missing: resources below were found by their tags and names\n",
+                status.state_file
+            )
+        });
     }
-    out.push_str(table.to_string().trim_end());
-    out.push('\n');
+    // Every cell is padded, the last column too: no line ends in blanks.
+    for line in table.to_string().lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
     match &status.service {
         Some(s) => out.push_str(&format!(
             "service: {}/{} tasks running\n",
@@ -48,15 +70,13 @@ pub fn status_table(status: &Status) -> String {
         Some(url) => out.push_str(&format!("url: {url}\n")),
         None => out.push_str("url: none (the API or its stage is missing)\n"),
     }
-    let missing = status
-        .resources
-        .iter()
-        .filter(|r| r.state == "missing")
-        .count();
     if missing > 0 {
-        let env = status.env_file.as_deref().unwrap_or("FILE");
+        let env = status
+            .env_file
+            .as_deref()
+            .map_or_else(|| "FILE".to_string(), crate::cli::shell_word);
         out.push_str(&format!(
-            "{missing} resource(s) missing; `gwfargate up --env {env}` builds them\n"
+            "{missing} resource(s) missing; `{command_prefix} up --env {env}` builds them\n"
         ));
     }
     out

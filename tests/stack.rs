@@ -625,6 +625,10 @@ async fn up_status_down_end_to_end() {
     let resources = doc["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 21);
     for r in resources {
+        // Every key is always there, `detail` as null when there is none: stable for scripts.
+        for key in ["kind", "name", "id", "state", "detail"] {
+            assert!(r.get(key).is_some(), "{key} in {r}");
+        }
         assert_ne!(r["state"], "missing", "{r}");
         assert!(r["id"].as_str().is_some_and(|id| !id.is_empty()), "{r}");
     }
@@ -804,10 +808,16 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
         .success();
     let (table, _) = output(&status);
     assert!(
-        table.contains("state file .gwfargate/env1.json is missing"),
+        table.contains(
+            "no state file (.gwfargate/env1.json), and nothing of this stack was found by its tags and names"
+        ),
         "{table}"
     );
     assert!(table.contains("url: none"), "{table}");
+    assert!(
+        table.lines().all(|l| l == l.trim_end()),
+        "no line ends in blanks:\n{table}"
+    );
     let json = gwfargate(ws.path(), &emulator.endpoint)
         .args(["status", "--env", "env1.toml", "--json"])
         .assert()
@@ -866,6 +876,32 @@ async fn profile_and_endpoint_flags_follow_the_aws_cli() {
     assert_eq!(
         doc["region"], "eu-west-1",
         "the env file's region wins over the profile's"
+    );
+    // The commands gwfargate suggests carry the options this run was given: copied as they
+    // are, they go to the same account, endpoint and state.
+    let up = run(&[
+        "--state-dir",
+        "state here",
+        "up",
+        "--env",
+        "env1.toml",
+        "--profile",
+        "emu",
+        "--endpoint-url",
+        &emulator.endpoint,
+    ])
+    .code(3);
+    let (_, stderr) = output(&up);
+    assert!(
+        stderr.contains(&format!(
+            "gwfargate --state-dir 'state here' --profile emu --endpoint-url {} up --env env1.toml",
+            emulator.endpoint
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("aws ecr get-login-password --region eu-west-1 --profile emu |"),
+        "{stderr}"
     );
     // A profile on the command line beats credentials in the environment, as in the AWS CLI:
     // one without keys fails even with keys exported.

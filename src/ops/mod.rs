@@ -51,10 +51,11 @@ pub enum Purpose {
 /// what no other run is changing. Everything here happens before any AWS call.
 pub fn resolve(
     env: Option<&Path>,
-    state_dir: &Path,
-    region: Option<&str>,
+    global: &crate::cli::Global,
     purpose: Purpose,
 ) -> anyhow::Result<Target> {
+    let state_dir = global.state_dir.as_path();
+    let region = global.region.as_deref();
     let command = match purpose {
         Purpose::Up => Some("up"),
         Purpose::Down => Some("down"),
@@ -89,10 +90,11 @@ pub fn resolve(
                         return Err(UsageError(format!(
                             "{}: {change} since the stack was built, and a built stack cannot \
                              take that change in place. Nothing was changed. To rebuild with it: \
-                             run `gwfargate down --env {}` (it removes the stack as built), then \
-                             `up` again",
+                             run `{} down --env {}` (it removes the stack as built), then `up` \
+                             again",
                             env.display(),
-                            env.display()
+                            global.command_prefix(),
+                            crate::cli::shell_word(&env.display().to_string())
                         ))
                         .into());
                     }
@@ -248,6 +250,8 @@ pub async fn context(
             .env_file
             .as_ref()
             .map_or_else(|| "<env file>".to_string(), |p| p.display().to_string()),
+        command_prefix: global.command_prefix(),
+        profile: global.profile.clone(),
     })
 }
 

@@ -84,7 +84,8 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             }
             if lb.scheme() != Some(&LoadBalancerSchemeEnum::Internal) {
                 anyhow::bail!(
-                    "load balancer {name} ({arn}) is not internal; delete it with `gwfargate down` and run `up` again"
+                    "load balancer {name} ({arn}) is not internal; remove it with `{}` and run `up` again",
+                    ctx.command("down")
                 );
             }
             "found"

@@ -57,9 +57,23 @@ pub struct Ctx {
     pub purge: bool,
     /// The env file as the user named it, for messages.
     pub env_file: String,
+    /// `gwfargate` and the global options this run was given, for the commands it suggests.
+    pub command_prefix: String,
+    /// The AWS profile named with `--profile`, for the `aws` commands it suggests.
+    pub profile: Option<String>,
 }
 
 impl Ctx {
+    /// The command line to run `subcommand` on this stack again, with this run's options,
+    /// e.g. `gwfargate --profile prod up --env config/prod.toml`.
+    pub fn command(&self, subcommand: &str) -> String {
+        format!(
+            "{} {subcommand} --env {}",
+            self.command_prefix,
+            crate::cli::shell_word(&self.env_file)
+        )
+    }
+
     /// The tags every resource carries, plus `Name`.
     pub fn tags(&self, name: &str) -> Vec<(String, String)> {
         vec![
@@ -148,8 +162,7 @@ pub struct Observed {
     /// Live state: `missing`, or AWS's own word (`available`, `active`, `provisioning`, ...),
     /// or `present` where AWS has no state for the kind.
     pub state: String,
-    /// Anything else worth one glance (running/desired, DNS name).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Anything else worth one glance (running/desired, DNS name); `null` when nothing.
     pub detail: Option<String>,
 }
 

@@ -192,7 +192,8 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             image: ctx.deployment.service.image.clone(),
             registry: image.registry.clone().unwrap_or_default(),
             region: ctx.deployment.region.clone(),
-            env_file: ctx.env_file.clone(),
+            up_command: ctx.command("up"),
+            profile: ctx.profile.clone(),
         }
         .into());
     }
@@ -270,8 +271,8 @@ pub async fn delete(ctx: &Ctx, _p: &StepProgress) -> anyhow::Result<String> {
     if count > 0 && !ctx.purge {
         ctx.state.forget(KEY)?;
         return Ok(format!(
-            "kept {name}: it holds {count} image(s); `gwfargate down --purge --env {}` deletes it with them",
-            ctx.env_file
+            "kept {name}: it holds {count} image(s); `{}` deletes it with them",
+            ctx.command("down --purge")
         ));
     }
     found(

@@ -56,8 +56,9 @@ pub async fn id(ctx: &Ctx) -> anyhow::Result<String> {
         .and_then(|g| g.group_id().map(str::to_string))
         .ok_or_else(|| {
             anyhow::anyhow!(
-                "security group {} does not exist; run `gwfargate up`",
-                ctx.names.security_group
+                "security group {} does not exist; run `{}`",
+                ctx.names.security_group,
+                ctx.command("up")
             )
         })
 }

@@ -101,8 +101,9 @@ pub async fn ids(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
     for index in 0..ctx.deployment.network.subnets.len() {
         let subnet = find(ctx, index).await?.ok_or_else(|| {
             anyhow::anyhow!(
-                "subnet {} does not exist; run `gwfargate up`",
-                ctx.names.subnet(index)
+                "subnet {} does not exist; run `{}`",
+                ctx.names.subnet(index),
+                ctx.command("up")
             )
         })?;
         ids.push(subnet.subnet_id().unwrap_or_default().to_string());
@@ -125,10 +126,11 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 {
                     anyhow::bail!(
                         "subnet {name} ({id}) is {} in {}, but the env file asks for {cidr} in {}; \
-                         a subnet cannot move. Run `gwfargate down` first to rebuild it",
+                         a subnet cannot move. Run `{}` first to rebuild it",
                         subnet.cidr_block().unwrap_or("?"),
                         subnet.availability_zone().unwrap_or("?"),
-                        want.az
+                        want.az,
+                        ctx.command("down")
                     );
                 }
                 summary.push(format!("found {id}"));

@@ -56,11 +56,20 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                     ctx.deployment.name
                 );
             }
-            if tg.port() != Some(port) || tg.target_type() != Some(&TargetTypeEnum::Ip) {
+            if tg.port() != Some(port) {
                 anyhow::bail!(
                     "target group {name} listens on port {} but the env file asks for {port}; \
-                     a target group's port cannot change. Run `gwfargate down`, then `up`",
-                    tg.port().unwrap_or_default()
+                     a target group's port cannot change. Run `{}`, then `up`",
+                    tg.port().unwrap_or_default(),
+                    ctx.command("down")
+                );
+            }
+            if tg.target_type() != Some(&TargetTypeEnum::Ip) {
+                anyhow::bail!(
+                    "target group {name} has target type {}, but Fargate tasks need `ip`; \
+                     a target group's type cannot change. Run `{}`, then `up`",
+                    tg.target_type().map_or("unknown", TargetTypeEnum::as_str),
+                    ctx.command("down")
                 );
             }
             if tg.health_check_path() != Some(svc.health_check_path.as_str()) {

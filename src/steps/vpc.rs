@@ -45,7 +45,13 @@ pub async fn id(ctx: &Ctx) -> anyhow::Result<String> {
     find(ctx)
         .await?
         .and_then(|v| v.vpc_id().map(str::to_string))
-        .ok_or_else(|| anyhow::anyhow!("VPC {} does not exist; run `gwfargate up`", ctx.names.vpc))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "VPC {} does not exist; run `{}`",
+                ctx.names.vpc,
+                ctx.command("up")
+            )
+        })
 }
 
 /// Finds or creates the VPC, turns DNS on, waits until available.
@@ -57,9 +63,10 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             if vpc.cidr_block() != Some(cidr.as_str()) {
                 anyhow::bail!(
                     "VPC {} ({id}) has CIDR {}, but the env file asks for {cidr}; a VPC's CIDR \
-                     cannot change. Run `gwfargate down` first to rebuild with the new CIDR",
+                     cannot change. Run `{}` first to rebuild with the new CIDR",
                     ctx.names.vpc,
-                    vpc.cidr_block().unwrap_or("?")
+                    vpc.cidr_block().unwrap_or("?"),
+                    ctx.command("down")
                 );
             }
             (id, "found")

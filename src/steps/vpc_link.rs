@@ -160,8 +160,9 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 Some(link) => match link.status() {
                     Some(VpcLinkStatus::Available) => Poll::Ready(()),
                     Some(VpcLinkStatus::Failed) => Poll::Failed(format!(
-                        "AWS reports FAILED: {}. Run `gwfargate up` again to replace it",
-                        link.status_message().unwrap_or("no reason given")
+                        "AWS reports FAILED: {}. Run `{}` again to replace it",
+                        link.status_message().unwrap_or("no reason given"),
+                        ctx.command("up")
                     )),
                     _ => Poll::Pending(status_of(&link)),
                 },
