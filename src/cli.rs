@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
     version,
     about,
     after_help = "Examples:\n  gwfargate up --env config/env1.toml\n  gwfargate status --json\n  gwfargate down\n\n\
-Exit codes: 0 success, 1 AWS or runtime failure, 2 bad command line or env file, 3 image not pushed yet."
+Exit codes: 0 success, 1 AWS or runtime failure, 2 bad command line or env file, 3 image not pushed yet,\n\
+130 interrupted (Ctrl-C; run the same command again to carry on)."
 )]
 pub struct Cli {
     /// What to do.

@@ -23,13 +23,24 @@ struct Inner {
     plain_lock: Mutex<()>,
 }
 
+/// How a step ended, as its line shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Done.
+    Ok,
+    /// Failed; the error follows at the end of the run.
+    Failed,
+    /// Stopped for the user: an image to push, or Ctrl-C.
+    Stopped,
+}
+
 /// One step's line in the display.
 pub struct StepProgress {
     progress: Progress,
     label: String,
     started: Instant,
     bar: Option<ProgressBar>,
-    last_message: Mutex<String>,
+    last_message: Mutex<Shown>,
 }
 
 impl Progress {
@@ -81,7 +92,11 @@ impl Progress {
             label: label.to_string(),
             started: Instant::now(),
             bar,
-            last_message: Mutex::new(String::new()),
+            last_message: Mutex::new(Shown {
+                message: String::new(),
+                first: Instant::now(),
+                at: Instant::now(),
+            }),
         }
     }
 }
@@ -92,23 +107,60 @@ impl Default for Progress {
     }
 }
 
+/// In plain output, how often a step that keeps waiting on the same thing says so again: on a
+/// real account a wait lasts minutes, and a log that stops looks like a hang.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// What plain output prints for a new message: `None` while it repeats the last one printed
+/// less than [`HEARTBEAT`] ago, the message with how long it has lasted when it repeats an
+/// older one.
+fn plain_line(last: &Shown, message: &str, now: Instant) -> Option<String> {
+    if last.message != message {
+        return Some(message.to_string());
+    }
+    let since = now.duration_since(last.at);
+    (since >= HEARTBEAT).then(|| {
+        format!(
+            "{message} (still, {}s)",
+            now.duration_since(last.first).as_secs()
+        )
+    })
+}
+
+/// The last message a step showed, and when.
+struct Shown {
+    message: String,
+    /// When it was first shown.
+    first: Instant,
+    /// When it was last printed.
+    at: Instant,
+}
+
 impl StepProgress {
-    /// Says what the step is doing now; repeated messages are shown once.
+    /// Says what the step is doing now. A live line just changes; plain output prints a new
+    /// message once, and a lasting one again every 30 s.
     pub fn set(&self, message: impl Into<String>) {
         let message = message.into();
-        {
+        let now = Instant::now();
+        let line = {
             let mut last = self
                 .last_message
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if *last == message {
-                return;
+            let line = plain_line(&last, &message, now);
+            if line.is_some() {
+                if last.message != message {
+                    last.first = now;
+                }
+                last.message.clone_from(&message);
+                last.at = now;
             }
-            last.clone_from(&message);
-        }
-        match &self.bar {
-            Some(bar) => bar.set_message(message),
-            None => self.progress.line(&format!("{:<22} {message}", self.label)),
+            line
+        };
+        match (&self.bar, line) {
+            (Some(bar), Some(_)) => bar.set_message(message),
+            (None, Some(line)) => self.progress.line(&format!("{:<22} {line}", self.label)),
+            (_, None) => {}
         }
     }
 
@@ -118,13 +170,21 @@ impl StepProgress {
     }
 
     /// Ends the step's line with a result that stays on screen.
-    pub fn finish(&self, ok: bool, message: &str) {
-        let mark = format!("{:<6}", if ok { "ok" } else { "FAILED" });
+    pub fn finish(&self, mark: Mark, message: &str) {
+        let word = format!(
+            "{:<6}",
+            match mark {
+                Mark::Ok => "ok",
+                Mark::Failed => "FAILED",
+                Mark::Stopped => "STOP",
+            }
+        );
         // Colour only on a terminal; plain lines stay plain for logs and CI.
-        let mark = match (&self.bar, ok) {
-            (Some(_), true) => console::style(mark).for_stderr().green().to_string(),
-            (Some(_), false) => console::style(mark).for_stderr().red().bold().to_string(),
-            (None, _) => mark,
+        let mark = match (&self.bar, mark) {
+            (None, _) => word,
+            (Some(_), Mark::Ok) => console::style(word).for_stderr().green().to_string(),
+            (Some(_), Mark::Failed) => console::style(word).for_stderr().red().bold().to_string(),
+            (Some(_), Mark::Stopped) => console::style(word).for_stderr().yellow().to_string(),
         };
         let text = format!(
             "{:<22} {mark} {message} ({:.1}s)",
@@ -138,5 +198,33 @@ impl StepProgress {
             }
             None => self.progress.line(&text),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_output_says_a_lasting_wait_again_every_30_s_and_nothing_in_between() {
+        let start = Instant::now();
+        let last = Shown {
+            message: "waiting for NLB (now: provisioning)".to_string(),
+            first: start,
+            at: start,
+        };
+        let same = "waiting for NLB (now: provisioning)";
+        assert_eq!(
+            plain_line(&last, same, start + Duration::from_secs(10)),
+            None
+        );
+        assert_eq!(
+            plain_line(&last, same, start + Duration::from_secs(31)).as_deref(),
+            Some("waiting for NLB (now: provisioning) (still, 31s)")
+        );
+        assert_eq!(
+            plain_line(&last, "waiting for NLB (now: active)", start).as_deref(),
+            Some("waiting for NLB (now: active)")
+        );
     }
 }

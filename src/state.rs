@@ -144,8 +144,9 @@ impl StateFile {
         found.sort();
         match found.len() {
             0 => Err(UsageError(format!(
-                "no state file in {}: nothing was built from this directory yet. \
-                 Pass --env FILE (the env file `up` used), or --state-dir if the state lives elsewhere",
+                "no state file in {}, so the stack is not known from here. Pass --env FILE (the \
+                 env file `up` used: the stack is found by its tags even without a state file), \
+                 or --state-dir DIR if the state lives elsewhere",
                 dir.display()
             ))
             .into()),
@@ -153,10 +154,10 @@ impl StateFile {
                 path: found.remove(0),
             }),
             _ => {
-                let choices: Vec<String> = found
+                let envs: Vec<String> = found
                     .iter()
                     .map(|path| {
-                        let env = StateFile { path: path.clone() }
+                        StateFile { path: path.clone() }
                             .load()
                             .ok()
                             .flatten()
@@ -164,8 +165,15 @@ impl StateFile {
                             .map_or_else(
                                 || "(env file unknown)".to_string(),
                                 |p| p.display().to_string(),
-                            );
-                        format!("  --env {env}    (state {})", path.display())
+                            )
+                    })
+                    .collect();
+                let width = envs.iter().map(String::len).max().unwrap_or(0);
+                let choices: Vec<String> = envs
+                    .iter()
+                    .zip(&found)
+                    .map(|(env, path)| {
+                        format!("  --env {env:<width$}   (state {})", path.display())
                     })
                     .collect();
                 Err(UsageError(format!(
@@ -240,11 +248,11 @@ impl StateFile {
         Ok(())
     }
 
-    /// Deletes the state file (after `down` removed everything).
-    pub fn remove(&self) -> anyhow::Result<()> {
+    /// Deletes the state file (after `down` removed everything); whether there was one.
+    pub fn remove(&self) -> anyhow::Result<bool> {
         match fs::remove_file(&self.path) {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(err) => Err(err).with_context(|| format!("cannot delete {}", self.path.display())),
         }
     }

@@ -16,11 +16,15 @@ pub async fn down(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<()> {
     if !outcome.succeeded() {
         return Err(failure(outcome, "down"));
     }
-    ctx.state.file().remove()?;
+    let removed = ctx.state.file().remove()?;
     ctx.progress.line(&format!(
-        "down: finished in {:.1}s; removed {}",
+        "down: finished in {:.1}s; {}",
         ctx.progress.elapsed().as_secs_f64(),
-        ctx.state.file().path.display()
+        if removed {
+            format!("removed {}", ctx.state.file().path.display())
+        } else {
+            "there was no state file to remove".to_string()
+        }
     ));
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::config::{self, Deployment};
 use crate::error::UsageError;
 use crate::lock::{self, StackLock};
 use crate::names::Names;
-use crate::progress::Progress;
+use crate::progress::{Mark, Progress};
 use crate::state::{SharedState, State, StateFile};
 use crate::steps::Ctx;
 
@@ -296,24 +296,32 @@ pub async fn run_steps(
                 };
                 match result {
                     Ok(summary) => {
-                        p.finish(true, &summary);
+                        p.finish(Mark::Ok, &summary);
                         Ok(())
                     }
+                    // Stopping for the user (image to push, Ctrl-C) is not a failure.
+                    Err(err) if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) => {
+                        p.finish(Mark::Stopped, "image not pushed yet");
+                        Err(err.context(format!("step `{}` stopped", step.label())))
+                    }
+                    Err(err) if err.chain().any(|c| c.is::<crate::interrupt::Interrupted>()) => {
+                        p.finish(Mark::Stopped, "interrupted");
+                        Err(err.context(format!("step `{}` stopped", step.label())))
+                    }
                     Err(err) => {
-                        let short = if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) {
-                            "image not pushed yet".to_string()
-                        } else if let Some(code) = aws::error_code(&err) {
-                            code.to_string()
-                        } else {
-                            let root = err.root_cause().to_string();
-                            root.lines()
-                                .next()
-                                .unwrap_or_default()
-                                .chars()
-                                .take(100)
-                                .collect()
-                        };
-                        p.finish(false, &short);
+                        // The whole error comes at the end; here, its code or its first line.
+                        let short = aws::error_code(&err).map_or_else(
+                            || {
+                                err.root_cause()
+                                    .to_string()
+                                    .lines()
+                                    .next()
+                                    .unwrap_or_default()
+                                    .to_string()
+                            },
+                            str::to_string,
+                        );
+                        p.finish(Mark::Failed, &short);
                         Err(err.context(format!("step `{}` failed", step.label())))
                     }
                 }
