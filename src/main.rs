@@ -63,7 +63,8 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // The SDK warns about each credential provider it tried; the error says what matters.
+        0 => "warn,aws_config=error",
         1 => "gwfargate=debug,warn",
         _ => "debug",
     };

@@ -180,6 +180,11 @@ impl StepProgress {
             }
         );
         // Colour only on a terminal; plain lines stay plain for logs and CI.
+        let symbol = match mark {
+            Mark::Ok => "✓",
+            Mark::Failed => "✗",
+            Mark::Stopped => "■",
+        };
         let mark = match (&self.bar, mark) {
             (None, _) => word,
             (Some(_), Mark::Ok) => console::style(word).for_stderr().green().to_string(),
@@ -192,9 +197,10 @@ impl StepProgress {
             self.elapsed().as_secs_f64()
         );
         match &self.bar {
+            // A symbol where the spinner was, so finished and running lines line up.
             Some(bar) => {
                 bar.finish_and_clear();
-                self.progress.line(&text);
+                self.progress.line(&format!("{symbol} {text}"));
             }
             None => self.progress.line(&text),
         }

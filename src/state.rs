@@ -65,7 +65,9 @@ pub struct Intent {
     pub step: String,
     /// The name (or `Name` tag) it will carry.
     pub name: String,
-    /// The client token it is sent with; a retry after a crash reuses it.
+    /// The client token, sent where the API takes one (CreateVpcEndpoint, CreateRouteTable,
+    /// ECS CreateService); a retry after a crash reuses it. Elsewhere the name and tags are what
+    /// find a create whose answer was lost.
     pub client_token: String,
     /// When the intent was written (RFC 3339).
     pub since: String,
@@ -245,6 +247,12 @@ impl StateFile {
             .with_context(|| format!("cannot write state to {}", dir.display()))?;
         tmp.persist(&self.path)
             .with_context(|| format!("cannot replace state file {}", self.path.display()))?;
+        // The rename itself is only durable once the directory is synced: without it, a power
+        // cut can bring back the old file and lose an id AWS already returned.
+        #[cfg(unix)]
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync state directory {}", dir.display()))?;
         Ok(())
     }
 
