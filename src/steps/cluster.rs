@@ -1,6 +1,6 @@
 //! The ECS cluster the service runs in.
 
-use aws_sdk_ecs::types::{Cluster, Tag};
+use aws_sdk_ecs::types::Cluster;
 
 use super::{Ctx, Observed};
 use crate::aws::{AwsResultExt as _, has_code};
@@ -30,24 +30,11 @@ pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<Cluster>> {
         .cloned())
 }
 
-/// Whether ECS tags carry this deployment's tag.
-pub fn tagged_ours(ctx: &Ctx, tags: &[Tag]) -> bool {
-    ctx.is_ours(tags.iter().filter_map(|t| Some((t.key()?, t.value()?))))
-}
-
-/// ECS tags for a resource named `name`.
-pub fn tags(ctx: &Ctx, name: &str) -> Vec<Tag> {
-    ctx.tags(name)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
 /// Finds or creates the cluster.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.cluster;
     let (arn, verb) = match find(ctx).await? {
-        Some(c) if tagged_ours(ctx, c.tags()) => {
+        Some(c) if super::ecs::tagged_ours(ctx, c.tags()) => {
             (c.cluster_arn().unwrap_or_default().to_string(), "found")
         }
         Some(_) => return Err(ctx.not_ours(&format!("ECS cluster {name}"))),
@@ -60,7 +47,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .ecs
                 .create_cluster()
                 .cluster_name(name)
-                .set_tags(Some(tags(ctx, name)))
+                .set_tags(Some(super::ecs::tags(ctx, name)))
                 .send()
                 .await
                 .aws(|| format!("creating ECS cluster {name}"))?;
@@ -98,7 +85,7 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             ctx.state.forget(KEY)?;
             return Ok("already gone".to_string());
         }
-        Some(c) if !tagged_ours(ctx, c.tags()) => {
+        Some(c) if !super::ecs::tagged_ours(ctx, c.tags()) => {
             ctx.state.forget(KEY)?;
             return Ok(format!("left {name}: gwfargate did not create it"));
         }

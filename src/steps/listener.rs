@@ -93,7 +93,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                         .protocol(ProtocolEnum::Tcp)
                         .port(port)
                         .default_actions(forward(&tg_arn))
-                        .set_tags(Some(super::load_balancer::tags(
+                        .set_tags(Some(super::elbv2::tags(
                             ctx,
                             &format!("{}-listener", ctx.names.load_balancer),
                         )))

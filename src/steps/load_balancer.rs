@@ -4,7 +4,7 @@
 //! the start of `up`'s critical path: it depends on nothing but the subnets.
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag,
+    LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 
 use super::{Ctx, Observed};
@@ -16,30 +16,6 @@ use crate::wait::{self, Patience, Poll};
 
 /// State key.
 pub const KEY: &str = "load_balancer";
-
-/// ELBv2 tags for a resource named `name`.
-pub fn tags(ctx: &Ctx, name: &str) -> Vec<Tag> {
-    ctx.tags(name)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
-/// Whether the ELBv2 resource `arn` carries this deployment's tag.
-pub async fn is_ours(ctx: &Ctx, arn: &str) -> anyhow::Result<bool> {
-    let out = ctx
-        .aws
-        .elb
-        .describe_tags()
-        .resource_arns(arn)
-        .send()
-        .await
-        .aws(|| format!("reading the tags of {arn}"))?;
-    Ok(out
-        .tag_descriptions()
-        .iter()
-        .any(|d| ctx.is_ours(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))))))
-}
 
 /// The load balancer, by name.
 pub async fn find(ctx: &Ctx) -> anyhow::Result<Option<LoadBalancer>> {
@@ -75,7 +51,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let verb = match find(ctx).await? {
         Some(lb) => {
             let arn = lb.load_balancer_arn().unwrap_or_default();
-            if !is_ours(ctx, arn).await? {
+            if !super::elbv2::is_ours(ctx, arn).await? {
                 anyhow::bail!(
                     "a load balancer named {name} exists but is not tagged as deployment {}; \
                      gwfargate will not take it over. Rename the deployment or remove it",
@@ -107,7 +83,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                         .r#type(LoadBalancerTypeEnum::Network)
                         .scheme(LoadBalancerSchemeEnum::Internal)
                         .set_subnets(Some(subnets.clone()))
-                        .set_tags(Some(tags(ctx, name)))
+                        .set_tags(Some(super::elbv2::tags(ctx, name)))
                         .send()
                         .await
                         .aws(|| format!("creating load balancer {name}"))?;
@@ -178,7 +154,7 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         return Ok("already gone".to_string());
     };
     let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-    if !is_ours(ctx, &arn).await? {
+    if !super::elbv2::is_ours(ctx, &arn).await? {
         ctx.state.forget(KEY)?;
         return Ok(format!("left {name}: gwfargate did not create it"));
     }

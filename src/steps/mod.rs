@@ -18,6 +18,8 @@ use crate::state::{Record, SharedState};
 
 pub mod cluster;
 pub mod ec2;
+pub mod ecs;
+pub mod elbv2;
 pub mod execution_role;
 pub mod gateway_endpoint;
 pub mod interface_endpoints;

@@ -162,7 +162,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let task_definition = super::task_definition::arn(ctx).await?;
     let wiring = Wiring::wanted(ctx).await?;
     let verb = match find(ctx).await? {
-        Some(svc) if !super::cluster::tagged_ours(ctx, svc.tags()) => {
+        Some(svc) if !super::ecs::tagged_ours(ctx, svc.tags()) => {
             return Err(ctx.not_ours(&format!("ECS service {name}")));
         }
         Some(svc) => {
@@ -217,7 +217,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                         .deployment_configuration(deployment_configuration())
                         .health_check_grace_period_seconds(60)
                         .client_token(&client_token)
-                        .set_tags(Some(super::cluster::tags(ctx, name)))
+                        .set_tags(Some(super::ecs::tags(ctx, name)))
                         .propagate_tags(PropagateTags::Service)
                         .send()
                         .await
@@ -394,7 +394,7 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             ctx.state.forget(KEY)?;
             return Ok("already gone".to_string());
         }
-        Some(svc) if !super::cluster::tagged_ours(ctx, svc.tags()) => {
+        Some(svc) if !super::ecs::tagged_ours(ctx, svc.tags()) => {
             ctx.state.forget(KEY)?;
             return Ok(format!("left {name}: gwfargate did not create it"));
         }

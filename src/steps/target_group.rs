@@ -49,7 +49,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let (arn, mut verb) = match find(ctx).await? {
         Some(tg) => {
             let arn = tg.target_group_arn().unwrap_or_default().to_string();
-            if !super::load_balancer::is_ours(ctx, &arn).await? {
+            if !super::elbv2::is_ours(ctx, &arn).await? {
                 anyhow::bail!(
                     "a target group named {name} exists but is not tagged as deployment {}; \
                      gwfargate will not take it over",
@@ -112,7 +112,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                         .health_check_enabled(true)
                         .health_check_protocol(ProtocolEnum::Http)
                         .health_check_path(&svc.health_check_path)
-                        .set_tags(Some(super::load_balancer::tags(ctx, name)))
+                        .set_tags(Some(super::elbv2::tags(ctx, name)))
                         .send()
                         .await
                         .aws(|| format!("creating target group {name}"))?;
@@ -189,7 +189,7 @@ pub async fn delete(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
         return Ok("already gone".to_string());
     };
     let arn = tg.target_group_arn().unwrap_or_default().to_string();
-    if !super::load_balancer::is_ours(ctx, &arn).await? {
+    if !super::elbv2::is_ours(ctx, &arn).await? {
         ctx.state.forget(KEY)?;
         return Ok(format!("left {name}: gwfargate did not create it"));
     }

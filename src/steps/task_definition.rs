@@ -31,7 +31,7 @@ async fn find_tagged(ctx: &Ctx) -> anyhow::Result<Option<(TaskDefinition, bool)>
         .aws(|| format!("looking up task definition {family}"));
     match out {
         Ok(out) => {
-            let ours = super::cluster::tagged_ours(ctx, out.tags());
+            let ours = super::ecs::tagged_ours(ctx, out.tags());
             Ok(out
                 .task_definition()
                 .filter(|td| td.status().is_none_or(|s| s.as_str() == "ACTIVE"))
@@ -130,7 +130,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 .memory(svc.memory.to_string())
                 .execution_role_arn(&role_arn)
                 .container_definitions(container.clone())
-                .set_tags(Some(super::cluster::tags(ctx, family)))
+                .set_tags(Some(super::ecs::tags(ctx, family)))
                 .send()
                 .await
                 .aws(|| format!("registering task definition {family}"))?;
