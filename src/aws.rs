@@ -45,8 +45,12 @@ pub async fn sdk_config(conn: &Connection) -> SdkConfig {
     if let Some(profile) = &conn.profile {
         // As in the AWS CLI, a profile named on the command line beats credentials in the
         // environment: `--profile prod` must never run with whatever keys happen to be exported.
+        // It needs the region itself: a profile that assumes a role calls STS with it.
+        let provider_config = aws_config::provider_config::ProviderConfig::default()
+            .with_region(Some(Region::new(conn.region.clone())));
         loader = loader.profile_name(profile).credentials_provider(
             aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&provider_config)
                 .profile_name(profile)
                 .build(),
         );
@@ -161,6 +165,22 @@ impl Clients {
     }
 }
 
+/// Whether an error's cause is that no credentials could be had (expired SSO session, a
+/// role that cannot be assumed, none configured).
+fn for_want_of_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 /// How a failed call may have ended on AWS's side, which decides whether to retry it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -272,10 +292,14 @@ where
     let server_error = err
         .raw_response()
         .is_some_and(|r| r.status().as_u16() >= 500);
-    let unknown = matches!(
-        err,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-    );
+    // A request that never left because its credentials could not be had did nothing and
+    // will fail the same way again; any other failure to send or to hear back (a timeout, a
+    // connection dropped mid-answer) leaves it unknown.
+    let unknown = match &err {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(failure) => !failure.is_user() && !for_want_of_credentials(&err),
+        _ => false,
+    };
     let mut out = aws_error(err);
     if out.outcome != Outcome::Throttled && (unknown || server_error) {
         out.outcome = Outcome::Unknown;
@@ -347,5 +371,41 @@ pub fn found<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
         Ok(value) => Ok(Some(value)),
         Err(err) if is_not_found(&err) => Ok(None),
         Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    fn dispatch(source: ConnectorError) -> SdkError<GetCallerIdentityError, HttpResponse> {
+        SdkError::dispatch_failure(source)
+    }
+
+    #[test]
+    fn a_dropped_connection_leaves_the_call_unknown() {
+        let dropped =
+            ConnectorError::other("connection closed before message completed".into(), None);
+        assert_eq!(sdk_error(dispatch(dropped)).outcome, Outcome::Unknown);
+        let timed_out = ConnectorError::timeout("read timed out".into());
+        assert_eq!(sdk_error(dispatch(timed_out)).outcome, Outcome::Unknown);
+    }
+
+    #[test]
+    fn missing_credentials_are_a_refusal_not_a_lost_answer() {
+        let no_credentials = ConnectorError::other(
+            Box::new(CredentialsError::not_loaded("the SSO session has expired")),
+            None,
+        );
+        let err = sdk_error(dispatch(no_credentials));
+        assert_eq!(err.outcome, Outcome::Refused);
+        assert!(
+            err.message.contains("the SSO session has expired"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -526,8 +526,22 @@ fn is_zone_of(az: &str, region: &str) -> bool {
 /// `[table]` above and the `key =` of the line. Empty when the line is not an assignment.
 fn key_at(text: &str, offset: usize) -> String {
     let before = &text[..offset.min(text.len())];
-    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
-    let line = text[line_start..].lines().next().unwrap_or_default();
+    let mut line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    let mut line = text[line_start..].lines().next().unwrap_or_default();
+    // An element of an array on a line of its own (`{ cidr = ..., az = ... },`) belongs to
+    // the key of the array: the nearest line above that opens one.
+    while line.trim_start().starts_with('{') || line.trim_start().starts_with(']') {
+        let Some(above) = text[..line_start.saturating_sub(1)].rfind('\n') else {
+            line_start = 0;
+            line = text.lines().next().unwrap_or_default();
+            break;
+        };
+        line_start = above + 1;
+        line = text[line_start..].lines().next().unwrap_or_default();
+        if line.contains("= [") {
+            break;
+        }
+    }
     let Some((key, _)) = line.split_once('=') else {
         return String::new();
     };
@@ -535,7 +549,7 @@ fn key_at(text: &str, offset: usize) -> String {
     if key.is_empty() || key.starts_with('[') || key.starts_with('{') || key.starts_with('#') {
         return String::new();
     }
-    let table = before[..line_start]
+    let table = text[..line_start]
         .lines()
         .rev()
         .map(str::trim)
@@ -748,6 +762,16 @@ retention_days = 30
         let err = check(&GOOD.replace("region      = \"eu-west-1\"", "region      = 5"))
             .expect_err("a number region");
         assert_eq!(err.key, "region");
+    }
+
+    #[test]
+    fn a_bad_element_on_a_line_of_its_own_names_its_array() {
+        let err = check(&GOOD.replace(
+            "             { cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" } ]",
+            "             { cidr = \"10.0.2.0/24\", az = 7 } ]",
+        ))
+        .expect_err("a number for an az");
+        assert_eq!(err.key, "network.subnets", "{err}");
     }
 
     #[test]

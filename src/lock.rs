@@ -3,8 +3,8 @@
 //! Two runs on one stack would race each other's creates and deletes. The lock is an OS file
 //! lock, so it dies with its process (even on kill -9); the file also says who holds it, for
 //! the message the second run prints. Two locks are taken: one beside the state file, and one
-//! per user named after the deployment and region, so a run from another directory (another
-//! state file, the same AWS resources) is refused too.
+//! per user named after the account, region and deployment, so a run from another directory
+//! (another state file, the same AWS resources) is refused too.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -35,18 +35,47 @@ pub struct Busy {
     pub path: String,
 }
 
-/// Takes the locks of the stack whose state is `state`, or fails at once with [`Busy`].
-pub fn acquire(
-    state: &StateFile,
+/// Takes the lock of the stack whose state is `state`, or fails at once with [`Busy`]. Taken
+/// before the state is read, so what is read is what no other run is changing.
+pub fn acquire(state: &StateFile, command: &str) -> anyhow::Result<StackLock> {
+    let path = state.path.with_extension("lock");
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::state::create_private_dir(dir)?;
+    }
+    Ok(StackLock {
+        _files: vec![take(&path, command)?],
+    })
+}
+
+/// Takes this user's lock of the deployment in `account` and its region, or fails at once
+/// with [`Busy`]: a run from another directory or `--state-dir` has another state file but
+/// the same AWS resources. Without a place for it (no writable `$XDG_RUNTIME_DIR` or home),
+/// it warns through `say` and goes on with the state file's lock alone.
+pub fn acquire_deployment(
+    account: &str,
     deployment: &Deployment,
     command: &str,
-) -> anyhow::Result<StackLock> {
-    let mut files = vec![take(&state.path.with_extension("lock"), command)?];
-    if let Some(dir) = user_lock_dir() {
-        let path = dir.join(format!("{}-{}.lock", deployment.region, deployment.name));
-        files.push(take(&path, command)?);
+    say: impl Fn(&str),
+) -> anyhow::Result<Option<StackLock>> {
+    let Some(dir) = user_lock_dir() else {
+        say(
+            "warning: no $XDG_RUNTIME_DIR or $HOME: runs from other directories are not locked out",
+        );
+        return Ok(None);
+    };
+    if let Err(err) = crate::state::create_private_dir(&dir) {
+        say(&format!(
+            "warning: runs from other directories are not locked out: {err:#}"
+        ));
+        return Ok(None);
     }
-    Ok(StackLock { _files: files })
+    let path = dir.join(format!(
+        "{account}-{}-{}.lock",
+        deployment.region, deployment.name
+    ));
+    Ok(Some(StackLock {
+        _files: vec![take(&path, command)?],
+    }))
 }
 
 /// Where the per-user deployment locks live: `$XDG_RUNTIME_DIR/gwfargate`, else
@@ -63,9 +92,6 @@ fn user_lock_dir() -> Option<PathBuf> {
 }
 
 fn take(path: &Path, command: &str) -> anyhow::Result<File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::state::create_private_dir(dir)?;
-    }
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]

@@ -102,6 +102,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => {
             let target = ops::resolve(Some(&args.env), global, Purpose::Up)?;
             let ctx = Arc::new(ops::context(&target, global, false).await?);
+            let _deployment_lock =
+                lock::acquire_deployment(&ctx.account, &ctx.deployment, "up", |warning| {
+                    ctx.progress.line(warning);
+                })?;
             interrupt::install(ctx.progress.clone());
             let url = ops::up::up(ctx, usize::from(args.concurrency)).await?;
             output::print(&url);
@@ -139,6 +143,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 output::eprint(note);
             }
             let ctx = Arc::new(ops::context(&target, global, args.purge).await?);
+            let _deployment_lock =
+                lock::acquire_deployment(&ctx.account, &ctx.deployment, "down", |warning| {
+                    ctx.progress.line(warning);
+                })?;
             interrupt::install(ctx.progress.clone());
             ops::down::down(ctx, usize::from(args.concurrency)).await?;
         }

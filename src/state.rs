@@ -201,7 +201,8 @@ impl StateFile {
         let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
             format!(
                 "state file {} is damaged (not JSON); it was left as it is. \
-                 Move it away and run `gwfargate up` again: resources are found again by their tags",
+                 Move it away and run `up` again with the same options: resources are found \
+                 again by their tags",
                 self.path.display()
             )
         })?;

@@ -77,27 +77,13 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         serde_json::json!({"running": 1, "desired": 1})
     );
 
-    // Someone else in the account just deleted a REST API: DeleteRestApi's one call per 30 s
-    // is spent, and `down` must wait its turn.
-    let apigw = aws_sdk_apigateway::Client::new(&sdk);
-    let other = apigw.create_rest_api().name("other").send().await.unwrap();
     emulator.reset_calls();
-    apigw
-        .delete_rest_api()
-        .rest_api_id(other.id().unwrap())
-        .send()
-        .await
-        .unwrap();
     let started = Instant::now();
     gwfargate(ws.path(), &emulator.endpoint)
         .arg("down")
         .assert()
         .success();
     let down_seconds = started.elapsed().as_secs_f64();
-    let throttled = emulator.calls()["apigateway.DeleteRestApi"]["throttled"]
-        .as_u64()
-        .unwrap_or(0);
-    assert!(throttled >= 1, "DeleteRestApi met its rate limit");
     common::assert_nothing_left(&sdk, "after down").await;
     // No NLB deletion under a VPC link, no VPC link deletion under an integration.
     assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
@@ -216,7 +202,7 @@ async fn a_new_role_is_waited_for_and_a_broken_image_fails_fast() {
     // AWS's "unable to assume the role" and must wait it out.
     settings["durations"] = serde_json::json!({"iam_role_usable": 400});
     settings["failing_images"] = serde_json::json!([":broken"]);
-    emulator.configure(settings);
+    emulator.configure(settings.clone());
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_outside_ecr();
     let up = gwfargate(ws.path(), &emulator.endpoint)
@@ -255,10 +241,26 @@ async fn a_new_role_is_waited_for_and_a_broken_image_fails_fast() {
         started.elapsed().as_secs() < 60,
         "it failed as soon as AWS did"
     );
+    // Someone else in the account just deleted a REST API: DeleteRestApi's one call per
+    // 30 s (3 s here, so a slow start of `down` cannot miss it) is spent, and `down` waits.
+    settings["rates"] = serde_json::json!({"apigateway.DeleteRestApi": [1, 1.0 / 300.0]});
+    emulator.configure(settings.clone());
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let other = apigw.create_rest_api().name("other").send().await.unwrap();
+    apigw
+        .delete_rest_api()
+        .rest_api_id(other.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     gwfargate(ws.path(), &emulator.endpoint)
         .arg("down")
         .assert()
         .success();
+    let throttled = emulator.calls()["apigateway.DeleteRestApi"]["throttled"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(throttled >= 1, "DeleteRestApi met its rate limit");
 
     // A first deployment that fails has nothing to roll back to: it ends FAILED.
     let failed = gwfargate(ws.path(), &emulator.endpoint)

@@ -911,9 +911,16 @@ async fn profile_and_endpoint_flags_follow_the_aws_cli() {
     // one without keys fails even with keys exported.
     std::fs::write(
         dir.join("no-aws-config"),
-        "[profile emu]\nregion = us-east-1\n[profile keyless]\nregion = us-east-1\n",
+        "[profile emu]\nregion = us-east-1\n[profile keyless]\nregion = us-east-1\n\
+         [profile deployer]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = emu\n",
     )
     .unwrap();
+    // A profile that assumes a role (the usual shape of a production profile) works: its STS
+    // call needs the region, which nothing in the environment gives here.
+    gwfargate(dir, &emulator.endpoint)
+        .args(["status", "--env", "env1.toml", "--profile", "deployer"])
+        .assert()
+        .success();
     let keyless = gwfargate(dir, &emulator.endpoint)
         .args(["status", "--env", "env1.toml", "--profile", "keyless"])
         .assert()
@@ -1203,4 +1210,24 @@ async fn an_availability_zone_the_region_lacks_is_refused_before_anything_is_cre
     );
     assert!(!ws.state_file().exists(), "no state file for nothing built");
     common::assert_nothing_left(&sdk, "after a refused up").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_that_goes_away_does_not_stop_the_run() {
+    // `gwfargate up ... 2>&1 | head -1`: after the first progress line nobody reads stderr.
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = common::workspace_outside_ecr();
+    let mut child = common::spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.take().expect("stderr")),
+        &mut first,
+    )
+    .expect("a first line");
+    assert!(first.contains("up: deployment cluster1"), "{first}");
+    // The reader is dropped here: every later line meets a closed pipe.
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "the run went on to the end");
+    assert_eq!(inventory(&sdk).await, common::one_of_each());
 }

@@ -65,9 +65,7 @@ pub fn resolve(
         Some(env) => {
             let mut deployment = config::load(env, region)?;
             let file = StateFile::for_env(state_dir, env)?;
-            let lock = command
-                .map(|c| lock::acquire(&file, &deployment, c))
-                .transpose()?;
+            let lock = command.map(|c| lock::acquire(&file, c)).transpose()?;
             let state = load_state(&file)?;
             let mut note = None;
             if let Some(state) = &state {
@@ -123,11 +121,7 @@ pub fn resolve(
         None => {
             let file = StateFile::only_one_in(state_dir)?;
             let vanished = || format!("state file {} vanished", file.path.display());
-            let recorded = load_state(&file)?.with_context(vanished)?;
-            let lock = command
-                .map(|c| lock::acquire(&file, &recorded.deployment, c))
-                .transpose()?;
-            // Read again under the lock: a run that just finished may have changed it.
+            let lock = command.map(|c| lock::acquire(&file, c)).transpose()?;
             let state = load_state(&file)?.with_context(vanished)?;
             if let Some(region) = region
                 && region != state.deployment.region

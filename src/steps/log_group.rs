@@ -53,41 +53,44 @@ async fn is_ours(ctx: &Ctx, group: &LogGroup) -> anyhow::Result<bool> {
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.log_group;
     let days = i32::try_from(ctx.deployment.logs.retention_days).unwrap_or(30);
-    let (group, verb) = match find(ctx).await? {
-        Some(group) => {
-            if !is_ours(ctx, &group).await? {
-                return Err(ctx.not_ours(&format!("log group {name}")));
-            }
-            (Some(group), "found")
-        }
-        None => {
-            p.set("creating");
-            ctx.intend(KEY, super::Step::LogGroup, name)?;
-            let out = ctx
-                .aws
-                .logs
-                .create_log_group()
-                .log_group_name(name)
-                .set_tags(Some(ctx.tag_map(name)))
-                .send()
-                .await
-                .aws(|| format!("creating log group {name}"));
-            let made = find(ctx).await?;
-            match out {
-                Ok(_) => {}
-                // Our own create whose answer was lost carries our tags; anyone else's does not.
-                Err(err) if has_code(&err, &["ResourceAlreadyExistsException"]) => {
-                    if let Some(group) = &made
-                        && !is_ours(ctx, group).await?
-                    {
-                        return Err(ctx.not_ours(&format!("log group {name}")));
-                    }
+    let (group, verb) =
+        match find(ctx).await? {
+            Some(group) => {
+                if !is_ours(ctx, &group).await? {
+                    return Err(ctx.not_ours(&format!("log group {name}")));
                 }
-                Err(err) => return Err(err),
+                (Some(group), "found")
             }
-            (made, "created")
-        }
-    };
+            None => {
+                p.set("creating");
+                ctx.intend(KEY, super::Step::LogGroup, name)?;
+                let out = ctx
+                    .aws
+                    .logs
+                    .create_log_group()
+                    .log_group_name(name)
+                    .set_tags(Some(ctx.tag_map(name)))
+                    .send()
+                    .await
+                    .aws(|| format!("creating log group {name}"));
+                match out {
+                    Ok(_) => {}
+                    // Our own create whose answer was lost carries our tags; anyone else's does not.
+                    Err(err) if has_code(&err, &["ResourceAlreadyExistsException"]) => {
+                        match find(ctx).await? {
+                            Some(group) if is_ours(ctx, &group).await? => {}
+                            Some(_) => return Err(ctx.not_ours(&format!("log group {name}"))),
+                            None => return Err(err.context(format!(
+                                "log group {name} exists but cannot be read yet; run `{}` again",
+                                ctx.command("up")
+                            ))),
+                        }
+                    }
+                    Err(err) => return Err(err),
+                }
+                (find(ctx).await?, "created")
+            }
+        };
     let arn = group.as_ref().and_then(LogGroup::arn).map_or_else(
         || ctx.arn("logs", &format!("log-group:{name}:*")),
         str::to_string,

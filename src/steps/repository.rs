@@ -22,20 +22,16 @@ pub const KEY: &str = "repository";
 
 const LIFECYCLE_POLICY: &str = r#"{"rules":[{"rulePriority":1,"description":"expire untagged images after 14 days","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
 
-/// The image reference, when it lives in this account's ECR in the stack's region.
-pub fn managed_image(ctx: &Ctx) -> Option<ImageRef> {
+/// The image reference, when it lives in ECR in the stack's region: the only registry the
+/// tasks can reach through the VPC endpoints.
+fn in_regional_ecr(ctx: &Ctx) -> Option<ImageRef> {
     let image = ImageRef::parse(&ctx.deployment.service.image).ok()?;
-    let loc = image.ecr()?;
-    (loc.account == ctx.account && loc.region == ctx.deployment.region).then_some(image)
+    (image.ecr()?.region == ctx.deployment.region).then_some(image)
 }
 
-/// Whether the tasks can pull the image at all: only ECR in the stack's own region (any
-/// account) is behind the VPC endpoints.
-fn reachable_from_the_subnets(ctx: &Ctx) -> bool {
-    ImageRef::parse(&ctx.deployment.service.image)
-        .ok()
-        .and_then(|image| image.ecr())
-        .is_some_and(|loc| loc.region == ctx.deployment.region)
+/// The image reference, when it lives in this account's ECR in the stack's region.
+pub fn managed_image(ctx: &Ctx) -> Option<ImageRef> {
+    in_regional_ecr(ctx).filter(|image| image.ecr().is_some_and(|loc| loc.account == ctx.account))
 }
 
 /// The repository, by name.
@@ -77,7 +73,7 @@ async fn created_by_us(ctx: &Ctx, repo: &Repository) -> anyhow::Result<bool> {
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let Some(image) = managed_image(ctx) else {
         let given = &ctx.deployment.service.image;
-        if !reachable_from_the_subnets(ctx) {
+        if in_regional_ecr(ctx).is_none() {
             ctx.progress.line(&format!(
                 "warning: {given} is outside ECR in {region}. The tasks run in private subnets \
                  with no route to the internet and reach only {region}'s ECR through the VPC \

@@ -125,6 +125,26 @@ async fn resources(
     Ok(out.items().to_vec())
 }
 
+/// The `ANY` method of a resource, if it exists.
+async fn get_method(
+    ctx: &Ctx,
+    api_id: &str,
+    resource_id: &str,
+    path: &str,
+) -> anyhow::Result<Option<aws_sdk_apigateway::operation::get_method::GetMethodOutput>> {
+    found(
+        ctx.aws
+            .apigw
+            .get_method()
+            .rest_api_id(api_id)
+            .resource_id(resource_id)
+            .http_method("ANY")
+            .send()
+            .await
+            .aws(|| format!("reading ANY {path}")),
+    )
+}
+
 /// Finds or creates the API and converges its routes and integrations.
 pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let name = &ctx.names.rest_api;
@@ -213,17 +233,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     };
     let mut changes = 0;
     for (resource_id, path, proxied) in [(&root_id, "/", false), (&proxy_id, "/{proxy+}", true)] {
-        let method = found(
-            ctx.aws
-                .apigw
-                .get_method()
-                .rest_api_id(&api_id)
-                .resource_id(resource_id)
-                .http_method("ANY")
-                .send()
-                .await
-                .aws(|| format!("reading ANY {path}")),
-        )?;
+        let method = get_method(ctx, &api_id, resource_id, path).await?;
         if method.is_none() {
             p.set(format!("adding ANY {path}"));
             let req = ctx
@@ -240,8 +250,13 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
                 req
             };
             match req.send().await.aws(|| format!("adding method ANY {path}")) {
-                // A retry of a call whose answer was lost meets the method it made.
-                Err(err) if has_code(&err, &["ConflictException"]) => {}
+                // A retry of a call whose answer was lost meets the method it made; any other
+                // conflict (a concurrent change) leaves no method, and stays an error.
+                Err(err) if has_code(&err, &["ConflictException"]) => {
+                    if get_method(ctx, &api_id, resource_id, path).await?.is_none() {
+                        return Err(err);
+                    }
+                }
                 other => {
                     other?;
                 }

@@ -102,15 +102,40 @@ impl Wiring {
     }
 }
 
+/// One thing about a live service that can differ from what the env file and the stack want.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drift {
+    TaskDefinition,
+    Count,
+    TargetGroup,
+    Network,
+    CircuitBreaker,
+}
+
+impl Drift {
+    fn words(self) -> &'static str {
+        match self {
+            Drift::TaskDefinition => "task definition",
+            Drift::Count => "task count",
+            Drift::TargetGroup => "target group",
+            Drift::Network => "network",
+            Drift::CircuitBreaker => "circuit breaker",
+        }
+    }
+}
+
+fn words(drift: &[Drift]) -> String {
+    drift
+        .iter()
+        .map(|d| d.words())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What differs between the live service and what the env file and the stack want. After
 /// drift (a target group made again, say) the service must follow, or it registers its tasks
 /// where no traffic comes.
-fn differences(
-    svc: &Service,
-    task_definition: &str,
-    desired: i32,
-    want: &Wiring,
-) -> Vec<&'static str> {
+fn differences(svc: &Service, task_definition: &str, desired: i32, want: &Wiring) -> Vec<Drift> {
     let sorted = |items: &[String]| {
         let mut items = items.to_vec();
         items.sort_unstable();
@@ -118,10 +143,10 @@ fn differences(
     };
     let mut out = Vec::new();
     if svc.task_definition() != Some(task_definition) {
-        out.push("task definition");
+        out.push(Drift::TaskDefinition);
     }
     if svc.desired_count() != desired {
-        out.push("task count");
+        out.push(Drift::Count);
     }
     let lb = &want.load_balancer;
     let wired = svc.load_balancers().len() == 1
@@ -131,7 +156,7 @@ fn differences(
                 && have.container_port() == lb.container_port()
         });
     if !wired {
-        out.push("target group");
+        out.push(Drift::TargetGroup);
     }
     let network = svc
         .network_configuration()
@@ -142,16 +167,32 @@ fn differences(
             && have.assign_public_ip() != Some(&AssignPublicIp::Enabled)
     });
     if !placed {
-        out.push("network");
+        out.push(Drift::Network);
     }
     // Only judged when reported: an emulator may not keep it.
     let breaker = svc
         .deployment_configuration()
         .and_then(DeploymentConfiguration::deployment_circuit_breaker);
     if breaker.is_some_and(|b| !(b.enable() && b.rollback())) {
-        out.push("circuit breaker");
+        out.push(Drift::CircuitBreaker);
     }
     out
+}
+
+/// What an update changed that the steady service no longer has. A rolled-back deployment of
+/// new wiring runs the same task definition as ours, so the wait alone cannot tell: only a
+/// second look shows the service went back to what it had.
+fn reverted(
+    svc: &Service,
+    task_definition: &str,
+    desired: i32,
+    want: &Wiring,
+    updated: &[Drift],
+) -> Vec<Drift> {
+    differences(svc, task_definition, desired, want)
+        .into_iter()
+        .filter(|d| updated.contains(d) && *d != Drift::Count)
+        .collect()
 }
 
 /// Finds, creates or updates the service, then waits until it is steady.
@@ -161,6 +202,7 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     let desired = i32::try_from(want).unwrap_or(i32::MAX);
     let task_definition = super::task_definition::arn(ctx).await?;
     let wiring = Wiring::wanted(ctx).await?;
+    let mut updated = Vec::new();
     let verb = match find(ctx).await? {
         Some(svc) if !super::ecs::tagged_ours(ctx, svc.tags()) => {
             return Err(ctx.not_ours(&format!("ECS service {name}")));
@@ -170,22 +212,36 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
             if changes.is_empty() {
                 "found".to_string()
             } else {
-                p.set(format!("updating the {}", changes.join(", ")));
-                ctx.aws
+                p.set(format!("updating the {}", words(&changes)));
+                // Only what differs: resending the wiring would start a new deployment (every
+                // task replaced) for what could have been a change of count.
+                let mut update = ctx
+                    .aws
                     .ecs
                     .update_service()
                     .cluster(&ctx.names.cluster)
                     .service(name)
-                    .task_definition(&task_definition)
-                    .desired_count(desired)
-                    .network_configuration(wiring.network_configuration())
-                    .load_balancers(wiring.load_balancer.clone())
-                    .deployment_configuration(deployment_configuration())
-                    .health_check_grace_period_seconds(60)
+                    .desired_count(desired);
+                if changes.contains(&Drift::TaskDefinition) {
+                    update = update.task_definition(&task_definition);
+                }
+                if changes.contains(&Drift::Network) {
+                    update = update.network_configuration(wiring.network_configuration());
+                }
+                if changes.contains(&Drift::TargetGroup) {
+                    update = update
+                        .load_balancers(wiring.load_balancer.clone())
+                        .health_check_grace_period_seconds(60);
+                }
+                if changes.contains(&Drift::CircuitBreaker) {
+                    update = update.deployment_configuration(deployment_configuration());
+                }
+                update
                     .send()
                     .await
                     .aws(|| format!("updating ECS service {name}"))?;
-                format!("updated the {} of", changes.join(", "))
+                updated = changes.clone();
+                format!("updated the {} of", words(&changes))
             }
         }
         None => {
@@ -235,6 +291,15 @@ pub async fn ensure(ctx: &Ctx, p: &StepProgress) -> anyhow::Result<String> {
     };
     let svc = wait_until_steady(ctx, p, &task_definition).await?;
     ctx.record(KEY, Record::created(svc.service_arn().unwrap_or_default()))?;
+    let reverted = reverted(&svc, &task_definition, desired, &wiring, &updated);
+    if !reverted.is_empty() {
+        anyhow::bail!(
+            "ECS service {name} went back to its previous {}: the circuit breaker rolled the \
+             deployment back. Check the task logs in log group {}",
+            words(&reverted),
+            ctx.names.log_group
+        );
+    }
     let retired = super::task_definition::deregister_all_but(ctx, p, &task_definition).await?;
     Ok(format!(
         "{verb} {name}, {}/{} running{}",
@@ -538,6 +603,47 @@ mod tests {
         let rolled_back = deployment("PRIMARY", OLD, DeploymentRolloutState::Completed, 1);
         let why = judged_after(&seen, vec![rolled_back], 1).expect_err("a failure");
         assert!(why.contains(OLD) && why.contains("rolled"), "{why}");
+    }
+
+    fn wiring(target_group: &str) -> Wiring {
+        Wiring {
+            network: AwsVpcConfiguration::builder()
+                .subnets("subnet-1")
+                .security_groups("sg-1")
+                .build()
+                .expect("network"),
+            load_balancer: LoadBalancer::builder()
+                .target_group_arn(target_group)
+                .container_name("app")
+                .container_port(8080)
+                .build(),
+        }
+    }
+
+    #[test]
+    fn new_wiring_the_service_went_back_from_is_reported() {
+        let want = wiring("tg-new");
+        let live = |target_group: &str| {
+            Service::builder()
+                .task_definition(NEW)
+                .desired_count(1)
+                .load_balancers(wiring(target_group).load_balancer)
+                .network_configuration(wiring(target_group).network_configuration())
+                .build()
+        };
+        assert_eq!(
+            differences(&live("tg-old"), NEW, 1, &want),
+            vec![Drift::TargetGroup]
+        );
+        // Rolled back: the service is on the old target group again.
+        assert_eq!(
+            reverted(&live("tg-old"), NEW, 1, &want, &[Drift::TargetGroup]),
+            vec![Drift::TargetGroup]
+        );
+        // Moved: nothing went back.
+        assert!(reverted(&live("tg-new"), NEW, 1, &want, &[Drift::TargetGroup]).is_empty());
+        // What was not updated is not called reverted.
+        assert!(reverted(&live("tg-old"), NEW, 1, &want, &[Drift::Count]).is_empty());
     }
 
     #[test]

@@ -194,9 +194,15 @@ class Middleware:
         seed = settings.current()["faults"]["seed"]
         return random.Random(f"{seed}|{call.key}|{n}|{kind}").random() < probability
 
-    def fire(self, index: int):
+    def fire(self, index: int, rule: dict) -> bool:
+        """Counts a firing of rule `index`; False (and no count) once its `limit` is reached,
+        decided under one lock so two calls at once cannot both take the last one."""
         with self.lock:
-            self.fired[index] = self.fired.get(index, 0) + 1
+            fired = self.fired.get(index, 0)
+            if "limit" in rule and fired >= rule["limit"]:
+                return False
+            self.fired[index] = fired + 1
+            return True
 
     # ------------------------------------------------------------ WSGI
     def control(self, environ, start_response):
@@ -251,7 +257,8 @@ class Middleware:
                 time.sleep(rule.get("latency_ms", 200) / 1000)
             for kind in ("throttle", "error", "lost", "hang"):
                 if rule.get(kind) and self.roll(call, n, kind, rule[kind]):
-                    self.fire(index)
+                    if not self.fire(index, rule):
+                        break
                     if kind == "lost":
                         return self.lose(call, environ, start_response, started, n)
                     if kind == "hang":

@@ -17,7 +17,8 @@ applying after firing that many times. Its faults are probabilities: `throttle`,
 `hang_seconds`), `latency` (adds `latency_ms`). The dice for the nth call of an operation
 depend only on the seed, the operation and n, so runs repeat even when steps interleave.
 
-`durations` overrides entries of DURATIONS (in AWS seconds) for one test. `failing_images`
+`durations` overrides entries of DURATIONS (in AWS seconds) for one test, `rates` entries of
+RATE_LIMITS. `failing_images`
 lists substrings of image references whose tasks never start: an ECS deployment of such an
 image is stopped by the circuit breaker after `circuit_breaker` AWS seconds (FAILED, or rolled
 back to the last revision that completed).
@@ -44,12 +45,15 @@ DEFAULT_DURATIONS = {
 # read this dict, so it is updated in place.
 DURATIONS = dict(DEFAULT_DURATIONS)
 
-# Rate limits: (bucket size, refill per AWS second).
-RATE_LIMITS = {
+# Rate limits: (bucket size, refill per AWS second). Tests may override entries with the
+# `rates` setting ({"apigateway.DeleteRestApi": [1, 0.001]}).
+DEFAULT_RATE_LIMITS = {
     "apigateway.DeleteRestApi": (1, 1 / 30),
     "apigateway.CreateDeployment": (1, 1 / 5),
     "ec2.CreateVpcEndpoint": (4, 0.3),
 }
+# The rate limits in force, updated in place like DURATIONS.
+RATE_LIMITS = dict(DEFAULT_RATE_LIMITS)
 
 PLAIN = {
     "scale": 0.01,
@@ -59,6 +63,7 @@ PLAIN = {
     "rate_limits": False,
     "faults": {"seed": 1, "rules": []},
     "durations": {},
+    "rates": {},
     "failing_images": [],
 }
 
@@ -70,6 +75,7 @@ REALISTIC = {
     "rate_limits": True,
     "faults": {"seed": 1, "rules": []},
     "durations": {},
+    "rates": {},
     "failing_images": [],
 }
 
@@ -99,6 +105,9 @@ def replace(new: dict) -> None:
     DURATIONS.clear()
     DURATIONS.update(DEFAULT_DURATIONS)
     DURATIONS.update({k: float(v) for k, v in merged["durations"].items()})
+    RATE_LIMITS.clear()
+    RATE_LIMITS.update(DEFAULT_RATE_LIMITS)
+    RATE_LIMITS.update({k: (float(size), float(refill)) for k, (size, refill) in merged["rates"].items()})
     _current.clear()
     _current.update(merged)
     from .clock import CLOCK

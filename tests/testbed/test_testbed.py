@@ -165,6 +165,8 @@ class Provisioning(Bed):
         return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
     def test_a_new_role_is_not_usable_by_ecs_at_once(self):
+        # Longer than AWS's 10 s, so the calls in between cannot outlast it.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"iam_role_usable": 500}))
         _, _, _, kwargs = self.service()
         ecs = self.client("ecs")
         role = self.role()
@@ -176,7 +178,7 @@ class Provisioning(Bed):
             ecs.create_service(**kwargs)
         self.assertEqual(self.code(ctx), "InvalidParameterException")
         self.assertIn("unable to assume the role", str(ctx.exception))
-        aws_seconds(15)
+        aws_seconds(510)
         ecs.create_service(**kwargs)
 
     def test_durations_can_be_overridden_and_unknown_ones_are_refused(self):
@@ -190,7 +192,10 @@ class Provisioning(Bed):
 
 
 class CircuitBreaker(Bed):
-    profile = dict(Bed.profile, failing_images=[":broken"])
+    # Rollouts last longer than on AWS, so no check lands within a fraction of a second of
+    # a change of state.
+    profile = dict(Bed.profile, failing_images=[":broken"],
+                   durations={"service_steady": 500, "circuit_breaker": 1000})
 
     def register(self, image):
         return self.client("ecs").register_task_definition(
@@ -206,9 +211,9 @@ class CircuitBreaker(Bed):
         ecs = self.client("ecs")
         ecs.create_service(**kwargs)
         svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
-        aws_seconds(160)
+        aws_seconds(600)
         self.assertEqual((self.primary(svc())["rolloutState"], svc()["runningCount"]), ("IN_PROGRESS", 0))
-        aws_seconds(50)
+        aws_seconds(500)
         primary = self.primary(svc())
         self.assertEqual(primary["rolloutState"], "FAILED")
         self.assertIn("circuit breaker", primary["rolloutStateReason"])
@@ -219,18 +224,18 @@ class CircuitBreaker(Bed):
         kwargs["taskDefinition"] = good
         ecs = self.client("ecs")
         ecs.create_service(**kwargs)
-        aws_seconds(160)
+        aws_seconds(600)
         bad = self.register("app:broken")
         ecs.update_service(cluster="c", service="s", taskDefinition=bad)
         svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertEqual(self.primary(svc())["taskDefinition"], bad)
-        aws_seconds(210)
+        aws_seconds(1200)
         now = svc()
         self.assertEqual(now["taskDefinition"], good)
         self.assertEqual((self.primary(now)["taskDefinition"], self.primary(now)["rolloutState"]), (good, "IN_PROGRESS"))
         failed = [d for d in now["deployments"] if d["status"] == "ACTIVE"]
         self.assertEqual([(d["taskDefinition"], d["rolloutState"]) for d in failed], [(bad, "FAILED")])
-        aws_seconds(160)
+        aws_seconds(500)
         now = svc()
         self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
 
@@ -361,6 +366,9 @@ class WhatMotoDrops(Bed):
 
 
 class WhatMotoForgives(Bed):
+    # Deletions last longer than on AWS, so the checks cannot miss their window.
+    profile = dict(Bed.profile, durations={"service_draining": 500, "endpoint_deleting": 500})
+
     def test_a_service_name_is_taken_while_active_or_draining(self):
         _, _, _, kwargs = Provisioning.service(self)
         ecs = self.client("ecs")
@@ -374,7 +382,7 @@ class WhatMotoForgives(Bed):
         with self.assertRaises(ClientError) as ctx:
             ecs.create_service(**again)
         self.assertIn("still Draining", str(ctx.exception))
-        aws_seconds(70)
+        aws_seconds(510)
         ecs.create_service(**again)
 
     def test_one_private_dns_endpoint_per_service_and_vpc(self):
@@ -390,7 +398,7 @@ class WhatMotoForgives(Bed):
         ec2.delete_vpc_endpoints(VpcEndpointIds=[first])
         with self.assertRaises(ClientError):
             ec2.create_vpc_endpoint(**args)  # still deleting
-        aws_seconds(70)
+        aws_seconds(510)
         ec2.create_vpc_endpoint(**args)
 
     def test_a_method_cannot_be_put_twice(self):
