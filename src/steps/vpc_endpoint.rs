@@ -58,6 +58,17 @@ pub async fn find(ctx: &Ctx, service: &str) -> anyhow::Result<Option<VpcEndpoint
             Err(err) => return Err(err),
         }
     }
+    let mut found: Vec<VpcEndpoint> = named(ctx, service)
+        .await?
+        .into_iter()
+        .filter(live)
+        .collect();
+    found.sort_by(|a, b| a.vpc_endpoint_id().cmp(&b.vpc_endpoint_id()));
+    Ok(found.into_iter().next())
+}
+
+/// Every endpoint of the stack for `service`, by its tags, in any state.
+async fn named(ctx: &Ctx, service: &str) -> anyhow::Result<Vec<VpcEndpoint>> {
     let name = ctx.names.endpoint(service);
     let out = ctx
         .aws
@@ -67,14 +78,7 @@ pub async fn find(ctx: &Ctx, service: &str) -> anyhow::Result<Option<VpcEndpoint
         .send()
         .await
         .aws(|| format!("looking up VPC endpoint {name}"))?;
-    let mut found: Vec<VpcEndpoint> = out
-        .vpc_endpoints()
-        .iter()
-        .filter(|e| live(e))
-        .cloned()
-        .collect();
-    found.sort_by(|a, b| a.vpc_endpoint_id().cmp(&b.vpc_endpoint_id()));
-    Ok(found.into_iter().next())
+    Ok(out.vpc_endpoints().to_vec())
 }
 
 /// What a new endpoint looks like.
@@ -148,16 +152,8 @@ async fn wait_until_none_deleting(
         p,
         Patience::minutes(15),
         || async {
-            let out = ctx
-                .aws
-                .ec2
-                .describe_vpc_endpoints()
-                .set_filters(Some(ec2::ours_named(ctx, &name)))
-                .send()
-                .await
-                .aws(|| format!("looking up VPC endpoint {name}"))?;
-            let deleting: Vec<&str> = out
-                .vpc_endpoints()
+            let endpoints = named(ctx, service).await?;
+            let deleting: Vec<&str> = endpoints
                 .iter()
                 .filter(|e| state_of(e) == "deleting")
                 .filter_map(VpcEndpoint::vpc_endpoint_id)
