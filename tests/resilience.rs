@@ -484,6 +484,18 @@ async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
         .success();
 }
 
+/// The ARN of the one target group there is.
+async fn only_target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
+    elb.describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_is_reported_and_repaired() {
     let emulator = Emulator::with_profile(1, "realistic");
@@ -519,15 +531,7 @@ async fn drift_is_reported_and_repaired() {
         .send()
         .await
         .unwrap();
-    let old_target_group = elb
-        .describe_target_groups()
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
+    let old_target_group = only_target_group(&elb).await;
     elb.delete_target_group()
         .target_group_arn(&old_target_group)
         .send()
@@ -584,15 +588,7 @@ async fn drift_is_reported_and_repaired() {
     // What depends on the target group follows it: the service registers its tasks in the
     // new one, or traffic would reach nothing.
     assert!(stderr.contains("updating the target group"), "{stderr}");
-    let new_target_group = elb
-        .describe_target_groups()
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
+    let new_target_group = only_target_group(&elb).await;
     assert_ne!(new_target_group, old_target_group);
     let ecs = aws_sdk_ecs::Client::new(&sdk);
     let svc = ecs
