@@ -365,36 +365,25 @@ fn a_state_file_of_another_deployment_is_refused_and_kept() {
         "resources": {}
     })
     .to_string();
-    std::fs::write(ws.state_file(), &state).unwrap();
-    let refused = gwfargate(ws.path(), &endpoint.url)
-        .args(["up", "--env", "env1.toml"])
-        .assert()
-        .code(2);
-    assert!(
-        output(&refused)
-            .1
-            .contains("belongs to deployment \"cluster1\""),
-        "{}",
-        output(&refused).1
-    );
-    assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), state);
+    // `up` with this state file in place is refused, says why, and leaves the file as it is.
+    let refused_with = |state: &str, why: &str| {
+        std::fs::write(ws.state_file(), state).unwrap();
+        let refused = gwfargate(ws.path(), &endpoint.url)
+            .args(["up", "--env", "env1.toml"])
+            .assert()
+            .code(2);
+        let (_, stderr) = output(&refused);
+        assert!(stderr.contains(why), "{stderr}");
+        assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), state);
+    };
+    refused_with(&state, "belongs to deployment \"cluster1\"");
     // The same deployment in another region is another stack: refused too.
-    let elsewhere = state
-        .replace("\"cluster1\"", "\"cluster2\"")
-        .replace("\"eu-west-1\"", "\"us-east-1\"");
-    std::fs::write(ws.state_file(), &elsewhere).unwrap();
-    let refused = gwfargate(ws.path(), &endpoint.url)
-        .args(["up", "--env", "env1.toml"])
-        .assert()
-        .code(2);
-    assert!(
-        output(&refused)
-            .1
-            .contains("belongs to deployment \"cluster2\" in us-east-1, but env1.toml describes \"cluster2\" in eu-west-1"),
-        "{}",
-        output(&refused).1
+    refused_with(
+        &state
+            .replace("\"cluster1\"", "\"cluster2\"")
+            .replace("\"eu-west-1\"", "\"us-east-1\""),
+        "belongs to deployment \"cluster2\" in us-east-1, but env1.toml describes \"cluster2\" in eu-west-1",
     );
-    assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), elsewhere);
     assert_eq!(endpoint.connections(), 0);
 }
 

@@ -590,16 +590,8 @@ async fn drift_is_reported_and_repaired() {
     assert!(stderr.contains("updating the target group"), "{stderr}");
     let new_target_group = only_target_group(&elb).await;
     assert_ne!(new_target_group, old_target_group);
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let svc = ecs
-        .describe_services()
-        .cluster("cluster1-cluster")
-        .services("cluster1-service-microservice1")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        svc.services()[0].load_balancers()[0].target_group_arn(),
+        common::the_service(&sdk).await.load_balancers()[0].target_group_arn(),
         Some(new_target_group.as_str())
     );
     gwfargate(ws.path(), &emulator.endpoint)

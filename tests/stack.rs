@@ -350,14 +350,7 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     );
 
     // Service: Fargate, private subnets, the group, no public IP, on the target group.
-    let svcs = ecs
-        .describe_services()
-        .cluster("cluster1-cluster")
-        .services("cluster1-service-microservice1")
-        .send()
-        .await
-        .unwrap();
-    let svc = &svcs.services()[0];
+    let svc = &common::the_service(sdk).await;
     assert_eq!(svc.status(), Some("ACTIVE"));
     assert_eq!(
         svc.launch_type(),
@@ -1022,15 +1015,7 @@ async fn env_file_changes_converge_or_are_refused_before_any_call() {
             "only the service changes, saw {change:?}:\n{stderr}"
         );
     }
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let svc = ecs
-        .describe_services()
-        .cluster("cluster1-cluster")
-        .services("cluster1-service-microservice1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(svc.services()[0].desired_count(), 2);
+    assert_eq!(common::the_service(&sdk).await.desired_count(), 2);
     assert_eq!(
         inventory(&sdk).await,
         built,

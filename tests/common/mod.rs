@@ -222,6 +222,19 @@ pub async fn push_image(sdk: &aws_config::SdkConfig, repository: &str, tag: &str
         .expect("put image");
 }
 
+/// The reference env file's ECS service, as AWS describes it now.
+pub async fn the_service(sdk: &aws_config::SdkConfig) -> aws_sdk_ecs::types::Service {
+    aws_sdk_ecs::Client::new(sdk)
+        .describe_services()
+        .cluster("cluster1-cluster")
+        .services("cluster1-service-microservice1")
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone()
+}
+
 /// The stdout and stderr of a finished command, as text.
 pub fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
     let out = assert.get_output();
