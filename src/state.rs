@@ -457,6 +457,26 @@ mod tests {
         );
     }
 
+    /// A state file as gwfargate wrote it before records carried typed outputs (free-form
+    /// `attrs`), with a create still in flight: every later gwfargate must keep reading it.
+    #[test]
+    fn a_state_file_written_before_typed_outputs_still_loads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("env1.json");
+        fs::write(&path, include_str!("../tests/fixtures/state-v1-attrs.json")).expect("write");
+        let state = StateFile { path }.load().expect("load").expect("present");
+        assert_eq!(state.deployment, deployment());
+        assert_eq!(state.account.as_deref(), Some("123456789012"));
+        assert_eq!(state.resources.len(), 20);
+        assert_eq!(state.resources["vpc"].id, "vpc-a95923fe1bc417038");
+        assert_eq!(state.resources["subnet/1"].id, "subnet-72bed6feb3687deca");
+        assert!(state.resources.values().all(|r| r.created));
+        assert_eq!(
+            state.intents["vpc_link"].client_token,
+            "Zq3k9XrT0bWm4YpLc8NvA1sD5fGh7JkE"
+        );
+    }
+
     #[test]
     fn refuses_damaged_and_future_files_without_touching_them() {
         let dir = tempfile::tempdir().expect("tempdir");
