@@ -372,11 +372,132 @@ def _role_not_yet_usable(account_id, region, role_arn):
 # started), `_tb_fails` (its image never starts), `_tb_good` (the task definition of the last
 # deployment that completed), `_tb_failed` (the deployment the circuit breaker stopped, shown
 # beside the rollback until that completes). `settle` moves it on with the clock.
+#
+# moto starts no task for a service: the bed's ServiceTasks stand in for them, kept by the
+# backend (`_tb_tasks`, by ARN) after their service is gone.
+class ServiceTask:
+    """A task the service scheduler started, whose state follows the clock
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html):
+    PENDING until its rollout is steady (PROVISIONING, PENDING and ACTIVATING in one; a task
+    of a failing image never runs), then RUNNING. Once stopped: DEACTIVATING while its target
+    group deregisters it, STOPPING while its containers get SIGTERM and exit, DEPROVISIONING
+    while its network interface is detached and deleted, then STOPPED.
+    """
+
+    def __init__(self, service, arn, at, containers):
+        d = service.__dict__
+        self.service = service
+        self.task_arn = arn
+        self.id = arn.rsplit("/", 1)[-1]
+        self.cluster_name = service.cluster_name
+        self.task_definition_arn = service.task_definition
+        self.launch_type = service.launch_type or "FARGATE"
+        # A service's tasks are started by its deployment (what ListTasks' startedBy matches).
+        self.started_by = d["_tb_primary"]
+        self.created = at
+        self.rollout = d["_tb_rollout"]
+        self.never_runs = d["_tb_fails"]
+        self.containers = containers
+        vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
+        self.subnets, self.groups = vpc.get("subnets"), vpc.get("securityGroups")
+        # (stop requested, deregistered, containers exited, stopped), as CLOCK.now() values.
+        self.stop_times = None
+        self.stopped_reason = self.stop_code = None
+        # moto's TagResource and ListTagsForResource find tasks through list_tasks.
+        self.tags = []
+
+    @property
+    def live(self):
+        return self.stop_times is None
+
+    def ran_at(self):
+        """When it started running (None: it never will)."""
+        return None if self.never_runs else self.rollout + CLOCK.wall(D["service_steady"])
+
+    def stop(self, at, reason, code, delay):
+        """Stops it at `at` (now, or when the scheduler did); `delay` is its target group's
+        deregistration delay in AWS seconds."""
+        ran = self.ran_at()
+        if ran is None or ran > at:
+            # Never RUNNING, so never registered: ECS registers a task with its target group
+            # while ACTIVATING, just before RUNNING (task lifecycle page).
+            delay = 0
+        deregistered = at + CLOCK.wall(delay)
+        exited = deregistered + CLOCK.wall(D["task_stop"])
+        stopped = exited + CLOCK.wall(D["eni_linger"])
+        self.stop_times = (at, deregistered, exited, stopped)
+        self.stopped_reason, self.stop_code = reason, code
+        if settings.on("ordering"):
+            # Its network interface stays in its subnets and security groups until it is
+            # STOPPED (DEPROVISIONING detaches and deletes it: task lifecycle page).
+            world.linger(f"ECS task {self.id} of service {self.service.name}", self.subnets, self.groups,
+                         until=stopped)
+
+    def status(self, now):
+        if self.stop_times is None:
+            ran = self.ran_at()
+            return "RUNNING" if ran is not None and now >= ran else "PENDING"
+        _, deregistered, exited, stopped = self.stop_times
+        for end, state in ((deregistered, "DEACTIVATING"), (exited, "STOPPING"), (stopped, "DEPROVISIONING")):
+            if now < end:
+                return state
+        return "STOPPED"
+
+    def describe(self, now):
+        """What DescribeTasks shows at `now` (one instant, so the fields agree). Timestamps
+        appear once reached (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html):
+        stoppingAt when it left RUNNING, executionStoppedAt when its containers exited,
+        stoppedAt when it was STOPPED."""
+        requested, _, exited, stopped = self.stop_times or (None, None, None, None)
+        ran = self.ran_at()
+        if ran is not None and requested is not None and ran > requested:
+            ran = None
+
+        def reached(moment):
+            return CLOCK.utc(moment) if moment is not None and moment <= now else None
+
+        container = "STOPPED" if reached(exited) else "RUNNING" if reached(ran) else "PENDING"
+        return {
+            "taskArn": self.task_arn,
+            "clusterArn": self.service.cluster_arn,
+            "taskDefinitionArn": self.task_definition_arn,
+            "group": f"service:{self.service.name}",
+            "startedBy": self.started_by,
+            "launchType": self.launch_type,
+            "lastStatus": self.status(now),
+            "desiredStatus": "RUNNING" if requested is None else "STOPPED",
+            "createdAt": CLOCK.utc(self.created),
+            "startedAt": reached(ran),
+            "stoppingAt": reached(requested),
+            "executionStoppedAt": reached(exited),
+            "stoppedAt": reached(stopped),
+            "stoppedReason": self.stopped_reason,
+            "stopCode": self.stop_code,
+            "containers": [
+                {"name": name, "image": image, "taskArn": self.task_arn, "lastStatus": container}
+                for name, image in self.containers
+            ],
+        }
+
+
+# Why the scheduler stops a task: its stoppedReason (with the deployment that started it)
+# and stopCode (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
+SCALED_IN = ("Scaling activity initiated by (deployment {})", "ServiceSchedulerInitiated")
+SERVICE_DELETED = ("Service deleted", "ServiceSchedulerInitiated")
+FAILED_TO_START = ("CannotPullContainerError: The task's image could not be pulled", "TaskFailedToStart")
+
+
 def _patch_ecs():
+    import threading
+
     from moto.ecs import models as m
     from moto.ecs import responses as r
     from moto.ecs.exceptions import InvalidParameterException
     from moto.moto_api._internal import mock_random
+    from moto.utilities.utils import get_partition
+
+    # Reads move rollouts on (settle) and may start or stop tasks: one at a time.
+    lock = threading.RLock()
 
     def new_deployment_id():
         return f"ecs-svc/{mock_random.randint(0, 32**12)}"
@@ -389,28 +510,96 @@ def _patch_ecs():
         return any(p in image for p in patterns for image in images)
 
     def start_rollout(backend, service):
+        if service.task_definition:
+            # AWS answers with the revision's ARN (moto keeps what UpdateService was given);
+            # tasks are told apart by it.
+            service.task_definition = backend.describe_task_definition(service.task_definition).arn
         service.__dict__["_tb_rollout"] = CLOCK.now()
         service.__dict__["_tb_fails"] = fails(backend, service.task_definition)
         service.__dict__["_tb_primary"] = new_deployment_id()
+
+    def registry(backend):
+        return backend.__dict__.setdefault("_tb_tasks", {})
+
+    def all_tasks(backend):
+        """A copy: other requests' threads may start tasks meanwhile."""
+        return list(registry(backend).values())
+
+    def tasks_of(service):
+        return [t for t in all_tasks(service._backend) if t.service is service]
+
+    def deregistration_delay(service):
+        """AWS seconds the service's target groups take to deregister a task: their live
+        `deregistration_delay.timeout_seconds`, 300 when unset; 0 without a load balancer
+        (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-target-groups.html#deregistration-delay)."""
+        from moto.elbv2.models import elbv2_backends
+
+        groups = elbv2_backends[service._account_id][service.region_name].target_groups
+        arns = [lb.get("targetGroupArn") for lb in service.load_balancers or []]
+        return max(
+            (int(groups[arn].attributes.get("deregistration_delay.timeout_seconds", 300)) for arn in arns if arn in groups),
+            default=0,
+        )
+
+    def stop(service, tasks, at, why):
+        if not tasks:
+            return
+        reason, code = why
+        delay = deregistration_delay(service)
+        for task in tasks:
+            task.stop(at, reason.format(task.started_by), code, delay)
+
+    def scale(service, at):
+        """Starts or stops tasks of the service's revision until `desiredCount` of them are
+        up, newest stopped first; other revisions' tasks stay until the new deployment is
+        steady (settle)."""
+        if "_tb_deleted" in service.__dict__ or not service.task_definition:
+            return
+        with lock:
+            current = [t for t in tasks_of(service) if t.live and t.task_definition_arn == service.task_definition]
+            want = service.desired_count or 0
+            containers = [(c.get("name"), c.get("image")) for c in
+                          service._backend.describe_task_definition(service.task_definition).container_definitions]
+            for _ in range(want - len(current)):
+                arn = (f"arn:{get_partition(service.region_name)}:ecs:{service.region_name}:{service._account_id}:"
+                       f"task/{service.cluster_name}/{mock_random.uuid4().hex}")
+                registry(service._backend)[arn] = ServiceTask(service, arn, at, containers)
+            excess = sorted(current, key=lambda t: t.created, reverse=True)[:max(0, len(current) - want)]
+            stop(service, excess, at, SCALED_IN)
 
     def settle(self):
         d = self.__dict__
         start = d.get("_tb_rollout")
         if start is None:
             return
-        since = CLOCK.aws_since(start)
-        if d.get("_tb_fails"):
-            if since >= D["circuit_breaker"] and d.get("_tb_good"):
-                # The circuit breaker rolls back to the last deployment that completed.
-                d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition}
-                self.task_definition = d["_tb_good"]
-                d["_tb_rollout"] = start + CLOCK.wall(D["circuit_breaker"])
-                d["_tb_fails"] = False
-                d["_tb_primary"] = new_deployment_id()
-            return
-        if since >= D["service_steady"]:
-            d["_tb_good"] = self.task_definition
-            d.pop("_tb_failed", None)
+        with lock:
+            since = CLOCK.aws_since(start)
+            if d.get("_tb_fails"):
+                if since >= D["circuit_breaker"]:
+                    tripped = start + CLOCK.wall(D["circuit_breaker"])
+                    # The breaker stops the failing deployment from launching tasks
+                    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html).
+                    stop(self, [t for t in tasks_of(self) if t.live and t.never_runs], tripped, FAILED_TO_START)
+                    if d.get("_tb_good"):
+                        # The circuit breaker rolls back to the last deployment that completed.
+                        d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition}
+                        self.task_definition = d["_tb_good"]
+                        d["_tb_rollout"] = tripped
+                        d["_tb_fails"] = False
+                        d["_tb_primary"] = new_deployment_id()
+                        scale(self, tripped)
+                return
+            if since >= D["service_steady"]:
+                d["_tb_good"] = self.task_definition
+                d.pop("_tb_failed", None)
+                # A rolling update stops the old revision's tasks once the new ones are up
+                # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html).
+                old = [t for t in tasks_of(self) if t.live and t.task_definition_arn != self.task_definition]
+                stop(self, old, start + CLOCK.wall(D["service_steady"]), SCALED_IN)
+
+    def settle_all(backend):
+        for service in list(backend.services.values()):
+            settle(service)
 
     def steady(self):
         settle(self)
@@ -419,11 +608,22 @@ def _patch_ecs():
             return True
         return not self.__dict__.get("_tb_fails") and CLOCK.aws_since(start) >= D["service_steady"]
 
+    def counting(self, state, revision=None):
+        """How many of the service's tasks are in `state` now (of `revision` only, if given)."""
+        settle(self)
+        now = CLOCK.now()
+        return sum(t.status(now) == state and revision in (None, t.task_definition_arn) for t in tasks_of(self))
+
     def get_status(self):
         raw = self.__dict__.get("_tb_status", "ACTIVE")
         deleted = self.__dict__.get("_tb_deleted")
         if settings.on("provisioning") and raw == "INACTIVE" and deleted is not None:
-            return "DRAINING" if CLOCK.aws_since(deleted) < D["service_draining"] else "INACTIVE"
+            # DRAINING until all its tasks are STOPPING or STOPPED
+            # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html),
+            # and at least `service_draining`.
+            ends = [t.stop_times[1] for t in tasks_of(self) if t.stop_times]
+            drained = max([deleted + CLOCK.wall(D["service_draining"]), *ends])
+            return "DRAINING" if CLOCK.now() < drained else "INACTIVE"
         return raw
 
     def set_status(self, value):
@@ -433,9 +633,8 @@ def _patch_ecs():
         raw = self.__dict__.get("_tb_running", 0)
         if not settings.on("provisioning") or "_tb_rollout" not in self.__dict__:
             return raw
-        if self.status != "ACTIVE":
-            return 0
-        return self.desired_count if steady(self) else 0
+        # Only RUNNING tasks count: a stopped task is DEACTIVATING at once (task lifecycle page).
+        return counting(self, "RUNNING")
 
     def set_running(self, value):
         self.__dict__["_tb_running"] = value
@@ -444,7 +643,7 @@ def _patch_ecs():
         raw = self.__dict__.get("_tb_pending", 0)
         if not settings.on("provisioning") or "_tb_rollout" not in self.__dict__:
             return raw
-        return 0 if self.status != "ACTIVE" else self.desired_count - self.running_count
+        return counting(self, "PENDING")
 
     def set_pending(self, value):
         self.__dict__["_tb_pending"] = value
@@ -457,7 +656,7 @@ def _patch_ecs():
         d = self.__dict__
         deployment = dict(raw[0])
         deployment["id"] = d.get("_tb_primary", deployment["id"])
-        running = self.running_count
+        running = counting(self, "RUNNING", self.task_definition)
         if d.get("_tb_fails"):
             stopped = CLOCK.aws_since(d["_tb_rollout"]) >= D["circuit_breaker"]
             state = "FAILED" if stopped else "IN_PROGRESS"
@@ -473,7 +672,7 @@ def _patch_ecs():
         deployment.update(
             desiredCount=self.desired_count,
             runningCount=running,
-            pendingCount=self.desired_count - running,
+            pendingCount=counting(self, "PENDING", self.task_definition),
             taskDefinition=self.task_definition,
             rolloutState=state,
             rolloutStateReason=reason,
@@ -529,6 +728,7 @@ def _patch_ecs():
         service = original(self, *args, **kwargs)
         if settings.on("provisioning"):
             start_rollout(self, service)
+            scale(service, CLOCK.now())
         return service
 
     @_wrap(m.EC2ContainerServiceBackend, "update_service")
@@ -542,22 +742,59 @@ def _patch_ecs():
         service = original(self, props)
         if settings.on("provisioning") and changes:
             start_rollout(self, service)
+            # A lower desiredCount stops tasks at once, a higher one starts tasks (task
+            # lifecycle page).
+            scale(service, CLOCK.now())
         return service
 
     @_wrap(m.EC2ContainerServiceBackend, "delete_service")
     def delete_service(original, self, cluster_name, service_name, force):
         service = original(self, cluster_name, service_name, force)
         if "_tb_deleted" not in service.__dict__:
-            service.__dict__["_tb_deleted"] = CLOCK.now()
-            if settings.on("ordering"):
-                vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
-                world.linger(
-                    f"tasks of ECS service {service.name}",
-                    vpc.get("subnets"),
-                    vpc.get("securityGroups"),
-                    after_aws_seconds=D["service_draining"],
-                )
+            with lock:
+                settle(service)
+                service.__dict__["_tb_deleted"] = CLOCK.now()
+                # DeleteService with force stops the service's tasks (API_DeleteService).
+                stop(service, [t for t in tasks_of(service) if t.live], CLOCK.now(), SERVICE_DELETED)
         return service
+
+    @_wrap(m.EC2ContainerServiceBackend, "list_tasks")
+    def list_tasks(original, self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        if not settings.on("provisioning"):
+            return found
+        a = _bind(original, self, *args, **kwargs)
+        service = a["service_name"] and a["service_name"].split("/")[-1]
+        if service:
+            found = []  # moto ignores serviceName; its own (RunTask) tasks belong to no service
+        cluster = self._get_cluster(a["cluster_str"]).name if a["cluster_str"] else None
+        revisions = self.list_task_definitions(a["family"]) if a["family"] else None
+        # The default filter is desiredStatus RUNNING
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html).
+        wanted = a["desiredStatus"] or "RUNNING"
+        settle_all(self)
+        return found + [
+            t for t in all_tasks(self)
+            if (not cluster or t.cluster_name == cluster)
+            and (not service or t.service.name == service)
+            and (revisions is None or t.task_definition_arn in revisions)
+            and (not a["started_by"] or t.started_by == a["started_by"])
+            and not a["container_instance"]  # Fargate tasks run on no container instance
+            and ("RUNNING" if t.live else "STOPPED") == wanted
+        ]
+
+    @_wrap(m.EC2ContainerServiceBackend, "describe_tasks")
+    def describe_tasks(original, self, cluster_str, tasks):
+        found = original(self, cluster_str, tasks)
+        if not settings.on("provisioning"):
+            return found
+        cluster = self._get_cluster(cluster_str).name
+        ids = {task.split("/")[-1] for task in tasks}
+        settle_all(self)
+        now = CLOCK.now()
+        # Stopped tasks stay describable for at least an hour
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html); the bed keeps them.
+        return found + [t.describe(now) for t in all_tasks(self) if t.cluster_name == cluster and t.id in ids]
 
     tokens: dict = {}
 

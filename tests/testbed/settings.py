@@ -18,10 +18,14 @@ applying after firing that many times. Its faults are probabilities: `throttle`,
 depend only on the seed, the operation and n, so runs repeat even when steps interleave.
 
 `durations` overrides entries of DURATIONS (in AWS seconds) for one test, `rates` entries of
-RATE_LIMITS. `failing_images`
-lists substrings of image references whose tasks never start: an ECS deployment of such an
-image is stopped by the circuit breaker after `circuit_breaker` AWS seconds (FAILED, or rolled
-back to the last revision that completed).
+RATE_LIMITS. A stopped ECS task is DEACTIVATING for its target group's deregistration delay
+(the group's attribute, not a duration here), STOPPING for `task_stop`, DEPROVISIONING for
+`eni_linger`, then STOPPED; a deleted service is DRAINING until its tasks are all STOPPING,
+and for at least `service_draining`.
+
+`failing_images` lists substrings of image references whose tasks never start: an ECS
+deployment of such an image is stopped by the circuit breaker after `circuit_breaker` AWS
+seconds (FAILED, or rolled back to the last revision that completed).
 """
 import copy
 
@@ -35,6 +39,10 @@ DEFAULT_DURATIONS = {
     "endpoint_deleting": 60,
     "service_steady": 150,
     "service_draining": 60,
+    # A stopped task's containers get SIGTERM and exit: a well-behaved app within seconds, at
+    # most the container's stopTimeout (30 s by default) before SIGKILL
+    # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+    "task_stop": 10,
     "eni_linger": 120,
     # A new IAM role is not yet usable by ECS (CreateService: "unable to assume the role").
     "iam_role_usable": 10,

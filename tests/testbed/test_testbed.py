@@ -141,8 +141,7 @@ class Provisioning(Bed):
         return vpc, subnets, sg, kwargs
 
     def test_service_reaches_desired_after_150_s_and_drains_when_deleted(self):
-        # Draining lasts longer here than AWS's 60 s, so a slow call cannot miss it.
-        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"service_draining": 500}))
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"service_draining": 100}))
         _, _, _, kwargs = self.service()
         ecs = self.client("ecs")
         ecs.create_service(**kwargs)
@@ -155,9 +154,10 @@ class Provisioning(Bed):
         ecs.update_service(cluster="c", service="s", desiredCount=0)
         ecs.delete_service(cluster="c", service="s", force=True)
         self.assertEqual(svc()["status"], "DRAINING")
-        aws_seconds(510)
+        aws_seconds(120)
+        self.assertEqual(svc()["status"], "DRAINING", "its tasks deregister for 300 s (the default)")
+        aws_seconds(250)
         self.assertEqual(svc()["status"], "INACTIVE")
-
 
     def role(self, name="exec"):
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -240,6 +240,182 @@ class CircuitBreaker(Bed):
         self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
 
 
+class Tasks(Bed):
+    # Containers stop and interfaces go for longer than on AWS (10 s, 120 s) and draining is
+    # short, so each state lasts long enough to be seen and the service waits on its tasks.
+    profile = dict(Bed.profile, durations={"task_stop": 300, "eni_linger": 300, "service_draining": 1})
+
+    def running(self, delay=None, load_balancer=True):
+        """A service of 2 RUNNING tasks, their ARNs (its subnets and group in self.subnets,
+        self.sg); `delay` sets the target group's deregistration delay."""
+        ecs = self.client("ecs")
+        if load_balancer:
+            _, self.subnets, self.sg, kwargs = Provisioning.service(self)
+        else:
+            _, self.subnets, self.sg = self.network()
+            ecs.create_cluster(clusterName="c")
+            ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                         cpu="256", memory="512", containerDefinitions=[{"name": "app", "image": "nginx"}])
+            kwargs = dict(cluster="c", serviceName="s", taskDefinition="f", desiredCount=2, launchType="FARGATE",
+                          networkConfiguration={"awsvpcConfiguration": {"subnets": self.subnets,
+                                                                        "securityGroups": [self.sg]}})
+        if delay is not None:
+            self.set_delay(delay)
+        ecs.create_service(**kwargs)
+        aws_seconds(160)
+        return ecs.list_tasks(cluster="c", serviceName="s")["taskArns"]
+
+    def set_delay(self, seconds):
+        elb = self.client("elbv2")
+        tg = elb.describe_target_groups(Names=["tg"])["TargetGroups"][0]["TargetGroupArn"]
+        elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": str(seconds)}])
+
+    def stop(self, desired=None):
+        """Scales the service to `desired`, or deletes it; `after` counts from here."""
+        ecs = self.client("ecs")
+        if desired is None:
+            ecs.delete_service(cluster="c", service="s", force=True)
+        else:
+            ecs.update_service(cluster="c", service="s", desiredCount=desired)
+        self.stopped = time.monotonic()
+
+    def after(self, n):
+        """Sleeps until n AWS seconds after the stop: unlike a chain of sleeps, the calls in
+        between do not add up against the end of a state."""
+        time.sleep(max(0.0, self.stopped + n * SCALE - time.monotonic()))
+
+    def tasks(self, arns):
+        return self.client("ecs").describe_tasks(cluster="c", tasks=arns)["tasks"]
+
+    def states(self, arns):
+        return {(t["lastStatus"], t["desiredStatus"]) for t in self.tasks(arns)}
+
+    def status(self):
+        return self.client("ecs").describe_services(cluster="c", services=["s"])["services"][0]["status"]
+
+    def test_a_service_has_desired_count_tasks_pending_then_running(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        arns = ecs.list_tasks(cluster="c", serviceName="s")["taskArns"]
+        self.assertEqual(len(arns), 2)
+        for arn in arns:
+            self.assertRegex(arn, r"^arn:aws:ecs:eu-west-1:\d{12}:task/c/[0-9a-f]{32}$")
+        self.assertEqual(self.states(arns), {("PENDING", "RUNNING")})
+        aws_seconds(160)
+        self.assertEqual(sorted(ecs.list_tasks(cluster="c", serviceName="s")["taskArns"]), sorted(arns))
+        revision = ecs.describe_task_definition(taskDefinition="f")["taskDefinition"]["taskDefinitionArn"]
+        tasks = self.tasks(arns)
+        self.assertEqual({(t["lastStatus"], t["desiredStatus"], t["group"], t["launchType"], t["taskDefinitionArn"])
+                          for t in tasks}, {("RUNNING", "RUNNING", "service:s", "FARGATE", revision)})
+        self.assertTrue(all("startedAt" in t and "stoppingAt" not in t for t in tasks))
+        self.assertEqual(ecs.list_tasks(cluster="c", serviceName="s", desiredStatus="STOPPED")["taskArns"], [])
+
+    def test_run_task_tasks_still_list_and_describe(self):
+        ecs = self.client("ecs")
+        ecs.create_cluster(clusterName="c")
+        # moto's RunTask fails on awsvpc task definitions and on containers without memory.
+        ecs.register_task_definition(family="f", containerDefinitions=[{"name": "app", "image": "nginx", "memory": 512}])
+        arn = ecs.run_task(cluster="c", taskDefinition="f", launchType="FARGATE")["tasks"][0]["taskArn"]
+        self.assertEqual(ecs.list_tasks(cluster="c")["taskArns"], [arn])
+        self.assertEqual(ecs.list_tasks(cluster="c", serviceName="s")["taskArns"], [], "it belongs to no service")
+        self.assertEqual([t["taskArn"] for t in self.tasks([arn])], [arn])
+
+    def test_a_stopped_task_deactivates_for_the_deregistration_delay_then_stops_and_deprovisions(self):
+        arns = self.running(delay=400)
+        self.stop(desired=0)
+        self.set_delay(0)  # the delay is read at the stop request
+        self.assertEqual(self.states(arns), {("DEACTIVATING", "STOPPED")})
+        self.after(550)
+        self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
+        self.assertFalse(any("executionStoppedAt" in t for t in self.tasks(arns)))
+        self.after(850)
+        self.assertEqual(self.states(arns), {("DEPROVISIONING", "STOPPED")})
+        self.after(1150)
+        self.assertEqual(self.states(arns), {("STOPPED", "STOPPED")})
+        task = self.tasks(arns)[0]
+        self.assertEqual(task["stopCode"], "ServiceSchedulerInitiated")
+        self.assertEqual(task["stoppedReason"], f"Scaling activity initiated by (deployment {task['startedBy']})")
+        # The containers exited at the end of STOPPING, 400 + 300 AWS seconds after the stop.
+        self.assertAlmostEqual((task["executionStoppedAt"] - task["stoppingAt"]).total_seconds(), 700 * SCALE, delta=0.01)
+        self.assertAlmostEqual((task["stoppedAt"] - task["executionStoppedAt"]).total_seconds(), 300 * SCALE, delta=0.01)
+
+    def test_a_zero_deregistration_delay_stops_the_containers_at_once(self):
+        arns = self.running(delay=0)
+        self.stop(desired=0)
+        self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
+
+    def test_an_unset_deregistration_delay_is_300_s(self):
+        arns = self.running()
+        self.stop(desired=0)
+        self.after(150)
+        self.assertEqual(self.states(arns), {("DEACTIVATING", "STOPPED")})
+        self.after(450)
+        self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
+
+    def test_a_service_without_a_load_balancer_skips_deactivating(self):
+        arns = self.running(load_balancer=False)
+        self.stop(desired=0)
+        self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
+
+    def test_running_count_drops_at_the_stop_request(self):
+        self.running(delay=400)
+        self.stop(desired=1)
+        ecs = self.client("ecs")
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual((svc["runningCount"], svc["pendingCount"]), (1, 0))
+        stopping = ecs.list_tasks(cluster="c", serviceName="s", desiredStatus="STOPPED")["taskArns"]
+        self.assertEqual(self.states(stopping), {("DEACTIVATING", "STOPPED")})
+        self.assertEqual(len(ecs.list_tasks(cluster="c", serviceName="s")["taskArns"]), 1)
+
+    def test_a_deleted_service_drains_until_its_tasks_are_stopping(self):
+        arns = self.running(delay=400)
+        self.stop()
+        self.assertEqual(self.status(), "DRAINING")
+        task = self.tasks(arns)[0]
+        self.assertEqual((task["lastStatus"], task["stoppedReason"]), ("DEACTIVATING", "Service deleted"))
+        self.after(200)
+        self.assertEqual(self.status(), "DRAINING")
+        self.after(550)
+        self.assertEqual(self.status(), "INACTIVE")
+        self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
+
+    def test_interfaces_hold_the_subnet_and_group_until_the_task_is_stopped(self):
+        # Without a load balancer, which would hold the subnets too.
+        arns = self.running(load_balancer=False)
+        ec2 = self.client("ec2")
+        delete_subnet = lambda: ec2.delete_subnet(SubnetId=self.subnets[0])
+        delete_group = lambda: ec2.delete_security_group(GroupId=self.sg)
+        self.stop()
+        self.after(100)
+        self.assertEqual(self.status(), "INACTIVE", "its tasks are STOPPING")
+        for delete in (delete_subnet, delete_group):
+            with self.assertRaises(ClientError) as ctx:
+                delete()
+            self.assertEqual(self.code(ctx), "DependencyViolation")
+            self.assertIn("ECS task", str(ctx.exception))
+        self.after(450)
+        self.assertEqual(self.states(arns), {("DEPROVISIONING", "STOPPED")})
+        with self.assertRaises(ClientError) as ctx:
+            delete_group()
+        self.assertEqual(self.code(ctx), "DependencyViolation")
+        self.after(650)
+        delete_subnet()
+        delete_group()
+
+    def test_stopped_tasks_stay_describable_after_the_service_is_inactive(self):
+        arns = self.running(load_balancer=False)
+        ecs = self.client("ecs")
+        self.stop()
+        self.after(700)
+        self.assertEqual(self.status(), "INACTIVE")
+        self.assertEqual(self.states(arns), {("STOPPED", "STOPPED")})
+        self.assertEqual(sorted(ecs.list_tasks(cluster="c", serviceName="s", desiredStatus="STOPPED")["taskArns"]),
+                         sorted(arns))
+        self.assertEqual(ecs.list_tasks(cluster="c", serviceName="s")["taskArns"], [])
+
+
 class Ordering(Bed):
     def test_vpc_link_on_an_nlb_that_is_not_active_ends_failed(self):
         _, subnets, _ = self.network()
@@ -300,23 +476,28 @@ class Ordering(Bed):
         self.assertEqual(self.code(ctx), "InvalidParameterException")
 
     def test_subnet_and_group_wait_for_lingering_interfaces(self):
+        # Tasks stop and deprovision for longer than on AWS, so the checks cannot miss them.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"task_stop": 300, "eni_linger": 300}))
         vpc, subnets, sg, kwargs = Provisioning.service(self)
         ecs, ec2 = self.client("ecs"), self.client("ec2")
         ecs.create_service(**kwargs)
         with self.assertRaises(ClientError) as ctx:
             ec2.delete_security_group(GroupId=sg)
         self.assertEqual(self.code(ctx), "DependencyViolation", "a running service uses it")
+        aws_seconds(160)
         ecs.delete_service(cluster="c", service="s", force=True)
-        aws_seconds(70)
+        aws_seconds(450)  # deregistered after 300 s: the tasks are STOPPING, the service INACTIVE
+        self.assertEqual(ecs.describe_services(cluster="c", services=["s"])["services"][0]["status"], "INACTIVE")
         with self.assertRaises(ClientError) as ctx:
             ec2.delete_security_group(GroupId=sg)
         self.assertEqual(self.code(ctx), "DependencyViolation", "the tasks' interfaces linger")
+        self.assertIn("ECS task", str(ctx.exception))
         # A settings change mid-run keeps what is in flight: the interfaces still linger.
         post("/_testbed/config", dict(self.profile, scale=SCALE))
         with self.assertRaises(ClientError) as ctx:
             ec2.delete_security_group(GroupId=sg)
         self.assertEqual(self.code(ctx), "DependencyViolation", "kept across a config change")
-        aws_seconds(130)
+        aws_seconds(500)  # STOPPED 900 s after the delete
         ec2.delete_security_group(GroupId=sg)
 
 
@@ -529,6 +710,14 @@ class RateLimitsFaultsAndCallLog(Bed):
         started = time.monotonic()
         self.client("ecs").list_clusters()
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
+
+    def test_the_call_log_names_ecs_task_calls(self):
+        ecs = self.client("ecs")
+        ecs.create_cluster(clusterName="c")
+        ecs.list_tasks(cluster="c")
+        ecs.describe_tasks(cluster="c", tasks=["0" * 32])
+        calls = get("/_testbed/calls")
+        self.assertEqual((calls["ecs.ListTasks"]["ok"], calls["ecs.DescribeTasks"]["ok"]), (1, 1))
 
     def test_the_call_log_counts_operations_and_outcomes(self):
         post("/_testbed/reset")

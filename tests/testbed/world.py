@@ -10,9 +10,10 @@ _lock = threading.Lock()
 _lingering: list[tuple[str, frozenset, frozenset, float]] = []
 
 
-def linger(owner: str, subnets, groups, after_aws_seconds: float = 0.0) -> None:
-    """Records that `owner`'s network interfaces stay in `subnets` / `groups` for a while."""
-    gone = CLOCK.now() + CLOCK.wall(after_aws_seconds + settings.DURATIONS["eni_linger"])
+def linger(owner: str, subnets, groups, after_aws_seconds: float = 0.0, until: float | None = None) -> None:
+    """Records that `owner`'s network interfaces stay in `subnets` / `groups` for a while:
+    `after_aws_seconds` then `eni_linger` from now, or until the `CLOCK.now()` value `until`."""
+    gone = until if until is not None else CLOCK.now() + CLOCK.wall(after_aws_seconds + settings.DURATIONS["eni_linger"])
     with _lock:
         _lingering.append((owner, frozenset(subnets or ()), frozenset(groups or ()), gone))
 
