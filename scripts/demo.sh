@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tool's main job against a local AWS emulator, from a fresh clone:
-# up (stops with exit 3: the image is not pushed), push the image, up, status, down.
+# plan, up (stops with exit 3: the image is not pushed), push the image, up, status, plan, down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,9 @@ rm -rf "$state"
 env_file=config/env1.toml
 image=$(sed -n 's/^image *= *"\(.*\)".*/\1/p' "$env_file")
 
+echo; echo "== gwfargate plan --env $env_file   (what up will make)"
+"$bin" --state-dir "$state" plan --env "$env_file"
+
 echo; echo "== gwfargate up --env $env_file   (the image is not pushed yet: expect exit 3)"
 set +e
 "$bin" --state-dir "$state" up --env "$env_file"
@@ -34,6 +37,9 @@ echo; echo "== gwfargate up --env $env_file"
 echo; echo "== gwfargate status"
 "$bin" --state-dir "$state" status
 
-echo; echo "== gwfargate down --purge"
-"$bin" --state-dir "$state" down --purge
+echo; echo "== gwfargate plan --env $env_file   (nothing left to do)"
+"$bin" --state-dir "$state" plan --env "$env_file"
+
+echo; echo "== gwfargate down --purge --yes   (--yes: no terminal to ask on here)"
+"$bin" --state-dir "$state" down --purge --yes
 echo; echo "demo finished: the stack was built, reported and removed"

@@ -1,4 +1,4 @@
-//! The command line: what the user typed, parsed by clap. No I/O happens here; `ops` turns
+//! The command line: what the user typed, parsed by clap. No I/O happens here; `app` turns
 //! these values into work.
 
 use std::path::PathBuf;
@@ -11,9 +11,10 @@ use clap::{Args, Parser, Subcommand};
     name = "gwfargate",
     version,
     about,
-    after_help = "Examples:\n  gwfargate up --env config/env1.toml\n  gwfargate status --json\n  gwfargate down\n\n\
-Exit codes: 0 success, 1 AWS or runtime failure, 2 bad command line or env file, 3 image not pushed yet,\n\
-130 interrupted (Ctrl-C; run the same command again to carry on)."
+    after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate up --env config/env1.toml\n  gwfargate status --json\n  gwfargate down\n\n\
+Exit codes: 0 success, 1 AWS or runtime failure, 2 bad command line or env file (or a change\n\
+refused, or a confirmation needed), 3 image not pushed yet, 4 changes pending (plan\n\
+--detailed-exitcode), 130 interrupted (Ctrl-C; run the same command again to carry on)."
 )]
 pub struct Cli {
     /// What to do.
@@ -53,7 +54,7 @@ impl Global {
         if self.state_dir != std::path::Path::new(".gwfargate") {
             words.push(format!(
                 "--state-dir {}",
-                shell_word(&self.state_dir.display().to_string())
+                crate::shell::word(&self.state_dir.display().to_string())
             ));
         }
         for (flag, value) in [
@@ -62,23 +63,10 @@ impl Global {
             ("--endpoint-url", &self.endpoint_url),
         ] {
             if let Some(value) = value {
-                words.push(format!("{flag} {}", shell_word(value)));
+                words.push(format!("{flag} {}", crate::shell::word(value)));
             }
         }
         words.join(" ")
-    }
-}
-
-/// A word as a POSIX shell reads it back: as it is when it is plain, else single-quoted.
-pub fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -87,9 +75,18 @@ pub fn shell_word(word: &str) -> String {
 pub enum Command {
     /// Build the stack the env file describes, or converge a partly built one, and wait until it serves.
     #[command(after_help = "Example:\n  gwfargate up --env config/env1.toml\n\n\
+Prints the plan first. A plan that loses something (a replacement, a deletion, a shorter log\n\
+retention, a new public URL) is applied only when confirmed on a terminal, or with --yes.\n\
 Prints the invoke URL when the stack serves. Exits 3 if the service image is not pushed yet,\n\
 after building everything that does not need it, with the commands to push it.")]
     Up(UpArgs),
+    /// Show what `up` would change, resource by resource, without changing anything.
+    #[command(
+        after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate plan --env config/env1.toml --json\n  gwfargate plan --env config/env1.toml --detailed-exitcode   # 0 nothing to do, 4 changes\n\n\
+Reads AWS only: no write, no lock, no state file needed (without one, what exists is found by\n\
+its tags and names). Exits 2 when `up` would refuse a change."
+    )]
+    Plan(PlanArgs),
     /// Show every resource of the stack, read live from AWS, and the public URL.
     #[command(
         after_help = "Examples:\n  gwfargate status\n  gwfargate status --env config/env1.toml --json\n  gwfargate status --check    # exit 1 if anything is missing"
@@ -97,11 +94,17 @@ after building everything that does not need it, with the commands to push it.")
     Status(StatusArgs),
     /// Delete everything `up` created, in reverse dependency order, then the state file.
     #[command(
-        after_help = "Examples:\n  gwfargate down\n  gwfargate down --env config/env1.toml --purge\n\n\
+        after_help = "Examples:\n  gwfargate down\n  gwfargate down --env config/env1.toml --purge --yes\n\n\
+Lists what it will delete and asks on a terminal; without one it needs --yes.\n\
 An ECR repository that existed before `up` is never deleted; one gwfargate created is kept\n\
 while it holds images, unless --purge is given."
     )]
     Down(DownArgs),
+    /// Print the resources of the stack and what depends on what (Graphviz DOT, or --json).
+    #[command(
+        after_help = "Example:\n  gwfargate graph --env config/env1.toml | dot -Tsvg > stack.svg"
+    )]
+    Graph(GraphArgs),
 }
 
 /// `up` options.
@@ -110,9 +113,37 @@ pub struct UpArgs {
     /// The env file (TOML) describing the deployment.
     #[arg(long, value_name = "FILE")]
     pub env: PathBuf,
-    /// How many steps may run at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// How many resources may be worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Apply a plan that loses something (replaces, deletes, shortens log retention) without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The env file (TOML) describing the deployment.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
+    /// Print a stable JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 4 when the plan holds changes, 0 when it holds none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `graph` options.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The env file (TOML) describing the deployment.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
+    /// Print a stable JSON document instead of DOT.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `status` options.
@@ -138,8 +169,11 @@ pub struct DownArgs {
     /// Also delete a repository gwfargate created even if it holds images.
     #[arg(long)]
     pub purge: bool,
-    /// How many steps may run at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Delete without asking (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many resources may be worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 }
 
@@ -183,7 +217,6 @@ mod tests {
         );
         let plain = Cli::try_parse_from(["gwfargate", "status"]).expect("parses");
         assert_eq!(plain.global.command_prefix(), "gwfargate");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 
     #[test]

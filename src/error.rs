@@ -1,20 +1,22 @@
-//! Errors that decide the process exit code.
+//! Errors that decide what the user must do next, and so the process exit code.
 //!
 //! Most failures travel as `anyhow::Error` with context added on the way up. The few that change
-//! what the user must do next are typed here, so `main` can find them in the chain and pick the
-//! documented exit code.
+//! what the user must do next are typed here; the application layer finds them in the chain
+//! and picks the documented exit code.
 
 use std::fmt;
 
 /// Exit code for an AWS or runtime failure.
 pub const EXIT_FAILURE: i32 = 1;
-/// Exit code for a bad command line or env file; nothing was sent to AWS.
+/// Exit code for a bad command line or env file; nothing was changed.
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code for `up` stopping because the service image is not in its repository yet.
 pub const EXIT_IMAGE_NOT_PUSHED: i32 = 3;
+/// Exit code for `plan --detailed-exitcode` when the plan holds changes.
+pub const EXIT_CHANGES_PENDING: i32 = 4;
 
-/// A problem with what the user gave us (flags, env file, state directory choice), found
-/// before any call to AWS.
+/// A problem with what the user gave us (flags, env file, state directory choice, a change
+/// the stack cannot take), found before anything was changed.
 #[derive(Debug)]
 pub struct UsageError(pub String);
 
@@ -59,26 +61,10 @@ impl fmt::Display for ImageNotPushed {
             profile = self
                 .profile
                 .as_deref()
-                .map(|p| format!(" --profile {}", crate::cli::shell_word(p)))
+                .map(|p| format!(" --profile {}", crate::shell::word(p)))
                 .unwrap_or_default(),
         )
     }
 }
 
 impl std::error::Error for ImageNotPushed {}
-
-/// The exit code for an error: the first typed error found in its chain decides.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<crate::config::ConfigError>() {
-            return EXIT_USAGE;
-        }
-        if cause.is::<ImageNotPushed>() {
-            return EXIT_IMAGE_NOT_PUSHED;
-        }
-        if cause.is::<crate::interrupt::Interrupted>() {
-            return crate::interrupt::EXIT_INTERRUPTED;
-        }
-    }
-    EXIT_FAILURE
-}

@@ -1,6 +1,6 @@
 //! Ctrl-C during `up` or `down`: start nothing new, let calls in flight finish, save, exit 130.
 //!
-//! The first Ctrl-C sets a process-wide flag that the step graph, waits and retry loops check
+//! The first Ctrl-C sets a process-wide flag that the executor, waits and retry loops check
 //! between calls; each AWS call in flight ends on its own (its operation timeout bounds it),
 //! and the state file already holds every id recorded so far. If that takes longer than
 //! [`GRACE`], or on a second Ctrl-C, the process exits at once: the state file is written
@@ -8,8 +8,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-use crate::progress::Progress;
 
 /// Exit code after an interruption (128 + SIGINT), as shells expect.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -41,14 +39,14 @@ pub fn check() -> Result<(), Interrupted> {
     }
 }
 
-/// Starts listening for Ctrl-C.
-pub fn install(progress: Progress) {
+/// Starts listening for Ctrl-C; `say` prints what happens (above the live display).
+pub fn install(say: impl Fn(&str) + Send + Sync + 'static) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
         INTERRUPTED.store(true, Ordering::SeqCst);
-        progress.line(
+        say(
             "interrupted: starting nothing new, letting calls in flight finish \
              (Ctrl-C again to quit at once)",
         );
@@ -56,7 +54,7 @@ pub fn install(progress: Progress) {
             _ = tokio::signal::ctrl_c() => {}
             () = tokio::time::sleep(GRACE) => {}
         }
-        progress.line("interrupted: quitting now; the state file is intact");
+        say("interrupted: quitting now; the state file is intact");
         std::process::exit(EXIT_INTERRUPTED);
     });
 }

@@ -1,33 +1,35 @@
 //! gwfargate: one command each to stand up, report on and tear down an API Gateway → VPC
 //! link → NLB → ECS Fargate stack.
 //!
-//! `main` is thin, as in ripgrep: parse, run one operation, render, and turn any error into
-//! its documented exit code with the whole cause chain printed.
+//! `main` is thin, as in ripgrep: parse, run one command, and turn any error into its
+//! documented exit code with the whole cause chain printed.
+//!
+//! The layers, top down (none imports upwards): `cli` and `app` (one file per command, and
+//! the session: stack, locks, connection); `ui` (what the user sees); `resources` (one file
+//! per kind of AWS resource) on `model` (the resource contract, the graph, the reconciler
+//! written once); and beneath them `aws` (clients, errors, create-once, waits), `state` (the
+//! state file, locks), `config` (the env file, names), `progress`, `interrupt`, `error`,
+//! `shell`.
 
+mod app;
 mod aws;
 mod cli;
 mod config;
-mod create;
 mod error;
-mod graph;
 mod interrupt;
-mod lock;
-mod names;
-mod ops;
-mod output;
+mod model;
 mod progress;
+mod resources;
+mod shell;
 mod state;
-mod steps;
-mod wait;
+mod ui;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
-use crate::error::{EXIT_USAGE, exit_code};
-use crate::ops::Purpose;
+use crate::cli::Cli;
+use crate::error::EXIT_USAGE;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -48,15 +50,15 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(err) => {
-            output::eprint(&format!("error: cannot start the async runtime: {err}"));
+            ui::output::eprint(&format!("error: cannot start the async runtime: {err}"));
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match runtime.block_on(app::run(cli)) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
-            report(&err);
-            ExitCode::from(u8::try_from(exit_code(&err)).unwrap_or(1))
+            app::report(&err);
+            ExitCode::from(u8::try_from(app::exit_code(&err)).unwrap_or(1))
         }
     }
 }
@@ -81,75 +83,4 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-}
-
-/// Prints an error and its causes, cargo style.
-fn report(err: &anyhow::Error) {
-    let mut text = format!("error: {err}\n");
-    let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
-    if !causes.is_empty() {
-        text.push_str("\nCaused by:\n");
-        for cause in causes {
-            text.push_str(&format!("  {cause}\n"));
-        }
-    }
-    output::eprint(&text);
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let global = &cli.global;
-    match &cli.command {
-        Command::Up(args) => {
-            let target = ops::resolve(Some(&args.env), global, Purpose::Up)?;
-            let ctx = Arc::new(ops::context(&target, global, false).await?);
-            let _deployment_lock =
-                lock::acquire_deployment(&ctx.account, &ctx.deployment, "up", |warning| {
-                    ctx.progress.line(warning);
-                })?;
-            interrupt::install(ctx.progress.clone());
-            let url = ops::up::up(ctx, usize::from(args.concurrency)).await?;
-            output::print(&url);
-        }
-        Command::Status(args) => {
-            let target = ops::resolve(args.env.as_deref(), global, Purpose::Status)?;
-            if let Some(note) = &target.note {
-                output::eprint(note);
-            }
-            let present = target.state.is_some();
-            let ctx = ops::context(&target, global, false).await?;
-            let status = ops::status::status(&ctx, present).await?;
-            if args.json {
-                output::print(&output::status_json(&status)?);
-            } else {
-                output::print(&output::status_table(&status, &global.command_prefix()));
-            }
-            if args.check && !status.complete {
-                let missing: Vec<String> = status
-                    .resources
-                    .iter()
-                    .filter(|r| r.state == "missing")
-                    .map(|r| format!("{} {}", r.kind, r.name))
-                    .collect();
-                anyhow::bail!(
-                    "{} resource(s) missing: {}",
-                    missing.len(),
-                    missing.join(", ")
-                );
-            }
-        }
-        Command::Down(args) => {
-            let target = ops::resolve(args.env.as_deref(), global, Purpose::Down)?;
-            if let Some(note) = &target.note {
-                output::eprint(note);
-            }
-            let ctx = Arc::new(ops::context(&target, global, args.purge).await?);
-            let _deployment_lock =
-                lock::acquire_deployment(&ctx.account, &ctx.deployment, "down", |warning| {
-                    ctx.progress.line(warning);
-                })?;
-            interrupt::install(ctx.progress.clone());
-            ops::down::down(ctx, usize::from(args.concurrency)).await?;
-        }
-    }
-    Ok(())
 }

@@ -80,7 +80,7 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
     emulator.reset_calls();
     let started = Instant::now();
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     let down_seconds = started.elapsed().as_secs_f64();
@@ -137,7 +137,7 @@ async fn up_and_down_survive_throttling_and_server_errors() {
         }),
     ));
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     emulator.configure(realistic_settings(
@@ -180,7 +180,7 @@ async fn lost_answers_on_creates_leave_exactly_one_of_each() {
             "seed {seed}, {lost} lost answer(s)"
         );
         gwfargate(ws.path(), &emulator.endpoint)
-            .arg("down")
+            .args(["down", "--yes"])
             .assert()
             .success();
         common::assert_nothing_left(&sdk, &format!("seed {seed}, after down")).await;
@@ -254,7 +254,7 @@ async fn a_new_role_is_waited_for_and_a_broken_image_fails_fast() {
         .await
         .unwrap();
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     let throttled = emulator.calls()["apigateway.DeleteRestApi"]["throttled"]
@@ -279,7 +279,7 @@ async fn a_new_role_is_waited_for_and_a_broken_image_fails_fast() {
         .success();
     assert_eq!(inventory(&sdk).await, one_of_each());
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;

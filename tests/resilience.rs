@@ -6,12 +6,11 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::{
-    Emulator, Workspace, gwfargate, inventory, one_of_each, output, realistic_settings, spawn,
-    workspace_outside_ecr,
+    Emulator, Workspace, gwfargate, inventory, one_of_each, output, read_until, realistic_settings,
+    signal, spawn, wait_with_deadline, workspace_outside_ecr,
 };
 
 const REGION: &str = "eu-west-1";
@@ -21,51 +20,6 @@ fn realistic(emulator: &Emulator, scale: f64) {
         scale,
         serde_json::json!({"seed": 1, "rules": []}),
     ));
-}
-
-/// Reads the child's stderr until a line satisfies `until` (or it ends); returns the lines.
-fn read_until(child: &mut Child, mut until: impl FnMut(usize, &str) -> bool) -> Vec<String> {
-    let stderr = child.stderr.take().expect("piped stderr");
-    let mut lines = Vec::new();
-    let mut reader = BufReader::new(stderr);
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap_or(0) > 0 {
-        lines.push(line.trim_end().to_string());
-        line.clear();
-        if until(lines.len(), lines.last().unwrap()) {
-            break;
-        }
-    }
-    // Keep draining in the background so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        while reader.read_line(&mut rest).unwrap_or(0) > 0 {
-            rest.clear();
-        }
-    });
-    lines
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
-fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "the process did not end within {deadline:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// How many stderr lines a full, uninterrupted run prints: the points a kill walk visits.
@@ -88,7 +42,7 @@ async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_e
     let ws = workspace_outside_ecr();
     let points = lines_of(&ws, &emulator, &["up", "--env", "env1.toml"]);
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     assert!(
@@ -111,7 +65,7 @@ async fn killed_at_every_point_of_up_then_up_again_converges_to_exactly_one_of_e
             seen.last()
         );
         gwfargate(ws.path(), &emulator.endpoint)
-            .arg("down")
+            .args(["down", "--yes"])
             .assert()
             .success();
         common::assert_nothing_left(&sdk, &format!("up killed after line {point}, then down"))
@@ -197,7 +151,7 @@ async fn killed_while_each_create_was_done_but_unanswered_then_up_makes_no_dupli
     let up = ["up", "--env", "env1.toml"];
     let creates = operations_of(&emulator, &ws, &up, CREATES);
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     assert!(creates.len() >= 20, "every kind of create: {creates:?}");
@@ -215,7 +169,7 @@ async fn killed_while_each_create_was_done_but_unanswered_then_up_makes_no_dupli
             "killed while {op} was unanswered"
         );
         gwfargate(ws.path(), &emulator.endpoint)
-            .arg("down")
+            .args(["down", "--yes"])
             .assert()
             .success();
         common::assert_nothing_left(&sdk, &format!("killed during {op}, then up, down")).await;
@@ -234,7 +188,7 @@ async fn killed_while_each_delete_was_done_but_unanswered_then_down_leaves_nothi
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_outside_ecr();
     let up = ["up", "--env", "env1.toml"];
-    let down = ["down", "--env", "env1.toml"];
+    let down = ["down", "--yes", "--env", "env1.toml"];
     gwfargate(ws.path(), &emulator.endpoint)
         .args(up)
         .assert()
@@ -272,7 +226,7 @@ async fn killed_at_every_point_of_down_then_up_converges_and_down_leaves_nothing
         .args(["up", "--env", "env1.toml"])
         .assert()
         .success();
-    let points = lines_of(&ws, &emulator, &["down"]);
+    let points = lines_of(&ws, &emulator, &["down", "--yes"]);
     assert!(
         points > 20,
         "a full down prints a line per step event: {points}"
@@ -281,7 +235,7 @@ async fn killed_at_every_point_of_down_then_up_converges_and_down_leaves_nothing
         let mut child = spawn(
             ws.path(),
             &emulator.endpoint,
-            &["down", "--env", "env1.toml"],
+            &["down", "--yes", "--env", "env1.toml"],
         );
         let seen = read_until(&mut child, |n, _| n >= point);
         let _ = child.kill();
@@ -313,7 +267,7 @@ async fn killed_at_every_point_of_down_then_up_converges_and_down_leaves_nothing
         );
         let seen = kill_down_at(point);
         gwfargate(ws.path(), &emulator.endpoint)
-            .args(["down", "--env", "env1.toml"])
+            .args(["down", "--yes", "--env", "env1.toml"])
             .assert()
             .success();
         common::assert_nothing_left(
@@ -348,15 +302,25 @@ async fn up_after_an_interrupted_down_waits_for_what_is_still_being_deleted() {
         output(&run).1
     };
     up();
-    for (waiting_for, then_up_says) in [
+    // (what `down` is killed waiting for, what `up` then replaces and why)
+    for (waiting_for, replaced, why) in [
         (
-            "to drain",
-            "ECS service cluster1-service-microservice1 to drain",
+            "ecs service cluster1-service-microservice1 to be deleted",
+            "ecs service cluster1-service-microservice1",
+            "replacing: it is still draining",
         ),
-        ("to be deleted (now: deleting", "replacing deleting link"),
-        ("VPC endpoints", "the old VPC endpoint"),
+        (
+            "vpc link cluster1-vpclink-microservice1 to be deleted",
+            "vpc link cluster1-vpclink-microservice1",
+            "replacing: it is being deleted",
+        ),
+        (
+            "interface endpoint cluster1-vpce-ecr-api to be deleted",
+            "interface endpoint cluster1-vpce-ecr-api",
+            "replacing: it is being deleted",
+        ),
     ] {
-        let mut child = spawn(ws.path(), &emulator.endpoint, &["down"]);
+        let mut child = spawn(ws.path(), &emulator.endpoint, &["down", "--yes"]);
         let seen = read_until(&mut child, |_, l| l.contains(waiting_for));
         let _ = child.kill();
         let _ = child.wait();
@@ -365,11 +329,16 @@ async fn up_after_an_interrupted_down_waits_for_what_is_still_being_deleted() {
             "{seen:#?}"
         );
         let stderr = up();
-        assert!(stderr.contains(then_up_says), "{stderr}");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(replaced) && l.contains(why)),
+            "{replaced}: {stderr}"
+        );
         assert_eq!(inventory(&sdk).await, one_of_each(), "{stderr}");
     }
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
@@ -381,20 +350,33 @@ async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
     realistic(&emulator, 0.05); // an endpoint takes 4.5 s here
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_outside_ecr();
-    // One step at a time, so steps that could start are still waiting their turn when the
-    // interrupt comes.
+    // One resource at a time, so resources that could start are still waiting their turn when
+    // the interrupt comes.
     let mut child = spawn(
         ws.path(),
         &emulator.endpoint,
         &["up", "--env", "env1.toml", "--concurrency", "1"],
     );
-    let seen = read_until(&mut child, |_, l| l.contains("waiting for VPC endpoint"));
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    let mut before = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        let waiting = line.contains("waiting for interface endpoint");
+        before.push(line);
+        if waiting {
+            break;
+        }
+    }
     assert!(
-        seen.last().unwrap().contains("waiting for VPC endpoint"),
-        "{seen:#?}"
+        before
+            .last()
+            .unwrap()
+            .contains("waiting for interface endpoint"),
+        "{before:#?}"
     );
     let started = Instant::now();
     signal(&child, "INT");
+    let after: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(
         wait_with_deadline(&mut child, Duration::from_secs(20)),
         Some(130)
@@ -409,12 +391,19 @@ async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
         state["resources"]["endpoint/ecr.api"]["id"].is_string(),
         "ids are saved: {state}"
     );
-    for not_started in ["execution_role", "log_group", "cluster", "load_balancer"] {
-        assert!(
-            state["resources"].get(not_started).is_none(),
-            "nothing new was started, yet {not_started} was: {state}"
-        );
-    }
+    // Nothing new started after the interrupt, though the stage (at least) was still queued.
+    assert!(
+        !after.iter().any(|l| l.contains(" checking")),
+        "started after the interrupt: {after:#?}"
+    );
+    assert!(
+        !before
+            .iter()
+            .chain(&after)
+            .any(|l| l.contains("api stage dev")),
+        "the stage had its turn: {before:#?}"
+    );
+    assert!(state["resources"].get("stage").is_none(), "{state}");
 
     realistic(&emulator, 0.002);
     gwfargate(ws.path(), &emulator.endpoint)
@@ -425,7 +414,7 @@ async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
 
     // A second Ctrl-C quits at once, even during a long wait.
     realistic(&emulator, 0.05);
-    let mut child = spawn(ws.path(), &emulator.endpoint, &["down"]);
+    let mut child = spawn(ws.path(), &emulator.endpoint, &["down", "--yes"]);
     read_until(&mut child, |_, l| l.contains("waiting for"));
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(100));
@@ -436,7 +425,7 @@ async fn ctrl_c_stops_cleanly_and_the_next_up_resumes() {
     );
     realistic(&emulator, 0.002);
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
@@ -452,7 +441,7 @@ async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
     // From another state directory too: another state file, the same AWS resources.
     for args in [
         vec!["up", "--env", "env1.toml"],
-        vec!["down"],
+        vec!["down", "--yes"],
         vec!["--state-dir", "elsewhere", "up", "--env", "env1.toml"],
     ] {
         let started = Instant::now();
@@ -479,7 +468,7 @@ async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
     // The lock went with its process.
     realistic(&emulator, 0.002);
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
 }
@@ -587,7 +576,7 @@ async fn drift_is_reported_and_repaired() {
     );
     // What depends on the target group follows it: the service registers its tasks in the
     // new one, or traffic would reach nothing.
-    assert!(stderr.contains("updating the target group"), "{stderr}");
+    assert!(stderr.contains("updating target_group"), "{stderr}");
     let new_target_group = only_target_group(&elb).await;
     assert_ne!(new_target_group, old_target_group);
     assert_eq!(
@@ -600,7 +589,7 @@ async fn drift_is_reported_and_repaired() {
         .success();
     assert_eq!(inventory(&sdk).await, one_of_each());
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
 }
@@ -651,7 +640,7 @@ async fn with_the_state_file_lost_the_stack_is_found_by_its_tags() {
 
     std::fs::remove_file(ws.state_file()).unwrap();
     gwfargate(ws.path(), &emulator.endpoint)
-        .args(["down", "--env", "env1.toml"])
+        .args(["down", "--yes", "--env", "env1.toml"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
@@ -666,7 +655,7 @@ async fn secrets_never_reach_the_state_file_or_the_logs() {
     for args in [
         vec!["-vv", "up", "--env", "env1.toml"],
         vec!["-vv", "status"],
-        vec!["-vv", "down"],
+        vec!["-vv", "down", "--yes"],
     ] {
         let run = gwfargate(ws.path(), &emulator.endpoint)
             .env("AWS_SECRET_ACCESS_KEY", secret)

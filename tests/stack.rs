@@ -473,7 +473,7 @@ async fn up_status_down_end_to_end() {
     assert_eq!(partial["ecr repositories"], 1, "the repository was created");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
-    assert_eq!(state["format_version"], 1);
+    assert_eq!(state["format_version"], 2);
     assert!(
         state["resources"]["vpc"]["id"]
             .as_str()
@@ -529,19 +529,19 @@ async fn up_status_down_end_to_end() {
         .assert()
         .success();
     assert_eq!(output(&third).0.trim(), url);
-    // Not one write reached AWS: every call was a Describe, Get or List.
+    // Not one write reached AWS: every call was a Describe, Get or List; and few of them.
     let calls = emulator.calls();
-    let writes: Vec<&String> = calls
-        .keys()
-        .filter(|op| {
-            let name = op.split_once('.').map_or(op.as_str(), |(_, name)| name);
-            !["Describe", "Get", "List", "GET "]
-                .iter()
-                .any(|read| name.starts_with(read))
-        })
-        .collect();
     assert!(calls.len() > 10, "the calls were logged: {calls:?}");
-    assert!(writes.is_empty(), "a second up wrote: {writes:?}");
+    assert!(
+        emulator.writes().is_empty(),
+        "a second up wrote: {:?}",
+        emulator.writes()
+    );
+    assert!(
+        emulator.total() <= 35,
+        "a no-op up makes at most 35 calls, made {}: {calls:?}",
+        emulator.total()
+    );
     assert_eq!(inventory(&sdk).await, expected_full_stack());
     assert_eq!(std::fs::read_to_string(ws.state_file()).unwrap(), before);
     let (_, stderr) = output(&third);
@@ -565,10 +565,22 @@ async fn up_status_down_end_to_end() {
     }
 
     // 4. status: a line per resource, the counts and the URL; --json the same, for scripts.
+    emulator.reset_calls();
     let status = gwfargate(dir, &emulator.endpoint)
         .arg("status")
         .assert()
         .success();
+    assert!(
+        emulator.total() <= 18,
+        "status makes at most 18 calls, made {}: {:?}",
+        emulator.total(),
+        emulator.calls()
+    );
+    assert!(
+        emulator.writes().is_empty(),
+        "status wrote: {:?}",
+        emulator.writes()
+    );
     let (table, _) = output(&status);
     for kind in [
         "vpc",
@@ -620,7 +632,7 @@ async fn up_status_down_end_to_end() {
 
     // 5. down: the repository holds an image, so it is kept and said so; all else goes.
     let down = gwfargate(dir, &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     let (_, stderr) = output(&down);
@@ -638,7 +650,7 @@ async fn up_status_down_end_to_end() {
 
     // 6. down --purge finds the repository by its tags (no state file) and deletes it.
     gwfargate(dir, &emulator.endpoint)
-        .args(["down", "--purge", "--env", "env1.toml"])
+        .args(["down", "--purge", "--yes", "--env", "env1.toml"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
@@ -669,7 +681,9 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
         .success();
     let (_, stderr) = output(&up);
     assert!(
-        stderr.contains("public.ecr.aws/nginx/nginx:1.27 is used as given"),
+        stderr.contains(
+            "public.ecr.aws/nginx/nginx:1.27 is outside ECR in eu-west-1; it is used as given"
+        ),
         "{stderr}"
     );
     // The private subnets cannot reach a registry outside the region's ECR: said up front.
@@ -723,7 +737,7 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
     assert!(role.len() <= 64, "{role}");
 
     gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
@@ -757,7 +771,7 @@ async fn a_repository_that_existed_before_is_never_deleted() {
     assert_eq!(state["resources"]["repository"]["created"], false);
 
     let down = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["down", "--purge"])
+        .args(["down", "--purge", "--yes"])
         .assert()
         .success();
     assert!(
@@ -1006,7 +1020,7 @@ async fn env_file_changes_converge_or_are_refused_before_any_call() {
         .success();
     let (_, stderr) = output(&scaled);
     assert!(
-        stderr.contains("updated the task count of cluster1-service-microservice1"),
+        stderr.contains("updated cluster1-service-microservice1, 2/2 running: desired_count 1 → 2"),
         "{stderr}"
     );
     for change in ["created", "registered", "redeployed", "change(s)"] {
@@ -1057,7 +1071,7 @@ async fn env_file_changes_converge_or_are_refused_before_any_call() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["complete"], true, "{doc}");
     let down = gwfargate(dir, &emulator.endpoint)
-        .args(["down", "--env", "env1.toml"])
+        .args(["down", "--yes", "--env", "env1.toml"])
         .assert()
         .success();
     assert!(
@@ -1088,10 +1102,11 @@ async fn resources_gwfargate_did_not_create_are_neither_adopted_nor_deleted() {
         "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
         "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
     )]);
+    // The plan refuses them, so `up` changes nothing at all: no half-built stack around them.
     let up = gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml"])
         .assert()
-        .code(1);
+        .code(2);
     let (_, stderr) = output(&up);
     assert!(
         stderr.contains(
@@ -1100,7 +1115,11 @@ async fn resources_gwfargate_did_not_create_are_neither_adopted_nor_deleted() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("ECS cluster cluster1-cluster exists but is not tagged"),
+        stderr.contains("ecs cluster cluster1-cluster exists but is not tagged"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("up refuses this plan, and nothing was changed"),
         "{stderr}"
     );
     let groups = logs.describe_log_groups().send().await.unwrap();
@@ -1109,9 +1128,13 @@ async fn resources_gwfargate_did_not_create_are_neither_adopted_nor_deleted() {
         None,
         "the user's log group is untouched"
     );
+    let mut made = inventory(&sdk).await;
+    made.remove("log groups");
+    made.remove("active clusters");
+    assert!(made.values().all(|n| *n == 0), "nothing was made: {made:?}");
 
     let down = gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes", "--env", "env1.toml"])
         .assert()
         .success();
     let (_, stderr) = output(&down);
@@ -1150,7 +1173,7 @@ async fn a_state_file_of_another_account_is_refused() {
     std::fs::create_dir_all(ws.state_file().parent().unwrap()).unwrap();
     std::fs::write(ws.state_file(), &state).unwrap();
     let refused = gwfargate(ws.path(), &emulator.endpoint)
-        .arg("down")
+        .args(["down", "--yes"])
         .assert()
         .code(2);
     let (_, stderr) = output(&refused);

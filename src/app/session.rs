@@ -1,22 +1,88 @@
-//! The operations behind the commands. Each turns options into work and returns what the
-//! CLI layer renders; none of them parses flags.
+//! A command's session: which stack it is about (env file or the only state file), its lock,
+//! its state, and the connection to AWS. Everything before the first AWS call happens in
+//! [`resolve`]; [`connect`] makes the environment every resource works in.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::aws::{self, Clients, Connection};
+use crate::aws::clients::{self, Clients, Connection};
+use crate::cli::Global;
+use crate::config::names::Names;
 use crate::config::{self, Deployment};
+use crate::error::ImageNotPushed;
 use crate::error::UsageError;
-use crate::lock::{self, StackLock};
-use crate::names::Names;
-use crate::progress::{Mark, Progress};
+use crate::model::graph::Graph;
+use crate::model::run::Outcome;
+use crate::model::{Depth, Env, Hints, Memo, World};
+use crate::resources::Stack;
+use crate::state::lock::{self, StackLock};
 use crate::state::{SharedState, State, StateFile};
-use crate::steps::Ctx;
 
-pub mod down;
-pub mod status;
-pub mod up;
+/// A command at work on a stack: which stack, and the connection to it.
+pub struct Session {
+    /// The stack.
+    pub target: Target,
+    /// The environment every resource works in.
+    pub env: Arc<Env>,
+    /// When the command started.
+    pub started: std::time::Instant,
+}
+
+/// Resolves the stack and connects to AWS; prints any note on the choice of stack first.
+pub async fn open(
+    env_file: Option<&Path>,
+    global: &Global,
+    purpose: Purpose,
+    purge: bool,
+) -> anyhow::Result<Session> {
+    let started = std::time::Instant::now();
+    let target = resolve(env_file, global, purpose)?;
+    open_target(target, global, purpose, purge, started).await
+}
+
+/// Connects to AWS for a resolved stack.
+pub async fn open_target(
+    target: Target,
+    global: &Global,
+    purpose: Purpose,
+    purge: bool,
+    started: std::time::Instant,
+) -> anyhow::Result<Session> {
+    if let Some(note) = &target.note {
+        crate::ui::output::eprint(note);
+    }
+    let writable = matches!(purpose, Purpose::Up | Purpose::Down);
+    let env = connect(&target, global, purge, writable).await?;
+    if writable {
+        // The second lock, per user: a run from another directory has another state file but
+        // the same AWS resources.
+        let lock = lock::acquire_deployment(
+            &env.account,
+            &env.deployment,
+            match purpose {
+                Purpose::Up => "up",
+                _ => "down",
+            },
+            crate::ui::output::eprint,
+        )?;
+        let mut target = target;
+        if let Some(lock) = lock {
+            target.locks.push(lock);
+        }
+        return Ok(Session {
+            target,
+            env,
+            started,
+        });
+    }
+    Ok(Session {
+        target,
+        env,
+        started,
+    })
+}
 
 /// Which stack a command is about: the deployment, its state file, and any recorded state.
 pub struct Target {
@@ -29,10 +95,32 @@ pub struct Target {
     /// The env file as the user named it (or as recorded).
     pub env_file: Option<PathBuf>,
     /// Held while `up` or `down` works on the stack.
-    #[expect(dead_code, reason = "held, never read: dropping it releases the stack")]
-    pub lock: Option<StackLock>,
+    pub locks: Vec<StackLock>,
     /// Something the user should know about the choice of stack, for stderr.
     pub note: Option<String>,
+    /// For `plan`: the change of the env file a built stack cannot take, if any.
+    pub fixed: Option<FixedChange>,
+}
+
+/// An env file change a built stack cannot take in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedChange {
+    /// The env file key.
+    pub key: &'static str,
+    /// Its value when the stack was built.
+    pub was: String,
+    /// Its value now.
+    pub now: String,
+}
+
+impl std::fmt::Display for FixedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` changed from {} to {}",
+            self.key, self.was, self.now
+        )
+    }
 }
 
 /// What a command will do with the stack it resolves.
@@ -40,6 +128,8 @@ pub struct Target {
 pub enum Purpose {
     /// `up`: build it as the env file says (locked).
     Up,
+    /// `plan`: say what `up` would change (not locked: it changes nothing).
+    Plan,
     /// `status`: read it.
     Status,
     /// `down`: remove it as it was built (locked).
@@ -49,17 +139,13 @@ pub enum Purpose {
 /// Resolves the stack from `--env` or, without it, from the only state file in `state_dir`.
 /// For `up` and `down` the stack's lock is taken before its state is read, so what is read is
 /// what no other run is changing. Everything here happens before any AWS call.
-pub fn resolve(
-    env: Option<&Path>,
-    global: &crate::cli::Global,
-    purpose: Purpose,
-) -> anyhow::Result<Target> {
+pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow::Result<Target> {
     let state_dir = global.state_dir.as_path();
     let region = global.region.as_deref();
     let command = match purpose {
         Purpose::Up => Some("up"),
         Purpose::Down => Some("down"),
-        Purpose::Status => None,
+        Purpose::Status | Purpose::Plan => None,
     };
     match env {
         Some(env) => {
@@ -68,6 +154,7 @@ pub fn resolve(
             let lock = command.map(|c| lock::acquire(&file, c)).transpose()?;
             let state = load_state(&file)?;
             let mut note = None;
+            let mut fixed = None;
             if let Some(state) = &state {
                 let old = &state.deployment;
                 if old.name != deployment.name || old.region != deployment.region {
@@ -84,7 +171,9 @@ pub fn resolve(
                     .into());
                 }
                 if let Some(change) = fixed_change(old, &deployment) {
-                    if purpose == Purpose::Up {
+                    if purpose == Purpose::Plan {
+                        fixed = Some(change);
+                    } else if purpose == Purpose::Up {
                         return Err(UsageError(format!(
                             "{}: {change} since the stack was built, and a built stack cannot \
                              take that change in place. Nothing was changed. To rebuild with it: \
@@ -92,21 +181,22 @@ pub fn resolve(
                              again",
                             env.display(),
                             global.command_prefix(),
-                            crate::cli::shell_word(&env.display().to_string())
+                            crate::shell::word(&env.display().to_string())
                         ))
                         .into());
+                    } else {
+                        // Reading or removing the stack goes by what was built, not by the edit.
+                        note = Some(format!(
+                            "note: {}: {change} since the stack was built; {} the stack as built",
+                            env.display(),
+                            if purpose == Purpose::Down {
+                                "removing"
+                            } else {
+                                "showing"
+                            }
+                        ));
+                        deployment = old.clone();
                     }
-                    // Reading or removing the stack goes by what was built, not by the edit.
-                    note = Some(format!(
-                        "note: {}: {change} since the stack was built; {} the stack as built",
-                        env.display(),
-                        if purpose == Purpose::Down {
-                            "removing"
-                        } else {
-                            "showing"
-                        }
-                    ));
-                    deployment = old.clone();
                 }
             }
             Ok(Target {
@@ -114,8 +204,9 @@ pub fn resolve(
                 file,
                 state,
                 env_file: Some(env.to_path_buf()),
-                lock,
+                locks: lock.into_iter().collect(),
                 note,
+                fixed,
             })
         }
         None => {
@@ -138,8 +229,9 @@ pub fn resolve(
                 env_file: state.env_file.clone(),
                 file,
                 state: Some(state),
-                lock,
+                locks: lock.into_iter().collect(),
                 note: None,
+                fixed: None,
             })
         }
     }
@@ -156,7 +248,7 @@ fn load_state(file: &StateFile) -> anyhow::Result<Option<State>> {
 /// half the stack derive from these keys, or AWS cannot change them on a live resource.
 /// Applying them step by step would leave the old resources behind (or rewire the API to a
 /// port nothing listens on).
-fn fixed_change(old: &Deployment, new: &Deployment) -> Option<String> {
+fn fixed_change(old: &Deployment, new: &Deployment) -> Option<FixedChange> {
     let subnets = |d: &Deployment| {
         d.network
             .subnets
@@ -191,27 +283,28 @@ fn fixed_change(old: &Deployment, new: &Deployment) -> Option<String> {
     fixed
         .into_iter()
         .find(|(_, was, now)| was != now)
-        .map(|(key, was, now)| format!("`{key}` changed from {was} to {now}"))
+        .map(|(key, was, now)| FixedChange { key, was, now })
 }
 
-/// Connects to AWS and builds the step context for a target.
-pub async fn context(
+/// Connects to AWS and makes the environment every resource works in. `writable` is false for
+/// `plan` and `status`: they never write the state file.
+pub async fn connect(
     target: &Target,
-    global: &crate::cli::Global,
+    global: &Global,
     purge: bool,
-) -> anyhow::Result<Ctx> {
+    writable: bool,
+) -> anyhow::Result<Arc<Env>> {
     if let Some(profile) = &global.profile {
-        aws::check_profile(profile).await?;
+        clients::check_profile(profile).await?;
     }
     let conn = Connection {
         region: target.deployment.region.clone(),
         profile: global.profile.clone(),
         endpoint_url: global.endpoint_url.clone(),
     };
-    let sdk = aws::sdk_config(&conn).await;
-    let clients = Clients::new(&sdk);
-    let single = Clients::single_attempt(&sdk);
-    let account = clients.account_id().await?;
+    let sdk = clients::sdk_config(&conn).await;
+    let aws = Clients::new(&sdk);
+    let account = aws.account_id().await?;
     if let Some(recorded) = target.state.as_ref().and_then(|s| s.account.as_deref())
         && recorded != account
     {
@@ -231,118 +324,76 @@ pub async fn context(
         state.env_file.clone_from(&target.env_file);
     }
     state.account = Some(account.clone());
-    Ok(Ctx {
-        aws: clients,
-        single,
+    let state = if writable {
+        SharedState::new(target.file.clone(), state)
+    } else {
+        SharedState::read_only(target.file.clone(), state)
+    };
+    Ok(Arc::new(Env {
+        aws,
+        single: Clients::single_attempt(&sdk),
         names: Names::new(&target.deployment),
         deployment: target.deployment.clone(),
         account,
-        state: SharedState::new(target.file.clone(), state),
-        progress: Progress::new(),
+        state,
+        memo: Memo::default(),
         purge,
-        env_file: target
-            .env_file
-            .as_ref()
-            .map_or_else(|| "<env file>".to_string(), |p| p.display().to_string()),
-        command_prefix: global.command_prefix(),
-        profile: global.profile.clone(),
-    })
-}
-
-/// Which way to walk the step graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// `up`: dependencies first, ensure each step.
-    Up,
-    /// `down`: dependents first, delete each step.
-    Down,
-}
-
-/// Runs every step in `direction`, showing progress, and returns how it went.
-pub async fn run_steps(
-    ctx: std::sync::Arc<Ctx>,
-    direction: Direction,
-    limit: usize,
-) -> crate::graph::Outcome<crate::steps::Step> {
-    use crate::steps::Step;
-    let reversed = crate::graph::reversed(&Step::ALL, Step::deps);
-    let deps = move |step: Step| match direction {
-        Direction::Up => step.deps(),
-        Direction::Down => reversed.get(&step).cloned().unwrap_or_default(),
-    };
-    crate::graph::run_until(
-        &Step::ALL,
-        deps,
-        limit,
-        crate::interrupt::requested,
-        move |step| {
-            let ctx = ctx.clone();
-            Box::pin(async move {
-                let p = ctx.progress.start(step.label());
-                p.set(if direction == Direction::Up {
-                    "checking"
-                } else {
-                    "deleting"
-                });
-                let result = match direction {
-                    Direction::Up => step.ensure(&ctx, &p).await,
-                    Direction::Down => step.delete(&ctx, &p).await,
-                };
-                match result {
-                    Ok(summary) => {
-                        p.finish(Mark::Ok, &summary);
-                        Ok(())
-                    }
-                    // Stopping for the user (image to push, Ctrl-C) is not a failure.
-                    Err(err) if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) => {
-                        p.finish(Mark::Stopped, "image not pushed yet");
-                        Err(err.context(format!("step `{}` stopped", step.label())))
-                    }
-                    Err(err) if err.chain().any(|c| c.is::<crate::interrupt::Interrupted>()) => {
-                        p.finish(Mark::Stopped, "interrupted");
-                        Err(err.context(format!("step `{}` stopped", step.label())))
-                    }
-                    Err(err) => {
-                        // The whole error comes at the end; here, its code or its first line.
-                        let short = aws::error_code(&err).map_or_else(
-                            || {
-                                err.root_cause()
-                                    .to_string()
-                                    .lines()
-                                    .next()
-                                    .unwrap_or_default()
-                                    .to_string()
-                            },
-                            str::to_string,
-                        );
-                        p.finish(Mark::Failed, &short);
-                        Err(err.context(format!("step `{}` failed", step.label())))
-                    }
-                }
-            })
+        hints: Hints {
+            command_prefix: global.command_prefix(),
+            env_file: target
+                .env_file
+                .as_ref()
+                .map_or_else(|| "<env file>".to_string(), |p| p.display().to_string()),
+            profile: global.profile.clone(),
         },
-    )
-    .await
+    }))
 }
 
-/// One error for a run with failures, naming every failed step and everything skipped.
+/// Builds the stack's graph and finds every resource of it: `Full` for what a plan needs,
+/// `Observe` for a status row. Shared reads end with the survey.
+pub async fn survey(
+    env: &Arc<Env>,
+    depth: Depth,
+    concurrency: usize,
+) -> anyhow::Result<(Stack, Arc<World>)> {
+    let stack = crate::resources::stack(
+        &env.deployment,
+        &env.names,
+        &env.account,
+        &env.state.recorded(),
+    );
+    let world = Arc::new(World::default());
+    let surveyed = stack.graph.survey(env, &world, depth, concurrency).await;
+    env.memo.close();
+    surveyed?;
+    Ok((stack, world))
+}
+
+/// The line every command that works on a stack starts with.
+pub fn header(verb: &str, env: &Env) -> String {
+    format!(
+        "{verb}: deployment {} ({}), region {}, account {}",
+        env.deployment.name, env.deployment.environment, env.deployment.region, env.account
+    )
+}
+
+/// One error for a run with failures, naming every failed resource and everything skipped.
 /// A run whose only failure is the missing image keeps that typed error (exit code 3).
-pub fn failure(outcome: crate::graph::Outcome<crate::steps::Step>, doing: &str) -> anyhow::Error {
-    let skipped: Vec<&str> = outcome.skipped.iter().map(|s| s.label()).collect();
+pub fn failure(outcome: Outcome, graph: &Graph, doing: &str) -> anyhow::Error {
+    let label = |i: usize| crate::model::graph::label(graph.nodes()[i].as_ref());
+    let skipped: Vec<String> = outcome.skipped.iter().map(|&i| label(i)).collect();
     let mut failed = outcome.failed;
-    if failed.len() == 1
-        && failed[0]
-            .1
-            .chain()
-            .any(|c| c.is::<crate::error::ImageNotPushed>())
-    {
+    if failed.len() == 1 && failed[0].1.chain().any(|c| c.is::<ImageNotPushed>()) {
         let (_, err) = failed.remove(0);
-        return match err.downcast::<crate::error::ImageNotPushed>() {
+        return match err.downcast::<ImageNotPushed>() {
             Ok(typed) => typed.into(),
             Err(err) => err,
         };
     }
-    let mut text = format!("{doing} did not finish: {} step(s) failed", failed.len());
+    let mut text = format!(
+        "{doing} did not finish: {} resource(s) failed",
+        failed.len()
+    );
     for (_, err) in &failed {
         text.push_str(&format!("\n  - {err:#}"));
     }
@@ -352,6 +403,23 @@ pub fn failure(outcome: crate::graph::Outcome<crate::steps::Step>, doing: &str) 
             skipped.join(", ")
         ));
     }
-    text.push_str("\nEverything recorded so far is in the state file; fix the cause and run the same command again.");
+    text.push_str(
+        "\nEverything recorded so far is in the state file; fix the cause and run the same command again.",
+    );
     anyhow::anyhow!(text)
+}
+
+/// The display of a run that changes the stack, with Ctrl-C handled: a line per resource,
+/// labels padded to the longest.
+pub fn display(graph: &Graph) -> Arc<dyn crate::progress::Board> {
+    let width = graph
+        .nodes()
+        .iter()
+        .map(|n| crate::model::graph::label(n.as_ref()).len())
+        .max()
+        .unwrap_or(0);
+    let progress = crate::ui::progress::Progress::new(width);
+    let board = progress.clone();
+    crate::interrupt::install(move |text| progress.line(text));
+    Arc::new(board)
 }

@@ -1,31 +1,137 @@
-//! `gwfargate up`: build or converge the stack and wait until it serves.
+//! `gwfargate up`: plan, say what will change, ask before anything destructive, apply, and wait
+//! until the stack serves.
 
-use std::sync::Arc;
+use super::session::{self, Session};
+use crate::aws::AwsResultExt as _;
+use crate::error::UsageError;
+use crate::model::Depth;
+use crate::model::plan::Action;
 
-use super::{Direction, failure, run_steps};
-use crate::steps::{Ctx, stage};
+/// How `up` runs.
+pub struct Options {
+    /// How many resources may be worked on at once.
+    pub concurrency: usize,
+    /// Apply a destructive plan without asking.
+    pub yes: bool,
+}
 
-/// Runs every step forwards. Returns the invoke URL.
-pub async fn up(ctx: Arc<Ctx>, concurrency: usize) -> anyhow::Result<String> {
-    crate::steps::subnets::check_zones(&ctx).await?;
-    ctx.state.save()?;
-    ctx.progress.line(&format!(
-        "up: deployment {} ({}), region {}, account {}",
-        ctx.deployment.name, ctx.deployment.environment, ctx.deployment.region, ctx.account
-    ));
-    let outcome = run_steps(ctx.clone(), Direction::Up, concurrency).await;
+/// Applies the env file to the stack. Returns the invoke URL.
+pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> {
+    let env = session.env.clone();
+    crate::ui::output::eprint(&session::header("up", &env));
+    let (stack, world) = session::survey(&env, Depth::Full, options.concurrency).await?;
+    let plan = stack.graph.plan(&env, &world);
+    let mut shown = plan.clone();
+    shown.notes.splice(0..0, stack.notes.iter().cloned());
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    crate::ui::output::eprint(crate::ui::plan::render(&shown, "plan:", colour).trim_end());
+    let refused = plan.refused();
+    if !refused.is_empty() {
+        let reasons: Vec<String> = refused
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}: {}",
+                    c.kind,
+                    c.name,
+                    c.reason.as_deref().unwrap_or("refused")
+                )
+            })
+            .collect();
+        return Err(UsageError(format!(
+            "up refuses this plan, and nothing was changed:\n  {}",
+            reasons.join("\n  ")
+        ))
+        .into());
+    }
+    let destructive = plan.destructive();
+    if !destructive.is_empty() && !options.yes {
+        let what: Vec<String> = destructive
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}: {}",
+                    c.kind,
+                    c.name,
+                    c.destructive.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        if !crate::ui::prompt::can_ask() {
+            return Err(UsageError(format!(
+                "the plan loses something, and nothing was changed:\n  {}\nReview it with `{}`, \
+                 then run `up` again with --yes to apply it",
+                what.join("\n  "),
+                env.hints.command("plan")
+            ))
+            .into());
+        }
+        if !crate::ui::prompt::confirm("Apply this plan, with what it loses?") {
+            return Err(UsageError("not applied: nothing was changed".to_string()).into());
+        }
+    }
+    if plan
+        .changes
+        .iter()
+        .any(|c| c.kind == "subnet" && c.action == Action::Create)
+    {
+        check_zones(&env).await?;
+    }
+    env.state.save()?;
+    let board = session::display(&stack.graph);
+    let outcome = stack
+        .graph
+        .apply(
+            env.clone(),
+            world.clone(),
+            board.clone(),
+            options.concurrency,
+        )
+        .await;
     crate::interrupt::check()?;
     if !outcome.succeeded() {
-        return Err(failure(outcome, "up"));
+        return Err(session::failure(outcome, &stack.graph, "up"));
     }
-    let url = ctx
-        .state
-        .get(stage::KEY)
-        .and_then(|r| r.attrs.get("url").cloned())
-        .ok_or_else(|| anyhow::anyhow!("the stage step finished without recording the URL"))?;
-    ctx.progress.line(&format!(
+    let url = world
+        .inputs()
+        .get(&stack.stage)
+        .map(|s| s.url)
+        .ok_or_else(|| anyhow::anyhow!("the stage was made without a URL"))?;
+    board.note(&format!(
         "up: done in {:.1}s",
-        ctx.progress.elapsed().as_secs_f64()
+        session.started.elapsed().as_secs_f64()
     ));
     Ok(url)
+}
+
+/// Fails with a usage error (exit 2) before anything is created when an env file subnet names
+/// an availability zone the region does not offer to this account: a typo found only by
+/// CreateSubnet would leave half a stack behind.
+async fn check_zones(env: &crate::model::Env) -> anyhow::Result<()> {
+    let region = &env.deployment.region;
+    let out = env
+        .aws
+        .ec2
+        .describe_availability_zones()
+        .send()
+        .await
+        .aws(|| format!("listing the availability zones of {region}"))?;
+    let offered: Vec<&str> = out
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .collect();
+    for (i, subnet) in env.deployment.network.subnets.iter().enumerate() {
+        if !offered.contains(&subnet.az.as_str()) {
+            return Err(UsageError(format!(
+                "{}: network.subnets[{i}].az: {:?} is not an availability zone of {region} for \
+                 this account (it offers {}). Nothing was created",
+                env.hints.env_file,
+                subnet.az,
+                offered.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }

@@ -10,12 +10,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::aws::{self, Outcome};
-use crate::progress::StepProgress;
+use super::errors::{Outcome, error_code, has_code, outcome};
+use crate::progress::Line;
 
 const ATTEMPTS: u32 = 10;
 
-/// Pauses between looks for what a lost attempt made, in poll intervals (about 7 s in all).
+/// Pauses between looks for what a lost attempt made, in polling units (about 7 s in all).
 const LOOKUP_WAITS: [f64; 3] = [0.5, 1.0, 2.0];
 
 /// Answers that mean "it is already there": after a lost answer, the retry meets the resource
@@ -27,6 +27,8 @@ const ALREADY_EXISTS: &[&str] = &[
     "DuplicateLoadBalancerName",
     "DuplicateTargetGroupName",
     "ConflictException",
+    "EntityAlreadyExists",
+    "ResourceAlreadyExistsException",
 ];
 
 fn pause(attempt: u32) -> Duration {
@@ -39,7 +41,7 @@ fn pause(attempt: u32) -> Duration {
 /// may have taken effect without an answer. `what` names the resource in progress lines.
 pub async fn create_once<T, L, LF, C, CF>(
     what: &str,
-    progress: &StepProgress,
+    line: &dyn Line,
     lookup: L,
     create: C,
 ) -> anyhow::Result<T>
@@ -57,18 +59,18 @@ where
             Err(err) => err,
         };
         attempt += 1;
-        if aws::has_code(&err, ALREADY_EXISTS) {
+        if has_code(&err, ALREADY_EXISTS) {
             return match lookup().await? {
                 Some(found) => Ok(found),
                 None => Err(err),
             };
         }
-        let outcome = aws::outcome(&err);
+        let outcome = outcome(&err);
         if attempt >= ATTEMPTS || !matches!(outcome, Some(Outcome::Throttled | Outcome::Unknown)) {
             return Err(err);
         }
-        let why = aws::error_code(&err).unwrap_or("no answer").to_string();
-        progress.set(format!("creating {what}: retrying ({why})"));
+        let why = error_code(&err).unwrap_or("no answer").to_string();
+        line.set(format!("creating {what}: retrying ({why})"));
         tokio::time::sleep(pause(attempt)).await;
         if outcome == Some(Outcome::Unknown) {
             // The lost attempt may have worked: adopt its result rather than make another.
@@ -77,7 +79,7 @@ where
                 if let Some(found) = lookup().await? {
                     return Ok(found);
                 }
-                tokio::time::sleep(crate::wait::first_interval().mul_f64(wait)).await;
+                tokio::time::sleep(super::wait::unit().mul_f64(wait)).await;
             }
             if let Some(found) = lookup().await? {
                 return Ok(found);
@@ -89,7 +91,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::AwsError;
+    use crate::aws::errors::AwsError;
+    use crate::progress::Silent;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn failure(outcome: Outcome) -> anyhow::Error {
@@ -103,10 +106,9 @@ mod tests {
     #[tokio::test]
     async fn a_lost_answer_is_adopted_not_repeated() {
         let creates = AtomicU32::new(0);
-        let progress = crate::progress::Progress::new().start("test");
         let got = create_once(
             "thing",
-            &progress,
+            &Silent,
             || async { Ok(Some("made-by-the-lost-call")) },
             || async {
                 creates.fetch_add(1, Ordering::SeqCst);
@@ -123,10 +125,9 @@ mod tests {
     async fn a_lost_answer_whose_result_shows_late_is_still_adopted() {
         let creates = AtomicU32::new(0);
         let looks = AtomicU32::new(0);
-        let progress = crate::progress::Progress::new().start("test");
         let got = create_once(
             "thing",
-            &progress,
+            &Silent,
             // AWS's reads lag: the thing shows only on the third look.
             || async {
                 Ok((looks.fetch_add(1, Ordering::SeqCst) >= 2).then_some("made-by-the-lost-call"))
@@ -145,10 +146,9 @@ mod tests {
     #[tokio::test]
     async fn throttling_is_retried_without_looking() {
         let creates = AtomicU32::new(0);
-        let progress = crate::progress::Progress::new().start("test");
         let got = create_once(
             "thing",
-            &progress,
+            &Silent,
             || async { panic!("a throttled call did nothing: no lookup needed") },
             || async {
                 if creates.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -166,15 +166,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_is_final() {
-        let progress = crate::progress::Progress::new().start("test");
         let err = create_once::<&str, _, _, _, _>(
             "thing",
-            &progress,
+            &Silent,
             || async { Ok(None) },
             || async { Err(failure(Outcome::Refused)) },
         )
         .await
         .expect_err("refused");
-        assert_eq!(crate::aws::error_code(&err), Some("X"));
+        assert_eq!(error_code(&err), Some("X"));
     }
 }

@@ -1,16 +1,21 @@
-//! Waiting for AWS: polling with backoff and a deadline that names what was awaited.
+//! Waiting for AWS: polling with a deadline that names what was awaited, and retry loops for
+//! the refusals AWS's own retries do not cover.
 //!
-//! Every wait in gwfargate goes through [`until`], so the polling policy lives in one place
-//! and tests can shorten it (`GWFARGATE_POLL_SECONDS` sets the first poll interval).
+//! Every wait in gwfargate goes through here, so the polling policy lives in one place and
+//! tests can shorten it (`GWFARGATE_POLL_SECONDS` sets the unit, 2 s by default). A wait looks
+//! again after half a unit, then a little later each time, but never more than 1.5 units
+//! apart: the NLB and the VPC link are `up`'s critical path, and each look that comes late
+//! delays the whole run by as much (AWS's read limits allow a look every few seconds).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use crate::progress::StepProgress;
+use super::errors::{Outcome, error_code, outcome};
+use crate::progress::Line;
 
-/// What one poll saw.
+/// What one look saw.
 pub enum Poll<T> {
     /// Done; carries the result.
     Ready(T),
@@ -20,7 +25,7 @@ pub enum Poll<T> {
     Failed(String),
 }
 
-/// How long to wait for something and how often to look.
+/// How long to wait for something.
 #[derive(Debug, Clone, Copy)]
 pub struct Patience {
     /// Give up after this long.
@@ -36,8 +41,9 @@ impl Patience {
     }
 }
 
-/// The first poll interval: 2 s, or `GWFARGATE_POLL_SECONDS` (tests shorten every wait).
-pub fn first_interval() -> Duration {
+/// The polling unit: 2 s, or `GWFARGATE_POLL_SECONDS` (tests and the benchmark scale it with
+/// the test bed's clock).
+pub fn unit() -> Duration {
     std::env::var("GWFARGATE_POLL_SECONDS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
@@ -45,11 +51,33 @@ pub fn first_interval() -> Duration {
         .map_or(Duration::from_secs(2), Duration::from_secs_f64)
 }
 
+/// The pauses between looks: half a unit, growing by half each time up to 1.5 units.
+struct Pauses {
+    next: Duration,
+    max: Duration,
+}
+
+impl Pauses {
+    fn new() -> Pauses {
+        let unit = unit();
+        Pauses {
+            next: unit / 2,
+            max: unit.mul_f64(1.5),
+        }
+    }
+
+    fn take(&mut self) -> Duration {
+        let now = self.next;
+        self.next = self.next.mul_f64(1.5).min(self.max);
+        now
+    }
+}
+
 /// Polls `check` until it is ready, fails, or `patience` runs out. `what` names the thing
-/// awaited in progress lines and errors, e.g. "NLB cluster1-nlb to become active".
+/// awaited in progress lines and errors, e.g. "load balancer cluster1-nlb to become active".
 pub async fn until<T, F, Fut>(
     what: &str,
-    progress: &StepProgress,
+    line: &dyn Line,
     patience: Patience,
     mut check: F,
 ) -> anyhow::Result<T>
@@ -58,8 +86,7 @@ where
     Fut: Future<Output = anyhow::Result<Poll<T>>>,
 {
     let started = Instant::now();
-    let mut interval = first_interval();
-    let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
+    let mut pauses = Pauses::new();
     loop {
         crate::interrupt::check()?;
         let seen = match check().await {
@@ -68,7 +95,7 @@ where
             // nothing about the resource: look again, within the same deadline.
             Err(err) if transient(&err) => Poll::Pending(format!(
                 "no answer ({})",
-                crate::aws::error_code(&err).unwrap_or("timeout or connection error")
+                error_code(&err).unwrap_or("timeout or connection error")
             )),
             Err(err) => return Err(err),
         };
@@ -85,26 +112,22 @@ where
                         waited.as_secs()
                     );
                 }
-                progress.set(format!("waiting for {what} (now: {state})"));
-                tokio::time::sleep(interval.min(patience.timeout - waited)).await;
-                interval = (interval * 3 / 2).min(max_interval);
+                line.set(format!("waiting for {what} (now: {state})"));
+                tokio::time::sleep(pauses.take().min(patience.timeout - waited)).await;
             }
         }
     }
 }
 
 fn transient(err: &anyhow::Error) -> bool {
-    matches!(
-        crate::aws::outcome(err),
-        Some(crate::aws::Outcome::Throttled | crate::aws::Outcome::Unknown)
-    )
+    matches!(outcome(err), Some(Outcome::Throttled | Outcome::Unknown))
 }
 
 /// Retries `attempt` while it fails with an error `retryable` accepts, for at most `patience`:
-/// for the errors AWS's own retries do not cover (`DependencyViolation`, `ResourceInUse`, ...).
+/// for the refusals AWS's own retries do not cover (`DependencyViolation`, `ResourceInUse`, ...).
 pub async fn retrying<T, F, Fut>(
     what: &str,
-    progress: &StepProgress,
+    line: &dyn Line,
     patience: Patience,
     retryable: impl Fn(&anyhow::Error) -> bool,
     mut attempt: F,
@@ -114,19 +137,17 @@ where
     Fut: Future<Output = anyhow::Result<T>>,
 {
     let started = Instant::now();
-    let mut interval = first_interval();
-    let max_interval = interval.saturating_mul(8).min(Duration::from_secs(15));
+    let mut pauses = Pauses::new();
     loop {
         crate::interrupt::check()?;
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(err) if retryable(&err) && started.elapsed() < patience.timeout => {
-                progress.set(format!(
+                line.set(format!(
                     "{what}: retrying ({})",
-                    crate::aws::error_code(&err).unwrap_or("error")
+                    error_code(&err).unwrap_or("error")
                 ));
-                tokio::time::sleep(interval).await;
-                interval = (interval * 3 / 2).min(max_interval);
+                tokio::time::sleep(pauses.take()).await;
             }
             Err(err) => return Err(err),
         }
@@ -136,16 +157,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::errors::AwsError;
+    use crate::progress::Silent;
 
     #[tokio::test]
     async fn a_wait_that_runs_out_names_the_resource_its_last_state_and_what_to_do() {
-        let progress = crate::progress::Progress::new().start("test");
         let patience = Patience {
             timeout: Duration::from_millis(50),
         };
         let err = until::<(), _, _>(
             "load balancer nlb-1 to become active",
-            &progress,
+            &Silent,
             patience,
             || async { Ok(Poll::Pending("provisioning".to_string())) },
         )
@@ -163,39 +185,37 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_look_that_got_no_answer_is_looked_again_but_a_refusal_ends_the_wait() {
-        let progress = crate::progress::Progress::new().start("test");
         let looks = std::sync::atomic::AtomicU32::new(0);
         let lost = |outcome| {
-            anyhow::Error::new(crate::aws::AwsError {
+            anyhow::Error::new(AwsError {
                 code: None,
                 message: "x".into(),
                 outcome,
             })
         };
-        let got = until("thing", &progress, Patience::minutes(1), || async {
+        let got = until("thing", &Silent, Patience::minutes(1), || async {
             match looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                0 => Err(lost(crate::aws::Outcome::Unknown)),
-                1 => Err(lost(crate::aws::Outcome::Throttled)),
+                0 => Err(lost(Outcome::Unknown)),
+                1 => Err(lost(Outcome::Throttled)),
                 _ => Ok(Poll::Ready("ready")),
             }
         })
         .await
         .expect("ready after two lost looks");
         assert_eq!(got, "ready");
-        let err = until::<(), _, _>("thing", &progress, Patience::minutes(1), || async {
-            Err(lost(crate::aws::Outcome::Refused))
+        let err = until::<(), _, _>("thing", &Silent, Patience::minutes(1), || async {
+            Err(lost(Outcome::Refused))
         })
         .await
         .expect_err("a refusal is final");
-        assert!(crate::aws::outcome(&err) == Some(crate::aws::Outcome::Refused));
+        assert!(outcome(&err) == Some(Outcome::Refused));
     }
 
     #[tokio::test]
     async fn a_failed_state_ends_the_wait_at_once() {
-        let progress = crate::progress::Progress::new().start("test");
         let err = until::<(), _, _>(
             "VPC link l to become available",
-            &progress,
+            &Silent,
             Patience::minutes(5),
             || async {
                 Ok(Poll::Failed(
@@ -209,5 +229,15 @@ mod tests {
             err.to_string().contains("NLB is not in active state"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn looks_come_at_most_one_and_a_half_units_apart() {
+        let mut pauses = Pauses {
+            next: Duration::from_secs(1),
+            max: Duration::from_secs(3),
+        };
+        let seen: Vec<f64> = (0..6).map(|_| pauses.take().as_secs_f64()).collect();
+        assert_eq!(seen, vec![1.0, 1.5, 2.25, 3.0, 3.0, 3.0]);
     }
 }

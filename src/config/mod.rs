@@ -13,6 +13,11 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+pub mod image;
+pub mod names;
+
+pub use image::ImageRef;
+
 /// CloudWatch Logs accepts only these retention periods (days).
 const RETENTION_DAYS: &[i64] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -506,6 +511,17 @@ fn describe_memories(memories: &[i64]) -> String {
     }
 }
 
+/// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`): the second word of its ARNs.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
@@ -587,107 +603,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .map_or(before.len(), |nl| before.len() - nl - 1)
         + 1;
     (line, col)
-}
-
-/// A container image reference, split into the parts gwfargate needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    /// Registry host, if the reference names one (`docker.io` style references have none).
-    pub registry: Option<String>,
-    /// Repository path within the registry.
-    pub repository: String,
-    /// Tag, or `None` when the reference pins a digest.
-    pub tag: Option<String>,
-    /// Digest (`sha256:...`) when pinned.
-    pub digest: Option<String>,
-}
-
-/// Where an image lives when it is in an ECR registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcrLocation {
-    /// The registry's account.
-    pub account: String,
-    /// The registry's region.
-    pub region: String,
-}
-
-impl ImageRef {
-    /// Splits `registry/repo:tag` or `registry/repo@sha256:...`; a missing tag means `latest`.
-    pub fn parse(image: &str) -> Result<ImageRef, String> {
-        let invalid = |why: &str| format!("{image:?} is not an image reference: {why}");
-        if image.is_empty() || image.chars().any(|c| c.is_whitespace()) {
-            return Err(invalid("it is empty or contains spaces"));
-        }
-        let (rest, digest) = match image.split_once('@') {
-            Some((rest, digest)) => {
-                if !digest.starts_with("sha256:") || digest.len() != 71 {
-                    return Err(invalid("a digest is sha256: and 64 hex digits"));
-                }
-                (rest, Some(digest.to_string()))
-            }
-            None => (image, None),
-        };
-        let (registry, path) = match rest.split_once('/') {
-            Some((first, path))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (Some(first.to_string()), path)
-            }
-            _ => (None, rest),
-        };
-        let (repository, tag) = match path.rsplit_once(':') {
-            Some((repo, tag)) => (repo, Some(tag.to_string())),
-            None => (path, None),
-        };
-        if repository.is_empty()
-            || !repository
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
-        {
-            return Err(invalid(
-                "the repository may hold only lowercase letters, digits, `.`, `_`, `-` and `/`",
-            ));
-        }
-        if let Some(tag) = &tag
-            && (tag.is_empty()
-                || tag.len() > 128
-                || !tag
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
-        {
-            return Err(invalid(
-                "a tag is 1 to 128 letters, digits, `.`, `_` or `-`",
-            ));
-        }
-        let tag = match (&tag, &digest) {
-            (None, None) => Some("latest".to_string()),
-            _ => tag,
-        };
-        Ok(ImageRef {
-            registry,
-            repository: repository.to_string(),
-            tag,
-            digest,
-        })
-    }
-
-    /// The account and region when the registry is ECR's (`<account>.dkr.ecr.<region>.amazonaws.com`).
-    pub fn ecr(&self) -> Option<EcrLocation> {
-        let registry = self.registry.as_deref()?;
-        let mut parts = registry.split('.');
-        let account = parts.next()?;
-        let (dkr, ecr, region) = (parts.next()?, parts.next()?, parts.next()?);
-        let rest: Vec<&str> = parts.collect();
-        let is_ecr = account.len() == 12
-            && account.chars().all(|c| c.is_ascii_digit())
-            && dkr == "dkr"
-            && ecr == "ecr"
-            && (rest == ["amazonaws", "com"] || rest == ["amazonaws", "com", "cn"]);
-        is_ecr.then(|| EcrLocation {
-            account: account.to_string(),
-            region: region.to_string(),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -783,27 +698,5 @@ retention_days = 30
             "{}",
             err.problem
         );
-    }
-
-    #[test]
-    fn parses_image_references() {
-        let ecr =
-            ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/a/b:1.0").expect("ok");
-        assert_eq!(ecr.repository, "a/b");
-        assert_eq!(ecr.tag.as_deref(), Some("1.0"));
-        assert_eq!(
-            ecr.ecr(),
-            Some(EcrLocation {
-                account: "123456789012".into(),
-                region: "eu-west-1".into()
-            })
-        );
-        let hub = ImageRef::parse("nginx").expect("ok");
-        assert_eq!(hub.registry, None);
-        assert_eq!(hub.tag.as_deref(), Some("latest"));
-        assert_eq!(hub.ecr(), None);
-        let local = ImageRef::parse("localhost:5000/app:2").expect("ok");
-        assert_eq!(local.registry.as_deref(), Some("localhost:5000"));
-        assert!(ImageRef::parse("Bad/Upper:1").is_err());
     }
 }

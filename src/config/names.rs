@@ -21,8 +21,10 @@ pub const TAG_CREATED: &str = "gwfargate:created";
 /// Every name the stack uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
-    /// Deployment name, the prefix of everything.
+    /// Deployment name, the prefix of everything and the value of the `gwfargate:env` tag.
     pub deployment: String,
+    /// Environment (stage) name, the value of the `Environment` tag.
+    pub environment: String,
     /// VPC `Name` tag.
     pub vpc: String,
     /// Route table `Name` tag.
@@ -60,6 +62,7 @@ impl Names {
         let s = &d.service.name;
         Names {
             deployment: n.clone(),
+            environment: d.environment.clone(),
             vpc: format!("{n}-vpc"),
             route_table: format!("{n}-rt-private"),
             security_group: format!("{n}-sg-{s}"),
@@ -76,6 +79,22 @@ impl Names {
             vpc_link: format!("{n}-vpclink-{s}"),
             rest_api: format!("{n}-api-{s}"),
         }
+    }
+
+    /// The tags every resource named `name` carries: the deployment's, the environment's, and
+    /// `Name`.
+    pub fn tags(&self, name: &str) -> crate::aws::tags::Tags {
+        vec![
+            (TAG_ENV.to_string(), self.deployment.clone()),
+            (TAG_ENVIRONMENT.to_string(), self.environment.clone()),
+            (TAG_NAME.to_string(), name.to_string()),
+        ]
+    }
+
+    /// Whether tags carry this deployment's `gwfargate:env` tag: the one mark of what gwfargate
+    /// made.
+    pub fn is_ours<'a>(&self, tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        crate::aws::tags::carries(tags, TAG_ENV, &self.deployment)
     }
 
     /// `Name` tag of the private subnet at `index` (0-based in the env file).

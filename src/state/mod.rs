@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::Deployment;
 use crate::error::UsageError;
 
-/// The state format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub mod lock;
+
+/// The state format this build writes. Version 2 records typed outputs where version 1 had
+/// free-form `attrs`; this build reads both.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The whole state file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,7 +48,10 @@ pub struct State {
 }
 
 /// One resource as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Files written before outputs were typed carry an `attrs` map instead of `outputs`; it is
+/// dropped on reading (every output is read again from AWS), so those files still load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The resource's id or ARN.
     pub id: String,
@@ -53,16 +59,17 @@ pub struct Record {
     /// the image repository is ever recorded otherwise (a repository the user already had).
     #[serde(default)]
     pub created: bool,
-    /// Further facts (DNS name, ARN, ...), by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attrs: BTreeMap<String, String>,
+    /// What the resource hands its dependents (ids, ARNs, DNS names), in its kind's own shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<serde_json::Value>,
 }
 
 /// A create about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
-    /// The step making it.
-    pub step: String,
+    /// The kind of resource being made (the key was `step` when resources were steps).
+    #[serde(alias = "step")]
+    pub kind: String,
     /// The name (or `Name` tag) it will carry.
     pub name: String,
     /// The client token, sent where the API takes one (CreateVpcEndpoint, CreateRouteTable,
@@ -71,23 +78,6 @@ pub struct Intent {
     pub client_token: String,
     /// When the intent was written (RFC 3339).
     pub since: String,
-}
-
-impl Record {
-    /// A record for a resource gwfargate created (this run, or an earlier one: it is tagged).
-    pub fn created(id: impl Into<String>) -> Record {
-        Record {
-            id: id.into(),
-            created: true,
-            attrs: BTreeMap::new(),
-        }
-    }
-
-    /// Adds an attribute.
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> Record {
-        self.attrs.insert(key.to_string(), value.into());
-        self
-    }
 }
 
 impl State {
@@ -278,20 +268,48 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create state directory {}", dir.display()))
 }
 
-/// The state shared by concurrently running steps; every change is saved at once.
+/// The state shared by resources working concurrently; every change is saved at once.
 #[derive(Debug, Clone)]
 pub struct SharedState {
     file: StateFile,
     state: Arc<Mutex<State>>,
+    writable: bool,
 }
 
 impl SharedState {
-    /// Shares `state`, saving it to `file` on every change.
-    pub fn new(file: StateFile, state: State) -> SharedState {
+    /// Shares `state`, saving it to `file` on every change (in this build's format).
+    pub fn new(file: StateFile, mut state: State) -> SharedState {
+        state.format_version = FORMAT_VERSION;
         SharedState {
             file,
             state: Arc::new(Mutex::new(state)),
+            writable: true,
         }
+    }
+
+    /// Shares `state` for reading only: `plan` and `status` never write the state file.
+    pub fn read_only(file: StateFile, state: State) -> SharedState {
+        SharedState {
+            writable: false,
+            ..SharedState::new(file, state)
+        }
+    }
+
+    fn persist(&self, state: &State) -> anyhow::Result<()> {
+        if self.writable {
+            self.file.save(state)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Every recorded key and id.
+    pub fn recorded(&self) -> Vec<(String, String)> {
+        self.lock()
+            .resources
+            .iter()
+            .map(|(k, r)| (k.clone(), r.id.clone()))
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -313,12 +331,12 @@ impl SharedState {
             return Ok(());
         }
         state.resources.insert(key.to_string(), record);
-        self.file.save(&state)
+        self.persist(&state)
     }
 
     /// The intent to create `key`: the one already recorded (a create a crash interrupted),
     /// or a new one with a fresh client token, saved before this returns.
-    pub fn intend(&self, key: &str, step: &str, name: &str) -> anyhow::Result<Intent> {
+    pub fn intend(&self, key: &str, kind: &str, name: &str) -> anyhow::Result<Intent> {
         let mut state = self.lock();
         if let Some(intent) = state.intents.get(key) {
             return Ok(intent.clone());
@@ -327,13 +345,13 @@ impl SharedState {
             .take(32)
             .collect();
         let intent = Intent {
-            step: step.to_string(),
+            kind: kind.to_string(),
             name: name.to_string(),
             client_token: token,
             since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         };
         state.intents.insert(key.to_string(), intent.clone());
-        self.file.save(&state)?;
+        self.persist(&state)?;
         Ok(intent)
     }
 
@@ -342,19 +360,7 @@ impl SharedState {
         let mut state = self.lock();
         let had_intent = state.intents.remove(key).is_some();
         if state.resources.remove(key).is_some() || had_intent {
-            self.file.save(&state)?;
-        }
-        Ok(())
-    }
-
-    /// Forgets every key that starts with `prefix`.
-    pub fn forget_prefix(&self, prefix: &str) -> anyhow::Result<()> {
-        let mut state = self.lock();
-        let before = state.resources.len() + state.intents.len();
-        state.resources.retain(|k, _| !k.starts_with(prefix));
-        state.intents.retain(|k, _| !k.starts_with(prefix));
-        if state.resources.len() + state.intents.len() != before {
-            self.file.save(&state)?;
+            self.persist(&state)?;
         }
         Ok(())
     }
@@ -370,7 +376,7 @@ impl SharedState {
     /// Saves the current state.
     pub fn save(&self) -> anyhow::Result<()> {
         let state = self.lock();
-        self.file.save(&state)
+        self.persist(&state)
     }
 
     /// The file this state is saved to.
@@ -386,7 +392,7 @@ mod tests {
     fn deployment() -> Deployment {
         crate::config::parse(
             Path::new("env1.toml"),
-            include_str!("../config/env1.toml"),
+            include_str!("../../config/env1.toml"),
             None,
         )
         .expect("reference env file is valid")
@@ -404,11 +410,19 @@ mod tests {
             .insert("from_the_future".into(), serde_json::json!({"x": 1}));
         state.resources.insert(
             "vpc".into(),
-            Record::created("vpc-1").with("cidr", "10.0.0.0/16"),
+            Record {
+                id: "vpc-1".into(),
+                created: true,
+                outputs: Some(serde_json::json!({"id": "vpc-1"})),
+            },
         );
         file.save(&state).expect("save");
         let loaded = file.load().expect("load").expect("present");
         assert_eq!(loaded.resources["vpc"].id, "vpc-1");
+        assert_eq!(
+            loaded.resources["vpc"].outputs,
+            Some(serde_json::json!({"id": "vpc-1"}))
+        );
         assert_eq!(
             loaded.unknown["from_the_future"],
             serde_json::json!({"x": 1})
@@ -445,7 +459,14 @@ mod tests {
             "a retry after a crash reuses it"
         );
         shared
-            .record("vpc", Record::created("vpc-1"))
+            .record(
+                "vpc",
+                Record {
+                    id: "vpc-1".into(),
+                    created: true,
+                    outputs: None,
+                },
+            )
             .expect("record");
         let on_disk = file.load().expect("load").expect("saved");
         assert!(on_disk.intents.is_empty());
@@ -463,7 +484,11 @@ mod tests {
     fn a_state_file_written_before_typed_outputs_still_loads() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("env1.json");
-        fs::write(&path, include_str!("../tests/fixtures/state-v1-attrs.json")).expect("write");
+        fs::write(
+            &path,
+            include_str!("../../tests/fixtures/state-v1-attrs.json"),
+        )
+        .expect("write");
         let state = StateFile { path }.load().expect("load").expect("present");
         assert_eq!(state.deployment, deployment());
         assert_eq!(state.account.as_deref(), Some("123456789012"));
@@ -471,6 +496,7 @@ mod tests {
         assert_eq!(state.resources["vpc"].id, "vpc-a95923fe1bc417038");
         assert_eq!(state.resources["subnet/1"].id, "subnet-72bed6feb3687deca");
         assert!(state.resources.values().all(|r| r.created));
+        assert_eq!(state.intents["vpc_link"].kind, "vpc link");
         assert_eq!(
             state.intents["vpc_link"].client_token,
             "Zq3k9XrT0bWm4YpLc8NvA1sD5fGh7JkE"

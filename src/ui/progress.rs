@@ -1,4 +1,4 @@
-//! What `up` and `down` show while they work.
+//! What `up` and `down` show while they work: the terminal side of [`crate::progress`].
 //!
 //! On a terminal: a live line per running step with a spinner, its elapsed time and what it
 //! is waiting for. Otherwise (CI, pipes, logs): plain lines on stderr, each stamped with the
@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::progress::{Board, Line, Mark};
+
 /// The progress display of one command run.
 #[derive(Clone)]
 pub struct Progress {
@@ -21,21 +23,11 @@ struct Inner {
     started: Instant,
     live: Option<MultiProgress>,
     plain_lock: Mutex<()>,
+    width: usize,
 }
 
-/// How a step ended, as its line shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
-    /// Done.
-    Ok,
-    /// Failed; the error follows at the end of the run.
-    Failed,
-    /// Stopped for the user: an image to push, or Ctrl-C.
-    Stopped,
-}
-
-/// One step's line in the display.
-pub struct StepProgress {
+/// One resource's line in the display.
+pub struct StepLine {
     progress: Progress,
     label: String,
     started: Instant,
@@ -44,8 +36,9 @@ pub struct StepProgress {
 }
 
 impl Progress {
-    /// A live display if stderr is a terminal, plain lines otherwise.
-    pub fn new() -> Progress {
+    /// A live display if stderr is a terminal, plain lines otherwise; labels are padded to
+    /// `width` so results line up.
+    pub fn new(width: usize) -> Progress {
         let live = std::io::stderr()
             .is_terminal()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
@@ -54,6 +47,7 @@ impl Progress {
                 started: Instant::now(),
                 live,
                 plain_lock: Mutex::new(()),
+                width,
             }),
         }
     }
@@ -66,7 +60,7 @@ impl Progress {
     /// Prints a line that stays (above the live lines on a terminal).
     pub fn line(&self, text: &str) {
         match &self.inner.live {
-            Some(live) => live.suspend(|| crate::output::eprint(text)),
+            Some(live) => live.suspend(|| super::output::eprint(text)),
             None => {
                 let _guard = self.inner.plain_lock.lock();
                 let mut err = std::io::stderr().lock();
@@ -75,19 +69,21 @@ impl Progress {
         }
     }
 
-    /// Starts showing a step.
-    pub fn start(&self, label: &str) -> StepProgress {
+    /// Starts showing a resource.
+    pub fn start_line(&self, label: &str) -> StepLine {
+        let width = self.inner.width;
         let bar = self.inner.live.as_ref().map(|live| {
             let bar = live.add(ProgressBar::new_spinner());
-            let style =
-                ProgressStyle::with_template("{spinner} {prefix:<22} {elapsed:>4} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let style = ProgressStyle::with_template(&format!(
+                "{{spinner}} {{prefix:<{width}}} {{elapsed:>4}} {{wide_msg}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
             bar.set_style(style);
             bar.set_prefix(label.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        StepProgress {
+        StepLine {
             progress: self.clone(),
             label: label.to_string(),
             started: Instant::now(),
@@ -101,9 +97,13 @@ impl Progress {
     }
 }
 
-impl Default for Progress {
-    fn default() -> Self {
-        Progress::new()
+impl Board for Progress {
+    fn start(&self, label: &str) -> Box<dyn Line> {
+        Box::new(self.start_line(label))
+    }
+
+    fn note(&self, text: &str) {
+        self.line(text);
     }
 }
 
@@ -136,11 +136,10 @@ struct Shown {
     at: Instant,
 }
 
-impl StepProgress {
-    /// Says what the step is doing now. A live line just changes; plain output prints a new
-    /// message once, and a lasting one again every 30 s.
-    pub fn set(&self, message: impl Into<String>) {
-        let message = message.into();
+impl Line for StepLine {
+    /// A live line just changes; plain output prints a new message once, and a lasting one
+    /// again every 30 s.
+    fn set(&self, message: String) {
         let now = Instant::now();
         let line = {
             let mut last = self
@@ -159,18 +158,16 @@ impl StepProgress {
         };
         match (&self.bar, line) {
             (Some(bar), Some(_)) => bar.set_message(message),
-            (None, Some(line)) => self.progress.line(&format!("{:<22} {line}", self.label)),
+            (None, Some(line)) => self.progress.line(&format!(
+                "{:<width$} {line}",
+                self.label,
+                width = self.progress.inner.width
+            )),
             (_, None) => {}
         }
     }
 
-    /// Time since the step started.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-
-    /// Ends the step's line with a result that stays on screen.
-    pub fn finish(&self, mark: Mark, message: &str) {
+    fn finish(&self, mark: Mark, message: &str) {
         let word = format!(
             "{:<6}",
             match mark {
@@ -192,9 +189,10 @@ impl StepProgress {
             (Some(_), Mark::Stopped) => console::style(word).for_stderr().yellow().to_string(),
         };
         let text = format!(
-            "{:<22} {mark} {message} ({:.1}s)",
+            "{:<width$} {mark} {message} ({:.1}s)",
             self.label,
-            self.elapsed().as_secs_f64()
+            self.started.elapsed().as_secs_f64(),
+            width = self.progress.inner.width
         );
         match &self.bar {
             // A symbol where the spinner was, so finished and running lines line up.

@@ -6,6 +6,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
@@ -110,6 +111,28 @@ impl Emulator {
         self.control("POST", "/_testbed/config", &settings.to_string());
     }
 
+    /// How many calls the log holds, of every operation.
+    pub fn total(&self) -> u64 {
+        self.calls()
+            .values()
+            .map(|c| c["count"].as_u64().unwrap_or(0))
+            .sum()
+    }
+
+    /// The operations in the log that are not reads (Describe, Get, List).
+    pub fn writes(&self) -> Vec<String> {
+        self.calls()
+            .keys()
+            .filter(|op| {
+                let name = op.split_once('.').map_or(op.as_str(), |(_, name)| name);
+                !["Describe", "Get", "List", "GET "]
+                    .iter()
+                    .any(|read| name.starts_with(read))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// How many calls of an operation the log holds.
     pub fn count(&self, operation: &str) -> u64 {
         self.calls()
@@ -159,7 +182,7 @@ impl Workspace {
 }
 
 /// The environment the binary runs with: it can only reach `endpoint`.
-fn environment(dir: &Path, endpoint: &str) -> Vec<(&'static str, std::ffi::OsString)> {
+pub fn environment(dir: &Path, endpoint: &str) -> Vec<(&'static str, std::ffi::OsString)> {
     assert!(
         endpoint.starts_with("http://127.0.0.1:"),
         "tests only talk to loopback"
@@ -454,4 +477,49 @@ pub async fn assert_nothing_left(sdk: &aws_config::SdkConfig, context: &str) {
         left.values().all(|n| *n == 0),
         "{context}: left behind {left:?}"
     );
+}
+
+/// Reads the child's stderr until a line satisfies `until` (or it ends); returns the lines.
+pub fn read_until(child: &mut Child, mut until: impl FnMut(usize, &str) -> bool) -> Vec<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stderr);
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+        lines.push(line.trim_end().to_string());
+        line.clear();
+        if until(lines.len(), lines.last().unwrap()) {
+            break;
+        }
+    }
+    // Keep draining in the background so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        while reader.read_line(&mut rest).unwrap_or(0) > 0 {
+            rest.clear();
+        }
+    });
+    lines
+}
+
+pub fn signal(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "the process did not end within {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

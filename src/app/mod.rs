@@ -1,0 +1,152 @@
+//! The commands: each resolves its stack, calls one operation, and hands the result to the
+//! UI to render. The layer below (`model`, `resources`) never prints.
+
+pub mod down;
+pub mod graph;
+pub mod plan;
+pub mod session;
+pub mod status;
+pub mod up;
+
+use session::Purpose;
+
+use crate::cli::{Cli, Command};
+use crate::error::{
+    EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_IMAGE_NOT_PUSHED, EXIT_USAGE, ImageNotPushed,
+    UsageError,
+};
+use crate::ui::output;
+
+/// Runs the command; the exit code of a success (`plan --detailed-exitcode` says 4 when
+/// changes are pending).
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Up(args) => {
+            let session = session::open(Some(&args.env), global, Purpose::Up, false).await?;
+            let url = up::up(
+                &session,
+                &up::Options {
+                    concurrency: usize::from(args.concurrency),
+                    yes: args.yes,
+                },
+            )
+            .await?;
+            output::print(&url);
+        }
+        Command::Plan(args) => {
+            let started = std::time::Instant::now();
+            let target = session::resolve(Some(&args.env), global, Purpose::Plan)?;
+            let deployment = target.deployment.clone();
+            // A change the built stack cannot take is refused before any AWS call.
+            let (plan, header) = match &target.fixed {
+                Some(fixed) => (
+                    plan::refusal(fixed, &global.command_prefix(), &args.env),
+                    format!(
+                        "plan: deployment {} ({}), region {}",
+                        deployment.name, deployment.environment, deployment.region
+                    ),
+                ),
+                None => {
+                    let session =
+                        session::open_target(target, global, Purpose::Plan, false, started).await?;
+                    let plan = plan::plan(&session, 16).await?;
+                    (plan, session::header("plan", &session.env))
+                }
+            };
+            if args.json {
+                let doc = plan.document(&deployment.name, &deployment.region);
+                output::print(&serde_json::to_string_pretty(&doc)?);
+            } else {
+                let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
+                output::print(&crate::ui::plan::render(&plan, &header, colour));
+            }
+            if !plan.refused().is_empty() {
+                return Err(UsageError(format!(
+                    "`up` would refuse this plan: {}",
+                    plan.refused()
+                        .iter()
+                        .map(|c| format!("{} {}", c.kind, c.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .into());
+            }
+            if args.detailed_exitcode && !plan.is_empty() {
+                return Ok(EXIT_CHANGES_PENDING);
+            }
+        }
+        Command::Status(args) => {
+            let session =
+                session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
+            let status = status::status(&session, 16).await?;
+            if args.json {
+                output::print(&serde_json::to_string_pretty(&status)?);
+            } else {
+                output::print(&crate::ui::table::status_table(
+                    &status,
+                    &global.command_prefix(),
+                ));
+            }
+            let missing = status.missing();
+            if args.check && !missing.is_empty() {
+                let names: Vec<String> = missing
+                    .iter()
+                    .map(|r| format!("{} {}", r.kind, r.name))
+                    .collect();
+                anyhow::bail!("{} resource(s) missing: {}", names.len(), names.join(", "));
+            }
+        }
+        Command::Down(args) => {
+            let session =
+                session::open(args.env.as_deref(), global, Purpose::Down, args.purge).await?;
+            down::down(
+                &session,
+                &down::Options {
+                    concurrency: usize::from(args.concurrency),
+                    yes: args.yes,
+                },
+            )
+            .await?;
+        }
+        Command::Graph(args) => {
+            let session = session::open(Some(&args.env), global, Purpose::Status, false).await?;
+            let doc = graph::document(&session);
+            if args.json {
+                output::print(&serde_json::to_string_pretty(&doc)?);
+            } else {
+                output::print(&graph::dot(&doc));
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The exit code for an error: the first typed error found in its chain decides.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<crate::config::ConfigError>() {
+            return EXIT_USAGE;
+        }
+        if cause.is::<ImageNotPushed>() {
+            return EXIT_IMAGE_NOT_PUSHED;
+        }
+        if cause.is::<crate::interrupt::Interrupted>() {
+            return crate::interrupt::EXIT_INTERRUPTED;
+        }
+    }
+    EXIT_FAILURE
+}
+
+/// Prints an error and its causes, cargo style.
+pub fn report(err: &anyhow::Error) {
+    let mut text = format!("error: {err}\n");
+    let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
+    if !causes.is_empty() {
+        text.push_str("\nCaused by:\n");
+        for cause in causes {
+            text.push_str(&format!("  {cause}\n"));
+        }
+    }
+    output::eprint(&text);
+}

@@ -1,0 +1,301 @@
+//! The resources of one deployment as a graph, and the four walks over it: survey (find every
+//! resource), plan (diff each against the env file, in dependency order), apply (`up`) and
+//! tear down (`down`, dependents first).
+//!
+//! The graph is data: `resources::graph` adds one node per resource the deployment needs, so
+//! an optional resource is one `if` there. Nodes are added after what they depend on, so the
+//! order of addition is a dependency order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use futures::future::BoxFuture;
+
+use super::plan::{Change, Plan};
+use super::reconcile::Typed;
+use super::run::{self, Outcome, Signal};
+use super::{Cx, Deleted, Dep, Depth, Env, Key, Observed, Phase, Ref, Resource, World};
+use crate::progress::{Board, Line, Mark, Silent};
+
+/// One resource of the graph, its kind erased: what the walks call. Implemented once, for
+/// every kind, by the reconciler.
+pub trait Node: Send + Sync {
+    /// Its key.
+    fn key(&self) -> &str;
+    /// Its kind, in `status`'s words.
+    fn kind(&self) -> &'static str;
+    /// Its name.
+    fn name(&self) -> &str;
+    /// What it depends on.
+    fn deps(&self) -> &[Dep];
+    /// Finds it (recorded id, then tags or name) and publishes what it found.
+    fn survey<'a>(
+        &'a self,
+        cx: Cx<'a>,
+        world: &'a World,
+        depth: Depth,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Its plan entry, from what the survey found and what its dependencies will publish;
+    /// publishes the outputs known before `up` (none for what is yet to be made).
+    fn plan(&self, env: &Env, world: &World) -> Change;
+    /// Makes it what the env file says and waits until it is ready; words for the progress
+    /// line.
+    fn apply<'a>(&'a self, cx: Cx<'a>, world: &'a World) -> BoxFuture<'a, anyhow::Result<String>>;
+    /// Deletes it, if it is ours, and waits until it is gone.
+    fn delete<'a>(
+        &'a self,
+        cx: Cx<'a>,
+        world: &'a World,
+        signal: Signal,
+    ) -> BoxFuture<'a, anyhow::Result<Deleted>>;
+    /// Its status row.
+    fn observe(&self) -> Observed;
+    /// Whether the survey found it, and it is ours.
+    fn exists(&self) -> bool;
+    /// What the survey noticed that the user should know.
+    fn notes(&self) -> Vec<String>;
+}
+
+/// The resources of a deployment.
+#[derive(Default)]
+pub struct Graph {
+    nodes: Vec<Arc<dyn Node>>,
+    index: HashMap<Key, usize>,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// Adds a resource; returns the handle its dependents use.
+    pub fn add<R: Resource>(&mut self, resource: R) -> Ref<R::Outputs> {
+        self.insert(Typed::new(resource, false))
+    }
+
+    /// Adds a resource the env file no longer describes, found in the state file: `up` and
+    /// `down` delete it.
+    pub fn add_orphan<R: Resource>(&mut self, resource: R) -> Ref<R::Outputs> {
+        self.insert(Typed::new(resource, true))
+    }
+
+    fn insert<R: Resource>(&mut self, node: Typed<R>) -> Ref<R::Outputs> {
+        let key = node.key().to_string();
+        self.index.insert(key.clone(), self.nodes.len());
+        self.nodes.push(Arc::new(node));
+        Ref::new(key)
+    }
+
+    /// Every node, in dependency order.
+    pub fn nodes(&self) -> &[Arc<dyn Node>] {
+        &self.nodes
+    }
+
+    /// Whether the graph holds `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// A dependency that names no node of the graph, if any: a bug in building it.
+    #[cfg(test)]
+    pub fn dangling(&self) -> Option<(String, String)> {
+        self.nodes.iter().find_map(|n| {
+            n.deps()
+                .iter()
+                .find(|d| !self.index.contains_key(&d.key))
+                .map(|d| (n.key().to_string(), d.key.clone()))
+        })
+    }
+
+    /// For each node, what it waits for on the way up: its dependencies, ready.
+    pub fn up_deps(&self) -> Vec<Vec<(usize, Phase)>> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                n.deps()
+                    .iter()
+                    .filter_map(|d| self.index.get(&d.key).map(|&i| (i, Phase::Ready)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// For each node, what it waits for on the way down: everything that depends on it, as
+    /// far as each dependency says.
+    pub fn down_deps(&self) -> Vec<Vec<(usize, Phase)>> {
+        let mut down = vec![Vec::new(); self.nodes.len()];
+        for (dependent, node) in self.nodes.iter().enumerate() {
+            for dep in node.deps() {
+                if let Some(&i) = self.index.get(&dep.key) {
+                    down[i].push((dependent, dep.down));
+                }
+            }
+        }
+        down
+    }
+
+    /// Finds every resource, concurrently, each after what it depends on (a listener is
+    /// looked up on its load balancer).
+    pub async fn survey(
+        &self,
+        env: &Arc<Env>,
+        world: &Arc<World>,
+        depth: Depth,
+        limit: usize,
+    ) -> anyhow::Result<()> {
+        let nodes = self.nodes.clone();
+        let (env2, world2) = (env.clone(), world.clone());
+        let outcome = run::run(
+            &self.up_deps(),
+            Phase::Ready,
+            limit,
+            || false,
+            move |i, _| {
+                let (node, env, world) = (nodes[i].clone(), env2.clone(), world2.clone());
+                Box::pin(async move {
+                    let cx = Cx {
+                        env: &env,
+                        line: &Silent,
+                    };
+                    node.survey(cx, &world, depth)
+                        .await
+                        .with_context(|| format!("cannot read {} {}", node.kind(), node.name()))
+                })
+            },
+        )
+        .await;
+        if let Some((_, err)) = outcome.failed.into_iter().next() {
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// The plan, from what the survey found.
+    pub fn plan(&self, env: &Env, world: &World) -> Plan {
+        let changes = self.nodes.iter().map(|n| n.plan(env, world)).collect();
+        let notes = self.nodes.iter().flat_map(|n| n.notes()).collect();
+        Plan { changes, notes }
+    }
+
+    /// Every status row, in dependency order.
+    pub fn observe(&self) -> Vec<Observed> {
+        self.nodes.iter().map(|n| n.observe()).collect()
+    }
+
+    /// `up`: applies every node once its dependencies are ready, at most `limit` at once,
+    /// each on its own line of `board`.
+    pub async fn apply(
+        &self,
+        env: Arc<Env>,
+        world: Arc<World>,
+        board: Arc<dyn Board>,
+        limit: usize,
+    ) -> Outcome {
+        self.walk(Walk::Apply, env, world, board, limit).await
+    }
+
+    /// `down`: deletes every node once what depends on it has gone far enough, at most
+    /// `limit` at once.
+    pub async fn teardown(
+        &self,
+        env: Arc<Env>,
+        world: Arc<World>,
+        board: Arc<dyn Board>,
+        limit: usize,
+    ) -> Outcome {
+        self.walk(Walk::Teardown, env, world, board, limit).await
+    }
+
+    async fn walk(
+        &self,
+        walk: Walk,
+        env: Arc<Env>,
+        world: Arc<World>,
+        board: Arc<dyn Board>,
+        limit: usize,
+    ) -> Outcome {
+        let (deps, finish_at, first) = match walk {
+            Walk::Apply => (self.up_deps(), Phase::Ready, "checking"),
+            Walk::Teardown => (self.down_deps(), Phase::Gone, "deleting"),
+        };
+        let nodes = self.nodes.clone();
+        run::run(
+            &deps,
+            finish_at,
+            limit,
+            crate::interrupt::requested,
+            move |i, signal| {
+                let (node, env, world, board) =
+                    (nodes[i].clone(), env.clone(), world.clone(), board.clone());
+                Box::pin(async move {
+                    let line = board.start(&label(node.as_ref()));
+                    line.set(first.to_string());
+                    let cx = Cx {
+                        env: &env,
+                        line: line.as_ref(),
+                    };
+                    let result = match walk {
+                        Walk::Apply => node.apply(cx, &world).await,
+                        Walk::Teardown => node.delete(cx, &world, signal).await.map(|d| match d {
+                            Deleted::Done(words) | Deleted::Kept(words) => words,
+                        }),
+                    };
+                    finish(line.as_ref(), node.as_ref(), result)
+                })
+            },
+        )
+        .await
+    }
+}
+
+/// Which way a walk goes.
+#[derive(Debug, Clone, Copy)]
+enum Walk {
+    /// `up`: dependencies first.
+    Apply,
+    /// `down`: dependents first.
+    Teardown,
+}
+
+/// The label of a node's progress line.
+pub fn label(node: &dyn Node) -> String {
+    format!("{} {}", node.kind(), node.name())
+}
+
+/// Ends a node's line with how its work went; stopping for the user (an image to push,
+/// Ctrl-C) is not a failure.
+fn finish(line: &dyn Line, node: &dyn Node, result: anyhow::Result<String>) -> anyhow::Result<()> {
+    let what = format!("{} {}", node.kind(), node.name());
+    match result {
+        Ok(words) => {
+            line.finish(Mark::Ok, &words);
+            Ok(())
+        }
+        Err(err) if err.chain().any(|c| c.is::<crate::error::ImageNotPushed>()) => {
+            line.finish(Mark::Stopped, "image not pushed yet");
+            Err(err.context(format!("{what} stopped")))
+        }
+        Err(err) if err.chain().any(|c| c.is::<crate::interrupt::Interrupted>()) => {
+            line.finish(Mark::Stopped, "interrupted");
+            Err(err.context(format!("{what} stopped")))
+        }
+        Err(err) => {
+            // The whole error comes at the end; here, its code or its first line.
+            let short = crate::aws::errors::error_code(&err).map_or_else(
+                || {
+                    err.root_cause()
+                        .to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                },
+                str::to_string,
+            );
+            line.finish(Mark::Failed, &short);
+            Err(err.context(format!("{what} failed")))
+        }
+    }
+}

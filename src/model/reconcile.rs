@@ -1,0 +1,582 @@
+//! The reconciler, written once for every kind: what each resource's own code leaves out.
+//!
+//! - Finding: the id the state file recorded first; a recorded id that names something not
+//!   ours is reported and left alone, and the tag or name search takes over.
+//! - Ownership: nothing is changed or deleted unless it carries the deployment's tag.
+//! - Creating: the intent (kind, name, client token) is saved before the call; the call goes
+//!   through create-once, so a lost answer is looked for, never repeated; the id is recorded
+//!   the moment AWS returns it.
+//! - Waiting: for readiness after a create or change, and for the resource to be gone after a
+//!   delete; a resource just made that AWS does not show yet is "not visible yet", not gone
+//!   (AWS's reads lag its writes).
+//! - Deleting: retrying what the kind names as "still in use", "not found" as done.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use super::graph::Node;
+use super::plan::{Action, Change};
+use super::run::Signal;
+use super::{
+    Cx, Deleted, Dep, Depth, Env, ForeignUse, Inputs, Observed, Ownership, Phase, Resource, World,
+};
+use crate::aws::errors::{has_code, is_not_found};
+use crate::aws::wait::{self, Poll};
+use crate::config::names::TAG_ENV;
+use crate::state::Record;
+
+/// How long a resource just made may stay invisible to reads before it counts as gone.
+const VISIBILITY: Duration = Duration::from_secs(120);
+
+/// What the survey found.
+#[derive(Clone)]
+enum Found<L> {
+    /// Not looked for yet.
+    NotLooked,
+    /// Ours.
+    Ours(L),
+    /// Nothing.
+    Absent,
+    /// Something of our name that is not ours.
+    Foreign(L),
+}
+
+/// A resource in the graph: a kind and what the survey found of it.
+pub struct Typed<R: Resource> {
+    resource: R,
+    key: String,
+    kind: &'static str,
+    name: String,
+    deps: Vec<Dep>,
+    orphan: bool,
+    found: Mutex<Found<R::Live>>,
+    notes: Mutex<Vec<String>>,
+}
+
+impl<R: Resource> Typed<R> {
+    /// Wraps a resource; an orphan is one the env file no longer describes.
+    pub fn new(resource: R, orphan: bool) -> Typed<R> {
+        Typed {
+            key: resource.key(),
+            kind: resource.kind(),
+            name: resource.name(),
+            deps: resource.deps(),
+            resource,
+            orphan,
+            found: Mutex::new(Found::NotLooked),
+            notes: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn found(&self) -> Found<R::Live> {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_found(&self, found: Found<R::Live>) {
+        *self
+            .found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = found;
+    }
+
+    fn what(&self) -> String {
+        format!("{} {}", self.kind, self.name)
+    }
+
+    fn not_ours(&self, env: &Env) -> String {
+        format!(
+            "{} exists but is not tagged {TAG_ENV}={}: gwfargate did not create it and will \
+             not take it over. Rename the deployment (`name` in the env file) or remove it",
+            self.what(),
+            env.deployment.name
+        )
+    }
+
+    /// Recorded id first, then tags or name.
+    async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        depth: Depth,
+    ) -> anyhow::Result<Found<R::Live>> {
+        if let Some(record) = cx.state.get(&self.key).filter(|_| R::FOUND_BY_ID)
+            && let Some(live) = self.resource.by_id(cx, &record.id, inputs, depth).await?
+        {
+            match self.resource.ownership(cx, &live) {
+                Ownership::Ours | Ownership::Unknown => return Ok(Found::Ours(live)),
+                Ownership::NotOurs => self.note(format!(
+                    "the state file records {} as {}, but it is not tagged {TAG_ENV}={}: \
+                     gwfargate leaves it untouched and looks for its own by tags",
+                    record.id,
+                    self.what(),
+                    cx.deployment.name
+                )),
+            }
+        }
+        Ok(match self.resource.lookup(cx, inputs, depth).await? {
+            Some(live) => match self.resource.ownership(cx, &live) {
+                Ownership::Ours | Ownership::Unknown => Found::Ours(live),
+                Ownership::NotOurs => Found::Foreign(live),
+            },
+            None => Found::Absent,
+        })
+    }
+
+    fn note(&self, text: String) {
+        self.notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(text);
+    }
+
+    /// The resource as AWS shows it now, bypassing what the survey read.
+    async fn refetch(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<R::Live>> {
+        refetch(&self.resource, cx, id, inputs).await
+    }
+
+    /// A fresh lookup that only returns what is ours: what create-once looks for after an
+    /// answer that may have been lost.
+    async fn lookup_ours(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<R::Live>> {
+        match self.resource.lookup(cx, inputs, Depth::Full).await? {
+            Some(live) => match self.resource.ownership(cx, &live) {
+                Ownership::NotOurs if self.resource.foreign_use() == ForeignUse::Refuse => {
+                    anyhow::bail!(self.not_ours(cx))
+                }
+                _ => Ok(Some(live)),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn record(&self, env: &Env, live: &R::Live) -> anyhow::Result<()> {
+        let outputs = serde_json::to_value(self.resource.outputs(env, live))?;
+        env.state
+            .record(
+                &self.key,
+                Record {
+                    id: self.resource.id(live),
+                    created: self.resource.ownership(env, live) != Ownership::NotOurs,
+                    outputs: Some(outputs),
+                },
+            )
+            .map_err(|err| err.context(format!("cannot record {} in the state file", self.key)))
+    }
+
+    /// Saves the intent, creates once, records the id.
+    async fn create(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<R::Live> {
+        let intent = cx
+            .state
+            .intend(&self.key, self.kind, &self.name)
+            .map_err(|err| {
+                err.context(format!("cannot record the intent to create {}", self.key))
+            })?;
+        cx.say("creating");
+        let live = crate::aws::create::create_once(
+            &self.what(),
+            cx.line,
+            || self.lookup_ours(cx, inputs),
+            || self.resource.create(cx, inputs, &intent),
+        )
+        .await?;
+        self.record(cx, &live)?;
+        Ok(live)
+    }
+
+    /// Creates the resource, sets what its create call cannot (the same diff and update that
+    /// converge a found one), and waits until it is ready.
+    async fn make(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<R::Live> {
+        let made = self.create(cx, inputs).await?;
+        let diff = self.resource.diff(cx, &made, inputs);
+        if diff.fields.is_empty() {
+            return self.resource.wait_ready(cx, made, inputs).await;
+        }
+        let fields: Vec<&str> = diff.fields.iter().map(|f| f.field.as_str()).collect();
+        cx.say(format!("setting {}", fields.join(", ")));
+        match self.resource.update(cx, &made, &diff, inputs).await? {
+            Some(live) => Ok(live),
+            None => self.resource.wait_ready(cx, made, inputs).await,
+        }
+    }
+
+    /// Deletes the resource (retrying while it is in use), then waits until it is gone,
+    /// saying how far it got.
+    async fn delete_live(
+        &self,
+        cx: &Cx<'_>,
+        live: &R::Live,
+        inputs: &Inputs<'_>,
+        signal: &Signal,
+    ) -> anyhow::Result<Deleted> {
+        if let Some(why) = self.resource.kept(cx, live) {
+            return Ok(Deleted::Kept(format!("kept {}: {why}", self.name)));
+        }
+        let retryable = self.resource.delete_retryable();
+        let deleted = wait::retrying(
+            &format!("deleting {}", self.what()),
+            cx.line,
+            self.resource.patience(),
+            |err| has_code(err, retryable),
+            || async {
+                match self.resource.delete(cx, live, inputs).await {
+                    Err(err) if is_not_found(&err) => Ok(Deleted::Done("already gone".to_string())),
+                    other => other,
+                }
+            },
+        )
+        .await?;
+        if let Deleted::Kept(_) = deleted {
+            return Ok(deleted);
+        }
+        signal(Phase::Deleting);
+        self.resource.wait_quiet(cx, live).await?;
+        signal(Phase::Quiet);
+        let id = self.resource.id(live);
+        wait::until(
+            &format!("{} to be deleted", self.what()),
+            cx.line,
+            self.resource.patience(),
+            || async {
+                Ok(match self.refetch(cx, &id, inputs).await? {
+                    None => Poll::Ready(()),
+                    Some(live) if self.resource.gone(&live) => Poll::Ready(()),
+                    Some(live) => Poll::Pending(self.resource.observe(&live).state),
+                })
+            },
+        )
+        .await?;
+        Ok(deleted)
+    }
+
+    fn publish(&self, env: &Env, world: &World, live: &R::Live) {
+        world.publish(&self.key, self.resource.outputs(env, live));
+    }
+
+    async fn apply_found(
+        &self,
+        cx: &Cx<'_>,
+        world: &World,
+        live: R::Live,
+    ) -> anyhow::Result<(R::Live, String)> {
+        let inputs = world.inputs();
+        let diff = self.resource.diff(cx, &live, &inputs);
+        if let Some(why) = &diff.refuse {
+            anyhow::bail!("{}: {why}", self.what());
+        }
+        if let Some(replace) = &diff.replace {
+            cx.say(format!("replacing: {}", replace.reason));
+            let noop: Signal = std::sync::Arc::new(|_| {});
+            self.delete_live(cx, &live, &inputs, &noop).await?;
+            let made = self.make(cx, &inputs).await?;
+            return Ok((
+                made.clone(),
+                format!(
+                    "replaced ({}): {}",
+                    replace.reason,
+                    self.resource.summary(&made)
+                ),
+            ));
+        }
+        if !diff.fields.is_empty() {
+            cx.say(format!("updating {}", diff.words()));
+            let live = match self.resource.update(cx, &live, &diff, &inputs).await? {
+                Some(updated) => updated,
+                None => self.resource.wait_ready(cx, live, &inputs).await?,
+            };
+            return Ok((
+                live.clone(),
+                format!("updated {}: {}", self.resource.summary(&live), diff.words()),
+            ));
+        }
+        let live = self.resource.wait_ready(cx, live, &inputs).await?;
+        Ok((
+            live.clone(),
+            format!("found {}", self.resource.summary(&live)),
+        ))
+    }
+}
+
+/// The resource as AWS shows it now: by id where the kind finds by id, else by its lookup.
+async fn refetch<R: Resource>(
+    resource: &R,
+    cx: &Cx<'_>,
+    id: &str,
+    inputs: &Inputs<'_>,
+) -> anyhow::Result<Option<R::Live>> {
+    if R::FOUND_BY_ID {
+        resource.by_id(cx, id, inputs, Depth::Full).await
+    } else {
+        resource.lookup(cx, inputs, Depth::Full).await
+    }
+}
+
+/// Waits until `live` is ready, polling AWS: the default of [`Resource::wait_ready`]. What is
+/// ready already costs no call.
+pub async fn poll_ready<R: Resource>(
+    resource: &R,
+    cx: &Cx<'_>,
+    live: R::Live,
+    inputs: &Inputs<'_>,
+) -> anyhow::Result<R::Live> {
+    let what = format!(
+        "{} {} {}",
+        resource.kind(),
+        resource.name(),
+        resource.waiting_for()
+    );
+    match resource.readiness(&live) {
+        Poll::Ready(()) => return Ok(live),
+        Poll::Failed(why) => anyhow::bail!("{what}: gave up, {why}"),
+        Poll::Pending(_) => {}
+    }
+    let id = resource.id(&live);
+    let started = Instant::now();
+    wait::until(&what, cx.line, resource.patience(), || async {
+        Ok(match refetch(resource, cx, &id, inputs).await? {
+            None if started.elapsed() < VISIBILITY => Poll::Pending("not visible yet".to_string()),
+            None => Poll::Failed("it no longer exists".to_string()),
+            Some(live) => match resource.readiness(&live) {
+                Poll::Ready(()) => Poll::Ready(live),
+                Poll::Pending(state) => Poll::Pending(state),
+                Poll::Failed(why) => Poll::Failed(why),
+            },
+        })
+    })
+    .await
+}
+
+impl<R: Resource> Node for Typed<R> {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn deps(&self) -> &[Dep] {
+        &self.deps
+    }
+
+    fn survey<'a>(
+        &'a self,
+        cx: Cx<'a>,
+        world: &'a World,
+        depth: Depth,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let found = self.find(&cx, &world.inputs(), depth).await?;
+            match &found {
+                Found::Ours(live) => self.publish(&cx, world, live),
+                Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
+                    self.publish(&cx, world, live);
+                }
+                _ => world.unknown(&self.key),
+            }
+            self.set_found(found);
+            Ok(())
+        })
+    }
+
+    fn plan(&self, env: &Env, world: &World) -> Change {
+        let inputs = world.inputs();
+        let mut change = Change {
+            action: Action::None,
+            kind: self.kind,
+            name: self.name.clone(),
+            id: None,
+            reason: None,
+            fields: Vec::new(),
+            destructive: None,
+        };
+        match self.found() {
+            Found::Ours(live) if self.orphan => {
+                change.id = Some(self.resource.id(&live));
+                if let Some(why) = self.resource.kept(env, &live) {
+                    self.note(format!("{} is no longer used; kept: {why}", self.what()));
+                    return change;
+                }
+                change.action = Action::Delete;
+                change.reason = Some("the env file no longer describes it".to_string());
+                change.destructive = Some(format!("{} is deleted", self.what()));
+                world.unknown(&self.key);
+            }
+            Found::Ours(live) => {
+                change.id = Some(self.resource.id(&live));
+                if let Some(advice) = self.resource.advice(env, &live) {
+                    self.note(advice);
+                }
+                let diff = self.resource.diff(env, &live, &inputs);
+                if let Some(why) = diff.refuse {
+                    change.action = Action::Refuse;
+                    change.reason = Some(why);
+                    change.fields = diff.fields;
+                } else if let Some(replace) = diff.replace {
+                    change.action = Action::Replace;
+                    change.destructive = replace
+                        .destructive
+                        .then(|| format!("{} is deleted and made again", self.what()));
+                    change.reason = Some(replace.reason);
+                    change.fields = diff.fields;
+                    world.unknown(&self.key);
+                } else if !diff.fields.is_empty() {
+                    change.action = Action::Update;
+                    change.destructive = diff
+                        .fields
+                        .iter()
+                        .filter_map(|f| f.destructive.clone())
+                        .reduce(|a, b| format!("{a}; {b}"));
+                    if diff.new_outputs {
+                        world.unknown(&self.key);
+                    }
+                    change.fields = diff.fields;
+                }
+            }
+            Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
+                change.id = Some(self.resource.id(&live));
+                if let Some(advice) = self.resource.advice(env, &live) {
+                    self.note(advice);
+                }
+            }
+            Found::Foreign(live) => {
+                change.id = Some(self.resource.id(&live));
+                change.action = Action::Refuse;
+                change.reason = Some(self.not_ours(env));
+            }
+            Found::Absent | Found::NotLooked if self.orphan => {}
+            Found::Absent | Found::NotLooked => {
+                change.action = Action::Create;
+                if let Some(note) = self.resource.creation_note(env) {
+                    self.note(note);
+                }
+                change.fields = self.resource.new_fields(env, &inputs);
+                world.unknown(&self.key);
+            }
+        }
+        change
+    }
+
+    fn apply<'a>(&'a self, cx: Cx<'a>, world: &'a World) -> BoxFuture<'a, anyhow::Result<String>> {
+        Box::pin(async move {
+            let inputs = world.inputs();
+            if self.orphan {
+                let noop: Signal = std::sync::Arc::new(|_| {});
+                let deleted = self.delete(cx, world, noop).await?;
+                return Ok(match deleted {
+                    Deleted::Done(words) | Deleted::Kept(words) => words,
+                });
+            }
+            let (live, words, changed) = match self.found() {
+                Found::Ours(live) => {
+                    let (live, words) = self.apply_found(&cx, world, live).await?;
+                    let changed = !words.starts_with("found");
+                    (live, words, changed)
+                }
+                Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
+                    let live = self.resource.wait_ready(&cx, live, &inputs).await?;
+                    let words = format!("found {} (yours: gwfargate never deletes it)", self.name);
+                    (live, words, false)
+                }
+                Found::Foreign(_) => anyhow::bail!(self.not_ours(&cx)),
+                Found::Absent | Found::NotLooked => {
+                    let live = self.make(&cx, &inputs).await?;
+                    let words = format!("created {}", self.resource.summary(&live));
+                    (live, words, true)
+                }
+            };
+            self.record(&cx, &live)?;
+            self.publish(&cx, world, &live);
+            self.set_found(Found::Ours(live.clone()));
+            let more = if changed {
+                self.resource.after_change(&cx, &live, &inputs).await?
+            } else {
+                None
+            };
+            Ok(match more {
+                Some(more) => format!("{words}; {more}"),
+                None => words,
+            })
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: Cx<'a>,
+        world: &'a World,
+        signal: Signal,
+    ) -> BoxFuture<'a, anyhow::Result<Deleted>> {
+        Box::pin(async move {
+            let inputs = world.inputs();
+            let deleted = match self.found() {
+                Found::Absent | Found::NotLooked => Deleted::Done("already gone".to_string()),
+                Found::Foreign(_) => Deleted::Kept(match self.resource.foreign_use() {
+                    ForeignUse::UseAsIs => {
+                        format!("kept {}: it existed before gwfargate", self.name)
+                    }
+                    ForeignUse::Refuse => {
+                        format!("left {}: gwfargate did not create it", self.name)
+                    }
+                }),
+                Found::Ours(live) => {
+                    let deleted = self.delete_live(&cx, &live, &inputs, &signal).await?;
+                    if let Deleted::Done(_) = &deleted {
+                        self.set_found(Found::Absent);
+                    }
+                    deleted
+                }
+            };
+            cx.state.forget(&self.key).map_err(|err| {
+                err.context(format!("cannot forget {} in the state file", self.key))
+            })?;
+            Ok(match deleted {
+                Deleted::Done(words) if words == "already gone" => Deleted::Done(words),
+                Deleted::Done(words) => Deleted::Done(format!("deleted {}{words}", self.name)),
+                kept => kept,
+            })
+        })
+    }
+
+    fn observe(&self) -> Observed {
+        match self.found() {
+            Found::Ours(live) => self.resource.observe(&live),
+            Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
+                self.resource.observe(&live)
+            }
+            Found::Foreign(live) => {
+                let mut row = self.resource.observe(&live);
+                row.state = "not ours".to_string();
+                row.detail = Some(format!("not tagged {TAG_ENV}: someone else's"));
+                row
+            }
+            Found::Absent | Found::NotLooked => Observed::missing(self.kind, &self.name),
+        }
+    }
+
+    fn exists(&self) -> bool {
+        matches!(self.found(), Found::Ours(_))
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}

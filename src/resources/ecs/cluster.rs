@@ -1,0 +1,160 @@
+//! The ECS cluster the service runs in.
+
+use aws_sdk_ecs::types::{Cluster as Live, ClusterField};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::AwsResultExt as _;
+use crate::aws::tags;
+use crate::aws::wait::{Patience, Poll};
+use crate::model::{Cx, Deleted, Dep, Depth, Env, Inputs, Key, Observed, Ownership, Resource};
+use crate::state::Intent;
+
+/// The cluster.
+pub struct Cluster {
+    name: String,
+}
+
+impl Cluster {
+    /// The deployment's cluster.
+    pub fn new(names: &crate::config::names::Names) -> Cluster {
+        Cluster {
+            name: names.cluster.clone(),
+        }
+    }
+}
+
+/// What the cluster hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Cluster name.
+    pub name: String,
+    /// Cluster ARN.
+    pub arn: String,
+}
+
+impl Resource for Cluster {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "cluster".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "ecs cluster"
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        Vec::new()
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        _depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let out = cx
+            .aws
+            .ecs
+            .describe_clusters()
+            .clusters(&self.name)
+            .include(ClusterField::Tags)
+            .send()
+            .await
+            .aws(|| format!("looking up ECS cluster {}", self.name))?;
+        Ok(out
+            .clusters()
+            .iter()
+            .find(|c| matches!(c.status(), Some("ACTIVE" | "PROVISIONING")))
+            .cloned())
+    }
+
+    fn ownership(&self, env: &Env, live: &Live) -> Ownership {
+        super::owner(env, live.tags())
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.cluster_arn().unwrap_or_default().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs {
+            name: self.name.clone(),
+            arn: self.id(live),
+        }
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        _intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        // CreateCluster is idempotent by name: a retry returns the same cluster.
+        let out = cx
+            .aws
+            .ecs
+            .create_cluster()
+            .cluster_name(&self.name)
+            .set_tags(Some(tags::ecs(&cx.tags(&self.name))))
+            .send()
+            .await
+            .aws(|| format!("creating ECS cluster {}", self.name))?;
+        out.cluster()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateCluster returned no cluster"))
+    }
+
+    fn readiness(&self, live: &Live) -> Poll<()> {
+        match live.status() {
+            Some("PROVISIONING") => Poll::Pending("provisioning".to_string()),
+            _ => Poll::Ready(()),
+        }
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        cx.aws
+            .ecs
+            .delete_cluster()
+            .cluster(&self.name)
+            .send()
+            .await
+            .aws(|| format!("deleting ECS cluster {}", self.name))?;
+        Ok(Deleted::Done(String::new()))
+    }
+
+    fn delete_retryable(&self) -> &'static [&'static str] {
+        // A service still draining holds the cluster.
+        &[
+            "ClusterContainsServicesException",
+            "ClusterContainsTasksException",
+        ]
+    }
+
+    fn patience(&self) -> Patience {
+        Patience::minutes(10)
+    }
+
+    fn summary(&self, _live: &Live) -> String {
+        self.name.clone()
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        Observed::present(
+            "ecs cluster",
+            &self.name,
+            &self.id(live),
+            live.status().unwrap_or("present"),
+        )
+    }
+}

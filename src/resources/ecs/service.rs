@@ -1,0 +1,944 @@
+//! The ECS service: Fargate tasks in the private subnets, no public IP, registered with the
+//! target group, with the deployment circuit breaker on (and rollback) so a broken image fails
+//! in minutes instead of retrying forever.
+//!
+//! "Steady" is judged from the deployment of the wanted task definition, not from the SDK's
+//! `services_stable` waiter, which counts a rolled-back deployment as stable.
+//!
+//! On the way down the service is deleted only once the stage is gone, so no request can
+//! reach its tasks any more: they are stopped at once, without the target group's
+//! deregistration delay. The ECR and S3 endpoints may go as soon as the deletion is accepted
+//! (no new task will pull an image); the logs endpoint only once the tasks' containers have
+//! exited, so their last log lines are shipped.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentRolloutState, DesiredStatus, LaunchType, LoadBalancer, NetworkConfiguration,
+    PropagateTags, Service as Live, ServiceField,
+};
+use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
+use serde::{Deserialize, Serialize};
+
+use super::{cluster, task_definition};
+use crate::aws::AwsResultExt as _;
+use crate::aws::errors::has_code;
+use crate::aws::tags;
+use crate::aws::wait::{self, Patience, Poll};
+use crate::config::{Deployment, names::Names};
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Phase, Ref,
+    Replace, Resource, listed,
+};
+use crate::resources::elb::{listener, target_group};
+use crate::resources::network::{endpoint, security_group, subnet};
+use crate::state::Intent;
+
+/// The service and what it runs on.
+pub struct Service {
+    name: String,
+    cluster_name: String,
+    container: String,
+    port: i32,
+    desired: i32,
+    log_group: String,
+    cluster: Ref<cluster::Outputs>,
+    task_definition: Ref<task_definition::Outputs>,
+    target_group: Ref<target_group::Outputs>,
+    listener: Ref<listener::Outputs>,
+    subnets: Vec<Ref<subnet::Outputs>>,
+    security_group: Ref<security_group::Outputs>,
+    endpoints: Vec<Dep>,
+}
+
+/// What the service stands on.
+pub struct Wiring<'a> {
+    /// The cluster.
+    pub cluster: &'a Ref<cluster::Outputs>,
+    /// The task definition.
+    pub task_definition: &'a Ref<task_definition::Outputs>,
+    /// The target group its tasks register with.
+    pub target_group: &'a Ref<target_group::Outputs>,
+    /// The listener (ECS refuses a target group no listener uses).
+    pub listener: &'a Ref<listener::Outputs>,
+    /// The private subnets.
+    pub subnets: &'a [Ref<subnet::Outputs>],
+    /// The tasks' security group.
+    pub security_group: &'a Ref<security_group::Outputs>,
+    /// The interface endpoints by service name, and the gateway endpoint.
+    pub endpoints: &'a [(&'static str, Ref<endpoint::Outputs>)],
+}
+
+impl Service {
+    /// The service of `deployment`, wired as `wiring` says.
+    pub fn new(deployment: &Deployment, names: &Names, wiring: Wiring<'_>) -> Service {
+        let endpoints = wiring
+            .endpoints
+            .iter()
+            .map(|(service, r)| {
+                // Tasks ship logs until their containers exit; nothing pulls an image once the
+                // service's deletion is accepted.
+                r.dep_until(if *service == "logs" {
+                    Phase::Quiet
+                } else {
+                    Phase::Deleting
+                })
+            })
+            .collect();
+        Service {
+            name: names.service.clone(),
+            cluster_name: names.cluster.clone(),
+            container: names.container.clone(),
+            port: i32::from(deployment.service.port),
+            desired: i32::try_from(deployment.service.count).unwrap_or(i32::MAX),
+            log_group: names.log_group.clone(),
+            cluster: wiring.cluster.clone(),
+            task_definition: wiring.task_definition.clone(),
+            target_group: wiring.target_group.clone(),
+            listener: wiring.listener.clone(),
+            subnets: wiring.subnets.to_vec(),
+            security_group: wiring.security_group.clone(),
+            endpoints,
+        }
+    }
+
+    fn network(&self, inputs: &Inputs<'_>) -> anyhow::Result<NetworkConfiguration> {
+        let subnets = self
+            .subnets
+            .iter()
+            .map(|s| inputs.need(s).map(|o| o.id))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .set_subnets(Some(subnets))
+                    .security_groups(inputs.need(&self.security_group)?.id)
+                    .assign_public_ip(AssignPublicIp::Disabled)
+                    .build()?,
+            )
+            .build())
+    }
+
+    fn load_balancer(&self, inputs: &Inputs<'_>) -> anyhow::Result<LoadBalancer> {
+        Ok(LoadBalancer::builder()
+            .target_group_arn(inputs.need(&self.target_group)?.arn)
+            .container_name(&self.container)
+            .container_port(self.port)
+            .build())
+    }
+
+    /// Waits until the deployment of `task_definition` is the primary one and has completed
+    /// with running = desired. `seen` is the service as just read, if it was (not after an
+    /// update: that read is stale).
+    async fn wait_until_steady(
+        &self,
+        cx: &Cx<'_>,
+        seen: Option<Live>,
+        task_definition: &str,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Live> {
+        // A read just after UpdateService may still show the old deployment: only a rollout of
+        // ours that was seen and then vanished counts as rolled back.
+        let seen_ours = AtomicBool::new(false);
+        if let Some(live) = seen
+            && let Poll::Ready(live) =
+                judge_rollout(&live, task_definition, &self.log_group, &seen_ours)
+        {
+            return Ok(live);
+        }
+        wait::until(
+            &format!("ecs service {} to be steady", self.name),
+            cx.line,
+            Patience::minutes(20),
+            || async {
+                let Some(svc) = self.lookup(cx, inputs, Depth::Full).await? else {
+                    return Ok(Poll::Failed("the service no longer exists".to_string()));
+                };
+                Ok(judge_rollout(
+                    &svc,
+                    task_definition,
+                    &self.log_group,
+                    &seen_ours,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Waits until every task the service ran has stopped its containers.
+    async fn wait_until_tasks_stopped(&self, cx: &Cx<'_>) -> anyhow::Result<()> {
+        wait::until(
+            &format!("the tasks of ecs service {} to stop", self.name),
+            cx.line,
+            Patience::minutes(15),
+            || async {
+                let mut arns = Vec::new();
+                for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+                    let out = cx
+                        .aws
+                        .ecs
+                        .list_tasks()
+                        .cluster(&self.cluster_name)
+                        .service_name(&self.name)
+                        .desired_status(status)
+                        .send()
+                        .await;
+                    match out.aws(|| format!("listing the tasks of ecs service {}", self.name)) {
+                        Ok(out) => arns.extend(out.task_arns().iter().cloned()),
+                        // The service has gone: so have its tasks.
+                        Err(err)
+                            if has_code(
+                                &err,
+                                &["ClusterNotFoundException", "ServiceNotFoundException"],
+                            ) => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+                if arns.is_empty() {
+                    return Ok(Poll::Ready(()));
+                }
+                let out = cx
+                    .aws
+                    .ecs
+                    .describe_tasks()
+                    .cluster(&self.cluster_name)
+                    .set_tasks(Some(arns))
+                    .send()
+                    .await
+                    .aws(|| format!("describing the tasks of ecs service {}", self.name))?;
+                // Containers have exited once a task is deprovisioning (its interface is being
+                // released) or stopped.
+                let running = out
+                    .tasks()
+                    .iter()
+                    .filter(|t| !matches!(t.last_status(), Some("DEPROVISIONING" | "STOPPED")))
+                    .count();
+                Ok(if running == 0 {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending(format!("{running} task(s) stopping"))
+                })
+            },
+        )
+        .await
+    }
+}
+
+/// What the service hands its dependents (and `status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Service ARN.
+    pub arn: String,
+    /// Tasks running.
+    pub running: i32,
+    /// Tasks wanted.
+    pub desired: i32,
+}
+
+fn deployment_configuration() -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(true)
+                .build(),
+        )
+        .maximum_percent(200)
+        .minimum_healthy_percent(100)
+        .build()
+}
+
+fn is_role_not_ready(err: &anyhow::Error) -> bool {
+    has_code(err, &["InvalidParameterException"])
+        && format!("{err:#}").to_ascii_lowercase().contains("assume")
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort_unstable();
+    items
+}
+
+/// What one look at the service says about the rollout of `task_definition`. `seen_ours`
+/// remembers, across looks, whether a deployment of it was ever listed.
+fn judge_rollout(
+    svc: &Live,
+    task_definition: &str,
+    log_group: &str,
+    seen_ours: &AtomicBool,
+) -> Poll<Live> {
+    let deployments = svc.deployments();
+    let Some(primary) = deployments.iter().find(|d| d.status() == Some("PRIMARY")) else {
+        return Poll::Pending("no primary deployment yet".to_string());
+    };
+    let failed = |reason: Option<&str>| {
+        format!(
+            "the deployment failed (the circuit breaker stopped it): {}. \
+             Check the task logs in log group {log_group}",
+            reason.unwrap_or("no reason given")
+        )
+    };
+    let ours = deployments
+        .iter()
+        .find(|d| d.task_definition() == Some(task_definition));
+    if ours.is_some() {
+        seen_ours.store(true, Ordering::Relaxed);
+    }
+    if primary.task_definition() != Some(task_definition) {
+        if let Some(ours) = ours
+            && ours.rollout_state() == Some(&DeploymentRolloutState::Failed)
+        {
+            return Poll::Failed(format!(
+                "{}; the service was rolled back to {}",
+                failed(ours.rollout_state_reason()),
+                primary.task_definition().unwrap_or("the previous revision")
+            ));
+        }
+        if ours.is_none()
+            && seen_ours.load(Ordering::Relaxed)
+            && primary.rollout_state() == Some(&DeploymentRolloutState::Completed)
+        {
+            return Poll::Failed(format!(
+                "the service runs {} instead of {task_definition}: the circuit breaker rolled \
+                 the deployment back. Check the task logs in log group {log_group}",
+                primary.task_definition().unwrap_or("another revision")
+            ));
+        }
+        return Poll::Pending(format!(
+            "waiting for the deployment of {task_definition} to start"
+        ));
+    }
+    let progress = format!(
+        "{}/{} running, rollout {}",
+        primary.running_count(),
+        primary.desired_count(),
+        primary
+            .rollout_state()
+            .map_or("unknown", DeploymentRolloutState::as_str)
+    );
+    match primary.rollout_state() {
+        Some(DeploymentRolloutState::Failed) => {
+            Poll::Failed(failed(primary.rollout_state_reason()))
+        }
+        Some(DeploymentRolloutState::Completed)
+            if primary.running_count() == primary.desired_count()
+                && svc.running_count() == svc.desired_count() =>
+        {
+            Poll::Ready(svc.clone())
+        }
+        None if svc.desired_count() == 0 && svc.running_count() == 0 => Poll::Ready(svc.clone()),
+        _ => Poll::Pending(progress),
+    }
+}
+
+impl Resource for Service {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "service".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "ecs service"
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        let mut deps = vec![
+            self.cluster.dep(),
+            self.task_definition.dep(),
+            self.target_group.dep(),
+            self.listener.dep(),
+            self.security_group.dep(),
+        ];
+        deps.extend(self.subnets.iter().map(Ref::dep));
+        deps.extend(self.endpoints.iter().cloned());
+        deps
+    }
+
+    /// The service, active or still draining (an interrupted `down`).
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        _depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let out = cx
+            .aws
+            .ecs
+            .describe_services()
+            .cluster(&self.cluster_name)
+            .services(&self.name)
+            .include(ServiceField::Tags)
+            .send()
+            .await;
+        let out = match out.aws(|| format!("looking up ecs service {}", self.name)) {
+            Err(err) if has_code(&err, &["ClusterNotFoundException"]) => return Ok(None),
+            other => other?,
+        };
+        Ok(out
+            .services()
+            .iter()
+            .find(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")))
+            .cloned())
+    }
+
+    fn ownership(&self, env: &Env, live: &Live) -> Ownership {
+        super::owner(env, live.tags())
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.service_arn().unwrap_or_default().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs {
+            arn: self.id(live),
+            running: live.running_count(),
+            desired: live.desired_count(),
+        }
+    }
+
+    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        if live.status() == Some("DRAINING") {
+            diff.replace = Some(Replace {
+                reason: "it is still draining (an interrupted down); AWS takes the name back once it is gone".to_string(),
+                destructive: false,
+            });
+            return diff;
+        }
+        diff.compare(
+            "task_definition",
+            live.task_definition(),
+            inputs.get(&self.task_definition).map(|t| t.arn),
+        )
+        .compare(
+            "desired_count",
+            Some(&live.desired_count().to_string()),
+            self.desired.to_string(),
+        );
+        let lbs = live.load_balancers();
+        let wired = inputs.get(&self.target_group).map(|tg| {
+            lbs.len() == 1
+                && lbs[0].target_group_arn() == Some(tg.arn.as_str())
+                && lbs[0].container_name() == Some(self.container.as_str())
+                && lbs[0].container_port() == Some(self.port)
+        });
+        if wired != Some(true) {
+            let now: Vec<String> = lbs
+                .iter()
+                .filter_map(|l| l.target_group_arn().map(str::to_string))
+                .collect();
+            diff.change(
+                "target_group",
+                listed(&now),
+                inputs.get(&self.target_group).map(|t| t.arn),
+            );
+        }
+        let network = live
+            .network_configuration()
+            .and_then(NetworkConfiguration::awsvpc_configuration);
+        let have_subnets = network.map(|n| sorted(n.subnets())).unwrap_or_default();
+        let want_subnets: Option<Vec<String>> = self
+            .subnets
+            .iter()
+            .map(|s| inputs.get(s).map(|o| o.id))
+            .collect();
+        if want_subnets.as_ref().map(|w| sorted(w)) != Some(have_subnets.clone()) {
+            diff.change(
+                "subnets",
+                listed(&have_subnets),
+                want_subnets.map(|w| sorted(&w).join(", ")),
+            );
+        }
+        let have_groups = network
+            .map(|n| sorted(n.security_groups()))
+            .unwrap_or_default();
+        let want_group = inputs.get(&self.security_group).map(|g| g.id);
+        if want_group.as_ref().map(|g| vec![g.clone()]) != Some(have_groups.clone()) {
+            diff.change("security_groups", listed(&have_groups), want_group);
+        }
+        if network.and_then(AwsVpcConfiguration::assign_public_ip) == Some(&AssignPublicIp::Enabled)
+        {
+            diff.change("assign_public_ip", Some("ENABLED".into()), "DISABLED");
+        }
+        // Only judged when AWS reports it: an emulator may not keep it.
+        let breaker = live
+            .deployment_configuration()
+            .and_then(DeploymentConfiguration::deployment_circuit_breaker);
+        if let Some(b) = breaker
+            && !(b.enable() && b.rollback())
+        {
+            diff.change(
+                "circuit_breaker",
+                Some(format!("enable {}, rollback {}", b.enable(), b.rollback())),
+                "enable true, rollback true",
+            );
+        }
+        diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        vec![FieldChange::setting(
+            "desired_count",
+            self.desired.to_string(),
+        )]
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        let task_definition = inputs.need(&self.task_definition)?.arn;
+        let network = self.network(inputs)?;
+        let load_balancer = self.load_balancer(inputs)?;
+        let out = wait::retrying(
+            &format!(
+                "creating ecs service {} (waiting for the new IAM role to be usable)",
+                self.name
+            ),
+            cx.line,
+            Patience::minutes(2),
+            is_role_not_ready,
+            || async {
+                cx.aws
+                    .ecs
+                    .create_service()
+                    .cluster(&self.cluster_name)
+                    .service_name(&self.name)
+                    .task_definition(&task_definition)
+                    .desired_count(self.desired)
+                    .launch_type(LaunchType::Fargate)
+                    .network_configuration(network.clone())
+                    .load_balancers(load_balancer.clone())
+                    .deployment_configuration(deployment_configuration())
+                    .health_check_grace_period_seconds(60)
+                    // The intent's token: a create whose answer was lost, or that a crash cut
+                    // short, is repeated with the same token and returns the first service.
+                    .client_token(&intent.client_token)
+                    .set_tags(Some(tags::ecs(&cx.tags(&self.name))))
+                    .propagate_tags(PropagateTags::Service)
+                    .send()
+                    .await
+                    .aws(|| format!("creating ecs service {}", self.name))
+            },
+        )
+        .await?;
+        out.service()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateService returned no service"))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        diff: &Diff,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        let task_definition = inputs.need(&self.task_definition)?.arn;
+        // Only what differs: resending the wiring would start a new deployment (every task
+        // replaced) for what could have been a change of count.
+        let mut update = cx
+            .aws
+            .ecs
+            .update_service()
+            .cluster(&self.cluster_name)
+            .service(&self.name)
+            .desired_count(self.desired);
+        if diff.changes("task_definition") {
+            update = update.task_definition(&task_definition);
+        }
+        if diff.changes("subnets")
+            || diff.changes("security_groups")
+            || diff.changes("assign_public_ip")
+        {
+            update = update.network_configuration(self.network(inputs)?);
+        }
+        if diff.changes("target_group") {
+            update = update
+                .load_balancers(self.load_balancer(inputs)?)
+                .health_check_grace_period_seconds(60);
+        }
+        if diff.changes("circuit_breaker") {
+            update = update.deployment_configuration(deployment_configuration());
+        }
+        update
+            .send()
+            .await
+            .aws(|| format!("updating ecs service {}", self.name))?;
+        let steady = self
+            .wait_until_steady(cx, None, &task_definition, inputs)
+            .await?;
+        // A rolled-back deployment of new wiring runs the same task definition as ours, so the
+        // wait alone cannot tell: what was changed and is back as it was has been rolled back.
+        let reverted: Vec<String> = self
+            .diff(cx, &steady, inputs)
+            .fields
+            .into_iter()
+            .filter(|f| diff.changes(&f.field) && f.field != "desired_count")
+            .map(|f| f.field)
+            .collect();
+        if !reverted.is_empty() {
+            anyhow::bail!(
+                "ecs service {} went back to its previous {}: the circuit breaker rolled the \
+                 deployment back. Check the task logs in log group {}",
+                self.name,
+                reverted.join(", "),
+                self.log_group
+            );
+        }
+        Ok(Some(steady))
+    }
+
+    async fn wait_ready(
+        &self,
+        cx: &Cx<'_>,
+        live: Live,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Live> {
+        let task_definition = inputs.need(&self.task_definition)?.arn;
+        self.wait_until_steady(cx, Some(live), &task_definition, inputs)
+            .await
+    }
+
+    /// Deregisters the revisions the service no longer runs (older ones, and any a failed
+    /// deployment left), so they do not pile up with every change.
+    async fn after_change(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<String>> {
+        let family = inputs.need(&self.task_definition)?.family;
+        let in_use = live.task_definition().unwrap_or_default();
+        let unused: Vec<String> = task_definition::TaskDefinition::active_revisions(cx, &family)
+            .await?
+            .into_iter()
+            .filter(|arn| arn != in_use)
+            .collect();
+        task_definition::TaskDefinition::deregister(cx, &unused).await?;
+        Ok((!unused.is_empty()).then(|| {
+            format!(
+                "deregistered {} unused task definition revision(s)",
+                unused.len()
+            )
+        }))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        if live.status() != Some("ACTIVE") {
+            return Ok(Deleted::Done(String::new()));
+        }
+        // The stage is gone, so no request can reach the tasks: stop them at once rather than
+        // after the target group's deregistration delay.
+        if let Some(tg) = inputs.get(&self.target_group) {
+            cx.say("stopping the tasks at once (no deregistration delay)");
+            cx.aws
+                .elb
+                .modify_target_group_attributes()
+                .target_group_arn(&tg.arn)
+                .attributes(
+                    TargetGroupAttribute::builder()
+                        .key(target_group::DEREGISTRATION_DELAY)
+                        .value("0")
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(|| {
+                    format!(
+                        "dropping the deregistration delay of target group {}",
+                        tg.arn
+                    )
+                })?;
+        }
+        cx.say("scaling to 0");
+        cx.aws
+            .ecs
+            .update_service()
+            .cluster(&self.cluster_name)
+            .service(&self.name)
+            .desired_count(0)
+            .send()
+            .await
+            .aws(|| format!("scaling ecs service {} to 0", self.name))?;
+        let deleted = cx
+            .aws
+            .ecs
+            .delete_service()
+            .cluster(&self.cluster_name)
+            .service(&self.name)
+            .force(true)
+            .send()
+            .await
+            .aws(|| format!("deleting ecs service {}", self.name));
+        match deleted {
+            Err(err)
+                if has_code(
+                    &err,
+                    &["ServiceNotFoundException", "ServiceNotActiveException"],
+                ) => {}
+            other => {
+                other?;
+            }
+        }
+        Ok(Deleted::Done(String::new()))
+    }
+
+    async fn wait_quiet(&self, cx: &Cx<'_>, _live: &Live) -> anyhow::Result<()> {
+        self.wait_until_tasks_stopped(cx).await
+    }
+
+    fn patience(&self) -> Patience {
+        Patience::minutes(20)
+    }
+
+    fn waiting_for(&self) -> &'static str {
+        "to be steady"
+    }
+
+    fn summary(&self, live: &Live) -> String {
+        format!(
+            "{}, {}/{} running",
+            self.name,
+            live.running_count(),
+            live.desired_count()
+        )
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        let rollout = live
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .and_then(|d| d.rollout_state())
+            .map_or(String::new(), |r| {
+                format!(", rollout {}", r.as_str().to_ascii_lowercase())
+            });
+        Observed::present(
+            "ecs service",
+            &self.name,
+            &self.id(live),
+            live.status().unwrap_or("present"),
+        )
+        .detail(format!(
+            "{}/{} running{rollout}",
+            live.running_count(),
+            live.desired_count()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+    use aws_sdk_ecs::types::Deployment as EcsDeployment;
+
+    const NEW: &str = "arn:aws:ecs:eu-west-1:1:task-definition/t:2";
+    const OLD: &str = "arn:aws:ecs:eu-west-1:1:task-definition/t:1";
+
+    fn deployment(
+        status: &str,
+        task_definition: &str,
+        rollout: DeploymentRolloutState,
+        running: i32,
+    ) -> EcsDeployment {
+        EcsDeployment::builder()
+            .status(status)
+            .task_definition(task_definition)
+            .rollout_state(rollout)
+            .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+            .running_count(running)
+            .desired_count(1)
+            .build()
+    }
+
+    fn service(deployments: Vec<EcsDeployment>, running: i32) -> Live {
+        Live::builder()
+            .set_deployments(Some(deployments))
+            .running_count(running)
+            .desired_count(1)
+            .build()
+    }
+
+    fn judged(deployments: Vec<EcsDeployment>, running: i32) -> Result<&'static str, String> {
+        judged_after(&AtomicBool::new(false), deployments, running)
+    }
+
+    fn judged_after(
+        seen: &AtomicBool,
+        deployments: Vec<EcsDeployment>,
+        running: i32,
+    ) -> Result<&'static str, String> {
+        match judge_rollout(&service(deployments, running), NEW, "/ecs/app", seen) {
+            Poll::Ready(_) => Ok("ready"),
+            Poll::Pending(_) => Ok("pending"),
+            Poll::Failed(why) => Err(why),
+        }
+    }
+
+    #[test]
+    fn the_new_revision_completed_with_every_task_running_is_steady() {
+        let done = deployment("PRIMARY", NEW, DeploymentRolloutState::Completed, 1);
+        assert_eq!(judged(vec![done], 1), Ok("ready"));
+        let starting = deployment("PRIMARY", NEW, DeploymentRolloutState::InProgress, 0);
+        assert_eq!(judged(vec![starting], 0), Ok("pending"));
+    }
+
+    #[test]
+    fn a_deployment_the_circuit_breaker_stopped_fails_and_names_the_log_group() {
+        let failed = deployment("PRIMARY", NEW, DeploymentRolloutState::Failed, 0);
+        let why = judged(vec![failed], 0).expect_err("a failure");
+        assert!(why.contains("tasks failed to start"), "{why}");
+        assert!(why.contains("/ecs/app"), "{why}");
+    }
+
+    #[test]
+    fn a_rolled_back_deployment_is_a_failure_not_a_steady_service() {
+        // While the rollback runs, the failed deployment is still listed.
+        let rollback = deployment("PRIMARY", OLD, DeploymentRolloutState::InProgress, 1);
+        let ours = deployment("ACTIVE", NEW, DeploymentRolloutState::Failed, 0);
+        let why = judged(vec![rollback, ours], 1).expect_err("a failure");
+        assert!(why.contains("rolled back to"), "{why}");
+        assert!(why.contains(OLD), "{why}");
+        // Once the rollback completed, the failed deployment is gone: the old revision still
+        // serving is not what was asked for.
+        let seen = AtomicBool::new(false);
+        let ours = deployment("PRIMARY", NEW, DeploymentRolloutState::InProgress, 0);
+        assert_eq!(judged_after(&seen, vec![ours], 0), Ok("pending"));
+        let rolled_back = deployment("PRIMARY", OLD, DeploymentRolloutState::Completed, 1);
+        let why = judged_after(&seen, vec![rolled_back], 1).expect_err("a failure");
+        assert!(why.contains(OLD) && why.contains("rolled"), "{why}");
+    }
+
+    #[test]
+    fn an_older_revision_is_waited_for_until_ours_was_seen() {
+        // A read that lags behind UpdateService still shows the old, completed deployment.
+        let old = deployment("PRIMARY", OLD, DeploymentRolloutState::Completed, 1);
+        assert_eq!(judged(vec![old], 1), Ok("pending"));
+        let other = deployment("PRIMARY", OLD, DeploymentRolloutState::InProgress, 0);
+        assert_eq!(judged(vec![other], 0), Ok("pending"));
+    }
+
+    fn wired(env: &Env) -> (Service, World) {
+        let endpoints = [("logs", Ref::new("endpoint/logs"))];
+        let subnets = [Ref::new("subnet/0")];
+        let svc = Service::new(
+            &env.deployment,
+            &env.names,
+            Wiring {
+                cluster: &Ref::new("cluster"),
+                task_definition: &Ref::new("task_definition"),
+                target_group: &Ref::new("target_group"),
+                listener: &Ref::new("listener"),
+                subnets: &subnets,
+                security_group: &Ref::new("security_group"),
+                endpoints: &endpoints,
+            },
+        );
+        let world = World::default();
+        world.publish(
+            "task_definition",
+            task_definition::Outputs {
+                arn: NEW.into(),
+                family: "t".into(),
+            },
+        );
+        world.publish(
+            "target_group",
+            target_group::Outputs {
+                arn: "tg-new".into(),
+            },
+        );
+        world.publish(
+            "subnet/0",
+            subnet::Outputs {
+                id: "subnet-1".into(),
+                az: "a".into(),
+            },
+        );
+        world.publish(
+            "security_group",
+            security_group::Outputs { id: "sg-1".into() },
+        );
+        (svc, world)
+    }
+
+    fn live(target_group: &str, count: i32) -> Live {
+        Live::builder()
+            .status("ACTIVE")
+            .task_definition(NEW)
+            .desired_count(count)
+            .load_balancers(
+                LoadBalancer::builder()
+                    .target_group_arn(target_group)
+                    .container_name("microservice1")
+                    .container_port(8080)
+                    .build(),
+            )
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .subnets("subnet-1")
+                            .security_groups("sg-1")
+                            .build()
+                            .expect("network"),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn the_service_follows_a_target_group_made_again_and_a_new_count() {
+        let env = env();
+        let (svc, world) = wired(&env);
+        assert!(svc.diff(&env, &live("tg-new", 1), &world.inputs()) == Diff::none());
+        assert_eq!(
+            svc.diff(&env, &live("tg-old", 2), &world.inputs()).words(),
+            "desired_count 2 → 1, target_group tg-old → tg-new"
+        );
+        // A new task definition revision to come: its ARN is known after up.
+        world.unknown("task_definition");
+        assert_eq!(
+            svc.diff(&env, &live("tg-new", 1), &world.inputs()).words(),
+            format!("task_definition {NEW} → (known after up)")
+        );
+    }
+
+    #[test]
+    fn a_service_still_draining_is_replaced_without_loss() {
+        let env = env();
+        let (svc, world) = wired(&env);
+        let draining = Live::builder().status("DRAINING").build();
+        let replace = svc
+            .diff(&env, &draining, &world.inputs())
+            .replace
+            .expect("replaced");
+        assert!(!replace.destructive && replace.reason.contains("draining"));
+        assert_eq!(
+            svc.deps()
+                .iter()
+                .find(|d| d.key == "endpoint/logs")
+                .map(|d| d.down),
+            Some(Phase::Quiet)
+        );
+    }
+}

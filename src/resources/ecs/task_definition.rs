@@ -1,0 +1,440 @@
+//! The task definition: FARGATE, awsvpc, one container logging to the stack's log group.
+//!
+//! RegisterTaskDefinition always makes a new revision, so a new one is registered only when
+//! the latest active revision differs from what the env file asks for: a second `up`
+//! registers nothing. A change of image, size or role is an update that registers a revision
+//! (with a new ARN, which the service then follows).
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, LogConfiguration, LogDriver, NetworkMode, PortMapping,
+    TaskDefinition as Revision, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::AwsResultExt as _;
+use crate::aws::create::create_once;
+use crate::aws::errors::has_code;
+use crate::aws::tags;
+use crate::config::Deployment;
+use crate::config::names::Names;
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
+    Resource,
+};
+use crate::resources::{ecr, iam, logs};
+use crate::state::Intent;
+
+/// The service's task definition family.
+pub struct TaskDefinition {
+    family: String,
+    container: String,
+    image: String,
+    port: i32,
+    cpu: String,
+    memory: String,
+    region: String,
+    role: Ref<iam::Outputs>,
+    log_group: Ref<logs::Outputs>,
+    repository: Option<Ref<ecr::Outputs>>,
+}
+
+impl TaskDefinition {
+    /// The task definition of `deployment`'s service. With `repository`, no revision is
+    /// registered before the image is pushed (`status` would show one no service runs).
+    pub fn new(
+        deployment: &Deployment,
+        names: &Names,
+        role: &Ref<iam::Outputs>,
+        log_group: &Ref<logs::Outputs>,
+        repository: Option<&Ref<ecr::Outputs>>,
+    ) -> TaskDefinition {
+        let svc = &deployment.service;
+        TaskDefinition {
+            family: names.task_family.clone(),
+            container: names.container.clone(),
+            image: svc.image.clone(),
+            port: i32::from(svc.port),
+            cpu: svc.cpu.to_string(),
+            memory: svc.memory.to_string(),
+            region: deployment.region.clone(),
+            role: role.clone(),
+            log_group: log_group.clone(),
+            repository: repository.cloned(),
+        }
+    }
+
+    fn container(&self, log_group: &str) -> anyhow::Result<ContainerDefinition> {
+        let log = LogConfiguration::builder()
+            .log_driver(LogDriver::Awslogs)
+            .options("awslogs-group", log_group)
+            .options("awslogs-region", &self.region)
+            .options("awslogs-stream-prefix", "ecs")
+            .build()?;
+        Ok(ContainerDefinition::builder()
+            .name(&self.container)
+            .image(&self.image)
+            .essential(true)
+            .port_mappings(
+                PortMapping::builder()
+                    .container_port(self.port)
+                    .protocol(TransportProtocol::Tcp)
+                    .build(),
+            )
+            .log_configuration(log)
+            .build())
+    }
+
+    async fn register(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<Live> {
+        let role = inputs.need(&self.role)?;
+        let container = self.container(&inputs.need(&self.log_group)?.name)?;
+        let our_tags = tags::ecs(&cx.tags(&self.family));
+        let out = cx
+            .single
+            .ecs
+            .register_task_definition()
+            .family(&self.family)
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu(&self.cpu)
+            .memory(&self.memory)
+            .execution_role_arn(&role.arn)
+            .container_definitions(container)
+            .set_tags(Some(our_tags.clone()))
+            .send()
+            .await
+            .aws(|| format!("registering task definition {}", self.family))?;
+        Ok(Live {
+            revision: out
+                .task_definition()
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("RegisterTaskDefinition returned nothing"))?,
+            // The answer may leave out the tags it was given.
+            tags: if out.tags().is_empty() {
+                our_tags
+            } else {
+                out.tags().to_vec()
+            },
+        })
+    }
+
+    /// Every active revision of the family.
+    pub async fn active_revisions(cx: &Cx<'_>, family: &str) -> anyhow::Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut pages = cx
+            .aws
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.aws(|| format!("listing task definitions of {family}"))?;
+            arns.extend(
+                page.task_definition_arns()
+                    .iter()
+                    .filter(|arn| {
+                        arn.rsplit_once('/')
+                            .and_then(|(_, fam_rev)| fam_rev.rsplit_once(':'))
+                            .is_some_and(|(fam, _)| fam == family)
+                    })
+                    .cloned(),
+            );
+        }
+        Ok(arns)
+    }
+
+    /// Deregisters revisions of the family.
+    pub async fn deregister(cx: &Cx<'_>, arns: &[String]) -> anyhow::Result<()> {
+        for arn in arns {
+            cx.say(format!("deregistering {arn}"));
+            cx.aws
+                .ecs
+                .deregister_task_definition()
+                .task_definition(arn)
+                .send()
+                .await
+                .aws(|| format!("deregistering {arn}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The latest active revision, with its tags.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The revision.
+    pub revision: Revision,
+    /// Its tags.
+    pub tags: Vec<aws_sdk_ecs::types::Tag>,
+}
+
+/// What the task definition hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// The revision's ARN.
+    pub arn: String,
+    /// The family.
+    pub family: String,
+}
+
+impl Resource for TaskDefinition {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "task_definition".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "task definition"
+    }
+
+    fn name(&self) -> String {
+        self.family.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        let mut deps = vec![self.role.dep(), self.log_group.dep()];
+        deps.extend(self.repository.iter().map(Ref::dep));
+        deps
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        _depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let out = cx
+            .aws
+            .ecs
+            .describe_task_definition()
+            .task_definition(&self.family)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .aws(|| format!("looking up task definition {}", self.family));
+        match out {
+            Ok(out) => Ok(out
+                .task_definition()
+                .filter(|td| {
+                    td.status()
+                        .is_none_or(|s| *s == TaskDefinitionStatus::Active)
+                })
+                .map(|td| Live {
+                    revision: td.clone(),
+                    tags: out.tags().to_vec(),
+                })),
+            // ECS answers ClientException for an unknown family.
+            Err(err) if has_code(&err, &["ClientException"]) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn ownership(&self, env: &Env, live: &Live) -> Ownership {
+        super::owner(env, &live.tags)
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.revision
+            .task_definition_arn()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs {
+            arn: self.id(live),
+            family: self.family.clone(),
+        }
+    }
+
+    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
+        let td = &live.revision;
+        let container = td.container_definitions().first();
+        let mut diff = Diff::none();
+        diff.compare("cpu", td.cpu(), self.cpu.as_str())
+            .compare("memory", td.memory(), self.memory.as_str())
+            .compare(
+                "execution_role",
+                td.execution_role_arn(),
+                inputs.get(&self.role).map(|r| r.arn),
+            )
+            .compare(
+                "container",
+                container.and_then(ContainerDefinition::name),
+                self.container.as_str(),
+            )
+            .compare(
+                "image",
+                container.and_then(ContainerDefinition::image),
+                self.image.as_str(),
+            );
+        let port = container
+            .and_then(|c| c.port_mappings().first())
+            .and_then(PortMapping::container_port)
+            .map(|p| p.to_string());
+        diff.compare("port", port.as_deref(), self.port.to_string());
+        let group = container
+            .and_then(ContainerDefinition::log_configuration)
+            .and_then(|l| l.options())
+            .and_then(|o| o.get("awslogs-group"))
+            .map(String::as_str);
+        diff.compare(
+            "log_group",
+            group,
+            inputs.get(&self.log_group).map(|l| l.name),
+        );
+        if td.network_mode() != Some(&NetworkMode::Awsvpc) {
+            diff.change(
+                "network_mode",
+                td.network_mode().map(|m| m.as_str().to_string()),
+                "awsvpc",
+            );
+        }
+        diff.new_outputs = true;
+        diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        vec![
+            FieldChange::setting("image", &self.image),
+            FieldChange::setting("cpu", &self.cpu),
+            FieldChange::setting("memory", &self.memory),
+        ]
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        _intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        self.register(cx, inputs).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        _diff: &Diff,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        cx.state.intend(&self.key(), self.kind(), &self.family)?;
+        // Every call registers a revision: a lost answer is resolved by looking for a revision
+        // that already matches, not by registering again.
+        let live = create_once(
+            &format!("a revision of {}", self.family),
+            cx.line,
+            || async {
+                let latest = self.lookup(cx, inputs, Depth::Full).await?;
+                Ok(latest.filter(|l| self.diff(cx, l, inputs).fields.is_empty()))
+            },
+            || self.register(cx, inputs),
+        )
+        .await?;
+        Ok(Some(live))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        let arns = Self::active_revisions(cx, &self.family).await?;
+        Self::deregister(cx, &arns).await?;
+        Ok(Deleted::Done(format!(
+            " ({} revision(s) deregistered)",
+            arns.len()
+        )))
+    }
+
+    fn summary(&self, live: &Live) -> String {
+        format!("{}:{}", self.family, live.revision.revision())
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        Observed::present(
+            "task definition",
+            &self.family,
+            &self.id(live),
+            live.revision
+                .status()
+                .map_or("present", TaskDefinitionStatus::as_str),
+        )
+        .detail(format!("revision {}", live.revision.revision()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+
+    fn revision(r: &TaskDefinition, image: &str, role: &str) -> Live {
+        Live {
+            revision: Revision::builder()
+                .task_definition_arn("arn:aws:ecs:eu-west-1:1:task-definition/f:1")
+                .cpu(&r.cpu)
+                .memory(&r.memory)
+                .execution_role_arn(role)
+                .network_mode(NetworkMode::Awsvpc)
+                .container_definitions(
+                    ContainerDefinition::builder()
+                        .name(&r.container)
+                        .image(image)
+                        .port_mappings(PortMapping::builder().container_port(r.port).build())
+                        .log_configuration(
+                            LogConfiguration::builder()
+                                .log_driver(LogDriver::Awslogs)
+                                .options("awslogs-group", "/ecs/cluster1/microservice1")
+                                .build()
+                                .expect("log"),
+                        )
+                        .build(),
+                )
+                .build(),
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn a_new_image_is_a_new_revision_with_an_arn_known_after_up() {
+        let env = env();
+        let r = TaskDefinition::new(
+            &env.deployment,
+            &env.names,
+            &Ref::new("execution_role"),
+            &Ref::new("log_group"),
+            None,
+        );
+        let world = World::default();
+        world.publish(
+            "execution_role",
+            iam::Outputs {
+                arn: "role-1".into(),
+            },
+        );
+        world.publish(
+            "log_group",
+            logs::Outputs {
+                name: "/ecs/cluster1/microservice1".into(),
+            },
+        );
+        assert!(
+            r.diff(&env, &revision(&r, &r.image, "role-1"), &world.inputs())
+                .fields
+                .is_empty()
+        );
+        let diff = r.diff(&env, &revision(&r, "nginx:1", "role-1"), &world.inputs());
+        assert_eq!(diff.words(), format!("image nginx:1 → {}", r.image));
+        assert!(diff.new_outputs);
+        // A role to be made: its ARN is known after up.
+        world.unknown("execution_role");
+        let diff = r.diff(&env, &revision(&r, &r.image, "role-1"), &world.inputs());
+        assert_eq!(diff.words(), "execution_role role-1 → (known after up)");
+    }
+}

@@ -1,0 +1,204 @@
+//! The TCP listener on the service port, forwarding to the target group. ECS refuses to create
+//! a service on a target group that no listener uses, so it comes before the service.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Listener as Live, ProtocolEnum,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{load_balancer, target_group};
+use crate::aws::tags;
+use crate::aws::{AwsResultExt as _, found};
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, listed,
+};
+use crate::state::Intent;
+
+/// The listener.
+pub struct Listener {
+    name: String,
+    tag_name: String,
+    port: i32,
+    load_balancer: Ref<load_balancer::Outputs>,
+    target_group: Ref<target_group::Outputs>,
+}
+
+impl Listener {
+    /// The TCP listener on `deployment`'s service port.
+    pub fn new(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+        load_balancer: &Ref<load_balancer::Outputs>,
+        target_group: &Ref<target_group::Outputs>,
+    ) -> Listener {
+        Listener {
+            name: format!("tcp:{}", deployment.service.port),
+            tag_name: format!("{}-listener", names.load_balancer),
+            port: i32::from(deployment.service.port),
+            load_balancer: load_balancer.clone(),
+            target_group: target_group.clone(),
+        }
+    }
+}
+
+fn forward(target_group_arn: &str) -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(target_group_arn)
+        .build()
+}
+
+/// What the listener hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Listener ARN.
+    pub arn: String,
+}
+
+impl Resource for Listener {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "listener".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "listener"
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        vec![self.load_balancer.dep(), self.target_group.dep()]
+    }
+
+    /// The listener on the service port of the stack's load balancer.
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        _depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let Some(lb) = inputs.get(&self.load_balancer) else {
+            return Ok(None);
+        };
+        let out = found(
+            cx.aws
+                .elb
+                .describe_listeners()
+                .load_balancer_arn(&lb.arn)
+                .send()
+                .await
+                .aws(|| format!("listing the listeners of {}", lb.arn)),
+        )?;
+        Ok(out.and_then(|o| {
+            o.listeners()
+                .iter()
+                .find(|l| l.port() == Some(self.port))
+                .cloned()
+        }))
+    }
+
+    /// Ours when it is on our load balancer: only then is it looked up.
+    fn ownership(&self, _env: &Env, _live: &Live) -> Ownership {
+        Ownership::Ours
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.listener_arn().unwrap_or_default().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs { arn: self.id(live) }
+    }
+
+    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        let now: Vec<String> = live
+            .default_actions()
+            .iter()
+            .filter_map(|a| a.target_group_arn().map(str::to_string))
+            .collect();
+        match inputs.get(&self.target_group) {
+            Some(tg) if now == [tg.arn.clone()] => {}
+            want => {
+                diff.change("target_group", listed(&now), want.map(|t| t.arn));
+            }
+        }
+        diff
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        _intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        let lb = inputs.need(&self.load_balancer)?;
+        let tg = inputs.need(&self.target_group)?;
+        let out = cx
+            .single
+            .elb
+            .create_listener()
+            .load_balancer_arn(&lb.arn)
+            .protocol(ProtocolEnum::Tcp)
+            .port(self.port)
+            .default_actions(forward(&tg.arn))
+            .set_tags(Some(tags::elb(&cx.tags(&self.tag_name))))
+            .send()
+            .await
+            .aws(|| format!("creating the TCP:{} listener", self.port))?;
+        out.listeners()
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateListener returned nothing"))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        _diff: &Diff,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        let tg = inputs.need(&self.target_group)?;
+        let arn = self.id(live);
+        cx.aws
+            .elb
+            .modify_listener()
+            .listener_arn(&arn)
+            .default_actions(forward(&tg.arn))
+            .send()
+            .await
+            .aws(|| format!("updating listener {arn}"))?;
+        Ok(None)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        let arn = self.id(live);
+        cx.aws
+            .elb
+            .delete_listener()
+            .listener_arn(&arn)
+            .send()
+            .await
+            .aws(|| format!("deleting listener {arn}"))?;
+        Ok(Deleted::Done(String::new()))
+    }
+
+    fn summary(&self, _live: &Live) -> String {
+        format!("TCP:{}", self.port)
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        Observed::present("listener", &self.name, &self.id(live), "present")
+    }
+}

@@ -1,0 +1,241 @@
+//! The internal network load balancer in the private subnets: the VPC link's target.
+//!
+//! It takes minutes to become active and the VPC link can only be made after that, so it is
+//! the start of `up`'s critical path: it depends on nothing but the subnets.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancer as Lb, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::tags;
+use crate::aws::wait::{Patience, Poll};
+use crate::aws::{AwsResultExt as _, found};
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
+    Resource,
+};
+use crate::resources::network::subnet;
+use crate::state::Intent;
+
+/// The network load balancer.
+pub struct LoadBalancer {
+    name: String,
+    subnets: Vec<Ref<subnet::Outputs>>,
+}
+
+impl LoadBalancer {
+    /// The deployment's NLB in `subnets`.
+    pub fn new(
+        names: &crate::config::names::Names,
+        subnets: &[Ref<subnet::Outputs>],
+    ) -> LoadBalancer {
+        LoadBalancer {
+            name: names.load_balancer.clone(),
+            subnets: subnets.to_vec(),
+        }
+    }
+}
+
+/// The load balancer, with its tags when read.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The load balancer.
+    pub lb: Lb,
+    /// Its tags (`None`: not read).
+    pub tags: Option<Vec<(String, String)>>,
+}
+
+/// What the load balancer hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Load balancer ARN.
+    pub arn: String,
+    /// Its DNS name: the backend of the API's integrations.
+    pub dns_name: String,
+}
+
+fn state_of(lb: &Lb) -> String {
+    lb.state()
+        .and_then(|s| s.code())
+        .map_or_else(|| "unknown".to_string(), |c| c.as_str().to_string())
+}
+
+impl Resource for LoadBalancer {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "load_balancer".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "load balancer"
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        self.subnets.iter().map(Ref::dep).collect()
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let out = found(
+            cx.aws
+                .elb
+                .describe_load_balancers()
+                .names(&self.name)
+                .send()
+                .await
+                .aws(|| format!("looking up load balancer {}", self.name)),
+        )?;
+        let Some(lb) = out.and_then(|o| o.load_balancers().first().cloned()) else {
+            return Ok(None);
+        };
+        let tags = match (depth, lb.load_balancer_arn()) {
+            (Depth::Full, Some(arn)) => Some(super::tags_of(cx, arn).await?),
+            _ => None,
+        };
+        Ok(Some(Live { lb, tags }))
+    }
+
+    fn ownership(&self, env: &Env, live: &Live) -> Ownership {
+        super::owner(env, live.tags.as_ref())
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.lb.load_balancer_arn().unwrap_or_default().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs {
+            arn: self.id(live),
+            dns_name: live.lb.dns_name().unwrap_or_default().to_string(),
+        }
+    }
+
+    fn diff(&self, env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        diff.compare(
+            "scheme",
+            live.lb.scheme().map(LoadBalancerSchemeEnum::as_str),
+            "internal",
+        )
+        .compare(
+            "type",
+            live.lb.r#type().map(LoadBalancerTypeEnum::as_str),
+            "network",
+        );
+        if !diff.fields.is_empty() {
+            diff.refuse = Some(format!(
+                "a load balancer's scheme and type cannot change; remove it with `{}`, then `up`",
+                env.hints.command("down")
+            ));
+        }
+        diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        vec![FieldChange::setting("scheme", "internal")]
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        _intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        let subnets = self
+            .subnets
+            .iter()
+            .map(|s| inputs.need(s).map(|o| o.id))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let our_tags = cx.tags(&self.name);
+        let out = cx
+            .single
+            .elb
+            .create_load_balancer()
+            .name(&self.name)
+            .r#type(LoadBalancerTypeEnum::Network)
+            .scheme(LoadBalancerSchemeEnum::Internal)
+            .set_subnets(Some(subnets))
+            .set_tags(Some(tags::elb(&our_tags)))
+            .send()
+            .await
+            .aws(|| format!("creating load balancer {}", self.name))?;
+        let lb = out
+            .load_balancers()
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
+        Ok(Live {
+            lb,
+            tags: Some(our_tags),
+        })
+    }
+
+    fn readiness(&self, live: &Live) -> Poll<()> {
+        match live.lb.state().and_then(|s| s.code()) {
+            Some(LoadBalancerStateEnum::Active) => Poll::Ready(()),
+            Some(LoadBalancerStateEnum::Failed) => Poll::Failed(format!(
+                "AWS reports it failed: {}",
+                live.lb
+                    .state()
+                    .and_then(|s| s.reason())
+                    .unwrap_or("no reason given")
+            )),
+            _ => Poll::Pending(state_of(&live.lb)),
+        }
+    }
+
+    fn waiting_for(&self) -> &'static str {
+        "to become active"
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        let arn = self.id(live);
+        cx.aws
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(&arn)
+            .send()
+            .await
+            .aws(|| format!("deleting load balancer {}", self.name))?;
+        Ok(Deleted::Done(String::new()))
+    }
+
+    fn delete_retryable(&self) -> &'static [&'static str] {
+        // A VPC link still on it keeps it in use.
+        &["ResourceInUse"]
+    }
+
+    fn patience(&self) -> Patience {
+        Patience::minutes(15)
+    }
+
+    fn summary(&self, live: &Live) -> String {
+        format!("{}, {}", self.name, state_of(&live.lb))
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        Observed::present(
+            "load balancer",
+            &self.name,
+            &self.id(live),
+            &state_of(&live.lb),
+        )
+        .detail(live.lb.dns_name().unwrap_or_default())
+    }
+}

@@ -1,0 +1,342 @@
+//! The target group: TCP on the service port, IP targets (Fargate tasks), an HTTP health
+//! check on the env file's path, and a 30 s deregistration delay instead of AWS's 300 s so
+//! deploys do not wait five minutes per task.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    ProtocolEnum, TargetGroup as Tg, TargetGroupAttribute, TargetTypeEnum,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::tags;
+use crate::aws::wait::Patience;
+use crate::aws::{AwsResultExt as _, found};
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
+    Resource,
+};
+use crate::resources::network::vpc;
+use crate::state::Intent;
+
+/// The attribute that says how long a deregistered target keeps its connections.
+pub const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+const DEREGISTRATION_DELAY_SECONDS: &str = "30";
+
+/// The target group of the service's tasks.
+pub struct TargetGroup {
+    name: String,
+    port: i32,
+    health_check_path: String,
+    vpc: Ref<vpc::Outputs>,
+}
+
+impl TargetGroup {
+    /// The target group of `deployment`'s service.
+    pub fn new(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+        vpc: &Ref<vpc::Outputs>,
+    ) -> TargetGroup {
+        TargetGroup {
+            name: names.target_group.clone(),
+            port: i32::from(deployment.service.port),
+            health_check_path: deployment.service.health_check_path.clone(),
+            vpc: vpc.clone(),
+        }
+    }
+}
+
+/// The target group, with its tags and deregistration delay when read.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The target group.
+    pub tg: Tg,
+    /// Its tags (`None`: not read).
+    pub tags: Option<Vec<(String, String)>>,
+    /// Its deregistration delay in seconds (`None`: not read, or a group just made).
+    pub deregistration_delay: Option<String>,
+}
+
+/// What the target group hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Target group ARN.
+    pub arn: String,
+}
+
+impl Resource for TargetGroup {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "target_group".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "target group"
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        vec![self.vpc.dep()]
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let out = found(
+            cx.aws
+                .elb
+                .describe_target_groups()
+                .names(&self.name)
+                .send()
+                .await
+                .aws(|| format!("looking up target group {}", self.name)),
+        )?;
+        let Some(tg) = out.and_then(|o| o.target_groups().first().cloned()) else {
+            return Ok(None);
+        };
+        let arn = tg.target_group_arn().unwrap_or_default().to_string();
+        if depth == Depth::Observe {
+            return Ok(Some(Live {
+                tg,
+                tags: None,
+                deregistration_delay: None,
+            }));
+        }
+        let tags = super::tags_of(cx, &arn).await?;
+        let attrs = cx
+            .aws
+            .elb
+            .describe_target_group_attributes()
+            .target_group_arn(&arn)
+            .send()
+            .await
+            .aws(|| format!("reading the attributes of target group {}", self.name))?;
+        let deregistration_delay = attrs
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+            .and_then(|a| a.value().map(str::to_string));
+        Ok(Some(Live {
+            tg,
+            tags: Some(tags),
+            deregistration_delay,
+        }))
+    }
+
+    fn ownership(&self, env: &Env, live: &Live) -> Ownership {
+        super::owner(env, live.tags.as_ref())
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.tg.target_group_arn().unwrap_or_default().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs { arn: self.id(live) }
+    }
+
+    fn diff(&self, env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        let port = live.tg.port().map(|p| p.to_string());
+        diff.compare("port", port.as_deref(), self.port.to_string())
+            .compare(
+                "target_type",
+                live.tg.target_type().map(TargetTypeEnum::as_str),
+                "ip",
+            );
+        if !diff.fields.is_empty() {
+            diff.refuse = Some(format!(
+                "a target group's port and target type cannot change (Fargate tasks need `ip`); \
+                 run `{}`, then `up`",
+                env.hints.command("down")
+            ));
+            return diff;
+        }
+        diff.compare(
+            "health_check_path",
+            live.tg.health_check_path(),
+            self.health_check_path.as_str(),
+        )
+        .compare(
+            "deregistration_delay",
+            live.deregistration_delay.as_deref(),
+            DEREGISTRATION_DELAY_SECONDS,
+        );
+        diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        vec![FieldChange::setting(
+            "health_check_path",
+            &self.health_check_path,
+        )]
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        _intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        let vpc = inputs.need(&self.vpc)?;
+        let our_tags = cx.tags(&self.name);
+        let out = cx
+            .single
+            .elb
+            .create_target_group()
+            .name(&self.name)
+            .protocol(ProtocolEnum::Tcp)
+            .port(self.port)
+            .vpc_id(&vpc.id)
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_enabled(true)
+            .health_check_protocol(ProtocolEnum::Http)
+            .health_check_path(&self.health_check_path)
+            .set_tags(Some(tags::elb(&our_tags)))
+            .send()
+            .await
+            .aws(|| format!("creating target group {}", self.name))?;
+        let tg = out
+            .target_groups()
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateTargetGroup returned nothing"))?;
+        Ok(Live {
+            tg,
+            tags: Some(our_tags),
+            deregistration_delay: None,
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        diff: &Diff,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        let arn = self.id(live);
+        if diff.changes("health_check_path") {
+            cx.aws
+                .elb
+                .modify_target_group()
+                .target_group_arn(&arn)
+                .health_check_path(&self.health_check_path)
+                .send()
+                .await
+                .aws(|| format!("updating the health check of target group {}", self.name))?;
+        }
+        if diff.changes("deregistration_delay") {
+            cx.aws
+                .elb
+                .modify_target_group_attributes()
+                .target_group_arn(&arn)
+                .attributes(
+                    TargetGroupAttribute::builder()
+                        .key(DEREGISTRATION_DELAY)
+                        .value(DEREGISTRATION_DELAY_SECONDS)
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(|| {
+                    format!(
+                        "setting the deregistration delay of target group {}",
+                        self.name
+                    )
+                })?;
+        }
+        Ok(None)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        cx.aws
+            .elb
+            .delete_target_group()
+            .target_group_arn(self.id(live))
+            .send()
+            .await
+            .aws(|| format!("deleting target group {}", self.name))?;
+        Ok(Deleted::Done(String::new()))
+    }
+
+    fn delete_retryable(&self) -> &'static [&'static str] {
+        // A listener or a service still using it.
+        &["ResourceInUse"]
+    }
+
+    fn patience(&self) -> Patience {
+        Patience::minutes(10)
+    }
+
+    fn summary(&self, _live: &Live) -> String {
+        self.name.clone()
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        Observed::present("target group", &self.name, &self.id(live), "present").detail(format!(
+            "tcp:{} health {}",
+            live.tg.port().unwrap_or_default(),
+            live.tg.health_check_path().unwrap_or("-")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+
+    fn live(port: i32, path: &str, delay: Option<&str>) -> Live {
+        Live {
+            tg: Tg::builder()
+                .target_group_arn("tg-1")
+                .port(port)
+                .target_type(TargetTypeEnum::Ip)
+                .health_check_path(path)
+                .build(),
+            tags: None,
+            deregistration_delay: delay.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_health_check_and_delay_converge_the_port_is_refused() {
+        let env = env();
+        let r = TargetGroup::new(&env.deployment, &env.names, &Ref::new("vpc"));
+        let world = World::default();
+        assert!(
+            r.diff(
+                &env,
+                &live(8080, "/actuator/health", Some("30")),
+                &world.inputs()
+            ) == Diff::none()
+        );
+        assert_eq!(
+            r.diff(&env, &live(8080, "/", None), &world.inputs())
+                .words(),
+            "health_check_path / → /actuator/health, deregistration_delay (none) → 30"
+        );
+        let moved = r.diff(
+            &env,
+            &live(9090, "/actuator/health", Some("30")),
+            &world.inputs(),
+        );
+        assert!(moved.refuse.is_some());
+        assert_eq!(moved.words(), "port 9090 → 8080");
+    }
+}

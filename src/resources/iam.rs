@@ -1,0 +1,387 @@
+//! The task execution role: what ECS uses to pull the image and ship logs on the tasks'
+//! behalf. Its inline policy is scoped to the stack's log group and, when the image is in ECR,
+//! to that repository (`ecr:GetAuthorizationToken` only works with `*`).
+
+use aws_sdk_iam::types::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::tags;
+use crate::aws::{AwsResultExt as _, found};
+use crate::config::names::Names;
+use crate::config::{Deployment, ImageRef};
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Resource,
+};
+use crate::state::Intent;
+
+const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The task execution role and its inline policy.
+pub struct ExecutionRole {
+    name: String,
+    policy_name: String,
+    description: String,
+    policy: serde_json::Value,
+}
+
+impl ExecutionRole {
+    /// The role of `deployment`'s tasks in `account`.
+    pub fn new(deployment: &Deployment, names: &Names, account: &str) -> ExecutionRole {
+        ExecutionRole {
+            name: names.execution_role.clone(),
+            policy_name: names.execution_policy.clone(),
+            description: format!("gwfargate {}: ECS task execution", deployment.name),
+            policy: policy_document(deployment, names, account),
+        }
+    }
+}
+
+/// The inline policy: ECR pull, log writes to the stack's log group, S3 reads of ECR's layer
+/// bucket.
+pub fn policy_document(deployment: &Deployment, names: &Names, account: &str) -> serde_json::Value {
+    let region = &deployment.region;
+    let partition = crate::config::partition(region);
+    let log_group_arn = format!(
+        "arn:{partition}:logs:{region}:{account}:log-group:{}:*",
+        names.log_group
+    );
+    let pull_resource = ImageRef::parse(&deployment.service.image)
+        .ok()
+        .and_then(|i| i.ecr().map(|loc| (i.repository.clone(), loc)))
+        .map_or_else(
+            || "*".to_string(),
+            |(repo, loc)| {
+                format!(
+                    "arn:{partition}:ecr:{}:{}:repository/{repo}",
+                    loc.region, loc.account
+                )
+            },
+        );
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Sid": "EcrPull", "Effect": "Allow",
+             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+             "Resource": pull_resource},
+            {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": log_group_arn},
+            {"Sid": "ImageLayers", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": format!("arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*")}
+        ]
+    })
+}
+
+/// The statements of a policy by `Sid`, each as compact JSON.
+fn statements(policy: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    let Some(list) = policy
+        .and_then(|p| p.get("Statement"))
+        .and_then(|s| s.as_array())
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let sid = st
+                .get("Sid")
+                .and_then(|s| s.as_str())
+                .map_or_else(|| format!("#{i}"), str::to_string);
+            (sid, st.to_string())
+        })
+        .collect()
+}
+
+/// The role, with its inline policy when read (IAM answers with the document URL-encoded).
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The role (GetRole includes its tags).
+    pub role: Role,
+    /// The inline policy's document; `None` when it has none (or it was not read).
+    pub policy: Option<serde_json::Value>,
+}
+
+/// What the role hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Role ARN.
+    pub arn: String,
+}
+
+impl ExecutionRole {
+    async fn read_policy(&self, cx: &Cx<'_>) -> anyhow::Result<Option<serde_json::Value>> {
+        let out = found(
+            cx.aws
+                .iam
+                .get_role_policy()
+                .role_name(&self.name)
+                .policy_name(&self.policy_name)
+                .send()
+                .await
+                .aws(|| format!("reading the inline policy of IAM role {}", self.name)),
+        )?;
+        Ok(out.and_then(|o| {
+            let text = percent_encoding::percent_decode_str(o.policy_document())
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            serde_json::from_str(&text).ok()
+        }))
+    }
+}
+
+impl Resource for ExecutionRole {
+    type Live = Live;
+    type Outputs = Outputs;
+
+    fn key(&self) -> Key {
+        "execution_role".to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "iam role"
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        Vec::new()
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        depth: Depth,
+    ) -> anyhow::Result<Option<Live>> {
+        let out = found(
+            cx.aws
+                .iam
+                .get_role()
+                .role_name(&self.name)
+                .send()
+                .await
+                .aws(|| format!("looking up IAM role {}", self.name)),
+        )?;
+        let Some(role) = out.and_then(|o| o.role().cloned()) else {
+            return Ok(None);
+        };
+        let ours = cx.is_ours(role.tags().iter().map(|t| (t.key(), t.value())));
+        let policy = if depth == Depth::Full && ours {
+            self.read_policy(cx).await?
+        } else {
+            None
+        };
+        Ok(Some(Live { role, policy }))
+    }
+
+    fn ownership(&self, env: &Env, live: &Live) -> Ownership {
+        env.owner(live.role.tags().iter().map(|t| (t.key(), t.value())))
+    }
+
+    fn id(&self, live: &Live) -> String {
+        live.role.arn().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        Outputs { arn: self.id(live) }
+    }
+
+    fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        if live.policy.as_ref() == Some(&self.policy) {
+            return diff;
+        }
+        let have = statements(live.policy.as_ref());
+        for (sid, want) in statements(Some(&self.policy)) {
+            let now = have
+                .iter()
+                .find(|(s, _)| *s == sid)
+                .map(|(_, v)| v.as_str());
+            diff.compare(&format!("policy.{sid}"), now, want.as_str());
+        }
+        for (sid, now) in &have {
+            if !self
+                .policy
+                .to_string()
+                .contains(&format!("\"Sid\":\"{sid}\""))
+            {
+                diff.change(&format!("policy.{sid}"), Some(now.clone()), "(removed)");
+            }
+        }
+        if diff.fields.is_empty() {
+            // Same statements, another shape (Version, order): put it as gwfargate writes it.
+            diff.change("policy", Some("(another document)".into()), "(gwfargate's)");
+        }
+        diff
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        _intent: &Intent,
+    ) -> anyhow::Result<Live> {
+        let out = cx
+            .aws
+            .iam
+            .create_role()
+            .role_name(&self.name)
+            .assume_role_policy_document(TRUST_POLICY)
+            .description(&self.description)
+            .set_tags(Some(tags::iam(&cx.tags(&self.name))?))
+            .send()
+            .await
+            .aws(|| format!("creating IAM role {}", self.name))?;
+        let role = out
+            .role()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateRole returned no role"))?;
+        Ok(Live { role, policy: None })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        _diff: &Diff,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        cx.aws
+            .iam
+            .put_role_policy()
+            .role_name(&self.name)
+            .policy_name(&self.policy_name)
+            .policy_document(self.policy.to_string())
+            .send()
+            .await
+            .aws(|| format!("putting the inline policy of IAM role {}", self.name))?;
+        Ok(None)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        let name = &self.name;
+        cx.say("removing policies");
+        let inline = cx
+            .aws
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .aws(|| format!("listing the policies of IAM role {name}"))?;
+        for policy in inline.policy_names() {
+            found(
+                cx.aws
+                    .iam
+                    .delete_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .aws(|| format!("deleting policy {policy} of IAM role {name}")),
+            )?;
+        }
+        let attached = cx
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .aws(|| format!("listing the attached policies of IAM role {name}"))?;
+        for policy in attached.attached_policies() {
+            if let Some(arn) = policy.policy_arn() {
+                found(
+                    cx.aws
+                        .iam
+                        .detach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .aws(|| format!("detaching {arn} from IAM role {name}")),
+                )?;
+            }
+        }
+        cx.aws
+            .iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .aws(|| format!("deleting IAM role {name}"))?;
+        Ok(Deleted::Done(String::new()))
+    }
+
+    fn summary(&self, _live: &Live) -> String {
+        self.name.clone()
+    }
+
+    fn observe(&self, live: &Live) -> Observed {
+        Observed::present("iam role", &self.name, live.role.arn(), "present")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+
+    fn live(policy: Option<serde_json::Value>) -> Live {
+        Live {
+            role: Role::builder()
+                .role_name("r")
+                .path("/")
+                .role_id("id")
+                .arn("arn:aws:iam::123456789012:role/r")
+                .create_date(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .expect("role"),
+            policy,
+        }
+    }
+
+    #[test]
+    fn the_policy_is_scoped_to_the_repository_and_log_group() {
+        let env = env();
+        let doc = policy_document(&env.deployment, &env.names, "123456789012").to_string();
+        assert!(
+            doc.contains("arn:aws:ecr:eu-west-1:123456789012:repository/microservice1"),
+            "{doc}"
+        );
+        assert!(
+            doc.contains("log-group:/ecs/cluster1/microservice1:*"),
+            "{doc}"
+        );
+    }
+
+    #[test]
+    fn a_changed_statement_shows_what_it_was_and_will_be() {
+        let env = env();
+        let r = ExecutionRole::new(&env.deployment, &env.names, "123456789012");
+        let world = World::default();
+        assert!(r.diff(&env, &live(Some(r.policy.clone())), &world.inputs()) == Diff::none());
+        let mut wider = r.policy.clone();
+        wider["Statement"][1]["Resource"] = serde_json::json!("*");
+        let diff = r.diff(&env, &live(Some(wider)), &world.inputs());
+        assert_eq!(diff.fields.len(), 1);
+        assert_eq!(diff.fields[0].field, "policy.EcrPull");
+        assert!(
+            diff.fields[0]
+                .from
+                .as_deref()
+                .is_some_and(|f| f.contains("\"Resource\":\"*\""))
+        );
+        let none = r.diff(&env, &live(None), &world.inputs());
+        assert_eq!(none.fields.len(), 4, "a new role gets every statement");
+    }
+}

@@ -1,0 +1,311 @@
+//! The resources of the stack, one file per kind, grouped by AWS service, and [`stack`]: the
+//! one place that says which resources a deployment needs and how they depend on each other.
+//! An optional resource is one `if` here.
+
+use crate::config::Deployment;
+use crate::config::names::Names;
+use crate::model::Ref;
+use crate::model::graph::Graph;
+
+pub mod apigateway;
+pub mod ecr;
+pub mod ecs;
+pub mod elb;
+pub mod iam;
+pub mod logs;
+pub mod network;
+
+use apigateway::{rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
+use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
+use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
+use network::endpoint::{Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
+use network::{route_table::RouteTable, security_group::SecurityGroup, subnet::Subnet, vpc::Vpc};
+
+/// A deployment's graph, with the handles the commands read results from.
+pub struct Stack {
+    /// Every resource.
+    pub graph: Graph,
+    /// The ECS service (running and desired tasks, for `status`).
+    pub service: Ref<ecs::service::Outputs>,
+    /// The stage (the public URL).
+    pub stage: Ref<apigateway::stage::Outputs>,
+    /// What the user should know about the deployment itself.
+    pub notes: Vec<String>,
+}
+
+/// The resources `deployment` needs in `account`. `recorded` is what the state file holds
+/// (key and id): what it records that the deployment no longer needs is added to be deleted.
+pub fn stack(
+    deployment: &Deployment,
+    names: &Names,
+    account: &str,
+    recorded: &[(String, String)],
+) -> Stack {
+    let mut g = Graph::new();
+    let mut notes = Vec::new();
+    let region = deployment.region.as_str();
+
+    let vpc = g.add(Vpc::new(deployment, names));
+    let subnets: Vec<_> = deployment
+        .network
+        .subnets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| g.add(Subnet::new(i, s, names, &vpc)))
+        .collect();
+    let route_table = g.add(RouteTable::new(names, &vpc, &subnets));
+    let security_group = g.add(SecurityGroup::new(deployment, names, &vpc));
+    let mut endpoints: Vec<(&'static str, _)> = INTERFACE_SERVICES
+        .iter()
+        .map(|&service| {
+            let r = g.add(Endpoint::interface(
+                service,
+                region,
+                names,
+                &vpc,
+                &subnets,
+                &security_group,
+            ));
+            (service, r)
+        })
+        .collect();
+    endpoints.push((
+        GATEWAY_SERVICE,
+        g.add(Endpoint::gateway(
+            GATEWAY_SERVICE,
+            region,
+            names,
+            &vpc,
+            &route_table,
+        )),
+    ));
+
+    let role = g.add(iam::ExecutionRole::new(deployment, names, account));
+    let log_group = g.add(logs::LogGroup::new(deployment, names));
+    let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
+        Some(repository) => Some(g.add(repository)),
+        None => {
+            if !in_regional_ecr(&deployment.service.image, region) {
+                notes.push(format!(
+                    "warning: {image} is outside ECR in {region}; it is used as given, but the \
+                     tasks run in private subnets with no route to the internet and reach only \
+                     {region}'s ECR through the VPC endpoints, so they cannot pull it and the \
+                     service will not become steady. Push the image to ECR in {region} (or put a \
+                     pull-through cache there) and use that reference",
+                    image = deployment.service.image
+                ));
+            }
+            None
+        }
+    };
+    let cluster = g.add(Cluster::new(names));
+    let task_definition = g.add(TaskDefinition::new(
+        deployment,
+        names,
+        &role,
+        &log_group,
+        repository.as_ref(),
+    ));
+
+    let load_balancer = g.add(LoadBalancer::new(names, &subnets));
+    let target_group = g.add(TargetGroup::new(deployment, names, &vpc));
+    let listener = g.add(Listener::new(
+        deployment,
+        names,
+        &load_balancer,
+        &target_group,
+    ));
+    let service = g.add(Service::new(
+        deployment,
+        names,
+        ecs::service::Wiring {
+            cluster: &cluster,
+            task_definition: &task_definition,
+            target_group: &target_group,
+            listener: &listener,
+            subnets: &subnets,
+            security_group: &security_group,
+            endpoints: &endpoints,
+        },
+    ));
+
+    let vpc_link = g.add(VpcLink::new(deployment, names, &load_balancer));
+    let rest_api = g.add(RestApi::new(
+        deployment,
+        names,
+        &vpc_link,
+        &load_balancer,
+        &listener,
+    ));
+    let stage = g.add(Stage::new(
+        deployment,
+        &rest_api,
+        &vpc_link,
+        &load_balancer,
+        &service,
+    ));
+
+    for (key, id) in recorded {
+        if g.contains(key) {
+            continue;
+        }
+        // What the state file records that this deployment no longer needs.
+        if key == "repository"
+            && let Some(name) = id.rsplit_once("repository/").map(|(_, name)| name)
+        {
+            g.add_orphan(ecr::Repository::no_longer_used(name));
+        }
+    }
+    Stack {
+        graph: g,
+        service,
+        stage,
+        notes,
+    }
+}
+
+fn in_regional_ecr(image: &str, region: &str) -> bool {
+    crate::config::ImageRef::parse(image)
+        .ok()
+        .and_then(|i| i.ecr())
+        .is_some_and(|loc| loc.region == region)
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! What unit tests of the kinds share: an environment whose clients are never called.
+
+    use crate::aws::Clients;
+    use crate::config::names::Names;
+    use crate::model::{Env, Hints, Memo};
+    use crate::state::{SharedState, State, StateFile};
+
+    /// The reference env file's deployment in account 123456789012, with clients that reach
+    /// nothing (pure functions never call them).
+    pub fn env() -> Env {
+        let deployment = crate::config::parse(
+            std::path::Path::new("env1.toml"),
+            include_str!("../../config/env1.toml"),
+            None,
+        )
+        .expect("the reference env file is valid");
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        let file = StateFile {
+            path: std::path::PathBuf::from("/nonexistent/env1.json"),
+        };
+        Env {
+            aws: Clients::new(&sdk),
+            single: Clients::single_attempt(&sdk),
+            names: Names::new(&deployment),
+            state: SharedState::read_only(file, State::new(deployment.clone(), None)),
+            deployment,
+            account: "123456789012".to_string(),
+            memo: Memo::default(),
+            purge: false,
+            hints: Hints {
+                command_prefix: "gwfargate".to_string(),
+                env_file: "env1.toml".to_string(),
+                profile: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Phase;
+
+    fn graph(image: Option<&str>, recorded: &[(String, String)]) -> Stack {
+        let env = testing::env();
+        let mut deployment = env.deployment.clone();
+        if let Some(image) = image {
+            deployment.service.image = image.to_string();
+        }
+        stack(
+            &deployment,
+            &Names::new(&deployment),
+            "123456789012",
+            recorded,
+        )
+    }
+
+    #[test]
+    fn every_dependency_is_a_resource_of_the_graph_added_before_it() {
+        let s = graph(None, &[]);
+        assert_eq!(s.graph.dangling(), None);
+        let keys: Vec<&str> = s.graph.nodes().iter().map(|n| n.key()).collect();
+        for (i, node) in s.graph.nodes().iter().enumerate() {
+            for dep in node.deps() {
+                let at = keys
+                    .iter()
+                    .position(|k| *k == dep.key)
+                    .expect("in the graph");
+                assert!(at < i, "{} depends on later {}", node.key(), dep.key);
+            }
+        }
+        assert_eq!(keys.len(), 21);
+    }
+
+    #[test]
+    fn the_order_rules_of_aws_are_in_the_graph() {
+        let s = graph(None, &[]);
+        let deps = |key: &str| -> Vec<(String, Phase)> {
+            s.graph
+                .nodes()
+                .iter()
+                .find(|n| n.key() == key)
+                .expect("node")
+                .deps()
+                .iter()
+                .map(|d| (d.key.clone(), d.down))
+                .collect()
+        };
+        let has = |key: &str, dep: &str| deps(key).iter().any(|(k, _)| k == dep);
+        // A VPC link on an NLB that is not active ends FAILED.
+        assert!(has("vpc_link", "load_balancer"));
+        // ECS needs a listener on the target group, and tasks need the endpoints.
+        assert!(has("service", "listener"));
+        assert!(has("service", "endpoint/ecr.dkr") && has("service", "endpoint/s3"));
+        // The URL goes public only once the service serves.
+        assert!(has("stage", "service"));
+        // No revision for an image not pushed.
+        assert!(has("task_definition", "repository"));
+        // Down: the ECR endpoints go once the service's deletion is accepted, logs once the
+        // tasks have stopped; everything else once its users are gone.
+        assert!(deps("service").contains(&("endpoint/ecr.api".to_string(), Phase::Deleting)));
+        assert!(deps("service").contains(&("endpoint/logs".to_string(), Phase::Quiet)));
+        assert!(deps("rest_api").contains(&("vpc_link".to_string(), Phase::Gone)));
+    }
+
+    #[test]
+    fn an_image_elsewhere_has_no_repository_and_a_warning() {
+        let s = graph(Some("public.ecr.aws/nginx/nginx:1.27"), &[]);
+        assert!(!s.graph.contains("repository"));
+        assert!(
+            s.notes[0].contains("outside ECR in eu-west-1"),
+            "{:?}",
+            s.notes
+        );
+        assert_eq!(s.graph.dangling(), None);
+    }
+
+    #[test]
+    fn a_repository_the_env_file_no_longer_uses_is_added_to_be_deleted() {
+        let recorded = [(
+            "repository".to_string(),
+            "arn:aws:ecr:eu-west-1:123456789012:repository/old".to_string(),
+        )];
+        let s = graph(Some("public.ecr.aws/nginx/nginx:1.27"), &recorded);
+        let orphan = s
+            .graph
+            .nodes()
+            .iter()
+            .find(|n| n.key() == "repository")
+            .expect("added");
+        assert_eq!(orphan.name(), "old");
+    }
+}

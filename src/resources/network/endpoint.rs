@@ -1,0 +1,548 @@
+//! The VPC endpoints that replace a NAT gateway: interface endpoints for ECR's API and
+//! registry (image pulls) and CloudWatch Logs (the awslogs driver), in every private subnet with
+//! private DNS, so the tasks' ordinary AWS host names resolve to them; and the S3 gateway
+//! endpoint on the route table, because ECR serves image layers from S3.
+//!
+//! The SDK reports endpoint states as `Unknown("available")` (AWS answers in lower case while
+//! the model says `Available`), so states are compared case-insensitively.
+
+use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
+use serde::{Deserialize, Serialize};
+
+use super::{route_table, security_group, subnet, vpc};
+use crate::aws::AwsResultExt as _;
+use crate::aws::errors::has_code;
+use crate::aws::tags::ec2_spec;
+use crate::aws::wait::Poll;
+use crate::config::names::Names;
+use crate::model::{
+    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource,
+    Value, listed,
+};
+use crate::state::Intent;
+
+/// The AWS services reached through interface endpoints.
+pub const INTERFACE_SERVICES: [&str; 3] = ["ecr.api", "ecr.dkr", "logs"];
+
+/// The AWS service reached through the gateway endpoint.
+pub const GATEWAY_SERVICE: &str = "s3";
+
+/// Where an endpoint sits.
+enum Placement {
+    /// In the subnets, behind the security group, with private DNS.
+    Interface {
+        subnets: Vec<Ref<subnet::Outputs>>,
+        security_group: Ref<security_group::Outputs>,
+    },
+    /// On the route table.
+    Gateway {
+        route_table: Ref<route_table::Outputs>,
+    },
+}
+
+/// The VPC endpoint of one AWS service.
+pub struct Endpoint {
+    service: &'static str,
+    name: String,
+    region: String,
+    vpc: Ref<vpc::Outputs>,
+    placement: Placement,
+}
+
+impl Endpoint {
+    /// The interface endpoint of `service` in `subnets`.
+    pub fn interface(
+        service: &'static str,
+        region: &str,
+        names: &Names,
+        vpc: &Ref<vpc::Outputs>,
+        subnets: &[Ref<subnet::Outputs>],
+        security_group: &Ref<security_group::Outputs>,
+    ) -> Endpoint {
+        Endpoint {
+            service,
+            name: names.endpoint(service),
+            region: region.to_string(),
+            vpc: vpc.clone(),
+            placement: Placement::Interface {
+                subnets: subnets.to_vec(),
+                security_group: security_group.clone(),
+            },
+        }
+    }
+
+    /// The gateway endpoint of `service` on `route_table`.
+    pub fn gateway(
+        service: &'static str,
+        region: &str,
+        names: &Names,
+        vpc: &Ref<vpc::Outputs>,
+        route_table: &Ref<route_table::Outputs>,
+    ) -> Endpoint {
+        Endpoint {
+            service,
+            name: names.endpoint(service),
+            region: region.to_string(),
+            vpc: vpc.clone(),
+            placement: Placement::Gateway {
+                route_table: route_table.clone(),
+            },
+        }
+    }
+
+    fn service_name(&self) -> String {
+        format!("com.amazonaws.{}.{}", self.region, self.service)
+    }
+
+    fn is_interface(&self) -> bool {
+        matches!(self.placement, Placement::Interface { .. })
+    }
+}
+
+/// What an endpoint hands its dependents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Endpoint id.
+    pub id: String,
+}
+
+/// The endpoint's state in lower case.
+pub fn state_of(endpoint: &VpcEndpoint) -> String {
+    endpoint.state().map_or_else(
+        || "unknown".to_string(),
+        |s| s.as_str().to_ascii_lowercase(),
+    )
+}
+
+/// Every endpoint tagged as this deployment's: all four come from one call while the stack
+/// is surveyed.
+async fn tagged(cx: &Cx<'_>) -> anyhow::Result<std::sync::Arc<Vec<VpcEndpoint>>> {
+    cx.memo
+        .get("ec2 endpoints", || async {
+            let out = cx
+                .aws
+                .ec2
+                .describe_vpc_endpoints()
+                .set_filters(Some(super::ours(cx)))
+                .send()
+                .await
+                .aws(|| "looking up the stack's VPC endpoints".to_string())?;
+            Ok(out.vpc_endpoints().to_vec())
+        })
+        .await
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
+}
+
+impl Resource for Endpoint {
+    type Live = VpcEndpoint;
+    type Outputs = Outputs;
+    const FOUND_BY_ID: bool = true;
+
+    fn key(&self) -> Key {
+        format!("endpoint/{}", self.service)
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.is_interface() {
+            "interface endpoint"
+        } else {
+            "gateway endpoint"
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn deps(&self) -> Vec<Dep> {
+        let mut deps = vec![self.vpc.dep()];
+        match &self.placement {
+            Placement::Interface {
+                subnets,
+                security_group,
+            } => {
+                deps.extend(subnets.iter().map(Ref::dep));
+                deps.push(security_group.dep());
+            }
+            Placement::Gateway { route_table } => deps.push(route_table.dep()),
+        }
+        deps
+    }
+
+    async fn by_id(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        _inputs: &Inputs<'_>,
+        _depth: Depth,
+    ) -> anyhow::Result<Option<VpcEndpoint>> {
+        // A deleted endpoint stays listed for a while: it is gone all the same.
+        let live = |e: &&VpcEndpoint| state_of(e) != "deleted";
+        if cx.memo.is_open()
+            && let Some(found) = tagged(cx)
+                .await?
+                .iter()
+                .find(|e| e.vpc_endpoint_id() == Some(id))
+        {
+            return Ok(Some(found.clone()).filter(|e| live(&e)));
+        }
+        let out = cx
+            .aws
+            .ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await;
+        match out.aws(|| format!("describing VPC endpoint {id}")) {
+            Ok(out) => Ok(out.vpc_endpoints().first().filter(live).cloned()),
+            Err(err) if has_code(&err, &["InvalidVpcEndpointId.NotFound"]) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx<'_>,
+        _inputs: &Inputs<'_>,
+        _depth: Depth,
+    ) -> anyhow::Result<Option<VpcEndpoint>> {
+        let mut mine: Vec<VpcEndpoint> = tagged(cx)
+            .await?
+            .iter()
+            .filter(|e| {
+                super::name_of(e.tags()) == Some(self.name.as_str()) && state_of(e) != "deleted"
+            })
+            .cloned()
+            .collect();
+        // A usable endpoint before one an interrupted `down` left deleting.
+        mine.sort_by_key(|e| {
+            (
+                state_of(e) == "deleting",
+                e.vpc_endpoint_id().map(str::to_string),
+            )
+        });
+        Ok(mine.into_iter().next())
+    }
+
+    fn ownership(&self, env: &Env, live: &VpcEndpoint) -> Ownership {
+        super::owner(env, live.tags())
+    }
+
+    fn id(&self, live: &VpcEndpoint) -> String {
+        live.vpc_endpoint_id().unwrap_or_default().to_string()
+    }
+
+    fn outputs(&self, _env: &Env, live: &VpcEndpoint) -> Outputs {
+        Outputs { id: self.id(live) }
+    }
+
+    fn diff(&self, _env: &Env, live: &VpcEndpoint, inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        let state = state_of(live);
+        if matches!(
+            state.as_str(),
+            "deleting" | "failed" | "rejected" | "expired"
+        ) {
+            diff.replace = Some(Replace {
+                reason: if state == "deleting" {
+                    "it is being deleted (an interrupted down)".to_string()
+                } else {
+                    format!("its state is {state}")
+                },
+                destructive: false,
+            });
+            return diff;
+        }
+        match &self.placement {
+            Placement::Interface {
+                subnets,
+                security_group,
+            } => {
+                let have = sorted(live.subnet_ids().to_vec());
+                let want: Option<Vec<String>> = subnets
+                    .iter()
+                    .map(|s| inputs.get(s).map(|o| o.id))
+                    .collect();
+                match want {
+                    Some(want) if want.iter().all(|w| have.contains(w)) => {}
+                    Some(want) => {
+                        let mut after = have.clone();
+                        after.extend(want.into_iter().filter(|w| !have.contains(w)));
+                        diff.change("subnets", listed(&have), sorted(after).join(", "));
+                    }
+                    None => {
+                        diff.change("subnets", listed(&have), Value::Unknown);
+                    }
+                }
+                let groups: Vec<String> = live
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect();
+                match inputs.get(security_group) {
+                    Some(sg) if groups.contains(&sg.id) => {}
+                    Some(sg) => {
+                        let mut after = groups.clone();
+                        after.push(sg.id);
+                        diff.change("security_groups", listed(&groups), after.join(", "));
+                    }
+                    None => {
+                        diff.change("security_groups", listed(&groups), Value::Unknown);
+                    }
+                }
+            }
+            Placement::Gateway { route_table } => {
+                let have = live.route_table_ids().to_vec();
+                match inputs.get(route_table) {
+                    Some(rt) if have.contains(&rt.id) => {}
+                    Some(rt) => {
+                        let mut after = have.clone();
+                        after.push(rt.id);
+                        diff.change("route_tables", listed(&have), after.join(", "));
+                    }
+                    None => {
+                        diff.change("route_tables", listed(&have), Value::Unknown);
+                    }
+                }
+            }
+        }
+        diff
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        intent: &Intent,
+    ) -> anyhow::Result<VpcEndpoint> {
+        let vpc = inputs.need(&self.vpc)?;
+        let req = cx
+            .aws
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_id(&vpc.id)
+            .service_name(self.service_name())
+            // The intent's token: a create repeated after a lost answer or a crash returns the
+            // first endpoint, and a new endpoint (after one was deleted) gets a new token.
+            .client_token(&intent.client_token)
+            .tag_specifications(ec2_spec(&cx.tags(&self.name), ResourceType::VpcEndpoint));
+        let req = match &self.placement {
+            Placement::Interface {
+                subnets,
+                security_group,
+            } => {
+                let subnet_ids = subnets
+                    .iter()
+                    .map(|s| inputs.need(s).map(|o| o.id))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                req.vpc_endpoint_type(VpcEndpointType::Interface)
+                    .set_subnet_ids(Some(subnet_ids))
+                    .security_group_ids(inputs.need(security_group)?.id)
+                    .private_dns_enabled(true)
+            }
+            Placement::Gateway { route_table } => req
+                .vpc_endpoint_type(VpcEndpointType::Gateway)
+                .route_table_ids(inputs.need(route_table)?.id),
+        };
+        let out = req
+            .send()
+            .await
+            .aws(|| format!("creating VPC endpoint {}", self.name))?;
+        out.vpc_endpoint()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("CreateVpcEndpoint returned no endpoint"))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        live: &VpcEndpoint,
+        _diff: &Diff,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<VpcEndpoint>> {
+        let id = self.id(live);
+        let req = cx.aws.ec2.modify_vpc_endpoint().vpc_endpoint_id(&id);
+        let req = match &self.placement {
+            Placement::Interface {
+                subnets,
+                security_group,
+            } => {
+                let missing: Vec<String> = subnets
+                    .iter()
+                    .map(|s| inputs.need(s).map(|o| o.id))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+                    .into_iter()
+                    .filter(|s| !live.subnet_ids().contains(s))
+                    .collect();
+                let group = inputs.need(security_group)?.id;
+                let group_missing = !live
+                    .groups()
+                    .iter()
+                    .any(|g| g.group_id() == Some(group.as_str()));
+                req.set_add_subnet_ids((!missing.is_empty()).then_some(missing))
+                    .set_add_security_group_ids(group_missing.then(|| vec![group]))
+            }
+            Placement::Gateway { route_table } => {
+                req.add_route_table_ids(inputs.need(route_table)?.id)
+            }
+        };
+        req.send()
+            .await
+            .aws(|| format!("updating VPC endpoint {id}"))?;
+        Ok(None)
+    }
+
+    fn readiness(&self, live: &VpcEndpoint) -> Poll<()> {
+        match state_of(live).as_str() {
+            "available" => Poll::Ready(()),
+            state @ ("pending" | "pendingacceptance") => Poll::Pending(state.to_string()),
+            state => Poll::Failed(format!("its state is {state}")),
+        }
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        live: &VpcEndpoint,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Deleted> {
+        if state_of(live) == "deleting" {
+            return Ok(Deleted::Done(String::new()));
+        }
+        let id = self.id(live);
+        let out = cx
+            .aws
+            .ec2
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(&id)
+            .send()
+            .await
+            .aws(|| format!("deleting VPC endpoint {id}"))?;
+        // A successful answer can still list endpoints it did not delete.
+        let failures: Vec<String> = out
+            .unsuccessful()
+            .iter()
+            .filter(|u| {
+                u.error().and_then(|e| e.code()).is_none_or(|code| {
+                    code != "InvalidVpcEndpoint.NotFound" && code != "InvalidVpcEndpointId.NotFound"
+                })
+            })
+            .map(|u| {
+                u.error()
+                    .and_then(|e| e.message())
+                    .unwrap_or("unknown error")
+                    .to_string()
+            })
+            .collect();
+        if !failures.is_empty() {
+            anyhow::bail!(
+                "AWS did not delete VPC endpoint {id}: {}",
+                failures.join("; ")
+            );
+        }
+        Ok(Deleted::Done(String::new()))
+    }
+
+    fn gone(&self, live: &VpcEndpoint) -> bool {
+        state_of(live) == "deleted"
+    }
+
+    fn observe(&self, live: &VpcEndpoint) -> Observed {
+        let row = Observed::present(self.kind(), &self.name, &self.id(live), &state_of(live));
+        if self.is_interface() {
+            row.detail(format!("{} subnet(s)", live.subnet_ids().len()))
+        } else {
+            row
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+
+    fn logs(env: &Env) -> Endpoint {
+        Endpoint::interface(
+            "logs",
+            &env.deployment.region,
+            &env.names,
+            &Ref::new("vpc"),
+            &[Ref::new("subnet/0"), Ref::new("subnet/1")],
+            &Ref::new("security_group"),
+        )
+    }
+
+    fn endpoint(state: &str, subnets: &[&str]) -> VpcEndpoint {
+        VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-1")
+            .state(state.into())
+            .set_subnet_ids(Some(subnets.iter().map(|s| s.to_string()).collect()))
+            .groups(
+                aws_sdk_ec2::types::SecurityGroupIdentifier::builder()
+                    .group_id("sg-1")
+                    .build(),
+            )
+            .build()
+    }
+
+    fn world() -> World {
+        let world = World::default();
+        world.publish(
+            "subnet/0",
+            subnet::Outputs {
+                id: "subnet-a".into(),
+                az: "a".into(),
+            },
+        );
+        world.publish(
+            "subnet/1",
+            subnet::Outputs {
+                id: "subnet-b".into(),
+                az: "b".into(),
+            },
+        );
+        world.publish(
+            "security_group",
+            security_group::Outputs { id: "sg-1".into() },
+        );
+        world
+    }
+
+    #[test]
+    fn a_missing_subnet_is_added_in_place() {
+        let env = env();
+        let world = world();
+        let r = logs(&env);
+        assert!(
+            r.diff(
+                &env,
+                &endpoint("available", &["subnet-a", "subnet-b"]),
+                &world.inputs()
+            ) == Diff::none()
+        );
+        assert_eq!(
+            r.diff(&env, &endpoint("available", &["subnet-a"]), &world.inputs())
+                .words(),
+            "subnets subnet-a → subnet-a, subnet-b"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_left_deleting_is_replaced_without_loss() {
+        let env = env();
+        let diff = logs(&env).diff(
+            &env,
+            &endpoint("deleting", &["subnet-a", "subnet-b"]),
+            &world().inputs(),
+        );
+        let replace = diff.replace.expect("replaced");
+        assert!(!replace.destructive);
+        assert!(replace.reason.contains("interrupted down"));
+    }
+}

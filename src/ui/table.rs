@@ -1,0 +1,106 @@
+//! The status table: one aligned row per resource, the task counts and the URL.
+
+use comfy_table::presets::NOTHING;
+use comfy_table::{ContentArrangement, Table};
+
+use crate::model::status::Status;
+
+/// Renders the status as an aligned table for people. `command_prefix` starts the command
+/// it suggests (`gwfargate` and this run's options).
+pub fn status_table(status: &Status, command_prefix: &str) -> String {
+    let mut table = Table::new();
+    // On a terminal, columns wrap to its width; in a pipe, rows stay whole for grep.
+    let arrangement = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        ContentArrangement::Dynamic
+    } else {
+        ContentArrangement::Disabled
+    };
+    table
+        .load_preset(NOTHING)
+        .set_content_arrangement(arrangement)
+        .set_header(vec!["KIND", "NAME", "ID", "STATE", "DETAIL"]);
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for r in &status.resources {
+        table.add_row(vec![
+            r.kind.to_string(),
+            r.name.clone(),
+            r.id.as_deref().map_or_else(|| "-".to_string(), short_id),
+            r.state.clone(),
+            r.detail.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!(
+        "deployment {} ({}), region {}\n",
+        status.deployment, status.environment, status.region
+    );
+    let missing = status.missing().len();
+    if !status.state_file_present {
+        out.push_str(&if missing == status.resources.len() {
+            format!(
+                "no state file ({}), and nothing of this stack was found by its tags and names\n",
+                status.state_file
+            )
+        } else {
+            format!(
+                "state file {} is missing: resources below were found by their tags and names\n",
+                status.state_file
+            )
+        });
+    }
+    // Every cell is padded, the last column too: no line ends in blanks.
+    for line in table.to_string().lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    match &status.service {
+        Some(s) => out.push_str(&format!(
+            "service: {}/{} tasks running\n",
+            s.running, s.desired
+        )),
+        None => out.push_str("service: missing\n"),
+    }
+    match &status.url {
+        Some(url) => out.push_str(&format!("url: {url}\n")),
+        None => out.push_str("url: none (the API or its stage is missing)\n"),
+    }
+    if missing > 0 {
+        let env = status
+            .env_file
+            .as_deref()
+            .map_or_else(|| "FILE".to_string(), crate::shell::word);
+        out.push_str(&format!(
+            "{missing} resource(s) missing; `{command_prefix} up --env {env}` builds them\n"
+        ));
+    }
+    out
+}
+
+/// An ARN without its `arn:aws:<service>:<region>:<account>:` prefix: the table is for
+/// people, and the prefix is the same on every line. `--json` keeps the whole ARN.
+pub fn short_id(id: &str) -> String {
+    if id.starts_with("arn:") {
+        id.splitn(6, ':').nth(5).unwrap_or(id).to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_lose_only_their_common_prefix() {
+        assert_eq!(
+            short_id("arn:aws:ecs:eu-west-1:123456789012:service/c/s"),
+            "service/c/s"
+        );
+        assert_eq!(
+            short_id("arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/a:*"),
+            "log-group:/ecs/a:*"
+        );
+        assert_eq!(short_id("vpc-123"), "vpc-123");
+    }
+}
