@@ -208,6 +208,20 @@ def _patch_apigateway():
 
         make(name)
 
+    @_wrap(m.RestAPI, "delete_deployment")
+    def delete_deployment(original, self, deployment_id):
+        # moto only refuses while the stage the deployment was made with serves it; AWS refuses
+        # while any stage does: "Deleting a deployment will only succeed if there are no Stage
+        # resources associated with it"
+        # (https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteDeployment.html).
+        if settings.on("ordering") and any(
+            stage.deployment_id == deployment_id for stage in self.stages.values()
+        ):
+            from moto.apigateway.exceptions import StageStillActive
+
+            raise StageStillActive()
+        return original(self, deployment_id)
+
     @_wrap(m.APIGatewayBackend, "put_method")
     def put_method(original, self, function_id, resource_id, method_type, *args, **kwargs):
         if settings.on("fidelity"):

@@ -469,6 +469,22 @@ class Ordering(Bed):
             apigw.delete_vpc_link(vpcLinkId=link)
         self.assertEqual(self.code(ctx), "BadRequestException")
 
+    def test_a_deployment_any_stage_serves_cannot_be_deleted(self):
+        apigw = self.client("apigateway")
+        api = apigw.create_rest_api(name="api")
+        root = api["rootResourceId"]
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="ANY", authorizationType="NONE")
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY", type="MOCK")
+        first = apigw.create_deployment(restApiId=api["id"])["id"]
+        second = apigw.create_deployment(restApiId=api["id"])["id"]
+        # A stage made later, not by CreateDeployment, serves the first deployment.
+        apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=first)
+        with self.assertRaises(ClientError) as ctx:
+            apigw.delete_deployment(restApiId=api["id"], deploymentId=first)
+        self.assertEqual(self.code(ctx), "BadRequestException")
+        apigw.delete_deployment(restApiId=api["id"], deploymentId=second)
+        self.assertEqual([d["id"] for d in apigw.get_deployments(restApiId=api["id"])["items"]], [first])
+
     def test_create_service_needs_a_listener_on_the_target_group(self):
         _, _, _, kwargs = Provisioning.service(self, ecs_listener=False)
         with self.assertRaises(ClientError) as ctx:
