@@ -76,7 +76,7 @@ pub enum Command {
     /// Build the stack the env file describes, or converge a partly built one, and wait until it serves.
     #[command(after_help = "Example:\n  gwfargate up --env config/env1.toml\n\n\
 Prints the plan first. A plan that loses something (a replacement, a deletion, a shorter log\n\
-retention, a new public URL) is applied only when confirmed on a terminal, or with --yes.\n\
+retention) is applied only when confirmed on a terminal, or with --yes.\n\
 Prints the invoke URL when the stack serves. Exits 3 if the service image is not pushed yet,\n\
 after building everything that does not need it, with the commands to push it.")]
     Up(UpArgs),
@@ -102,7 +102,9 @@ while it holds images, unless --purge is given."
     Down(DownArgs),
     /// Print the resources of the stack and what depends on what (Graphviz DOT, or --json).
     #[command(
-        after_help = "Example:\n  gwfargate graph --env config/env1.toml | dot -Tsvg > stack.svg"
+        after_help = "Example:\n  gwfargate graph --env config/env1.toml | dot -Tsvg > stack.svg\n\n\
+Reads nothing from AWS but the account id (sts:GetCallerIdentity): it decides whether the\n\
+image's repository is this account's, and so part of the graph."
     )]
     Graph(GraphArgs),
 }

@@ -64,7 +64,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     assert_eq!(doc["deployment"], "cluster1");
     assert_eq!(doc["region"], REGION);
     let changes = doc["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 21, "{doc}");
+    assert_eq!(changes.len(), 22, "{doc}");
     assert!(changes.iter().all(|c| c["action"] == "create"), "{doc}");
     for c in changes {
         for key in [
@@ -97,7 +97,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
         .success();
     let (stdout, _) = output(&text);
     assert!(stdout.contains("+ create   vpc"), "{stdout}");
-    assert!(stdout.contains("Plan: 21 to create."), "{stdout}");
+    assert!(stdout.contains("Plan: 22 to create."), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -148,6 +148,53 @@ async fn every_change_is_planned_as_up_then_applies_it_and_destructive_ones_need
         emulator.total(),
         emulator.calls()
     );
+
+    // A deployment a run cut short left behind is ours and unused: planned for removal and
+    // removed; one made by hand is not ours and stays.
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let api = apigw.get_rest_apis().send().await.unwrap().items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let deployments = || async {
+        let mut d: Vec<String> = apigw
+            .get_deployments()
+            .rest_api_id(&api)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .map(|d| d.description().unwrap_or_default().to_string())
+            .collect();
+        d.sort();
+        d
+    };
+    let served = deployments().await;
+    for description in ["gwfargate integrations 0000", "by hand"] {
+        apigw
+            .create_deployment()
+            .rest_api_id(&api)
+            .description(description)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (code, doc) = plan(&ws, &emulator);
+    assert_eq!(code, 4, "{doc}");
+    assert_eq!(
+        of_kind(&doc, "api stage")[0]["fields"],
+        serde_json::json!([{"field": "unused_deployments", "from": "1", "to": "0"}]),
+        "{doc}"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let mut expected = served.clone();
+    expected.push("by hand".to_string());
+    expected.sort();
+    assert_eq!(deployments().await, expected);
 
     // Updates, each field from → to; a value only `up` can know says so.
     edit(&ws, "retention_days = 30", "retention_days = 90");
@@ -426,11 +473,35 @@ async fn a_doctored_state_file_cannot_turn_gwfargate_against_resources_it_did_no
             "{id}: {stdout}"
         );
     }
+    // status shows none of theirs as the stack's, and says why.
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let (json, stderr) = output(&status);
+    assert!(
+        stderr.contains(&format!("note: the state file records {api}")),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for r in doc["resources"].as_array().unwrap() {
+        assert!(
+            ![&vpc, &group, &api].iter().any(|id| r["id"] == id.as_str()),
+            "status showed theirs as the stack's: {r}"
+        );
+    }
     emulator.reset_calls();
-    gwfargate(ws.path(), &emulator.endpoint)
+    let down = gwfargate(ws.path(), &emulator.endpoint)
         .args(["down", "--yes"])
         .assert()
         .success();
+    assert!(
+        output(&down)
+            .1
+            .contains(&format!("note: the state file records {vpc}")),
+        "{}",
+        output(&down).1
+    );
     for write in emulator.writes() {
         assert!(!write.contains("Delete"), "down deleted something: {write}");
     }

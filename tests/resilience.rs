@@ -461,6 +461,16 @@ async fn a_second_run_on_the_same_stack_is_refused_naming_the_holder() {
             "refused at once"
         );
     }
+    // `plan` changes nothing, so it takes no lock: it answers while `up` holds it.
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert!(
+        output(&planned).0.starts_with("plan: deployment cluster1"),
+        "{}",
+        output(&planned).1
+    );
     assert_eq!(
         wait_with_deadline(&mut first, Duration::from_secs(120)),
         Some(0)

@@ -600,6 +600,7 @@ async fn up_status_down_end_to_end() {
         "ecs service",
         "vpc link",
         "rest api",
+        "api integrations",
         "api stage",
     ] {
         assert!(table.contains(kind), "status lacks {kind}:\n{table}");
@@ -620,7 +621,7 @@ async fn up_status_down_end_to_end() {
         serde_json::json!({"running": 1, "desired": 1})
     );
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 21);
+    assert_eq!(resources.len(), 22);
     for r in resources {
         // Every key is always there, `detail` as null when there is none: stable for scripts.
         for key in ["kind", "name", "id", "state", "detail"] {
@@ -688,7 +689,7 @@ async fn an_image_elsewhere_is_used_as_given_and_long_names_are_shortened() {
     );
     // The private subnets cannot reach a registry outside the region's ECR: said up front.
     assert!(
-        stderr.contains("warning: public.ecr.aws/nginx/nginx:1.27 is outside ECR in eu-west-1"),
+        stderr.contains("note: public.ecr.aws/nginx/nginx:1.27 is outside ECR in eu-west-1"),
         "{stderr}"
     );
     let counts = inventory(&sdk).await;
@@ -762,7 +763,7 @@ async fn a_repository_that_existed_before_is_never_deleted() {
     assert!(
         output(&up)
             .1
-            .contains("found microservice1 (yours: gwfargate never deletes it)"),
+            .contains("found microservice1, image pushed (yours: gwfargate never deletes it)"),
         "{}",
         output(&up).1
     );
@@ -826,7 +827,7 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
     assert_eq!(doc["state_file_present"], false);
     assert!(doc["url"].is_null());
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 21);
+    assert_eq!(resources.len(), 22);
     assert!(
         resources
             .iter()
@@ -1110,12 +1111,12 @@ async fn resources_gwfargate_did_not_create_are_neither_adopted_nor_deleted() {
     let (_, stderr) = output(&up);
     assert!(
         stderr.contains(
-            "log group /ecs/cluster1/microservice1 exists but is not tagged gwfargate:env=cluster1"
+            "log group /ecs/cluster1/microservice1: exists but is not tagged gwfargate:env=cluster1"
         ),
         "{stderr}"
     );
     assert!(
-        stderr.contains("ecs cluster cluster1-cluster exists but is not tagged"),
+        stderr.contains("ecs cluster cluster1-cluster: exists but is not tagged"),
         "{stderr}"
     );
     assert!(

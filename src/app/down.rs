@@ -18,17 +18,29 @@ pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
     let env = session.env.clone();
     crate::ui::output::eprint(&session::header("down", &env));
     let (stack, world) = session::survey(&env, Depth::Full, options.concurrency).await?;
-    let ours: Vec<_> = stack
-        .graph
-        .nodes()
+    for note in stack.graph.nodes().iter().flat_map(|n| n.notes()) {
+        crate::ui::output::eprint(&format!("note: {note}"));
+    }
+    let nodes = stack.graph.nodes();
+    let doomed: Vec<_> = nodes
         .iter()
-        .filter(|n| n.exists())
+        .filter(|n| n.exists() && n.kept(&env).is_none())
         .map(|n| n.observe())
         .collect();
-    if ours.is_empty() {
+    let kept: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| Some(format!("{} {}: {}", n.kind(), n.name(), n.kept(&env)?)))
+        .collect();
+    if doomed.is_empty() {
         crate::ui::output::eprint(
-            "down: nothing of this stack was found by its recorded ids, tags or names",
+            "down: nothing of this stack to delete was found by its recorded ids, tags or names",
         );
+        for why in &kept {
+            crate::ui::output::eprint(&format!("  kept: {why}"));
+        }
+        if kept.is_empty() {
+            return finished(session, "down");
+        }
     } else {
         let url = world.inputs().get(&stack.stage).map(|s| s.url);
         let mut text = format!(
@@ -40,8 +52,8 @@ pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
             url.map(|u| format!("; its URL {u} stops working"))
                 .unwrap_or_default()
         );
-        let width = ours.iter().map(|r| r.kind.len()).max().unwrap_or(0);
-        for r in &ours {
+        let width = doomed.iter().map(|r| r.kind.len()).max().unwrap_or(0);
+        for r in &doomed {
             text.push_str(&format!(
                 "  - {:<width$} {}{}\n",
                 r.kind,
@@ -53,13 +65,16 @@ pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
                 }
             ));
         }
+        for why in &kept {
+            text.push_str(&format!("  kept: {why}\n"));
+        }
         crate::ui::output::eprint(text.trim_end());
         if !options.yes {
             if !crate::ui::prompt::can_ask() {
                 return Err(UsageError(format!(
                     "down deletes {} resource(s) and there is no terminal to ask on; nothing was \
                      deleted. Run `{}` to delete them",
-                    ours.len(),
+                    doomed.len(),
                     env.hints.command("down --yes")
                 ))
                 .into());
@@ -78,9 +93,15 @@ pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
     if !outcome.succeeded() {
         return Err(session::failure(outcome, &stack.graph, "down"));
     }
+    finished(session, "down")
+}
+
+/// Removes the state file, now that nothing it records is left, and says how long it took.
+fn finished(session: &Session, verb: &str) -> anyhow::Result<()> {
+    let env = &session.env;
     let removed = env.state.file().remove()?;
-    board.note(&format!(
-        "down: finished in {:.1}s; {}",
+    crate::ui::output::eprint(&format!(
+        "{verb}: finished in {:.1}s; {}",
         session.started.elapsed().as_secs_f64(),
         if removed {
             format!("removed {}", env.state.file().path.display())

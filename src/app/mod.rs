@@ -41,7 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             // A change the built stack cannot take is refused before any AWS call.
             let (plan, header) = match &target.fixed {
                 Some(fixed) => (
-                    plan::refusal(fixed, &global.command_prefix(), &args.env),
+                    plan::refusal(fixed, &target, &global.command_prefix()),
                     format!(
                         "plan: deployment {} ({}), region {}",
                         deployment.name, deployment.environment, deployment.region

@@ -1,7 +1,8 @@
 //! `gwfargate plan`: what `up` would change, resource by resource, read from AWS without
 //! writing anything, taking no lock and needing no state file.
 
-use super::session::{FixedChange, Session};
+use super::session::{FixedChange, Session, Target};
+use crate::config::names::Names;
 use crate::model::Depth;
 use crate::model::plan::{Action, Change, Plan};
 use crate::model::{FieldChange, Value};
@@ -15,29 +16,65 @@ pub async fn plan(session: &Session, concurrency: usize) -> anyhow::Result<Plan>
     Ok(plan)
 }
 
-/// The plan of an env file change a built stack cannot take: the one resource it lands on,
-/// refused, with the way to make it (`command_prefix` and `env_file` make the command).
-pub fn refusal(fixed: &FixedChange, command_prefix: &str, env_file: &std::path::Path) -> Plan {
+/// The plan of an env file change a built stack cannot take: the resource it lands on (as
+/// built, with its recorded id), refused, with the way to make the change.
+pub fn refusal(fixed: &FixedChange, target: &Target, command_prefix: &str) -> Plan {
+    let env_file = target
+        .env_file
+        .as_ref()
+        .map_or_else(|| "FILE".to_string(), |p| p.display().to_string());
     let down = format!(
         "{command_prefix} down --env {}",
-        crate::shell::word(&env_file.display().to_string())
+        crate::shell::word(&env_file)
     );
-    let (kind, what) = match fixed.key {
+    let built = target
+        .state
+        .as_ref()
+        .map_or_else(|| target.deployment.clone(), |s| s.deployment.clone());
+    let names = Names::new(&built);
+    let (kind, key, name, what) = match fixed.key {
         "environment" => (
             "api stage",
+            "stage",
+            built.environment.clone(),
             "a stage's name (and the public URL) cannot change",
         ),
-        "service.port" => ("target group", "a target group's port cannot change"),
-        "network.vpc_cidr" => ("vpc", "a VPC's CIDR cannot change"),
-        "network.subnets" => ("subnet", "a subnet cannot move"),
-        _ => ("ecs service", "every resource's name derives from it"),
+        "service.port" => (
+            "target group",
+            "target_group",
+            names.target_group.clone(),
+            "a target group's port cannot change",
+        ),
+        "network.vpc_cidr" => (
+            "vpc",
+            "vpc",
+            names.vpc.clone(),
+            "a VPC's CIDR cannot change",
+        ),
+        "network.subnets" => (
+            "subnet",
+            "subnet/0",
+            names.subnet(0),
+            "a subnet cannot move",
+        ),
+        _ => (
+            "ecs service",
+            "service",
+            names.service.clone(),
+            "every resource's name derives from it",
+        ),
     };
+    let id = target
+        .state
+        .as_ref()
+        .and_then(|s| s.resources.get(key))
+        .map(|r| r.id.clone());
     Plan {
         changes: vec![Change {
             action: Action::Refuse,
             kind,
-            name: fixed.key.to_string(),
-            id: None,
+            name,
+            id,
             reason: Some(format!(
                 "{what}; to rebuild with it: `{down}` (it removes the stack as built), then `up`"
             )),

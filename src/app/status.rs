@@ -8,6 +8,9 @@ use crate::model::status::{ServiceCounts, Status};
 pub async fn status(session: &Session, concurrency: usize) -> anyhow::Result<Status> {
     let env = &session.env;
     let (stack, world) = session::survey(env, Depth::Observe, concurrency).await?;
+    for note in stack.graph.nodes().iter().flat_map(|n| n.notes()) {
+        crate::ui::output::eprint(&format!("note: {note}"));
+    }
     let resources = stack.graph.observe();
     let inputs = world.inputs();
     let mut status = Status {

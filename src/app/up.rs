@@ -60,9 +60,10 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         if !crate::ui::prompt::can_ask() {
             return Err(UsageError(format!(
                 "the plan loses something, and nothing was changed:\n  {}\nReview it with `{}`, \
-                 then run `up` again with --yes to apply it",
+                 then apply it with `{}`",
                 what.join("\n  "),
-                env.hints.command("plan")
+                env.hints.command("plan"),
+                env.hints.command("up --yes")
             ))
             .into());
         }

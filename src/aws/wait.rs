@@ -3,9 +3,9 @@
 //!
 //! Every wait in gwfargate goes through here, so the polling policy lives in one place and
 //! tests can shorten it (`GWFARGATE_POLL_SECONDS` sets the unit, 2 s by default). A wait looks
-//! again after half a unit, then a little later each time, but never more than 1.5 units
-//! apart: the NLB and the VPC link are `up`'s critical path, and each look that comes late
-//! delays the whole run by as much (AWS's read limits allow a look every few seconds).
+//! again after half a unit, then a little later each time, but never more than a unit apart:
+//! the NLB and the VPC link are `up`'s critical path, and each look that comes late delays the
+//! whole run by as much (AWS's read limits allow a look every few seconds).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -51,7 +51,7 @@ pub fn unit() -> Duration {
         .map_or(Duration::from_secs(2), Duration::from_secs_f64)
 }
 
-/// The pauses between looks: half a unit, growing by half each time up to 1.5 units.
+/// The pauses between looks: half a unit, growing by half each time up to a unit.
 struct Pauses {
     next: Duration,
     max: Duration,
@@ -62,7 +62,7 @@ impl Pauses {
         let unit = unit();
         Pauses {
             next: unit / 2,
-            max: unit.mul_f64(1.5),
+            max: unit,
         }
     }
 
@@ -89,6 +89,7 @@ where
     let mut pauses = Pauses::new();
     loop {
         crate::interrupt::check()?;
+        let looked = Instant::now();
         let seen = match check().await {
             Ok(seen) => seen,
             // A look that AWS throttled or did not answer (after the SDK's own retries) says
@@ -113,7 +114,9 @@ where
                     );
                 }
                 line.set(format!("waiting for {what} (now: {state})"));
-                tokio::time::sleep(pauses.take().min(patience.timeout - waited)).await;
+                // Looks start a pause apart: the time a look took is part of the pause.
+                let pause = pauses.take().saturating_sub(looked.elapsed());
+                tokio::time::sleep(pause.min(patience.timeout - waited)).await;
             }
         }
     }
@@ -232,12 +235,12 @@ mod tests {
     }
 
     #[test]
-    fn looks_come_at_most_one_and_a_half_units_apart() {
+    fn looks_come_at_most_a_unit_apart() {
         let mut pauses = Pauses {
             next: Duration::from_secs(1),
-            max: Duration::from_secs(3),
+            max: Duration::from_secs(2),
         };
-        let seen: Vec<f64> = (0..6).map(|_| pauses.take().as_secs_f64()).collect();
-        assert_eq!(seen, vec![1.0, 1.5, 2.25, 3.0, 3.0, 3.0]);
+        let seen: Vec<f64> = (0..5).map(|_| pauses.take().as_secs_f64()).collect();
+        assert_eq!(seen, vec![1.0, 1.5, 2.0, 2.0, 2.0]);
     }
 }

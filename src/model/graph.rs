@@ -29,6 +29,8 @@ pub trait Node: Send + Sync {
     fn name(&self) -> &str;
     /// What it depends on.
     fn deps(&self) -> &[Dep];
+    /// The dependencies its lookup needs the outputs of.
+    fn found_through(&self) -> &[Key];
     /// Finds it (recorded id, then tags or name) and publishes what it found.
     fn survey<'a>(
         &'a self,
@@ -51,6 +53,10 @@ pub trait Node: Send + Sync {
     ) -> BoxFuture<'a, anyhow::Result<Deleted>>;
     /// Its status row.
     fn observe(&self) -> Observed;
+    /// The progress line's words for how its deletion ended.
+    fn deleted_words(&self, deleted: &Deleted) -> String;
+    /// Why `down` keeps it rather than delete it (it holds images, it is not ours), if so.
+    fn kept(&self, env: &Env) -> Option<String>;
     /// Whether the survey found it, and it is ours.
     fn exists(&self) -> bool;
     /// What the survey noticed that the user should know.
@@ -122,6 +128,19 @@ impl Graph {
             .collect()
     }
 
+    /// For each node, what its lookup waits for while the stack is surveyed.
+    fn survey_deps(&self) -> Vec<Vec<(usize, Phase)>> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                n.found_through()
+                    .iter()
+                    .filter_map(|k| self.index.get(k).map(|&i| (i, Phase::Ready)))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// For each node, what it waits for on the way down: everything that depends on it, as
     /// far as each dependency says.
     pub fn down_deps(&self) -> Vec<Vec<(usize, Phase)>> {
@@ -136,8 +155,8 @@ impl Graph {
         down
     }
 
-    /// Finds every resource, concurrently, each after what it depends on (a listener is
-    /// looked up on its load balancer).
+    /// Finds every resource, concurrently; a lookup that needs another resource's outputs (a
+    /// listener is looked up on its load balancer) after that one.
     pub async fn survey(
         &self,
         env: &Arc<Env>,
@@ -148,7 +167,7 @@ impl Graph {
         let nodes = self.nodes.clone();
         let (env2, world2) = (env.clone(), world.clone());
         let outcome = run::run(
-            &self.up_deps(),
+            &self.survey_deps(),
             Phase::Ready,
             limit,
             || false,
@@ -168,6 +187,13 @@ impl Graph {
         .await;
         if let Some((_, err)) = outcome.failed.into_iter().next() {
             return Err(err);
+        }
+        // What was not looked at cannot be told apart from what is not there.
+        if let Some(&i) = outcome.skipped.first() {
+            anyhow::bail!(
+                "internal error (a bug in gwfargate): {} was never looked up",
+                label(self.nodes[i].as_ref())
+            );
         }
         Ok(())
     }
@@ -238,9 +264,10 @@ impl Graph {
                     };
                     let result = match walk {
                         Walk::Apply => node.apply(cx, &world).await,
-                        Walk::Teardown => node.delete(cx, &world, signal).await.map(|d| match d {
-                            Deleted::Done(words) | Deleted::Kept(words) => words,
-                        }),
+                        Walk::Teardown => node
+                            .delete(cx, &world, signal)
+                            .await
+                            .map(|d| node.deleted_words(&d)),
                     };
                     finish(line.as_ref(), node.as_ref(), result)
                 })

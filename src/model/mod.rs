@@ -300,10 +300,14 @@ pub enum ForeignUse {
 /// How a deletion ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deleted {
-    /// Deleted (or on its way); the words for the progress line.
-    Done(String),
-    /// Deliberately kept; why, for the progress line.
+    /// Deleted, with a detail for the progress line ("3 image(s)"), if any.
+    Removed(Option<String>),
+    /// There was nothing to delete.
+    AlreadyGone,
+    /// Deliberately kept: why.
     Kept(String),
+    /// Not gwfargate's: left as it is.
+    Left,
 }
 
 /// One resource as seen live, for `status`.
@@ -383,12 +387,12 @@ impl Hints {
 pub struct Memo {
     closed: AtomicBool,
     #[expect(clippy::type_complexity, reason = "a cache of type-erased reads")]
-    cells: Mutex<HashMap<&'static str, Arc<tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>>>>,
+    cells: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>>>>,
 }
 
 impl Memo {
     /// The result of `read` under `key`, read once while the memo is open.
-    pub async fn get<T, F, Fut>(&self, key: &'static str, read: F) -> anyhow::Result<Arc<T>>
+    pub async fn get<T, F, Fut>(&self, key: &str, read: F) -> anyhow::Result<Arc<T>>
     where
         T: Send + Sync + 'static,
         F: FnOnce() -> Fut,
@@ -401,7 +405,7 @@ impl Memo {
             .cells
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(key)
+            .entry(key.to_string())
             .or_default()
             .clone();
         let value = cell
@@ -590,6 +594,13 @@ pub trait Resource: Send + Sync + 'static {
     /// What it needs before it can be made, and what must go before it can be deleted.
     fn deps(&self) -> Vec<Dep>;
 
+    /// The dependencies whose outputs its lookup needs (a listener is found on its load
+    /// balancer): while the stack is surveyed, it is looked up after them, everything else at
+    /// once.
+    fn found_through(&self) -> Vec<Key> {
+        Vec::new()
+    }
+
     /// Whether [`Resource::by_id`] reads AWS: kinds found by their name alone leave it unset,
     /// and are read again by [`Resource::lookup`].
     const FOUND_BY_ID: bool = false;
@@ -628,6 +639,14 @@ pub trait Resource: Send + Sync + 'static {
 
     /// What it hands its dependents.
     fn outputs(&self, env: &Env, live: &Self::Live) -> Self::Outputs;
+
+    /// What it will hand its dependents once made, when its names alone say (a log group's
+    /// name, a role's ARN): its dependents are then planned against them, not against
+    /// values known only after `up`.
+    fn planned_outputs(&self, env: &Env) -> Option<Self::Outputs> {
+        let _ = env;
+        None
+    }
 
     /// What must change to make it what is wanted.
     fn diff(&self, env: &Env, live: &Self::Live, inputs: &Inputs<'_>) -> Diff {
@@ -720,13 +739,14 @@ pub trait Resource: Send + Sync + 'static {
     }
 
     /// Deletes it (one attempt: the reconciler retries [`Resource::delete_retryable`]
-    /// refusals, treats "not found" as done and waits until it is gone).
+    /// refusals, treats "not found" as done and waits until it is gone). Returns a detail for
+    /// the progress line, if any.
     fn delete(
         &self,
         cx: &Cx<'_>,
         live: &Self::Live,
         inputs: &Inputs<'_>,
-    ) -> impl Future<Output = anyhow::Result<Deleted>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Option<String>>> + Send;
 
     /// Why deleting it would lose what must be kept (an image repository holding images,
     /// without `--purge`): it is then kept, and the plan says so instead of `delete`.

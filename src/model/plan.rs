@@ -139,6 +139,8 @@ pub struct Document<'a> {
     pub region: &'a str,
     /// Only what would change (or is refused), in dependency order.
     pub changes: Vec<DocumentChange<'a>>,
+    /// What the user should know that is not a change (a recorded id that is not ours).
+    pub notes: &'a [String],
 }
 
 /// One change in [`Document`].
@@ -206,6 +208,7 @@ impl Plan {
                         .collect(),
                 })
                 .collect(),
+            notes: &self.notes,
         }
     }
 }
@@ -264,7 +267,8 @@ mod tests {
                 "format_version": 1, "deployment": "d", "region": "r",
                 "changes": [{"action": "update", "kind": "log group", "name": "/ecs/a/b",
                              "id": null, "destructive": true, "reason": "x",
-                             "fields": [{"field": "retention_days", "from": "30", "to": "7"}]}]
+                             "fields": [{"field": "retention_days", "from": "30", "to": "7"}]}],
+                "notes": []
             })
         );
     }

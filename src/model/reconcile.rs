@@ -50,6 +50,7 @@ pub struct Typed<R: Resource> {
     kind: &'static str,
     name: String,
     deps: Vec<Dep>,
+    found_through: Vec<String>,
     orphan: bool,
     found: Mutex<Found<R::Live>>,
     notes: Mutex<Vec<String>>,
@@ -63,6 +64,7 @@ impl<R: Resource> Typed<R> {
             kind: resource.kind(),
             name: resource.name(),
             deps: resource.deps(),
+            found_through: resource.found_through(),
             resource,
             orphan,
             found: Mutex::new(Found::NotLooked),
@@ -90,9 +92,8 @@ impl<R: Resource> Typed<R> {
 
     fn not_ours(&self, env: &Env) -> String {
         format!(
-            "{} exists but is not tagged {TAG_ENV}={}: gwfargate did not create it and will \
-             not take it over. Rename the deployment (`name` in the env file) or remove it",
-            self.what(),
+            "exists but is not tagged {TAG_ENV}={}: gwfargate did not create it and will not \
+             take it over. Rename the deployment (`name` in the env file) or remove it",
             env.deployment.name
         )
     }
@@ -108,7 +109,9 @@ impl<R: Resource> Typed<R> {
             && let Some(live) = self.resource.by_id(cx, &record.id, inputs, depth).await?
         {
             match self.resource.ownership(cx, &live) {
-                Ownership::Ours | Ownership::Unknown => return Ok(Found::Ours(live)),
+                Ownership::Ours => return Ok(Found::Ours(live)),
+                // Not known to be ours: the id alone proves nothing, the search by tags decides.
+                Ownership::Unknown => {}
                 Ownership::NotOurs => self.note(format!(
                     "the state file records {} as {}, but it is not tagged {TAG_ENV}={}: \
                      gwfargate leaves it untouched and looks for its own by tags",
@@ -154,7 +157,7 @@ impl<R: Resource> Typed<R> {
         match self.resource.lookup(cx, inputs, Depth::Full).await? {
             Some(live) => match self.resource.ownership(cx, &live) {
                 Ownership::NotOurs if self.resource.foreign_use() == ForeignUse::Refuse => {
-                    anyhow::bail!(self.not_ours(cx))
+                    anyhow::bail!("{} {}", self.what(), self.not_ours(cx))
                 }
                 _ => Ok(Some(live)),
             },
@@ -222,7 +225,7 @@ impl<R: Resource> Typed<R> {
         signal: &Signal,
     ) -> anyhow::Result<Deleted> {
         if let Some(why) = self.resource.kept(cx, live) {
-            return Ok(Deleted::Kept(format!("kept {}: {why}", self.name)));
+            return Ok(Deleted::Kept(why));
         }
         let retryable = self.resource.delete_retryable();
         let deleted = wait::retrying(
@@ -232,15 +235,12 @@ impl<R: Resource> Typed<R> {
             |err| has_code(err, retryable),
             || async {
                 match self.resource.delete(cx, live, inputs).await {
-                    Err(err) if is_not_found(&err) => Ok(Deleted::Done("already gone".to_string())),
-                    other => other,
+                    Err(err) if is_not_found(&err) => Ok(Deleted::AlreadyGone),
+                    other => other.map(Deleted::Removed),
                 }
             },
         )
         .await?;
-        if let Deleted::Kept(_) = deleted {
-            return Ok(deleted);
-        }
         signal(Phase::Deleting);
         self.resource.wait_quiet(cx, live).await?;
         signal(Phase::Quiet);
@@ -270,7 +270,7 @@ impl<R: Resource> Typed<R> {
         cx: &Cx<'_>,
         world: &World,
         live: R::Live,
-    ) -> anyhow::Result<(R::Live, String)> {
+    ) -> anyhow::Result<(R::Live, Applied)> {
         let inputs = world.inputs();
         let diff = self.resource.diff(cx, &live, &inputs);
         if let Some(why) = &diff.refuse {
@@ -281,14 +281,7 @@ impl<R: Resource> Typed<R> {
             let noop: Signal = std::sync::Arc::new(|_| {});
             self.delete_live(cx, &live, &inputs, &noop).await?;
             let made = self.make(cx, &inputs).await?;
-            return Ok((
-                made.clone(),
-                format!(
-                    "replaced ({}): {}",
-                    replace.reason,
-                    self.resource.summary(&made)
-                ),
-            ));
+            return Ok((made, Applied::Replaced(replace.reason.clone())));
         }
         if !diff.fields.is_empty() {
             cx.say(format!("updating {}", diff.words()));
@@ -296,20 +289,48 @@ impl<R: Resource> Typed<R> {
                 Some(updated) => updated,
                 None => self.resource.wait_ready(cx, live, &inputs).await?,
             };
-            return Ok((
-                live.clone(),
-                format!("updated {}: {}", self.resource.summary(&live), diff.words()),
-            ));
+            return Ok((live, Applied::Updated(diff.words())));
         }
         let live = self.resource.wait_ready(cx, live, &inputs).await?;
-        Ok((
-            live.clone(),
-            format!("found {}", self.resource.summary(&live)),
-        ))
+        Ok((live, Applied::Found))
     }
 }
 
-/// The resource as AWS shows it now: by id where the kind finds by id, else by its lookup.
+/// What applying a resource did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Applied {
+    /// Nothing: it was as wanted.
+    Found,
+    /// Someone else's, used as it is.
+    UsedAsIs,
+    /// Made.
+    Created,
+    /// Changed in place: the fields, in words.
+    Updated(String),
+    /// Made again: why.
+    Replaced(String),
+}
+
+impl Applied {
+    /// Whether it was made or changed (and so may have work left after it is ready).
+    fn changed(&self) -> bool {
+        !matches!(self, Applied::Found | Applied::UsedAsIs)
+    }
+
+    /// The progress line's words, around the resource's summary.
+    fn words(&self, summary: &str) -> String {
+        match self {
+            Applied::Found => format!("found {summary}"),
+            Applied::UsedAsIs => format!("found {summary} (yours: gwfargate never deletes it)"),
+            Applied::Created => format!("created {summary}"),
+            Applied::Updated(fields) => format!("updated {summary}: {fields}"),
+            Applied::Replaced(why) => format!("replaced ({why}): {summary}"),
+        }
+    }
+}
+
+/// The resource as AWS shows it now (by id where the kind finds by id, else by its lookup),
+/// read as far as its state: what a wait looks at, every second or two.
 async fn refetch<R: Resource>(
     resource: &R,
     cx: &Cx<'_>,
@@ -317,9 +338,9 @@ async fn refetch<R: Resource>(
     inputs: &Inputs<'_>,
 ) -> anyhow::Result<Option<R::Live>> {
     if R::FOUND_BY_ID {
-        resource.by_id(cx, id, inputs, Depth::Full).await
+        resource.by_id(cx, id, inputs, Depth::Observe).await
     } else {
-        resource.lookup(cx, inputs, Depth::Full).await
+        resource.lookup(cx, inputs, Depth::Observe).await
     }
 }
 
@@ -373,6 +394,10 @@ impl<R: Resource> Node for Typed<R> {
 
     fn deps(&self) -> &[Dep] {
         &self.deps
+    }
+
+    fn found_through(&self) -> &[String] {
+        &self.found_through
     }
 
     fn survey<'a>(
@@ -467,7 +492,10 @@ impl<R: Resource> Node for Typed<R> {
                     self.note(note);
                 }
                 change.fields = self.resource.new_fields(env, &inputs);
-                world.unknown(&self.key);
+                match self.resource.planned_outputs(env) {
+                    Some(outputs) => world.publish(&self.key, outputs),
+                    None => world.unknown(&self.key),
+                }
             }
         }
         change
@@ -479,32 +507,26 @@ impl<R: Resource> Node for Typed<R> {
             if self.orphan {
                 let noop: Signal = std::sync::Arc::new(|_| {});
                 let deleted = self.delete(cx, world, noop).await?;
-                return Ok(match deleted {
-                    Deleted::Done(words) | Deleted::Kept(words) => words,
-                });
+                return Ok(self.deleted_words(&deleted));
             }
-            let (live, words, changed) = match self.found() {
-                Found::Ours(live) => {
-                    let (live, words) = self.apply_found(&cx, world, live).await?;
-                    let changed = !words.starts_with("found");
-                    (live, words, changed)
-                }
+            let (live, applied) = match self.found() {
+                Found::Ours(live) => self.apply_found(&cx, world, live).await?,
                 Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
                     let live = self.resource.wait_ready(&cx, live, &inputs).await?;
-                    let words = format!("found {} (yours: gwfargate never deletes it)", self.name);
-                    (live, words, false)
+                    (live, Applied::UsedAsIs)
                 }
-                Found::Foreign(_) => anyhow::bail!(self.not_ours(&cx)),
-                Found::Absent | Found::NotLooked => {
-                    let live = self.make(&cx, &inputs).await?;
-                    let words = format!("created {}", self.resource.summary(&live));
-                    (live, words, true)
-                }
+                Found::Foreign(_) => anyhow::bail!("{} {}", self.what(), self.not_ours(&cx)),
+                Found::Absent => (self.make(&cx, &inputs).await?, Applied::Created),
+                Found::NotLooked => anyhow::bail!(
+                    "internal error (a bug in gwfargate): {} was never looked up",
+                    self.what()
+                ),
             };
             self.record(&cx, &live)?;
             self.publish(&cx, world, &live);
             self.set_found(Found::Ours(live.clone()));
-            let more = if changed {
+            let words = applied.words(&self.resource.summary(&live));
+            let more = if applied.changed() {
                 self.resource.after_change(&cx, &live, &inputs).await?
             } else {
                 None
@@ -525,32 +547,50 @@ impl<R: Resource> Node for Typed<R> {
         Box::pin(async move {
             let inputs = world.inputs();
             let deleted = match self.found() {
-                Found::Absent | Found::NotLooked => Deleted::Done("already gone".to_string()),
-                Found::Foreign(_) => Deleted::Kept(match self.resource.foreign_use() {
-                    ForeignUse::UseAsIs => {
-                        format!("kept {}: it existed before gwfargate", self.name)
-                    }
-                    ForeignUse::Refuse => {
-                        format!("left {}: gwfargate did not create it", self.name)
-                    }
-                }),
+                Found::Absent => Deleted::AlreadyGone,
+                Found::Foreign(_) => Deleted::Left,
                 Found::Ours(live) => {
                     let deleted = self.delete_live(&cx, &live, &inputs, &signal).await?;
-                    if let Deleted::Done(_) = &deleted {
+                    if matches!(deleted, Deleted::Removed(_) | Deleted::AlreadyGone) {
                         self.set_found(Found::Absent);
                     }
                     deleted
                 }
+                // Forgetting its record now would lose the id.
+                Found::NotLooked => anyhow::bail!(
+                    "internal error (a bug in gwfargate): {} was never looked up",
+                    self.what()
+                ),
             };
             cx.state.forget(&self.key).map_err(|err| {
                 err.context(format!("cannot forget {} in the state file", self.key))
             })?;
-            Ok(match deleted {
-                Deleted::Done(words) if words == "already gone" => Deleted::Done(words),
-                Deleted::Done(words) => Deleted::Done(format!("deleted {}{words}", self.name)),
-                kept => kept,
-            })
+            Ok(deleted)
         })
+    }
+
+    fn deleted_words(&self, deleted: &Deleted) -> String {
+        match deleted {
+            Deleted::Removed(None) => format!("deleted {}", self.name),
+            Deleted::Removed(Some(detail)) => format!("deleted {} ({detail})", self.name),
+            Deleted::AlreadyGone => "already gone".to_string(),
+            Deleted::Kept(why) => format!("kept {}: {why}", self.name),
+            Deleted::Left => match self.resource.foreign_use() {
+                ForeignUse::UseAsIs => format!("kept {}: it existed before gwfargate", self.name),
+                ForeignUse::Refuse => format!("left {}: gwfargate did not create it", self.name),
+            },
+        }
+    }
+
+    fn kept(&self, env: &Env) -> Option<String> {
+        match self.found() {
+            Found::Ours(live) => self.resource.kept(env, &live),
+            Found::Foreign(_) => Some(match self.resource.foreign_use() {
+                ForeignUse::UseAsIs => "it existed before gwfargate".to_string(),
+                ForeignUse::Refuse => "gwfargate did not create it".to_string(),
+            }),
+            Found::Absent | Found::NotLooked => None,
+        }
     }
 
     fn observe(&self) -> Observed {

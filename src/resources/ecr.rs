@@ -16,7 +16,7 @@ use crate::config::ImageRef;
 use crate::config::names::TAG_CREATED;
 use crate::error::ImageNotPushed;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, ForeignUse, Inputs, Key, Observed, Ownership, Resource,
+    Cx, Dep, Depth, Diff, Env, ForeignUse, Inputs, Key, Observed, Ownership, Resource,
 };
 use crate::state::Intent;
 
@@ -222,6 +222,13 @@ impl Resource for Repository {
         }
     }
 
+    fn planned_outputs(&self, env: &Env) -> Option<Outputs> {
+        Some(Outputs {
+            name: self.name.clone(),
+            arn: env.arn("ecr", &format!("repository/{}", self.name)),
+        })
+    }
+
     fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
         if live.created_by_us == Some(true) && live.lifecycle == Some(false) {
@@ -357,7 +364,7 @@ impl Resource for Repository {
         cx: &Cx<'_>,
         live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let count = live.images.as_ref().map_or(0, Vec::len);
         cx.aws
             .ecr
@@ -367,7 +374,7 @@ impl Resource for Repository {
             .send()
             .await
             .aws(|| format!("deleting ECR repository {}", self.name))?;
-        Ok(Deleted::Done(format!(" ({count} image(s))")))
+        Ok(Some(format!("{count} image(s)")))
     }
 
     fn summary(&self, live: &Live) -> String {

@@ -9,9 +9,7 @@ use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
 use crate::config::names::Names;
 use crate::config::{Deployment, ImageRef};
-use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Resource,
-};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Resource};
 use crate::state::Intent;
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -72,8 +70,8 @@ pub fn policy_document(deployment: &Deployment, names: &Names, account: &str) ->
     })
 }
 
-/// The statements of a policy by `Sid`, each as compact JSON.
-fn statements(policy: Option<&serde_json::Value>) -> Vec<(String, String)> {
+/// The statements of a policy by `Sid`.
+fn statements(policy: Option<&serde_json::Value>) -> Vec<(String, &serde_json::Value)> {
     let Some(list) = policy
         .and_then(|p| p.get("Statement"))
         .and_then(|s| s.as_array())
@@ -87,9 +85,16 @@ fn statements(policy: Option<&serde_json::Value>) -> Vec<(String, String)> {
                 .get("Sid")
                 .and_then(|s| s.as_str())
                 .map_or_else(|| format!("#{i}"), str::to_string);
-            (sid, st.to_string())
+            (sid, st)
         })
         .collect()
+}
+
+/// A policy value in words: a string as it is, anything else as compact JSON.
+fn words(value: &serde_json::Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string)
 }
 
 /// The role, with its inline policy when read (IAM answers with the document URL-encoded).
@@ -189,26 +194,53 @@ impl Resource for ExecutionRole {
         Outputs { arn: self.id(live) }
     }
 
+    fn planned_outputs(&self, env: &Env) -> Option<Outputs> {
+        Some(Outputs {
+            arn: format!(
+                "arn:{}:iam::{}:role/{}",
+                env.partition(),
+                env.account,
+                self.name
+            ),
+        })
+    }
+
     fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
         if live.policy.as_ref() == Some(&self.policy) {
             return diff;
         }
         let have = statements(live.policy.as_ref());
-        for (sid, want) in statements(Some(&self.policy)) {
-            let now = have
-                .iter()
-                .find(|(s, _)| *s == sid)
-                .map(|(_, v)| v.as_str());
-            diff.compare(&format!("policy.{sid}"), now, want.as_str());
+        let want = statements(Some(&self.policy));
+        for (sid, wanted) in &want {
+            match have.iter().find(|(s, _)| s == sid) {
+                // The same statement: only the keys that differ, so the change reads as one.
+                Some((_, now)) => {
+                    let keys: std::collections::BTreeSet<&String> = now
+                        .as_object()
+                        .into_iter()
+                        .chain(wanted.as_object())
+                        .flat_map(|o| o.keys())
+                        .collect();
+                    for key in keys {
+                        let (a, b) = (now.get(key), wanted.get(key));
+                        if a != b {
+                            diff.change(
+                                &format!("policy.{sid}.{key}"),
+                                a.map(words),
+                                b.map_or_else(|| "(removed)".to_string(), words),
+                            );
+                        }
+                    }
+                }
+                None => {
+                    diff.change(&format!("policy.{sid}"), None, words(wanted));
+                }
+            }
         }
         for (sid, now) in &have {
-            if !self
-                .policy
-                .to_string()
-                .contains(&format!("\"Sid\":\"{sid}\""))
-            {
-                diff.change(&format!("policy.{sid}"), Some(now.clone()), "(removed)");
+            if !want.iter().any(|(s, _)| s == sid) {
+                diff.change(&format!("policy.{sid}"), Some(words(now)), "(removed)");
             }
         }
         if diff.fields.is_empty() {
@@ -266,7 +298,7 @@ impl Resource for ExecutionRole {
         cx: &Cx<'_>,
         _live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let name = &self.name;
         cx.say("removing policies");
         let inline = cx
@@ -318,7 +350,7 @@ impl Resource for ExecutionRole {
             .send()
             .await
             .aws(|| format!("deleting IAM role {name}"))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn summary(&self, _live: &Live) -> String {
@@ -373,13 +405,9 @@ mod tests {
         let mut wider = r.policy.clone();
         wider["Statement"][1]["Resource"] = serde_json::json!("*");
         let diff = r.diff(&env, &live(Some(wider)), &world.inputs());
-        assert_eq!(diff.fields.len(), 1);
-        assert_eq!(diff.fields[0].field, "policy.EcrPull");
-        assert!(
-            diff.fields[0]
-                .from
-                .as_deref()
-                .is_some_and(|f| f.contains("\"Resource\":\"*\""))
+        assert_eq!(
+            diff.words(),
+            "policy.EcrPull.Resource * → arn:aws:ecr:eu-west-1:123456789012:repository/microservice1"
         );
         let none = r.diff(&env, &live(None), &world.inputs());
         assert_eq!(none.fields.len(), 4, "a new role gets every statement");

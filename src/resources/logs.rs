@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsResultExt as _;
 use crate::aws::tags;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Resource,
 };
 use crate::state::Intent;
 
@@ -144,6 +144,12 @@ impl Resource for LogGroup {
         }
     }
 
+    fn planned_outputs(&self, _env: &Env) -> Option<Outputs> {
+        Some(Outputs {
+            name: self.name.clone(),
+        })
+    }
+
     fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
         let have = live.group.retention_in_days();
@@ -166,8 +172,9 @@ impl Resource for LogGroup {
             };
             if loses {
                 diff.losing(&format!(
-                    "CloudWatch deletes the log events older than {} days",
-                    self.retention_days
+                    "CloudWatch deletes the log events older than {} day{}",
+                    self.retention_days,
+                    if self.retention_days == 1 { "" } else { "s" }
                 ));
             }
         }
@@ -228,7 +235,7 @@ impl Resource for LogGroup {
         cx: &Cx<'_>,
         _live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         cx.aws
             .logs
             .delete_log_group()
@@ -236,7 +243,7 @@ impl Resource for LogGroup {
             .send()
             .await
             .aws(|| format!("deleting log group {}", self.name))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn summary(&self, _live: &Live) -> String {

@@ -15,7 +15,7 @@ pub mod iam;
 pub mod logs;
 pub mod network;
 
-use apigateway::{rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
+use apigateway::{integration::Integrations, rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
 use network::endpoint::{Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
@@ -87,7 +87,7 @@ pub fn stack(
         None => {
             if !in_regional_ecr(&deployment.service.image, region) {
                 notes.push(format!(
-                    "warning: {image} is outside ECR in {region}; it is used as given, but the \
+                    "{image} is outside ECR in {region}; it is used as given, but the \
                      tasks run in private subnets with no route to the internet and reach only \
                      {region}'s ECR through the VPC endpoints, so they cannot pull it and the \
                      service will not become steady. Push the image to ECR in {region} (or put a \
@@ -130,9 +130,10 @@ pub fn stack(
     ));
 
     let vpc_link = g.add(VpcLink::new(deployment, names, &load_balancer));
-    let rest_api = g.add(RestApi::new(
+    let rest_api = g.add(RestApi::new(deployment, names));
+    let integrations = g.add(Integrations::new(
         deployment,
-        names,
+        &rest_api,
         &vpc_link,
         &load_balancer,
         &listener,
@@ -140,6 +141,7 @@ pub fn stack(
     let stage = g.add(Stage::new(
         deployment,
         &rest_api,
+        &integrations,
         &vpc_link,
         &load_balancer,
         &service,
@@ -247,7 +249,7 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        assert_eq!(keys.len(), 21);
+        assert_eq!(keys.len(), 22);
     }
 
     #[test]
@@ -278,7 +280,9 @@ mod tests {
         // tasks have stopped; everything else once its users are gone.
         assert!(deps("service").contains(&("endpoint/ecr.api".to_string(), Phase::Deleting)));
         assert!(deps("service").contains(&("endpoint/logs".to_string(), Phase::Quiet)));
-        assert!(deps("rest_api").contains(&("vpc_link".to_string(), Phase::Gone)));
+        assert!(deps("integrations").contains(&("vpc_link".to_string(), Phase::Gone)));
+        // The API and its routes do not wait for the VPC link; only their integrations do.
+        assert!(deps("rest_api").is_empty());
     }
 
     #[test]

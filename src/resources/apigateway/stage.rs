@@ -1,17 +1,21 @@
 //! The API deployment and its stage, named after the environment. A stage keeps serving its
 //! old deployment until a new one is made (the original never made one after a change), so a
 //! new deployment is made exactly when the integrations changed: their fingerprint is kept in
-//! each deployment's description. A second `up` makes none.
+//! each deployment's description. A second `up` makes none. Deployments of ours that no stage
+//! serves any more (the one a new deployment replaced, or one a run cut short left behind) are
+//! removed, so the API keeps exactly the deployment its stage serves.
+
+use std::collections::BTreeSet;
 
 use aws_sdk_apigateway::types::{Op, PatchOperation, Stage as Live};
 use serde::{Deserialize, Serialize};
 
-use super::{rest_api, vpc_link};
+use super::{integration, rest_api, vpc_link};
 use crate::aws::create::create_once;
 use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
 };
 use crate::resources::ecs::service;
 use crate::resources::elb::load_balancer;
@@ -25,17 +29,19 @@ pub struct Stage {
     region: String,
     port: u16,
     rest_api: Ref<rest_api::Outputs>,
+    integrations: Ref<integration::Outputs>,
     vpc_link: Ref<vpc_link::Outputs>,
     load_balancer: Ref<load_balancer::Outputs>,
     service: Ref<service::Outputs>,
 }
 
 impl Stage {
-    /// The environment's stage of `rest_api`. It makes the URL public, so it waits for the
-    /// service to serve.
+    /// The environment's stage of `rest_api`, deploying its `integrations`. It makes the URL
+    /// public, so it waits for the service to serve.
     pub fn new(
         deployment: &crate::config::Deployment,
         rest_api: &Ref<rest_api::Outputs>,
+        integrations: &Ref<integration::Outputs>,
         vpc_link: &Ref<vpc_link::Outputs>,
         load_balancer: &Ref<load_balancer::Outputs>,
         service: &Ref<service::Outputs>,
@@ -45,6 +51,7 @@ impl Stage {
             region: deployment.region.clone(),
             port: deployment.service.port,
             rest_api: rest_api.clone(),
+            integrations: integrations.clone(),
             vpc_link: vpc_link.clone(),
             load_balancer: load_balancer.clone(),
             service: service.clone(),
@@ -54,7 +61,7 @@ impl Stage {
     fn wanted(&self, inputs: &Inputs<'_>) -> Option<String> {
         let link = inputs.get(&self.vpc_link)?;
         let lb = inputs.get(&self.load_balancer)?;
-        Some(rest_api::fingerprint(&link.id, &lb.dns_name, self.port))
+        Some(integration::fingerprint(&link.id, &lb.dns_name, self.port))
     }
 
     fn url(&self, api_id: &str) -> String {
@@ -64,37 +71,35 @@ impl Stage {
         )
     }
 
-    /// A deployment of the wanted integrations: one a run cut short made, or a new one.
+    /// A deployment of the wanted integrations (one a run cut short made, or a new one), and
+    /// the other deployments of ours on the API.
     async fn deployment(
         &self,
         cx: &Cx<'_>,
         api_id: &str,
         fingerprint: &str,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<(String, Vec<String>)> {
         let description = format!("{DESCRIPTION_PREFIX}{fingerprint}");
-        let existing = || async {
-            let out = cx
-                .aws
-                .apigw
-                .get_deployments()
-                .rest_api_id(api_id)
-                .limit(500)
-                .send()
-                .await
-                .aws(|| format!("listing the deployments of REST API {api_id}"))?;
-            Ok(out
-                .items()
-                .iter()
-                .find(|d| d.description() == Some(description.as_str()))
-                .and_then(|d| d.id().map(str::to_string)))
-        };
-        if let Some(id) = existing().await? {
-            return Ok(id);
+        let ours = deployments(cx, api_id).await?;
+        let others = ours
+            .iter()
+            .filter(|(_, f)| f != fingerprint)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if let Some((id, _)) = ours.iter().find(|(_, f)| f == fingerprint) {
+            return Ok((id.clone(), others));
         }
+        let existing = || async {
+            Ok(deployments(cx, api_id)
+                .await?
+                .into_iter()
+                .find(|(_, f)| f == fingerprint)
+                .map(|(id, _)| id))
+        };
         cx.say("deploying");
         // CreateDeployment is limited to one call per 5 s; create-once retries its throttling
         // and finds a deployment whose answer was lost by its description.
-        create_once("the deployment", cx.line, existing, || async {
+        let id = create_once("the deployment", cx.line, existing, || async {
             cx.single
                 .apigw
                 .create_deployment()
@@ -107,8 +112,83 @@ impl Stage {
                 .map(str::to_string)
                 .ok_or_else(|| anyhow::anyhow!("CreateDeployment returned no id"))
         })
-        .await
+        .await?;
+        Ok((id, others))
     }
+
+    /// Deletes those of `candidates` no stage of the API serves (a stage someone else added
+    /// may serve one of ours; AWS would refuse to delete it).
+    async fn remove_unused(
+        &self,
+        cx: &Cx<'_>,
+        api_id: &str,
+        candidates: BTreeSet<String>,
+    ) -> anyhow::Result<()> {
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let served = served(cx, api_id).await?;
+        let unused: Vec<String> = candidates.difference(&served).cloned().collect();
+        if unused.is_empty() {
+            return Ok(());
+        }
+        cx.say(format!(
+            "removing {} unused deployment{}",
+            unused.len(),
+            if unused.len() == 1 { "" } else { "s" }
+        ));
+        for id in &unused {
+            found(
+                cx.single
+                    .apigw
+                    .delete_deployment()
+                    .rest_api_id(api_id)
+                    .deployment_id(id)
+                    .send()
+                    .await
+                    .aws(|| format!("deleting unused deployment {id} of REST API {api_id}")),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The deployments of ours on the API, with the fingerprint in each one's description.
+async fn deployments(cx: &Cx<'_>, api_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let out = cx
+        .aws
+        .apigw
+        .get_deployments()
+        .rest_api_id(api_id)
+        .limit(500)
+        .send()
+        .await
+        .aws(|| format!("listing the deployments of REST API {api_id}"))?;
+    Ok(out
+        .items()
+        .iter()
+        .filter_map(|d| {
+            let fingerprint = d.description()?.strip_prefix(DESCRIPTION_PREFIX)?;
+            Some((d.id()?.to_string(), fingerprint.to_string()))
+        })
+        .collect())
+}
+
+/// The deployments the API's stages serve.
+async fn served(cx: &Cx<'_>, api_id: &str) -> anyhow::Result<BTreeSet<String>> {
+    let out = cx
+        .aws
+        .apigw
+        .get_stages()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .aws(|| format!("listing the stages of REST API {api_id}"))?;
+    Ok(out
+        .item()
+        .iter()
+        .filter_map(|s| s.deployment_id().map(str::to_string))
+        .collect())
 }
 
 /// What the stage hands its dependents: the public URL.
@@ -127,6 +207,8 @@ pub struct Found {
     pub api_id: String,
     /// The fingerprint in its deployment's description (`None`: not read, or not ours).
     pub fingerprint: Option<String>,
+    /// Deployments of ours no stage serves (read in full only).
+    pub unused: Vec<String>,
 }
 
 impl Resource for Stage {
@@ -148,10 +230,15 @@ impl Resource for Stage {
     fn deps(&self) -> Vec<Dep> {
         vec![
             self.rest_api.dep(),
+            self.integrations.dep(),
             self.vpc_link.dep(),
             self.load_balancer.dep(),
             self.service.dep(),
         ]
+    }
+
+    fn found_through(&self) -> Vec<Key> {
+        vec![self.rest_api.dep().key]
     }
 
     async fn lookup(
@@ -163,41 +250,53 @@ impl Resource for Stage {
         let Some(api) = inputs.get(&self.rest_api) else {
             return Ok(None);
         };
+        // All the stages at once: ours, and which deployments any stage serves.
         let out = found(
             cx.aws
                 .apigw
-                .get_stage()
+                .get_stages()
                 .rest_api_id(&api.id)
-                .stage_name(&self.name)
                 .send()
                 .await
-                .aws(|| format!("reading stage {}", self.name)),
+                .aws(|| format!("reading the stages of REST API {}", api.id)),
         )?;
         let Some(out) = out else { return Ok(None) };
+        let Some(ours) = out
+            .item()
+            .iter()
+            .find(|s| s.stage_name() == Some(self.name.as_str()))
+        else {
+            return Ok(None);
+        };
         let stage = Live::builder()
-            .set_stage_name(out.stage_name().map(str::to_string))
-            .set_deployment_id(out.deployment_id().map(str::to_string))
-            .set_tags(out.tags().cloned())
+            .set_stage_name(ours.stage_name().map(str::to_string))
+            .set_deployment_id(ours.deployment_id().map(str::to_string))
             .build();
-        let fingerprint = match (depth, out.deployment_id()) {
-            (Depth::Full, Some(deployment_id)) => found(
-                cx.aws
-                    .apigw
-                    .get_deployment()
-                    .rest_api_id(&api.id)
-                    .deployment_id(deployment_id)
-                    .send()
-                    .await
-                    .aws(|| format!("reading deployment {deployment_id}")),
-            )?
-            .and_then(|d| d.description().map(str::to_string))
-            .and_then(|d| d.strip_prefix(DESCRIPTION_PREFIX).map(str::to_string)),
-            _ => None,
+        let (fingerprint, unused) = match depth {
+            Depth::Full => {
+                let deployments = deployments(cx, &api.id).await?;
+                let fingerprint = deployments
+                    .iter()
+                    .find(|(id, _)| Some(id.as_str()) == ours.deployment_id())
+                    .map(|(_, f)| f.clone());
+                let unused = deployments
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .filter(|id| {
+                        !out.item()
+                            .iter()
+                            .any(|s| s.deployment_id() == Some(id.as_str()))
+                    })
+                    .collect();
+                (fingerprint, unused)
+            }
+            Depth::Observe => (None, Vec::new()),
         };
         Ok(Some(Found {
             stage,
             api_id: api.id,
             fingerprint,
+            unused,
         }))
     }
 
@@ -230,6 +329,13 @@ impl Resource for Stage {
                 }),
             );
         }
+        if !live.unused.is_empty() {
+            diff.change(
+                "unused_deployments",
+                Some(live.unused.len().to_string()),
+                "0",
+            );
+        }
         diff
     }
 
@@ -243,7 +349,7 @@ impl Resource for Stage {
         let fingerprint = self
             .wanted(inputs)
             .ok_or_else(|| anyhow::anyhow!("the VPC link or load balancer is not there"))?;
-        let deployment_id = self.deployment(cx, &api.id, &fingerprint).await?;
+        let (deployment_id, others) = self.deployment(cx, &api.id, &fingerprint).await?;
         let out = cx
             .aws
             .apigw
@@ -255,6 +361,8 @@ impl Resource for Stage {
             .send()
             .await
             .aws(|| format!("creating stage {}", self.name))?;
+        self.remove_unused(cx, &api.id, others.into_iter().collect())
+            .await?;
         Ok(Found {
             stage: Live::builder()
                 .set_stage_name(out.stage_name().map(str::to_string))
@@ -262,6 +370,7 @@ impl Resource for Stage {
                 .build(),
             api_id: api.id,
             fingerprint: Some(fingerprint),
+            unused: Vec::new(),
         })
     }
 
@@ -269,28 +378,33 @@ impl Resource for Stage {
         &self,
         cx: &Cx<'_>,
         live: &Found,
-        _diff: &Diff,
+        diff: &Diff,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Found>> {
-        let fingerprint = self
-            .wanted(inputs)
-            .ok_or_else(|| anyhow::anyhow!("the VPC link or load balancer is not there"))?;
-        let deployment_id = self.deployment(cx, &live.api_id, &fingerprint).await?;
-        cx.aws
-            .apigw
-            .update_stage()
-            .rest_api_id(&live.api_id)
-            .stage_name(&self.name)
-            .patch_operations(
-                PatchOperation::builder()
-                    .op(Op::Replace)
-                    .path("/deploymentId")
-                    .value(&deployment_id)
-                    .build(),
-            )
-            .send()
-            .await
-            .aws(|| format!("pointing stage {} at deployment {deployment_id}", self.name))?;
+        let mut unused: BTreeSet<String> = live.unused.iter().cloned().collect();
+        if diff.changes("deployment") {
+            let fingerprint = self
+                .wanted(inputs)
+                .ok_or_else(|| anyhow::anyhow!("the VPC link or load balancer is not there"))?;
+            let (deployment_id, others) = self.deployment(cx, &live.api_id, &fingerprint).await?;
+            cx.aws
+                .apigw
+                .update_stage()
+                .rest_api_id(&live.api_id)
+                .stage_name(&self.name)
+                .patch_operations(
+                    PatchOperation::builder()
+                        .op(Op::Replace)
+                        .path("/deploymentId")
+                        .value(&deployment_id)
+                        .build(),
+                )
+                .send()
+                .await
+                .aws(|| format!("pointing stage {} at deployment {deployment_id}", self.name))?;
+            unused.extend(others);
+        }
+        self.remove_unused(cx, &live.api_id, unused).await?;
         Ok(None)
     }
 
@@ -299,7 +413,7 @@ impl Resource for Stage {
         cx: &Cx<'_>,
         live: &Found,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         cx.aws
             .apigw
             .delete_stage()
@@ -308,7 +422,7 @@ impl Resource for Stage {
             .send()
             .await
             .aws(|| format!("deleting stage {}", self.name))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn summary(&self, live: &Found) -> String {
@@ -338,6 +452,7 @@ mod tests {
         let r = Stage::new(
             &env.deployment,
             &Ref::new("rest_api"),
+            &Ref::new("integrations"),
             &Ref::new("vpc_link"),
             &Ref::new("load_balancer"),
             &Ref::new("service"),
@@ -360,13 +475,23 @@ mod tests {
             stage: Live::builder().deployment_id("d-1").build(),
             api_id: "api-1".into(),
             fingerprint: Some(fp.to_string()),
+            unused: Vec::new(),
         };
-        let now = rest_api::fingerprint("link-1", "nlb-1", 8080);
+        let now = integration::fingerprint("link-1", "nlb-1", 8080);
         assert!(r.diff(&env, &live(&now), &world.inputs()) == Diff::none());
         let diff = r.diff(&env, &live("0000"), &world.inputs());
         assert_eq!(
             diff.words(),
             format!("deployment integrations 0000 → integrations {now}")
+        );
+        // A deployment a run cut short left behind is removed, even with nothing else to do.
+        let left_behind = Found {
+            unused: vec!["d-0".into()],
+            ..live(&now)
+        };
+        assert_eq!(
+            r.diff(&env, &left_behind, &world.inputs()).words(),
+            "unused_deployments 1 → 0"
         );
         assert_eq!(
             r.outputs(&env, &live(&now)).url,

@@ -10,7 +10,7 @@ use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource,
 };
 use crate::resources::elb::load_balancer;
 use crate::state::Intent;
@@ -220,9 +220,9 @@ impl Resource for VpcLink {
         cx: &Cx<'_>,
         live: &Link,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         if live.status() == Some(&VpcLinkStatus::Deleting) {
-            return Ok(Deleted::Done(String::new()));
+            return Ok(None);
         }
         let id = self.id(live);
         cx.aws
@@ -232,7 +232,7 @@ impl Resource for VpcLink {
             .send()
             .await
             .aws(|| format!("deleting VPC link {id}"))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsResultExt as _;
 use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
-use crate::model::{Cx, Deleted, Dep, Depth, Env, Inputs, Key, Observed, Ownership, Resource};
+use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Observed, Ownership, Resource};
 use crate::state::Intent;
 
 /// The cluster.
@@ -89,6 +89,13 @@ impl Resource for Cluster {
         }
     }
 
+    fn planned_outputs(&self, env: &Env) -> Option<Outputs> {
+        Some(Outputs {
+            name: self.name.clone(),
+            arn: env.arn("ecs", &format!("cluster/{}", self.name)),
+        })
+    }
+
     async fn create(
         &self,
         cx: &Cx<'_>,
@@ -122,7 +129,7 @@ impl Resource for Cluster {
         cx: &Cx<'_>,
         _live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         cx.aws
             .ecs
             .delete_cluster()
@@ -130,7 +137,7 @@ impl Resource for Cluster {
             .send()
             .await
             .aws(|| format!("deleting ECS cluster {}", self.name))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {
@@ -156,5 +163,42 @@ impl Resource for Cluster {
             &self.id(live),
             live.status().unwrap_or("present"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Diff, World};
+    use crate::resources::testing::env;
+
+    fn cluster(status: &str, tags: &crate::aws::tags::Tags) -> Live {
+        Live::builder()
+            .cluster_name("cluster1-cluster")
+            .cluster_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/cluster1-cluster")
+            .status(status)
+            .set_tags(Some(tags::ecs(tags)))
+            .build()
+    }
+
+    #[test]
+    fn a_cluster_has_no_settings_and_is_ours_only_by_tag() {
+        let env = env();
+        let r = Cluster::new(&env.names);
+        let ours = cluster("ACTIVE", &env.tags("cluster1-cluster"));
+        assert_eq!(
+            r.diff(&env, &ours, &World::default().inputs()),
+            Diff::none()
+        );
+        assert_eq!(r.ownership(&env, &ours), Ownership::Ours);
+        let theirs = cluster("ACTIVE", &crate::aws::tags::Tags::default());
+        assert_eq!(r.ownership(&env, &theirs), Ownership::NotOurs);
+        // Its ARN is known before it exists, so a plan shows no unknown for its dependents.
+        assert_eq!(r.planned_outputs(&env).map(|o| o.arn), Some(r.id(&ours)));
+        assert!(matches!(
+            r.readiness(&cluster("PROVISIONING", &env.tags("cluster1-cluster"))),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(r.readiness(&ours), Poll::Ready(())));
     }
 }

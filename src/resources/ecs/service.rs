@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentRolloutState, DesiredStatus, LaunchType, LoadBalancer, NetworkConfiguration,
-    PropagateTags, Service as Live, ServiceField,
+    PropagateTags, Service as Live,
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde::{Deserialize, Serialize};
@@ -28,8 +28,8 @@ use crate::aws::tags;
 use crate::aws::wait::{self, Patience, Poll};
 use crate::config::{Deployment, names::Names};
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Phase, Ref,
-    Replace, Resource, listed,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Phase, Ref, Replace,
+    Resource, listed,
 };
 use crate::resources::elb::{listener, target_group};
 use crate::resources::network::{endpoint, security_group, subnet};
@@ -166,6 +166,36 @@ impl Service {
         .await
     }
 
+    /// The ARNs of the service's tasks meant to be in `status`, every page of them.
+    async fn task_arns(&self, cx: &Cx<'_>, status: DesiredStatus) -> anyhow::Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut pages = cx
+            .aws
+            .ecs
+            .list_tasks()
+            .cluster(&self.cluster_name)
+            .service_name(&self.name)
+            .desired_status(status)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page.aws(|| format!("listing the tasks of ecs service {}", self.name)) {
+                Ok(page) => arns.extend(page.task_arns().iter().cloned()),
+                // The service has gone: so have its tasks.
+                Err(err)
+                    if has_code(
+                        &err,
+                        &["ClusterNotFoundException", "ServiceNotFoundException"],
+                    ) =>
+                {
+                    break;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(arns)
+    }
+
     /// Waits until every task the service ran has stopped its containers.
     async fn wait_until_tasks_stopped(&self, cx: &Cx<'_>) -> anyhow::Result<()> {
         wait::until(
@@ -173,51 +203,38 @@ impl Service {
             cx.line,
             Patience::minutes(15),
             || async {
-                let mut arns = Vec::new();
-                for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+                // Tasks still meant to run have not even begun to stop.
+                let running = self.task_arns(cx, DesiredStatus::Running).await?;
+                if !running.is_empty() {
+                    return Ok(Poll::Pending(format!("{} task(s) running", running.len())));
+                }
+                // Containers have exited once a task is deprovisioning (its interface is being
+                // released) or stopped.
+                let mut stopping = 0;
+                for chunk in self
+                    .task_arns(cx, DesiredStatus::Stopped)
+                    .await?
+                    .chunks(100)
+                {
                     let out = cx
                         .aws
                         .ecs
-                        .list_tasks()
+                        .describe_tasks()
                         .cluster(&self.cluster_name)
-                        .service_name(&self.name)
-                        .desired_status(status)
+                        .set_tasks(Some(chunk.to_vec()))
                         .send()
-                        .await;
-                    match out.aws(|| format!("listing the tasks of ecs service {}", self.name)) {
-                        Ok(out) => arns.extend(out.task_arns().iter().cloned()),
-                        // The service has gone: so have its tasks.
-                        Err(err)
-                            if has_code(
-                                &err,
-                                &["ClusterNotFoundException", "ServiceNotFoundException"],
-                            ) => {}
-                        Err(err) => return Err(err),
-                    }
+                        .await
+                        .aws(|| format!("describing the tasks of ecs service {}", self.name))?;
+                    stopping += out
+                        .tasks()
+                        .iter()
+                        .filter(|t| !matches!(t.last_status(), Some("DEPROVISIONING" | "STOPPED")))
+                        .count();
                 }
-                if arns.is_empty() {
-                    return Ok(Poll::Ready(()));
-                }
-                let out = cx
-                    .aws
-                    .ecs
-                    .describe_tasks()
-                    .cluster(&self.cluster_name)
-                    .set_tasks(Some(arns))
-                    .send()
-                    .await
-                    .aws(|| format!("describing the tasks of ecs service {}", self.name))?;
-                // Containers have exited once a task is deprovisioning (its interface is being
-                // released) or stopped.
-                let running = out
-                    .tasks()
-                    .iter()
-                    .filter(|t| !matches!(t.last_status(), Some("DEPROVISIONING" | "STOPPED")))
-                    .count();
-                Ok(if running == 0 {
+                Ok(if stopping == 0 {
                     Poll::Ready(())
                 } else {
-                    Poll::Pending(format!("{running} task(s) stopping"))
+                    Poll::Pending(format!("{stopping} task(s) stopping"))
                 })
             },
         )
@@ -368,24 +385,7 @@ impl Resource for Service {
         _inputs: &Inputs<'_>,
         _depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
-        let out = cx
-            .aws
-            .ecs
-            .describe_services()
-            .cluster(&self.cluster_name)
-            .services(&self.name)
-            .include(ServiceField::Tags)
-            .send()
-            .await;
-        let out = match out.aws(|| format!("looking up ecs service {}", self.name)) {
-            Err(err) if has_code(&err, &["ClusterNotFoundException"]) => return Ok(None),
-            other => other?,
-        };
-        Ok(out
-            .services()
-            .iter()
-            .find(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")))
-            .cloned())
+        super::service(cx, &self.cluster_name, &self.name).await
     }
 
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
@@ -625,6 +625,7 @@ impl Resource for Service {
             .into_iter()
             .filter(|arn| arn != in_use)
             .collect();
+        let unused = task_definition::TaskDefinition::ours(cx, unused).await?;
         task_definition::TaskDefinition::deregister(cx, &unused).await?;
         Ok((!unused.is_empty()).then(|| {
             format!(
@@ -639,9 +640,9 @@ impl Resource for Service {
         cx: &Cx<'_>,
         live: &Live,
         inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         if live.status() != Some("ACTIVE") {
-            return Ok(Deleted::Done(String::new()));
+            return Ok(None);
         }
         // The stage is gone, so no request can reach the tasks: stop them at once rather than
         // after the target group's deregistration delay.
@@ -696,7 +697,7 @@ impl Resource for Service {
                 other?;
             }
         }
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     async fn wait_quiet(&self, cx: &Cx<'_>, _live: &Live) -> anyhow::Result<()> {

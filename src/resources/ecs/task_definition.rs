@@ -18,8 +18,7 @@ use crate::aws::tags;
 use crate::config::Deployment;
 use crate::config::names::Names;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
-    Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
 };
 use crate::resources::{ecr, iam, logs};
 use crate::state::Intent;
@@ -33,6 +32,8 @@ pub struct TaskDefinition {
     cpu: String,
     memory: String,
     region: String,
+    cluster: String,
+    service: String,
     role: Ref<iam::Outputs>,
     log_group: Ref<logs::Outputs>,
     repository: Option<Ref<ecr::Outputs>>,
@@ -57,6 +58,8 @@ impl TaskDefinition {
             cpu: svc.cpu.to_string(),
             memory: svc.memory.to_string(),
             region: deployment.region.clone(),
+            cluster: names.cluster.clone(),
+            service: names.service.clone(),
             role: role.clone(),
             log_group: log_group.clone(),
             repository: repository.cloned(),
@@ -109,11 +112,11 @@ impl TaskDefinition {
                 .cloned()
                 .ok_or_else(|| anyhow::anyhow!("RegisterTaskDefinition returned nothing"))?,
             // The answer may leave out the tags it was given.
-            tags: if out.tags().is_empty() {
+            tags: Some(if out.tags().is_empty() {
                 our_tags
             } else {
                 out.tags().to_vec()
-            },
+            }),
         })
     }
 
@@ -144,6 +147,27 @@ impl TaskDefinition {
         Ok(arns)
     }
 
+    /// The revisions among `arns` that carry the deployment's tag: gwfargate deregisters no
+    /// revision someone else registered in the family.
+    pub async fn ours(cx: &Cx<'_>, arns: Vec<String>) -> anyhow::Result<Vec<String>> {
+        let mut ours = Vec::new();
+        for arn in arns {
+            let out = cx
+                .aws
+                .ecs
+                .describe_task_definition()
+                .task_definition(&arn)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await
+                .aws(|| format!("reading the tags of {arn}"))?;
+            if super::owner(cx, out.tags()) == Ownership::Ours {
+                ours.push(arn);
+            }
+        }
+        Ok(ours)
+    }
+
     /// Deregisters revisions of the family.
     pub async fn deregister(cx: &Cx<'_>, arns: &[String]) -> anyhow::Result<()> {
         for arn in arns {
@@ -165,8 +189,8 @@ impl TaskDefinition {
 pub struct Live {
     /// The revision.
     pub revision: Revision,
-    /// Its tags.
-    pub tags: Vec<aws_sdk_ecs::types::Tag>,
+    /// Its tags (`None`: not read; a status row reads the revision the service runs).
+    pub tags: Option<Vec<aws_sdk_ecs::types::Tag>>,
 }
 
 /// What the task definition hands its dependents.
@@ -204,8 +228,26 @@ impl Resource for TaskDefinition {
         &self,
         cx: &Cx<'_>,
         _inputs: &Inputs<'_>,
-        _depth: Depth,
+        depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
+        if depth == Depth::Observe
+            && let Some(running) = super::service(cx, &self.cluster, &self.service)
+                .await?
+                .and_then(|s| s.task_definition().map(str::to_string))
+        {
+            // A status row: the revision the service runs, read with the service.
+            let revision = running
+                .rsplit_once(':')
+                .and_then(|(_, n)| n.parse().ok())
+                .unwrap_or_default();
+            return Ok(Some(Live {
+                revision: Revision::builder()
+                    .task_definition_arn(running)
+                    .revision(revision)
+                    .build(),
+                tags: None,
+            }));
+        }
         let out = cx
             .aws
             .ecs
@@ -224,7 +266,7 @@ impl Resource for TaskDefinition {
                 })
                 .map(|td| Live {
                     revision: td.clone(),
-                    tags: out.tags().to_vec(),
+                    tags: Some(out.tags().to_vec()),
                 })),
             // ECS answers ClientException for an unknown family.
             Err(err) if has_code(&err, &["ClientException"]) => Ok(None),
@@ -233,7 +275,9 @@ impl Resource for TaskDefinition {
     }
 
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
-        super::owner(env, &live.tags)
+        live.tags
+            .as_ref()
+            .map_or(Ownership::Unknown, |tags| super::owner(env, tags))
     }
 
     fn id(&self, live: &Live) -> String {
@@ -342,13 +386,10 @@ impl Resource for TaskDefinition {
         cx: &Cx<'_>,
         _live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
-        let arns = Self::active_revisions(cx, &self.family).await?;
+    ) -> anyhow::Result<Option<String>> {
+        let arns = Self::ours(cx, Self::active_revisions(cx, &self.family).await?).await?;
         Self::deregister(cx, &arns).await?;
-        Ok(Deleted::Done(format!(
-            " ({} revision(s) deregistered)",
-            arns.len()
-        )))
+        Ok(Some(format!("{} revision(s) deregistered", arns.len())))
     }
 
     fn summary(&self, live: &Live) -> String {
@@ -397,7 +438,7 @@ mod tests {
                         .build(),
                 )
                 .build(),
-            tags: vec![],
+            tags: Some(vec![]),
         }
     }
 

@@ -10,7 +10,7 @@ use super::{load_balancer, target_group};
 use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, listed,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, listed,
 };
 use crate::state::Intent;
 
@@ -73,6 +73,10 @@ impl Resource for Listener {
 
     fn deps(&self) -> Vec<Dep> {
         vec![self.load_balancer.dep(), self.target_group.dep()]
+    }
+
+    fn found_through(&self) -> Vec<Key> {
+        vec![self.load_balancer.dep().key]
     }
 
     /// The listener on the service port of the stack's load balancer.
@@ -182,7 +186,7 @@ impl Resource for Listener {
         cx: &Cx<'_>,
         live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let arn = self.id(live);
         cx.aws
             .elb
@@ -191,7 +195,7 @@ impl Resource for Listener {
             .send()
             .await
             .aws(|| format!("deleting listener {arn}"))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn summary(&self, _live: &Live) -> String {
@@ -200,5 +204,51 @@ impl Resource for Listener {
 
     fn observe(&self, live: &Live) -> Observed {
         Observed::present("listener", &self.name, &self.id(live), "present")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Value, World};
+    use crate::resources::testing::env;
+
+    fn forwarding(target_group: &str) -> Live {
+        Live::builder()
+            .listener_arn("l-1")
+            .port(8080)
+            .default_actions(forward(target_group))
+            .build()
+    }
+
+    #[test]
+    fn the_listener_follows_a_target_group_made_again() {
+        let env = env();
+        let r = Listener::new(
+            &env.deployment,
+            &env.names,
+            &Ref::new("load_balancer"),
+            &Ref::new("target_group"),
+        );
+        let world = World::default();
+        world.publish(
+            "target_group",
+            target_group::Outputs {
+                arn: "tg-new".into(),
+            },
+        );
+        assert_eq!(
+            r.diff(&env, &forwarding("tg-new"), &world.inputs()),
+            Diff::none()
+        );
+        assert_eq!(
+            r.diff(&env, &forwarding("tg-old"), &world.inputs()).words(),
+            "target_group tg-old → tg-new"
+        );
+        world.unknown("target_group");
+        assert_eq!(
+            r.diff(&env, &forwarding("tg-old"), &world.inputs()).fields[0].to,
+            Value::Unknown
+        );
     }
 }

@@ -12,8 +12,7 @@ use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
-    Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
 };
 use crate::resources::network::subnet;
 use crate::state::Intent;
@@ -204,7 +203,7 @@ impl Resource for LoadBalancer {
         cx: &Cx<'_>,
         live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let arn = self.id(live);
         cx.aws
             .elb
@@ -213,7 +212,7 @@ impl Resource for LoadBalancer {
             .send()
             .await
             .aws(|| format!("deleting load balancer {}", self.name))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {
@@ -237,5 +236,48 @@ impl Resource for LoadBalancer {
             &state_of(&live.lb),
         )
         .detail(live.lb.dns_name().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+    use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerState, LoadBalancerStateEnum};
+
+    fn live(scheme: LoadBalancerSchemeEnum, state: LoadBalancerStateEnum) -> Live {
+        Live {
+            lb: Lb::builder()
+                .load_balancer_arn("lb-1")
+                .scheme(scheme)
+                .r#type(LoadBalancerTypeEnum::Network)
+                .state(LoadBalancerState::builder().code(state).build())
+                .build(),
+            tags: None,
+        }
+    }
+
+    #[test]
+    fn an_internet_facing_load_balancer_is_refused_a_provisioning_one_waited_for() {
+        let env = env();
+        let r = LoadBalancer::new(&env.names, &[]);
+        let world = World::default();
+        let ours = live(
+            LoadBalancerSchemeEnum::Internal,
+            LoadBalancerStateEnum::Provisioning,
+        );
+        assert_eq!(r.diff(&env, &ours, &world.inputs()), Diff::none());
+        assert!(matches!(r.readiness(&ours), Poll::Pending(state) if state == "provisioning"));
+        let public = r.diff(
+            &env,
+            &live(
+                LoadBalancerSchemeEnum::InternetFacing,
+                LoadBalancerStateEnum::Active,
+            ),
+            &world.inputs(),
+        );
+        assert_eq!(public.words(), "scheme internet-facing → internal");
+        assert!(public.refuse.is_some());
     }
 }

@@ -11,8 +11,7 @@ use crate::aws::tags;
 use crate::aws::wait::Patience;
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
-    Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
 };
 use crate::resources::network::vpc;
 use crate::state::Intent;
@@ -262,7 +261,7 @@ impl Resource for TargetGroup {
         cx: &Cx<'_>,
         live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         cx.aws
             .elb
             .delete_target_group()
@@ -270,7 +269,7 @@ impl Resource for TargetGroup {
             .send()
             .await
             .aws(|| format!("deleting target group {}", self.name))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {

@@ -16,8 +16,8 @@ use crate::aws::tags::ec2_spec;
 use crate::aws::wait::Poll;
 use crate::config::names::Names;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource,
-    Value, listed,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource, Value,
+    listed,
 };
 use crate::state::Intent;
 
@@ -409,9 +409,9 @@ impl Resource for Endpoint {
         cx: &Cx<'_>,
         live: &VpcEndpoint,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         if state_of(live) == "deleting" {
-            return Ok(Deleted::Done(String::new()));
+            return Ok(None);
         }
         let id = self.id(live);
         let out = cx
@@ -444,7 +444,7 @@ impl Resource for Endpoint {
                 failures.join("; ")
             );
         }
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn gone(&self, live: &VpcEndpoint) -> bool {

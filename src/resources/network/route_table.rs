@@ -10,7 +10,7 @@ use crate::aws::AwsResultExt as _;
 use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
 };
 use crate::state::Intent;
 
@@ -217,7 +217,7 @@ impl Resource for RouteTable {
         cx: &Cx<'_>,
         live: &Table,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let id = self.id(live);
         for assoc in live.associations() {
             if assoc.main() == Some(true) {
@@ -251,7 +251,7 @@ impl Resource for RouteTable {
             .send()
             .await
             .aws(|| format!("deleting route table {id}"))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {

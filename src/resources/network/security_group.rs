@@ -14,9 +14,7 @@ use crate::aws::AwsResultExt as _;
 use crate::aws::errors::has_code;
 use crate::aws::tags::{ec2_filter, ec2_spec};
 use crate::aws::wait::Patience;
-use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource,
-};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource};
 use crate::state::Intent;
 
 /// The tasks' and endpoints' security group.
@@ -478,7 +476,7 @@ impl Resource for SecurityGroup {
         cx: &Cx<'_>,
         live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let id = self.id(live);
         cx.aws
             .ec2
@@ -487,7 +485,7 @@ impl Resource for SecurityGroup {
             .send()
             .await
             .aws(|| format!("deleting security group {id}"))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {

@@ -11,8 +11,7 @@ use crate::aws::tags::ec2_spec;
 use crate::aws::wait::{Patience, Poll};
 use crate::config::names::Names;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref,
-    Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
 };
 use crate::state::Intent;
 
@@ -202,7 +201,7 @@ impl Resource for Subnet {
         cx: &Cx<'_>,
         live: &Self::Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let id = self.id(live);
         cx.aws
             .ec2
@@ -211,7 +210,7 @@ impl Resource for Subnet {
             .send()
             .await
             .aws(|| format!("deleting subnet {} ({id})", self.name))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {

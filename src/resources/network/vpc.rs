@@ -9,7 +9,7 @@ use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
 use crate::aws::wait::Poll;
 use crate::model::{
-    Cx, Deleted, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Resource,
 };
 use crate::state::Intent;
 
@@ -262,7 +262,7 @@ impl Resource for Vpc {
         cx: &Cx<'_>,
         live: &Live,
         _inputs: &Inputs<'_>,
-    ) -> anyhow::Result<Deleted> {
+    ) -> anyhow::Result<Option<String>> {
         let id = self.id(live);
         cx.aws
             .ec2
@@ -271,7 +271,7 @@ impl Resource for Vpc {
             .send()
             .await
             .aws(|| format!("deleting VPC {id}"))?;
-        Ok(Deleted::Done(String::new()))
+        Ok(None)
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {
