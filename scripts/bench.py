@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""The benchmark: gwfargate's commands on the realistic test bed, in AWS seconds.
+
+    scripts/bench.sh [--runs N] [--scale S] [--binary PATH]
+
+Starts the test bed (moto with AWS's provisioning times, ordering rules and rate limits) on
+loopback at `--scale` wall seconds per AWS second, then runs `up`, `status`, a second `up`
+(nothing to do), `plan` and `down` on config/env1.toml, `--runs` times. Prints, per command,
+the median time in AWS seconds (wall time / scale), the median number of AWS calls (from the
+test bed's call log), and for `up` and `down` the ratio to their critical path.
+
+The critical path is computed, not measured: the longest chain through the graph gwfargate
+itself reports (`gwfargate graph --json`), each resource weighted with the test bed's durations
+(tests/testbed/settings.py): what a perfect tool, calling AWS in no time and noticing every
+change at once, could not beat on this bed.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from testbed import settings  # noqa: E402
+
+D = settings.DEFAULT_DURATIONS
+# The deregistration delay gwfargate sets on its target group, and drops to 0 on the way down.
+DEREGISTRATION_DELAY_UP = 30
+
+
+def critical_path_up(nodes):
+    """Longest chain to a stack that serves: each resource can start once its dependencies are
+    ready, and is ready after the bed's provisioning time for its kind."""
+    took = {
+        "load balancer": D["nlb_active"],
+        "vpc link": D["vpc_link_available"],
+        "interface endpoint": D["endpoint_available"],
+        "gateway endpoint": D["endpoint_available"],
+        "ecs service": D["service_steady"],
+    }
+    ready = {}
+    for node in nodes:  # in dependency order
+        start = max((ready[d["key"]] for d in node["deps"]), default=0.0)
+        ready[node["key"]] = start + took.get(node["kind"], 0.0)
+    return max(ready.values())
+
+
+def critical_path_down(nodes):
+    """Longest chain to nothing left: each resource is deleted once what depends on it has gone
+    as far as the graph says; subnets and security groups also wait for the network interfaces
+    of deleted tasks, endpoints and load balancers, which linger on the bed."""
+    by_key = {n["key"]: n for n in nodes}
+    dependents = {n["key"]: [] for n in nodes}
+    for n in nodes:
+        for d in n["deps"]:
+            dependents[d["key"]].append((n["key"], d["down"]))
+    # AWS seconds after its deletion starts at which a resource reaches each phase, and at
+    # which its interfaces leave the subnets (and groups) they were in.
+    task_stop = D["task_stop"]  # the deregistration delay is 0 on the way down
+    phases = {
+        "ecs service": {"deleting": 0.0, "quiet": task_stop, "gone": max(0.0, D["service_draining"])},
+        "vpc link": {"gone": D["vpc_link_deleting"]},
+        "interface endpoint": {"gone": D["endpoint_deleting"]},
+        "gateway endpoint": {"gone": D["endpoint_deleting"]},
+    }
+    released = {
+        "ecs service": task_stop + D["eni_linger"],
+        "interface endpoint": D["endpoint_deleting"] + D["eni_linger"],
+        "load balancer": D["eni_linger"],
+    }
+    start, reached = {}, {}
+
+    def reach(key, phase):
+        node = by_key[key]
+        table = phases.get(node["kind"], {})
+        offset = table.get(phase, table.get("gone", 0.0))
+        return starts(key) + offset
+
+    def starts(key):
+        if key in start:
+            return start[key]
+        kind = by_key[key]["kind"]
+        t = max((reach(dep, phase) for dep, phase in dependents[key]), default=0.0)
+        if kind in ("subnet", "security group"):
+            holders = [n for n in nodes if n["kind"] in released]
+            t = max([t] + [starts(h["key"]) + released[h["kind"]] for h in holders
+                           if not (kind == "security group" and h["kind"] == "load balancer")])
+        start[key] = t
+        return t
+
+    for node in nodes:
+        reached[node["key"]] = reach(node["key"], "gone")
+    return max(reached.values())
+
+
+class Bed:
+    def __init__(self, scale):
+        self.scale = scale
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/moto_launcher.py"),
+             "--profile", "realistic", "--scale", str(scale), "--ecs-running", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        line = self.proc.stdout.readline()
+        self.endpoint = f"http://127.0.0.1:{line.strip().split('=')[1]}"
+
+    def control(self, method, path):
+        req = urllib.request.Request(self.endpoint + path, data=b"{}" if method == "POST" else None, method=method)
+        with urllib.request.urlopen(req) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def calls(self):
+        return sum(c["count"] for c in self.control("GET", "/_testbed/calls").values())
+
+    def reset(self):
+        self.control("POST", "/_testbed/reset")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=0.05, help="wall seconds per AWS second")
+    parser.add_argument("--binary", default=None)
+    args = parser.parse_args()
+    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    binary = args.binary or str(Path(target) / "debug/gwfargate")
+
+    bed = Bed(args.scale)
+    work = Path(tempfile.mkdtemp(prefix="gwfargate-bench-"))
+    env_file = work / "env1.toml"
+    env_file.write_text((ROOT / "config/env1.toml").read_text())
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(work),
+        "AWS_ENDPOINT_URL": bed.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(work / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(work / "none"),
+        # AWS's own polling unit (2 s), on the bed's clock.
+        "GWFARGATE_POLL_SECONDS": str(2 * args.scale),
+    }
+    (work / "none").write_text("")
+
+    def run(*command, expect=0):
+        started = time.monotonic()
+        done = subprocess.run([binary, *command], cwd=work, env=env, capture_output=True, text=True)
+        took = time.monotonic() - started
+        if done.returncode != expect:
+            sys.exit(f"`gwfargate {' '.join(command)}` exited {done.returncode}:\n{done.stderr}")
+        return took, done
+
+    try:
+        # The image is pushed into a repository of the user's (found, never deleted), so every
+        # run builds the whole stack the same way.
+        import boto3
+
+        ecr = boto3.client("ecr", region_name="eu-west-1", endpoint_url=bed.endpoint,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        ecr.create_repository(repositoryName="microservice1")
+        subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/push_fake_image.py"), image],
+                       env=dict(os.environ, **env), check=True, capture_output=True)
+        _, graph = run("graph", "--env", "env1.toml", "--json")
+        nodes = json.loads(graph.stdout)["nodes"]
+        paths = {"up": critical_path_up(nodes), "down": critical_path_down(nodes)}
+        commands = [
+            ("up", ["up", "--env", "env1.toml", "--yes"], 0),
+            ("status", ["status"], 0),
+            ("no-op up", ["up", "--env", "env1.toml"], 0),
+            ("plan", ["plan", "--env", "env1.toml", "--detailed-exitcode"], 0),
+            ("down", ["down", "--yes"], 0),
+        ]
+        seconds = {name: [] for name, _, _ in commands}
+        calls = {name: [] for name, _, _ in commands}
+        for i in range(args.runs):
+            for name, command, expect in commands:
+                bed.reset()
+                took, _ = run(*command, expect=expect)
+                seconds[name].append(took / args.scale)
+                calls[name].append(bed.calls())
+            print(f"run {i + 1}/{args.runs}: " + ", ".join(
+                f"{name} {seconds[name][-1]:.0f} s/{calls[name][-1]} calls" for name, _, _ in commands),
+                file=sys.stderr)
+    finally:
+        bed.stop()
+
+    print(f"gwfargate on the realistic test bed: scale {args.scale} (1 wall s = {1 / args.scale:.0f} AWS s), "
+          f"{args.runs} run(s), medians")
+    print(f"{'command':<10} {'AWS s':>8} {'critical path':>14} {'ratio':>7} {'calls':>6}")
+    for name, _, _ in commands:
+        median = statistics.median(seconds[name])
+        path = paths.get(name)
+        ratio = f"{median / path:.3f}" if path else "-"
+        path_text = f"{path:.0f}" if path else "-"
+        print(f"{name:<10} {median:>8.1f} {path_text:>14} {ratio:>7} {statistics.median(calls[name]):>6.0f}")
+
+
+if __name__ == "__main__":
+    main()
