@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 
 use assert_cmd::Command;
 
-/// The repository root.
+/// The repository root. Read when the test runs (cargo sets it then too): a test binary built
+/// in another clone sharing the target directory would otherwise look in that clone.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 /// A moto server on 127.0.0.1, on a port the kernel chose, killed when dropped.
