@@ -29,6 +29,8 @@ const ALREADY_EXISTS: &[&str] = &[
     "ConflictException",
     "EntityAlreadyExists",
     "ResourceAlreadyExistsException",
+    // A repository of the user's made meanwhile is found the same way, and used as it is.
+    "RepositoryAlreadyExistsException",
 ];
 
 fn pause(attempt: u32) -> Duration {

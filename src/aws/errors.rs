@@ -186,6 +186,15 @@ pub fn found<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
     }
 }
 
+/// A call's result, with an error of one of `codes` (a repeat of what is already so, such as
+/// a retry meeting what its lost first attempt did) counted as success.
+pub fn ignore<T>(result: anyhow::Result<T>, codes: &[&str]) -> anyhow::Result<()> {
+    match result {
+        Err(err) if has_code(&err, codes) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,4 +8,4 @@ pub mod tags;
 pub mod wait;
 
 pub use clients::Clients;
-pub use errors::{AwsResultExt, found};
+pub use errors::{AwsResultExt, found, ignore};

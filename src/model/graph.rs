@@ -294,7 +294,7 @@ pub fn label(node: &dyn Node) -> String {
 /// Ends a node's line with how its work went; stopping for the user (an image to push,
 /// Ctrl-C) is not a failure.
 fn finish(line: &dyn Line, node: &dyn Node, result: anyhow::Result<String>) -> anyhow::Result<()> {
-    let what = format!("{} {}", node.kind(), node.name());
+    let what = label(node);
     match result {
         Ok(words) => {
             line.finish(Mark::Ok, &words);

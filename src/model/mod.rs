@@ -156,6 +156,13 @@ pub fn listed(items: &[String]) -> Option<String> {
     (!items.is_empty()).then(|| items.join(", "))
 }
 
+/// The items in order, so lists AWS returns in any order compare and print alike.
+pub fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort_unstable();
+    items
+}
+
 /// One field that differs between what is live and what is wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
@@ -251,6 +258,23 @@ impl Diff {
         self.fields.iter().any(|f| f.field == field)
     }
 
+    /// Plans adding to list `field` the wanted members it lacks, leaving the others (the
+    /// user's) alone: `have` (sorted) → `have` and the missing ones, sorted. `want` is `None`
+    /// while a member is yet to be made.
+    pub fn add_missing(&mut self, field: &str, have: &[String], want: Option<Vec<String>>) {
+        match want {
+            Some(want) if want.iter().all(|w| have.contains(w)) => {}
+            Some(want) => {
+                let mut after = have.to_vec();
+                after.extend(want.into_iter().filter(|w| !have.contains(w)));
+                self.change(field, listed(have), sorted(&after).join(", "));
+            }
+            None => {
+                self.change(field, listed(have), Value::Unknown);
+            }
+        }
+    }
+
     /// The field changes in a line: `retention_days 30 → 7, desired_count 1 → 2`.
     pub fn words(&self) -> String {
         self.fields
@@ -327,14 +351,14 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// A resource that exists.
-    pub fn present(kind: &'static str, name: &str, id: &str, state: &str) -> Observed {
+    /// A resource that exists, as its kind saw it.
+    pub fn present(kind: &'static str, name: &str, seen: Seen) -> Observed {
         Observed {
             kind,
             name: name.to_string(),
-            id: Some(id.to_string()),
-            state: state.to_ascii_lowercase(),
-            detail: None,
+            id: Some(seen.id),
+            state: seen.state,
+            detail: seen.detail,
         }
     }
 
@@ -348,9 +372,33 @@ impl Observed {
             detail: None,
         }
     }
+}
+
+/// What a kind sees of a found resource for its `status` row; the row's kind and name are
+/// the node's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Its id or ARN.
+    pub id: String,
+    /// AWS's own word for its state (`available`, `active`, ...), or `present` where AWS has
+    /// none for the kind.
+    pub state: String,
+    /// Anything else worth one glance (running/desired, DNS name).
+    pub detail: Option<String>,
+}
+
+impl Seen {
+    /// Seen with `id`, in `state`.
+    pub fn new(id: &str, state: &str) -> Seen {
+        Seen {
+            id: id.to_string(),
+            state: state.to_ascii_lowercase(),
+            detail: None,
+        }
+    }
 
     /// Adds a detail.
-    pub fn detail(mut self, detail: impl Into<String>) -> Observed {
+    pub fn detail(mut self, detail: impl Into<String>) -> Seen {
         self.detail = Some(detail.into());
         self
     }
@@ -610,10 +658,9 @@ pub trait Resource: Send + Sync + 'static {
         &self,
         cx: &Cx<'_>,
         id: &str,
-        inputs: &Inputs<'_>,
         depth: Depth,
     ) -> impl Future<Output = anyhow::Result<Option<Self::Live>>> + Send {
-        let _ = (cx, id, inputs, depth);
+        let _ = (cx, id, depth);
         async { Ok(None) }
     }
 
@@ -770,7 +817,8 @@ pub trait Resource: Send + Sync + 'static {
         async { Ok(()) }
     }
 
-    /// Whether a found resource counts as gone (an endpoint in state `deleted`).
+    /// Whether a found resource counts as gone (an endpoint in state `deleted`): the
+    /// reconciler reads such a resource as absent, whichever way it was found.
     fn gone(&self, live: &Self::Live) -> bool {
         let _ = live;
         false
@@ -781,6 +829,6 @@ pub trait Resource: Send + Sync + 'static {
         self.id(live)
     }
 
-    /// Its status row.
-    fn observe(&self, live: &Self::Live) -> Observed;
+    /// What its status row shows of it.
+    fn observe(&self, live: &Self::Live) -> Seen;
 }

@@ -106,7 +106,7 @@ impl<R: Resource> Typed<R> {
         depth: Depth,
     ) -> anyhow::Result<Found<R::Live>> {
         if let Some(record) = cx.state.get(&self.key).filter(|_| R::FOUND_BY_ID)
-            && let Some(live) = self.resource.by_id(cx, &record.id, inputs, depth).await?
+            && let Some(live) = by_id(&self.resource, cx, &record.id, depth).await?
         {
             match self.resource.ownership(cx, &live) {
                 Ownership::Ours => return Ok(Found::Ours(live)),
@@ -121,7 +121,7 @@ impl<R: Resource> Typed<R> {
                 )),
             }
         }
-        Ok(match self.resource.lookup(cx, inputs, depth).await? {
+        Ok(match lookup(&self.resource, cx, inputs, depth).await? {
             Some(live) => match self.resource.ownership(cx, &live) {
                 Ownership::Ours | Ownership::Unknown => Found::Ours(live),
                 Ownership::NotOurs => Found::Foreign(live),
@@ -154,7 +154,7 @@ impl<R: Resource> Typed<R> {
         cx: &Cx<'_>,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<R::Live>> {
-        match self.resource.lookup(cx, inputs, Depth::Full).await? {
+        match lookup(&self.resource, cx, inputs, Depth::Full).await? {
             Some(live) => match self.resource.ownership(cx, &live) {
                 Ownership::NotOurs if self.resource.foreign_use() == ForeignUse::Refuse => {
                     anyhow::bail!("{} {}", self.what(), self.not_ours(cx))
@@ -252,7 +252,6 @@ impl<R: Resource> Typed<R> {
             || async {
                 Ok(match self.refetch(cx, &id, inputs).await? {
                     None => Poll::Ready(()),
-                    Some(live) if self.resource.gone(&live) => Poll::Ready(()),
                     Some(live) => Poll::Pending(self.resource.observe(&live).state),
                 })
             },
@@ -338,10 +337,36 @@ async fn refetch<R: Resource>(
     inputs: &Inputs<'_>,
 ) -> anyhow::Result<Option<R::Live>> {
     if R::FOUND_BY_ID {
-        resource.by_id(cx, id, inputs, Depth::Observe).await
+        by_id(resource, cx, id, Depth::Observe).await
     } else {
-        resource.lookup(cx, inputs, Depth::Observe).await
+        lookup(resource, cx, inputs, Depth::Observe).await
     }
+}
+
+/// [`Resource::by_id`], with what the kind counts as gone read as absent.
+async fn by_id<R: Resource>(
+    resource: &R,
+    cx: &Cx<'_>,
+    id: &str,
+    depth: Depth,
+) -> anyhow::Result<Option<R::Live>> {
+    Ok(resource
+        .by_id(cx, id, depth)
+        .await?
+        .filter(|live| !resource.gone(live)))
+}
+
+/// [`Resource::lookup`], with what the kind counts as gone read as absent.
+async fn lookup<R: Resource>(
+    resource: &R,
+    cx: &Cx<'_>,
+    inputs: &Inputs<'_>,
+    depth: Depth,
+) -> anyhow::Result<Option<R::Live>> {
+    Ok(resource
+        .lookup(cx, inputs, depth)
+        .await?
+        .filter(|live| !resource.gone(live)))
 }
 
 /// Waits until `live` is ready, polling AWS: the default of [`Resource::wait_ready`]. What is
@@ -594,13 +619,15 @@ impl<R: Resource> Node for Typed<R> {
     }
 
     fn observe(&self) -> Observed {
+        let row =
+            |live: &R::Live| Observed::present(self.kind, &self.name, self.resource.observe(live));
         match self.found() {
-            Found::Ours(live) => self.resource.observe(&live),
+            Found::Ours(live) => row(&live),
             Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
-                self.resource.observe(&live)
+                row(&live)
             }
             Found::Foreign(live) => {
-                let mut row = self.resource.observe(&live);
+                let mut row = row(&live);
                 row.state = "not ours".to_string();
                 row.detail = Some(format!("not tagged {TAG_ENV}: someone else's"));
                 row

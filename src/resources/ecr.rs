@@ -15,9 +15,7 @@ use crate::aws::{AwsResultExt as _, found};
 use crate::config::ImageRef;
 use crate::config::names::TAG_CREATED;
 use crate::error::ImageNotPushed;
-use crate::model::{
-    Cx, Dep, Depth, Diff, Env, ForeignUse, Inputs, Key, Observed, Ownership, Resource,
-};
+use crate::model::{Cx, Dep, Depth, Diff, Env, ForeignUse, Inputs, Key, Ownership, Resource, Seen};
 use crate::state::Intent;
 
 const LIFECYCLE_POLICY: &str = r#"{"rules":[{"rulePriority":1,"description":"expire untagged images after 14 days","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
@@ -241,10 +239,12 @@ impl Resource for Repository {
         diff
     }
 
+    /// One already there (ours if a lost answer made it, else the user's, made meanwhile and
+    /// used as it is) is found by create-once's lookup.
     async fn create(
         &self,
         cx: &Cx<'_>,
-        inputs: &Inputs<'_>,
+        _inputs: &Inputs<'_>,
         _intent: &Intent,
     ) -> anyhow::Result<Live> {
         let mut our_tags = cx.tags(&self.name);
@@ -262,24 +262,16 @@ impl Resource for Repository {
             .set_tags(Some(tags::ecr(&our_tags)?))
             .send()
             .await
-            .aws(|| format!("creating ECR repository {}", self.name));
-        match out {
-            Ok(out) => Ok(Live {
-                repo: out
-                    .repository()
-                    .cloned()
-                    .ok_or_else(|| anyhow::anyhow!("CreateRepository returned no repository"))?,
-                created_by_us: Some(true),
-                lifecycle: Some(false),
-                images: None,
-            }),
-            // Ours if a lost answer made it (it carries our tags); else the user's, made
-            // meanwhile, used as it is and never deleted.
-            Err(err) if has_code(&err, &["RepositoryAlreadyExistsException"]) => {
-                self.lookup(cx, inputs, Depth::Full).await?.ok_or(err)
-            }
-            Err(err) => Err(err),
-        }
+            .aws(|| format!("creating ECR repository {}", self.name))?;
+        Ok(Live {
+            repo: out
+                .repository()
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("CreateRepository returned no repository"))?,
+            created_by_us: Some(true),
+            lifecycle: Some(false),
+            images: None,
+        })
     }
 
     async fn update(
@@ -386,8 +378,8 @@ impl Resource for Repository {
         }
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present("ecr repository", &self.name, &self.id(live), "present")
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), "present")
     }
 }
 

@@ -9,7 +9,7 @@ use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
 use crate::config::names::Names;
 use crate::config::{Deployment, ImageRef};
-use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Resource};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Resource, Seen};
 use crate::state::Intent;
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -357,8 +357,8 @@ impl Resource for ExecutionRole {
         self.name.clone()
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present("iam role", &self.name, live.role.arn(), "present")
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(live.role.arn(), "present")
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsResultExt as _;
 use crate::aws::tags;
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Resource, Seen,
 };
 use crate::state::Intent;
 
@@ -250,7 +250,7 @@ impl Resource for LogGroup {
         self.name.clone()
     }
 
-    fn observe(&self, live: &Live) -> Observed {
+    fn observe(&self, live: &Live) -> Seen {
         let retention = live.group.retention_in_days().map_or_else(
             || "no retention".to_string(),
             |d| format!("retention {d} days"),
@@ -260,8 +260,7 @@ impl Resource for LogGroup {
             .stored_bytes()
             .map(|b| format!(", {} stored", bytes(b)))
             .unwrap_or_default();
-        Observed::present("log group", &self.name, &self.id(live), "present")
-            .detail(format!("{retention}{stored}"))
+        Seen::new(&self.id(live), "present").detail(format!("{retention}{stored}"))
     }
 }
 

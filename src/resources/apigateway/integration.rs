@@ -8,11 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rest_api::{self, PROXY, ROUTES};
 use super::vpc_link;
-use crate::aws::AwsResultExt as _;
-use crate::aws::errors::has_code;
-use crate::model::{
-    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
-};
+use crate::aws::{AwsResultExt as _, ignore};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen, Value};
 use crate::resources::elb::{listener, load_balancer};
 use crate::state::Intent;
 
@@ -209,14 +206,10 @@ impl Resource for Integrations {
         let Some(routes) = rest_api::routes(cx, &api.id).await? else {
             return Ok(None);
         };
-        let live = Live {
+        Ok(Some(Live {
             routes,
             api_id: api.id,
-        };
-        Ok(ROUTES
-            .iter()
-            .any(|p| live.integration(p).is_some())
-            .then_some(live))
+        }))
     }
 
     /// Ours when they are on our API: only then are they looked up.
@@ -346,22 +339,18 @@ impl Resource for Integrations {
             else {
                 continue;
             };
-            let done = cx
-                .aws
-                .apigw
-                .delete_integration()
-                .rest_api_id(&live.api_id)
-                .resource_id(resource_id)
-                .http_method("ANY")
-                .send()
-                .await
-                .aws(|| format!("removing the integration of ANY {path}"));
-            match done {
-                Err(err) if has_code(&err, &["NotFoundException"]) => {}
-                other => {
-                    other?;
-                }
-            }
+            ignore(
+                cx.aws
+                    .apigw
+                    .delete_integration()
+                    .rest_api_id(&live.api_id)
+                    .resource_id(resource_id)
+                    .http_method("ANY")
+                    .send()
+                    .await
+                    .aws(|| format!("removing the integration of ANY {path}")),
+                &["NotFoundException"],
+            )?;
         }
         Ok(None)
     }
@@ -378,8 +367,8 @@ impl Resource for Integrations {
         )
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        let row = Observed::present("api integrations", &self.name(), &live.api_id, "present");
+    fn observe(&self, live: &Live) -> Seen {
+        let row = Seen::new(&live.api_id, "present");
         match live.integration("/") {
             Some(i) => row.detail(i.words()),
             None => row,

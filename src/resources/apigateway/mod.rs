@@ -1,7 +1,13 @@
-//! API Gateway: the VPC link to the load balancer, the REST API and its stage. API Gateway
-//! has no tag filter, so these are found by their recorded id first, then by name and tags.
+//! API Gateway: the VPC link to the load balancer, the REST API, its integrations and its
+//! stage. API Gateway has no tag filter, so these are found by their recorded id first, then
+//! by name and tags.
 
 pub mod integration;
 pub mod rest_api;
 pub mod stage;
 pub mod vpc_link;
+
+/// The public URL of `stage` of REST API `api_id`.
+pub fn invoke_url(api_id: &str, region: &str, stage: &str) -> String {
+    format!("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
+}

@@ -9,11 +9,10 @@ use aws_sdk_apigateway::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::aws::create::create_once;
-use crate::aws::errors::has_code;
 use crate::aws::tags;
 use crate::aws::wait::Patience;
-use crate::aws::{AwsResultExt as _, found};
-use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Resource, listed};
+use crate::aws::{AwsResultExt as _, found, ignore};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Resource, Seen, listed};
 use crate::state::Intent;
 
 /// The proxy route's path.
@@ -146,11 +145,11 @@ impl RestApi {
         } else {
             req
         };
-        match req.send().await.aws(|| format!("adding method ANY {path}")) {
-            // A retry of a call whose answer was lost meets the method it made.
-            Err(err) if has_code(&err, &["ConflictException"]) => Ok(()),
-            other => other.map(|_| ()),
-        }
+        // A retry of a call whose answer was lost meets the method it made.
+        ignore(
+            req.send().await.aws(|| format!("adding method ANY {path}")),
+            &["ConflictException"],
+        )
     }
 }
 
@@ -175,13 +174,7 @@ impl Resource for RestApi {
         Vec::new()
     }
 
-    async fn by_id(
-        &self,
-        cx: &Cx<'_>,
-        id: &str,
-        _inputs: &Inputs<'_>,
-        depth: Depth,
-    ) -> anyhow::Result<Option<Live>> {
+    async fn by_id(&self, cx: &Cx<'_>, id: &str, depth: Depth) -> anyhow::Result<Option<Live>> {
         let out = found(
             cx.aws
                 .apigw
@@ -273,12 +266,7 @@ impl Resource for RestApi {
             .get("stage")
             .and_then(|r| r.outputs)
             .and_then(|o| o.get("url").and_then(|u| u.as_str()).map(str::to_string))
-            .unwrap_or_else(|| {
-                format!(
-                    "https://{old}.execute-api.{}.amazonaws.com/{}",
-                    self.region, self.environment
-                )
-            });
+            .unwrap_or_else(|| super::invoke_url(&old, &self.region, &self.environment));
         Some(format!(
             "REST API {old} is gone, so the public URL changes: {url} answers no more; `up` \
              prints the new one"
@@ -438,8 +426,8 @@ impl Resource for RestApi {
         Patience::minutes(5)
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present("rest api", &self.name, &self.id(live), "present")
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), "present")
     }
 }
 

@@ -14,9 +14,7 @@ use super::{integration, rest_api, vpc_link};
 use crate::aws::create::create_once;
 use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
-use crate::model::{
-    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
-};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen, Value};
 use crate::resources::ecs::service;
 use crate::resources::elb::load_balancer;
 use crate::state::Intent;
@@ -65,10 +63,7 @@ impl Stage {
     }
 
     fn url(&self, api_id: &str) -> String {
-        format!(
-            "https://{api_id}.execute-api.{}.amazonaws.com/{}",
-            self.region, self.name
-        )
+        super::invoke_url(api_id, &self.region, &self.name)
     }
 
     /// A deployment of the wanted integrations (one a run cut short made, or a new one), and
@@ -429,14 +424,9 @@ impl Resource for Stage {
         format!("{}: {}", self.name, self.url(&live.api_id))
     }
 
-    fn observe(&self, live: &Found) -> Observed {
-        Observed::present(
-            "api stage",
-            &self.name,
-            live.stage.deployment_id().unwrap_or_default(),
-            "present",
-        )
-        .detail(self.url(&live.api_id))
+    fn observe(&self, live: &Found) -> Seen {
+        Seen::new(live.stage.deployment_id().unwrap_or_default(), "present")
+            .detail(self.url(&live.api_id))
     }
 }
 

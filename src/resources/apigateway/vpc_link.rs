@@ -10,7 +10,7 @@ use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Replace, Resource, Seen,
 };
 use crate::resources::elb::load_balancer;
 use crate::state::Intent;
@@ -72,13 +72,7 @@ impl Resource for VpcLink {
         vec![self.load_balancer.dep()]
     }
 
-    async fn by_id(
-        &self,
-        cx: &Cx<'_>,
-        id: &str,
-        _inputs: &Inputs<'_>,
-        _depth: Depth,
-    ) -> anyhow::Result<Option<Link>> {
+    async fn by_id(&self, cx: &Cx<'_>, id: &str, _depth: Depth) -> anyhow::Result<Option<Link>> {
         let out = found(
             cx.aws
                 .apigw
@@ -248,8 +242,8 @@ impl Resource for VpcLink {
         format!("{}, {}", self.id(live), status_of(live))
     }
 
-    fn observe(&self, live: &Link) -> Observed {
-        Observed::present("vpc link", &self.name, &self.id(live), &status_of(live))
+    fn observe(&self, live: &Link) -> Seen {
+        Seen::new(&self.id(live), &status_of(live))
     }
 }
 

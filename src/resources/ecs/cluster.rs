@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsResultExt as _;
 use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
-use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Observed, Ownership, Resource};
+use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Ownership, Resource, Seen};
 use crate::state::Intent;
 
 /// The cluster.
@@ -156,13 +156,8 @@ impl Resource for Cluster {
         self.name.clone()
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present(
-            "ecs cluster",
-            &self.name,
-            &self.id(live),
-            live.status().unwrap_or("present"),
-        )
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), live.status().unwrap_or("present"))
     }
 }
 

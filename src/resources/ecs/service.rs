@@ -22,14 +22,14 @@ use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde::{Deserialize, Serialize};
 
 use super::{cluster, task_definition};
-use crate::aws::AwsResultExt as _;
 use crate::aws::errors::has_code;
 use crate::aws::tags;
 use crate::aws::wait::{self, Patience, Poll};
+use crate::aws::{AwsResultExt as _, ignore};
 use crate::config::{Deployment, names::Names};
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Phase, Ref, Replace,
-    Resource, listed,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Phase, Ref, Replace, Resource,
+    Seen, listed, sorted,
 };
 use crate::resources::elb::{listener, target_group};
 use crate::resources::network::{endpoint, security_group, subnet};
@@ -269,12 +269,6 @@ fn deployment_configuration() -> DeploymentConfiguration {
 fn is_role_not_ready(err: &anyhow::Error) -> bool {
     has_code(err, &["InvalidParameterException"])
         && format!("{err:#}").to_ascii_lowercase().contains("assume")
-}
-
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort_unstable();
-    items
 }
 
 /// What one look at the service says about the rollout of `task_definition`. `seen_ours`
@@ -677,26 +671,18 @@ impl Resource for Service {
             .send()
             .await
             .aws(|| format!("scaling ecs service {} to 0", self.name))?;
-        let deleted = cx
-            .aws
-            .ecs
-            .delete_service()
-            .cluster(&self.cluster_name)
-            .service(&self.name)
-            .force(true)
-            .send()
-            .await
-            .aws(|| format!("deleting ecs service {}", self.name));
-        match deleted {
-            Err(err)
-                if has_code(
-                    &err,
-                    &["ServiceNotFoundException", "ServiceNotActiveException"],
-                ) => {}
-            other => {
-                other?;
-            }
-        }
+        ignore(
+            cx.aws
+                .ecs
+                .delete_service()
+                .cluster(&self.cluster_name)
+                .service(&self.name)
+                .force(true)
+                .send()
+                .await
+                .aws(|| format!("deleting ecs service {}", self.name)),
+            &["ServiceNotFoundException", "ServiceNotActiveException"],
+        )?;
         Ok(None)
     }
 
@@ -708,10 +694,6 @@ impl Resource for Service {
         Patience::minutes(20)
     }
 
-    fn waiting_for(&self) -> &'static str {
-        "to be steady"
-    }
-
     fn summary(&self, live: &Live) -> String {
         format!(
             "{}, {}/{} running",
@@ -721,7 +703,7 @@ impl Resource for Service {
         )
     }
 
-    fn observe(&self, live: &Live) -> Observed {
+    fn observe(&self, live: &Live) -> Seen {
         let rollout = live
             .deployments()
             .iter()
@@ -730,13 +712,7 @@ impl Resource for Service {
             .map_or(String::new(), |r| {
                 format!(", rollout {}", r.as_str().to_ascii_lowercase())
             });
-        Observed::present(
-            "ecs service",
-            &self.name,
-            &self.id(live),
-            live.status().unwrap_or("present"),
-        )
-        .detail(format!(
+        Seen::new(&self.id(live), live.status().unwrap_or("present")).detail(format!(
             "{}/{} running{rollout}",
             live.running_count(),
             live.desired_count()

@@ -18,7 +18,7 @@ use crate::aws::tags;
 use crate::config::Deployment;
 use crate::config::names::Names;
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
 use crate::resources::{ecr, iam, logs};
 use crate::state::Intent;
@@ -396,10 +396,8 @@ impl Resource for TaskDefinition {
         format!("{}:{}", self.family, live.revision.revision())
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present(
-            "task definition",
-            &self.family,
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(
             &self.id(live),
             live.revision
                 .status()

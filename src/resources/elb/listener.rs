@@ -10,7 +10,7 @@ use super::{load_balancer, target_group};
 use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, listed,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen, listed,
 };
 use crate::state::Intent;
 
@@ -202,8 +202,8 @@ impl Resource for Listener {
         format!("TCP:{}", self.port)
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present("listener", &self.name, &self.id(live), "present")
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), "present")
     }
 }
 

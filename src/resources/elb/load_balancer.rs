@@ -12,7 +12,7 @@ use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
 use crate::resources::network::subnet;
 use crate::state::Intent;
@@ -228,14 +228,9 @@ impl Resource for LoadBalancer {
         format!("{}, {}", self.name, state_of(&live.lb))
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present(
-            "load balancer",
-            &self.name,
-            &self.id(live),
-            &state_of(&live.lb),
-        )
-        .detail(live.lb.dns_name().unwrap_or_default())
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), &state_of(&live.lb))
+            .detail(live.lb.dns_name().unwrap_or_default())
     }
 }
 

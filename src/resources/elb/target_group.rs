@@ -11,7 +11,7 @@ use crate::aws::tags;
 use crate::aws::wait::Patience;
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
 use crate::resources::network::vpc;
 use crate::state::Intent;
@@ -285,8 +285,8 @@ impl Resource for TargetGroup {
         self.name.clone()
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present("target group", &self.name, &self.id(live), "present").detail(format!(
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), "present").detail(format!(
             "tcp:{} health {}",
             live.tg.port().unwrap_or_default(),
             live.tg.health_check_path().unwrap_or("-")

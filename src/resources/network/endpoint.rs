@@ -10,14 +10,13 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 use serde::{Deserialize, Serialize};
 
 use super::{route_table, security_group, subnet, vpc};
-use crate::aws::AwsResultExt as _;
-use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
 use crate::aws::wait::Poll;
+use crate::aws::{AwsResultExt as _, found};
 use crate::config::names::Names;
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Replace, Resource, Value,
-    listed,
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Replace, Resource, Seen, Value, listed,
+    sorted,
 };
 use crate::state::Intent;
 
@@ -132,11 +131,6 @@ async fn tagged(cx: &Cx<'_>) -> anyhow::Result<std::sync::Arc<Vec<VpcEndpoint>>>
         .await
 }
 
-fn sorted(mut items: Vec<String>) -> Vec<String> {
-    items.sort();
-    items
-}
-
 impl Resource for Endpoint {
     type Live = VpcEndpoint;
     type Outputs = Outputs;
@@ -177,18 +171,15 @@ impl Resource for Endpoint {
         &self,
         cx: &Cx<'_>,
         id: &str,
-        _inputs: &Inputs<'_>,
         _depth: Depth,
     ) -> anyhow::Result<Option<VpcEndpoint>> {
-        // A deleted endpoint stays listed for a while: it is gone all the same.
-        let live = |e: &&VpcEndpoint| state_of(e) != "deleted";
         if cx.memo.is_open()
             && let Some(found) = tagged(cx)
                 .await?
                 .iter()
                 .find(|e| e.vpc_endpoint_id() == Some(id))
         {
-            return Ok(Some(found.clone()).filter(|e| live(&e)));
+            return Ok(Some(found.clone()));
         }
         let out = cx
             .aws
@@ -197,11 +188,8 @@ impl Resource for Endpoint {
             .vpc_endpoint_ids(id)
             .send()
             .await;
-        match out.aws(|| format!("describing VPC endpoint {id}")) {
-            Ok(out) => Ok(out.vpc_endpoints().first().filter(live).cloned()),
-            Err(err) if has_code(&err, &["InvalidVpcEndpointId.NotFound"]) => Ok(None),
-            Err(err) => Err(err),
-        }
+        Ok(found(out.aws(|| format!("describing VPC endpoint {id}")))?
+            .and_then(|out| out.vpc_endpoints().first().cloned()))
     }
 
     async fn lookup(
@@ -262,22 +250,11 @@ impl Resource for Endpoint {
                 subnets,
                 security_group,
             } => {
-                let have = sorted(live.subnet_ids().to_vec());
                 let want: Option<Vec<String>> = subnets
                     .iter()
                     .map(|s| inputs.get(s).map(|o| o.id))
                     .collect();
-                match want {
-                    Some(want) if want.iter().all(|w| have.contains(w)) => {}
-                    Some(want) => {
-                        let mut after = have.clone();
-                        after.extend(want.into_iter().filter(|w| !have.contains(w)));
-                        diff.change("subnets", listed(&have), sorted(after).join(", "));
-                    }
-                    None => {
-                        diff.change("subnets", listed(&have), Value::Unknown);
-                    }
-                }
+                diff.add_missing("subnets", &sorted(live.subnet_ids()), want);
                 let groups: Vec<String> = live
                     .groups()
                     .iter()
@@ -447,12 +424,13 @@ impl Resource for Endpoint {
         Ok(None)
     }
 
+    /// A deleted endpoint stays listed for a while: it is gone all the same.
     fn gone(&self, live: &VpcEndpoint) -> bool {
         state_of(live) == "deleted"
     }
 
-    fn observe(&self, live: &VpcEndpoint) -> Observed {
-        let row = Observed::present(self.kind(), &self.name, &self.id(live), &state_of(live));
+    fn observe(&self, live: &VpcEndpoint) -> Seen {
+        let row = Seen::new(&self.id(live), &state_of(live));
         if self.is_interface() {
             row.detail(format!("{} subnet(s)", live.subnet_ids().len()))
         } else {

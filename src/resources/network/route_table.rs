@@ -6,12 +6,9 @@ use aws_sdk_ec2::types::{ResourceType, RouteTable as Table};
 use serde::{Deserialize, Serialize};
 
 use super::{subnet, vpc};
-use crate::aws::AwsResultExt as _;
-use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
-use crate::model::{
-    Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource, Value,
-};
+use crate::aws::{AwsResultExt as _, found, ignore};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
 use crate::state::Intent;
 
 /// The route table of the private subnets.
@@ -77,13 +74,7 @@ impl Resource for RouteTable {
         deps
     }
 
-    async fn by_id(
-        &self,
-        cx: &Cx<'_>,
-        id: &str,
-        _inputs: &Inputs<'_>,
-        _depth: Depth,
-    ) -> anyhow::Result<Option<Table>> {
+    async fn by_id(&self, cx: &Cx<'_>, id: &str, _depth: Depth) -> anyhow::Result<Option<Table>> {
         let out = cx
             .aws
             .ec2
@@ -91,11 +82,8 @@ impl Resource for RouteTable {
             .route_table_ids(id)
             .send()
             .await;
-        match out.aws(|| format!("describing route table {id}")) {
-            Ok(out) => Ok(out.route_tables().first().cloned()),
-            Err(err) if has_code(&err, &["InvalidRouteTableID.NotFound"]) => Ok(None),
-            Err(err) => Err(err),
-        }
+        Ok(found(out.aws(|| format!("describing route table {id}")))?
+            .and_then(|out| out.route_tables().first().cloned()))
     }
 
     async fn lookup(
@@ -137,21 +125,7 @@ impl Resource for RouteTable {
             .map(|s| inputs.get(s).map(|o| o.id))
             .collect();
         let mut diff = Diff::none();
-        match want {
-            Some(mut want) => {
-                want.sort();
-                // Only missing associations are added; others (the user's) are left alone.
-                if want.iter().any(|w| !have.contains(w)) {
-                    let mut after = have.clone();
-                    after.extend(want.into_iter().filter(|w| !have.contains(w)));
-                    after.sort();
-                    diff.change("subnets", crate::model::listed(&have), after.join(", "));
-                }
-            }
-            None => {
-                diff.change("subnets", crate::model::listed(&have), Value::Unknown);
-            }
-        }
+        diff.add_missing("subnets", &have, want);
         diff
     }
 
@@ -192,22 +166,18 @@ impl Resource for RouteTable {
                 continue;
             }
             cx.say(format!("associating {subnet_id}"));
-            let done = cx
-                .aws
-                .ec2
-                .associate_route_table()
-                .route_table_id(&id)
-                .subnet_id(&subnet_id)
-                .send()
-                .await
-                .aws(|| format!("associating subnet {subnet_id} with route table {id}"));
-            match done {
-                // An earlier call whose answer was lost made it.
-                Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {}
-                other => {
-                    other?;
-                }
-            }
+            // An earlier call whose answer was lost may have made it.
+            ignore(
+                cx.aws
+                    .ec2
+                    .associate_route_table()
+                    .route_table_id(&id)
+                    .subnet_id(&subnet_id)
+                    .send()
+                    .await
+                    .aws(|| format!("associating subnet {subnet_id} with route table {id}")),
+                &["Resource.AlreadyAssociated"],
+            )?;
         }
         Ok(None)
     }
@@ -228,20 +198,16 @@ impl Resource for RouteTable {
                     "disassociating {}",
                     assoc.subnet_id().unwrap_or(assoc_id)
                 ));
-                let done = cx
-                    .aws
-                    .ec2
-                    .disassociate_route_table()
-                    .association_id(assoc_id)
-                    .send()
-                    .await
-                    .aws(|| format!("disassociating {assoc_id} from route table {id}"));
-                match done {
-                    Err(err) if has_code(&err, &["InvalidAssociationID.NotFound"]) => {}
-                    other => {
-                        other?;
-                    }
-                }
+                ignore(
+                    cx.aws
+                        .ec2
+                        .disassociate_route_table()
+                        .association_id(assoc_id)
+                        .send()
+                        .await
+                        .aws(|| format!("disassociating {assoc_id} from route table {id}")),
+                    &["InvalidAssociationID.NotFound"],
+                )?;
             }
         }
         cx.aws
@@ -258,8 +224,8 @@ impl Resource for RouteTable {
         &["DependencyViolation"]
     }
 
-    fn observe(&self, live: &Table) -> Observed {
-        Observed::present("route table", &self.name, &self.id(live), "present")
+    fn observe(&self, live: &Table) -> Seen {
+        Seen::new(&self.id(live), "present")
             .detail(format!("{} subnet(s)", Self::associated(live).len()))
     }
 }

@@ -10,11 +10,11 @@ use aws_sdk_ec2::types::{
 use serde::{Deserialize, Serialize};
 
 use super::vpc;
-use crate::aws::AwsResultExt as _;
 use crate::aws::errors::has_code;
 use crate::aws::tags::{ec2_filter, ec2_spec};
 use crate::aws::wait::Patience;
-use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Observed, Ownership, Ref, Resource};
+use crate::aws::{AwsResultExt as _, ignore};
+use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
 use crate::state::Intent;
 
 /// The tasks' and endpoints' security group.
@@ -262,13 +262,7 @@ impl Resource for SecurityGroup {
         vec![self.vpc.dep()]
     }
 
-    async fn by_id(
-        &self,
-        cx: &Cx<'_>,
-        id: &str,
-        _inputs: &Inputs<'_>,
-        depth: Depth,
-    ) -> anyhow::Result<Option<Live>> {
+    async fn by_id(&self, cx: &Cx<'_>, id: &str, depth: Depth) -> anyhow::Result<Option<Live>> {
         let out = cx
             .aws
             .ec2
@@ -427,7 +421,7 @@ impl Resource for SecurityGroup {
                     .send()
                     .await
                     .aws(|| format!("adding ingress rules to {id}")),
-                "InvalidPermission.Duplicate",
+                &["InvalidPermission.Duplicate"],
             )?;
         }
         let missing_out: Vec<IpPermission> = self
@@ -447,7 +441,7 @@ impl Resource for SecurityGroup {
                     .send()
                     .await
                     .aws(|| format!("adding egress rules to {id}")),
-                "InvalidPermission.Duplicate",
+                &["InvalidPermission.Duplicate"],
             )?;
         }
         if g.ip_permissions_egress().iter().any(is_open_egress) {
@@ -465,7 +459,7 @@ impl Resource for SecurityGroup {
                     .send()
                     .await
                     .aws(|| format!("removing the all-open egress rule of {id}")),
-                "InvalidPermission.NotFound",
+                &["InvalidPermission.NotFound"],
             )?;
         }
         Ok(None)
@@ -497,20 +491,12 @@ impl Resource for SecurityGroup {
         Patience::minutes(20)
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present("security group", &self.name, &self.id(live), "present").detail(format!(
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(&self.id(live), "present").detail(format!(
             "{} ingress, {} egress rule(s)",
             live.group.ip_permissions().len(),
             live.group.ip_permissions_egress().len()
         ))
-    }
-}
-
-/// A call's result, with `code` (a repeat of what is already so) counted as success.
-fn ignore<T>(result: anyhow::Result<T>, code: &str) -> anyhow::Result<()> {
-    match result {
-        Err(err) if has_code(&err, &[code]) => Ok(()),
-        other => other.map(|_| ()),
     }
 }
 

@@ -5,13 +5,12 @@ use aws_sdk_ec2::types::{ResourceType, SubnetState};
 use serde::{Deserialize, Serialize};
 
 use super::vpc;
-use crate::aws::AwsResultExt as _;
-use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
 use crate::aws::wait::{Patience, Poll};
+use crate::aws::{AwsResultExt as _, found};
 use crate::config::names::Names;
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Ref, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
 use crate::state::Intent;
 
@@ -94,7 +93,6 @@ impl Resource for Subnet {
         &self,
         cx: &Cx<'_>,
         id: &str,
-        _inputs: &Inputs<'_>,
         _depth: Depth,
     ) -> anyhow::Result<Option<Self::Live>> {
         if cx.memo.is_open()
@@ -103,11 +101,8 @@ impl Resource for Subnet {
             return Ok(Some(found.clone()));
         }
         let out = cx.aws.ec2.describe_subnets().subnet_ids(id).send().await;
-        match out.aws(|| format!("describing subnet {id}")) {
-            Ok(out) => Ok(out.subnets().first().cloned()),
-            Err(err) if has_code(&err, &["InvalidSubnetID.NotFound"]) => Ok(None),
-            Err(err) => Err(err),
-        }
+        Ok(found(out.aws(|| format!("describing subnet {id}")))?
+            .and_then(|out| out.subnets().first().cloned()))
     }
 
     async fn lookup(
@@ -232,10 +227,8 @@ impl Resource for Subnet {
         )
     }
 
-    fn observe(&self, live: &Self::Live) -> Observed {
-        Observed::present(
-            "subnet",
-            &self.name,
+    fn observe(&self, live: &Self::Live) -> Seen {
+        Seen::new(
             &self.id(live),
             live.state().map_or("present", SubnetState::as_str),
         )

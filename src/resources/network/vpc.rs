@@ -4,12 +4,11 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName, VpcState};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::AwsResultExt as _;
-use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
 use crate::aws::wait::Poll;
+use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
-    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Observed, Ownership, Resource,
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Resource, Seen,
 };
 use crate::state::Intent;
 
@@ -119,19 +118,10 @@ impl Resource for Vpc {
         Vec::new()
     }
 
-    async fn by_id(
-        &self,
-        cx: &Cx<'_>,
-        id: &str,
-        _inputs: &Inputs<'_>,
-        depth: Depth,
-    ) -> anyhow::Result<Option<Live>> {
+    async fn by_id(&self, cx: &Cx<'_>, id: &str, depth: Depth) -> anyhow::Result<Option<Live>> {
         let out = cx.aws.ec2.describe_vpcs().vpc_ids(id).send().await;
-        let vpc = match out.aws(|| format!("describing VPC {id}")) {
-            Ok(out) => out.vpcs().first().cloned(),
-            Err(err) if has_code(&err, &["InvalidVpcID.NotFound"]) => None,
-            Err(err) => return Err(err),
-        };
+        let vpc = found(out.aws(|| format!("describing VPC {id}")))?
+            .and_then(|out| out.vpcs().first().cloned());
         with_attributes(cx, vpc, depth).await
     }
 
@@ -291,10 +281,8 @@ impl Resource for Vpc {
         )
     }
 
-    fn observe(&self, live: &Live) -> Observed {
-        Observed::present(
-            "vpc",
-            &self.name,
+    fn observe(&self, live: &Live) -> Seen {
+        Seen::new(
             &self.id(live),
             live.vpc.state().map_or("present", VpcState::as_str),
         )
