@@ -19,7 +19,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
-from . import settings, world
+from . import consistency, settings, world
 from .clock import CLOCK
 
 QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
@@ -109,6 +109,26 @@ def error_response(call: Call, kind: str):
     return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], json.dumps({"__type": code, "message": "Rate exceeded"})
 
 
+def refusal_response(call: Call, code: str, message: str, status: int):
+    """(status, headers, body) of a refusal with this code, in the service's own shape."""
+    request_id = str(uuid.uuid4())
+    if call.service == "ec2":
+        body = (
+            f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return status, [("Content-Type", "text/xml")], body
+    if call.service in QUERY_SERVICES:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return status, [("Content-Type", "text/xml")], body
+    if call.service == "apigateway":
+        return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)], json.dumps({"message": message})
+    return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], json.dumps({"__type": code, "message": message})
+
+
 def error_code(body: bytes) -> str | None:
     """The error code in a refused answer, whatever the protocol."""
     text = body.decode("utf-8", "replace")
@@ -146,6 +166,7 @@ class Middleware:
             self.fired.clear()
         if world_too:
             world.reset()
+            consistency.reset()
 
     def log(self, call: Call, outcome: str, started: float, code: str | None = None):
         ms = (time.monotonic() - started) * 1000
@@ -265,6 +286,14 @@ class Middleware:
                         return self.hang(call, environ, start_response, started, rule)
                     return self.reply(call, kind, start_response, started)
 
+        lag = consistency.refusal(call, environ)
+        if lag is not None:
+            code, message, status = lag
+            status, headers, body = refusal_response(call, code, message, status)
+            self.log(call, "refused", started, code)
+            start_response(f"{status} {'Not Found' if status == 404 else 'Bad Request'}", headers)
+            return [body.encode()]
+
         status_holder = {}
 
         def capture(status, headers, exc_info=None):
@@ -277,6 +306,7 @@ class Middleware:
             self.log(call, "refused", started, error_code(b"".join(chunks)))
         else:
             self.log(call, "ok", started)
+            consistency.answered(call, environ, b"".join(chunks))
         return chunks
 
     def reply(self, call, kind, start_response, started):
@@ -286,19 +316,23 @@ class Middleware:
         start_response(f"{status} {reason}", headers)
         return [body.encode()]
 
-    def take_effect(self, environ):
+    def take_effect(self, call, environ):
         """Runs the call in moto and throws its answer away."""
+        seen = {}
+
         def discard(status, headers, exc_info=None):
+            seen["status"] = int(status.split()[0])
             return lambda data: None
 
-        for _ in self.app(environ, discard):
-            pass
+        body = b"".join(self.app(environ, discard))
+        if seen.get("status", 500) < 400:
+            consistency.answered(call, environ, body)
 
     def hang(self, call, environ, start_response, started, rule):
         """The call takes effect and its answer never comes (for `hang_seconds`): a test can
         kill the client at the one moment a create is done on AWS's side and not yet known
         to it."""
-        self.take_effect(environ)
+        self.take_effect(call, environ)
         self.log(call, "hung", started)
         time.sleep(rule.get("hang_seconds", 600))
         status, headers, body = error_response(call, "error")
@@ -307,7 +341,7 @@ class Middleware:
 
     def lose(self, call, environ, start_response, started, n):
         """The call takes effect; the client sees a 503 or a dropped connection."""
-        self.take_effect(environ)
+        self.take_effect(call, environ)
         self.log(call, "lost", started)
         sock = environ.get("werkzeug.socket")
         if sock is not None and self.roll(call, n, "drop", 0.5):

@@ -66,6 +66,13 @@ def _patch_elbv2():
 
     @_wrap(m.ELBv2Backend, "create_load_balancer")
     def create_load_balancer(original, self, *args, **kwargs):
+        if settings.on("new_account"):
+            from moto.iam.models import iam_backends
+            from moto.utilities.utils import get_partition
+
+            iam = iam_backends[self.account_id][get_partition(self.region_name)]
+            if service_linked_role(iam, "elasticloadbalancing.amazonaws.com") is None:
+                iam.create_service_linked_role("elasticloadbalancing.amazonaws.com", "", "")
         if settings.on("fidelity"):
             a = _bind(original, self, *args, **kwargs)
             for lb in self.load_balancers.values():
@@ -360,11 +367,60 @@ def _patch_ec2():
 def _patch_iam():
     from moto.iam.models import IAMBackend
 
+    from moto.iam import models as iam_models
+    from moto.iam.exceptions import InvalidInput
+
     @_wrap(IAMBackend, "create_role")
     def create_role(original, self, *args, **kwargs):
         role = original(self, *args, **kwargs)
         role.__dict__["_tb_created"] = CLOCK.now()
         return role
+
+    # AWS's names for the two service-linked roles the stack needs (moto says "Ecs").
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("ecs", "ECS")
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("elasticloadbalancing", "ElasticLoadBalancing")
+
+    @_wrap(IAMBackend, "create_service_linked_role")
+    def create_service_linked_role(original, self, service_name, description, suffix):
+        # AWS refuses a second one with InvalidInput "has been taken"
+        # (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceLinkedRole.html,
+        # aws/copilot-cli#1171); moto says EntityAlreadyExists.
+        if settings.on("fidelity") and service_linked_role(self, service_name) is not None and not suffix:
+            name = service_linked_role(self, service_name).name
+            raise InvalidInput(f"Service role name {name} has been taken in this account, please try a different suffix.")
+        return original(self, service_name, description, suffix)
+
+
+def service_linked_role(iam, service_name):
+    """The account's service-linked role for a service (`ecs.amazonaws.com`), or None."""
+    for role in iam.roles.values():
+        if role.path == f"/aws-service-role/{service_name}/":
+            return role
+    return None
+
+
+def _service_linked_role_refusal(account_id, region, service_name):
+    """Why a new account's service cannot act yet, or None (switch `new_account`).
+
+    ECS makes its service-linked role at the first CreateCluster or CreateService when the
+    caller may, and until IAM has propagated it refuses with "Unable to assume the service
+    linked role" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html;
+    aws/copilot-cli#1171, hashicorp/terraform-provider-aws#4779, aws/aws-cdk#10220; terraform
+    retries it in internal/service/ecs/cluster.go). Elastic Load Balancing makes its own at the
+    first CreateLoadBalancer (https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html).
+    """
+    if not settings.on("new_account"):
+        return None
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    iam = iam_backends[account_id][get_partition(region)]
+    role = service_linked_role(iam, service_name)
+    if role is None:
+        role = iam.create_service_linked_role(service_name, "", "")
+    if CLOCK.aws_since(role.__dict__.get("_tb_created", 0.0)) < D["slr_usable"]:
+        return "Unable to assume the service linked role. Please verify that the ECS service linked role exists."
+    return None
 
 
 def _role_not_yet_usable(account_id, region, role_arn):
@@ -709,8 +765,18 @@ def _patch_ecs():
     m.Service.pending_count = property(get_pending, set_pending)
     m.Service.deployments = property(get_deployments, set_deployments)
 
+    @_wrap(m.EC2ContainerServiceBackend, "create_cluster")
+    def create_cluster(original, self, *args, **kwargs):
+        why = _service_linked_role_refusal(self.account_id, self.region_name, "ecs.amazonaws.com")
+        if why:
+            raise InvalidParameterException(why)
+        return original(self, *args, **kwargs)
+
     @_wrap(m.EC2ContainerServiceBackend, "create_service")
     def create_service(original, self, *args, **kwargs):
+        why = _service_linked_role_refusal(self.account_id, self.region_name, "ecs.amazonaws.com")
+        if why:
+            raise InvalidParameterException(why)
         a = _bind(original, self, *args, **kwargs)
         if settings.on("fidelity"):
             # moto replaces a service of the same name; AWS refuses (a repeat with the first

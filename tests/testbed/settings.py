@@ -3,7 +3,7 @@
 Settings are a plain dict so tests can send them as JSON (`POST /_testbed/config`):
 
     {"scale": 0.01, "provisioning": true, "ordering": true, "fidelity": true,
-     "rate_limits": true,
+     "rate_limits": true, "consistency": true, "new_account": true,
      "faults": {"seed": 7, "rules": [{"match": "*", "throttle": 0.2, "error": 0.05,
                                         "latency_ms": 0, "latency": 0.0, "lost": 0.0}]},
      "durations": {"iam_role_usable": 400},
@@ -22,6 +22,11 @@ RATE_LIMITS. A stopped ECS task is DEACTIVATING for its target group's deregistr
 (the group's attribute, not a duration here), STOPPING for `task_stop`, DEPROVISIONING for
 `eni_linger`, then STOPPED; a deleted service is DRAINING until its tasks are all STOPPING,
 and for at least `service_draining`.
+
+`consistency` makes a new resource's id unknown to other calls for `read_lag` (see
+consistency.py); `new_account` starts the account without the ECS and ELB service-linked roles:
+ECS makes its own at the first CreateCluster or CreateService and refuses them ("Unable to
+assume the service linked role") until it is `slr_usable` AWS seconds old.
 
 `failing_images` lists substrings of image references whose tasks never start: an ECS
 deployment of such an image is stopped by the circuit breaker after `circuit_breaker` AWS
@@ -48,6 +53,10 @@ DEFAULT_DURATIONS = {
     "iam_role_usable": 10,
     # Tasks that never start trip the deployment circuit breaker.
     "circuit_breaker": 200,
+    # Switch `consistency`: how long a new resource's id is unknown to other calls.
+    "read_lag": 5,
+    # Switch `new_account`: how long a new service-linked role is unusable by its service.
+    "slr_usable": 15,
 }
 # The durations in force: DEFAULT_DURATIONS with the current `durations` overrides. Patches
 # read this dict, so it is updated in place.
@@ -69,6 +78,8 @@ PLAIN = {
     "ordering": False,
     "fidelity": False,
     "rate_limits": False,
+    "consistency": False,
+    "new_account": False,
     "faults": {"seed": 1, "rules": []},
     "durations": {},
     "rates": {},
@@ -81,6 +92,8 @@ REALISTIC = {
     "ordering": True,
     "fidelity": True,
     "rate_limits": True,
+    "consistency": True,
+    "new_account": True,
     "faults": {"seed": 1, "rules": []},
     "durations": {},
     "rates": {},

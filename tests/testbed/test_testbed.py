@@ -750,6 +750,118 @@ class RateLimitsFaultsAndCallLog(Bed):
         self.assertGreater(calls["ec2.DescribeVpcs"]["total_ms"], 0)
 
 
+class ReadsLagWrites(Bed):
+    # A lag long enough that the calls after a create land inside it, at this scale.
+    profile = dict(Bed.profile, consistency=True, durations={"read_lag": 400})
+
+    def refused(self, call):
+        with self.assertRaises(ClientError) as ctx:
+            call()
+        return self.code(ctx)
+
+    def test_new_network_ids_are_not_found_for_a_while_but_creates_that_name_them_are_served(self):
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc)["GroupId"]
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        rule = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}]
+        lagging = [
+            (lambda: ec2.describe_vpc_attribute(VpcId=vpc, Attribute="enableDnsSupport"), "InvalidVpcID.NotFound"),
+            (lambda: ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True}), "InvalidVpcID.NotFound"),
+            (lambda: ec2.describe_subnets(SubnetIds=[subnet]), "InvalidSubnetID.NotFound"),
+            (lambda: ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=rule), "InvalidGroup.NotFound"),
+            (lambda: ec2.describe_route_tables(RouteTableIds=[table]), "InvalidRouteTableID.NotFound"),
+            (lambda: ec2.delete_vpc(VpcId=vpc), "InvalidVpcID.NotFound"),
+        ]
+        for call, code in lagging:
+            self.assertEqual(self.refused(call), code)
+        # A search by filter is not an id named outright.
+        self.assertEqual(len(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]), 1)
+        aws_seconds(410)
+        ec2.describe_subnets(SubnetIds=[subnet])
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=rule)
+        self.assertEqual(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["VpcId"], vpc)
+
+    def test_a_new_role_is_no_such_entity_for_a_while(self):
+        iam = self.client("iam")
+        Provisioning.role(self, "fresh")
+        self.assertEqual(self.refused(lambda: iam.get_role(RoleName="fresh")), "NoSuchEntity")
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]})
+        put = lambda: iam.put_role_policy(RoleName="fresh", PolicyName="p", PolicyDocument=policy)
+        self.assertEqual(self.refused(put), "NoSuchEntity")
+        aws_seconds(410)
+        put()
+        self.assertEqual(iam.get_role(RoleName="fresh")["Role"]["RoleName"], "fresh")
+
+    def test_a_new_load_balancer_is_not_found_for_a_while(self):
+        _, subnets, _ = self.network()
+        aws_seconds(410)
+        arn = self.nlb(subnets, wait=False)
+        elb = self.client("elbv2")
+        describe = lambda: elb.describe_load_balancers(LoadBalancerArns=[arn])
+        self.assertEqual(self.refused(describe), "LoadBalancerNotFound")
+        aws_seconds(410)
+        self.assertEqual(describe()["LoadBalancers"][0]["LoadBalancerArn"], arn)
+
+    def test_create_service_right_after_its_cluster_or_listener_is_refused(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        ecs = self.client("ecs")
+        # The cluster and the listener were made moments ago.
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**kwargs)
+        self.assertEqual(self.code(ctx), "ClusterNotFoundException")
+        aws_seconds(410)
+        elb = self.client("elbv2")
+        lb = elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]
+        tg = elb.create_target_group(Name="tg2", Protocol="TCP", Port=81, VpcId=lb["VpcId"],
+                                     TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=81,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        balancers = [dict(kwargs["loadBalancers"][0], targetGroupArn=tg)]
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**dict(kwargs, loadBalancers=balancers))
+        self.assertEqual(self.code(ctx), "InvalidParameterException")
+        self.assertIn("does not have an associated load balancer", str(ctx.exception))
+
+    def test_every_create_then_every_id_is_served_after_the_lag(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        aws_seconds(410)
+        self.assertEqual(self.client("ecs").create_service(**kwargs)["service"]["serviceName"], "s")
+
+
+class NewAccount(Bed):
+    profile = dict(Bed.profile, new_account=True, durations={"slr_usable": 400})
+
+    def test_the_first_create_cluster_makes_the_ecs_role_and_is_refused_until_it_is_usable(self):
+        ecs, iam = self.client("ecs"), self.client("iam")
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_cluster(clusterName="c")
+        self.assertEqual(self.code(ctx), "InvalidParameterException")
+        self.assertIn("Unable to assume the service linked role", str(ctx.exception))
+        self.assertEqual(iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]["Path"], "/aws-service-role/ecs.amazonaws.com/")
+        aws_seconds(410)
+        ecs.create_cluster(clusterName="c")
+
+    def test_a_role_made_up_front_is_usable_once_propagated_and_a_second_one_has_been_taken(self):
+        iam, ecs = self.client("iam"), self.client("ecs")
+        iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        with self.assertRaises(ClientError) as ctx:
+            iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        self.assertEqual(self.code(ctx), "InvalidInput")
+        self.assertIn("has been taken", str(ctx.exception))
+        with self.assertRaises(ClientError):
+            ecs.create_cluster(clusterName="c")
+        aws_seconds(410)
+        ecs.create_cluster(clusterName="c")
+
+    def test_the_first_load_balancer_makes_the_elb_role(self):
+        _, subnets, _ = self.network()
+        self.nlb(subnets, wait=False)
+        role = self.client("iam").get_role(RoleName="AWSServiceRoleForElasticLoadBalancing")["Role"]
+        self.assertEqual(role["Path"], "/aws-service-role/elasticloadbalancing.amazonaws.com/")
+
+
 class PlainProfile(Bed):
     profile = {}
 
