@@ -64,7 +64,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     assert_eq!(doc["deployment"], "cluster1");
     assert_eq!(doc["region"], REGION);
     let changes = doc["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 22, "{doc}");
+    assert_eq!(changes.len(), 24, "{doc}");
     assert!(changes.iter().all(|c| c["action"] == "create"), "{doc}");
     for c in changes {
         for key in [
@@ -97,7 +97,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
         .success();
     let (stdout, _) = output(&text);
     assert!(stdout.contains("+ create   vpc"), "{stdout}");
-    assert!(stdout.contains("Plan: 22 to create."), "{stdout}");
+    assert!(stdout.contains("Plan: 24 to create."), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

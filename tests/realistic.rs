@@ -63,8 +63,20 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         links.items()[0].status().map(|s| s.as_str()),
         Some("AVAILABLE")
     );
-    // ECS refuses a service whose target group has no listener: it was never refused.
-    assert!(codes(&emulator, "ecs.CreateService").is_empty());
+    // ECS refuses a service whose target group has no listener, and (reads lagging writes)
+    // one whose listener or cluster is moments old: the service was made once, after both,
+    // with nothing else refused.
+    let refused = codes(&emulator, "ecs.CreateService");
+    assert!(
+        refused
+            .keys()
+            .all(|c| c == "InvalidParameterException" || c == "ClusterNotFoundException"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        emulator.calls()["ecs.CreateService"]["ok"].as_u64(),
+        Some(1)
+    );
 
     let status = gwfargate(ws.path(), &emulator.endpoint)
         .args(["status", "--json"])
@@ -283,4 +295,89 @@ async fn a_new_role_is_waited_for_and_a_broken_image_fails_fast() {
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
+}
+
+/// Every refusal code the test bed answered, by operation, for failure messages.
+fn refusals(emulator: &Emulator) -> BTreeMap<String, BTreeMap<String, u64>> {
+    emulator
+        .calls()
+        .keys()
+        .map(|op| (op.clone(), codes(emulator, op)))
+        .filter(|(_, codes)| !codes.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_account_whose_reads_lag_writes_is_built_and_torn_down() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    let mut settings = realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
+    // New ids stay unknown for 0.3 s: every call right after a create meets the lag.
+    settings["durations"] = serde_json::json!({"read_lag": 30, "slr_usable": 30});
+    emulator.configure(settings.clone());
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    // The test bed did refuse what real AWS refuses, and gwfargate waited each one out.
+    let seen = refusals(&emulator);
+    for (op, code) in [
+        ("ec2.ModifyVpcAttribute", "InvalidVpcID.NotFound"),
+        ("iam.PutRolePolicy", "NoSuchEntity"),
+        ("ecs.CreateCluster", "InvalidParameterException"),
+    ] {
+        assert!(
+            seen.get(op).is_some_and(|c| c.contains_key(code)),
+            "{op} was never refused with {code}: {seen:#?}"
+        );
+    }
+    assert_eq!(inventory(&sdk).await, one_of_each());
+    let linked = [
+        "AWSServiceRoleForECS".to_string(),
+        "AWSServiceRoleForElasticLoadBalancing".to_string(),
+    ];
+    assert_eq!(common::service_linked_roles(&sdk).await, linked);
+    assert_eq!(
+        emulator.count("iam.CreateServiceLinkedRole"),
+        2,
+        "both made up front"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
+    assert_eq!(
+        common::service_linked_roles(&sdk).await,
+        linked,
+        "the account's roles are kept"
+    );
+
+    // An `up` killed right after making the role, then `down` at once: AWS does not show the
+    // role yet, and `down` must not take that for gone.
+    settings["durations"] = serde_json::json!({"read_lag": 600});
+    emulator.configure(settings.clone());
+    let mut child = common::spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
+    let seen = common::read_until(&mut child, |_, line| {
+        line.contains("iam role") && line.contains("setting")
+    });
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    assert!(
+        seen.last().is_some_and(|l| l.contains("setting")),
+        "{seen:#?}"
+    );
+    emulator.reset_calls();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after a down right after a killed up").await;
+    let seen = refusals(&emulator);
+    assert!(
+        seen.get("iam.GetRole")
+            .is_some_and(|c| c.contains_key("NoSuchEntity")),
+        "down met the lag: {seen:#?}"
+    );
 }

@@ -571,8 +571,8 @@ async fn up_status_down_end_to_end() {
         .assert()
         .success();
     assert!(
-        emulator.total() <= 18,
-        "status makes at most 18 calls, made {}: {:?}",
+        emulator.total() <= 20,
+        "status makes at most 20 calls, made {}: {:?}",
         emulator.total(),
         emulator.calls()
     );
@@ -621,7 +621,7 @@ async fn up_status_down_end_to_end() {
         serde_json::json!({"running": 1, "desired": 1})
     );
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 22);
+    assert_eq!(resources.len(), 24);
     for r in resources {
         // Every key is always there, `detail` as null when there is none: stable for scripts.
         for key in ["kind", "name", "id", "state", "detail"] {
@@ -827,7 +827,7 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
     assert_eq!(doc["state_file_present"], false);
     assert!(doc["url"].is_null());
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 22);
+    assert_eq!(resources.len(), 24);
     assert!(
         resources
             .iter()

@@ -802,6 +802,12 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// Whether a refused create means a dependency made moments ago is not visible to it yet
+    /// (retried while the dependency is that new). By default: "not found".
+    fn not_visible_yet(&self, err: &anyhow::Error) -> bool {
+        crate::aws::errors::is_not_found(err)
+    }
+
     /// Error codes that mean "not yet" when deleting: something still uses it.
     fn delete_retryable(&self) -> &'static [&'static str] {
         &[]

@@ -23,7 +23,7 @@ use super::{
     Cx, Deleted, Dep, Depth, Env, ForeignUse, Inputs, Observed, Ownership, Phase, Resource, World,
 };
 use crate::aws::errors::{has_code, is_not_found};
-use crate::aws::wait::{self, Poll};
+use crate::aws::wait::{self, Patience, Poll};
 use crate::config::names::TAG_ENV;
 use crate::state::Record;
 
@@ -98,8 +98,22 @@ impl<R: Resource> Typed<R> {
         )
     }
 
-    /// Recorded id first, then tags or name.
+    /// Recorded id first, then tags or name. What gwfargate made moments ago may be found by
+    /// one read and not by the next (a VPC listed by its tags whose attributes are not
+    /// readable yet): that is "not visible yet", read as absent.
     async fn find(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        depth: Depth,
+    ) -> anyhow::Result<Found<R::Live>> {
+        match self.find_as_recorded(cx, inputs, depth).await {
+            Err(err) if is_not_found(&err) && self.settling(cx).is_some() => Ok(Found::Absent),
+            other => other,
+        }
+    }
+
+    async fn find_as_recorded(
         &self,
         cx: &Cx<'_>,
         inputs: &Inputs<'_>,
@@ -128,6 +142,44 @@ impl<R: Resource> Typed<R> {
             },
             None => Found::Absent,
         })
+    }
+
+    /// How much longer it may stay invisible to AWS's reads: gwfargate made it moments ago
+    /// (this run or an earlier one).
+    fn settling(&self, env: &Env) -> Option<Duration> {
+        env.state.still_settling(&self.key, VISIBILITY)
+    }
+
+    /// Whether a dependency was made moments ago.
+    fn dependency_settling(&self, env: &Env) -> bool {
+        self.deps
+            .iter()
+            .any(|dep| env.state.still_settling(&dep.key, VISIBILITY).is_some())
+    }
+
+    /// Looks again until what gwfargate made moments ago shows, for at most `left`; absent
+    /// after that.
+    async fn find_once_visible(
+        &self,
+        cx: &Cx<'_>,
+        world: &World,
+        depth: Depth,
+        left: Duration,
+    ) -> anyhow::Result<Found<R::Live>> {
+        let deadline = Instant::now() + left;
+        let patience = Patience {
+            timeout: left + wait::unit() * 2,
+        };
+        let what = format!("{} (made moments ago) to be visible", self.what());
+        wait::until(&what, cx.line, patience, || async {
+            Ok(match self.find(cx, &world.inputs(), depth).await? {
+                Found::Absent if Instant::now() < deadline => {
+                    Poll::Pending("not visible yet".to_string())
+                }
+                found => Poll::Ready(found),
+            })
+        })
+        .await
     }
 
     fn note(&self, text: String) {
@@ -165,7 +217,8 @@ impl<R: Resource> Typed<R> {
         }
     }
 
-    fn record(&self, env: &Env, live: &R::Live) -> anyhow::Result<()> {
+    /// Records it; `made` when this run just made it (its reads may lag for a while).
+    fn record(&self, env: &Env, live: &R::Live, made: bool) -> anyhow::Result<()> {
         let outputs = serde_json::to_value(self.resource.outputs(env, live))?;
         env.state
             .record(
@@ -174,6 +227,7 @@ impl<R: Resource> Typed<R> {
                     id: self.resource.id(live),
                     created: self.resource.ownership(env, live) != Ownership::NotOurs,
                     outputs: Some(outputs),
+                    made: made.then(crate::state::now_rfc3339),
                 },
             )
             .map_err(|err| err.context(format!("cannot record {} in the state file", self.key)))
@@ -188,14 +242,27 @@ impl<R: Resource> Typed<R> {
                 err.context(format!("cannot record the intent to create {}", self.key))
             })?;
         cx.say("creating");
-        let live = crate::aws::create::create_once(
-            &self.what(),
+        let what = self.what();
+        // A dependency made moments ago may not be visible to this create yet (ECS's
+        // CreateService right after CreateCluster): that refusal is retried while it settles.
+        let live = wait::retrying(
+            &format!("creating {what}"),
             cx.line,
-            || self.lookup_ours(cx, inputs),
-            || self.resource.create(cx, inputs, &intent),
+            Patience {
+                timeout: VISIBILITY,
+            },
+            |err| self.resource.not_visible_yet(err) && self.dependency_settling(cx),
+            || {
+                crate::aws::create::create_once(
+                    &what,
+                    cx.line,
+                    || self.lookup_ours(cx, inputs),
+                    || self.resource.create(cx, inputs, &intent),
+                )
+            },
         )
         .await?;
-        self.record(cx, &live)?;
+        self.record(cx, &live, true)?;
         Ok(live)
     }
 
@@ -208,8 +275,20 @@ impl<R: Resource> Typed<R> {
             return self.resource.wait_ready(cx, made, inputs).await;
         }
         let fields: Vec<&str> = diff.fields.iter().map(|f| f.field.as_str()).collect();
-        cx.say(format!("setting {}", fields.join(", ")));
-        match self.resource.update(cx, &made, &diff, inputs).await? {
+        let what = format!("setting {}", fields.join(", "));
+        cx.say(what.clone());
+        // The resource was made a moment ago: "not found" means AWS does not show it yet.
+        let updated = wait::retrying(
+            &what,
+            cx.line,
+            Patience {
+                timeout: VISIBILITY,
+            },
+            is_not_found,
+            || self.resource.update(cx, &made, &diff, inputs),
+        )
+        .await?;
+        match updated {
             Some(live) => Ok(live),
             None => self.resource.wait_ready(cx, made, inputs).await,
         }
@@ -228,14 +307,18 @@ impl<R: Resource> Typed<R> {
             return Ok(Deleted::Kept(why));
         }
         let retryable = self.resource.delete_retryable();
+        // "Not found" is done, unless gwfargate made it moments ago: then AWS may just not
+        // show it yet, and taking that for gone would leave it behind.
         let deleted = wait::retrying(
             &format!("deleting {}", self.what()),
             cx.line,
             self.resource.patience(),
-            |err| has_code(err, retryable),
+            |err| has_code(err, retryable) || (is_not_found(err) && self.settling(cx).is_some()),
             || async {
                 match self.resource.delete(cx, live, inputs).await {
-                    Err(err) if is_not_found(&err) => Ok(Deleted::AlreadyGone),
+                    Err(err) if is_not_found(&err) && self.settling(cx).is_none() => {
+                        Ok(Deleted::AlreadyGone)
+                    }
                     other => other.map(Deleted::Removed),
                 }
             },
@@ -432,7 +515,12 @@ impl<R: Resource> Node for Typed<R> {
         depth: Depth,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let found = self.find(&cx, &world.inputs(), depth).await?;
+            let mut found = self.find(&cx, &world.inputs(), depth).await?;
+            if matches!(found, Found::Absent)
+                && let Some(left) = self.settling(&cx)
+            {
+                found = self.find_once_visible(&cx, world, depth, left).await?;
+            }
             match &found {
                 Found::Ours(live) => self.publish(&cx, world, live),
                 Found::Foreign(live) if self.resource.foreign_use() == ForeignUse::UseAsIs => {
@@ -547,7 +635,7 @@ impl<R: Resource> Node for Typed<R> {
                     self.what()
                 ),
             };
-            self.record(&cx, &live)?;
+            self.record(&cx, &live, false)?;
             self.publish(&cx, world, &live);
             self.set_found(Found::Ours(live.clone()));
             let words = applied.words(&self.resource.summary(&live));

@@ -14,6 +14,7 @@ pub mod elb;
 pub mod iam;
 pub mod logs;
 pub mod network;
+pub mod service_linked_role;
 
 use apigateway::{integration::Integrations, rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
@@ -98,7 +99,8 @@ pub fn stack(
             None
         }
     };
-    let cluster = g.add(Cluster::new(names));
+    let ecs_role = g.add(service_linked_role::ServiceLinkedRole::ecs());
+    let cluster = g.add(Cluster::new(names, &ecs_role));
     let task_definition = g.add(TaskDefinition::new(
         deployment,
         names,
@@ -107,7 +109,8 @@ pub fn stack(
         repository.as_ref(),
     ));
 
-    let load_balancer = g.add(LoadBalancer::new(names, &subnets));
+    let elb_role = g.add(service_linked_role::ServiceLinkedRole::elastic_load_balancing());
+    let load_balancer = g.add(LoadBalancer::new(names, &subnets, &elb_role));
     let target_group = g.add(TargetGroup::new(deployment, names, &vpc));
     let listener = g.add(Listener::new(
         deployment,
@@ -249,7 +252,7 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        assert_eq!(keys.len(), 22);
+        assert_eq!(keys.len(), 24);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,15 @@ pub struct Record {
     /// What the resource hands its dependents (ids, ARNs, DNS names), in its kind's own shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<serde_json::Value>,
+    /// When gwfargate made it (RFC 3339): for a while after, AWS's reads may not show it yet,
+    /// so "not found" then means "not visible yet", even to a later run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<String>,
+}
+
+/// The current time in the state file's format.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// A create about to be sent.
@@ -323,9 +333,30 @@ impl SharedState {
         self.lock().resources.get(key).cloned()
     }
 
-    /// Records a resource (settling its intent, if any) and saves at once.
-    pub fn record(&self, key: &str, record: Record) -> anyhow::Result<()> {
+    /// How much longer the resource under `key` may stay invisible to AWS's reads: what is
+    /// left of `window` since gwfargate made it (or started making it, for a create a crash
+    /// cut short). `None` once the window has passed, or when gwfargate did not make it.
+    pub fn still_settling(&self, key: &str, window: Duration) -> Option<Duration> {
+        let state = self.lock();
+        let made = state
+            .resources
+            .get(key)
+            .and_then(|r| r.made.clone())
+            .or_else(|| state.intents.get(key).map(|i| i.since.clone()))?;
+        let at = humantime::parse_rfc3339(&made).ok()?;
+        let age = SystemTime::now().duration_since(at).unwrap_or_default();
+        window.checked_sub(age).filter(|left| !left.is_zero())
+    }
+
+    /// Records a resource (settling its intent, if any) and saves at once. A record of the
+    /// same id keeps when it was made.
+    pub fn record(&self, key: &str, mut record: Record) -> anyhow::Result<()> {
         let mut state = self.lock();
+        if record.made.is_none()
+            && let Some(old) = state.resources.get(key).filter(|old| old.id == record.id)
+        {
+            record.made.clone_from(&old.made);
+        }
         let settled = state.intents.remove(key).is_some();
         if !settled && state.resources.get(key) == Some(&record) {
             return Ok(());
@@ -348,7 +379,7 @@ impl SharedState {
             kind: kind.to_string(),
             name: name.to_string(),
             client_token: token,
-            since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            since: now_rfc3339(),
         };
         state.intents.insert(key.to_string(), intent.clone());
         self.persist(&state)?;
@@ -414,6 +445,7 @@ mod tests {
                 id: "vpc-1".into(),
                 created: true,
                 outputs: Some(serde_json::json!({"id": "vpc-1"})),
+                made: None,
             },
         );
         file.save(&state).expect("save");
@@ -465,6 +497,7 @@ mod tests {
                     id: "vpc-1".into(),
                     created: true,
                     outputs: None,
+                    made: None,
                 },
             )
             .expect("record");
@@ -476,6 +509,52 @@ mod tests {
             next.client_token, first.client_token,
             "a new create gets a new token"
         );
+    }
+
+    #[test]
+    fn what_was_made_moments_ago_is_still_settling_even_for_a_later_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = StateFile {
+            path: dir.path().join("env1.json"),
+        };
+        let window = Duration::from_secs(120);
+        let shared = SharedState::new(file.clone(), State::new(deployment(), None));
+        let record = |id: &str, made: Option<String>| Record {
+            id: id.into(),
+            created: true,
+            outputs: None,
+            made,
+        };
+        shared.intend("vpc", "vpc", "cluster1-vpc").expect("intend");
+        assert!(
+            shared.still_settling("vpc", window).is_some(),
+            "a create a crash cut short counts from its intent"
+        );
+        shared
+            .record("vpc", record("vpc-1", Some(now_rfc3339())))
+            .expect("record");
+        shared.record("vpc", record("vpc-1", None)).expect("record");
+        let later = SharedState::new(file.clone(), file.load().expect("load").expect("saved"));
+        let left = later.still_settling("vpc", window).expect("settling");
+        assert!(
+            left <= window && left > Duration::from_secs(100),
+            "{left:?}"
+        );
+        let old = humantime::format_rfc3339_seconds(SystemTime::now() - Duration::from_secs(300));
+        later
+            .record("subnet/0", record("subnet-1", Some(old.to_string())))
+            .expect("record");
+        assert_eq!(later.still_settling("subnet/0", window), None);
+        later
+            .record("subnet/1", record("subnet-2", None))
+            .expect("record");
+        assert_eq!(
+            later.still_settling("subnet/1", window),
+            None,
+            "found, not made: nothing to wait for"
+        );
+        later.record("vpc", record("vpc-2", None)).expect("record");
+        assert_eq!(later.still_settling("vpc", window), None, "another id");
     }
 
     /// A state file as gwfargate wrote it before records carried typed outputs (free-form

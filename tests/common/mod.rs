@@ -401,10 +401,14 @@ pub async fn inventory(sdk: &aws_config::SdkConfig) -> BTreeMap<&'static str, us
         .await
         .unwrap();
     n.insert("active task definitions", tds.task_definition_arns().len());
-    n.insert(
-        "iam roles",
-        iam.list_roles().send().await.unwrap().roles().len(),
-    );
+    // Service-linked roles are the account's, kept by `down`: counted apart.
+    let roles = iam.list_roles().send().await.unwrap();
+    let stack = roles
+        .roles()
+        .iter()
+        .filter(|r| !r.path().starts_with("/aws-service-role/"))
+        .count();
+    n.insert("iam roles", stack);
     n.insert(
         "log groups",
         logs.describe_log_groups()
@@ -464,11 +468,25 @@ pub fn one_of_each() -> BTreeMap<&'static str, usize> {
     want
 }
 
+/// The names of the account's service-linked roles.
+pub async fn service_linked_roles(sdk: &aws_config::SdkConfig) -> Vec<String> {
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let roles = iam.list_roles().send().await.unwrap();
+    let mut names: Vec<String> = roles
+        .roles()
+        .iter()
+        .filter(|r| r.path().starts_with("/aws-service-role/"))
+        .map(|r| r.role_name().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The realistic profile's settings at a time scale, with these fault rules.
 pub fn realistic_settings(scale: f64, faults: serde_json::Value) -> serde_json::Value {
     serde_json::json!({
         "scale": scale, "provisioning": true, "ordering": true, "fidelity": true,
-        "rate_limits": true, "faults": faults
+        "rate_limits": true, "consistency": true, "new_account": true, "faults": faults
     })
 }
 

@@ -5,20 +5,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsResultExt as _;
 use crate::aws::tags;
-use crate::aws::wait::{Patience, Poll};
-use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Ownership, Resource, Seen};
+use crate::aws::wait::{self, Patience, Poll};
+use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
+use crate::resources::service_linked_role;
 use crate::state::Intent;
 
 /// The cluster.
 pub struct Cluster {
     name: String,
+    service_linked_role: Ref<service_linked_role::Outputs>,
 }
 
 impl Cluster {
-    /// The deployment's cluster.
-    pub fn new(names: &crate::config::names::Names) -> Cluster {
+    /// The deployment's cluster, made once ECS's service-linked role exists.
+    pub fn new(
+        names: &crate::config::names::Names,
+        service_linked_role: &Ref<service_linked_role::Outputs>,
+    ) -> Cluster {
         Cluster {
             name: names.cluster.clone(),
+            service_linked_role: service_linked_role.clone(),
         }
     }
 }
@@ -49,7 +55,7 @@ impl Resource for Cluster {
     }
 
     fn deps(&self) -> Vec<Dep> {
-        Vec::new()
+        vec![self.service_linked_role.dep()]
     }
 
     async fn lookup(
@@ -103,15 +109,26 @@ impl Resource for Cluster {
         _intent: &Intent,
     ) -> anyhow::Result<Live> {
         // CreateCluster is idempotent by name: a retry returns the same cluster.
-        let out = cx
-            .aws
-            .ecs
-            .create_cluster()
-            .cluster_name(&self.name)
-            .set_tags(Some(tags::ecs(&cx.tags(&self.name))))
-            .send()
-            .await
-            .aws(|| format!("creating ECS cluster {}", self.name))?;
+        let out = wait::retrying(
+            &format!(
+                "creating ECS cluster {} (waiting for ECS's new service-linked role)",
+                self.name
+            ),
+            cx.line,
+            Patience::minutes(2),
+            service_linked_role::not_usable_yet,
+            || async {
+                cx.aws
+                    .ecs
+                    .create_cluster()
+                    .cluster_name(&self.name)
+                    .set_tags(Some(tags::ecs(&cx.tags(&self.name))))
+                    .send()
+                    .await
+                    .aws(|| format!("creating ECS cluster {}", self.name))
+            },
+        )
+        .await?;
         out.cluster()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("CreateCluster returned no cluster"))
@@ -179,7 +196,7 @@ mod tests {
     #[test]
     fn a_cluster_has_no_settings_and_is_ours_only_by_tag() {
         let env = env();
-        let r = Cluster::new(&env.names);
+        let r = Cluster::new(&env.names, &Ref::new("service_linked_role/ecs"));
         let ours = cluster("ACTIVE", &env.tags("cluster1-cluster"));
         assert_eq!(
             r.diff(&env, &ours, &World::default().inputs()),

@@ -22,7 +22,7 @@ use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde::{Deserialize, Serialize};
 
 use super::{cluster, task_definition};
-use crate::aws::errors::has_code;
+use crate::aws::errors::{has_code, is_not_found};
 use crate::aws::tags;
 use crate::aws::wait::{self, Patience, Poll};
 use crate::aws::{AwsResultExt as _, ignore};
@@ -688,6 +688,14 @@ impl Resource for Service {
 
     async fn wait_quiet(&self, cx: &Cx<'_>, _live: &Live) -> anyhow::Result<()> {
         self.wait_until_tasks_stopped(cx).await
+    }
+
+    /// ECS's CreateService right after CreateCluster says the cluster is not found, and right
+    /// after CreateListener that the target group "does not have an associated load balancer".
+    fn not_visible_yet(&self, err: &anyhow::Error) -> bool {
+        is_not_found(err)
+            || (has_code(err, &["InvalidParameterException"])
+                && format!("{err:#}").contains("does not have an associated load balancer"))
     }
 
     fn patience(&self) -> Patience {

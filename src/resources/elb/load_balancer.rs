@@ -15,23 +15,27 @@ use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
 use crate::resources::network::subnet;
+use crate::resources::service_linked_role;
 use crate::state::Intent;
 
 /// The network load balancer.
 pub struct LoadBalancer {
     name: String,
     subnets: Vec<Ref<subnet::Outputs>>,
+    service_linked_role: Ref<service_linked_role::Outputs>,
 }
 
 impl LoadBalancer {
-    /// The deployment's NLB in `subnets`.
+    /// The deployment's NLB in `subnets`, made once ELB's service-linked role exists.
     pub fn new(
         names: &crate::config::names::Names,
         subnets: &[Ref<subnet::Outputs>],
+        service_linked_role: &Ref<service_linked_role::Outputs>,
     ) -> LoadBalancer {
         LoadBalancer {
             name: names.load_balancer.clone(),
             subnets: subnets.to_vec(),
+            service_linked_role: service_linked_role.clone(),
         }
     }
 }
@@ -77,7 +81,9 @@ impl Resource for LoadBalancer {
     }
 
     fn deps(&self) -> Vec<Dep> {
-        self.subnets.iter().map(Ref::dep).collect()
+        let mut deps: Vec<Dep> = self.subnets.iter().map(Ref::dep).collect();
+        deps.push(self.service_linked_role.dep());
+        deps
     }
 
     async fn lookup(
@@ -256,7 +262,11 @@ mod tests {
     #[test]
     fn an_internet_facing_load_balancer_is_refused_a_provisioning_one_waited_for() {
         let env = env();
-        let r = LoadBalancer::new(&env.names, &[]);
+        let r = LoadBalancer::new(
+            &env.names,
+            &[],
+            &Ref::new("service_linked_role/elasticloadbalancing"),
+        );
         let world = World::default();
         let ours = live(
             LoadBalancerSchemeEnum::Internal,
