@@ -79,7 +79,7 @@ fn broken_env_files_exit_2_name_the_key_and_call_nothing() {
         (
             "one availability zone",
             ("az = \"eu-west-1b\"", "az = \"eu-west-1a\""),
-            "at least 2 availability zones",
+            "network.subnets[0] is already in eu-west-1a",
         ),
         (
             "AZ of another region",
@@ -161,10 +161,47 @@ fn broken_env_files_exit_2_name_the_key_and_call_nothing() {
             "missing field `region`",
         ),
         ("not TOML", ("[network]", "[network"), "env1.toml:"),
+        // Refusals AWS would make mid-build, after resources were made.
+        (
+            "two subnets in one zone",
+            (
+                "{ cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" } ]",
+                "{ cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" },\n\
+                 { cidr = \"10.0.3.0/24\", az = \"eu-west-1b\" } ]",
+            ),
+            "`network.subnets[2].az`: network.subnets[1] is already in eu-west-1b",
+        ),
+        (
+            "a load balancer name beginning with internal-",
+            (
+                "name        = \"cluster1\"",
+                "name        = \"internal-apps\"",
+            ),
+            "begin with `internal-`",
+        ),
+        (
+            "an ECR repository name AWS rejects",
+            ("amazonaws.com/microservice1:", "amazonaws.com/../etc:"),
+            "is not a name AWS accepts",
+        ),
     ];
     assert!(cases.len() >= 12);
-    for (what, edit, expected) in cases {
-        let ws = Workspace::new(&[*edit]);
+    // (what is broken, every edit, text the error must contain)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let mut cases: Vec<Case> = cases
+        .iter()
+        .map(|(what, edit, expected)| (*what, vec![*edit], *expected))
+        .collect();
+    cases.push((
+        "a subnet too small for the stack",
+        vec![
+            ("cidr = \"10.0.2.0/24\"", "cidr = \"10.0.2.0/28\""),
+            ("count             = 1", "count             = 8"),
+        ],
+        "`network.subnets[1].cidr`: 10.0.2.0/28 has 11 usable addresses",
+    ));
+    for (what, edits, expected) in &cases {
+        let ws = Workspace::new(edits);
         let result = gwfargate(ws.path(), &endpoint.url)
             .args(["up", "--env", "env1.toml"])
             .assert()

@@ -60,6 +60,16 @@ impl ImageRef {
                 "the repository may hold only lowercase letters, digits, `.`, `_`, `-` and `/`",
             ));
         }
+        // ECR and the OCI distribution spec: components of lowercase letters and digits,
+        // joined by single `.`, `_` or `-`, separated by `/`; ECR names are 2 to 256 long
+        // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html).
+        if let Some(component) = repository.split('/').find(|c| !is_path_component(c)) {
+            return Err(invalid(&format!(
+                "{component:?} in the repository is not a name AWS accepts: each part between \
+                 `/` starts and ends with a lowercase letter or digit, with single `.`, `_` or \
+                 `-` between them"
+            )));
+        }
         if let Some(tag) = &tag
             && (tag.is_empty()
                 || tag.len() > 128
@@ -75,12 +85,16 @@ impl ImageRef {
             (None, None) => Some("latest".to_string()),
             _ => tag,
         };
-        Ok(ImageRef {
+        let parsed = ImageRef {
             registry,
             repository: repository.to_string(),
             tag,
             digest,
-        })
+        };
+        if parsed.ecr().is_some() && !(2..=256).contains(&repository.len()) {
+            return Err(invalid("an ECR repository name is 2 to 256 characters"));
+        }
+        Ok(parsed)
     }
 
     /// The account and region when the registry is ECR's (`<account>.dkr.ecr.<region>.amazonaws.com`).
@@ -100,6 +114,19 @@ impl ImageRef {
             region: region.to_string(),
         })
     }
+}
+
+/// Whether `part` is one `/`-separated part of a repository name: lowercase letters and
+/// digits, with single `.`, `_` or `-` between them.
+fn is_path_component(part: &str) -> bool {
+    let separator = |c: char| ".-_".contains(c);
+    !part.is_empty()
+        && !part.starts_with(separator)
+        && !part.ends_with(separator)
+        && !part
+            .as_bytes()
+            .windows(2)
+            .any(|w| separator(w[0] as char) && separator(w[1] as char))
 }
 
 #[cfg(test)]
@@ -126,5 +153,26 @@ mod tests {
         let local = ImageRef::parse("localhost:5000/app:2").expect("ok");
         assert_eq!(local.registry.as_deref(), Some("localhost:5000"));
         assert!(ImageRef::parse("Bad/Upper:1").is_err());
+    }
+
+    #[test]
+    fn repository_names_aws_rejects_are_refused_naming_the_part() {
+        let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        for (name, part) in [
+            ("../etc", "\"..\""),
+            ("a//b", "\"\""),
+            ("-x-", "\"-x-\""),
+            ("a/b./c", "\"b.\""),
+            ("a__-b", "\"a__-b\""),
+        ] {
+            let err = ImageRef::parse(&format!("{ecr}/{name}:1")).expect_err(name);
+            assert!(err.contains(part), "{name}: {err}");
+        }
+        let err = ImageRef::parse(&format!("{ecr}/a:1")).expect_err("too short");
+        assert!(err.contains("2 to 256"), "{err}");
+        for fine in ["a-b", "a.b_c/d-e-f", "team/app1"] {
+            ImageRef::parse(&format!("{ecr}/{fine}:1")).expect(fine);
+        }
+        ImageRef::parse("x").expect("a one-letter Docker Hub name is fine");
     }
 }

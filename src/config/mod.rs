@@ -243,8 +243,22 @@ impl Checker<'_> {
                 format!("{region:?} is not an AWS region name (for example eu-west-1)"),
             ));
         }
+        let network_span = raw.network.subnets.span();
         let network = self.network(raw.network, &region)?;
         let service = self.service(raw.service)?;
+        if name == "internal" || name.starts_with("internal-") {
+            return Err(self.error(
+                "name",
+                raw.name.span(),
+                format!(
+                    "{name:?} would make the load balancer's name begin with `internal-`, which \
+                     Elastic Load Balancing refuses; choose another deployment name"
+                ),
+            ));
+        }
+        if let Some((i, problem)) = subnet_too_small(&network, service.count) {
+            return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
+        }
         let retention_days = match raw.logs {
             None => 30,
             Some(logs) => {
@@ -381,23 +395,23 @@ impl Checker<'_> {
                     ),
                 ));
             }
+            // The load balancer and the interface endpoints take one subnet per zone
+            // (CreateLoadBalancer: "You can specify only one subnet per Availability Zone").
+            if let Some(j) = subnets.iter().position(|other| &other.az == az) {
+                return Err(self.error(
+                    &az_key,
+                    raw_subnet.az.span(),
+                    format!(
+                        "network.subnets[{j}] is already in {az}; the load balancer and the \
+                         interface endpoints take one subnet per availability zone, so give \
+                         each subnet its own zone"
+                    ),
+                ));
+            }
             subnets.push(Subnet {
                 cidr,
                 az: az.clone(),
             });
-        }
-        let mut zones: Vec<&str> = subnets.iter().map(|s| s.az.as_str()).collect();
-        zones.sort_unstable();
-        zones.dedup();
-        if zones.len() < 2 {
-            return Err(self.error(
-                "network.subnets",
-                span,
-                format!(
-                    "all subnets are in {}; an internal load balancer needs subnets in at least 2 availability zones",
-                    zones.join(", ")
-                ),
-            ));
         }
         Ok(Network { vpc_cidr, subnets })
     }
@@ -480,6 +494,45 @@ impl Checker<'_> {
             health_check_path,
         })
     }
+}
+
+/// The AWS services the tasks reach through interface endpoints (S3 has a gateway endpoint).
+pub const INTERFACE_SERVICES: [&str; 3] = ["ecr.api", "ecr.dkr", "logs"];
+
+/// Addresses AWS keeps in every subnet (network, router, DNS, future use, broadcast).
+const RESERVED_PER_SUBNET: u64 = 5;
+
+/// Free addresses a subnet needs for an NLB to be made in it when AWS picks the address
+/// ("Update the Availability Zones for your Network Load Balancer", Considerations).
+const FREE_FOR_LOAD_BALANCER: u64 = 8;
+
+/// The first subnet too small for the stack, and why: at the load balancer's creation it
+/// needs 8 free addresses beside the interface endpoints' (one each); during a deployment
+/// (maximum 200%) twice the tasks, spread over the subnets, beside the endpoints and the
+/// load balancer's own address.
+fn subnet_too_small(network: &Network, count: u32) -> Option<(usize, String)> {
+    let endpoints = INTERFACE_SERVICES.len() as u64;
+    let zones = network.subnets.len() as u64;
+    let tasks = (u64::from(count) * 2).div_ceil(zones.max(1));
+    let need = (FREE_FOR_LOAD_BALANCER + endpoints).max(1 + endpoints + tasks);
+    network.subnets.iter().enumerate().find_map(|(i, subnet)| {
+        let usable = (1u64 << (32 - u32::from(subnet.cidr.prefix_len())))
+            .saturating_sub(RESERVED_PER_SUBNET);
+        (usable < need).then(|| {
+            (
+                i,
+                format!(
+                    "{} has {usable} usable addresses (AWS keeps {RESERVED_PER_SUBNET}); the \
+                     stack needs {need} in each subnet: {FREE_FOR_LOAD_BALANCER} free for the \
+                     load balancer to be made, {endpoints} for the interface endpoints and up to \
+                     {tasks} for tasks while a deployment runs ({count} tasks, twice that \
+                     during a deployment, over {zones} subnets). Use a larger subnet (a /27 \
+                     has 27)",
+                    subnet.cidr
+                ),
+            )
+        })
+    })
 }
 
 /// The memory sizes (MiB) Fargate offers with a CPU size, or `None` for an unknown CPU size.
@@ -687,6 +740,55 @@ retention_days = 30
         ))
         .expect_err("a number for an az");
         assert_eq!(err.key, "network.subnets", "{err}");
+    }
+
+    #[test]
+    fn two_subnets_in_one_zone_are_refused_naming_the_other() {
+        let three = GOOD.replace(
+            "             { cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" } ]",
+            "             { cidr = \"10.0.2.0/24\", az = \"eu-west-1b\" },\n             \
+             { cidr = \"10.0.3.0/24\", az = \"eu-west-1a\" } ]",
+        );
+        let err = check(&three).expect_err("two in eu-west-1a");
+        assert_eq!(err.key, "network.subnets[2].az");
+        assert!(
+            err.problem
+                .contains("network.subnets[0] is already in eu-west-1a"),
+            "{}",
+            err.problem
+        );
+    }
+
+    #[test]
+    fn a_name_that_makes_the_load_balancer_internal_dash_is_refused() {
+        for name in ["internal", "internal-app"] {
+            let err = check(&GOOD.replace("\"cluster1\"", &format!("{name:?}"))).expect_err(name);
+            assert_eq!(err.key, "name");
+            assert!(err.problem.contains("`internal-`"), "{}", err.problem);
+        }
+        check(&GOOD.replace("\"cluster1\"", "\"internals\"")).expect("internals is fine");
+    }
+
+    #[test]
+    fn subnets_too_small_for_the_load_balancer_endpoints_and_tasks_are_refused() {
+        let small = |prefix: u8, count: u32| {
+            check(
+                &GOOD
+                    .replace("10.0.1.0/24", &format!("10.0.1.0/{prefix}"))
+                    .replace("count             = 1", &format!("count = {count}")),
+            )
+        };
+        // A /28 has 11 usable addresses: 8 free for the NLB and 3 for the endpoints.
+        small(28, 1).expect("a /28 holds a small stack");
+        let err = small(28, 8).expect_err("8 tasks, 16 while deploying, 8 per subnet");
+        assert_eq!(err.key, "network.subnets[0].cidr");
+        assert!(
+            err.problem.contains("11 usable addresses"),
+            "{}",
+            err.problem
+        );
+        assert!(err.problem.contains("needs 12"), "{}", err.problem);
+        small(27, 8).expect("a /27 has room");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::model::{
 use crate::state::Intent;
 
 /// The AWS services reached through interface endpoints.
-pub const INTERFACE_SERVICES: [&str; 3] = ["ecr.api", "ecr.dkr", "logs"];
+pub const INTERFACE_SERVICES: [&str; 3] = crate::config::INTERFACE_SERVICES;
 
 /// The AWS service reached through the gateway endpoint.
 pub const GATEWAY_SERVICE: &str = "s3";
