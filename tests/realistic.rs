@@ -63,6 +63,24 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         links.items()[0].status().map(|s| s.as_str()),
         Some("AVAILABLE")
     );
+    // Cross-zone load balancing is on: a request entering the NLB in a zone without a healthy
+    // task still reaches one (AWS's default for NLBs is off).
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let attributes = elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(lbs.load_balancers()[0].load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attributes
+            .attributes()
+            .iter()
+            .any(|a| a.key() == Some("load_balancing.cross_zone.enabled")
+                && a.value() == Some("true")),
+        "{attributes:?}"
+    );
     // ECS refuses a service whose target group has no listener, and (reads lagging writes)
     // one whose listener or cluster is moments old: the service was made once, after both,
     // with nothing else refused.

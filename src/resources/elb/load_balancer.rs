@@ -4,7 +4,8 @@
 //! the start of `up`'s critical path: it depends on nothing but the subnets.
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    LoadBalancer as Lb, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
+    LoadBalancer as Lb, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
+    LoadBalancerTypeEnum,
 };
 use serde::{Deserialize, Serialize};
 
@@ -40,14 +41,21 @@ impl LoadBalancer {
     }
 }
 
-/// The load balancer, with its tags when read.
+/// The load balancer, with its tags and cross-zone setting when read.
 #[derive(Debug, Clone)]
 pub struct Live {
     /// The load balancer.
     pub lb: Lb,
     /// Its tags (`None`: not read).
     pub tags: Option<Vec<(String, String)>>,
+    /// Whether cross-zone load balancing is on (`None`: not read).
+    pub cross_zone: Option<bool>,
 }
+
+/// The attribute that spreads requests over targets in every zone. Off by default on an NLB,
+/// so a request entering in a zone without a healthy task fails ("Cross-zone load balancing
+/// for target groups", Elastic Load Balancing user guide).
+const CROSS_ZONE: &str = "load_balancing.cross_zone.enabled";
 
 /// What the load balancer hands its dependents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +116,16 @@ impl Resource for LoadBalancer {
             (Depth::Full, Some(arn)) => Some(super::tags_of(cx, arn).await?),
             _ => None,
         };
-        Ok(Some(Live { lb, tags }))
+        let ours = super::owner(cx, tags.as_ref()) == Ownership::Ours;
+        let cross_zone = match (depth, lb.load_balancer_arn()) {
+            (Depth::Full, Some(arn)) if ours => Some(cross_zone_of(cx, arn).await?),
+            _ => None,
+        };
+        Ok(Some(Live {
+            lb,
+            tags,
+            cross_zone,
+        }))
     }
 
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
@@ -144,11 +161,40 @@ impl Resource for LoadBalancer {
                 env.hints.command("down")
             ));
         }
+        if let Some(on) = live.cross_zone {
+            diff.compare("cross_zone", Some(if on { "on" } else { "off" }), "on");
+        }
         diff
     }
 
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        _diff: &Diff,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        cx.aws
+            .elb
+            .modify_load_balancer_attributes()
+            .load_balancer_arn(self.id(live))
+            .attributes(
+                LoadBalancerAttribute::builder()
+                    .key(CROSS_ZONE)
+                    .value("true")
+                    .build(),
+            )
+            .send()
+            .await
+            .aws(|| format!("turning on cross-zone load balancing of {}", self.name))?;
+        Ok(None)
+    }
+
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![FieldChange::setting("scheme", "internal")]
+        vec![
+            FieldChange::setting("scheme", "internal"),
+            FieldChange::setting("cross_zone", "on"),
+        ]
     }
 
     async fn create(
@@ -180,9 +226,11 @@ impl Resource for LoadBalancer {
             .first()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
+        // A new NLB has cross-zone load balancing off: the diff that follows turns it on.
         Ok(Live {
             lb,
             tags: Some(our_tags),
+            cross_zone: Some(false),
         })
     }
 
@@ -240,6 +288,22 @@ impl Resource for LoadBalancer {
     }
 }
 
+/// Whether cross-zone load balancing is on.
+async fn cross_zone_of(cx: &Cx<'_>, arn: &str) -> anyhow::Result<bool> {
+    let out = cx
+        .aws
+        .elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .aws(|| format!("reading the attributes of {arn}"))?;
+    Ok(out
+        .attributes()
+        .iter()
+        .any(|a| a.key() == Some(CROSS_ZONE) && a.value() == Some("true")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +320,7 @@ mod tests {
                 .state(LoadBalancerState::builder().code(state).build())
                 .build(),
             tags: None,
+            cross_zone: None,
         }
     }
 
@@ -284,5 +349,26 @@ mod tests {
         );
         assert_eq!(public.words(), "scheme internet-facing → internal");
         assert!(public.refuse.is_some());
+    }
+
+    #[test]
+    fn cross_zone_load_balancing_off_is_turned_on_in_place() {
+        let env = env();
+        let r = LoadBalancer::new(
+            &env.names,
+            &[],
+            &Ref::new("service_linked_role/elasticloadbalancing"),
+        );
+        let world = World::default();
+        let mut off = live(
+            LoadBalancerSchemeEnum::Internal,
+            LoadBalancerStateEnum::Active,
+        );
+        off.cross_zone = Some(false);
+        let diff = r.diff(&env, &off, &world.inputs());
+        assert_eq!(diff.words(), "cross_zone off → on");
+        assert!(diff.refuse.is_none() && diff.replace.is_none());
+        off.cross_zone = Some(true);
+        assert_eq!(r.diff(&env, &off, &world.inputs()), Diff::none());
     }
 }
