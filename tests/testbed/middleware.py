@@ -269,6 +269,16 @@ class Middleware:
             n = self.nth.get(call.key, 0)
             self.nth[call.key] = n + 1
 
+        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if region and region.group(1) in settings.current().get("disabled_regions", []):
+            # An opt-in region the account has not enabled rejects every token
+            # (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html;
+            # STS answers InvalidClientTokenId, aws/aws-cli#4964).
+            status, headers, body = refusal_response(
+                call, "InvalidClientTokenId", "The security token included in the request is invalid.", 403)
+            self.log(call, "refused", started, "InvalidClientTokenId")
+            start_response("403 Forbidden", headers)
+            return [body.encode()]
         if not self.take_token(call):
             return self.reply(call, "throttle", start_response, started)
         found = self.rule_for(call)

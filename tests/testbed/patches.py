@@ -3,6 +3,7 @@ details moto drops. Each patch checks its switch on every call, so profiles can 
 run time; with every switch off moto behaves as it always does.
 """
 import functools
+import math
 import inspect
 
 from . import settings, world
@@ -115,6 +116,17 @@ def _patch_elbv2():
             purge_deleted(apigw)
             links = apigw.vpc_links
             users = [link.id for link in links.values() if arn in (link.target_arns or [])]
+            # A VPC link (V1) is a VPC endpoint service on the NLB; one left behind keeps the
+            # NLB "associated with another service" (hashicorp/terraform-provider-aws#6018,
+            # https://docs.aws.amazon.com/vpc/latest/privatelink/delete-endpoint-service.html).
+            from moto.ec2.models import ec2_backends
+
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            users += [
+                f"VPC endpoint service {config.id}"
+                for config in ec2.configurations.values()
+                if arn in config.network_load_balancer_arns
+            ]
             if users:
                 raise ResourceInUseError(
                     f"Load balancer '{arn}' cannot be deleted because it is currently "
@@ -264,6 +276,22 @@ def _patch_ec2():
     from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
     from moto.ec2.models import EC2Backend
     from moto.ec2.models.vpcs import VPCEndPoint
+
+    @_wrap(EC2Backend, "describe_vpc_endpoint_services")
+    def describe_vpc_endpoint_services(original, self, *args, **kwargs):
+        # Some interface endpoint services are offered only in some zones of a region, and
+        # DescribeVpcEndpointServices lists where (AvailabilityZones; "Availability Zones" in
+        # the AWS PrivateLink guide, "Access AWS services through AWS PrivateLink").
+        found = original(self, *args, **kwargs)
+        missing = settings.current().get("endpoint_zones_missing", {})
+
+        def offered(detail):
+            # `com.amazonaws.<region>.ecr.api` -> `ecr.api`; moto caches its dicts: copy.
+            gone = missing.get(detail["ServiceName"].split(".", 3)[-1], [])
+            zones = [z for z in detail.get("AvailabilityZones", []) if z not in gone]
+            return dict(detail, AvailabilityZones=zones) if gone else detail
+
+        return dict(found, servicesDetails=[offered(d) for d in found["servicesDetails"]])
 
     def get_state(self):
         raw = self.__dict__.get("_tb_state", "available")
@@ -423,17 +451,20 @@ def _service_linked_role_refusal(account_id, region, service_name):
     return None
 
 
-def _role_not_yet_usable(account_id, region, role_arn):
-    """Whether ECS cannot assume this role yet: IAM changes take seconds to reach ECS."""
+def _role_usable_at(account_id, region, role_arn):
+    """When ECS can first assume this role (a `CLOCK.now()` value), or None when it can now or
+    the role is not moto's to know: IAM changes take seconds to reach ECS."""
     from moto.iam.models import iam_backends
     from moto.utilities.utils import get_partition
 
     try:
         role = iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
     except Exception:  # noqa: BLE001 (moto's NotFound: a missing role is moto's business)
-        return False
+        return None
     created = role.__dict__.get("_tb_created")
-    return created is not None and CLOCK.aws_since(created) < D["iam_role_usable"]
+    if created is None or CLOCK.aws_since(created) >= D["iam_role_usable"]:
+        return None
+    return created + CLOCK.wall(D["iam_role_usable"])
 
 
 # ---------------------------------------------------------------- ECS
@@ -445,6 +476,25 @@ def _role_not_yet_usable(account_id, region, role_arn):
 #
 # moto starts no task for a service: the bed's ServiceTasks stand in for them, kept by the
 # backend (`_tb_tasks`, by ARN) after their service is gone.
+_addresses = iter(range(10, 1 << 20))
+
+
+def _task_address(service, subnets):
+    """A private address for a task's interface, in its first subnet (target groups of
+    Fargate tasks list them by address)."""
+    import ipaddress
+
+    from moto.ec2.models import ec2_backends
+
+    offset = next(_addresses)
+    try:
+        subnet = ec2_backends[service._account_id][service.region_name].get_subnet(subnets[0])
+        network = ipaddress.ip_network(subnet.cidr_block)
+        return str(network.network_address + 4 + offset % (network.num_addresses - 5))
+    except Exception:  # noqa: BLE001 (no subnet known: any private address will do)
+        return f"10.255.{offset // 250 % 250}.{offset % 250 + 1}"
+
+
 class ServiceTask:
     """A task the service scheduler started, whose state follows the clock
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html):
@@ -470,6 +520,7 @@ class ServiceTask:
         self.containers = containers
         vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
         self.subnets, self.groups = vpc.get("subnets"), vpc.get("securityGroups")
+        self.ip = _task_address(service, self.subnets)
         # (stop requested, deregistered, containers exited, stopped), as CLOCK.now() values.
         self.stop_times = None
         self.stopped_reason = self.stop_code = None
@@ -584,7 +635,7 @@ def _patch_ecs():
             # AWS answers with the revision's ARN (moto keeps what UpdateService was given);
             # tasks are told apart by it.
             service.task_definition = backend.describe_task_definition(service.task_definition).arn
-        service.__dict__["_tb_rollout"] = CLOCK.now()
+        service.__dict__["_tb_rollout"] = service.__dict__["_tb_started"] = CLOCK.now()
         service.__dict__["_tb_fails"] = fails(backend, service.task_definition)
         service.__dict__["_tb_primary"] = new_deployment_id()
 
@@ -610,6 +661,28 @@ def _patch_ecs():
             (int(groups[arn].attributes.get("deregistration_delay.timeout_seconds", 300)) for arn in arns if arn in groups),
             default=0,
         )
+
+    def healthy_after(service):
+        """AWS seconds from a task RUNNING to healthy in its target groups: registration, then
+        `healthy_threshold_count` checks `health_check_interval_seconds` apart, read live
+        (AWS's defaults for an NLB target group: 30 s × 5); 0 without a load balancer. ECS
+        counts a deployment done only once its tasks are healthy there
+        (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html,
+        https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html)."""
+        from moto.elbv2.models import elbv2_backends
+
+        groups = elbv2_backends[service._account_id][service.region_name].target_groups
+        arns = [lb.get("targetGroupArn") for lb in service.load_balancers or []]
+        return max(
+            (D["target_registration"]
+             + float(groups[arn].health_check_interval_seconds) * float(groups[arn].healthy_threshold_count)
+             for arn in arns if arn in groups),
+            default=0,
+        )
+
+    def steady_after(service):
+        """AWS seconds from a rollout's start until its tasks serve."""
+        return D["service_steady"] + healthy_after(service)
 
     def stop(service, tasks, at, why):
         if not tasks:
@@ -659,13 +732,14 @@ def _patch_ecs():
                         d["_tb_primary"] = new_deployment_id()
                         scale(self, tripped)
                 return
-            if since >= D["service_steady"]:
+            serving = steady_after(self)
+            if since >= serving:
                 d["_tb_good"] = self.task_definition
                 d.pop("_tb_failed", None)
-                # A rolling update stops the old revision's tasks once the new ones are up
+                # A rolling update stops the old revision's tasks once the new ones serve
                 # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html).
                 old = [t for t in tasks_of(self) if t.live and t.task_definition_arn != self.task_definition]
-                stop(self, old, start + CLOCK.wall(D["service_steady"]), SCALED_IN)
+                stop(self, old, start + CLOCK.wall(serving), SCALED_IN)
 
     def settle_all(backend):
         for service in list(backend.services.values()):
@@ -676,7 +750,7 @@ def _patch_ecs():
         start = self.__dict__.get("_tb_rollout")
         if start is None:
             return True
-        return not self.__dict__.get("_tb_fails") and CLOCK.aws_since(start) >= D["service_steady"]
+        return not self.__dict__.get("_tb_fails") and CLOCK.aws_since(start) >= steady_after(self)
 
     def counting(self, state, revision=None):
         """How many of the service's tasks are in `state` now (of `revision` only, if given)."""
@@ -726,6 +800,8 @@ def _patch_ecs():
         d = self.__dict__
         deployment = dict(raw[0])
         deployment["id"] = d.get("_tb_primary", deployment["id"])
+        # Each deployment starts when its CreateService or UpdateService did.
+        deployment["createdAt"] = CLOCK.utc(d.get("_tb_started", d["_tb_rollout"]))
         running = counting(self, "RUNNING", self.task_definition)
         if d.get("_tb_fails"):
             stopped = CLOCK.aws_since(d["_tb_rollout"]) >= D["circuit_breaker"]
@@ -797,18 +873,33 @@ def _patch_ecs():
                     raise InvalidParameterException(
                         f"The target group with targetGroupArn {arn} does not have an associated load balancer."
                     )
+        usable_at = role = None
         if settings.on("provisioning") and a.get("task_definition_str"):
             role = getattr(self.describe_task_definition(a["task_definition_str"]), "execution_role_arn", None)
-            if role and _role_not_yet_usable(self.account_id, self.region_name, role):
-                raise InvalidParameterException(
-                    f"ECS was unable to assume the role '{role}' that was provided for this task. Please "
-                    "verify that the role being passed has the proper trust relationship and permissions "
-                    "and that your IAM user has permissions to pass this role."
-                )
+            usable_at = role and _role_usable_at(self.account_id, self.region_name, role)
         service = original(self, *args, **kwargs)
         if settings.on("provisioning"):
             start_rollout(self, service)
-            scale(service, CLOCK.now())
+            now = CLOCK.now()
+            if usable_at:
+                # A new execution role fails at task launch, not at CreateService: a service
+                # event says so and the scheduler tries again about 30 s later, until IAM has
+                # reached ECS ("Amazon ECS task execution IAM role" and "Viewing Amazon ECS
+                # service event messages", ECS developer guide; aws/copilot-cli#2121).
+                retry = CLOCK.wall(D["task_launch_retry"])
+                tries = math.ceil((usable_at - now) / retry)
+                service.__dict__["_tb_rollout"] = now + tries * retry
+                service.events.insert(0, {
+                    "id": str(mock_random.uuid4()),
+                    "createdAt": CLOCK.utc(now),
+                    "message": (
+                        f"(service {service.name}) failed to launch a task with (error ECS was unable "
+                        f"to assume the role '{role}' that was provided for this task. Please verify "
+                        "that the role being passed has the proper trust relationship and permissions "
+                        "and that your IAM user has permissions to pass this role.)."
+                    ),
+                })
+            scale(service, now)
         return service
 
     @_wrap(m.EC2ContainerServiceBackend, "update_service")
@@ -875,6 +966,35 @@ def _patch_ecs():
         # Stopped tasks stay describable for at least an hour
         # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html); the bed keeps them.
         return found + [t.describe(now) for t in all_tasks(self) if t.cluster_name == cluster and t.id in ids]
+
+    from moto.elbv2 import models as elbv2_models
+
+    @_wrap(elbv2_models.ELBv2Backend, "describe_target_health")
+    def describe_target_health(original, self, target_group_arn, targets):
+        found = original(self, target_group_arn, targets)
+        if not settings.on("provisioning"):
+            return found
+        ecs = m.ecs_backends[self.account_id][self.region_name]
+        settle_all(ecs)
+        now = CLOCK.now()
+        group = self.target_groups[target_group_arn]
+        port = group.port
+        for task in all_tasks(ecs):
+            service = task.service
+            if target_group_arn not in [lb.get("targetGroupArn") for lb in service.load_balancers or []]:
+                continue
+            ran = task.ran_at()
+            status = task.status(now)
+            if ran is None or now < ran or status not in ("RUNNING", "DEACTIVATING"):
+                continue  # registered while ACTIVATING, gone once deregistered
+            if status == "DEACTIVATING":
+                state = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
+            elif CLOCK.aws_since(ran) < healthy_after(service):
+                state = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
+            else:
+                state = ("healthy", None, None)
+            found.append(elbv2_models.FakeHealthStatus(task.ip, port, group.health_check_port, *state))
+        return found
 
     tokens: dict = {}
 

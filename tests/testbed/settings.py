@@ -42,15 +42,21 @@ DEFAULT_DURATIONS = {
     "vpc_link_deleting": 60,
     "endpoint_available": 90,
     "endpoint_deleting": 60,
-    "service_steady": 150,
+    # A service's new tasks run (provisioned, image pulled, started), then register with the
+    # target group, then pass `healthy_threshold_count` checks `health_check_interval_seconds`
+    # apart (read from the group); only then is the deployment done.
+    "service_steady": 60,
+    "target_registration": 30,
     "service_draining": 60,
     # A stopped task's containers get SIGTERM and exit: a well-behaved app within seconds, at
     # most the container's stopTimeout (30 s by default) before SIGKILL
     # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
     "task_stop": 10,
     "eni_linger": 120,
-    # A new IAM role is not yet usable by ECS (CreateService: "unable to assume the role").
+    # A new execution role is not yet usable by ECS: its tasks fail to launch (a service event)
+    # and ECS tries again every `task_launch_retry`.
     "iam_role_usable": 10,
+    "task_launch_retry": 30,
     # Tasks that never start trip the deployment circuit breaker.
     "circuit_breaker": 200,
     # Switch `consistency`: how long a new resource's id is unknown to other calls.
@@ -74,6 +80,10 @@ RATE_LIMITS = dict(DEFAULT_RATE_LIMITS)
 
 PLAIN = {
     "scale": 0.01,
+    # Opt-in regions this account has not enabled: every call there is InvalidClientTokenId.
+    "disabled_regions": [],
+    # Interface endpoint services not offered in some zones: {"logs": ["eu-west-1c"]}.
+    "endpoint_zones_missing": {},
     "provisioning": False,
     "ordering": False,
     "fidelity": False,
@@ -88,6 +98,8 @@ PLAIN = {
 
 REALISTIC = {
     "scale": 0.01,
+    "disabled_regions": ["ap-east-1"],
+    "endpoint_zones_missing": {"logs": ["eu-west-1c"]},
     "provisioning": True,
     "ordering": True,
     "fidelity": True,

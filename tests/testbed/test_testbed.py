@@ -140,17 +140,35 @@ class Provisioning(Bed):
                       clientToken="token-1")
         return vpc, subnets, sg, kwargs
 
-    def test_service_reaches_desired_after_150_s_and_drains_when_deleted(self):
+    def test_service_completes_once_its_targets_are_healthy_and_drains_when_deleted(self):
         post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"service_draining": 100}))
         _, _, _, kwargs = self.service()
-        ecs = self.client("ecs")
+        ecs, elb = self.client("ecs"), self.client("elbv2")
+        tg = kwargs["loadBalancers"][0]["targetGroupArn"]
         ecs.create_service(**kwargs)
         svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        health = lambda: sorted(t["TargetHealth"]["State"] for t in
+                                elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"])
         first = svc()
         self.assertEqual((first["runningCount"], first["deployments"][0]["rolloutState"]), (0, "IN_PROGRESS"))
-        aws_seconds(160)
+        self.assertEqual(health(), [])
+        # Running after 60 s; registered for 30 s, then 5 checks 30 s apart (the group's
+        # defaults): healthy, and the deployment done, 240 s after the create.
+        aws_seconds(100)
+        running = svc()
+        self.assertEqual((running["runningCount"], running["deployments"][0]["rolloutState"]), (2, "IN_PROGRESS"))
+        self.assertEqual(health(), ["initial", "initial"])
+        aws_seconds(150)
         steady = svc()
         self.assertEqual((steady["runningCount"], steady["deployments"][0]["rolloutState"]), (2, "COMPLETED"))
+        self.assertEqual(health(), ["healthy", "healthy"])
+        # Quicker checks make a quicker deployment.
+        elb.modify_target_group(TargetGroupArn=tg, HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)
+        self.register_and_update(ecs)
+        aws_seconds(100)
+        self.assertEqual(svc()["deployments"][0]["rolloutState"], "IN_PROGRESS")
+        aws_seconds(30)  # 60 + 30 + 10 × 2 = 110
+        self.assertEqual([d["rolloutState"] for d in svc()["deployments"]], ["COMPLETED"])
         ecs.update_service(cluster="c", service="s", desiredCount=0)
         ecs.delete_service(cluster="c", service="s", force=True)
         self.assertEqual(svc()["status"], "DRAINING")
@@ -159,12 +177,18 @@ class Provisioning(Bed):
         aws_seconds(250)
         self.assertEqual(svc()["status"], "INACTIVE")
 
+    def register_and_update(self, ecs):
+        ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                     cpu="256", memory="1024",
+                                     containerDefinitions=[{"name": "app", "image": "nginx"}])
+        ecs.update_service(cluster="c", service="s", taskDefinition="f:2")
+
     def role(self, name="exec"):
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                                      "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]})
         return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
-    def test_a_new_role_is_not_usable_by_ecs_at_once(self):
+    def test_a_new_role_fails_the_task_launch_until_ecs_can_use_it(self):
         # Longer than AWS's 10 s, so the calls in between cannot outlast it.
         post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"iam_role_usable": 500}))
         _, _, _, kwargs = self.service()
@@ -174,12 +198,16 @@ class Provisioning(Bed):
                                      memory="512", executionRoleArn=role,
                                      containerDefinitions=[{"name": "app", "image": "nginx"}])
         kwargs["taskDefinition"] = "f:2"
-        with self.assertRaises(ClientError) as ctx:
-            ecs.create_service(**kwargs)
-        self.assertEqual(self.code(ctx), "InvalidParameterException")
-        self.assertIn("unable to assume the role", str(ctx.exception))
-        aws_seconds(510)
+        # Accepted: the tasks fail to launch, a service event says why, ECS tries every 30 s.
         ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        first = svc()
+        self.assertIn("unable to assume the role", first["events"][0]["message"])
+        self.assertIn(role, first["events"][0]["message"])
+        aws_seconds(540)  # usable at 500, launched at the retry at 510, running 60 s later
+        self.assertEqual(svc()["runningCount"], 0)
+        aws_seconds(100)
+        self.assertEqual(svc()["runningCount"], 2)
 
     def test_durations_can_be_overridden_and_unknown_ones_are_refused(self):
         post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"nlb_active": 1000}))
@@ -224,7 +252,7 @@ class CircuitBreaker(Bed):
         kwargs["taskDefinition"] = good
         ecs = self.client("ecs")
         ecs.create_service(**kwargs)
-        aws_seconds(600)
+        aws_seconds(700)  # 500 to run, 180 to be healthy
         bad = self.register("app:broken")
         ecs.update_service(cluster="c", service="s", taskDefinition=bad)
         svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
@@ -235,7 +263,7 @@ class CircuitBreaker(Bed):
         self.assertEqual((self.primary(now)["taskDefinition"], self.primary(now)["rolloutState"]), (good, "IN_PROGRESS"))
         failed = [d for d in now["deployments"] if d["status"] == "ACTIVE"]
         self.assertEqual([(d["taskDefinition"], d["rolloutState"]) for d in failed], [(bad, "FAILED")])
-        aws_seconds(500)
+        aws_seconds(800)
         now = svc()
         self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
 
@@ -452,6 +480,19 @@ class Ordering(Bed):
             elb.delete_load_balancer(LoadBalancerArn=arn)
         self.assertEqual(self.code(ctx), "ResourceInUse", "a deleting link still holds the NLB")
         aws_seconds(510)
+        elb.delete_load_balancer(LoadBalancerArn=arn)
+
+    def test_an_orphaned_endpoint_service_keeps_the_nlb_in_use(self):
+        _, subnets, _ = self.network()
+        arn = self.nlb(subnets)
+        ec2, elb = self.client("ec2"), self.client("elbv2")
+        service = ec2.create_vpc_endpoint_service_configuration(
+            NetworkLoadBalancerArns=[arn])["ServiceConfiguration"]["ServiceId"]
+        with self.assertRaises(ClientError) as ctx:
+            elb.delete_load_balancer(LoadBalancerArn=arn)
+        self.assertEqual(self.code(ctx), "ResourceInUse")
+        self.assertIn(service, str(ctx.exception))
+        ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[service])
         elb.delete_load_balancer(LoadBalancerArn=arn)
 
     def test_vpc_link_used_by_an_integration_cannot_be_deleted(self):
@@ -860,6 +901,33 @@ class NewAccount(Bed):
         self.nlb(subnets, wait=False)
         role = self.client("iam").get_role(RoleName="AWSServiceRoleForElasticLoadBalancing")["Role"]
         self.assertEqual(role["Path"], "/aws-service-role/elasticloadbalancing.amazonaws.com/")
+
+
+class OptInRegions(Bed):
+    profile = dict(Bed.profile, disabled_regions=["ap-east-1"])
+
+    def test_a_region_the_account_has_not_enabled_rejects_every_token(self):
+        sts = boto3.client("sts", region_name="ap-east-1", endpoint_url=endpoint,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        with self.assertRaises(ClientError) as ctx:
+            sts.get_caller_identity()
+        self.assertEqual(self.code(ctx), "InvalidClientTokenId")
+        self.assertEqual(self.client("sts").get_caller_identity()["Account"], "123456789012")
+
+
+class ZoneOfferings(Bed):
+    profile = dict(Bed.profile, endpoint_zones_missing={"logs": ["eu-west-1c"]})
+
+    def test_an_endpoint_service_lists_only_the_zones_it_is_offered_in(self):
+        ec2 = self.client("ec2")
+        names = ["com.amazonaws.eu-west-1.logs", "com.amazonaws.eu-west-1.ecr.api"]
+        details = {d["ServiceName"]: d["AvailabilityZones"]
+                   for d in ec2.describe_vpc_endpoint_services(ServiceNames=names)["ServiceDetails"]}
+        self.assertNotIn("eu-west-1c", details["com.amazonaws.eu-west-1.logs"])
+        self.assertIn("eu-west-1c", details["com.amazonaws.eu-west-1.ecr.api"])
+        post("/_testbed/config", dict(Bed.profile, scale=SCALE))
+        again = ec2.describe_vpc_endpoint_services(ServiceNames=names[:1])["ServiceDetails"][0]
+        self.assertIn("eu-west-1c", again["AvailabilityZones"], "moto's own list is untouched")
 
 
 class PlainProfile(Bed):
