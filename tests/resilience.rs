@@ -687,3 +687,89 @@ async fn secrets_never_reach_the_state_file_or_the_logs() {
         }
     }
 }
+
+/// Reads a child's stderr lines until `until` holds for one, then the rest once `then` ran.
+fn stderr_around(child: &mut std::process::Child, until: &str, then: impl FnOnce()) -> Vec<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stderr);
+    let mut line = String::new();
+    let mut then = Some(then);
+    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+        let seen = line.trim_end().to_string();
+        line.clear();
+        if seen.contains(until)
+            && let Some(then) = then.take()
+        {
+            then();
+        }
+        lines.push(seen);
+    }
+    assert!(then.is_none(), "never saw {until:?}: {lines:#?}");
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn losing_the_network_mid_up_stops_it_with_what_to_do() {
+    let mut emulator = Emulator::with_profile(1, "realistic");
+    let ws = workspace_outside_ecr();
+    let mut child = common::spawn_with(
+        ws.path(),
+        &emulator.endpoint,
+        &["up", "--env", "env1.toml"],
+        &[("GWFARGATE_UNREACHABLE_SECONDS", "3")],
+    );
+    let mut stopped = None;
+    let lines = stderr_around(&mut child, "to become active (now: provisioning)", || {
+        emulator.stop();
+        stopped = Some(Instant::now());
+    });
+    let code = wait_with_deadline(&mut child, Duration::from_secs(60));
+    let took = stopped.expect("stopped").elapsed();
+    let text = lines.join("\n");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        took < Duration::from_secs(20),
+        "it stopped {took:?} after the endpoint went away"
+    );
+    let last = lines.last().expect("a last line");
+    for words in [
+        "cannot reach the AWS endpoint http://127.0.0.1:",
+        "recorded in the state file",
+        "run the same command again",
+    ] {
+        assert!(last.contains(words), "{words:?} in {last}\n{text}");
+    }
+    // Every id made before the network went is in the state file.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
+    assert!(state["resources"]["vpc"]["id"].is_string(), "{state}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_never_answers_stops_the_command_within_its_patience() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(50) {
+            open.push(stream);
+        }
+    });
+    let ws = workspace_outside_ecr();
+    let started = Instant::now();
+    let mut child = common::spawn_with(
+        ws.path(),
+        &endpoint,
+        &["status", "--env", "env1.toml"],
+        &[("GWFARGATE_UNREACHABLE_SECONDS", "2")],
+    );
+    let code = wait_with_deadline(&mut child, Duration::from_secs(25));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut text).unwrap();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("cannot reach the AWS endpoint"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{text}");
+    drop(held);
+}

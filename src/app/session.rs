@@ -288,6 +288,28 @@ fn fixed_change(old: &Deployment, new: &Deployment) -> Option<FixedChange> {
 
 /// Connects to AWS and makes the environment every resource works in. `writable` is false for
 /// `plan` and `status`: they never write the state file.
+/// Stops the command, exit 1, once AWS has not answered anything for about a minute: waiting
+/// out every call's retries on a lost network would take many minutes and end blaming whatever
+/// resource was being waited for. Every id made so far is already in the state file, written
+/// atomically, so stopping at once loses nothing.
+fn watch_reachability(conn: &Connection) {
+    let endpoint = conn.endpoint_url.clone().map_or_else(
+        || format!("AWS in region {}", conn.region),
+        |url| format!("the AWS endpoint {url}"),
+    );
+    tokio::spawn(async move {
+        let (silent, why) = crate::aws::reachability::lost().await;
+        crate::ui::output::eprint(&format!(
+            "error: cannot reach {endpoint}: no answer to any call for {}s{}. Nothing more is \
+             started, and every id made so far is recorded in the state file. Check the network \
+             connection (or that the endpoint is up), then run the same command again",
+            silent.as_secs(),
+            why.map(|why| format!(" (last: {why})")).unwrap_or_default()
+        ));
+        std::process::exit(crate::error::EXIT_FAILURE);
+    });
+}
+
 pub async fn connect(
     target: &Target,
     global: &Global,
@@ -303,8 +325,9 @@ pub async fn connect(
         endpoint_url: global.endpoint_url.clone(),
     };
     let sdk = clients::sdk_config(&conn).await;
+    watch_reachability(&conn);
     let aws = Clients::new(&sdk);
-    let account = aws.account_id().await?;
+    let account = aws.account_id(&conn.region).await?;
     if let Some(recorded) = target.state.as_ref().and_then(|s| s.account.as_deref())
         && recorded != account
     {

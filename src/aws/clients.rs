@@ -11,6 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use super::errors::aws_error;
+use super::reachability::Reachability;
 
 /// How to reach AWS, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -80,82 +81,94 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
 }
 
+/// Regions an account must enable before use ("Enable or disable AWS Regions in your
+/// account", AWS Account Management reference guide).
+pub const OPT_IN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+];
+
+/// A service client from the shared configuration, carrying [`Reachability`], with `retry`
+/// instead of the shared retry policy when given.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $retry:expr) => {{
+        let mut builder = $sdk::config::Builder::from($config).interceptor(Reachability);
+        if let Some(retry) = $retry {
+            builder = builder.retry_config(retry);
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
 impl Clients {
     /// Makes every client from one configuration.
     pub fn new(config: &SdkConfig) -> Clients {
-        Clients {
-            ec2: aws_sdk_ec2::Client::new(config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            ecs: aws_sdk_ecs::Client::new(config),
-            apigw: aws_sdk_apigateway::Client::new(config),
-            ecr: aws_sdk_ecr::Client::new(config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
-        }
+        Clients::with_retry(config, None)
     }
 
     /// Clients that send each call once. A create that is not idempotent must not be retried
     /// blindly: if its answer was lost, the retry makes a second resource. Those creates go
     /// through [`super::create::create_once`], which looks before it retries.
     pub fn single_attempt(config: &SdkConfig) -> Clients {
-        let once = RetryConfig::disabled();
+        Clients::with_retry(config, Some(RetryConfig::disabled()))
+    }
+
+    fn with_retry(config: &SdkConfig, retry: Option<RetryConfig>) -> Clients {
         Clients {
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-                aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            ecs: aws_sdk_ecs::Client::from_conf(
-                aws_sdk_ecs::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            apigw: aws_sdk_apigateway::Client::from_conf(
-                aws_sdk_apigateway::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            ecr: aws_sdk_ecr::Client::from_conf(
-                aws_sdk_ecr::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config)
-                    .retry_config(once.clone())
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(config)
-                    .retry_config(once)
-                    .build(),
-            ),
+            ec2: client!(aws_sdk_ec2, config, retry.clone()),
+            elb: client!(aws_sdk_elasticloadbalancingv2, config, retry.clone()),
+            ecs: client!(aws_sdk_ecs, config, retry.clone()),
+            apigw: client!(aws_sdk_apigateway, config, retry.clone()),
+            ecr: client!(aws_sdk_ecr, config, retry.clone()),
+            logs: client!(aws_sdk_cloudwatchlogs, config, retry.clone()),
+            iam: client!(aws_sdk_iam, config, retry.clone()),
+            sts: client!(aws_sdk_sts, config, retry),
         }
     }
 
     /// The account the credentials belong to.
-    pub async fn account_id(&self) -> anyhow::Result<String> {
-        let identity = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(aws_error)
-            .context(
-                "cannot tell which AWS account to use (sts:GetCallerIdentity failed); \
-                 check your credentials, --profile and --endpoint-url",
-            )?;
+    pub async fn account_id(&self, region: &str) -> anyhow::Result<String> {
+        let asked = self.sts.get_caller_identity().send().await;
+        let identity = match asked.map_err(aws_error) {
+            Ok(identity) => identity,
+            // A region that must be enabled per account rejects every token until it is.
+            Err(err)
+                if OPT_IN_REGIONS.contains(&region)
+                    && matches!(
+                        err.code.as_deref(),
+                        Some("InvalidClientTokenId" | "UnrecognizedClientException")
+                    ) =>
+            {
+                return Err(crate::error::UsageError(format!(
+                    "region {region} rejects these credentials ({err}). {region} is a region \
+                     each AWS account must enable first: enable it (AWS console, Account, AWS \
+                     Regions; or `aws account enable-region --region-name {region}`), wait until \
+                     it is enabled, then run the command again. Nothing was changed"
+                ))
+                .into());
+            }
+            Err(err) => {
+                return Err(anyhow::Error::new(err).context(
+                    "cannot tell which AWS account to use (sts:GetCallerIdentity failed); \
+                     check your credentials, --profile and --endpoint-url",
+                ));
+            }
+        };
         identity
             .account()
             .map(str::to_string)
@@ -175,6 +188,28 @@ pub async fn check_profile(profile: &str) -> anyhow::Result<()> {
     .await
     .map_err(|err| crate::error::UsageError(format!("cannot read the AWS config files: {err}")))?;
     if set.get_profile(profile).is_some() {
+        // The AWS CLI asks for the MFA code of a role that needs one; the SDK for Rust cannot
+        // ask, and would fail later with a message that hides why.
+        let mut name = profile.to_string();
+        for _ in 0..10 {
+            let Some(current) = set.get_profile(&name) else {
+                break;
+            };
+            if let (Some(role), Some(mfa)) = (current.get("role_arn"), current.get("mfa_serial")) {
+                return Err(crate::error::UsageError(format!(
+                    "--profile {profile}: profile {name} assumes role {role} with MFA \
+                     (mfa_serial {mfa}), and gwfargate cannot ask for the code; nothing was sent \
+                     to AWS. Get temporary credentials first, for example `eval \"$(aws \
+                     configure export-credentials --profile {profile} --format env)\"` (it asks \
+                     for the code), then run without --profile, or use an SSO profile"
+                ))
+                .into());
+            }
+            match current.get("source_profile") {
+                Some(source) if source != name => name = source.to_string(),
+                _ => break,
+            }
+        }
         return Ok(());
     }
     let mut known: Vec<&str> = set.profiles().collect();

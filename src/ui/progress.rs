@@ -6,7 +6,8 @@
 //! account `up` takes minutes; silence would look like a hang.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,15 +25,23 @@ struct Inner {
     live: Option<MultiProgress>,
     plain_lock: Mutex<()>,
     width: usize,
+    /// The lines started so far, for the heartbeat of plain output.
+    lines: Mutex<Vec<Weak<LineState>>>,
 }
 
 /// One resource's line in the display.
 pub struct StepLine {
     progress: Progress,
-    label: String,
     started: Instant,
     bar: Option<ProgressBar>,
-    last_message: Mutex<Shown>,
+    state: Arc<LineState>,
+}
+
+/// What a line last showed, shared with the heartbeat.
+struct LineState {
+    label: String,
+    shown: Mutex<Shown>,
+    done: AtomicBool,
 }
 
 impl Progress {
@@ -42,13 +51,67 @@ impl Progress {
         let live = std::io::stderr()
             .is_terminal()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Progress {
+        let progress = Progress {
             inner: Arc::new(Inner {
                 started: Instant::now(),
                 live,
                 plain_lock: Mutex::new(()),
                 width,
+                lines: Mutex::new(Vec::new()),
             }),
+        };
+        // In plain output a step blocked in one long call (an endpoint that does not answer)
+        // sets nothing new: the heartbeat says it is still there, every 30 s.
+        if progress.inner.live.is_none()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let weak = Arc::downgrade(&progress.inner);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    Progress { inner }.beat(Instant::now());
+                }
+            });
+        }
+        progress
+    }
+
+    /// Says again what each running step last said, when it said it [`HEARTBEAT`] ago or more.
+    fn beat(&self, now: Instant) {
+        let lines: Vec<Arc<LineState>> = {
+            let mut lines = self
+                .inner
+                .lines
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            lines.retain(|line| line.strong_count() > 0);
+            lines.iter().filter_map(Weak::upgrade).collect()
+        };
+        for line in lines {
+            if line.done.load(Ordering::SeqCst) {
+                continue;
+            }
+            let text = {
+                let mut shown = line
+                    .shown
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if shown.message.is_empty() || now.duration_since(shown.at) < HEARTBEAT {
+                    continue;
+                }
+                shown.at = now;
+                format!(
+                    "{} (still, {}s)",
+                    shown.message,
+                    now.duration_since(shown.first).as_secs()
+                )
+            };
+            self.line(&format!(
+                "{:<width$} {text}",
+                line.label,
+                width = self.inner.width
+            ));
         }
     }
 
@@ -83,16 +146,25 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        StepLine {
-            progress: self.clone(),
+        let state = Arc::new(LineState {
             label: label.to_string(),
-            started: Instant::now(),
-            bar,
-            last_message: Mutex::new(Shown {
+            shown: Mutex::new(Shown {
                 message: String::new(),
                 first: Instant::now(),
                 at: Instant::now(),
             }),
+            done: AtomicBool::new(false),
+        });
+        self.inner
+            .lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::downgrade(&state));
+        StepLine {
+            progress: self.clone(),
+            started: Instant::now(),
+            bar,
+            state,
         }
     }
 }
@@ -143,7 +215,8 @@ impl Line for StepLine {
         let now = Instant::now();
         let line = {
             let mut last = self
-                .last_message
+                .state
+                .shown
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let line = plain_line(&last, &message, now);
@@ -160,7 +233,7 @@ impl Line for StepLine {
             (Some(bar), Some(_)) => bar.set_message(message),
             (None, Some(line)) => self.progress.line(&format!(
                 "{:<width$} {line}",
-                self.label,
+                self.state.label,
                 width = self.progress.inner.width
             )),
             (_, None) => {}
@@ -168,6 +241,7 @@ impl Line for StepLine {
     }
 
     fn finish(&self, mark: Mark, message: &str) {
+        self.state.done.store(true, Ordering::SeqCst);
         let word = format!(
             "{:<6}",
             match mark {
@@ -190,7 +264,7 @@ impl Line for StepLine {
         };
         let text = format!(
             "{:<width$} {mark} {message} ({:.1}s)",
-            self.label,
+            self.state.label,
             self.started.elapsed().as_secs_f64(),
             width = self.progress.inner.width
         );
@@ -208,6 +282,34 @@ impl Line for StepLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_silent_for_30_s_is_said_again_by_the_heartbeat_until_it_ends() {
+        let progress = Progress {
+            inner: Arc::new(Inner {
+                started: Instant::now(),
+                live: None,
+                plain_lock: Mutex::new(()),
+                width: 10,
+                lines: Mutex::new(Vec::new()),
+            }),
+        };
+        let line = progress.start_line("vpc");
+        line.set("waiting for an answer".to_string());
+        let at = |l: &StepLine| l.state.shown.lock().expect("lock").at;
+        let first = at(&line);
+        progress.beat(first + Duration::from_secs(10));
+        assert_eq!(at(&line), first, "quiet for less than 30 s");
+        progress.beat(first + Duration::from_secs(31));
+        assert_eq!(at(&line), first + Duration::from_secs(31), "said again");
+        line.finish(Mark::Ok, "done");
+        progress.beat(first + Duration::from_secs(70));
+        assert_eq!(
+            at(&line),
+            first + Duration::from_secs(31),
+            "a finished line stays quiet"
+        );
+    }
 
     #[test]
     fn plain_output_says_a_lasting_wait_again_every_30_s_and_nothing_in_between() {
