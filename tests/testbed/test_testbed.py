@@ -141,7 +141,9 @@ class Provisioning(Bed):
         return vpc, subnets, sg, kwargs
 
     def test_service_completes_once_its_targets_are_healthy_and_drains_when_deleted(self):
-        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"service_draining": 100}))
+        # Steps longer than AWS's, so every check lands 100 s (0.2 s) from a change of state.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={
+            "service_draining": 100, "service_steady": 100, "target_registration": 100}))
         _, _, _, kwargs = self.service()
         ecs, elb = self.client("ecs"), self.client("elbv2")
         tg = kwargs["loadBalancers"][0]["targetGroupArn"]
@@ -152,22 +154,22 @@ class Provisioning(Bed):
         first = svc()
         self.assertEqual((first["runningCount"], first["deployments"][0]["rolloutState"]), (0, "IN_PROGRESS"))
         self.assertEqual(health(), [])
-        # Running after 60 s; registered for 30 s, then 5 checks 30 s apart (the group's
-        # defaults): healthy, and the deployment done, 240 s after the create.
-        aws_seconds(100)
+        # Running after 100 s; registered for 100 s, then 5 checks 30 s apart (the group's
+        # defaults): healthy, and the deployment done, 350 s after the create.
+        aws_seconds(200)
         running = svc()
         self.assertEqual((running["runningCount"], running["deployments"][0]["rolloutState"]), (2, "IN_PROGRESS"))
         self.assertEqual(health(), ["initial", "initial"])
-        aws_seconds(150)
+        aws_seconds(250)
         steady = svc()
         self.assertEqual((steady["runningCount"], steady["deployments"][0]["rolloutState"]), (2, "COMPLETED"))
         self.assertEqual(health(), ["healthy", "healthy"])
-        # Quicker checks make a quicker deployment.
+        # Quicker checks make a quicker deployment: 100 + 100 + 10 × 2 = 220 s.
         elb.modify_target_group(TargetGroupArn=tg, HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)
         self.register_and_update(ecs)
-        aws_seconds(100)
+        aws_seconds(120)
         self.assertEqual(svc()["deployments"][0]["rolloutState"], "IN_PROGRESS")
-        aws_seconds(30)  # 60 + 30 + 10 × 2 = 110
+        aws_seconds(200)
         self.assertEqual([d["rolloutState"] for d in svc()["deployments"]], ["COMPLETED"])
         ecs.update_service(cluster="c", service="s", desiredCount=0)
         ecs.delete_service(cluster="c", service="s", force=True)
@@ -190,7 +192,8 @@ class Provisioning(Bed):
 
     def test_a_new_role_fails_the_task_launch_until_ecs_can_use_it(self):
         # Longer than AWS's 10 s, so the calls in between cannot outlast it.
-        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={"iam_role_usable": 500}))
+        post("/_testbed/config", dict(self.profile, scale=SCALE,
+                                      durations={"iam_role_usable": 500, "service_steady": 200}))
         _, _, _, kwargs = self.service()
         ecs = self.client("ecs")
         role = self.role()
@@ -204,9 +207,9 @@ class Provisioning(Bed):
         first = svc()
         self.assertIn("unable to assume the role", first["events"][0]["message"])
         self.assertIn(role, first["events"][0]["message"])
-        aws_seconds(540)  # usable at 500, launched at the retry at 510, running 60 s later
+        aws_seconds(600)  # usable at 500, launched at the retry at 510, running 200 s later
         self.assertEqual(svc()["runningCount"], 0)
-        aws_seconds(100)
+        aws_seconds(200)
         self.assertEqual(svc()["runningCount"], 2)
 
     def test_durations_can_be_overridden_and_unknown_ones_are_refused(self):
