@@ -200,7 +200,9 @@ async fn every_change_is_planned_as_up_then_applies_it_and_destructive_ones_need
     edit(&ws, "retention_days = 30", "retention_days = 90");
     edit(&ws, "count             = 1", "count             = 2");
     edit(&ws, "microservice1:1.0.0", "microservice1:1.0.1");
-    push_image(&sdk, "microservice1", "1.0.1").await;
+    // Another build: the same bytes under a new tag would be the same digest, and nothing to
+    // deploy.
+    common::push_build(&sdk, "microservice1", "1.0.1", 1).await;
     let (code, doc) = plan(&ws, &emulator);
     assert_eq!(code, 4);
     let logs = of_kind(&doc, "log group");
@@ -215,11 +217,15 @@ async fn every_change_is_planned_as_up_then_applies_it_and_destructive_ones_need
     );
     let td = of_kind(&doc, "task definition");
     assert_eq!(td[0]["fields"][0]["field"], "image", "{doc}");
+    let (from, to) = (
+        td[0]["fields"][0]["from"].as_str().unwrap(),
+        td[0]["fields"][0]["to"].as_str().unwrap(),
+    );
     assert!(
-        td[0]["fields"][0]["to"]
-            .as_str()
-            .unwrap()
-            .ends_with(":1.0.1")
+        from.contains("/microservice1@sha256:")
+            && to.contains("/microservice1@sha256:")
+            && from != to,
+        "the image is pinned to the digest 1.0.1 names: {doc}"
     );
     let svc = of_kind(&doc, "ecs service");
     let fields: Vec<(&str, &str)> = svc[0]["fields"]

@@ -274,9 +274,11 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     );
     assert_eq!(td.execution_role_arn(), Some(role.arn()));
     let container = &td.container_definitions()[0];
-    assert_eq!(
-        container.image(),
-        Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0")
+    assert!(
+        container.image().is_some_and(|image| image
+            .starts_with("123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1@sha256:")),
+        "pinned to the digest 1.0.0 names: {:?}",
+        container.image()
     );
     assert_eq!(container.port_mappings()[0].container_port(), Some(8080));
     let log_options = container.log_configuration().unwrap().options().unwrap();
@@ -1227,4 +1229,127 @@ async fn a_reader_that_goes_away_does_not_stop_the_run() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "the run went on to the end");
     assert_eq!(inventory(&sdk).await, common::one_of_each());
+}
+
+/// The digest ECR holds under `tag`.
+async fn digest_of(sdk: &aws_config::SdkConfig, tag: &str) -> String {
+    let images = aws_sdk_ecr::Client::new(sdk)
+        .list_images()
+        .repository_name(REPO)
+        .send()
+        .await
+        .unwrap();
+    images
+        .image_ids()
+        .iter()
+        .find(|id| id.image_tag() == Some(tag))
+        .and_then(|id| id.image_digest())
+        .unwrap()
+        .to_string()
+}
+
+/// The image of the task definition the service runs.
+async fn running_image(sdk: &aws_config::SdkConfig) -> String {
+    let service = common::the_service(sdk).await;
+    let td = aws_sdk_ecs::Client::new(sdk)
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    td.task_definition().unwrap().container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
+    // moto alone never rolls a service out to a new revision: the test bed does.
+    let emulator = Emulator::with_profile(1, "realistic");
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[]);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(3);
+    // The first build never starts: its first deployment fails, and a fixed build pushed
+    // under the same tag is what recovers it.
+    common::push_build(&sdk, REPO, "1.0.0", 1).await;
+    let broken = digest_of(&sdk, "1.0.0").await;
+    let mut settings =
+        common::realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
+    settings["failing_images"] = serde_json::json!([broken]);
+    emulator.configure(settings);
+    let failed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .code(1);
+    assert!(
+        output(&failed).1.contains("circuit breaker"),
+        "{}",
+        output(&failed).1
+    );
+    common::push_build(&sdk, REPO, "1.0.0", 3).await;
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let first = digest_of(&sdk, "1.0.0").await;
+    assert_ne!(first, broken);
+    let registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+    assert_eq!(
+        running_image(&sdk).await,
+        format!("{registry}/{REPO}@{first}")
+    );
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&output(&status).0).unwrap();
+    let row = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "task definition")
+        .unwrap()
+        .clone();
+    let detail = row["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("{registry}/{REPO}:1.0.0 ({}", &first[..19])),
+        "status shows the tag and the digest: {detail}"
+    );
+
+    // CI pushes a new build under the same tag: plan names the move, up deploys it.
+    common::push_build(&sdk, REPO, "1.0.0", 2).await;
+    let second = digest_of(&sdk, "1.0.0").await;
+    assert_ne!(first, second);
+    let plan = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&output(&plan).0).unwrap();
+    let change = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "task definition")
+        .unwrap()
+        .clone();
+    assert_eq!(change["action"], "update", "{doc}");
+    assert_eq!(
+        change["fields"][0],
+        serde_json::json!({"field": "image",
+            "from": format!("{registry}/{REPO}@{first}"),
+            "to": format!("{registry}/{REPO}@{second}")}),
+        "{doc}"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        running_image(&sdk).await,
+        format!("{registry}/{REPO}@{second}")
+    );
 }

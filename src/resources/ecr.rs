@@ -49,14 +49,33 @@ impl Repository {
     }
 
     fn pushed(&self, images: &[ImageIdentifier]) -> bool {
-        let Some(image) = &self.image else {
-            return true;
-        };
-        images.iter().any(|id| match (&image.digest, &image.tag) {
-            (Some(digest), _) => id.image_digest() == Some(digest.as_str()),
-            (None, Some(tag)) => id.image_tag() == Some(tag.as_str()),
-            (None, None) => id.image_tag() == Some("latest"),
-        })
+        self.image.is_none() || self.pushed_digest(images).is_some()
+    }
+
+    /// The digest of the image the env file names, as pushed now: a tag pushed again moves
+    /// to a new digest.
+    fn pushed_digest<'a>(&self, images: &'a [ImageIdentifier]) -> Option<&'a str> {
+        let image = self.image.as_ref()?;
+        images
+            .iter()
+            .find(|id| match (&image.digest, &image.tag) {
+                (Some(digest), _) => id.image_digest() == Some(digest.as_str()),
+                (None, Some(tag)) => id.image_tag() == Some(tag.as_str()),
+                (None, None) => id.image_tag() == Some("latest"),
+            })
+            .and_then(ImageIdentifier::image_digest)
+    }
+
+    /// The image pinned to the digest its tag names now (`<registry>/<repo>@sha256:...`).
+    fn pinned(&self, images: &[ImageIdentifier]) -> Option<String> {
+        let image = self.image.as_ref()?;
+        let digest = self.pushed_digest(images)?;
+        let registry = image
+            .registry
+            .as_deref()
+            .map(|r| format!("{r}/"))
+            .unwrap_or_default();
+        Some(format!("{registry}{}@{digest}", image.repository))
     }
 
     async fn images(&self, cx: &Cx<'_>) -> anyhow::Result<Vec<ImageIdentifier>> {
@@ -97,6 +116,11 @@ pub struct Outputs {
     pub name: String,
     /// Repository ARN.
     pub arn: String,
+    /// The service's image pinned to the digest its tag names now, once pushed and read: ECS
+    /// resolves a tag only when a task starts, so a tag pushed again would otherwise never
+    /// reach the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 impl Resource for Repository {
@@ -217,6 +241,10 @@ impl Resource for Repository {
         Outputs {
             name: self.name.clone(),
             arn: self.id(live),
+            image: live
+                .images
+                .as_deref()
+                .and_then(|images| self.pinned(images)),
         }
     }
 
@@ -224,6 +252,7 @@ impl Resource for Repository {
         Some(Outputs {
             name: self.name.clone(),
             arn: env.arn("ecr", &format!("repository/{}", self.name)),
+            image: None,
         })
     }
 
@@ -398,10 +427,32 @@ mod tests {
             lifecycle: Some(lifecycle),
             images: Some(
                 tags.iter()
-                    .map(|t| ImageIdentifier::builder().image_tag(*t).build())
+                    .enumerate()
+                    .map(|(i, t)| {
+                        ImageIdentifier::builder()
+                            .image_tag(*t)
+                            .image_digest(format!("sha256:{i:064}"))
+                            .build()
+                    })
                     .collect(),
             ),
         }
+    }
+
+    #[test]
+    fn the_image_is_pinned_to_the_digest_its_tag_names_now() {
+        let env = env();
+        let r = Repository::for_image(IMAGE, "eu-west-1", "123456789012").expect("managed");
+        let pushed = live(true, true, &["0.9.0", "1.0.0"]);
+        assert_eq!(
+            r.outputs(&env, &pushed).image.as_deref(),
+            Some(
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1@sha256:\
+                 0000000000000000000000000000000000000000000000000000000000000001"
+            )
+        );
+        let not_pushed = live(true, true, &["0.9.0"]);
+        assert_eq!(r.outputs(&env, &not_pushed).image, None);
     }
 
     #[test]

@@ -66,7 +66,36 @@ impl TaskDefinition {
         }
     }
 
-    fn container(&self, log_group: &str) -> anyhow::Result<ContainerDefinition> {
+    /// The image the container runs: pinned to its digest when it is in this account's ECR
+    /// (`None` until the repository has read it), the env file's reference elsewhere.
+    fn image(&self, inputs: &Inputs<'_>) -> Option<String> {
+        match &self.repository {
+            Some(repository) => inputs.get(repository).and_then(|r| r.image),
+            None => Some(self.image.clone()),
+        }
+    }
+
+    /// The revision and its image in `status`'s words: the env file's tag with the digest
+    /// it was pinned to.
+    fn running_image(&self, live: &Live) -> String {
+        let image = live
+            .revision
+            .container_definitions()
+            .first()
+            .and_then(ContainerDefinition::image)
+            .unwrap_or_default();
+        match image.split_once('@') {
+            Some((_, digest)) if self.repository.is_some() => format!(
+                "revision {}, {} ({})",
+                live.revision.revision(),
+                self.image,
+                digest.get(..19).unwrap_or(digest)
+            ),
+            _ => format!("revision {}, {image}", live.revision.revision()),
+        }
+    }
+
+    fn container(&self, log_group: &str, image: &str) -> anyhow::Result<ContainerDefinition> {
         let log = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
             .options("awslogs-group", log_group)
@@ -75,7 +104,7 @@ impl TaskDefinition {
             .build()?;
         Ok(ContainerDefinition::builder()
             .name(&self.container)
-            .image(&self.image)
+            .image(image)
             .essential(true)
             .port_mappings(
                 PortMapping::builder()
@@ -89,7 +118,13 @@ impl TaskDefinition {
 
     async fn register(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<Live> {
         let role = inputs.need(&self.role)?;
-        let container = self.container(&inputs.need(&self.log_group)?.name)?;
+        let image = self.image(inputs).ok_or_else(|| {
+            anyhow::anyhow!(
+                "internal error (a bug in gwfargate): the digest of {} is not known",
+                self.image
+            )
+        })?;
+        let container = self.container(&inputs.need(&self.log_group)?.name, &image)?;
         let our_tags = tags::ecs(&cx.tags(&self.family));
         let out = cx
             .single
@@ -200,6 +235,10 @@ pub struct Outputs {
     pub arn: String,
     /// The family.
     pub family: String,
+    /// The revision's image (a revision never changes, so the state file's copy stays true
+    /// for as long as the service runs that revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 impl Resource for TaskDefinition {
@@ -235,15 +274,27 @@ impl Resource for TaskDefinition {
                 .await?
                 .and_then(|s| s.task_definition().map(str::to_string))
         {
-            // A status row: the revision the service runs, read with the service.
+            // A status row: the revision the service runs, read with the service, and its
+            // image as recorded when that revision was registered.
             let revision = running
                 .rsplit_once(':')
                 .and_then(|(_, n)| n.parse().ok())
+                .unwrap_or_default();
+            let image = cx
+                .state
+                .get(&self.key())
+                .filter(|record| record.id == running)
+                .and_then(|record| record.outputs)
+                .and_then(|outputs| serde_json::from_value::<Outputs>(outputs).ok())
+                .and_then(|outputs| outputs.image);
+            let containers = image
+                .map(|image| vec![ContainerDefinition::builder().image(image).build()])
                 .unwrap_or_default();
             return Ok(Some(Live {
                 revision: Revision::builder()
                     .task_definition_arn(running)
                     .revision(revision)
+                    .set_container_definitions(Some(containers))
                     .build(),
                 tags: None,
             }));
@@ -291,6 +342,12 @@ impl Resource for TaskDefinition {
         Outputs {
             arn: self.id(live),
             family: self.family.clone(),
+            image: live
+                .revision
+                .container_definitions()
+                .first()
+                .and_then(ContainerDefinition::image)
+                .map(str::to_string),
         }
     }
 
@@ -313,7 +370,7 @@ impl Resource for TaskDefinition {
             .compare(
                 "image",
                 container.and_then(ContainerDefinition::image),
-                self.image.as_str(),
+                self.image(inputs),
             );
         let port = container
             .and_then(|c| c.port_mappings().first())
@@ -403,7 +460,7 @@ impl Resource for TaskDefinition {
                 .status()
                 .map_or("present", TaskDefinitionStatus::as_str),
         )
-        .detail(format!("revision {}", live.revision.revision()))
+        .detail(self.running_image(live))
     }
 }
 
