@@ -314,6 +314,40 @@ fn bad_flags_exit_2() {
 }
 
 #[test]
+fn a_profile_whose_role_needs_mfa_is_refused_before_any_call() {
+    let endpoint = CountingEndpoint::start();
+    let ws = Workspace::new(&[]);
+    std::fs::write(
+        ws.path().join("no-aws-config"),
+        "[profile base]\nregion = eu-west-1\n\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\n\
+         source_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n\n\
+         [profile chained]\nrole_arn = arn:aws:iam::123456789012:role/deploy\n\
+         source_profile = admin\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("no-aws-credentials"),
+        "[base]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n",
+    )
+    .unwrap();
+    for profile in ["admin", "chained"] {
+        let refused = gwfargate(ws.path(), &endpoint.url)
+            .args(["status", "--env", "env1.toml", "--profile", profile])
+            .assert()
+            .code(2);
+        let (_, stderr) = output(&refused);
+        assert!(
+            stderr.contains(
+                "profile admin assumes role arn:aws:iam::123456789012:role/admin with MFA"
+            ) && stderr.contains("export-credentials"),
+            "{profile}: {stderr}"
+        );
+    }
+    assert_eq!(endpoint.connections(), 0, "nothing was sent");
+}
+
+#[test]
 fn every_command_has_help_with_an_example() {
     let ws = Workspace::new(&[]);
     for command in [

@@ -105,9 +105,15 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     Ok(url)
 }
 
+/// Zone ids where Fargate runs no task ("AWS Fargate Regions", ECS developer guide: Linux
+/// containers on Fargate are not supported in use1-az3). Zone names map to other ids in each
+/// account, so subnets are checked by id.
+const FARGATE_UNSUPPORTED_ZONE_IDS: &[&str] = &["use1-az3"];
+
 /// Fails with a usage error (exit 2) before anything is created when an env file subnet names
-/// an availability zone the region does not offer to this account: a typo found only by
-/// CreateSubnet would leave half a stack behind.
+/// an availability zone the region does not offer to this account, where Fargate does not run,
+/// or where an interface endpoint the tasks need is not offered: CreateSubnet, CreateVpcEndpoint
+/// or the first task would fail with half a stack built.
 async fn check_zones(env: &crate::model::Env) -> anyhow::Result<()> {
     let region = &env.deployment.region;
     let out = env
@@ -117,21 +123,71 @@ async fn check_zones(env: &crate::model::Env) -> anyhow::Result<()> {
         .send()
         .await
         .aws(|| format!("listing the availability zones of {region}"))?;
-    let offered: Vec<&str> = out
-        .availability_zones()
-        .iter()
-        .filter_map(|z| z.zone_name())
-        .collect();
+    let zones = out.availability_zones();
+    let offered: Vec<&str> = zones.iter().filter_map(|z| z.zone_name()).collect();
+    let refuse = |i: usize, problem: String| -> anyhow::Error {
+        UsageError(format!(
+            "{}: network.subnets[{i}].az: {problem}. Nothing was created",
+            env.hints.env_file
+        ))
+        .into()
+    };
     for (i, subnet) in env.deployment.network.subnets.iter().enumerate() {
         if !offered.contains(&subnet.az.as_str()) {
-            return Err(UsageError(format!(
-                "{}: network.subnets[{i}].az: {:?} is not an availability zone of {region} for \
-                 this account (it offers {}). Nothing was created",
-                env.hints.env_file,
-                subnet.az,
-                offered.join(", ")
-            ))
-            .into());
+            return Err(refuse(
+                i,
+                format!(
+                    "{:?} is not an availability zone of {region} for this account (it offers {})",
+                    subnet.az,
+                    offered.join(", ")
+                ),
+            ));
+        }
+        let id = zones
+            .iter()
+            .find(|z| z.zone_name() == Some(subnet.az.as_str()))
+            .and_then(|z| z.zone_id());
+        if let Some(id) = id.filter(|id| FARGATE_UNSUPPORTED_ZONE_IDS.contains(id)) {
+            return Err(refuse(
+                i,
+                format!(
+                    "{} is zone {id} in this account, where AWS Fargate runs no task; choose \
+                     another zone",
+                    subnet.az
+                ),
+            ));
+        }
+    }
+    let names: Vec<String> = crate::config::INTERFACE_SERVICES
+        .iter()
+        .map(|service| format!("com.amazonaws.{region}.{service}"))
+        .collect();
+    let services = env
+        .aws
+        .ec2
+        .describe_vpc_endpoint_services()
+        .set_service_names(Some(names.clone()))
+        .send()
+        .await
+        .aws(|| format!("listing where the endpoint services of {region} are offered"))?;
+    for detail in services.service_details() {
+        let name = detail.service_name().unwrap_or_default();
+        if !names.iter().any(|n| n == name) {
+            continue;
+        }
+        let zones = detail.availability_zones();
+        for (i, subnet) in env.deployment.network.subnets.iter().enumerate() {
+            if !zones.iter().any(|z| z == &subnet.az) {
+                return Err(refuse(
+                    i,
+                    format!(
+                        "the tasks reach AWS through interface endpoints, and {name} is not \
+                         offered in {} (it is in {}); choose one of those zones",
+                        subnet.az,
+                        zones.join(", ")
+                    ),
+                ));
+            }
         }
     }
     Ok(())

@@ -74,20 +74,30 @@ where
         let why = error_code(&err).unwrap_or("no answer").to_string();
         line.set(format!("creating {what}: retrying ({why})"));
         tokio::time::sleep(pause(attempt)).await;
-        if outcome == Some(Outcome::Unknown) {
-            // The lost attempt may have worked: adopt its result rather than make another.
-            // AWS's reads lag its writes by a moment, so one empty look is not proof.
-            for wait in LOOKUP_WAITS {
-                if let Some(found) = lookup().await? {
-                    return Ok(found);
-                }
-                tokio::time::sleep(super::wait::unit().mul_f64(wait)).await;
-            }
-            if let Some(found) = lookup().await? {
-                return Ok(found);
-            }
+        if outcome == Some(Outcome::Unknown)
+            && let Some(found) = look_for_unanswered(&lookup).await?
+        {
+            // The lost attempt worked: adopt its result rather than make another.
+            return Ok(found);
         }
     }
+}
+
+/// Looks for what a create that got no answer (lost, or cut short by a crash) may have made,
+/// a few times over several seconds: AWS's reads lag its writes, so one empty look is not
+/// proof.
+pub async fn look_for_unanswered<T, L, LF>(lookup: &L) -> anyhow::Result<Option<T>>
+where
+    L: Fn() -> LF,
+    LF: Future<Output = anyhow::Result<Option<T>>>,
+{
+    for wait in LOOKUP_WAITS {
+        if let Some(found) = lookup().await? {
+            return Ok(Some(found));
+        }
+        tokio::time::sleep(super::wait::unit().mul_f64(wait)).await;
+    }
+    lookup().await
 }
 
 #[cfg(test)]

@@ -235,6 +235,15 @@ impl<R: Resource> Typed<R> {
 
     /// Saves the intent, creates once, records the id.
     async fn create(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<R::Live> {
+        // A create a crash cut short is a create whose answer was lost: what it may have made
+        // is looked for (AWS's reads may not show it yet) before anything is made.
+        if cx.state.interrupted_create(&self.key)
+            && let Some(live) =
+                crate::aws::create::look_for_unanswered(&|| self.lookup_ours(cx, inputs)).await?
+        {
+            self.record(cx, &live, true)?;
+            return Ok(live);
+        }
         let intent = cx
             .state
             .intend(&self.key, self.kind, &self.name)

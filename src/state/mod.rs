@@ -334,15 +334,12 @@ impl SharedState {
     }
 
     /// How much longer the resource under `key` may stay invisible to AWS's reads: what is
-    /// left of `window` since gwfargate made it (or started making it, for a create a crash
-    /// cut short). `None` once the window has passed, or when gwfargate did not make it.
+    /// left of `window` since gwfargate made it. `None` once the window has passed, or when
+    /// gwfargate did not make it (or does not know it did: a create a crash cut short is
+    /// looked for by the create itself, as a lost answer is).
     pub fn still_settling(&self, key: &str, window: Duration) -> Option<Duration> {
         let state = self.lock();
-        let made = state
-            .resources
-            .get(key)
-            .and_then(|r| r.made.clone())
-            .or_else(|| state.intents.get(key).map(|i| i.since.clone()))?;
+        let made = state.resources.get(key).and_then(|r| r.made.clone())?;
         let at = humantime::parse_rfc3339(&made).ok()?;
         let age = SystemTime::now().duration_since(at).unwrap_or_default();
         window.checked_sub(age).filter(|left| !left.is_zero())
@@ -384,6 +381,11 @@ impl SharedState {
         state.intents.insert(key.to_string(), intent.clone());
         self.persist(&state)?;
         Ok(intent)
+    }
+
+    /// Whether a create of `key` was started and never answered (a crash cut it short).
+    pub fn interrupted_create(&self, key: &str) -> bool {
+        self.lock().intents.contains_key(key)
     }
 
     /// Forgets a resource and saves at once.
@@ -526,9 +528,10 @@ mod tests {
             made,
         };
         shared.intend("vpc", "vpc", "cluster1-vpc").expect("intend");
-        assert!(
-            shared.still_settling("vpc", window).is_some(),
-            "a create a crash cut short counts from its intent"
+        assert_eq!(
+            shared.still_settling("vpc", window),
+            None,
+            "a create a crash cut short may never have reached AWS"
         );
         shared
             .record("vpc", record("vpc-1", Some(now_rfc3339())))

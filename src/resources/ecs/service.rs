@@ -14,9 +14,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentRolloutState, DesiredStatus, LaunchType, LoadBalancer, NetworkConfiguration,
-    PropagateTags, Service as Live,
+    AssignPublicIp, AwsVpcConfiguration, Deployment as Rollout, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentRolloutState, DesiredStatus, LaunchType, LoadBalancer,
+    NetworkConfiguration, PropagateTags, Service as Live,
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde::{Deserialize, Serialize};
@@ -271,6 +271,16 @@ fn is_role_not_ready(err: &anyhow::Error) -> bool {
         && format!("{err:#}").to_ascii_lowercase().contains("assume")
 }
 
+/// The newest service event since `deployment` started, if any.
+fn latest_event<'a>(svc: &'a Live, deployment: &Rollout) -> Option<&'a str> {
+    let started = deployment.created_at()?;
+    svc.events()
+        .iter()
+        .filter(|e| e.created_at().is_some_and(|at| at >= started))
+        .max_by_key(|e| e.created_at())
+        .and_then(|e| e.message())
+}
+
 /// What one look at the service says about the rollout of `task_definition`. `seen_ours`
 /// remembers, across looks, whether a deployment of it was ever listed.
 fn judge_rollout(
@@ -320,7 +330,7 @@ fn judge_rollout(
             "waiting for the deployment of {task_definition} to start"
         ));
     }
-    let progress = format!(
+    let mut progress = format!(
         "{}/{} running, rollout {}",
         primary.running_count(),
         primary.desired_count(),
@@ -328,6 +338,11 @@ fn judge_rollout(
             .rollout_state()
             .map_or("unknown", DeploymentRolloutState::as_str)
     );
+    // What ECS says about this deployment (a task that failed to launch, and why) is what the
+    // user needs while the count stays at 0.
+    if let Some(event) = latest_event(svc, primary) {
+        progress.push_str(&format!("; ECS: {event}"));
+    }
     match primary.rollout_state() {
         Some(DeploymentRolloutState::Failed) => {
             Poll::Failed(failed(primary.rollout_state_reason()))
@@ -843,6 +858,7 @@ mod tests {
             task_definition::Outputs {
                 arn: NEW.into(),
                 family: "t".into(),
+                image: None,
             },
         );
         world.publish(

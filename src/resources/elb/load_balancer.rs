@@ -9,6 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::aws::errors::has_code;
 use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
@@ -259,14 +260,49 @@ impl Resource for LoadBalancer {
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
         let arn = self.id(live);
-        cx.aws
+        let deleted = cx
+            .aws
             .elb
             .delete_load_balancer()
             .load_balancer_arn(&arn)
             .send()
             .await
-            .aws(|| format!("deleting load balancer {}", self.name))?;
-        Ok(None)
+            .aws(|| format!("deleting load balancer {}", self.name));
+        match deleted {
+            Ok(_) => Ok(None),
+            // In use: a VPC link still deleting (retried), or a VPC endpoint service a link
+            // left behind, which never goes by itself. Ours (it serves only this stack's NLB,
+            // whose link is gone by now) is removed; the retry then deletes the NLB.
+            Err(err) if has_code(&err, &["ResourceInUse"]) => {
+                let orphans = endpoint_services_on(cx, &arn).await?;
+                if orphans.is_empty() {
+                    return Err(err);
+                }
+                cx.say(format!(
+                    "removing {} left on it by a VPC link",
+                    orphans.join(", ")
+                ));
+                cx.aws
+                    .ec2
+                    .delete_vpc_endpoint_service_configurations()
+                    .set_service_ids(Some(orphans.clone()))
+                    .send()
+                    .await
+                    .aws(|| {
+                        format!(
+                            "deleting VPC endpoint service {} that keeps load balancer {} in use",
+                            orphans.join(", "),
+                            self.name
+                        )
+                    })?;
+                Err(err.context(format!(
+                    "load balancer {} was in use by VPC endpoint service {}",
+                    self.name,
+                    orphans.join(", ")
+                )))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {
@@ -286,6 +322,27 @@ impl Resource for LoadBalancer {
         Seen::new(&self.id(live), &state_of(&live.lb))
             .detail(live.lb.dns_name().unwrap_or_default())
     }
+}
+
+/// The VPC endpoint services on the load balancer `arn` and on nothing else.
+async fn endpoint_services_on(cx: &Cx<'_>, arn: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut pages = cx
+        .aws
+        .ec2
+        .describe_vpc_endpoint_service_configurations()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.aws(|| format!("looking for VPC endpoint services on {arn}"))?;
+        ids.extend(
+            page.service_configurations()
+                .iter()
+                .filter(|c| c.network_load_balancer_arns() == [arn.to_string()])
+                .filter_map(|c| c.service_id().map(str::to_string)),
+        );
+    }
+    Ok(ids)
 }
 
 /// Whether cross-zone load balancing is on.
