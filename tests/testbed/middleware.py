@@ -2,6 +2,7 @@
 limits and seeded faults in each protocol's own error shape, and keeps a call log.
 
 Control endpoints (never faulted, never logged):
+  ANY  /_testbed/invoke/{api}/{stage}/{path}   the stack's traffic (dataplane.py)
   GET  /_testbed/calls    the call log: {"ec2.CreateVpc": {"count", "ok", "refused" (moto's
                           own error answers), "throttled", "errors", "lost", "hung" (injected),
                           "codes" (error codes seen), "total_ms", "max_ms"}, ...}
@@ -19,7 +20,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
-from . import consistency, settings, world
+from . import consistency, dataplane, settings, world
 from .clock import CLOCK
 
 QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
@@ -259,6 +260,14 @@ class Middleware:
         import io
 
         environ["wsgi.input"] = io.BytesIO(body)
+        if environ.get("PATH_INFO", "").startswith("/_testbed/invoke/"):
+            # The stack's traffic: never faulted or logged as an AWS call.
+            status, headers, body = dataplane.invoke(
+                environ.get("REQUEST_METHOD", "GET"), environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+            data = body.encode()
+            start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                           [*headers.items(), ("Content-Length", str(len(data)))])
+            return [data]
         if environ.get("PATH_INFO", "").startswith("/_testbed"):
             return self.control(environ, start_response)
         call = identify(environ)

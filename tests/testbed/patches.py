@@ -480,19 +480,20 @@ _addresses = iter(range(10, 1 << 20))
 
 
 def _task_address(service, subnets):
-    """A private address for a task's interface, in its first subnet (target groups of
-    Fargate tasks list them by address)."""
+    """A private address and zone for a task's interface: ECS spreads a service's tasks over
+    its subnets, one after the other (target groups of Fargate tasks list them by address)."""
     import ipaddress
 
     from moto.ec2.models import ec2_backends
 
     offset = next(_addresses)
     try:
-        subnet = ec2_backends[service._account_id][service.region_name].get_subnet(subnets[0])
+        subnet = ec2_backends[service._account_id][service.region_name].get_subnet(
+            subnets[offset % len(subnets)])
         network = ipaddress.ip_network(subnet.cidr_block)
-        return str(network.network_address + 4 + offset % (network.num_addresses - 5))
+        return str(network.network_address + 4 + offset % (network.num_addresses - 5)), subnet.availability_zone
     except Exception:  # noqa: BLE001 (no subnet known: any private address will do)
-        return f"10.255.{offset // 250 % 250}.{offset % 250 + 1}"
+        return f"10.255.{offset // 250 % 250}.{offset % 250 + 1}", None
 
 
 class ServiceTask:
@@ -520,7 +521,7 @@ class ServiceTask:
         self.containers = containers
         vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
         self.subnets, self.groups = vpc.get("subnets"), vpc.get("securityGroups")
-        self.ip = _task_address(service, self.subnets)
+        self.ip, self.zone = _task_address(service, self.subnets)
         # (stop requested, deregistered, containers exited, stopped), as CLOCK.now() values.
         self.stop_times = None
         self.stopped_reason = self.stop_code = None
@@ -744,6 +745,10 @@ def _patch_ecs():
     def settle_all(backend):
         for service in list(backend.services.values()):
             settle(service)
+
+    from . import dataplane
+
+    dataplane.ECS.update(all_tasks=all_tasks, healthy_after=healthy_after, settle_all=settle_all)
 
     def steady(self):
         settle(self)

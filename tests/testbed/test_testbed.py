@@ -933,6 +933,69 @@ class ZoneOfferings(Bed):
         self.assertIn("eu-west-1c", again["AvailabilityZones"], "moto's own list is untouched")
 
 
+class Traffic(Bed):
+    """The data plane: a request through stage, integration, VPC link, NLB, listener and target
+    group to a task."""
+    profile = dict(Bed.profile, durations={"service_steady": 10, "target_registration": 10})
+
+    def stack(self, desired=1):
+        _, _, _, kwargs = Provisioning.service(self)  # an active NLB, its listener on 80
+        elb, ecs, apigw = self.client("elbv2"), self.client("ecs"), self.client("apigateway")
+        lb = elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]
+        tg = kwargs["loadBalancers"][0]["targetGroupArn"]
+        elb.modify_target_group(TargetGroupArn=tg, HealthCheckPath="/health",
+                                HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)
+        ecs.create_service(**dict(kwargs, desiredCount=desired))
+        link = apigw.create_vpc_link(name="l", targetArns=[lb["LoadBalancerArn"]])["id"]
+        api = apigw.create_rest_api(name="api")["id"]
+        root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+        proxy = apigw.create_resource(restApiId=api, parentId=root, pathPart="{proxy+}")["id"]
+        for resource, uri in ((root, "/"), (proxy, "/{proxy}")):
+            apigw.put_method(restApiId=api, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
+            apigw.put_integration(restApiId=api, resourceId=resource, httpMethod="ANY", type="HTTP_PROXY",
+                                  integrationHttpMethod="ANY", connectionType="VPC_LINK", connectionId=link,
+                                  uri=f"http://{lb['DNSName']}:80{uri}")
+        deployment = apigw.create_deployment(restApiId=api)["id"]
+        apigw.create_stage(restApiId=api, stageName="dev", deploymentId=deployment)
+        aws_seconds(200)  # the link becomes available, the tasks healthy
+        return api, lb, tg
+
+    def call(self, api, path="/", stage="dev"):
+        try:
+            with urllib.request.urlopen(f"{endpoint}/_testbed/invoke/{api}/{stage}{path}") as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    def test_a_request_reaches_a_task_and_each_broken_hop_answers_as_aws_does(self):
+        api, lb, _ = self.stack(desired=2)
+        elb = self.client("elbv2")
+        elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+            {"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        status, body = self.call(api, "/orders/7")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["path"], "/orders/7")
+        self.assertEqual(self.call(api, "/health"), (200, "ok"))
+        self.assertEqual(self.call(api, "/", stage="prod")[0], 403)
+        listener = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"][0]
+        elb.delete_listener(ListenerArn=listener["ListenerArn"])
+        self.assertEqual(self.call(api)[0], 503)
+
+    def test_without_cross_zone_a_request_entering_a_zone_without_a_task_times_out(self):
+        api, lb, _ = self.stack(desired=1)
+        statuses = sorted(self.call(api)[0] for _ in range(4))
+        self.assertEqual(statuses, [200, 200, 504, 504], "the NLB's two zones take turns")
+        self.client("elbv2").modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+            {"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        self.assertEqual({self.call(api)[0] for _ in range(4)}, {200})
+
+    def test_no_running_task_times_out(self):
+        api, _, _ = self.stack(desired=1)
+        self.client("ecs").update_service(cluster="c", service="s", desiredCount=0)
+        aws_seconds(400)
+        self.assertEqual(self.call(api)[0], 504)
+
+
 class PlainProfile(Bed):
     profile = {}
 

@@ -1,0 +1,121 @@
+"""The stack's traffic: a request to a stage follows AWS's path through the emulated resources
+and is answered by a task, or refused where a hop is broken, as AWS refuses it.
+
+    ANY /_testbed/invoke/{api}/{stage}/{path}    (optional ?region=, default eu-west-1)
+
+The path (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-private-integration.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html):
+the stage must exist and serve a deployment (else 403 Forbidden); a method must match the path,
+`/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"); its integration must be
+a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
+that load balancer's DNS name and a port (else 500 "Internal server error"); the load balancer
+must be active with a listener on that port forwarding to a target group (else 503); the request
+enters the load balancer in one of its zones, in turn, and reaches a running task of the target
+group, one in the same zone unless cross-zone load balancing is on (AWS's default for NLBs is
+off: "Cross-zone load balancing", Network Load Balancers guide); none reachable is a timeout
+(504 "Endpoint request timed out"). The task answers its health check path with 200 and echoes
+any other request as JSON: its id, zone, method and path.
+"""
+import itertools
+import json
+import threading
+from urllib.parse import parse_qs, urlparse
+
+from .clock import CLOCK
+
+_zone_turns = itertools.count()
+_target_turns = itertools.count()
+_lock = threading.Lock()
+
+# Set by patches: the ECS model's view of tasks (all_tasks(backend), healthy_after(service),
+# settle_all(backend)).
+ECS = {}
+
+
+def _answer(status, doc, headers=None):
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(doc)
+
+
+def _api_error(status, message):
+    return _answer(status, {"message": message}, {"x-amzn-ErrorType": "ForbiddenException" if status == 403 else "InternalServerErrorException"})
+
+
+def invoke(method, path, query, account="123456789012"):
+    """(status, headers, body) of `method` on `/_testbed/invoke/{api}/{stage}/{path}`."""
+    from moto.apigateway.models import apigateway_backends
+    from moto.ecs.models import ecs_backends
+    from moto.elbv2.models import elbv2_backends
+
+    parts = path.split("/", 5)  # '', '_testbed', 'invoke', api, stage, rest
+    if len(parts) < 5:
+        return _api_error(403, "Forbidden")
+    api_id, stage_name = parts[3], parts[4]
+    rest = "/" + (parts[5] if len(parts) > 5 else "")
+    region = parse_qs(query).get("region", ["eu-west-1"])[0]
+    apigw = apigateway_backends[account][region]
+    api = apigw.apis.get(api_id)
+    stage = api and api.stages.get(stage_name)
+    if stage is None or not stage.deployment_id or stage.deployment_id not in api.deployments:
+        return _api_error(403, "Forbidden")
+    integration = _method(api, rest, method)
+    if integration is None:
+        return _api_error(403, "Missing Authentication Token")
+    link_id = getattr(integration, "_tb_connection_id", None)
+    link = apigw.vpc_links.get(link_id) if link_id else None
+    if (integration.connection_type or "") != "VPC_LINK" or link is None or link.status != "AVAILABLE":
+        return _api_error(500, "Internal server error")
+    elb = elbv2_backends[account][region]
+    target = urlparse(integration.uri or "")
+    lbs = [elb.load_balancers.get(arn) for arn in link.target_arns or []]
+    lb = next((lb for lb in lbs if lb is not None and lb.dns_name == target.hostname), None)
+    if lb is None:
+        return _api_error(500, "Internal server error")
+    if lb.state != "active":
+        return _api_error(503, "Service Unavailable")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    listener = next((l for l in lb.listeners.values() if int(l.port) == port), None)
+    groups = [a.data.get("TargetGroupArn") for a in (listener.default_actions if listener else [])
+              if a.type == "forward"]
+    group = elb.target_groups.get(groups[0]) if groups else None
+    if group is None:
+        return _api_error(503, "Service Unavailable")
+    zones = sorted({s.availability_zone for s in lb.subnets})
+    with _lock:
+        zone = zones[next(_zone_turns) % len(zones)] if zones else None
+    cross_zone = str(lb.attrs.get("load_balancing.cross_zone.enabled", "false")).lower() == "true"
+    ecs = ecs_backends[account][region]
+    ECS["settle_all"](ecs)
+    now = CLOCK.now()
+    tasks = [
+        t for t in ECS["all_tasks"](ecs)
+        if t.status(now) == "RUNNING"
+        and group.arn in [b.get("targetGroupArn") for b in t.service.load_balancers or []]
+    ]
+    healthy = [t for t in tasks if CLOCK.aws_since(t.ran_at()) >= ECS["healthy_after"](t.service)]
+    # An NLB routes to healthy targets; with none healthy it fails open, to all of them.
+    candidates = healthy or tasks
+    reachable = [t for t in candidates if cross_zone or t.zone == zone]
+    if not reachable:
+        return _api_error(504, "Endpoint request timed out")
+    task = reachable[next(_target_turns) % len(reachable)]
+    if rest == (group.health_check_path or "/"):
+        return 200, {"Content-Type": "text/plain"}, "ok"
+    return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
+
+
+def _method(api, path, method):
+    """The integration of the method serving `path`: the resource of that exact path, else the
+    nearest greedy `{proxy+}` above it."""
+    resources = list(api.resources.values())
+    by_path = {r.get_path(): r for r in resources}
+    candidates = [by_path.get(path)] + [
+        r for p, r in sorted(by_path.items(), key=lambda item: -len(item[0]))
+        if p.endswith("/{proxy+}") and path.startswith(p[: -len("{proxy+}")]) and path != p[: -len("/{proxy+}")] + "/"
+    ]
+    for resource in candidates:
+        if resource is None:
+            continue
+        found = resource.resource_methods.get(method) or resource.resource_methods.get("ANY")
+        if found is not None and found.method_integration is not None:
+            return found.method_integration
+    return None
