@@ -89,7 +89,7 @@ its tags and names). Exits 2 when `up` would refuse a change."
     Plan(PlanArgs),
     /// Show every resource of the stack, read live from AWS, and the public URL.
     #[command(
-        after_help = "Examples:\n  gwfargate status\n  gwfargate status --env config/env1.toml --json\n  gwfargate status --check    # exit 1 if anything is missing"
+        after_help = "Examples:\n  gwfargate status\n  gwfargate status --env config/env1.toml --json\n  gwfargate status --check    # exit 1 if anything is missing\n  gwfargate status --probe    # call the URL, walk stage → ... → tasks, name the broken hop"
     )]
     Status(StatusArgs),
     /// Delete everything `up` created, in reverse dependency order, then the state file.
@@ -107,6 +107,23 @@ Reads nothing from AWS but the account id (sts:GetCallerIdentity): it decides wh
 image's repository is this account's, and so part of the graph."
     )]
     Graph(GraphArgs),
+    /// Print the IAM policy a caller needs to run up, plan, status and down on this stack.
+    #[command(
+        after_help = "Example:\n  gwfargate policy --env config/env1.toml > gwfargate-policy.json\n  \
+aws iam create-policy --policy-name gwfargate-cluster1 --policy-document file://gwfargate-policy.json\n\n\
+Every action is named (no service:*), scoped to the stack's ARNs where the action takes one,\n\
+and to the deployment's tag where an id cannot be known in advance. iam:PassRole is allowed\n\
+only on the execution role, to ECS tasks. Reads nothing from AWS but the account id."
+    )]
+    Policy(PolicyArgs),
+}
+
+/// `policy` options.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The env file (TOML) describing the deployment.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
 }
 
 /// `up` options.
@@ -160,6 +177,10 @@ pub struct StatusArgs {
     /// Exit 1 if any resource is missing (drift, or a stack not fully built).
     #[arg(long)]
     pub check: bool,
+    /// Also call the URL and walk the chain a request follows, naming the first broken hop
+    /// (exit 1 when the stack does not serve).
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// `down` options.

@@ -4,6 +4,7 @@
 pub mod down;
 pub mod graph;
 pub mod plan;
+pub mod probe;
 pub mod session;
 pub mod status;
 pub mod up;
@@ -80,13 +81,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let session =
                 session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
             let status = status::status(&session, 16).await?;
+            let probe = if args.probe {
+                let endpoint = session::endpoint_url(global.endpoint_url.as_deref());
+                Some(probe::probe(&session, 16, endpoint.as_deref()).await?)
+            } else {
+                None
+            };
             if args.json {
-                output::print(&serde_json::to_string_pretty(&status)?);
+                let mut doc = serde_json::to_value(&status)?;
+                if let (Some(probe), Some(doc)) = (&probe, doc.as_object_mut()) {
+                    doc.insert("probe".to_string(), serde_json::to_value(probe)?);
+                }
+                output::print(&serde_json::to_string_pretty(&doc)?);
             } else {
                 output::print(&crate::ui::table::status_table(
                     &status,
                     &global.command_prefix(),
                 ));
+                if let Some(probe) = &probe {
+                    output::print(&crate::ui::table::probe_lines(probe));
+                }
+            }
+            if let Some(probe) = probe.filter(|p| !p.passed()) {
+                anyhow::bail!(
+                    "the stack does not serve: {}",
+                    probe.broken.or(probe.error).unwrap_or_else(|| format!(
+                        "the URL answered {}",
+                        probe.status.unwrap_or_default()
+                    ))
+                );
             }
             let missing = status.missing();
             if args.check && !missing.is_empty() {
@@ -108,6 +131,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 },
             )
             .await?;
+        }
+        Command::Policy(args) => {
+            let session = session::open(Some(&args.env), global, Purpose::Status, false).await?;
+            let doc = crate::resources::permissions::document(&session.env);
+            output::print(&serde_json::to_string_pretty(&doc)?);
         }
         Command::Graph(args) => {
             let session = session::open(Some(&args.env), global, Purpose::Status, false).await?;

@@ -293,9 +293,9 @@ fn fixed_change(old: &Deployment, new: &Deployment) -> Option<FixedChange> {
 /// resource was being waited for. Every id made so far is already in the state file, written
 /// atomically, so stopping at once loses nothing.
 fn watch_reachability(conn: &Connection) {
-    let endpoint = conn.endpoint_url.clone().map_or_else(
+    let endpoint = endpoint_url(conn.endpoint_url.as_deref()).map_or_else(
         || format!("AWS in region {}", conn.region),
-        |url| format!("the AWS endpoint {url}"),
+        |url| format!("the AWS endpoint {}", without_password(&url)),
     );
     tokio::spawn(async move {
         let (silent, why) = crate::aws::reachability::lost().await;
@@ -308,6 +308,29 @@ fn watch_reachability(conn: &Connection) {
         ));
         std::process::exit(crate::error::EXIT_FAILURE);
     });
+}
+
+/// The endpoint every call goes to instead of AWS's (`--endpoint-url`, else the SDK's own
+/// `AWS_ENDPOINT_URL`), if any.
+pub fn endpoint_url(flag: Option<&str>) -> Option<String> {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|url| !url.is_empty())
+}
+
+/// A URL without the user and password it may carry (`https://user:secret@host`), for
+/// messages.
+fn without_password(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
 }
 
 pub async fn connect(
@@ -445,4 +468,21 @@ pub fn display(graph: &Graph) -> Arc<dyn crate::progress::Board> {
     let board = progress.clone();
     crate::interrupt::install(move |text| progress.line(text));
     Arc::new(board)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_in_a_message_keeps_no_password() {
+        assert_eq!(
+            without_password("https://me:s3cret@proxy.example:8443/aws"),
+            "https://proxy.example:8443/aws"
+        );
+        assert_eq!(
+            without_password("http://127.0.0.1:5000"),
+            "http://127.0.0.1:5000"
+        );
+    }
 }

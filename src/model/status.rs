@@ -49,3 +49,41 @@ impl Status {
             .collect()
     }
 }
+
+/// What the probe found.
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    /// The address called.
+    pub url: Option<String>,
+    /// The HTTP status of the answer, if one came.
+    pub status: Option<u16>,
+    /// How long the answer took, in milliseconds.
+    pub latency_ms: Option<u64>,
+    /// Why no answer came.
+    pub error: Option<String>,
+    /// Every hop, in the order a request takes them.
+    pub hops: Vec<Hop>,
+    /// The first broken hop, if any.
+    pub broken: Option<String>,
+}
+
+/// One hop of the chain.
+#[derive(Debug, Serialize)]
+pub struct Hop {
+    /// Which hop: `stage`, `integration`, `vpc link`, ...
+    pub hop: &'static str,
+    /// The resource.
+    pub name: String,
+    /// Whether it passes requests on.
+    pub ok: bool,
+    /// What was seen, and for a broken hop what to do.
+    pub detail: String,
+}
+
+impl Probe {
+    /// Whether the request was answered, not by an error of the stack (5xx), and every hop
+    /// passes requests on.
+    pub fn passed(&self) -> bool {
+        self.broken.is_none() && self.status.is_some_and(|s| s < 500)
+    }
+}

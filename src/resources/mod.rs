@@ -14,6 +14,7 @@ pub mod elb;
 pub mod iam;
 pub mod logs;
 pub mod network;
+pub mod permissions;
 pub mod service_linked_role;
 
 use apigateway::{integration::Integrations, rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
@@ -30,6 +31,8 @@ pub struct Stack {
     pub service: Ref<ecs::service::Outputs>,
     /// The stage (the public URL).
     pub stage: Ref<apigateway::stage::Outputs>,
+    /// The target group (target health, for `status --probe`).
+    pub target_group: Ref<elb::target_group::Outputs>,
     /// What the user should know about the deployment itself.
     pub notes: Vec<String>,
 }
@@ -165,6 +168,7 @@ pub fn stack(
         graph: g,
         service,
         stage,
+        target_group,
         notes,
     }
 }

@@ -3,7 +3,7 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{ContentArrangement, Table};
 
-use crate::model::status::Status;
+use crate::model::status::{Probe, Status};
 
 /// Renders the status as an aligned table for people. `command_prefix` starts the command
 /// it suggests (`gwfargate` and this run's options).
@@ -85,6 +85,43 @@ pub fn short_id(id: &str) -> String {
     } else {
         id.to_string()
     }
+}
+
+/// The probe's answer and its walk of the chain, one aligned line per hop.
+pub fn probe_lines(probe: &Probe) -> String {
+    let mut out = match (&probe.url, probe.status, &probe.error) {
+        (None, _, _) => "probe: no URL to call (the API or its stage is missing)\n".to_string(),
+        (Some(url), Some(status), _) => format!(
+            "probe: GET {url} → {status} in {} ms\n",
+            probe.latency_ms.unwrap_or_default()
+        ),
+        (Some(url), None, error) => format!(
+            "probe: GET {url} → no answer ({})\n",
+            error.as_deref().unwrap_or("unknown error")
+        ),
+    };
+    let width = probe
+        .hops
+        .iter()
+        .map(|h| h.hop.len() + h.name.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for hop in &probe.hops {
+        let label = format!("{} {}", hop.hop, hop.name);
+        out.push_str(&format!(
+            "  {} {label:<width$}  {}\n",
+            if hop.ok { "ok  " } else { "FAIL" },
+            hop.detail
+        ));
+    }
+    match &probe.broken {
+        Some(broken) => out.push_str(&format!("first broken hop: {broken}\n")),
+        None if probe.status.is_some_and(|s| s < 500) => {
+            out.push_str("every hop passes requests on\n")
+        }
+        None => {}
+    }
+    out.trim_end().to_string()
 }
 
 #[cfg(test)]

@@ -1,0 +1,216 @@
+//! `gwfargate status --probe`: calls the stack's URL as a client would, and walks the chain a
+//! request follows (stage → deployment → integration → VPC link → NLB → listener → target
+//! group → target health → tasks → endpoints), naming the first hop that is broken and what to
+//! do about it.
+
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt as _, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use super::session::{self, Session};
+use crate::aws::AwsResultExt as _;
+use crate::model::plan::Action;
+use crate::model::status::{Hop, Probe};
+use crate::model::{Depth, Observed};
+
+/// How long the probe waits for the stack to answer (API Gateway's own limit is 29 s).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The hops a request takes, by the kinds of the resources that make them, and the state each
+/// must be in (`None`: any state of a resource that exists).
+const HOPS: &[(&str, &str, Option<&str>)] = &[
+    ("stage", "api stage", None),
+    ("api", "rest api", None),
+    ("integration", "api integrations", None),
+    ("vpc link", "vpc link", Some("AVAILABLE")),
+    ("load balancer", "load balancer", Some("active")),
+    ("listener", "listener", None),
+    ("target group", "target group", None),
+    ("tasks", "ecs service", None),
+    ("endpoints", "interface endpoint", Some("available")),
+    ("endpoints", "gateway endpoint", Some("available")),
+];
+
+/// Calls the stack (through `endpoint`, an emulator, when given) and walks its chain.
+pub async fn probe(
+    session: &Session,
+    concurrency: usize,
+    endpoint: Option<&str>,
+) -> anyhow::Result<Probe> {
+    let env = &session.env;
+    let (stack, world) = session::survey(env, Depth::Full, concurrency).await?;
+    let plan = stack.graph.plan(env, &world);
+    let rows = stack.graph.observe();
+    let inputs = world.inputs();
+    let url = inputs
+        .get(&stack.stage)
+        .map(|s| address(&s.url, endpoint, &env.deployment.region));
+    let mut probe = Probe {
+        url: url.clone(),
+        status: None,
+        latency_ms: None,
+        error: None,
+        hops: Vec::new(),
+        broken: None,
+    };
+    if let Some(url) = &url {
+        let started = Instant::now();
+        match get(url).await {
+            Ok(status) => {
+                probe.status = Some(status);
+                probe.latency_ms = u64::try_from(started.elapsed().as_millis()).ok();
+            }
+            Err(err) => probe.error = Some(format!("{err:#}")),
+        }
+    }
+    let up = env.hints.command("up");
+    for (hop, kind, wanted) in HOPS {
+        for row in rows.iter().filter(|r| r.kind == *kind) {
+            let change = plan
+                .changes
+                .iter()
+                .find(|c| c.kind == *kind && c.name == row.name && c.action != Action::None);
+            let mut detail = row_words(row);
+            let mut ok = true;
+            if row.state == "missing" {
+                ok = false;
+                detail = format!("missing: `{up}` makes it again");
+            } else if let Some(change) = change {
+                ok = false;
+                let fields: Vec<String> = change.fields.iter().map(|f| f.field.clone()).collect();
+                detail = format!(
+                    "differs from the env file ({}): `{up}` repairs it",
+                    if fields.is_empty() {
+                        "as a whole".to_string()
+                    } else {
+                        fields.join(", ")
+                    }
+                );
+            } else if let Some(wanted) = wanted
+                && !row.state.eq_ignore_ascii_case(wanted)
+            {
+                ok = false;
+                detail = format!("{}, not {wanted}: requests cannot pass yet", row.state);
+            }
+            if ok
+                && *hop == "target group"
+                && let Some(tg) = inputs.get(&stack.target_group)
+            {
+                let (healthy, all) = target_health(env, &tg.arn).await?;
+                detail = format!("{healthy} of {all} target(s) healthy");
+                ok = healthy > 0;
+                if !ok {
+                    detail.push_str(
+                        ": a new task needs its health checks first; otherwise look at the \
+                         task logs and the health check path",
+                    );
+                }
+            }
+            if ok
+                && *hop == "tasks"
+                && let Some(counts) = inputs.get(&stack.service)
+                && counts.running == 0
+            {
+                ok = false;
+                detail = format!(
+                    "0 of {} task(s) running: look at the service's events and the task logs",
+                    counts.desired
+                );
+            }
+            if !ok && probe.broken.is_none() {
+                probe.broken = Some(format!("{hop} {}: {detail}", row.name));
+            }
+            probe.hops.push(Hop {
+                hop,
+                name: row.name.clone(),
+                ok,
+                detail,
+            });
+        }
+    }
+    Ok(probe)
+}
+
+fn row_words(row: &Observed) -> String {
+    match &row.detail {
+        Some(detail) => format!("{}, {detail}", row.state),
+        None => row.state.clone(),
+    }
+}
+
+/// The address to call: the invoke URL; through an emulator (`--endpoint-url`), the test
+/// bed's address for the same stage.
+fn address(url: &str, endpoint: Option<&str>, region: &str) -> String {
+    let Some(endpoint) = endpoint else {
+        return url.to_string();
+    };
+    // https://{api}.execute-api.{region}.amazonaws.com/{stage}/
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let api = host.split('.').next().unwrap_or_default();
+    format!(
+        "{}/_testbed/invoke/{api}/{path}?region={region}",
+        endpoint.trim_end_matches('/')
+    )
+}
+
+/// Healthy and registered targets of a target group.
+async fn target_health(env: &crate::model::Env, arn: &str) -> anyhow::Result<(usize, usize)> {
+    let out = env
+        .aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .aws(|| format!("reading the target health of {arn}"))?;
+    let all = out.target_health_descriptions();
+    let healthy = all
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str())
+                == Some("healthy")
+        })
+        .count();
+    Ok((healthy, all.len()))
+}
+
+/// GETs `url` and returns the HTTP status.
+async fn get(url: &str) -> anyhow::Result<u16> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build(https);
+    let uri: hyper::Uri = url.parse()?;
+    let answer = tokio::time::timeout(TIMEOUT, async {
+        let response = client.get(uri).await?;
+        let status = response.status().as_u16();
+        // Read the body, so the time measured is the whole answer's.
+        response.into_body().collect().await?;
+        anyhow::Ok(status)
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("no answer within {}s", TIMEOUT.as_secs()))??;
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn through_an_emulator_the_probe_calls_the_test_beds_address_for_the_stage() {
+        let url = "https://abc123defg.execute-api.eu-west-1.amazonaws.com/dev/";
+        assert_eq!(address(url, None, "eu-west-1"), url);
+        assert_eq!(
+            address(url, Some("http://127.0.0.1:5000/"), "eu-west-1"),
+            "http://127.0.0.1:5000/_testbed/invoke/abc123defg/dev/?region=eu-west-1"
+        );
+    }
+}

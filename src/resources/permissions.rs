@@ -1,0 +1,182 @@
+//! The IAM policy a caller needs to run `up`, `plan`, `status` and `down` on one stack, and
+//! nothing more: every action named (no `service:*`), scoped to the stack's own ARNs wherever
+//! the action takes a resource, and to the deployment's tag where the ARN cannot be known
+//! before the resource exists (EC2 ids, API ids). `gwfargate policy` prints it; a test runs a
+//! full cycle and checks every call it made is allowed here.
+
+use serde_json::{Value, json};
+
+use crate::config::names::TAG_ENV;
+use crate::model::Env;
+
+use super::ecr;
+
+/// Actions that only read, granted on `*` (these actions take no resource, or only `*`).
+const READS: &[&str] = &[
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcEndpointServiceConfigurations",
+    "ec2:DescribeVpcEndpointServices",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTaskDefinitions",
+    "ecs:ListTasks",
+    "logs:DescribeLogGroups",
+    "sts:GetCallerIdentity",
+];
+
+/// The policy document for `env`'s stack.
+pub fn document(env: &Env) -> Value {
+    let names = &env.names;
+    let partition = env.partition();
+    let region = &env.deployment.region;
+    let account = &env.account;
+    let arn =
+        |service: &str, rest: &str| format!("arn:{partition}:{service}:{region}:{account}:{rest}");
+    let ec2_types = [
+        "vpc",
+        "subnet",
+        "security-group",
+        "security-group-rule",
+        "route-table",
+        "vpc-endpoint",
+    ];
+    let ec2_new: Vec<String> = ec2_types
+        .iter()
+        .map(|t| arn("ec2", &format!("{t}/*")))
+        .collect();
+    let prefix_lists = arn("ec2", "prefix-list/*");
+    let lb = arn(
+        "elasticloadbalancing",
+        &format!("loadbalancer/net/{}/*", names.load_balancer),
+    );
+    let tg = arn(
+        "elasticloadbalancing",
+        &format!("targetgroup/{}/*", names.target_group),
+    );
+    let listener = arn(
+        "elasticloadbalancing",
+        &format!("listener/net/{}/*", names.load_balancer),
+    );
+    let cluster = arn("ecs", &format!("cluster/{}", names.cluster));
+    let service = arn(
+        "ecs",
+        &format!("service/{}/{}", names.cluster, names.service),
+    );
+    let tasks = arn("ecs", &format!("task/{}/*", names.cluster));
+    let family = arn("ecs", &format!("task-definition/{}:*", names.task_family));
+    let role = format!(
+        "arn:{partition}:iam::{account}:role/{}",
+        names.execution_role
+    );
+    let linked = |service: &str, name: &str| {
+        format!("arn:{partition}:iam::{account}:role/aws-service-role/{service}/{name}")
+    };
+    let log_group = arn("logs", &format!("log-group:{}", names.log_group));
+    let apigw = |path: &str| format!("arn:{partition}:apigateway:{region}::{path}");
+    let ours = json!({"StringEquals": {format!("aws:ResourceTag/{TAG_ENV}"): names.deployment}});
+
+    let mut statements = vec![
+        json!({"Sid": "Read", "Effect": "Allow", "Action": READS, "Resource": "*"}),
+        json!({"Sid": "NetworkCreate", "Effect": "Allow",
+               "Action": ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateSecurityGroup",
+                          "ec2:CreateRouteTable", "ec2:CreateVpcEndpoint"],
+               "Resource": ec2_new}),
+        // Tags go on in the create call itself (TagSpecifications), and only there.
+        json!({"Sid": "NetworkTagOnCreate", "Effect": "Allow", "Action": "ec2:CreateTags",
+               "Resource": ec2_new,
+               "Condition": {"StringEquals": {"ec2:CreateAction": [
+                   "CreateVpc", "CreateSubnet", "CreateSecurityGroup", "CreateRouteTable",
+                   "CreateVpcEndpoint"]}}}),
+        json!({"Sid": "SecurityGroupRules", "Effect": "Allow",
+               "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+                          "ec2:RevokeSecurityGroupEgress"],
+               "Resource": arn("ec2", "security-group-rule/*")}),
+        json!({"Sid": "NetworkChangeOurs", "Effect": "Allow",
+               "Action": ["ec2:ModifyVpcAttribute", "ec2:ModifyVpcEndpoint",
+                          "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
+                          "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+                          "ec2:RevokeSecurityGroupEgress", "ec2:DeleteVpc", "ec2:DeleteSubnet",
+                          "ec2:DeleteSecurityGroup", "ec2:DeleteRouteTable",
+                          "ec2:DeleteVpcEndpoints"],
+               "Resource": ec2_new, "Condition": ours}),
+        // The S3 prefix list a security group rule names is AWS's, not the stack's.
+        json!({"Sid": "NetworkS3PrefixList", "Effect": "Allow",
+               "Action": ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"],
+               "Resource": prefix_lists}),
+        // A VPC link can leave an endpoint service on the NLB; `down` removes it.
+        json!({"Sid": "NetworkOrphanedEndpointService", "Effect": "Allow",
+               "Action": "ec2:DeleteVpcEndpointServiceConfigurations",
+               "Resource": arn("ec2", "vpc-endpoint-service/*")}),
+        json!({"Sid": "LoadBalancer", "Effect": "Allow",
+               "Action": ["elasticloadbalancing:CreateLoadBalancer",
+                          "elasticloadbalancing:CreateTargetGroup",
+                          "elasticloadbalancing:CreateListener",
+                          "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                          "elasticloadbalancing:ModifyTargetGroup",
+                          "elasticloadbalancing:ModifyTargetGroupAttributes",
+                          "elasticloadbalancing:ModifyListener",
+                          "elasticloadbalancing:DeleteLoadBalancer",
+                          "elasticloadbalancing:DeleteTargetGroup",
+                          "elasticloadbalancing:DeleteListener",
+                          "elasticloadbalancing:AddTags"],
+               "Resource": [lb, tg, listener]}),
+        json!({"Sid": "Containers", "Effect": "Allow",
+               "Action": ["ecs:CreateCluster", "ecs:DescribeClusters", "ecs:DeleteCluster",
+                          "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
+                          "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource"],
+               "Resource": [cluster, service, tasks, family]}),
+        // These take no resource ARN; the family is the stack's by its tags.
+        json!({"Sid": "TaskDefinitions", "Effect": "Allow",
+               "Action": ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"],
+               "Resource": "*"}),
+        json!({"Sid": "ExecutionRole", "Effect": "Allow",
+               "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+                          "iam:GetRolePolicy", "iam:ListRolePolicies",
+                          "iam:ListAttachedRolePolicies", "iam:DeleteRolePolicy",
+                          "iam:DetachRolePolicy", "iam:DeleteRole"],
+               "Resource": role}),
+        json!({"Sid": "PassExecutionRoleToEcsTasks", "Effect": "Allow", "Action": "iam:PassRole",
+               "Resource": role,
+               "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}),
+        json!({"Sid": "ServiceLinkedRoles", "Effect": "Allow",
+               "Action": ["iam:CreateServiceLinkedRole", "iam:GetRole"],
+               "Resource": [linked("ecs.amazonaws.com", "AWSServiceRoleForECS"),
+                            linked("elasticloadbalancing.amazonaws.com",
+                                   "AWSServiceRoleForElasticLoadBalancing")],
+               "Condition": {"StringEqualsIfExists": {"iam:AWSServiceName": [
+                   "ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"]}}}),
+        json!({"Sid": "Logs", "Effect": "Allow",
+               "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
+                          "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup"],
+               "Resource": [log_group.clone(), format!("{log_group}:*")]}),
+        json!({"Sid": "Api", "Effect": "Allow",
+               "Action": ["apigateway:GET", "apigateway:POST", "apigateway:PUT",
+                          "apigateway:PATCH", "apigateway:DELETE"],
+               "Resource": [apigw("/restapis"), apigw("/restapis/*"), apigw("/vpclinks"),
+                            apigw("/vpclinks/*"), apigw("/tags/*")]}),
+    ];
+    if let Some(repository) =
+        ecr::Repository::for_image(&env.deployment.service.image, region, account)
+    {
+        let name = crate::model::Resource::name(&repository);
+        statements.push(json!({"Sid": "ImageRepository", "Effect": "Allow",
+            "Action": ["ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:ListImages",
+                       "ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy",
+                       "ecr:ListTagsForResource", "ecr:TagResource", "ecr:DeleteRepository"],
+            "Resource": arn("ecr", &format!("repository/{name}"))}));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
