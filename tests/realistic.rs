@@ -370,7 +370,8 @@ async fn a_new_account_whose_reads_lag_writes_is_built_and_torn_down() {
 
     // An `up` killed right after making the role, then `down` at once: AWS does not show the
     // role yet, and `down` must not take that for gone.
-    settings["durations"] = serde_json::json!({"read_lag": 600});
+    // 2 s: inside gwfargate's window for what it made moments ago (60 polling units, 3 s here).
+    settings["durations"] = serde_json::json!({"read_lag": 200});
     emulator.configure(settings.clone());
     let mut child = common::spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
     let seen = common::read_until(&mut child, |_, line| {
@@ -497,4 +498,126 @@ async fn zones_without_fargate_or_an_endpoint_the_tasks_need_are_refused_before_
         "{stderr}"
     );
     assert!(emulator.writes().is_empty(), "{:?}", emulator.writes());
+}
+
+/// `status --probe --json`: the exit code and the probe document.
+fn run_probe(ws: &common::Workspace, emulator: &Emulator) -> (i32, serde_json::Value) {
+    let out = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--probe", "--json"])
+        .assert();
+    let code = out.get_output().status.code().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&output(&out).0).unwrap();
+    (code, doc["probe"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    let up = || {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml", "--yes"])
+            .assert()
+            .success();
+    };
+    up();
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 0, "{probe:#}");
+    assert_eq!(probe["status"], 200, "{probe:#}");
+    assert!(probe["broken"].is_null(), "{probe:#}");
+    let hops: Vec<&str> = probe["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hop"].as_str().unwrap())
+        .collect();
+    for hop in [
+        "stage",
+        "api",
+        "integration",
+        "vpc link",
+        "load balancer",
+        "listener",
+        "target group",
+        "tasks",
+        "endpoints",
+    ] {
+        assert!(hops.contains(&hop), "{hop} walked: {probe:#}");
+    }
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let api = apigw.get_rest_apis().send().await.unwrap().items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let broken =
+        |probe: &serde_json::Value| probe["broken"].as_str().unwrap_or_default().to_string();
+
+    // The stage.
+    apigw
+        .delete_stage()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert!(
+        broken(&probe).starts_with("stage dev: missing"),
+        "{probe:#}"
+    );
+    up();
+
+    // The listener.
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lbs.load_balancers()[0].load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    elb.delete_listener()
+        .listener_arn(listeners.listeners()[0].listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert_eq!(probe["status"], 503, "{probe:#}");
+    assert!(
+        broken(&probe).starts_with("listener tcp:8080: missing"),
+        "{probe:#}"
+    );
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+
+    // The tasks: someone scaled the service to 0.
+    aws_sdk_ecs::Client::new(&sdk)
+        .update_service()
+        .cluster("cluster1-cluster")
+        .service("cluster1-service-microservice1")
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await; // the task stops
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert_eq!(probe["status"], 504, "{probe:#}");
+    assert!(broken(&probe).starts_with("target group"), "{probe:#}");
+    assert!(
+        broken(&probe).contains("0 of 0 target(s) healthy"),
+        "{probe:#}"
+    );
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+}
+
+fn probe_status(ws: &common::Workspace, emulator: &Emulator) -> u64 {
+    run_probe(ws, emulator).1["status"]
+        .as_u64()
+        .unwrap_or_default()
 }

@@ -27,8 +27,12 @@ use crate::aws::wait::{self, Patience, Poll};
 use crate::config::names::TAG_ENV;
 use crate::state::Record;
 
-/// How long a resource just made may stay invisible to reads before it counts as gone.
-const VISIBILITY: Duration = Duration::from_secs(120);
+/// How long a resource just made may stay invisible to reads before it counts as gone: 2
+/// minutes (terraform waits 2 to 5), 60 polling units, so tests that shorten the unit shorten
+/// it too.
+fn visibility() -> Duration {
+    wait::unit() * 60
+}
 
 /// What the survey found.
 #[derive(Clone)]
@@ -109,6 +113,20 @@ impl<R: Resource> Typed<R> {
     ) -> anyhow::Result<Found<R::Live>> {
         match self.find_as_recorded(cx, inputs, depth).await {
             Err(err) if is_not_found(&err) && self.settling(cx).is_some() => Ok(Found::Absent),
+            // Found by one read, "not found" by the next: AWS has not shown all of it yet (a
+            // create a crash cut short, whose id the state file never got).
+            Err(err) if is_not_found(&err) => {
+                wait::retrying(
+                    &format!("reading {} (AWS does not show all of it yet)", self.what()),
+                    cx.line,
+                    Patience {
+                        timeout: visibility(),
+                    },
+                    is_not_found,
+                    || self.find_as_recorded(cx, inputs, depth),
+                )
+                .await
+            }
             other => other,
         }
     }
@@ -147,14 +165,14 @@ impl<R: Resource> Typed<R> {
     /// How much longer it may stay invisible to AWS's reads: gwfargate made it moments ago
     /// (this run or an earlier one).
     fn settling(&self, env: &Env) -> Option<Duration> {
-        env.state.still_settling(&self.key, VISIBILITY)
+        env.state.still_settling(&self.key, visibility())
     }
 
     /// Whether a dependency was made moments ago.
     fn dependency_settling(&self, env: &Env) -> bool {
         self.deps
             .iter()
-            .any(|dep| env.state.still_settling(&dep.key, VISIBILITY).is_some())
+            .any(|dep| env.state.still_settling(&dep.key, visibility()).is_some())
     }
 
     /// Looks again until what gwfargate made moments ago shows, for at most `left`; absent
@@ -258,7 +276,7 @@ impl<R: Resource> Typed<R> {
             &format!("creating {what}"),
             cx.line,
             Patience {
-                timeout: VISIBILITY,
+                timeout: visibility(),
             },
             |err| self.resource.not_visible_yet(err) && self.dependency_settling(cx),
             || {
@@ -291,7 +309,7 @@ impl<R: Resource> Typed<R> {
             &what,
             cx.line,
             Patience {
-                timeout: VISIBILITY,
+                timeout: visibility(),
             },
             is_not_found,
             || self.resource.update(cx, &made, &diff, inputs),
@@ -316,27 +334,37 @@ impl<R: Resource> Typed<R> {
             return Ok(Deleted::Kept(why));
         }
         let retryable = self.resource.delete_retryable();
-        // "Not found" is done, unless gwfargate made it moments ago: then AWS may just not
-        // show it yet, and taking that for gone would leave it behind.
+        let id = self.resource.id(live);
+        let started = Instant::now();
+        // "Not found" is done, unless AWS may just not show it to the delete yet: gwfargate
+        // made it moments ago, or a read still sees it. Taking that for gone would leave it
+        // behind.
         let deleted = wait::retrying(
             &format!("deleting {}", self.what()),
             cx.line,
             self.resource.patience(),
-            |err| has_code(err, retryable) || (is_not_found(err) && self.settling(cx).is_some()),
+            |err| has_code(err, retryable) || is_not_found(err),
             || async {
                 match self.resource.delete(cx, live, inputs).await {
-                    Err(err) if is_not_found(&err) && self.settling(cx).is_none() => {
-                        Ok(Deleted::AlreadyGone)
+                    Err(err) if is_not_found(&err) => {
+                        let lagging = started.elapsed() < visibility()
+                            && (self.settling(cx).is_some()
+                                || self.refetch(cx, &id, inputs).await?.is_some());
+                        if lagging {
+                            Err(err)
+                        } else {
+                            Ok(Deleted::AlreadyGone)
+                        }
                     }
                     other => other.map(Deleted::Removed),
                 }
             },
         )
         .await?;
+        cx.state.unsettle(&self.key)?;
         signal(Phase::Deleting);
         self.resource.wait_quiet(cx, live).await?;
         signal(Phase::Quiet);
-        let id = self.resource.id(live);
         wait::until(
             &format!("{} to be deleted", self.what()),
             cx.line,
@@ -484,7 +512,9 @@ pub async fn poll_ready<R: Resource>(
     let started = Instant::now();
     wait::until(&what, cx.line, resource.patience(), || async {
         Ok(match refetch(resource, cx, &id, inputs).await? {
-            None if started.elapsed() < VISIBILITY => Poll::Pending("not visible yet".to_string()),
+            None if started.elapsed() < visibility() => {
+                Poll::Pending("not visible yet".to_string())
+            }
             None => Poll::Failed("it no longer exists".to_string()),
             Some(live) => match resource.readiness(&live) {
                 Poll::Ready(()) => Poll::Ready(live),

@@ -383,6 +383,19 @@ impl SharedState {
         Ok(intent)
     }
 
+    /// Forgets when the resource under `key` was made, once its deletion was accepted: from
+    /// then on, "not found" means gone, even for a run that follows a crash.
+    pub fn unsettle(&self, key: &str) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        match state.resources.get_mut(key) {
+            Some(record) if record.made.is_some() => {
+                record.made = None;
+                self.persist(&state)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether a create of `key` was started and never answered (a crash cut it short).
     pub fn interrupted_create(&self, key: &str) -> bool {
         self.lock().intents.contains_key(key)
@@ -543,6 +556,15 @@ mod tests {
             left <= window && left > Duration::from_secs(100),
             "{left:?}"
         );
+        later.unsettle("vpc").expect("unsettle");
+        assert_eq!(
+            later.still_settling("vpc", window),
+            None,
+            "its deletion was accepted: not found means gone"
+        );
+        later
+            .record("vpc", record("vpc-1", Some(now_rfc3339())))
+            .expect("record");
         let old = humantime::format_rfc3339_seconds(SystemTime::now() - Duration::from_secs(300));
         later
             .record("subnet/0", record("subnet-1", Some(old.to_string())))
