@@ -594,6 +594,72 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     up();
     assert_eq!(probe_status(&ws, &emulator), 200);
 
+    // The integration: someone pointed it at another port.
+    let resources = apigw
+        .get_resources()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap();
+    let root = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/"))
+        .unwrap();
+    let integration = apigw
+        .get_integration()
+        .rest_api_id(&api)
+        .resource_id(root.id().unwrap())
+        .http_method("ANY")
+        .send()
+        .await
+        .unwrap();
+    let uri = integration.uri().unwrap().to_string();
+    apigw
+        .put_integration()
+        .rest_api_id(&api)
+        .resource_id(root.id().unwrap())
+        .http_method("ANY")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+        .integration_http_method("ANY")
+        .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
+        .connection_id(integration.connection_id().unwrap())
+        .uri(uri.replace(":8080", ":9999"))
+        .send()
+        .await
+        .unwrap();
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert_eq!(probe["status"], 503, "{probe:#}");
+    assert!(broken(&probe).starts_with("integration"), "{probe:#}");
+    assert!(
+        broken(&probe).contains("differs from the env file"),
+        "{probe:#}"
+    );
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+
+    // An endpoint the tasks need: requests still pass, but the probe names it.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    let logs = endpoints
+        .vpc_endpoints()
+        .iter()
+        .find(|e| e.service_name().is_some_and(|n| n.ends_with(".logs")))
+        .unwrap();
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(logs.vpc_endpoint_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert!(
+        broken(&probe).starts_with("endpoints cluster1-vpce-logs"),
+        "{probe:#}"
+    );
+    up();
+
     // The tasks: someone scaled the service to 0.
     aws_sdk_ecs::Client::new(&sdk)
         .update_service()

@@ -354,23 +354,27 @@ class Tasks(Bed):
         self.assertEqual([t["taskArn"] for t in self.tasks([arn])], [arn])
 
     def test_a_stopped_task_deactivates_for_the_deregistration_delay_then_stops_and_deprovisions(self):
-        arns = self.running(delay=400)
+        # States of 600 AWS seconds (1.2 s), each checked in its middle: a loaded machine can
+        # be late by a few hundred milliseconds.
+        post("/_testbed/config", dict(self.profile, scale=SCALE,
+                                      durations={"task_stop": 600, "eni_linger": 600, "service_draining": 1}))
+        arns = self.running(delay=600)
         self.stop(desired=0)
         self.set_delay(0)  # the delay is read at the stop request
         self.assertEqual(self.states(arns), {("DEACTIVATING", "STOPPED")})
-        self.after(550)
+        self.after(900)
         self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
         self.assertFalse(any("executionStoppedAt" in t for t in self.tasks(arns)))
-        self.after(850)
+        self.after(1500)
         self.assertEqual(self.states(arns), {("DEPROVISIONING", "STOPPED")})
-        self.after(1150)
+        self.after(2100)
         self.assertEqual(self.states(arns), {("STOPPED", "STOPPED")})
         task = self.tasks(arns)[0]
         self.assertEqual(task["stopCode"], "ServiceSchedulerInitiated")
         self.assertEqual(task["stoppedReason"], f"Scaling activity initiated by (deployment {task['startedBy']})")
-        # The containers exited at the end of STOPPING, 400 + 300 AWS seconds after the stop.
-        self.assertAlmostEqual((task["executionStoppedAt"] - task["stoppingAt"]).total_seconds(), 700 * SCALE, delta=0.01)
-        self.assertAlmostEqual((task["stoppedAt"] - task["executionStoppedAt"]).total_seconds(), 300 * SCALE, delta=0.01)
+        # The containers exited at the end of STOPPING, 600 + 600 AWS seconds after the stop.
+        self.assertAlmostEqual((task["executionStoppedAt"] - task["stoppingAt"]).total_seconds(), 1200 * SCALE, delta=0.01)
+        self.assertAlmostEqual((task["stoppedAt"] - task["executionStoppedAt"]).total_seconds(), 600 * SCALE, delta=0.01)
 
     def test_a_zero_deregistration_delay_stops_the_containers_at_once(self):
         arns = self.running(delay=0)
