@@ -87,27 +87,19 @@ def identify(environ) -> Call | None:
 
 def error_response(call: Call, kind: str):
     """(status, headers, body) of a throttling or server error in the service's own shape."""
-    request_id = str(uuid.uuid4())
+    throttle = kind == "throttle"
     if call.service == "ec2":
-        code, status = ("RequestLimitExceeded", 503) if kind == "throttle" else ("Unavailable", 503)
-        body = (
-            f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
-            f"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
-        )
-        return status, [("Content-Type", "text/xml")], body
+        code, status = ("RequestLimitExceeded", 503) if throttle else ("Unavailable", 503)
+        return refusal_response(call, code, "Request limit exceeded.", status)
     if call.service in QUERY_SERVICES:
-        code, status = ("Throttling", 400) if kind == "throttle" else ("ServiceUnavailable", 503)
-        body = (
-            f"<ErrorResponse><Error><Type>{'Sender' if kind == 'throttle' else 'Receiver'}</Type>"
-            f"<Code>{code}</Code><Message>Rate exceeded</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-        )
-        return status, [("Content-Type", "text/xml")], body
+        code, status = ("Throttling", 400) if throttle else ("ServiceUnavailable", 503)
+        return refusal_response(call, code, "Rate exceeded", status)
     if call.service == "apigateway":
-        if kind == "throttle":
-            return 429, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "TooManyRequestsException")], json.dumps({"message": "Too Many Requests"})
-        return 503, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ServiceUnavailableException")], json.dumps({"message": "Service Unavailable"})
-    code, status = ("ThrottlingException", 400) if kind == "throttle" else ("ServiceUnavailableException", 503)
-    return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], json.dumps({"__type": code, "message": "Rate exceeded"})
+        if throttle:
+            return refusal_response(call, "TooManyRequestsException", "Too Many Requests", 429)
+        return refusal_response(call, "ServiceUnavailableException", "Service Unavailable", 503)
+    code, status = ("ThrottlingException", 400) if throttle else ("ServiceUnavailableException", 503)
+    return refusal_response(call, code, "Rate exceeded", status)
 
 
 def refusal_response(call: Call, code: str, message: str, status: int):
@@ -121,7 +113,8 @@ def refusal_response(call: Call, code: str, message: str, status: int):
         return status, [("Content-Type", "text/xml")], body
     if call.service in QUERY_SERVICES:
         body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            f"<ErrorResponse><Error><Type>{'Sender' if status < 500 else 'Receiver'}</Type>"
+            f"<Code>{code}</Code><Message>{message}</Message>"
             f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
         )
         return status, [("Content-Type", "text/xml")], body
@@ -283,11 +276,9 @@ class Middleware:
             # An opt-in region the account has not enabled rejects every token
             # (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html;
             # STS answers InvalidClientTokenId, aws/aws-cli#4964).
-            status, headers, body = refusal_response(
-                call, "InvalidClientTokenId", "The security token included in the request is invalid.", 403)
-            self.log(call, "refused", started, "InvalidClientTokenId")
-            start_response("403 Forbidden", headers)
-            return [body.encode()]
+            return self.refuse(call, "InvalidClientTokenId",
+                               "The security token included in the request is invalid.", 403,
+                               start_response, started)
         if not self.take_token(call):
             return self.reply(call, "throttle", start_response, started)
         found = self.rule_for(call)
@@ -307,11 +298,7 @@ class Middleware:
 
         lag = consistency.refusal(call, environ)
         if lag is not None:
-            code, message, status = lag
-            status, headers, body = refusal_response(call, code, message, status)
-            self.log(call, "refused", started, code)
-            start_response(f"{status} {'Not Found' if status == 404 else 'Bad Request'}", headers)
-            return [body.encode()]
+            return self.refuse(call, *lag, start_response, started)
 
         status_holder = {}
 
@@ -327,6 +314,14 @@ class Middleware:
             self.log(call, "ok", started)
             consistency.answered(call, environ, b"".join(chunks))
         return chunks
+
+    def refuse(self, call, code, message, status, start_response, started):
+        """Answers with a refusal the test bed makes itself (moto never sees the call)."""
+        status, headers, body = refusal_response(call, code, message, status)
+        self.log(call, "refused", started, code)
+        reason = {403: "Forbidden", 404: "Not Found"}.get(status, "Bad Request")
+        start_response(f"{status} {reason}", headers)
+        return [body.encode()]
 
     def reply(self, call, kind, start_response, started):
         status, headers, body = error_response(call, kind)
