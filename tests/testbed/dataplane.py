@@ -5,7 +5,8 @@ and is answered by a task, or refused where a hop is broken, as AWS refuses it.
 
 The path (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-private-integration.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html):
-the stage must exist and serve a deployment (else 403 Forbidden); a method must match the path,
+the stage must exist and serve a deployment (else 403 Forbidden), and answers from the snapshot
+of methods and integrations taken when that deployment was made; a method must match the path,
 `/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"); its integration must be
 a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
 that load balancer's DNS name and a port (else 500 "Internal server error"); the load balancer
@@ -57,7 +58,9 @@ def invoke(method, path, query, account="123456789012"):
     stage = api and api.stages.get(stage_name)
     if stage is None or not stage.deployment_id or stage.deployment_id not in api.deployments:
         return _api_error(403, "Forbidden")
-    integration = _method(api, rest, method)
+    deployment = api.deployments[stage.deployment_id]
+    routes = deployment.__dict__.get("_tb_routes") or _routes(api)
+    integration = _method(routes, rest, method)
     if integration is None:
         return _api_error(403, "Missing Authentication Token")
     link_id = getattr(integration, "_tb_connection_id", None)
@@ -103,19 +106,26 @@ def invoke(method, path, query, account="123456789012"):
     return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
 
 
-def _method(api, path, method):
-    """The integration of the method serving `path`: the resource of that exact path, else the
-    nearest greedy `{proxy+}` above it."""
-    resources = list(api.resources.values())
-    by_path = {r.get_path(): r for r in resources}
-    candidates = [by_path.get(path)] + [
-        r for p, r in sorted(by_path.items(), key=lambda item: -len(item[0]))
+def _routes(api):
+    """{path: {method: integration}} of the API as it is now."""
+    return {
+        r.get_path(): {m: found.method_integration for m, found in r.resource_methods.items()
+                       if found.method_integration is not None}
+        for r in api.resources.values()
+    }
+
+
+def _method(routes, path, method):
+    """The integration of the method serving `path` in `routes`: the resource of that exact
+    path, else the nearest greedy `{proxy+}` above it."""
+    candidates = [routes.get(path)] + [
+        methods for p, methods in sorted(routes.items(), key=lambda item: -len(item[0]))
         if p.endswith("/{proxy+}") and path.startswith(p[: -len("{proxy+}")]) and path != p[: -len("/{proxy+}")] + "/"
     ]
-    for resource in candidates:
-        if resource is None:
+    for methods in candidates:
+        if methods is None:
             continue
-        found = resource.resource_methods.get(method) or resource.resource_methods.get("ANY")
-        if found is not None and found.method_integration is not None:
-            return found.method_integration
+        found = methods.get(method) or methods.get("ANY")
+        if found is not None:
+            return found
     return None

@@ -8,6 +8,7 @@ Control endpoints (never faulted, never logged):
                           "codes" (error codes seen), "total_ms", "max_ms"}, ...}
   GET  /_testbed/config   the current settings
   POST /_testbed/config   replace the settings (JSON body, see settings.py)
+  POST /_testbed/fail     break a built VPC link or load balancer as AWS may (patches.fail)
   POST /_testbed/reset    clear the call log, rate buckets and lingering interfaces; reseed
                           (a config change clears the same but keeps lingering interfaces)
 """
@@ -20,7 +21,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
-from . import consistency, dataplane, settings, world
+from . import consistency, dataplane, patches, settings, world
 from .clock import CLOCK
 
 QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
@@ -236,6 +237,12 @@ class Middleware:
                 return [json.dumps({"error": str(err)}).encode()]
             self.reset(world_too=False)
             body = json.dumps(settings.current())
+        elif path == "/_testbed/fail" and method == "POST":
+            try:
+                body = json.dumps(patches.fail(json.loads(environ["testbed.body"] or b"{}")))
+            except ValueError as err:
+                start_response("400 Bad Request", [("Content-Type", "application/json")])
+                return [json.dumps({"error": str(err)}).encode()]
         elif path == "/_testbed/reset" and method == "POST":
             self.reset()
             body = "{}"

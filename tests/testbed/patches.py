@@ -5,6 +5,7 @@ run time; with every switch off moto behaves as it always does.
 import functools
 import math
 import inspect
+from types import SimpleNamespace
 
 from . import settings, world
 from .clock import CLOCK
@@ -145,6 +146,8 @@ def _patch_apigateway():
     from moto.apigateway.exceptions import BadRequestException, ConflictException
 
     def get_status(self):
+        if self.__dict__.get("_tb_broken"):
+            return "FAILED"
         raw = self.__dict__.get("_tb_status", "AVAILABLE")
         if not settings.on("provisioning") or "_tb_created" not in self.__dict__:
             return raw
@@ -226,6 +229,28 @@ def _patch_apigateway():
                 return original(self, *args, **kwargs)
 
         make(name)
+
+    @_wrap(m.RestAPI, "create_deployment")
+    def create_deployment(original, self, *args, **kwargs):
+        # A stage serves a snapshot of the API taken when its deployment was made: "After
+        # creating your API, you must deploy it ... every time you update an API, you must
+        # redeploy it" (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-deployments.html).
+        # The data plane answers from this snapshot, so an integration changed without a new
+        # deployment changes no traffic, as on AWS.
+        deployment = original(self, *args, **kwargs)
+        deployment.__dict__["_tb_routes"] = {
+            resource.get_path(): {
+                method_type: SimpleNamespace(
+                    connection_type=integration.connection_type,
+                    uri=integration.uri,
+                    _tb_connection_id=getattr(integration, "_tb_connection_id", None),
+                )
+                for method_type, method in resource.resource_methods.items()
+                if (integration := method.method_integration) is not None
+            }
+            for resource in self.resources.values()
+        }
+        return deployment
 
     @_wrap(m.RestAPI, "delete_deployment")
     def delete_deployment(original, self, deployment_id):
@@ -1023,6 +1048,36 @@ def _patch_ecs():
             if token:
                 tokens[key] = service
         return result
+
+
+def fail(doc, account="123456789012"):
+    """Breaks a built resource as AWS sometimes does on its own (`POST /_testbed/fail`):
+    {"vpc_link": id} turns a link FAILED ("VPC link status ... FAILED", with a statusMessage:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-api-with-vpclink-cli.html),
+    {"load_balancer": name} turns an NLB `failed`
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerState.html);
+    optional "region" (default eu-west-1) and "reason". Answers what it broke."""
+    from moto.apigateway.models import apigateway_backends
+    from moto.elbv2.models import elbv2_backends
+
+    region = doc.get("region", "eu-west-1")
+    reason = doc.get("reason", "broken by the test bed")
+    if "vpc_link" in doc:
+        link = apigateway_backends[account][region].vpc_links.get(doc["vpc_link"])
+        if link is None:
+            raise ValueError(f"no VPC link {doc['vpc_link']}")
+        link.__dict__["_tb_broken"] = True
+        link.__dict__["_tb_fail"] = reason
+        return {"vpc_link": link.id, "status": link.status}
+    if "load_balancer" in doc:
+        lbs = elbv2_backends[account][region].load_balancers.values()
+        lb = next((lb for lb in lbs if lb.name == doc["load_balancer"]), None)
+        if lb is None:
+            raise ValueError(f"no load balancer {doc['load_balancer']}")
+        lb.state = "failed"
+        lb.__dict__["_tb_reason"] = reason
+        return {"load_balancer": lb.name, "state": lb.state}
+    raise ValueError("say which resource to break: vpc_link or load_balancer")
 
 
 def apply():

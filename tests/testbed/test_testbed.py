@@ -1000,6 +1000,46 @@ class Traffic(Bed):
         self.assertEqual(self.call(api)[0], 504)
 
 
+    def test_a_stage_serves_the_snapshot_its_deployment_took(self):
+        api, lb, _ = self.stack(desired=1)
+        apigw = self.client("apigateway")
+        self.client("elbv2").modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        root = next(r for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+        integration = apigw.get_integration(restApiId=api, resourceId=root["id"], httpMethod="ANY")
+        apigw.put_integration(restApiId=api, resourceId=root["id"], httpMethod="ANY", type="HTTP_PROXY",
+                              integrationHttpMethod="ANY", connectionType="VPC_LINK",
+                              connectionId=integration["connectionId"],
+                              uri=integration["uri"].replace(":80/", ":9999/"))
+        self.assertEqual(self.call(api)[0], 200, "not deployed yet: the old snapshot serves")
+        deployment = apigw.create_deployment(restApiId=api)["id"]
+        apigw.update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/deploymentId", "value": deployment}])
+        self.assertEqual(self.call(api)[0], 503, "no listener on 9999")
+        self.assertEqual(self.call(api, "/orders")[0], 200, "the {proxy+} method was not changed")
+
+    def test_a_failed_vpc_link_or_load_balancer_refuses_requests(self):
+        api, lb, _ = self.stack(desired=1)
+        apigw = self.client("apigateway")
+        self.client("elbv2").modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        self.assertEqual(self.call(api)[0], 200)
+        post("/_testbed/fail", {"load_balancer": "nlb"})
+        state = self.client("elbv2").describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["State"]
+        self.assertEqual(state["Code"], "failed")
+        self.assertEqual(self.call(api)[0], 503)
+        link = apigw.get_vpc_links()["items"][0]["id"]
+        post("/_testbed/fail", {"vpc_link": link, "reason": "the endpoint service failed"})
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["status"], "FAILED")
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["statusMessage"], "the endpoint service failed")
+        self.assertEqual(self.call(api)[0], 500)
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            post("/_testbed/fail", {"subnet": "x"})
+        self.assertEqual(refused.exception.code, 400)
+
+
 class PlainProfile(Bed):
     profile = {}
 
