@@ -534,6 +534,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .collect();
     for hop in [
         "stage",
+        "deployment",
         "api",
         "integration",
         "vpc link",
@@ -615,22 +616,32 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .await
         .unwrap();
     let uri = integration.uri().unwrap().to_string();
-    apigw
-        .put_integration()
-        .rest_api_id(&api)
-        .resource_id(root.id().unwrap())
-        .http_method("ANY")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
-        .integration_http_method("ANY")
-        .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
-        .connection_id(integration.connection_id().unwrap())
-        .uri(uri.replace(":8080", ":9999"))
-        .send()
-        .await
-        .unwrap();
+    let point_root_at = |uri: String| {
+        let apigw = apigw.clone();
+        let api = api.clone();
+        let root = root.id().unwrap().to_string();
+        let link = integration.connection_id().unwrap().to_string();
+        async move {
+            apigw
+                .put_integration()
+                .rest_api_id(&api)
+                .resource_id(root)
+                .http_method("ANY")
+                .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+                .integration_http_method("ANY")
+                .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
+                .connection_id(link)
+                .uri(uri)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    point_root_at(uri.replace(":8080", ":9999")).await;
+    // Not deployed: the stage still serves its snapshot, but the next deployment would break.
     let (code, probe) = run_probe(&ws, &emulator);
     assert_eq!(code, 1);
-    assert_eq!(probe["status"], 503, "{probe:#}");
+    assert_eq!(probe["status"], 200, "{probe:#}");
     assert!(broken(&probe).starts_with("integration"), "{probe:#}");
     assert!(
         broken(&probe).contains("differs from the env file"),
@@ -638,6 +649,111 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     );
     up();
     assert_eq!(probe_status(&ws, &emulator), 200);
+
+    // The deployment: someone deployed the broken integration from the console, then put the
+    // integration right without deploying again.
+    point_root_at(uri.replace(":8080", ":9999")).await;
+    let console = apigw
+        .create_deployment()
+        .rest_api_id(&api)
+        .description("from the console")
+        .send()
+        .await
+        .unwrap();
+    apigw
+        .update_stage()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/deploymentId")
+                .value(console.id().unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    point_root_at(uri.clone()).await;
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert_eq!(probe["status"], 503, "{probe:#}");
+    assert!(broken(&probe).starts_with("deployment dev"), "{probe:#}");
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+
+    // The VPC link: AWS reports it failed.
+    let link = apigw.get_vpc_links().send().await.unwrap().items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    emulator.control(
+        "POST",
+        "/_testbed/fail",
+        &serde_json::json!({"vpc_link": link, "reason": "the endpoint service failed"}).to_string(),
+    );
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert_eq!(probe["status"], 500, "{probe:#}");
+    assert!(broken(&probe).starts_with("vpc link"), "{probe:#}");
+    assert!(
+        broken(&probe).contains("the endpoint service failed"),
+        "{probe:#}"
+    );
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+    let links = apigw.get_vpc_links().send().await.unwrap();
+    assert_eq!(
+        links.items().len(),
+        1,
+        "the failed link is deleted: {links:?}"
+    );
+    assert_ne!(links.items()[0].id(), Some(link.as_str()));
+
+    // A replaced link a run cut short left: recorded in the state file, deleted by the next up.
+    let current = &links.items()[0];
+    let left = apigw
+        .create_vpc_link()
+        .name(current.name().unwrap())
+        .set_target_arns(Some(current.target_arns().to_vec()))
+        .set_tags(current.tags().cloned())
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
+    state["resources"][format!("vpc_link~replaced:{left}")] =
+        serde_json::json!({"id": left, "created": true});
+    std::fs::write(ws.state_file(), state.to_string()).unwrap();
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let planned = output(&planned).0;
+    assert!(
+        planned.contains("cluster1-vpclink-microservice1 (replaced)") && planned.contains(&left),
+        "{planned}"
+    );
+    let again = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    let stderr = output(&again).1;
+    assert!(
+        stderr.contains("(replaced)") && stderr.contains(&format!("deleted {left}")),
+        "{stderr}"
+    );
+    let links = apigw.get_vpc_links().send().await.unwrap();
+    assert_eq!(links.items().len(), 1, "{links:?}");
+    assert_ne!(links.items()[0].id(), Some(left.as_str()));
+    assert!(
+        !std::fs::read_to_string(ws.state_file())
+            .unwrap()
+            .contains("~replaced"),
+    );
 
     // An endpoint the tasks need: requests still pass, but the probe names it.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
@@ -678,8 +794,29 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         broken(&probe).contains("0 of 0 target(s) healthy"),
         "{probe:#}"
     );
+    let tasks = probe["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hop"] == "tasks")
+        .unwrap();
+    assert_eq!(tasks["ok"], false, "{probe:#}");
     up();
     assert_eq!(probe_status(&ws, &emulator), 200);
+
+    // The load balancer: AWS reports it failed; nothing `up` can repair in place.
+    emulator.control(
+        "POST",
+        "/_testbed/fail",
+        r#"{"load_balancer": "cluster1-nlb-microservice1"}"#,
+    );
+    let (code, probe) = run_probe(&ws, &emulator);
+    assert_eq!(code, 1);
+    assert_eq!(probe["status"], 503, "{probe:#}");
+    assert!(
+        broken(&probe).starts_with("load balancer cluster1-nlb-microservice1: failed"),
+        "{probe:#}"
+    );
 }
 
 fn probe_status(ws: &common::Workspace, emulator: &Emulator) -> u64 {

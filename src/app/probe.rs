@@ -1,5 +1,5 @@
 //! `gwfargate status --probe`: calls the stack's URL as a client would, and walks the chain a
-//! request follows (stage → deployment → integration → VPC link → NLB → listener → target
+//! request follows (stage → deployment → api → integration → VPC link → NLB → listener → target
 //! group → target health → tasks → endpoints), naming the first hop that is broken and what to
 //! do about it.
 
@@ -13,24 +13,112 @@ use super::session::{self, Session};
 use crate::aws::AwsResultExt as _;
 use crate::model::plan::Action;
 use crate::model::status::{Hop, Probe};
-use crate::model::{Depth, Observed};
+use crate::model::{Depth, Observed, Value};
 
 /// How long the probe waits for the stack to answer (API Gateway's own limit is 29 s).
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The hops a request takes, by the kinds of the resources that make them, and the state each
-/// must be in (`None`: any state of a resource that exists).
-const HOPS: &[(&str, &str, Option<&str>)] = &[
-    ("stage", "api stage", None),
-    ("api", "rest api", None),
-    ("integration", "api integrations", None),
-    ("vpc link", "vpc link", Some("AVAILABLE")),
-    ("load balancer", "load balancer", Some("active")),
-    ("listener", "listener", None),
-    ("target group", "target group", None),
-    ("tasks", "ecs service", None),
-    ("endpoints", "interface endpoint", Some("available")),
-    ("endpoints", "gateway endpoint", Some("available")),
+/// Which of a resource's planned field changes break its hop.
+enum Fields {
+    /// Any change.
+    All,
+    /// Only changes of these fields.
+    Only(&'static [&'static str]),
+    /// Changes of any field but these.
+    Except(&'static [&'static str]),
+}
+
+impl Fields {
+    fn counts(&self, field: &str) -> bool {
+        match self {
+            Fields::All => true,
+            Fields::Only(these) => these.contains(&field),
+            Fields::Except(these) => !these.contains(&field),
+        }
+    }
+}
+
+/// A hop a request takes: its name, the kind of the resource that makes it, the state that
+/// resource must be in (`None`: any state of a resource that exists), and which planned changes
+/// break it.
+struct HopOf {
+    hop: &'static str,
+    kind: &'static str,
+    wanted: Option<&'static str>,
+    fields: Fields,
+}
+
+/// The stage's deployment is a snapshot of the integrations taken when it was made: a stage
+/// serving an older one (or one made outside gwfargate) is its own hop.
+const STAGE_FIELDS: &[&str] = &["deployment", "unused_deployments"];
+
+const HOPS: &[HopOf] = &[
+    HopOf {
+        hop: "stage",
+        kind: "api stage",
+        wanted: None,
+        fields: Fields::Except(STAGE_FIELDS),
+    },
+    HopOf {
+        hop: "deployment",
+        kind: "api stage",
+        wanted: None,
+        fields: Fields::Only(&["deployment"]),
+    },
+    HopOf {
+        hop: "api",
+        kind: "rest api",
+        wanted: None,
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "integration",
+        kind: "api integrations",
+        wanted: None,
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "vpc link",
+        kind: "vpc link",
+        wanted: Some("AVAILABLE"),
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "load balancer",
+        kind: "load balancer",
+        wanted: Some("active"),
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "listener",
+        kind: "listener",
+        wanted: None,
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "target group",
+        kind: "target group",
+        wanted: None,
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "tasks",
+        kind: "ecs service",
+        wanted: None,
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "endpoints",
+        kind: "interface endpoint",
+        wanted: Some("available"),
+        fields: Fields::All,
+    },
+    HopOf {
+        hop: "endpoints",
+        kind: "gateway endpoint",
+        wanted: Some("available"),
+        fields: Fields::All,
+    },
 ];
 
 /// Calls the stack (through `endpoint`, an emulator, when given) and walks its chain.
@@ -66,33 +154,73 @@ pub async fn probe(
         }
     }
     let up = env.hints.command("up");
-    for (hop, kind, wanted) in HOPS {
+    for HopOf {
+        hop,
+        kind,
+        wanted,
+        fields,
+    } in HOPS
+    {
         for row in rows.iter().filter(|r| r.kind == *kind) {
             let change = plan
                 .changes
                 .iter()
                 .find(|c| c.kind == *kind && c.name == row.name && c.action != Action::None);
+            let changed: Vec<&str> = change
+                .map(|c| {
+                    // A value "known after up" follows from a hop before this one being
+                    // replaced: that hop is the one to name.
+                    c.fields
+                        .iter()
+                        .filter(|f| f.to != Value::Unknown)
+                        .map(|f| f.field.as_str())
+                        .filter(|f| fields.counts(f))
+                        .collect()
+                })
+                .unwrap_or_default();
             let mut detail = row_words(row);
             let mut ok = true;
             if row.state == "missing" {
                 ok = false;
                 detail = format!("missing: `{up}` makes it again");
-            } else if let Some(change) = change {
+            } else if *hop == "deployment" && !changed.is_empty() {
                 ok = false;
-                let fields: Vec<String> = change.fields.iter().map(|f| f.field.clone()).collect();
                 detail = format!(
-                    "differs from the env file ({}): `{up}` repairs it",
-                    if fields.is_empty() {
-                        "as a whole".to_string()
-                    } else {
-                        fields.join(", ")
-                    }
+                    "the stage serves a deployment of other integrations than the env file's \
+                     (an older snapshot, or one made outside gwfargate): `{up}` deploys them"
                 );
+            } else if let Some(change) = change
+                && (!changed.is_empty() || (change.fields.is_empty() && fields.counts("")))
+            {
+                ok = false;
+                detail = match (&change.reason, change.action) {
+                    (Some(reason), Action::Refuse) => reason.clone(),
+                    (Some(reason), Action::Replace) if changed.is_empty() => {
+                        format!("{reason}: `{up}` replaces it")
+                    }
+                    _ => format!(
+                        "differs from the env file ({}): `{up}` repairs it",
+                        if changed.is_empty() {
+                            "as a whole".to_string()
+                        } else {
+                            changed.join(", ")
+                        }
+                    ),
+                };
             } else if let Some(wanted) = wanted
                 && !row.state.eq_ignore_ascii_case(wanted)
             {
                 ok = false;
-                detail = format!("{}, not {wanted}: requests cannot pass yet", row.state);
+                detail = if row.state.eq_ignore_ascii_case("failed") {
+                    format!(
+                        "{}, not {wanted}: AWS gave up on it; `{}`, then `{up}`, makes the \
+                         stack again",
+                        row_words(row),
+                        env.hints.command("down")
+                    )
+                } else {
+                    format!("{}, not {wanted}: requests cannot pass yet", row.state)
+                };
             }
             if ok
                 && *hop == "target group"

@@ -93,6 +93,17 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     if !outcome.succeeded() {
         return Err(session::failure(outcome, &stack.graph, "up"));
     }
+    let left = stack
+        .graph
+        .retire(env.clone(), world.clone(), board.clone())
+        .await;
+    crate::interrupt::check()?;
+    if let Some(first) = left.into_iter().next() {
+        return Err(first.context(format!(
+            "the stack serves, but a replaced resource is left: `{}` deletes it",
+            env.hints.command("up")
+        )));
+    }
     let url = world
         .inputs()
         .get(&stack.stage)

@@ -51,6 +51,16 @@ pub trait Node: Send + Sync {
         world: &'a World,
         signal: Signal,
     ) -> BoxFuture<'a, anyhow::Result<Deleted>>;
+    /// Deletes what a replacement left to delete once the dependents moved on (see
+    /// [`Resource::replaced_after_dependents`]); words for the progress line, `None` when
+    /// there was nothing.
+    fn retire<'a>(
+        &'a self,
+        cx: Cx<'a>,
+        world: &'a World,
+    ) -> BoxFuture<'a, anyhow::Result<Option<String>>>;
+    /// The ids of what it has to [`Node::retire`].
+    fn retiring(&self, env: &Env) -> Vec<String>;
     /// Its status row.
     fn observe(&self) -> Observed;
     /// The progress line's words for how its deletion ended.
@@ -200,7 +210,23 @@ impl Graph {
 
     /// The plan, from what the survey found.
     pub fn plan(&self, env: &Env, world: &World) -> Plan {
-        let changes = self.nodes.iter().map(|n| n.plan(env, world)).collect();
+        let mut changes: Vec<Change> = self.nodes.iter().map(|n| n.plan(env, world)).collect();
+        for node in &self.nodes {
+            changes.extend(node.retiring(env).into_iter().map(|id| {
+                Change {
+                    action: super::plan::Action::Delete,
+                    kind: node.kind(),
+                    name: format!("{} (replaced)", node.name()),
+                    id: Some(id),
+                    reason: Some(
+                        "a replacement left it; deleted once what uses it moved to the new one"
+                            .to_string(),
+                    ),
+                    fields: Vec::new(),
+                    destructive: None,
+                }
+            }));
+        }
         let notes = self.nodes.iter().flat_map(|n| n.notes()).collect();
         Plan { changes, notes }
     }
@@ -232,6 +258,41 @@ impl Graph {
         limit: usize,
     ) -> Outcome {
         self.walk(Walk::Teardown, env, world, board, limit).await
+    }
+
+    /// After `up`'s walk: deletes the resources replacements left behind for their
+    /// dependents to move off, at once; the errors of those that could not be deleted.
+    pub async fn retire(
+        &self,
+        env: Arc<Env>,
+        world: Arc<World>,
+        board: Arc<dyn Board>,
+    ) -> Vec<anyhow::Error> {
+        let work = self
+            .nodes
+            .iter()
+            .filter(|n| !n.retiring(&env).is_empty())
+            .map(|node| {
+                let (env, world, board) = (env.clone(), world.clone(), board.clone());
+                async move {
+                    let line = board.start(&format!("{} (replaced)", label(node.as_ref())));
+                    line.set("deleting the replaced one".to_string());
+                    let cx = Cx {
+                        env: &env,
+                        line: line.as_ref(),
+                    };
+                    let result = node
+                        .retire(cx, &world)
+                        .await
+                        .map(|words| words.unwrap_or_else(|| "nothing left".to_string()));
+                    finish(line.as_ref(), node.as_ref(), result)
+                }
+            });
+        futures::future::join_all(work)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect()
     }
 
     async fn walk(

@@ -802,6 +802,15 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// Whether a replacement makes the new one before deleting the old (terraform's
+    /// `create_before_destroy`): for what its dependents name by id and AWS will not delete
+    /// while they do (a VPC link its integrations use). The old one is deleted once every
+    /// dependent has moved on; its id is recorded until then, so a run cut short, or `down`,
+    /// still removes it.
+    fn replaced_after_dependents(&self) -> bool {
+        false
+    }
+
     /// Whether a refused create means a dependency made moments ago is not visible to it yet
     /// (retried while the dependency is that new). By default: "not found".
     fn not_visible_yet(&self, err: &anyhow::Error) -> bool {

@@ -60,6 +60,12 @@ pub struct Typed<R: Resource> {
     notes: Mutex<Vec<String>>,
 }
 
+/// The state file's key for what a replacement of `key` left to delete once the dependents
+/// moved on: `{key}~replaced:{id}`.
+fn replaced_key(key: &str, id: &str) -> String {
+    format!("{key}~replaced:{id}")
+}
+
 impl<R: Resource> Typed<R> {
     /// Wraps a resource; an orphan is one the env file no longer describes.
     pub fn new(resource: R, orphan: bool) -> Typed<R> {
@@ -198,6 +204,16 @@ impl<R: Resource> Typed<R> {
             })
         })
         .await
+    }
+
+    /// What replacements of it left to delete: (state key, id).
+    fn replaced(&self, env: &Env) -> Vec<(String, String)> {
+        let prefix = replaced_key(&self.key, "");
+        env.state
+            .recorded()
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .collect()
     }
 
     fn note(&self, text: String) {
@@ -397,6 +413,25 @@ impl<R: Resource> Typed<R> {
         }
         if let Some(replace) = &diff.replace {
             cx.say(format!("replacing: {}", replace.reason));
+            if self.resource.replaced_after_dependents() {
+                // Recorded first: a run cut short after the new one is made still deletes it.
+                let id = self.resource.id(&live);
+                cx.state
+                    .record(
+                        &replaced_key(&self.key, &id),
+                        Record {
+                            id: id.clone(),
+                            created: true,
+                            outputs: None,
+                            made: None,
+                        },
+                    )
+                    .map_err(|err| {
+                        err.context(format!("cannot record the replaced {}", self.key))
+                    })?;
+                let made = self.make(cx, &inputs).await?;
+                return Ok((made, Applied::Replaced(replace.reason.clone())));
+            }
             let noop: Signal = std::sync::Arc::new(|_| {});
             self.delete_live(cx, &live, &inputs, &noop).await?;
             let made = self.make(cx, &inputs).await?;
@@ -717,8 +752,41 @@ impl<R: Resource> Node for Typed<R> {
             cx.state.forget(&self.key).map_err(|err| {
                 err.context(format!("cannot forget {} in the state file", self.key))
             })?;
+            if !self.retiring(&cx).is_empty() {
+                self.retire(cx, world).await?;
+            }
             Ok(deleted)
         })
+    }
+
+    fn retire<'a>(
+        &'a self,
+        cx: Cx<'a>,
+        world: &'a World,
+    ) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
+        Box::pin(async move {
+            let inputs = world.inputs();
+            let mut deleted = Vec::new();
+            for (key, id) in self.replaced(&cx) {
+                // Ours only: the recorded id alone proves nothing.
+                let live = self.refetch(&cx, &id, &inputs).await?;
+                if let Some(live) = live
+                    && self.resource.ownership(&cx, &live) != Ownership::NotOurs
+                {
+                    let noop: Signal = std::sync::Arc::new(|_| {});
+                    self.delete_live(&cx, &live, &inputs, &noop).await?;
+                    deleted.push(id.clone());
+                }
+                cx.state
+                    .forget(&key)
+                    .map_err(|err| err.context(format!("cannot forget {key} in the state file")))?;
+            }
+            Ok((!deleted.is_empty()).then(|| format!("deleted {}", deleted.join(", "))))
+        })
+    }
+
+    fn retiring(&self, env: &Env) -> Vec<String> {
+        self.replaced(env).into_iter().map(|(_, id)| id).collect()
     }
 
     fn deleted_words(&self, deleted: &Deleted) -> String {

@@ -1,7 +1,8 @@
 //! The API Gateway (REST, v1) VPC link to the NLB: how the public API reaches the private load
 //! balancer. AWS fails a link made before the NLB is active ("NLB is not in active state"), so
 //! the link waits for the load balancer to be ready. A link found FAILED, or left deleting by
-//! an interrupted `down`, is replaced.
+//! an interrupted `down`, is replaced: the new one first, the old one deleted once the
+//! integrations and the stage moved to it.
 
 use aws_sdk_apigateway::types::{VpcLink as Link, VpcLinkStatus};
 use serde::{Deserialize, Serialize};
@@ -138,6 +139,12 @@ impl Resource for VpcLink {
 
     fn outputs(&self, _env: &Env, live: &Link) -> Outputs {
         Outputs { id: self.id(live) }
+    }
+
+    /// Integrations name the link, and AWS will not delete a link they use ("Cannot delete
+    /// vpc link ... is referenced in [ANY:...]"): the new one comes first.
+    fn replaced_after_dependents(&self) -> bool {
+        true
     }
 
     fn diff(&self, _env: &Env, live: &Link, inputs: &Inputs<'_>) -> Diff {
