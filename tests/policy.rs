@@ -1,5 +1,6 @@
-//! `gwfargate policy`: the IAM policy it prints allows every call a full cycle makes, and no
-//! wildcard action.
+//! `gwfargate policy`: the IAM policy it prints allows every call a full cycle makes, on the
+//! resources each call touched (the test bed logs the ARNs IAM authorizes a call against;
+//! condition keys are not evaluated), and no wildcard action.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -30,22 +31,84 @@ fn action(call: &str) -> String {
     format!("apigateway:{method}")
 }
 
-/// Every action the policy allows, and the statements themselves.
+/// A list or a single string of a statement, as strings.
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(one) => vec![one.clone()],
+        serde_json::Value::Array(many) => many
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect(),
+        other => panic!("not a string or a list: {other}"),
+    }
+}
+
+/// Every action the policy allows.
 fn allowed(policy: &serde_json::Value) -> BTreeSet<String> {
     let mut actions = BTreeSet::new();
     for statement in policy["Statement"].as_array().unwrap() {
         assert_eq!(statement["Effect"], "Allow", "{statement}");
-        match &statement["Action"] {
-            serde_json::Value::String(one) => {
-                actions.insert(one.clone());
-            }
-            serde_json::Value::Array(many) => {
-                actions.extend(many.iter().map(|a| a.as_str().unwrap().to_string()));
-            }
-            other => panic!("Action {other}"),
-        }
+        actions.extend(strings(&statement["Action"]));
     }
     actions
+}
+
+/// IAM's match of a resource pattern: `*` any run of characters, `?` any one.
+fn matches(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // Positions in the pattern reachable after each prefix of the text.
+    let mut reach = vec![false; p.len() + 1];
+    reach[0] = true;
+    let close = |reach: &mut Vec<bool>| {
+        for i in 0..p.len() {
+            if reach[i] && p[i] == '*' {
+                reach[i + 1] = true;
+            }
+        }
+    };
+    close(&mut reach);
+    for c in t {
+        let mut next = vec![false; p.len() + 1];
+        for i in 0..p.len() {
+            if reach[i] && (p[i] == '*' || p[i] == '?' || p[i] == c) {
+                next[if p[i] == '*' { i } else { i + 1 }] = true;
+            }
+        }
+        close(&mut next);
+        reach = next;
+    }
+    reach[p.len()]
+}
+
+/// Whether a statement of the policy allows `action` on `resource` (a call that takes no
+/// resource needs a statement on `*`).
+fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool {
+    policy["Statement"].as_array().unwrap().iter().any(|s| {
+        strings(&s["Action"]).iter().any(|a| a == action)
+            && strings(&s["Resource"]).iter().any(|r| {
+                if resource == "*" {
+                    r == "*"
+                } else {
+                    matches(r, resource)
+                }
+            })
+    })
+}
+
+#[test]
+fn resource_patterns_match_as_iam_matches_them() {
+    assert!(matches(
+        "arn:aws:ec2:r:1:vpc/*",
+        "arn:aws:ec2:r:1:vpc/vpc-1"
+    ));
+    assert!(matches("*", "anything"));
+    assert!(matches("a?c*", "abcdef"));
+    assert!(!matches(
+        "arn:aws:ec2:r:1:vpc/*",
+        "arn:aws:ec2:r:1:subnet/subnet-1"
+    ));
+    assert!(!matches("role/a", "role/ab"));
+    assert!(matches("log-group:/ecs/x:*", "log-group:/ecs/x:*"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -98,7 +161,22 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         .args(["up", "--env", "env1.toml"])
         .assert()
         .code(3);
+    let touched = |calls: serde_json::Map<String, serde_json::Value>| {
+        calls
+            .iter()
+            .flat_map(|(call, entry)| {
+                let action = action(call);
+                entry["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<BTreeSet<(String, String)>>()
+    };
     let mut called: BTreeSet<String> = emulator.calls().keys().map(|c| action(c)).collect();
+    let mut pairs = touched(emulator.calls());
     push_image(&sdk, "microservice1", "1.0.0").await;
     emulator.reset_calls();
     for args in [
@@ -114,10 +192,22 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
             .success();
     }
     called.extend(emulator.calls().keys().map(|c| action(c)));
+    pairs.extend(touched(emulator.calls()));
     assert!(called.len() > 50, "a full cycle: {called:?}");
     let missing: Vec<&String> = called.difference(&actions).collect();
     assert!(
         missing.is_empty(),
         "calls the policy does not allow: {missing:?}"
     );
+    let refused: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(action, resource)| !allows(&policy, action, resource))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "calls the policy allows, but not on what they touched: {refused:#?}"
+    );
+    // Scoped: most of what the cycle touched is the stack's own, not `*`.
+    let scoped = pairs.iter().filter(|(_, r)| r != "*").count();
+    assert!(scoped > pairs.len() / 2, "{pairs:#?}");
 }

@@ -3,7 +3,8 @@ limits and seeded faults in each protocol's own error shape, and keeps a call lo
 
 Control endpoints (never faulted, never logged):
   ANY  /_testbed/invoke/{api}/{stage}/{path}   the stack's traffic (dataplane.py)
-  GET  /_testbed/calls    the call log: {"ec2.CreateVpc": {"count", "ok", "refused" (moto's
+  GET  /_testbed/calls    the call log: {"ec2.CreateVpc": {"count", "ok", "resources" (the ARNs
+                          IAM authorizes it against, authorization.py), "refused" (moto's
                           own error answers), "throttled", "errors", "lost", "hung" (injected),
                           "codes" (error codes seen), "total_ms", "max_ms"}, ...}
   GET  /_testbed/config   the current settings
@@ -21,7 +22,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
-from . import consistency, dataplane, patches, settings, world
+from . import authorization, consistency, dataplane, patches, settings, world
 from .clock import CLOCK
 
 QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
@@ -54,6 +55,8 @@ class Call:
     def __init__(self, service: str, operation: str):
         self.service = service
         self.operation = operation
+        # The ARNs IAM would authorize it against (authorization.py), set once it is read.
+        self.resources = []
 
     @property
     def key(self) -> str:
@@ -173,6 +176,7 @@ class Middleware:
             )
             entry["count"] += 1
             entry[outcome] += 1
+            entry["resources"] = sorted(set(entry.get("resources", [])) | set(call.resources))
             entry["total_ms"] += ms
             entry["max_ms"] = max(entry["max_ms"], ms)
             if code:
@@ -279,6 +283,8 @@ class Middleware:
             self.nth[call.key] = n + 1
 
         region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        call.resources = authorization.resources(
+            call, environ, "123456789012", region.group(1) if region else "us-east-1")
         if region and region.group(1) in settings.current().get("disabled_regions", []):
             # An opt-in region the account has not enabled rejects every token
             # (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html;

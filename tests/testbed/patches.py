@@ -88,7 +88,18 @@ def _patch_elbv2():
                 if same:
                     return lb
                 raise DuplicateLoadBalancerName()
-        return original(self, *args, **kwargs)
+        lb = original(self, *args, **kwargs)
+        if settings.on("fidelity") and lb.type == "network" and ":loadbalancer/app/" in lb.arn:
+            # moto names every load balancer `loadbalancer/app/...`; an NLB's ARN is
+            # `loadbalancer/net/...` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_elasticloadbalancingv2.html),
+            # which IAM policies scoped to NLBs name.
+            old = lb.arn
+            tags = self.tagging_service.list_tags_for_resource(old)["Tags"]
+            lb.arn = old.replace(":loadbalancer/app/", ":loadbalancer/net/")
+            self.load_balancers[lb.arn] = self.load_balancers.pop(old)
+            self.tagging_service.delete_all_tags_for_resource(old)
+            self.tagging_service.tag_resource(lb.arn, tags)
+        return lb
 
     @_wrap(m.ELBv2Backend, "create_target_group")
     def create_target_group(original, self, name, **kwargs):

@@ -593,6 +593,17 @@ class WhatMotoDrops(Bed):
             tg(81)
         self.assertEqual(self.code(ctx), "DuplicateTargetGroupName")
 
+    def test_an_nlb_arn_says_net_and_keeps_its_tags(self):
+        _, subnets, _ = self.network()
+        elb = self.client("elbv2")
+        arn = elb.create_load_balancer(Name="tagged", Subnets=subnets, Scheme="internal", Type="network",
+                                       Tags=[{"Key": "k", "Value": "v"}])["LoadBalancers"][0]["LoadBalancerArn"]
+        self.assertIn(":loadbalancer/net/tagged/", arn)
+        tags = elb.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+        self.assertEqual(tags, [{"Key": "k", "Value": "v"}])
+        self.assertEqual(elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["LoadBalancerName"],
+                         "tagged")
+
     def test_integration_connection_id_and_deployment_configuration_are_kept(self):
         _, _, _, kwargs = Provisioning.service(self)
         ecs = self.client("ecs")
@@ -797,6 +808,25 @@ class RateLimitsFaultsAndCallLog(Bed):
         self.assertEqual(calls["ec2.DeleteVpc"]["codes"], {"InvalidVpcID.NotFound": 1})
         self.assertGreater(calls["ec2.DescribeVpcs"]["total_ms"], 0)
 
+
+    def test_the_call_log_keeps_the_resources_iam_authorizes_each_call_against(self):
+        post("/_testbed/reset")
+        ec2, ecs, iam = self.client("ec2"), self.client("ecs"), self.client("iam")
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")
+        ec2.describe_vpcs()
+        ecs.create_cluster(clusterName="c")
+        ecs.describe_services(cluster="c", services=["s"])
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        self.client("apigateway").get_rest_apis()
+        calls = get("/_testbed/calls")
+        arn = "arn:aws:ec2:eu-west-1:123456789012"
+        self.assertEqual(calls["ec2.CreateSubnet"]["resources"], [f"{arn}:subnet/*", f"{arn}:vpc/{vpc}"])
+        self.assertEqual(calls["ec2.DescribeVpcs"]["resources"], ["*"])
+        self.assertEqual(calls["ecs.DescribeServices"]["resources"],
+                         ["arn:aws:ecs:eu-west-1:123456789012:service/c/s"])
+        self.assertEqual(calls["iam.CreateRole"]["resources"], ["arn:aws:iam::123456789012:role/r"])
+        self.assertEqual(calls["apigateway.GetRestApis"]["resources"], ["arn:aws:apigateway:eu-west-1::/restapis"])
 
 class ReadsLagWrites(Bed):
     # A lag long enough that the calls after a create land inside it, at this scale.
