@@ -476,7 +476,7 @@ async fn zones_without_fargate_or_an_endpoint_the_tasks_need_are_refused_before_
             && stderr.contains("com.amazonaws.eu-west-1.logs is not offered in eu-west-1c"),
         "{stderr}"
     );
-    // us-east-1e is zone use1-az3 in this account: no Fargate there.
+    // us-east-1a is zone use1-az3 in this account (us-east-1e elsewhere): no Fargate there.
     let ws = common::Workspace::new(&[
         ("region      = \"eu-west-1\"", "region      = \"us-east-1\""),
         ("az = \"eu-west-1a\"", "az = \"us-east-1a\""),
@@ -493,7 +493,7 @@ async fn zones_without_fargate_or_an_endpoint_the_tasks_need_are_refused_before_
     let (_, stderr) = output(&refused);
     assert!(
         stderr.contains(
-            "us-east-1e is zone use1-az3 in this account, where AWS Fargate runs no task"
+            "us-east-1a is zone use1-az3 in this account, where AWS Fargate runs no task"
         ),
         "{stderr}"
     );

@@ -308,6 +308,23 @@ def _patch_apigateway():
 
 
 # ---------------------------------------------------------------- EC2
+def _patch_zones():
+    # "AWS maps the physical Availability Zones randomly to the Availability Zone names for
+    # each AWS account", so a zone's id, not its name, is the same place in every account
+    # (https://docs.aws.amazon.com/ram/latest/userguide/working-with-az-ids.html). moto has one
+    # fixed map; `zone_ids` gives this account its own.
+    from moto.ec2.models import availability_zones_and_regions as m
+
+    def get_zone_id(self):
+        own = settings.current().get("zone_ids", {}).get(self.name)
+        return own or self.__dict__.get("_tb_zone_id") or self.__dict__.get("zone_id")
+
+    def set_zone_id(self, value):
+        self.__dict__["_tb_zone_id"] = value
+
+    m.Zone.zone_id = property(get_zone_id, set_zone_id)
+
+
 def _patch_ec2():
     from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
     from moto.ec2.models import EC2Backend
@@ -1095,5 +1112,6 @@ def apply():
     _patch_iam()
     _patch_elbv2()
     _patch_apigateway()
+    _patch_zones()
     _patch_ec2()
     _patch_ecs()

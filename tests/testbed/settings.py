@@ -84,6 +84,9 @@ PLAIN = {
     "disabled_regions": [],
     # Interface endpoint services not offered in some zones: {"logs": ["eu-west-1c"]}.
     "endpoint_zones_missing": {},
+    # This account's zone ids by zone name, where they differ from moto's fixed map: AWS maps
+    # names to ids per account ({"us-east-1a": "use1-az3"}).
+    "zone_ids": {},
     "provisioning": False,
     "ordering": False,
     "fidelity": False,
@@ -100,6 +103,8 @@ REALISTIC = {
     "scale": 0.01,
     "disabled_regions": ["ap-east-1"],
     "endpoint_zones_missing": {"logs": ["eu-west-1c"]},
+    # Two names swap their ids, so a check by name instead of id is caught.
+    "zone_ids": {"us-east-1a": "use1-az3", "us-east-1e": "use1-az6"},
     "provisioning": True,
     "ordering": True,
     "fidelity": True,

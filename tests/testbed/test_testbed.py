@@ -62,9 +62,9 @@ class Bed(unittest.TestCase):
         urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).read()
         post("/_testbed/config", dict(self.profile, scale=SCALE))
 
-    def client(self, service):
+    def client(self, service, region=REGION):
         return boto3.client(
-            service, region_name=REGION, endpoint_url=endpoint,
+            service, region_name=region, endpoint_url=endpoint,
             aws_access_key_id="testing", aws_secret_access_key="testing",
             config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         )
@@ -938,6 +938,19 @@ class NewAccount(Bed):
         self.nlb(subnets, wait=False)
         role = self.client("iam").get_role(RoleName="AWSServiceRoleForElasticLoadBalancing")["Role"]
         self.assertEqual(role["Path"], "/aws-service-role/elasticloadbalancing.amazonaws.com/")
+
+
+class ZoneIds(Bed):
+    profile = dict(Bed.profile, zone_ids={"us-east-1a": "use1-az3", "us-east-1e": "use1-az6"})
+
+    def test_this_account_maps_zone_names_to_its_own_ids(self):
+        ec2 = self.client("ec2", region="us-east-1")
+        zones = {z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+        self.assertEqual((zones["us-east-1a"], zones["us-east-1e"], zones["us-east-1b"]),
+                         ("use1-az3", "use1-az6", "use1-az1"))
+        vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
+        self.assertEqual(subnet["AvailabilityZoneId"], "use1-az3")
 
 
 class OptInRegions(Bed):
