@@ -38,7 +38,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator); `AWS_ENDPOINT_URL` works too.
-    #[arg(long, global = true, value_name = "URL", value_parser = endpoint_url)]
+    // Checked by the application, not clap: clap's error would echo a password in it.
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// More log output on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -200,17 +201,45 @@ pub struct DownArgs {
     pub concurrency: u16,
 }
 
-/// Accepts `http://host[:port][/path]` or `https://...`, as the SDK does.
-fn endpoint_url(text: &str) -> Result<String, String> {
+/// Accepts `http://host[:port][/path]` or `https://...`, as the SDK does, without a user or
+/// password in it (it would be echoed in the commands gwfargate suggests, and credentials
+/// belong in the AWS profile). `--endpoint-url` and `AWS_ENDPOINT_URL` both go through it.
+pub fn endpoint_url(text: &str) -> Result<String, String> {
+    let shown = crate::printable::Quoted(text);
     let rest = text
         .strip_prefix("http://")
         .or_else(|| text.strip_prefix("https://"))
-        .ok_or_else(|| format!("{text:?} is not an http:// or https:// URL"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(format!("{text:?} has no host"));
+        .ok_or_else(|| format!("{shown} is not an http:// or https:// URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(
+            "the endpoint URL carries a user or password (`user:password@`): leave \
+                    them out; credentials go in the AWS profile or environment, never in the URL"
+                .to_string(),
+        );
+    }
+    if authority.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{shown} has no host, or has spaces in it"));
     }
     Ok(text.to_string())
+}
+
+/// Whether an endpoint URL is plain HTTP to a host other than this machine: every answer
+/// (and what gwfargate sends) then crosses the network unencrypted.
+pub fn is_plain_http_off_machine(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
 }
 
 #[cfg(test)]
@@ -252,8 +281,28 @@ mod tests {
             "http://",
             "http:///path",
             "https://a b",
+            "http://me:secret@127.0.0.1:5000",
+            "https://token@proxy.example/",
+            "http://127.0.0.1:5000/\u{1b}[2J",
         ] {
             assert!(endpoint_url(bad).is_err(), "{bad}");
+        }
+        let userinfo = endpoint_url("http://me:s3cret@127.0.0.1:5000").expect_err("refused");
+        assert!(!userinfo.contains("s3cret"), "{userinfo}");
+    }
+
+    #[test]
+    fn plain_http_is_noticed_only_off_this_machine() {
+        for local in [
+            "http://127.0.0.1:5000",
+            "http://localhost:4566/",
+            "http://[::1]:5000",
+            "https://ec2.example.com",
+        ] {
+            assert!(!is_plain_http_off_machine(local), "{local}");
+        }
+        for remote in ["http://10.0.0.5:5000", "http://moto.internal/"] {
+            assert!(is_plain_http_off_machine(remote), "{remote}");
         }
     }
 }

@@ -18,11 +18,13 @@ mod config;
 mod error;
 mod interrupt;
 mod model;
+mod printable;
 mod progress;
 mod resources;
 mod shell;
 mod state;
 mod ui;
+mod user_files;
 
 use std::process::ExitCode;
 

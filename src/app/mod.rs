@@ -22,6 +22,7 @@ use crate::ui::output;
 /// changes are pending).
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let global = &cli.global;
+    session::check_endpoint(global.endpoint_url.as_deref())?;
     match &cli.command {
         Command::Up(args) => {
             let session = session::open(Some(&args.env), global, Purpose::Up, false).await?;
@@ -82,7 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
             let status = status::status(&session, 16).await?;
             let probe = if args.probe {
-                let endpoint = session::endpoint_url(global.endpoint_url.as_deref());
+                let endpoint = session::endpoint_url(global.endpoint_url.as_deref())?;
                 Some(probe::probe(&session, 16, endpoint.as_deref()).await?)
             } else {
                 None
@@ -176,5 +177,6 @@ pub fn report(err: &anyhow::Error) {
             text.push_str(&format!("  {cause}\n"));
         }
     }
-    output::eprint(&text);
+    // Causes carry text from files and AWS's messages: shown, never obeyed by the terminal.
+    output::eprint(&crate::printable::escaped(&text));
 }

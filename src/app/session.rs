@@ -293,10 +293,13 @@ fn fixed_change(old: &Deployment, new: &Deployment) -> Option<FixedChange> {
 /// resource was being waited for. Every id made so far is already in the state file, written
 /// atomically, so stopping at once loses nothing.
 fn watch_reachability(conn: &Connection) {
-    let endpoint = endpoint_url(conn.endpoint_url.as_deref()).map_or_else(
-        || format!("AWS in region {}", conn.region),
-        |url| format!("the AWS endpoint {}", without_password(&url)),
-    );
+    let endpoint = endpoint_url(conn.endpoint_url.as_deref())
+        .ok()
+        .flatten()
+        .map_or_else(
+            || format!("AWS in region {}", conn.region),
+            |url| format!("the AWS endpoint {}", without_password(&url)),
+        );
     tokio::spawn(async move {
         let (silent, why) = crate::aws::reachability::lost().await;
         crate::ui::output::eprint(&format!(
@@ -312,10 +315,30 @@ fn watch_reachability(conn: &Connection) {
 
 /// The endpoint every call goes to instead of AWS's (`--endpoint-url`, else the SDK's own
 /// `AWS_ENDPOINT_URL`), if any.
-pub fn endpoint_url(flag: Option<&str>) -> Option<String> {
-    flag.map(str::to_string)
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-        .filter(|url| !url.is_empty())
+pub fn endpoint_url(flag: Option<&str>) -> anyhow::Result<Option<String>> {
+    let (source, url) = match (flag, std::env::var("AWS_ENDPOINT_URL")) {
+        (Some(url), _) => ("--endpoint-url", url.to_string()),
+        (None, Ok(url)) if !url.is_empty() => ("AWS_ENDPOINT_URL", url),
+        _ => return Ok(None),
+    };
+    crate::cli::endpoint_url(&url)
+        .map(Some)
+        .map_err(|why| UsageError(format!("{source}: {why}")).into())
+}
+
+/// Checks the endpoint before anything is sent (exit 2 for one that is not usable), and warns
+/// once about one that would carry the calls unencrypted off this machine.
+pub fn check_endpoint(flag: Option<&str>) -> anyhow::Result<()> {
+    if let Some(url) = endpoint_url(flag)?
+        && crate::cli::is_plain_http_off_machine(&url)
+    {
+        crate::ui::output::eprint(&format!(
+            "warning: {} is plain HTTP to another machine: the calls and AWS's answers cross \
+             the network unencrypted. Use https:// unless this is a private test network",
+            crate::printable::Quoted(&url)
+        ));
+    }
+    Ok(())
 }
 
 /// A URL without the user and password it may carry (`https://user:secret@host`), for

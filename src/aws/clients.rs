@@ -169,11 +169,24 @@ impl Clients {
                 ));
             }
         };
-        identity
+        let account = identity
             .account()
-            .map(str::to_string)
-            .context("sts:GetCallerIdentity returned no account id")
+            .context("sts:GetCallerIdentity returned no account id")?;
+        // It names lock files: nothing but an account id may.
+        if !is_account_id(account) {
+            anyhow::bail!(
+                "sts:GetCallerIdentity answered account id {}, which is not 12 digits: is \
+                 the endpoint an AWS endpoint? Nothing was changed",
+                crate::printable::Quoted(account)
+            );
+        }
+        Ok(account.to_string())
     }
+}
+
+/// Whether `text` is an AWS account id: 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Fails with a usage error (exit 2, nothing sent to AWS) when `--profile` names a profile

@@ -26,7 +26,12 @@ pub struct EcrLocation {
 impl ImageRef {
     /// Splits `registry/repo:tag` or `registry/repo@sha256:...`; a missing tag means `latest`.
     pub fn parse(image: &str) -> Result<ImageRef, String> {
-        let invalid = |why: &str| format!("{image:?} is not an image reference: {why}");
+        let invalid = |why: &str| {
+            format!(
+                "{} is not an image reference: {why}",
+                crate::printable::Quoted(image)
+            )
+        };
         if image.is_empty() || image.chars().any(|c| c.is_whitespace()) {
             return Err(invalid("it is empty or contains spaces"));
         }
@@ -65,9 +70,10 @@ impl ImageRef {
         // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html).
         if let Some(component) = repository.split('/').find(|c| !is_path_component(c)) {
             return Err(invalid(&format!(
-                "{component:?} in the repository is not a name AWS accepts: each part between \
+                "{} in the repository is not a name AWS accepts: each part between \
                  `/` starts and ends with a lowercase letter or digit, with single `.`, `_` or \
-                 `-` between them"
+                 `-` between them",
+                crate::printable::Quoted(component)
             )));
         }
         if let Some(tag) = &tag

@@ -13,6 +13,9 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::printable::Quoted;
+use crate::user_files::{self, Links};
+
 pub mod image;
 pub mod names;
 
@@ -43,7 +46,48 @@ pub struct Deployment {
     pub service: Service,
     /// Log retention.
     pub logs: Logs,
+    /// The public entry: API Gateway's stage settings.
+    #[serde(default)]
+    pub api: Api,
 }
+
+/// The API's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Api {
+    /// Requests per second and burst the stage lets through, for every method: without a
+    /// limit, anyone can spend the account's shared API Gateway quota.
+    pub throttle: Throttle,
+}
+
+impl Default for Api {
+    fn default() -> Api {
+        Api {
+            throttle: Throttle {
+                rate: DEFAULT_RATE,
+                burst: DEFAULT_BURST,
+            },
+        }
+    }
+}
+
+/// A stage's throttling: a token bucket of `burst` refilled at `rate` per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throttle {
+    /// Steady requests per second.
+    pub rate: u32,
+    /// Requests at once.
+    pub burst: u32,
+}
+
+/// The stage's rate unless the env file says otherwise: room for a small service, far below
+/// the account's 10,000 requests per second that every API of the region shares.
+pub const DEFAULT_RATE: u32 = 100;
+/// The stage's burst unless the env file says otherwise.
+pub const DEFAULT_BURST: u32 = 200;
+/// API Gateway's account-level limits, which a stage's cannot exceed
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+const MAX_RATE: i64 = 10_000;
+const MAX_BURST: i64 = 5_000;
 
 /// The VPC and its private subnets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +171,20 @@ struct RawEnv {
     network: RawNetwork,
     service: RawService,
     logs: Option<RawLogs>,
+    api: Option<RawApi>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    throttle: Option<RawThrottle>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThrottle {
+    rate: Spanned<i64>,
+    burst: Spanned<i64>,
 }
 
 #[derive(Deserialize)]
@@ -164,12 +222,16 @@ struct RawLogs {
 /// Reads and validates an env file. `region_override` (from `--region`) replaces the file's
 /// region before the availability zones are checked against it.
 pub fn load(path: &Path, region_override: Option<&str>) -> Result<Deployment, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+    let refused = |problem: String| ConfigError {
         file: path.to_path_buf(),
         key: String::new(),
         position: None,
-        problem: format!("cannot read the env file: {err}"),
-    })?;
+        problem,
+    };
+    // A FIFO or device named as the env file would hang or never end: refused unread.
+    let text = user_files::read(path, user_files::ENV_FILE_LIMIT, Links::Follow)
+        .map_err(|why| refused(format!("the env file {why}")))?
+        .ok_or_else(|| refused("cannot read the env file: there is no such file".to_string()))?;
     parse(path, &text, region_override)
 }
 
@@ -227,8 +289,9 @@ impl Checker<'_> {
                 "environment",
                 raw.environment.span(),
                 format!(
-                    "{environment:?} is not a valid API Gateway stage name: use 1 to 128 letters, \
-                     digits, hyphens or underscores"
+                    "{environment} is not a valid API Gateway stage name: use 1 to 128 letters, \
+                     digits, hyphens or underscores",
+                    environment = Quoted(&environment)
                 ),
             ));
         }
@@ -240,7 +303,10 @@ impl Checker<'_> {
             return Err(self.error(
                 "region",
                 raw.region.span(),
-                format!("{region:?} is not an AWS region name (for example eu-west-1)"),
+                format!(
+                    "{} is not an AWS region name (for example eu-west-1)",
+                    Quoted(&region)
+                ),
             ));
         }
         let network_span = raw.network.subnets.span();
@@ -251,8 +317,9 @@ impl Checker<'_> {
                 "name",
                 raw.name.span(),
                 format!(
-                    "{name:?} would make the load balancer's name begin with `internal-`, which \
-                     Elastic Load Balancing refuses; choose another deployment name"
+                    "{name} would make the load balancer's name begin with `internal-`, which \
+                     Elastic Load Balancing refuses; choose another deployment name",
+                    name = Quoted(&name)
                 ),
             ));
         }
@@ -275,6 +342,7 @@ impl Checker<'_> {
                 u32::try_from(days).unwrap_or(30)
             }
         };
+        let api = self.api(raw.api)?;
         Ok(Deployment {
             name,
             environment,
@@ -282,7 +350,38 @@ impl Checker<'_> {
             network,
             service,
             logs: Logs { retention_days },
+            api,
         })
+    }
+
+    fn api(&self, raw: Option<RawApi>) -> Result<Api, ConfigError> {
+        let mut api = Api::default();
+        if let Some(throttle) = raw.and_then(|a| a.throttle) {
+            let rate = *throttle.rate.get_ref();
+            if !(1..=MAX_RATE).contains(&rate) {
+                return Err(self.error(
+                    "api.throttle.rate",
+                    throttle.rate.span(),
+                    format!(
+                        "{rate} is not a rate API Gateway takes: 1 to {MAX_RATE} requests per \
+                         second"
+                    ),
+                ));
+            }
+            let burst = *throttle.burst.get_ref();
+            if !(1..=MAX_BURST).contains(&burst) {
+                return Err(self.error(
+                    "api.throttle.burst",
+                    throttle.burst.span(),
+                    format!("{burst} is not a burst API Gateway takes: 1 to {MAX_BURST} requests"),
+                ));
+            }
+            api.throttle = Throttle {
+                rate: u32::try_from(rate).unwrap_or(DEFAULT_RATE),
+                burst: u32::try_from(burst).unwrap_or(DEFAULT_BURST),
+            };
+        }
+        Ok(api)
     }
 
     fn resource_name(&self, key: &str, value: &Spanned<String>) -> Result<String, ConfigError> {
@@ -302,9 +401,10 @@ impl Checker<'_> {
                 key,
                 value.span(),
                 format!(
-                    "{name:?} is not a usable name: use 1 to {MAX_NAME_LEN} lowercase letters, digits \
+                    "{name} is not a usable name: use 1 to {MAX_NAME_LEN} lowercase letters, digits \
                      and single hyphens, starting with a letter and not ending with a hyphen \
-                     (it prefixes AWS resource names)"
+                     (it prefixes AWS resource names)",
+                    name = Quoted(name)
                 ),
             ))
         }
@@ -316,8 +416,8 @@ impl Checker<'_> {
                 key,
                 value.span(),
                 format!(
-                    "{:?} is not an IPv4 CIDR block (for example 10.0.0.0/16)",
-                    value.get_ref()
+                    "{} is not an IPv4 CIDR block (for example 10.0.0.0/16)",
+                    Quoted(value.get_ref())
                 ),
             )
         })?;
@@ -391,7 +491,8 @@ impl Checker<'_> {
                     &az_key,
                     raw_subnet.az.span(),
                     format!(
-                        "{az:?} is not an availability zone of region {region} (expected {region}a, {region}b, ...)"
+                        "{az} is not an availability zone of region {region} (expected {region}a, {region}b, ...)",
+                        az = Quoted(az)
                     ),
                 ));
             }
@@ -477,7 +578,8 @@ impl Checker<'_> {
                         "service.health_check_path",
                         path.span(),
                         format!(
-                            "{value:?} is not an HTTP path: it must start with `/`, have no spaces and be at most 1024 characters"
+                            "{value} is not an HTTP path: it must start with `/`, have no spaces and be at most 1024 characters",
+                            value = Quoted(value)
                         ),
                     ));
                 }

@@ -14,7 +14,9 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 
 use crate::config::Deployment;
+use crate::error::UsageError;
 use crate::state::StateFile;
+use crate::user_files::{self, Links, Refusal};
 
 /// Held while a command changes a stack; released when dropped or when the process ends.
 #[derive(Debug)]
@@ -57,6 +59,12 @@ pub fn acquire_deployment(
     command: &str,
     say: impl Fn(&str),
 ) -> anyhow::Result<Option<StackLock>> {
+    if !crate::aws::clients::is_account_id(account) {
+        anyhow::bail!(
+            "{} is not an AWS account id; it cannot name a lock file",
+            crate::printable::Quoted(account)
+        );
+    }
     let Some(dir) = user_lock_dir() else {
         say(
             "warning: no $XDG_RUNTIME_DIR or $HOME: runs from other directories are not locked out",
@@ -96,15 +104,26 @@ fn take(path: &Path, command: &str) -> anyhow::Result<File> {
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    let refused = |why: Refusal| -> anyhow::Error {
+        match why {
+            Refusal::Io(err) => {
+                anyhow::Error::new(err).context(format!("cannot open lock file {}", path.display()))
+            }
+            why => UsageError(format!("lock file {} {why}", path.display())).into(),
+        }
+    };
+    let mut file = user_files::open(path, &mut options, Links::Refuse)
+        .map_err(refused)?
+        .ok_or_else(|| anyhow::anyhow!("lock file {} vanished as it was made", path.display()))?;
+    user_files::regular(&file).map_err(refused)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
+            let mut bytes = Vec::new();
+            let _ = (&mut file)
+                .take(user_files::LOCK_HOLDER_LIMIT)
+                .read_to_end(&mut bytes);
+            let holder = crate::printable::quoted(String::from_utf8_lossy(&bytes).trim());
             return Err(Busy {
                 holder: if holder.is_empty() {
                     "holder unknown".to_string()

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Deployment;
 use crate::error::UsageError;
+use crate::user_files::{self, Links, Refusal};
 
 pub mod lock;
 
@@ -190,12 +191,20 @@ impl StateFile {
 
     /// Reads the state; `None` if there is no file. A damaged or newer file is an error.
     pub fn load(&self) -> anyhow::Result<Option<State>> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => {
+        let read = user_files::read(&self.path, user_files::STATE_FILE_LIMIT, Links::Refuse);
+        let text = match read {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(None),
+            Err(Refusal::Io(err)) => {
                 return Err(err)
                     .with_context(|| format!("cannot read state file {}", self.path.display()));
+            }
+            Err(why) => {
+                return Err(UsageError(format!(
+                    "state file {} {why}; it was left as it is",
+                    self.path.display()
+                ))
+                .into());
             }
         };
         let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
@@ -275,7 +284,8 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder
         .create(dir)
-        .with_context(|| format!("cannot create state directory {}", dir.display()))
+        .with_context(|| format!("cannot create state directory {}", dir.display()))?;
+    user_files::check_private_dir(dir).map_err(|why| UsageError(why).into())
 }
 
 /// The state shared by resources working concurrently; every change is saved at once.

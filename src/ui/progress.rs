@@ -175,7 +175,7 @@ impl Board for Progress {
     }
 
     fn note(&self, text: &str) {
-        self.line(text);
+        self.line(&crate::printable::escaped(text));
     }
 }
 
@@ -212,6 +212,8 @@ impl Line for StepLine {
     /// A live line just changes; plain output prints a new message once, and a lasting one
     /// again every 30 s.
     fn set(&self, message: String) {
+        // Messages carry AWS's words (service events, reasons): escape what a terminal obeys.
+        let message = crate::printable::escaped(&message);
         let now = Instant::now();
         let line = {
             let mut last = self
