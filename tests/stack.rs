@@ -150,6 +150,16 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         .find(|g| g.group_name() != Some("default"))
         .unwrap();
     let sg_id = sg.group_id().unwrap();
+    // The VPC's default group keeps no rules (Security Hub EC2.2).
+    let default = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name() == Some("default"))
+        .unwrap();
+    assert!(
+        default.ip_permissions().is_empty() && default.ip_permissions_egress().is_empty(),
+        "{default:?}"
+    );
     let mut ingress_ports: Vec<i32> = Vec::new();
     for perm in sg.ip_permissions() {
         assert!(
@@ -185,6 +195,19 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     for ep in endpoints.vpc_endpoints() {
         services.push(ep.service_name().unwrap().to_string());
         assert_eq!(ep.vpc_id(), Some(vpc_id));
+        // Each lets through only what the tasks need, never AWS's default "everything".
+        let policy = ep.policy_document().unwrap_or_default();
+        let service = ep.service_name().unwrap();
+        assert!(
+            !policy.contains(r#""Action":"*""#) && !policy.is_empty(),
+            "{service}: {policy}"
+        );
+        let scoped_to = match service.rsplit('.').next().unwrap() {
+            "s3" => "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*",
+            "logs" => "log-group:/ecs/cluster1/microservice1:*",
+            _ => "arn:aws:ecr:eu-west-1:123456789012:repository/microservice1",
+        };
+        assert!(policy.contains(scoped_to), "{service}: {policy}");
         if ep.service_name() == Some("com.amazonaws.eu-west-1.s3") {
             assert_eq!(
                 ep.route_table_ids(),
@@ -214,6 +237,12 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     let role = role.role().unwrap();
     let trust = urlencoding_decode(role.assume_role_policy_document().unwrap());
     assert!(trust.contains("ecs-tasks.amazonaws.com"), "{trust}");
+    // Only ECS acting for this account (the confused-deputy guard).
+    assert!(
+        trust.contains(r#""aws:SourceAccount":"123456789012""#)
+            && trust.contains(r#""aws:SourceArn":"arn:aws:ecs:eu-west-1:123456789012:*""#),
+        "{trust}"
+    );
     let policy = iam
         .get_role_policy()
         .role_name(role.role_name())

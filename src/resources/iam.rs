@@ -1,6 +1,10 @@
 //! The task execution role: what ECS uses to pull the image and ship logs on the tasks'
 //! behalf. Its inline policy is scoped to the stack's log group and, when the image is in ECR,
-//! to that repository (`ecr:GetAuthorizationToken` only works with `*`).
+//! to that repository (`ecr:GetAuthorizationToken` only works with `*`); an image outside ECR
+//! gets no ECR rights at all. Only ECS acting for this account may assume it: the trust policy
+//! names the account and its ECS ARNs (`aws:SourceAccount`, `aws:SourceArn`), AWS's guard
+//! against the confused deputy
+//! (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
 
 use aws_sdk_iam::types::Role;
 use serde::{Deserialize, Serialize};
@@ -12,14 +16,13 @@ use crate::config::{Deployment, ImageRef};
 use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Resource, Seen};
 use crate::state::Intent;
 
-const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
 /// The task execution role and its inline policy.
 pub struct ExecutionRole {
     name: String,
     policy_name: String,
     description: String,
     policy: serde_json::Value,
+    trust: serde_json::Value,
 }
 
 impl ExecutionRole {
@@ -30,44 +33,94 @@ impl ExecutionRole {
             policy_name: names.execution_policy.clone(),
             description: format!("gwfargate {}: ECS task execution", deployment.name),
             policy: policy_document(deployment, names, account),
+            trust: trust_policy(&deployment.region, account),
         }
     }
+}
+
+/// Who may assume the role: ECS tasks, only on behalf of this account's ECS resources in the
+/// stack's region.
+pub fn trust_policy(region: &str, account: &str) -> serde_json::Value {
+    let partition = crate::config::partition(region);
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": format!("arn:{partition}:ecs:{region}:{account}:*")}
+            }
+        }]
+    })
+}
+
+/// The ARN of the ECR repository the image is pulled from, if it is in ECR (of any account).
+pub fn image_repository(deployment: &Deployment) -> Option<String> {
+    let partition = crate::config::partition(&deployment.region);
+    ImageRef::parse(&deployment.service.image)
+        .ok()
+        .and_then(|i| i.ecr().map(|loc| (i.repository.clone(), loc)))
+        .map(|(repo, loc)| {
+            format!(
+                "arn:{partition}:ecr:{}:{}:repository/{repo}",
+                loc.region, loc.account
+            )
+        })
+}
+
+/// The ARN of the stack's log group's streams.
+pub fn log_streams(deployment: &Deployment, names: &Names, account: &str) -> String {
+    let region = &deployment.region;
+    let partition = crate::config::partition(region);
+    format!(
+        "arn:{partition}:logs:{region}:{account}:log-group:{}:*",
+        names.log_group
+    )
+}
+
+/// The bucket ECR serves image layers from, in the stack's region.
+pub fn layer_bucket_objects(region: &str) -> String {
+    let partition = crate::config::partition(region);
+    format!("arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*")
 }
 
 /// The inline policy: ECR pull, log writes to the stack's log group, S3 reads of ECR's layer
 /// bucket.
 pub fn policy_document(deployment: &Deployment, names: &Names, account: &str) -> serde_json::Value {
     let region = &deployment.region;
-    let partition = crate::config::partition(region);
-    let log_group_arn = format!(
-        "arn:{partition}:logs:{region}:{account}:log-group:{}:*",
-        names.log_group
-    );
-    let pull_resource = ImageRef::parse(&deployment.service.image)
-        .ok()
-        .and_then(|i| i.ecr().map(|loc| (i.repository.clone(), loc)))
-        .map_or_else(
-            || "*".to_string(),
-            |(repo, loc)| {
-                format!(
-                    "arn:{partition}:ecr:{}:{}:repository/{repo}",
-                    loc.region, loc.account
-                )
-            },
-        );
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {"Sid": "EcrPull", "Effect": "Allow",
-             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-             "Resource": pull_resource},
-            {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": log_group_arn},
-            {"Sid": "ImageLayers", "Effect": "Allow", "Action": "s3:GetObject",
-             "Resource": format!("arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*")}
-        ]
-    })
+    let log_group_arn = log_streams(deployment, names, account);
+    let repository = image_repository(deployment);
+    let mut statements = Vec::new();
+    // ECR rights, and the layer bucket ECR serves layers from, only for an image in ECR.
+    if let Some(repository) = repository {
+        statements.extend([
+            serde_json::json!({"Sid": "EcrAuth", "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken", "Resource": "*"}),
+            serde_json::json!({"Sid": "EcrPull", "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
+                           "ecr:BatchGetImage"],
+                "Resource": repository}),
+        ]);
+    }
+    statements.push(serde_json::json!({"Sid": "Logs", "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": log_group_arn}));
+    if statements.len() > 1 {
+        statements.push(serde_json::json!({"Sid": "ImageLayers", "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": layer_bucket_objects(region)}));
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// A policy document as IAM answers it (URL-encoded JSON).
+fn decode(text: &str) -> Option<serde_json::Value> {
+    let text = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    serde_json::from_str(&text).ok()
 }
 
 /// The statements of a policy by `Sid`.
@@ -125,13 +178,7 @@ impl ExecutionRole {
                 .await
                 .aws(|| format!("reading the inline policy of IAM role {}", self.name)),
         )?;
-        Ok(out.and_then(|o| {
-            let text = percent_encoding::percent_decode_str(o.policy_document())
-                .decode_utf8()
-                .ok()?
-                .into_owned();
-            serde_json::from_str(&text).ok()
-        }))
+        Ok(out.and_then(|o| decode(o.policy_document())))
     }
 }
 
@@ -207,6 +254,21 @@ impl Resource for ExecutionRole {
 
     fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
+        let trust = live.role.assume_role_policy_document().and_then(decode);
+        if trust.as_ref() != Some(&self.trust) {
+            let scoped = |t: &serde_json::Value| t.to_string().contains("aws:SourceAccount");
+            diff.change(
+                "trust_policy",
+                Some(
+                    match &trust {
+                        Some(t) if scoped(t) => "another document",
+                        _ => "any ECS task",
+                    }
+                    .to_string(),
+                ),
+                "ECS tasks of this account only",
+            );
+        }
         if live.policy.as_ref() == Some(&self.policy) {
             return diff;
         }
@@ -243,7 +305,7 @@ impl Resource for ExecutionRole {
                 diff.change(&format!("policy.{sid}"), Some(words(now)), "(removed)");
             }
         }
-        if diff.fields.is_empty() {
+        if !diff.fields.iter().any(|f| f.field.starts_with("policy")) {
             // Same statements, another shape (Version, order): put it as gwfargate writes it.
             diff.change("policy", Some("(another document)".into()), "(gwfargate's)");
         }
@@ -261,7 +323,7 @@ impl Resource for ExecutionRole {
             .iam
             .create_role()
             .role_name(&self.name)
-            .assume_role_policy_document(TRUST_POLICY)
+            .assume_role_policy_document(self.trust.to_string())
             .description(&self.description)
             .set_tags(Some(tags::iam(&cx.tags(&self.name))?))
             .send()
@@ -278,9 +340,22 @@ impl Resource for ExecutionRole {
         &self,
         cx: &Cx<'_>,
         _live: &Live,
-        _diff: &Diff,
+        diff: &Diff,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
+        if diff.changes("trust_policy") {
+            cx.aws
+                .iam
+                .update_assume_role_policy()
+                .role_name(&self.name)
+                .policy_document(self.trust.to_string())
+                .send()
+                .await
+                .aws(|| format!("updating the trust policy of IAM role {}", self.name))?;
+        }
+        if !diff.fields.iter().any(|f| f.field.starts_with("policy")) {
+            return Ok(None);
+        }
         cx.aws
             .iam
             .put_role_policy()
@@ -369,8 +444,16 @@ mod tests {
     use crate::resources::testing::env;
 
     fn live(policy: Option<serde_json::Value>) -> Live {
+        live_trusting(
+            policy,
+            &trust_policy("eu-west-1", "123456789012").to_string(),
+        )
+    }
+
+    fn live_trusting(policy: Option<serde_json::Value>, trust: &str) -> Live {
         Live {
             role: Role::builder()
+                .assume_role_policy_document(trust)
                 .role_name("r")
                 .path("/")
                 .role_id("id")
@@ -411,5 +494,47 @@ mod tests {
         );
         let none = r.diff(&env, &live(None), &world.inputs());
         assert_eq!(none.fields.len(), 4, "a new role gets every statement");
+    }
+
+    #[test]
+    fn only_ecs_acting_for_this_account_may_assume_the_role() {
+        let trust = trust_policy("eu-west-1", "123456789012");
+        let condition = &trust["Statement"][0]["Condition"];
+        assert_eq!(
+            condition["StringEquals"]["aws:SourceAccount"],
+            "123456789012"
+        );
+        assert_eq!(
+            condition["ArnLike"]["aws:SourceArn"],
+            "arn:aws:ecs:eu-west-1:123456789012:*"
+        );
+        // A role made before the condition (any ECS task could assume it) is converged.
+        let env = env();
+        let r = ExecutionRole::new(&env.deployment, &env.names, "123456789012");
+        let world = World::default();
+        let open = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let encoded =
+            percent_encoding::utf8_percent_encode(open, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let diff = r.diff(
+            &env,
+            &live_trusting(Some(r.policy.clone()), &encoded),
+            &world.inputs(),
+        );
+        assert_eq!(
+            diff.words(),
+            "trust_policy any ECS task → ECS tasks of this account only"
+        );
+    }
+
+    #[test]
+    fn an_image_outside_ecr_gets_no_ecr_rights() {
+        let mut env = env();
+        env.deployment.service.image = "public.ecr.aws/nginx/nginx:1.27".to_string();
+        let doc = policy_document(&env.deployment, &env.names, "123456789012");
+        let text = doc.to_string();
+        assert!(!text.contains("ecr:"), "{text}");
+        assert!(!text.contains("starport-layer-bucket"), "{text}");
+        assert!(text.contains("logs:PutLogEvents"), "{text}");
     }
 }

@@ -20,7 +20,7 @@ pub mod service_linked_role;
 use apigateway::{integration::Integrations, rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
-use network::endpoint::{Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
+use network::endpoint::{self, Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
 use network::{route_table::RouteTable, security_group::SecurityGroup, subnet::Subnet, vpc::Vpc};
 
 /// A deployment's graph, with the handles the commands read results from.
@@ -69,6 +69,7 @@ pub fn stack(
                 &vpc,
                 &subnets,
                 &security_group,
+                endpoint::policy(service, deployment, names, account),
             ));
             (service, r)
         })
@@ -81,6 +82,7 @@ pub fn stack(
             names,
             &vpc,
             &route_table,
+            endpoint::policy(GATEWAY_SERVICE, deployment, names, account),
         )),
     ));
 

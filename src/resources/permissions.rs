@@ -112,6 +112,11 @@ pub fn document(env: &Env) -> Value {
                           "ec2:DeleteSecurityGroup", "ec2:DeleteRouteTable",
                           "ec2:DeleteVpcEndpoints"],
                "Resource": ec2_new, "Condition": ours}),
+        // The VPC's default security group is AWS's, made with the VPC and untagged: IAM can
+        // name neither it nor the VPC before they exist. Revoking only takes access away.
+        json!({"Sid": "DefaultSecurityGroupNoRules", "Effect": "Allow",
+               "Action": ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
+               "Resource": arn("ec2", "security-group/*")}),
         // The S3 prefix list a security group rule names is AWS's, not the stack's.
         json!({"Sid": "NetworkS3PrefixList", "Effect": "Allow",
                "Action": ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"],
@@ -144,6 +149,7 @@ pub fn document(env: &Env) -> Value {
                "Resource": "*"}),
         json!({"Sid": "ExecutionRole", "Effect": "Allow",
                "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+                          "iam:UpdateAssumeRolePolicy",
                           "iam:GetRolePolicy", "iam:ListRolePolicies",
                           "iam:ListAttachedRolePolicies", "iam:DeleteRolePolicy",
                           "iam:DetachRolePolicy", "iam:DeleteRole"],

@@ -3,6 +3,11 @@
 //! private DNS, so the tasks' ordinary AWS host names resolve to them; and the S3 gateway
 //! endpoint on the route table, because ECR serves image layers from S3.
 //!
+//! Each endpoint's policy lets through only what the tasks need (AWS's own default allows
+//! every action on every resource): the image's repository and the authorization token for
+//! ECR, the layer bucket for S3, the stack's log group for CloudWatch Logs
+//! (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-vpc-endpoint-policy).
+//!
 //! The SDK reports endpoint states as `Unknown("available")` (AWS answers in lower case while
 //! the model says `Available`), so states are compared case-insensitively.
 
@@ -46,10 +51,58 @@ pub struct Endpoint {
     region: String,
     vpc: Ref<vpc::Outputs>,
     placement: Placement,
+    policy: serde_json::Value,
+}
+
+/// The endpoint policy of `service` for `deployment`'s tasks in `account`.
+pub fn policy(
+    service: &str,
+    deployment: &crate::config::Deployment,
+    names: &Names,
+    account: &str,
+) -> serde_json::Value {
+    use crate::resources::iam;
+    let allow = |sid: &str, actions: serde_json::Value, resource: serde_json::Value| {
+        serde_json::json!({"Sid": sid, "Effect": "Allow", "Principal": "*",
+                           "Action": actions, "Resource": resource})
+    };
+    let statements = match service {
+        "ecr.api" | "ecr.dkr" => {
+            let mut list = vec![allow(
+                "AuthorizationToken",
+                "ecr:GetAuthorizationToken".into(),
+                "*".into(),
+            )];
+            if let Some(repository) = iam::image_repository(deployment) {
+                list.push(allow(
+                    "PullTheImage",
+                    serde_json::json!([
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchGetImage"
+                    ]),
+                    repository.into(),
+                ));
+            }
+            list
+        }
+        "logs" => vec![allow(
+            "ShipTheLogs",
+            serde_json::json!(["logs:CreateLogStream", "logs:PutLogEvents"]),
+            iam::log_streams(deployment, names, account).into(),
+        )],
+        "s3" => vec![allow(
+            "ImageLayers",
+            "s3:GetObject".into(),
+            iam::layer_bucket_objects(&deployment.region).into(),
+        )],
+        _ => vec![allow("Everything", "*".into(), "*".into())],
+    };
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 impl Endpoint {
-    /// The interface endpoint of `service` in `subnets`.
+    /// The interface endpoint of `service` in `subnets`, letting through `policy`.
     pub fn interface(
         service: &'static str,
         region: &str,
@@ -57,6 +110,7 @@ impl Endpoint {
         vpc: &Ref<vpc::Outputs>,
         subnets: &[Ref<subnet::Outputs>],
         security_group: &Ref<security_group::Outputs>,
+        policy: serde_json::Value,
     ) -> Endpoint {
         Endpoint {
             service,
@@ -67,16 +121,18 @@ impl Endpoint {
                 subnets: subnets.to_vec(),
                 security_group: security_group.clone(),
             },
+            policy,
         }
     }
 
-    /// The gateway endpoint of `service` on `route_table`.
+    /// The gateway endpoint of `service` on `route_table`, letting through `policy`.
     pub fn gateway(
         service: &'static str,
         region: &str,
         names: &Names,
         vpc: &Ref<vpc::Outputs>,
         route_table: &Ref<route_table::Outputs>,
+        policy: serde_json::Value,
     ) -> Endpoint {
         Endpoint {
             service,
@@ -86,7 +142,33 @@ impl Endpoint {
             placement: Placement::Gateway {
                 route_table: route_table.clone(),
             },
+            policy,
         }
+    }
+
+    /// The live policy, when it is not this one: in words.
+    fn policy_differs(&self, live: &VpcEndpoint) -> Option<String> {
+        let text = live.policy_document()?;
+        let decoded = percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .ok()?;
+        let have: Option<serde_json::Value> = serde_json::from_str(&decoded).ok();
+        if have.as_ref() == Some(&self.policy) {
+            return None;
+        }
+        let everything = have.as_ref().is_some_and(|h| {
+            h["Statement"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|st| st["Action"] == "*"))
+        });
+        Some(
+            if everything {
+                "allows everything"
+            } else {
+                "another document"
+            }
+            .to_string(),
+        )
     }
 
     fn service_name(&self) -> String {
@@ -245,6 +327,9 @@ impl Resource for Endpoint {
             });
             return diff;
         }
+        if let Some(have) = self.policy_differs(live) {
+            diff.change("policy", Some(have), "only what the tasks need");
+        }
         match &self.placement {
             Placement::Interface {
                 subnets,
@@ -306,6 +391,7 @@ impl Resource for Endpoint {
             // The intent's token: a create repeated after a lost answer or a crash returns the
             // first endpoint, and a new endpoint (after one was deleted) gets a new token.
             .client_token(&intent.client_token)
+            .policy_document(self.policy.to_string())
             .tag_specifications(ec2_spec(&cx.tags(&self.name), ResourceType::VpcEndpoint));
         let req = match &self.placement {
             Placement::Interface {
@@ -338,11 +424,16 @@ impl Resource for Endpoint {
         &self,
         cx: &Cx<'_>,
         live: &VpcEndpoint,
-        _diff: &Diff,
+        diff: &Diff,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<VpcEndpoint>> {
         let id = self.id(live);
-        let req = cx.aws.ec2.modify_vpc_endpoint().vpc_endpoint_id(&id);
+        let req = cx
+            .aws
+            .ec2
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(&id)
+            .set_policy_document(diff.changes("policy").then(|| self.policy.to_string()));
         let req = match &self.placement {
             Placement::Interface {
                 subnets,
@@ -364,7 +455,9 @@ impl Resource for Endpoint {
                     .set_add_security_group_ids(group_missing.then(|| vec![group]))
             }
             Placement::Gateway { route_table } => {
-                req.add_route_table_ids(inputs.need(route_table)?.id)
+                let table = inputs.need(route_table)?.id;
+                let missing = !live.route_table_ids().contains(&table);
+                req.set_add_route_table_ids(missing.then(|| vec![table]))
             }
         };
         req.send()
@@ -453,7 +546,41 @@ mod tests {
             &Ref::new("vpc"),
             &[Ref::new("subnet/0"), Ref::new("subnet/1")],
             &Ref::new("security_group"),
+            policy("logs", &env.deployment, &env.names, &env.account),
         )
+    }
+
+    #[test]
+    fn each_endpoint_lets_through_only_what_the_tasks_need() {
+        let env = env();
+        let ecr = policy("ecr.dkr", &env.deployment, &env.names, &env.account).to_string();
+        assert!(
+            ecr.contains("arn:aws:ecr:eu-west-1:123456789012:repository/microservice1")
+                && ecr.contains("ecr:GetAuthorizationToken")
+                && !ecr.contains("\"Action\":\"*\""),
+            "{ecr}"
+        );
+        let logs_policy = policy("logs", &env.deployment, &env.names, &env.account).to_string();
+        assert!(
+            logs_policy.contains("log-group:/ecs/cluster1/microservice1:*"),
+            "{logs_policy}"
+        );
+        let s3 = policy("s3", &env.deployment, &env.names, &env.account).to_string();
+        assert!(
+            s3.contains("arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"),
+            "{s3}"
+        );
+        // An endpoint made with AWS's default policy (everything) is narrowed in place.
+        let world = world();
+        let open = with_policy(
+            &endpoint("available", &["subnet-a", "subnet-b"]),
+            r#"{"Statement":[{"Action":"*","Effect":"Allow","Principal":"*","Resource":"*"}]}"#,
+        );
+        let diff = logs(&env).diff(&env, &open, &world.inputs());
+        assert_eq!(
+            diff.words(),
+            "policy allows everything → only what the tasks need"
+        );
     }
 
     fn endpoint(state: &str, subnets: &[&str]) -> VpcEndpoint {
@@ -466,6 +593,16 @@ mod tests {
                     .group_id("sg-1")
                     .build(),
             )
+            .build()
+    }
+
+    fn with_policy(live: &VpcEndpoint, policy: &str) -> VpcEndpoint {
+        VpcEndpoint::builder()
+            .vpc_endpoint_id(live.vpc_endpoint_id().unwrap_or_default())
+            .set_state(live.state().cloned())
+            .set_subnet_ids(Some(live.subnet_ids().to_vec()))
+            .set_groups(Some(live.groups().to_vec()))
+            .policy_document(policy)
             .build()
     }
 

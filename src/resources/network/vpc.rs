@@ -1,10 +1,15 @@
 //! The VPC: the stack's private network. DNS support and DNS hostnames are on, because the
-//! interface endpoints' private DNS names need both.
+//! interface endpoints' private DNS names need both. Its default security group keeps no
+//! rules: AWS gives it one letting its members reach each other and one letting them reach
+//! anything, and whatever is put in it by mistake would get both (Security Hub EC2.2,
+//! https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-2).
 
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName, VpcState};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, IpPermission, ResourceType, VpcAttributeName, VpcState,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::tags::ec2_spec;
+use crate::aws::tags::{ec2_filter, ec2_spec};
 use crate::aws::wait::Poll;
 use crate::aws::{AwsResultExt as _, found};
 use crate::model::{
@@ -38,6 +43,48 @@ pub struct Live {
     pub dns_support: Option<bool>,
     /// `enableDnsHostnames`.
     pub dns_hostnames: Option<bool>,
+    /// Its default security group.
+    pub default_group: DefaultGroup,
+}
+
+/// The VPC's default security group, as far as it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultGroup {
+    /// Not read (`status` reads less).
+    NotRead,
+    /// The VPC was just made: AWS gave its default group its two rules.
+    AsAwsMadeIt,
+    /// Read: its id and rules.
+    Read {
+        /// Group id.
+        id: String,
+        /// Inbound rules.
+        ingress: Vec<IpPermission>,
+        /// Outbound rules.
+        egress: Vec<IpPermission>,
+    },
+}
+
+/// The default security group of VPC `id`.
+async fn default_group(cx: &Cx<'_>, id: &str) -> anyhow::Result<DefaultGroup> {
+    let out = cx
+        .aws
+        .ec2
+        .describe_security_groups()
+        .filters(ec2_filter("vpc-id", id))
+        .filters(ec2_filter("group-name", "default"))
+        .send()
+        .await
+        .aws(|| format!("reading the default security group of VPC {id}"))?;
+    Ok(match out.security_groups().first() {
+        Some(group) => DefaultGroup::Read {
+            id: group.group_id().unwrap_or_default().to_string(),
+            ingress: group.ip_permissions().to_vec(),
+            egress: group.ip_permissions_egress().to_vec(),
+        },
+        // Not listed yet (a VPC made moments ago): as AWS makes it.
+        None => DefaultGroup::AsAwsMadeIt,
+    })
 }
 
 /// What the VPC hands its dependents.
@@ -76,25 +123,61 @@ async fn with_attributes(
     depth: Depth,
 ) -> anyhow::Result<Option<Live>> {
     let Some(vpc) = vpc else { return Ok(None) };
-    let (dns_support, dns_hostnames) = match (depth, vpc.vpc_id()) {
-        (Depth::Full, Some(id)) => {
-            let (support, hostnames) = tokio::try_join!(
-                attribute(cx, id, VpcAttributeName::EnableDnsSupport),
-                attribute(cx, id, VpcAttributeName::EnableDnsHostnames)
-            )?;
-            (support, hostnames)
-        }
-        _ => (None, None),
+    let (dns_support, dns_hostnames, default_group) = match (depth, vpc.vpc_id()) {
+        (Depth::Full, Some(id)) => tokio::try_join!(
+            attribute(cx, id, VpcAttributeName::EnableDnsSupport),
+            attribute(cx, id, VpcAttributeName::EnableDnsHostnames),
+            default_group(cx, id)
+        )?,
+        _ => (None, None, DefaultGroup::NotRead),
     };
     Ok(Some(Live {
         vpc,
         dns_support,
         dns_hostnames,
+        default_group,
     }))
 }
 
 fn on(value: Option<bool>) -> Option<&'static str> {
     value.map(|v| if v { "true" } else { "false" })
+}
+
+impl Vpc {
+    /// Revokes every rule of the VPC's default security group, as read now.
+    async fn empty_default_group(&self, cx: &Cx<'_>, vpc: &str) -> anyhow::Result<()> {
+        let DefaultGroup::Read {
+            id,
+            ingress,
+            egress,
+        } = default_group(cx, vpc).await?
+        else {
+            anyhow::bail!(
+                "the default security group of VPC {vpc} is not listed yet; run `up` again"
+            );
+        };
+        if !ingress.is_empty() {
+            cx.aws
+                .ec2
+                .revoke_security_group_ingress()
+                .group_id(&id)
+                .set_ip_permissions(Some(ingress))
+                .send()
+                .await
+                .aws(|| format!("removing the inbound rules of default security group {id}"))?;
+        }
+        if !egress.is_empty() {
+            cx.aws
+                .ec2
+                .revoke_security_group_egress()
+                .group_id(&id)
+                .set_ip_permissions(Some(egress))
+                .send()
+                .await
+                .aws(|| format!("removing the outbound rules of default security group {id}"))?;
+        }
+        Ok(())
+    }
 }
 
 impl Resource for Vpc {
@@ -173,11 +256,27 @@ impl Resource for Vpc {
         }
         diff.compare("enable_dns_support", on(live.dns_support), "true")
             .compare("enable_dns_hostnames", on(live.dns_hostnames), "true");
+        let rules = match &live.default_group {
+            DefaultGroup::NotRead => None,
+            DefaultGroup::AsAwsMadeIt => Some("AWS's two rules".to_string()),
+            DefaultGroup::Read {
+                ingress, egress, ..
+            } => match ingress.len() + egress.len() {
+                0 => None,
+                n => Some(format!("{n} rule(s)")),
+            },
+        };
+        if let Some(rules) = rules {
+            diff.change("default_security_group", Some(rules), "no rules");
+        }
         diff
     }
 
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![FieldChange::setting("cidr", &self.cidr)]
+        vec![
+            FieldChange::setting("cidr", &self.cidr),
+            FieldChange::setting("default_security_group", "no rules"),
+        ]
     }
 
     async fn create(
@@ -203,6 +302,7 @@ impl Resource for Vpc {
             vpc,
             dns_support: None,
             dns_hostnames: None,
+            default_group: DefaultGroup::AsAwsMadeIt,
         })
     }
 
@@ -235,6 +335,9 @@ impl Resource for Vpc {
                 .send()
                 .await
                 .aws(|| format!("turning on DNS hostnames of VPC {id}"))?;
+        }
+        if diff.changes("default_security_group") {
+            self.empty_default_group(cx, &id).await?;
         }
         Ok(None)
     }
@@ -305,6 +408,11 @@ mod tests {
                 .build(),
             dns_support: support,
             dns_hostnames: hostnames,
+            default_group: DefaultGroup::Read {
+                id: "sg-default".to_string(),
+                ingress: Vec::new(),
+                egress: Vec::new(),
+            },
         }
     }
 
@@ -326,9 +434,30 @@ mod tests {
                 &world.inputs()
             ) == Diff::none()
         );
-        // A VPC just made: both are set, whatever AWS's defaults.
-        let made = vpc.diff(&env, &live("10.0.0.0/16", None, None), &world.inputs());
-        assert_eq!(made.fields.len(), 2);
+        // A VPC just made: both are set, whatever AWS's defaults, and its default group
+        // emptied.
+        let mut made = live("10.0.0.0/16", None, None);
+        made.default_group = DefaultGroup::AsAwsMadeIt;
+        let made = vpc.diff(&env, &made, &world.inputs());
+        assert_eq!(made.fields.len(), 3);
+        assert!(made.changes("default_security_group"));
+    }
+
+    #[test]
+    fn the_default_security_group_keeps_no_rules() {
+        let env = env();
+        let vpc = Vpc::new(&env.deployment, &env.names);
+        let world = World::default();
+        let mut found = live("10.0.0.0/16", Some(true), Some(true));
+        found.default_group = DefaultGroup::Read {
+            id: "sg-default".to_string(),
+            ingress: vec![IpPermission::builder().ip_protocol("-1").build()],
+            egress: vec![IpPermission::builder().ip_protocol("-1").build()],
+        };
+        let diff = vpc.diff(&env, &found, &world.inputs());
+        assert_eq!(diff.words(), "default_security_group 2 rule(s) → no rules");
+        found.default_group = DefaultGroup::NotRead;
+        assert!(vpc.diff(&env, &found, &world.inputs()) == Diff::none());
     }
 
     #[test]
