@@ -82,7 +82,14 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     let vpc = of_kind(&doc, "vpc");
     assert_eq!(
         vpc[0]["fields"],
-        serde_json::json!([{"field": "cidr", "from": null, "to": "10.0.0.0/16"}])
+        serde_json::json!([{"field": "cidr", "from": null, "to": "10.0.0.0/16"},
+                           {"field": "default_security_group", "from": null, "to": "no rules"}])
+    );
+    let stage = of_kind(&doc, "api stage");
+    assert_eq!(
+        stage[0]["fields"],
+        serde_json::json!([{"field": "throttle.rate", "from": null, "to": "100"},
+                           {"field": "throttle.burst", "from": null, "to": "200"}])
     );
     assert!(
         emulator.writes().is_empty(),

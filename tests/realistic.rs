@@ -804,6 +804,35 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     up();
     assert_eq!(probe_status(&ws, &emulator), 200);
 
+    // The stage's throttling, from the env file, enforced by API Gateway.
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "[logs]",
+            "[api]\nthrottle = { rate = 1, burst = 2 }\n\n[logs]",
+        ),
+    )
+    .unwrap();
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let planned = output(&planned).0;
+    assert!(
+        planned.contains("throttle.rate: 100 → 1") && planned.contains("throttle.burst: 200 → 2"),
+        "{planned}"
+    );
+    up();
+    assert_eq!(stage_throttle(&apigw, &api).await, (1.0, 2));
+    let statuses: Vec<u16> = (0..3).map(|_| invoke_status(&emulator, &api)).collect();
+    assert_eq!(statuses, [200, 200, 429]);
+    // Without the key, the defaults again.
+    std::fs::write(&env_file, text).unwrap();
+    up();
+    assert_eq!(stage_throttle(&apigw, &api).await, (100.0, 200));
+
     // The load balancer: AWS reports it failed; nothing `up` can repair in place.
     emulator.control(
         "POST",
@@ -817,6 +846,41 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         broken(&probe).starts_with("load balancer cluster1-nlb-microservice1: failed"),
         "{probe:#}"
     );
+}
+
+/// The rate and burst of every method of the stage `dev` of `api`.
+async fn stage_throttle(apigw: &aws_sdk_apigateway::Client, api: &str) -> (f64, i32) {
+    let stage = apigw
+        .get_stage()
+        .rest_api_id(api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let every = &stage.method_settings().unwrap()["*/*"];
+    (
+        every.throttling_rate_limit(),
+        every.throttling_burst_limit(),
+    )
+}
+
+/// The HTTP status of a GET through the test bed's data plane to the stage `dev` of `api`.
+fn invoke_status(emulator: &Emulator, api: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let addr = emulator.endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /_testbed/invoke/{api}/dev/?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
 }
 
 fn probe_status(ws: &common::Workspace, emulator: &Emulator) -> u64 {

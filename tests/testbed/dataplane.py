@@ -5,7 +5,8 @@ and is answered by a task, or refused where a hop is broken, as AWS refuses it.
 
 The path (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-private-integration.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html):
-the stage must exist and serve a deployment (else 403 Forbidden), and answers from the snapshot
+the stage must exist and serve a deployment (else 403 Forbidden), let the request through its
+throttling (else 429), and answers from the snapshot
 of methods and integrations taken when that deployment was made; a method must match the path,
 `/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"); its integration must be
 a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
@@ -20,11 +21,14 @@ any other request as JSON: its id, zone, method and path.
 import itertools
 import json
 import threading
+import time
 from urllib.parse import parse_qs, urlparse
 
 from .clock import CLOCK
 
 _zone_turns = itertools.count()
+# Token buckets of throttled stages, by (api, stage): [tokens, last refill (wall seconds)].
+_buckets = {}
 _target_turns = itertools.count()
 _lock = threading.Lock()
 
@@ -58,6 +62,11 @@ def invoke(method, path, query, account="123456789012"):
     stage = api and api.stages.get(stage_name)
     if stage is None or not stage.deployment_id or stage.deployment_id not in api.deployments:
         return _api_error(403, "Forbidden")
+    if not _take_token(api_id, stage):
+        # "429 Too Many Requests" once the stage's bucket is empty
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+        return _answer(429, {"message": "Too Many Requests"},
+                       {"x-amzn-ErrorType": "TooManyRequestsException"})
     deployment = api.deployments[stage.deployment_id]
     routes = deployment.__dict__.get("_tb_routes") or _routes(api)
     integration = _method(routes, rest, method)
@@ -104,6 +113,22 @@ def invoke(method, path, query, account="123456789012"):
     if rest == (group.health_check_path or "/"):
         return 200, {"Content-Type": "text/plain"}, "ok"
     return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
+
+
+def _take_token(api_id, stage):
+    """Whether the stage's `*/*` throttling (a bucket of burstLimit tokens refilled at
+    rateLimit per second, in wall time: requests are real) lets one more request through."""
+    every = (stage.method_settings or {}).get("*/*") or {}
+    rate, burst = every.get("throttlingRateLimit"), every.get("throttlingBurstLimit")
+    if not rate or not burst:
+        return True
+    now = time.monotonic()
+    with _lock:
+        tokens, last = _buckets.get((api_id, stage.name), [float(burst), now])
+        tokens = min(float(burst), tokens + (now - last) * float(rate))
+        ok = tokens >= 1
+        _buckets[(api_id, stage.name)] = [tokens - 1 if ok else tokens, now]
+    return ok
 
 
 def _routes(api):

@@ -1062,6 +1062,19 @@ class Traffic(Bed):
         self.assertEqual(self.call(api)[0], 503, "no listener on 9999")
         self.assertEqual(self.call(api, "/orders")[0], 200, "the {proxy+} method was not changed")
 
+    def test_a_throttled_stage_answers_429_beyond_its_burst(self):
+        api, lb, _ = self.stack(desired=1)
+        self.client("elbv2").modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        self.client("apigateway").update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.5"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2"}])
+        statuses = [self.call(api)[0] for _ in range(3)]
+        self.assertEqual(statuses, [200, 200, 429])
+        time.sleep(2.2)  # one token back at 0.5 per second
+        self.assertEqual(self.call(api)[0], 200)
+
     def test_a_failed_vpc_link_or_load_balancer_refuses_requests(self):
         api, lb, _ = self.stack(desired=1)
         apigw = self.client("apigateway")

@@ -4,6 +4,10 @@
 //! each deployment's description. A second `up` makes none. Deployments of ours that no stage
 //! serves any more (the one a new deployment replaced, or one a run cut short left behind) are
 //! removed, so the API keeps exactly the deployment its stage serves.
+//!
+//! Every method of the stage is throttled (`*/*`): without a limit, anyone can spend the
+//! account's request quota, which every API in the region shares
+//! (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
 
 use std::collections::BTreeSet;
 
@@ -14,18 +18,24 @@ use super::{integration, rest_api, vpc_link};
 use crate::aws::create::create_once;
 use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
-use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen, Value};
+use crate::model::{
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen, Value,
+};
 use crate::resources::ecs::service;
 use crate::resources::elb::load_balancer;
 use crate::state::Intent;
 
 const DESCRIPTION_PREFIX: &str = "gwfargate integrations ";
 
+/// The method settings' key for every method of the stage.
+const EVERY_METHOD: &str = "*/*";
+
 /// The stage.
 pub struct Stage {
     name: String,
     region: String,
     port: u16,
+    throttle: crate::config::Throttle,
     rest_api: Ref<rest_api::Outputs>,
     integrations: Ref<integration::Outputs>,
     vpc_link: Ref<vpc_link::Outputs>,
@@ -48,6 +58,7 @@ impl Stage {
             name: deployment.environment.clone(),
             region: deployment.region.clone(),
             port: deployment.service.port,
+            throttle: deployment.api.throttle,
             rest_api: rest_api.clone(),
             integrations: integrations.clone(),
             vpc_link: vpc_link.clone(),
@@ -266,6 +277,7 @@ impl Resource for Stage {
         let stage = Live::builder()
             .set_stage_name(ours.stage_name().map(str::to_string))
             .set_deployment_id(ours.deployment_id().map(str::to_string))
+            .set_method_settings(ours.method_settings().cloned())
             .build();
         let (fingerprint, unused) = match depth {
             Depth::Full => {
@@ -324,6 +336,27 @@ impl Resource for Stage {
                 }),
             );
         }
+        let every = live
+            .stage
+            .method_settings()
+            .and_then(|settings| settings.get(EVERY_METHOD));
+        #[allow(clippy::cast_possible_truncation)]
+        let rate = every
+            .map(|m| m.throttling_rate_limit().round() as i64)
+            .filter(|r| *r > 0);
+        let burst = every
+            .map(|m| i64::from(m.throttling_burst_limit()))
+            .filter(|b| *b > 0);
+        diff.compare(
+            "throttle.rate",
+            rate.map(|r| r.to_string()).as_deref(),
+            self.throttle.rate.to_string(),
+        )
+        .compare(
+            "throttle.burst",
+            burst.map(|b| b.to_string()).as_deref(),
+            self.throttle.burst.to_string(),
+        );
         if !live.unused.is_empty() {
             diff.change(
                 "unused_deployments",
@@ -332,6 +365,13 @@ impl Resource for Stage {
             );
         }
         diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        vec![
+            FieldChange::setting("throttle.rate", self.throttle.rate.to_string()),
+            FieldChange::setting("throttle.burst", self.throttle.burst.to_string()),
+        ]
     }
 
     async fn create(
@@ -377,6 +417,31 @@ impl Resource for Stage {
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Found>> {
         let mut unused: BTreeSet<String> = live.unused.iter().cloned().collect();
+        if diff.changes("throttle.rate") || diff.changes("throttle.burst") {
+            let patch = |path: &str, value: String| {
+                PatchOperation::builder()
+                    .op(Op::Replace)
+                    .path(path)
+                    .value(value)
+                    .build()
+            };
+            cx.aws
+                .apigw
+                .update_stage()
+                .rest_api_id(&live.api_id)
+                .stage_name(&self.name)
+                .patch_operations(patch(
+                    "/*/*/throttling/rateLimit",
+                    self.throttle.rate.to_string(),
+                ))
+                .patch_operations(patch(
+                    "/*/*/throttling/burstLimit",
+                    self.throttle.burst.to_string(),
+                ))
+                .send()
+                .await
+                .aws(|| format!("throttling stage {}", self.name))?;
+        }
         if diff.changes("deployment") {
             let fingerprint = self
                 .wanted(inputs)
@@ -436,17 +501,67 @@ mod tests {
     use crate::model::World;
     use crate::resources::testing::env;
 
-    #[test]
-    fn a_new_deployment_is_made_only_when_the_integrations_changed() {
-        let env = env();
-        let r = Stage::new(
+    fn stage(env: &Env) -> Stage {
+        Stage::new(
             &env.deployment,
             &Ref::new("rest_api"),
             &Ref::new("integrations"),
             &Ref::new("vpc_link"),
             &Ref::new("load_balancer"),
             &Ref::new("service"),
+        )
+    }
+
+    fn throttled(rate: f64, burst: i32) -> Live {
+        Live::builder()
+            .deployment_id("d-1")
+            .method_settings(
+                EVERY_METHOD,
+                aws_sdk_apigateway::types::MethodSetting::builder()
+                    .throttling_rate_limit(rate)
+                    .throttling_burst_limit(burst)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn every_method_is_throttled_as_the_env_file_says() {
+        let env = env();
+        let r = stage(&env);
+        let world = World::default();
+        let found = |stage: Live| Found {
+            stage,
+            api_id: "api-1".into(),
+            fingerprint: None,
+            unused: Vec::new(),
+        };
+        let words = |stage: Live| {
+            r.diff(&env, &found(stage), &world.inputs())
+                .fields
+                .iter()
+                .filter(|f| f.field.starts_with("throttle"))
+                .map(|f| format!("{}: {:?} → {}", f.field, f.from, f.to))
+                .collect::<Vec<_>>()
+        };
+        assert!(words(throttled(100.0, 200)).is_empty());
+        assert_eq!(
+            words(Live::builder().deployment_id("d-1").build()),
+            ["throttle.rate: None → 100", "throttle.burst: None → 200"]
         );
+        assert_eq!(
+            words(throttled(10_000.0, 5_000)),
+            [
+                "throttle.rate: Some(\"10000\") → 100",
+                "throttle.burst: Some(\"5000\") → 200"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_deployment_is_made_only_when_the_integrations_changed() {
+        let env = env();
+        let r = stage(&env);
         let world = World::default();
         world.publish(
             "vpc_link",
@@ -462,7 +577,7 @@ mod tests {
             },
         );
         let live = |fp: &str| Found {
-            stage: Live::builder().deployment_id("d-1").build(),
+            stage: throttled(100.0, 200),
             api_id: "api-1".into(),
             fingerprint: Some(fp.to_string()),
             unused: Vec::new(),
