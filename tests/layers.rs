@@ -25,9 +25,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "interrupt",
             "error",
             "shell",
+            "printable",
         ],
     ),
-    ("ui", &["model", "progress", "shell"]),
+    ("ui", &["model", "progress", "shell", "printable"]),
     (
         "resources",
         &["model", "aws", "state", "config", "progress", "error"],
@@ -44,13 +45,15 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shell",
         ],
     ),
-    ("aws", &["progress", "interrupt", "error"]),
-    ("state", &["config", "error"]),
-    ("config", &["aws", "error"]),
+    ("aws", &["progress", "interrupt", "error", "printable"]),
+    ("state", &["config", "error", "printable", "user_files"]),
+    ("config", &["aws", "error", "printable", "user_files"]),
     ("progress", &[]),
     ("interrupt", &[]),
     ("error", &["shell"]),
     ("shell", &[]),
+    ("printable", &[]),
+    ("user_files", &[]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -59,12 +59,6 @@ pub fn acquire_deployment(
     command: &str,
     say: impl Fn(&str),
 ) -> anyhow::Result<Option<StackLock>> {
-    if !crate::aws::clients::is_account_id(account) {
-        anyhow::bail!(
-            "{} is not an AWS account id; it cannot name a lock file",
-            crate::printable::Quoted(account)
-        );
-    }
     let Some(dir) = user_lock_dir() else {
         say(
             "warning: no $XDG_RUNTIME_DIR or $HOME: runs from other directories are not locked out",
