@@ -8,7 +8,9 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-inte
 the stage must exist and serve a deployment (else 403 Forbidden), let the request through its
 throttling (else 429), and answers from the snapshot
 of methods and integrations taken when that deployment was made; a method must match the path,
-`/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"); its integration must be
+`/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"), and a method that takes
+IAM authorization needs a SigV4 `Authorization` header (else the same 403; the signature itself
+is not checked); its integration must be
 a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
 that load balancer's DNS name and a port (else 500 "Internal server error"); the load balancer
 must be active with a listener on that port forwarding to a target group (else 503); the request
@@ -21,6 +23,7 @@ any other request as JSON: its id, zone, method and path.
 import itertools
 import json
 import threading
+from types import SimpleNamespace
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -45,7 +48,7 @@ def _api_error(status, message):
     return _answer(status, {"message": message}, {"x-amzn-ErrorType": "ForbiddenException" if status == 403 else "InternalServerErrorException"})
 
 
-def invoke(method, path, query, account="123456789012"):
+def invoke(method, path, query, account="123456789012", headers=None):
     """(status, headers, body) of `method` on `/_testbed/invoke/{api}/{stage}/{path}`."""
     from moto.apigateway.models import apigateway_backends
     from moto.ecs.models import ecs_backends
@@ -72,6 +75,12 @@ def invoke(method, path, query, account="123456789012"):
     integration = _method(routes, rest, method)
     if integration is None:
         return _api_error(403, "Missing Authentication Token")
+    # IAM authorization: a request without a SigV4 signature is refused before the
+    # integration (https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html).
+    if getattr(integration, "authorization_type", "NONE") == "AWS_IAM":
+        signed = (headers or {}).get("Authorization", "").startswith("AWS4-HMAC-SHA256 ")
+        if not signed:
+            return _api_error(403, "Missing Authentication Token")
     link_id = getattr(integration, "_tb_connection_id", None)
     link = apigw.vpc_links.get(link_id) if link_id else None
     if (integration.connection_type or "") != "VPC_LINK" or link is None or link.status != "AVAILABLE":
@@ -134,7 +143,12 @@ def _take_token(api_id, stage):
 def _routes(api):
     """{path: {method: integration}} of the API as it is now."""
     return {
-        r.get_path(): {m: found.method_integration for m, found in r.resource_methods.items()
+        r.get_path(): {m: SimpleNamespace(connection_type=found.method_integration.connection_type,
+                                          uri=found.method_integration.uri,
+                                          _tb_connection_id=getattr(found.method_integration,
+                                                                    "_tb_connection_id", None),
+                                          authorization_type=found.authorization_type)
+                       for m, found in r.resource_methods.items()
                        if found.method_integration is not None}
         for r in api.resources.values()
     }

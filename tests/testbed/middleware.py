@@ -267,7 +267,8 @@ class Middleware:
         if environ.get("PATH_INFO", "").startswith("/_testbed/invoke/"):
             # The stack's traffic: never faulted or logged as an AWS call.
             status, headers, body = dataplane.invoke(
-                environ.get("REQUEST_METHOD", "GET"), environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+                environ.get("REQUEST_METHOD", "GET"), environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
+                headers={"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
             data = body.encode()
             start_response(f"{status} {'OK' if status == 200 else 'Error'}",
                            [*headers.items(), ("Content-Length", str(len(data)))])

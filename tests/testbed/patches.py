@@ -3,6 +3,7 @@ details moto drops. Each patch checks its switch on every call, so profiles can 
 run time; with every switch off moto behaves as it always does.
 """
 import functools
+import json
 import math
 import inspect
 from types import SimpleNamespace
@@ -241,6 +242,55 @@ def _patch_apigateway():
 
         make(name)
 
+    # A REST API's TLS security policy (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html):
+    # kept and answered (moto drops both keys); an enhanced policy (`SecurityPolicy_...`) needs
+    # an endpoint access mode, at create and when changed to one.
+    def check_tls(policy, mode):
+        if policy and policy.startswith("SecurityPolicy_") and not mode:
+            raise BadRequestException(
+                "When you use an enhanced security policy, you must also set the endpoint "
+                "access mode")
+
+    @_wrap(r.APIGatewayResponse, "create_rest_api")
+    def create_rest_api(original, self):
+        policy, mode = self._get_param("securityPolicy"), self._get_param("endpointAccessMode")
+        if settings.on("fidelity"):
+            check_tls(policy, mode)
+        status, headers, body = original(self)
+        if settings.on("fidelity") and status == 200:
+            doc = json.loads(body)
+            api = self.backend.apis[doc["id"]]
+            api.__dict__["_tb_tls"] = {"securityPolicy": policy or "TLS_1_0",
+                                       "endpointAccessMode": mode}
+            body = json.dumps(api.to_dict())
+        return status, headers, body
+
+    @_wrap(r.APIGatewayResponse, "update_rest_api")
+    def update_rest_api(original, self):
+        if settings.on("fidelity"):
+            function_id = self.path.replace("/restapis/", "", 1).split("/")[0]
+            api = self.backend.get_rest_api(function_id)
+            tls = dict(api.__dict__.get("_tb_tls") or {"securityPolicy": "TLS_1_0", "endpointAccessMode": None})
+            for op in self._get_param("patchOperations") or []:
+                if op.get("op") == "replace" and op.get("path") == "/securityPolicy":
+                    tls["securityPolicy"] = op.get("value")
+                if op.get("op") == "replace" and op.get("path") == "/endpointAccessMode":
+                    tls["endpointAccessMode"] = op.get("value")
+            check_tls(tls["securityPolicy"], tls["endpointAccessMode"])
+            api.__dict__["_tb_tls"] = tls
+        return original(self)
+
+    original_api_dict = m.RestAPI.to_dict
+
+    def api_dict(self):
+        out = original_api_dict(self)
+        if settings.on("fidelity"):
+            tls = self.__dict__.get("_tb_tls") or {"securityPolicy": "TLS_1_0"}
+            out.update({k: v for k, v in tls.items() if v})
+        return out
+
+    m.RestAPI.to_dict = api_dict
+
     @_wrap(m.RestAPI, "create_deployment")
     def create_deployment(original, self, *args, **kwargs):
         # A stage serves a snapshot of the API taken when its deployment was made: "After
@@ -255,6 +305,7 @@ def _patch_apigateway():
                     connection_type=integration.connection_type,
                     uri=integration.uri,
                     _tb_connection_id=getattr(integration, "_tb_connection_id", None),
+                    authorization_type=method.authorization_type,
                 )
                 for method_type, method in resource.resource_methods.items()
                 if (integration := method.method_integration) is not None
@@ -285,6 +336,26 @@ def _patch_apigateway():
                 # moto overwrites the method; AWS refuses to make it twice.
                 raise ConflictException("Method already exists for this resource")
         return original(self, function_id, resource_id, method_type, *args, **kwargs)
+
+    # UpdateMethod, which moto lacks: the patches a method's authorization takes
+    # (https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateMethod.html).
+    def update_method(self):
+        parts = self.path.split("/")
+        method = self.backend.get_method(parts[2], parts[4], parts[6])
+        for op in self._get_param("patchOperations") or []:
+            if op.get("op") != "replace":
+                continue
+            if op.get("path") == "/authorizationType":
+                method.authorization_type = op.get("value")
+            elif op.get("path") == "/authorizerId":
+                method.authorizer_id = op.get("value")
+            elif op.get("path") == "/apiKeyRequired":
+                method.api_key_required = str(op.get("value")).lower() == "true"
+            else:
+                raise BadRequestException(f"Invalid patch path {op.get('path')}")
+        return 200, {}, json.dumps(method.to_json())
+
+    r.APIGatewayResponse.update_method = update_method
 
     @_wrap(r.APIGatewayResponse, "put_integration")
     def put_integration(original, self):

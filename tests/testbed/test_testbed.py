@@ -657,6 +657,23 @@ class WhatMotoForgives(Bed):
         aws_seconds(510)
         ec2.create_vpc_endpoint(**args)
 
+    def test_a_rest_apis_tls_policy_is_kept_and_an_enhanced_one_needs_an_access_mode(self):
+        apigw = self.client("apigateway")
+        old = apigw.create_rest_api(name="old")
+        self.assertEqual(old["securityPolicy"], "TLS_1_0")
+        with self.assertRaises(ClientError) as ctx:
+            apigw.create_rest_api(name="x", securityPolicy="SecurityPolicy_TLS13_1_2_2021_06")
+        self.assertEqual(self.code(ctx), "BadRequestException")
+        new = apigw.create_rest_api(name="new", securityPolicy="SecurityPolicy_TLS13_1_2_2021_06",
+                                    endpointAccessMode="BASIC")
+        got = apigw.get_rest_api(restApiId=new["id"])
+        self.assertEqual((got["securityPolicy"], got["endpointAccessMode"]),
+                         ("SecurityPolicy_TLS13_1_2_2021_06", "BASIC"))
+        apigw.update_rest_api(restApiId=old["id"], patchOperations=[
+            {"op": "replace", "path": "/securityPolicy", "value": "SecurityPolicy_TLS13_1_2_2021_06"},
+            {"op": "replace", "path": "/endpointAccessMode", "value": "BASIC"}])
+        self.assertEqual(apigw.get_rest_apis()["items"][0]["securityPolicy"], "SecurityPolicy_TLS13_1_2_2021_06")
+
     def test_a_method_cannot_be_put_twice(self):
         apigw = self.client("apigateway")
         api = apigw.create_rest_api(name="api")
@@ -1007,6 +1024,11 @@ class Traffic(Bed):
         aws_seconds(200)  # the link becomes available, the tasks healthy
         return api, lb, tg
 
+    def cross_zone(self, lb):
+        self.client("elbv2").modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+
     def call(self, api, path="/", stage="dev"):
         try:
             with urllib.request.urlopen(f"{endpoint}/_testbed/invoke/{api}/{stage}{path}") as resp:
@@ -1046,9 +1068,7 @@ class Traffic(Bed):
     def test_a_stage_serves_the_snapshot_its_deployment_took(self):
         api, lb, _ = self.stack(desired=1)
         apigw = self.client("apigateway")
-        self.client("elbv2").modify_load_balancer_attributes(
-            LoadBalancerArn=lb["LoadBalancerArn"],
-            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        self.cross_zone(lb)
         root = next(r for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/")
         integration = apigw.get_integration(restApiId=api, resourceId=root["id"], httpMethod="ANY")
         apigw.put_integration(restApiId=api, resourceId=root["id"], httpMethod="ANY", type="HTTP_PROXY",
@@ -1064,9 +1084,7 @@ class Traffic(Bed):
 
     def test_a_throttled_stage_answers_429_beyond_its_burst(self):
         api, lb, _ = self.stack(desired=1)
-        self.client("elbv2").modify_load_balancer_attributes(
-            LoadBalancerArn=lb["LoadBalancerArn"],
-            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        self.cross_zone(lb)
         self.client("apigateway").update_stage(restApiId=api, stageName="dev", patchOperations=[
             {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.5"},
             {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2"}])
@@ -1075,12 +1093,30 @@ class Traffic(Bed):
         time.sleep(2.2)  # one token back at 0.5 per second
         self.assertEqual(self.call(api)[0], 200)
 
+    def test_a_method_with_iam_authorization_refuses_unsigned_requests_once_deployed(self):
+        api, lb, _ = self.stack(desired=1)
+        apigw = self.client("apigateway")
+        self.cross_zone(lb)
+        root = next(r for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+        method = apigw.update_method(restApiId=api, resourceId=root["id"], httpMethod="ANY", patchOperations=[
+            {"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"}])
+        self.assertEqual(method["authorizationType"], "AWS_IAM")
+        self.assertEqual(self.call(api)[0], 200, "not deployed yet")
+        deployment = apigw.create_deployment(restApiId=api)["id"]
+        apigw.update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/deploymentId", "value": deployment}])
+        status, body = self.call(api)
+        self.assertEqual((status, json.loads(body)["message"]), (403, "Missing Authentication Token"))
+        req = urllib.request.Request(f"{endpoint}/_testbed/invoke/{api}/dev/", headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/eu-west-1/execute-api/aws4_request, SignedHeaders=host, Signature=0"})
+        with urllib.request.urlopen(req) as resp:
+            self.assertEqual(resp.status, 200)
+        self.assertEqual(self.call(api, "/orders")[0], 200, "{proxy+} kept no authorization")
+
     def test_a_failed_vpc_link_or_load_balancer_refuses_requests(self):
         api, lb, _ = self.stack(desired=1)
         apigw = self.client("apigateway")
-        self.client("elbv2").modify_load_balancer_attributes(
-            LoadBalancerArn=lb["LoadBalancerArn"],
-            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        self.cross_zone(lb)
         self.assertEqual(self.call(api)[0], 200)
         post("/_testbed/fail", {"load_balancer": "nlb"})
         state = self.client("elbv2").describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["State"]
