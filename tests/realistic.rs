@@ -556,6 +556,35 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     let broken =
         |probe: &serde_json::Value| probe["broken"].as_str().unwrap_or_default().to_string();
 
+    // TLS 1.2 or newer on the API's endpoint; an API put back to TLS 1.0 is converged.
+    let tls = || async {
+        let got = apigw.get_rest_api().rest_api_id(&api).send().await.unwrap();
+        (
+            got.security_policy().map(|p| p.as_str().to_string()),
+            got.endpoint_access_mode().map(|m| m.as_str().to_string()),
+        )
+    };
+    let modern = (
+        Some("SecurityPolicy_TLS13_1_2_2021_06".to_string()),
+        Some("BASIC".to_string()),
+    );
+    assert_eq!(tls().await, modern);
+    apigw
+        .update_rest_api()
+        .rest_api_id(&api)
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/securityPolicy")
+                .value("TLS_1_0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    up();
+    assert_eq!(tls().await, modern);
+
     // The stage.
     apigw
         .delete_stage()
@@ -809,10 +838,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     let text = std::fs::read_to_string(&env_file).unwrap();
     std::fs::write(
         &env_file,
-        text.replace(
-            "[logs]",
-            "[api]\nthrottle = { rate = 1, burst = 2 }\n\n[logs]",
-        ),
+        text.replace("[api]\n", "[api]\nthrottle = { rate = 1, burst = 2 }\n"),
     )
     .unwrap();
     let planned = gwfargate(ws.path(), &emulator.endpoint)
@@ -832,6 +858,37 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     std::fs::write(&env_file, text).unwrap();
     up();
     assert_eq!(stage_throttle(&apigw, &api).await, (100.0, 200));
+
+    // Open to the internet, and said so; with `auth = "iam"` only signed requests pass.
+    let said = |args: &[&str]| {
+        let run = gwfargate(ws.path(), &emulator.endpoint)
+            .args(args)
+            .assert()
+            .success();
+        let (out, err) = output(&run);
+        format!("{out}{err}")
+    };
+    assert!(
+        said(&["status"]).contains("the API is open to the internet"),
+        "status"
+    );
+    let open = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(&env_file, open.replace("auth = \"none\"", "auth = \"iam\"")).unwrap();
+    let planned = said(&["plan", "--env", "env1.toml"]);
+    assert!(
+        planned.contains("authorization ANY /: NONE → AWS_IAM")
+            && planned.contains("authorization ANY /{proxy+}: NONE → AWS_IAM")
+            && planned.contains("deployment: integrations")
+            && !planned.contains("open to the internet"),
+        "{planned}"
+    );
+    up();
+    assert_eq!(invoke_status(&emulator, &api), 403, "unsigned");
+    assert_eq!(invoke_signed_status(&emulator, &api), 200, "signed");
+    assert!(!said(&["status"]).contains("open to the internet"));
+    std::fs::write(&env_file, open).unwrap();
+    up();
+    assert_eq!(invoke_status(&emulator, &api), 200);
 
     // The load balancer: AWS reports it failed; nothing `up` can repair in place.
     emulator.control(
@@ -866,12 +923,26 @@ async fn stage_throttle(apigw: &aws_sdk_apigateway::Client, api: &str) -> (f64, 
 
 /// The HTTP status of a GET through the test bed's data plane to the stage `dev` of `api`.
 fn invoke_status(emulator: &Emulator, api: &str) -> u16 {
+    invoke_with(emulator, api, "")
+}
+
+/// Like [`invoke_status`], with a SigV4 `Authorization` header (the test bed checks its
+/// presence, not the signature).
+fn invoke_signed_status(emulator: &Emulator, api: &str) -> u16 {
+    invoke_with(
+        emulator,
+        api,
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/eu-west-1/execute-api/aws4_request, SignedHeaders=host, Signature=0\r\n",
+    )
+}
+
+fn invoke_with(emulator: &Emulator, api: &str, headers: &str) -> u16 {
     use std::io::{Read as _, Write as _};
     let addr = emulator.endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET /_testbed/invoke/{api}/dev/?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+        "GET /_testbed/invoke/{api}/dev/?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
     )
     .unwrap();
     let mut answer = String::new();

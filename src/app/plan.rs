@@ -13,6 +13,7 @@ pub async fn plan(session: &Session, concurrency: usize) -> anyhow::Result<Plan>
     let (stack, world) = super::session::survey(env, Depth::Full, concurrency).await?;
     let mut plan = stack.graph.plan(env, &world);
     plan.notes.splice(0..0, stack.notes.iter().cloned());
+    plan.notes.extend(stack.exposure.clone());
     Ok(plan)
 }
 

@@ -8,7 +8,8 @@ use crate::model::status::{ServiceCounts, Status};
 pub async fn status(session: &Session, concurrency: usize) -> anyhow::Result<Status> {
     let env = &session.env;
     let (stack, world) = session::survey(env, Depth::Observe, concurrency).await?;
-    for note in stack.graph.nodes().iter().flat_map(|n| n.notes()) {
+    let notes = stack.graph.nodes().iter().flat_map(|n| n.notes());
+    for note in notes.chain(stack.exposure.clone()) {
         crate::ui::output::eprint(&format!("note: {note}"));
     }
     let resources = stack.graph.observe();

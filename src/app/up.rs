@@ -23,6 +23,7 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     let plan = stack.graph.plan(&env, &world);
     let mut shown = plan.clone();
     shown.notes.splice(0..0, stack.notes.iter().cloned());
+    shown.notes.extend(stack.exposure.clone());
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     crate::ui::output::eprint(crate::ui::plan::render(&shown, "plan:", colour).trim_end());
     let refused = plan.refused();

@@ -54,6 +54,9 @@ pub struct Deployment {
 /// The API's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Api {
+    /// Who may call the API.
+    #[serde(default)]
+    pub auth: Auth,
     /// Requests per second and burst the stage lets through, for every method: without a
     /// limit, anyone can spend the account's shared API Gateway quota.
     pub throttle: Throttle,
@@ -62,10 +65,32 @@ pub struct Api {
 impl Default for Api {
     fn default() -> Api {
         Api {
+            auth: Auth::None,
             throttle: Throttle {
                 rate: DEFAULT_RATE,
                 burst: DEFAULT_BURST,
             },
+        }
+    }
+}
+
+/// Who may call the API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Auth {
+    /// Anyone on the internet.
+    #[default]
+    None,
+    /// Callers that sign their requests with AWS credentials allowed `execute-api:Invoke`.
+    Iam,
+}
+
+impl Auth {
+    /// API Gateway's `authorizationType` for the methods.
+    pub fn authorization_type(self) -> &'static str {
+        match self {
+            Auth::None => "NONE",
+            Auth::Iam => "AWS_IAM",
         }
     }
 }
@@ -177,6 +202,7 @@ struct RawEnv {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawApi {
+    auth: Option<Spanned<String>>,
     throttle: Option<RawThrottle>,
 }
 
@@ -356,7 +382,34 @@ impl Checker<'_> {
 
     fn api(&self, raw: Option<RawApi>) -> Result<Api, ConfigError> {
         let mut api = Api::default();
-        if let Some(throttle) = raw.and_then(|a| a.throttle) {
+        let Some(raw) = raw else { return Ok(api) };
+        if let Some(auth) = &raw.auth {
+            api.auth = match auth.get_ref().as_str() {
+                "none" => Auth::None,
+                "iam" => Auth::Iam,
+                other @ ("api_key" | "cognito" | "lambda") => {
+                    return Err(self.error(
+                        "api.auth",
+                        auth.span(),
+                        format!(
+                            "\"{other}\" is not supported yet; use \"iam\" (callers sign with \
+                             AWS credentials) or \"none\" (open to the internet)"
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(self.error(
+                        "api.auth",
+                        auth.span(),
+                        format!(
+                            "{} is not a way to authorize callers; use \"iam\" or \"none\"",
+                            Quoted(other)
+                        ),
+                    ));
+                }
+            };
+        }
+        if let Some(throttle) = raw.throttle {
             let rate = *throttle.rate.get_ref();
             if !(1..=MAX_RATE).contains(&rate) {
                 return Err(self.error(

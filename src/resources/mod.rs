@@ -35,6 +35,8 @@ pub struct Stack {
     pub target_group: Ref<elb::target_group::Outputs>,
     /// What the user should know about the deployment itself.
     pub notes: Vec<String>,
+    /// Who can call the API, when that is anyone: said by `plan`, `up` and `status`.
+    pub exposure: Option<String>,
 }
 
 /// The resources `deployment` needs in `account`. `recorded` is what the state file holds
@@ -166,12 +168,18 @@ pub fn stack(
             g.add_orphan(ecr::Repository::no_longer_used(name));
         }
     }
+    let exposure = (deployment.api.auth == crate::config::Auth::None).then(|| {
+        "the API is open to the internet: anyone can call every route of the service (set \
+         `auth = \"iam\"` under [api] in the env file to require AWS-signed requests)"
+            .to_string()
+    });
     Stack {
         graph: g,
         service,
         stage,
         target_group,
         notes,
+        exposure,
     }
 }
 

@@ -100,15 +100,20 @@ fn backend_uri(dns: &str, port: u16, path: &str) -> String {
     format!("http://{dns}:{port}/{path}")
 }
 
-/// The fingerprint of the integrations for a VPC link and NLB: a stage keeps serving its old
-/// deployment until a new one is made, so the stage redeploys when it changes.
-pub fn fingerprint(link_id: &str, dns: &str, port: u16) -> String {
+/// The fingerprint of the methods and integrations for a VPC link, NLB and the methods'
+/// authorization: a stage keeps serving its old deployment until a new one is made, so the
+/// stage redeploys when it changes. Open methods (`NONE`) add nothing, so stacks deployed
+/// before authorization was chosen keep their fingerprint.
+pub fn fingerprint(link_id: &str, dns: &str, port: u16, authorization: &str) -> String {
     use sha2::{Digest as _, Sha256};
-    let text = format!(
+    let mut text = format!(
         "v1|{link_id}|{}|{}",
         backend_uri(dns, port, ""),
         backend_uri(dns, port, "{proxy}")
     );
+    if authorization != "NONE" {
+        text.push_str(&format!("|auth={authorization}"));
+    }
     Sha256::digest(text.as_bytes())
         .iter()
         .take(8)

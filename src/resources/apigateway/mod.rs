@@ -11,3 +11,13 @@ pub mod vpc_link;
 pub fn invoke_url(api_id: &str, region: &str, stage: &str) -> String {
     format!("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
 }
+
+/// A patch operation that sets `path` to `value`: how API Gateway's Update calls change a
+/// setting.
+pub fn replace(path: &str, value: impl Into<String>) -> aws_sdk_apigateway::types::PatchOperation {
+    aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(aws_sdk_apigateway::types::Op::Replace)
+        .path(path)
+        .value(value)
+        .build()
+}

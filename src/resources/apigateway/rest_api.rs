@@ -2,18 +2,30 @@
 //! (the original routed only `/{proxy+}`, so the root answered 403). The routes' integrations
 //! are a resource of their own ([`super::integration`]): only they need the VPC link, so the
 //! API and its routes are made while the link is still being provisioned.
+//!
+//! Its endpoint takes TLS 1.3 and 1.2 only (`SecurityPolicy_TLS13_1_2_2021_06`; AWS's default for
+//! an API is `TLS_1_0`), with the `BASIC` endpoint access mode an enhanced policy needs
+//! (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html).
 
 use aws_sdk_apigateway::types::{
-    EndpointConfiguration, EndpointType, Resource as Route, RestApi as Api,
+    EndpointAccessMode, EndpointConfiguration, EndpointType, Resource as Route, RestApi as Api,
+    SecurityPolicy,
 };
 use serde::{Deserialize, Serialize};
+
+use super::replace;
 
 use crate::aws::create::create_once;
 use crate::aws::tags;
 use crate::aws::wait::Patience;
 use crate::aws::{AwsResultExt as _, found, ignore};
-use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Resource, Seen, listed};
+use crate::model::{
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Resource, Seen, listed,
+};
 use crate::state::Intent;
+
+/// TLS 1.2 or newer on the API's endpoint.
+const TLS_POLICY: &str = "SecurityPolicy_TLS13_1_2_2021_06";
 
 /// The proxy route's path.
 pub const PROXY: &str = "/{proxy+}";
@@ -27,6 +39,7 @@ pub struct RestApi {
     description: String,
     region: String,
     environment: String,
+    authorization: &'static str,
 }
 
 impl RestApi {
@@ -43,6 +56,7 @@ impl RestApi {
             ),
             region: deployment.region.clone(),
             environment: deployment.environment.clone(),
+            authorization: deployment.api.auth.authorization_type(),
         }
     }
 }
@@ -70,6 +84,14 @@ impl Live {
         self.route(path)
             .and_then(|r| r.resource_methods())
             .is_some_and(|m| m.contains_key("ANY"))
+    }
+
+    /// The authorization type of `path`'s `ANY` method, when read.
+    fn authorization(&self, path: &str) -> Option<&str> {
+        self.route(path)?
+            .resource_methods()?
+            .get("ANY")?
+            .authorization_type()
     }
 
     fn methods(&self) -> Vec<String> {
@@ -139,7 +161,7 @@ impl RestApi {
             .rest_api_id(api_id)
             .resource_id(resource_id)
             .http_method("ANY")
-            .authorization_type("NONE");
+            .authorization_type(self.authorization);
         let req = if path == PROXY {
             req.request_parameters("method.request.path.proxy", true)
         } else {
@@ -190,6 +212,8 @@ impl Resource for RestApi {
                 .set_name(out.name().map(str::to_string))
                 .set_tags(out.tags().cloned())
                 .set_root_resource_id(out.root_resource_id().map(str::to_string))
+                .set_security_policy(out.security_policy().cloned())
+                .set_endpoint_access_mode(out.endpoint_access_mode().cloned())
                 .build()
         });
         with_routes(cx, api, depth).await
@@ -247,6 +271,10 @@ impl Resource for RestApi {
 
     fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
+        // Compared when AWS says it (an emulator may not).
+        if let Some(have) = live.api.security_policy() {
+            diff.compare("security_policy", Some(have.as_str()), TLS_POLICY);
+        }
         if live.routes.is_none() {
             return diff;
         }
@@ -255,7 +283,23 @@ impl Resource for RestApi {
             let want: Vec<String> = ROUTES.iter().map(|p| format!("ANY {p}")).collect();
             diff.change("routes", listed(&have), want.join(", "));
         }
+        for path in ROUTES {
+            if let Some(now) = live.authorization(path) {
+                diff.compare(
+                    &format!("authorization ANY {path}"),
+                    Some(now),
+                    self.authorization,
+                );
+            }
+        }
         diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        vec![
+            FieldChange::setting("security_policy", TLS_POLICY),
+            FieldChange::setting("authorization", self.authorization),
+        ]
     }
 
     fn creation_note(&self, env: &Env) -> Option<String> {
@@ -290,6 +334,8 @@ impl Resource for RestApi {
                     .types(EndpointType::Regional)
                     .build(),
             )
+            .security_policy(SecurityPolicy::from(TLS_POLICY))
+            .endpoint_access_mode(EndpointAccessMode::Basic)
             .set_tags(Some(tags::map(&cx.tags(&self.name))))
             .send()
             .await
@@ -304,6 +350,7 @@ impl Resource for RestApi {
                 .set_name(out.name().map(str::to_string))
                 .set_tags(out.tags().cloned())
                 .set_root_resource_id(out.root_resource_id().map(str::to_string))
+                .set_security_policy(out.security_policy().cloned())
                 .build(),
             routes: Some(vec![root]),
         })
@@ -313,10 +360,45 @@ impl Resource for RestApi {
         &self,
         cx: &Cx<'_>,
         live: &Live,
-        _diff: &Diff,
+        diff: &Diff,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
         let api_id = self.id(live);
+        if diff.changes("security_policy") {
+            cx.aws
+                .apigw
+                .update_rest_api()
+                .rest_api_id(&api_id)
+                .patch_operations(replace("/securityPolicy", TLS_POLICY))
+                .patch_operations(replace("/endpointAccessMode", "BASIC"))
+                .send()
+                .await
+                .aws(|| format!("setting the TLS policy of REST API {api_id}"))?;
+        }
+        for path in ROUTES {
+            let field = format!("authorization ANY {path}");
+            if !diff.changes(&field) {
+                continue;
+            }
+            let resource_id = live
+                .route(path)
+                .and_then(|r| r.id())
+                .ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no route {path}"))?;
+            cx.say(format!("requiring {} on ANY {path}", self.authorization));
+            cx.aws
+                .apigw
+                .update_method()
+                .rest_api_id(&api_id)
+                .resource_id(resource_id)
+                .http_method("ANY")
+                .patch_operations(replace("/authorizationType", self.authorization))
+                .send()
+                .await
+                .aws(|| format!("setting the authorization of ANY {path}"))?;
+        }
+        if !diff.changes("routes") {
+            return Ok(None);
+        }
         let root_id = live
             .route("/")
             .and_then(|r| r.id().map(str::to_string))
@@ -446,6 +528,31 @@ mod tests {
         } else {
             b.build()
         }
+    }
+
+    #[test]
+    fn the_endpoint_takes_tls_1_2_or_newer_only() {
+        let env = env();
+        let r = RestApi::new(&env.deployment, &env.names);
+        let world = World::default();
+        let live = |policy: Option<&str>| Live {
+            api: Api::builder()
+                .id("api-1")
+                .set_security_policy(policy.map(SecurityPolicy::from))
+                .build(),
+            routes: None,
+        };
+        assert_eq!(
+            r.diff(&env, &live(Some("TLS_1_0")), &world.inputs())
+                .words(),
+            "security_policy TLS_1_0 → SecurityPolicy_TLS13_1_2_2021_06"
+        );
+        assert_eq!(
+            r.diff(&env, &live(Some(TLS_POLICY)), &world.inputs()),
+            Diff::none()
+        );
+        // Not said (an emulator): nothing to compare.
+        assert_eq!(r.diff(&env, &live(None), &world.inputs()), Diff::none());
     }
 
     #[test]

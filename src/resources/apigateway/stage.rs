@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_apigateway::types::{Op, PatchOperation, Stage as Live};
+use aws_sdk_apigateway::types::Stage as Live;
 use serde::{Deserialize, Serialize};
 
 use super::{integration, rest_api, vpc_link};
@@ -35,6 +35,7 @@ pub struct Stage {
     name: String,
     region: String,
     port: u16,
+    authorization: &'static str,
     throttle: crate::config::Throttle,
     rest_api: Ref<rest_api::Outputs>,
     integrations: Ref<integration::Outputs>,
@@ -58,6 +59,7 @@ impl Stage {
             name: deployment.environment.clone(),
             region: deployment.region.clone(),
             port: deployment.service.port,
+            authorization: deployment.api.auth.authorization_type(),
             throttle: deployment.api.throttle,
             rest_api: rest_api.clone(),
             integrations: integrations.clone(),
@@ -70,7 +72,12 @@ impl Stage {
     fn wanted(&self, inputs: &Inputs<'_>) -> Option<String> {
         let link = inputs.get(&self.vpc_link)?;
         let lb = inputs.get(&self.load_balancer)?;
-        Some(integration::fingerprint(&link.id, &lb.dns_name, self.port))
+        Some(integration::fingerprint(
+            &link.id,
+            &lb.dns_name,
+            self.port,
+            self.authorization,
+        ))
     }
 
     fn url(&self, api_id: &str) -> String {
@@ -418,23 +425,16 @@ impl Resource for Stage {
     ) -> anyhow::Result<Option<Found>> {
         let mut unused: BTreeSet<String> = live.unused.iter().cloned().collect();
         if diff.changes("throttle.rate") || diff.changes("throttle.burst") {
-            let patch = |path: &str, value: String| {
-                PatchOperation::builder()
-                    .op(Op::Replace)
-                    .path(path)
-                    .value(value)
-                    .build()
-            };
             cx.aws
                 .apigw
                 .update_stage()
                 .rest_api_id(&live.api_id)
                 .stage_name(&self.name)
-                .patch_operations(patch(
+                .patch_operations(super::replace(
                     "/*/*/throttling/rateLimit",
                     self.throttle.rate.to_string(),
                 ))
-                .patch_operations(patch(
+                .patch_operations(super::replace(
                     "/*/*/throttling/burstLimit",
                     self.throttle.burst.to_string(),
                 ))
@@ -452,13 +452,7 @@ impl Resource for Stage {
                 .update_stage()
                 .rest_api_id(&live.api_id)
                 .stage_name(&self.name)
-                .patch_operations(
-                    PatchOperation::builder()
-                        .op(Op::Replace)
-                        .path("/deploymentId")
-                        .value(&deployment_id)
-                        .build(),
-                )
+                .patch_operations(super::replace("/deploymentId", &deployment_id))
                 .send()
                 .await
                 .aws(|| format!("pointing stage {} at deployment {deployment_id}", self.name))?;
@@ -582,7 +576,7 @@ mod tests {
             fingerprint: Some(fp.to_string()),
             unused: Vec::new(),
         };
-        let now = integration::fingerprint("link-1", "nlb-1", 8080);
+        let now = integration::fingerprint("link-1", "nlb-1", 8080, "NONE");
         assert!(r.diff(&env, &live(&now), &world.inputs()) == Diff::none());
         let diff = r.diff(&env, &live("0000"), &world.inputs());
         assert_eq!(
