@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 TESTS = Path(__file__).resolve().parent.parent
 SCALE = 0.002  # 150 AWS seconds = 0.3 s
+CLIENTS = {}
 REGION = "eu-west-1"
 
 server = None
@@ -63,11 +64,16 @@ class Bed(unittest.TestCase):
         post("/_testbed/config", dict(self.profile, scale=SCALE))
 
     def client(self, service, region=REGION):
-        return boto3.client(
-            service, region_name=region, endpoint_url=endpoint,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-        )
+        # Made once: making a boto3 client reads its service model and takes long enough,
+        # on a busy machine, to outlast the short AWS durations these tests measure.
+        key = (service, region)
+        if key not in CLIENTS:
+            CLIENTS[key] = boto3.client(
+                service, region_name=region, endpoint_url=endpoint,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+            )
+        return CLIENTS[key]
 
     def network(self):
         ec2 = self.client("ec2")
@@ -193,7 +199,7 @@ class Provisioning(Bed):
     def test_a_new_role_fails_the_task_launch_until_ecs_can_use_it(self):
         # Longer than AWS's 10 s, so the calls in between cannot outlast it.
         post("/_testbed/config", dict(self.profile, scale=SCALE,
-                                      durations={"iam_role_usable": 500, "service_steady": 200}))
+                                      durations={"iam_role_usable": 500, "service_steady": 1000}))
         _, _, _, kwargs = self.service()
         ecs = self.client("ecs")
         role = self.role()
@@ -207,9 +213,9 @@ class Provisioning(Bed):
         first = svc()
         self.assertIn("unable to assume the role", first["events"][0]["message"])
         self.assertIn(role, first["events"][0]["message"])
-        aws_seconds(600)  # usable at 500, launched at the retry at 510, running 200 s later
+        aws_seconds(600)  # usable at 500, launched at the retry at 510, running 1000 s later
         self.assertEqual(svc()["runningCount"], 0)
-        aws_seconds(200)
+        aws_seconds(1500)
         self.assertEqual(svc()["runningCount"], 2)
 
     def test_durations_can_be_overridden_and_unknown_ones_are_refused(self):
@@ -405,14 +411,14 @@ class Tasks(Bed):
         self.assertEqual(len(ecs.list_tasks(cluster="c", serviceName="s")["taskArns"]), 1)
 
     def test_a_deleted_service_drains_until_its_tasks_are_stopping(self):
-        arns = self.running(delay=400)
+        arns = self.running(delay=1000)
         self.stop()
         self.assertEqual(self.status(), "DRAINING")
         task = self.tasks(arns)[0]
         self.assertEqual((task["lastStatus"], task["stoppedReason"]), ("DEACTIVATING", "Service deleted"))
-        self.after(200)
+        self.after(500)
         self.assertEqual(self.status(), "DRAINING")
-        self.after(550)
+        self.after(1150)
         self.assertEqual(self.status(), "INACTIVE")
         self.assertEqual(self.states(arns), {("STOPPING", "STOPPED")})
 
