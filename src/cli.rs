@@ -205,18 +205,22 @@ pub struct DownArgs {
 /// password in it (it would be echoed in the commands gwfargate suggests, and credentials
 /// belong in the AWS profile). `--endpoint-url` and `AWS_ENDPOINT_URL` both go through it.
 pub fn endpoint_url(text: &str) -> Result<String, String> {
-    let shown = crate::printable::Quoted(text);
-    let rest = text
-        .strip_prefix("http://")
-        .or_else(|| text.strip_prefix("https://"))
-        .ok_or_else(|| format!("{shown} is not an http:// or https:// URL"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Before anything that quotes the URL back: whatever its scheme, a password is not shown.
+    let after_scheme = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     if authority.contains('@') {
         return Err(
             "the endpoint URL carries a user or password (`user:password@`): leave \
                     them out; credentials go in the AWS profile or environment, never in the URL"
                 .to_string(),
         );
+    }
+    let shown = crate::printable::Quoted(text);
+    if !(text.starts_with("http://") || text.starts_with("https://")) {
+        return Err(format!("{shown} is not an http:// or https:// URL"));
     }
     if authority.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("{shown} has no host, or has spaces in it"));
@@ -284,11 +288,15 @@ mod tests {
             "http://me:secret@127.0.0.1:5000",
             "https://token@proxy.example/",
             "http://127.0.0.1:5000/\u{1b}[2J",
+            "HTTPS://u:s3cret@host/",
+            "ftp://u:s3cret@host/",
         ] {
             assert!(endpoint_url(bad).is_err(), "{bad}");
         }
-        let userinfo = endpoint_url("http://me:s3cret@127.0.0.1:5000").expect_err("refused");
-        assert!(!userinfo.contains("s3cret"), "{userinfo}");
+        for with_password in ["http://me:s3cret@127.0.0.1:5000", "ftp://u:s3cret@host/"] {
+            let refused = endpoint_url(with_password).expect_err("refused");
+            assert!(!refused.contains("s3cret"), "{refused}");
+        }
     }
 
     #[test]

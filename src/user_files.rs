@@ -137,6 +137,16 @@ pub fn check_private_dir(dir: &Path) -> Result<(), String> {
         let meta = std::fs::metadata(dir)
             .map_err(|err| format!("cannot read directory {}: {err}", dir.display()))?;
         let mode = meta.permissions().mode() & 0o777;
+        let me = rustix::process::geteuid().as_raw();
+        if std::os::unix::fs::MetadataExt::uid(&meta) != me {
+            return Err(format!(
+                "directory {} belongs to another user (uid {}): they could put a state file, or \
+                 a link in place of one, there. Use a directory of your own (another \
+                 --state-dir)",
+                dir.display(),
+                std::os::unix::fs::MetadataExt::uid(&meta)
+            ));
+        }
         if mode & 0o022 != 0 {
             return Err(format!(
                 "directory {} can be written by other users (mode {mode:o}): they could put a \

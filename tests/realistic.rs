@@ -766,6 +766,18 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         planned.contains("cluster1-vpclink-microservice1 (replaced)") && planned.contains(&left),
         "{planned}"
     );
+    // `down` lists it with the rest (asked without a terminal: nothing is deleted).
+    let asked = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--env", "env1.toml"])
+        .assert()
+        .code(2);
+    let asked = output(&asked).1;
+    assert!(
+        asked.contains(&format!(
+            "cluster1-vpclink-microservice1 (replaced, {left})"
+        )),
+        "{asked}"
+    );
     let again = gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()

@@ -19,14 +19,24 @@ pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
     crate::ui::output::eprint(&session::header("down", &env));
     let (stack, world) = session::survey(&env, Depth::Full, options.concurrency).await?;
     for note in stack.graph.nodes().iter().flat_map(|n| n.notes()) {
-        crate::ui::output::eprint(&format!("note: {note}"));
+        crate::ui::output::eprint(&crate::printable::escaped(&format!("note: {note}")));
     }
     let nodes = stack.graph.nodes();
-    let doomed: Vec<_> = nodes
+    let mut doomed: Vec<_> = nodes
         .iter()
         .filter(|n| n.exists() && n.kept(&env).is_none())
         .map(|n| n.observe())
         .collect();
+    // What a replacement left to delete is the stack's too: listed, and deleted with it.
+    doomed.extend(nodes.iter().flat_map(|n| {
+        n.retiring(&env).into_iter().map(|id| {
+            crate::model::Observed::present(
+                n.kind(),
+                &format!("{} (replaced, {id})", n.name()),
+                crate::model::Seen::new(&id, "replaced"),
+            )
+        })
+    }));
     let kept: Vec<String> = nodes
         .iter()
         .filter_map(|n| Some(format!("{} {}: {}", n.kind(), n.name(), n.kept(&env)?)))

@@ -95,12 +95,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 output::print(&serde_json::to_string_pretty(&doc)?);
             } else {
-                output::print(&crate::ui::table::status_table(
+                // Names, states and details are AWS's words: shown, never obeyed.
+                output::print(&crate::printable::escaped(&crate::ui::table::status_table(
                     &status,
                     &global.command_prefix(),
-                ));
+                )));
                 if let Some(probe) = &probe {
-                    output::print(&crate::ui::table::probe_lines(probe));
+                    output::print(&crate::printable::escaped(&crate::ui::table::probe_lines(
+                        probe,
+                    )));
                 }
             }
             if let Some(probe) = probe.filter(|p| !p.passed()) {

@@ -49,8 +49,24 @@ struct HopOf {
 }
 
 /// The stage's deployment is a snapshot of the integrations taken when it was made: a stage
-/// serving an older one (or one made outside gwfargate) is its own hop.
-const STAGE_FIELDS: &[&str] = &["deployment", "unused_deployments"];
+/// serving an older one (or one made outside gwfargate) is its own hop. Throttling passes
+/// requests on, however it is set.
+const STAGE_FIELDS: &[&str] = &[
+    "deployment",
+    "unused_deployments",
+    "throttle.rate",
+    "throttle.burst",
+];
+
+/// Settings of the API that change who may call it and how, not whether requests pass.
+const API_FIELDS: &[&str] = &[
+    "security_policy",
+    "authorization ANY /",
+    "authorization ANY /{proxy+}",
+];
+
+/// An endpoint's policy is narrowed by `up`; an open one lets everything through.
+const ENDPOINT_FIELDS: &[&str] = &["policy"];
 
 const HOPS: &[HopOf] = &[
     HopOf {
@@ -69,7 +85,7 @@ const HOPS: &[HopOf] = &[
         hop: "api",
         kind: "rest api",
         wanted: None,
-        fields: Fields::All,
+        fields: Fields::Except(API_FIELDS),
     },
     HopOf {
         hop: "integration",
@@ -111,13 +127,13 @@ const HOPS: &[HopOf] = &[
         hop: "endpoints",
         kind: "interface endpoint",
         wanted: Some("available"),
-        fields: Fields::All,
+        fields: Fields::Except(ENDPOINT_FIELDS),
     },
     HopOf {
         hop: "endpoints",
         kind: "gateway endpoint",
         wanted: Some("available"),
-        fields: Fields::All,
+        fields: Fields::Except(ENDPOINT_FIELDS),
     },
 ];
 

@@ -10,7 +10,7 @@ pub async fn status(session: &Session, concurrency: usize) -> anyhow::Result<Sta
     let (stack, world) = session::survey(env, Depth::Observe, concurrency).await?;
     let notes = stack.graph.nodes().iter().flat_map(|n| n.notes());
     for note in notes.chain(stack.exposure.clone()) {
-        crate::ui::output::eprint(&format!("note: {note}"));
+        crate::ui::output::eprint(&crate::printable::escaped(&format!("note: {note}")));
     }
     let resources = stack.graph.observe();
     let inputs = world.inputs();

@@ -807,7 +807,8 @@ pub trait Resource: Send + Sync + 'static {
     /// while they do (a VPC link its integrations use). The old one is deleted once every
     /// dependent has moved on; its id is recorded until then, so a run cut short, or `down`,
     /// still removes it.
-    fn replaced_after_dependents(&self) -> bool {
+    fn replaced_after_dependents(&self, live: &Self::Live) -> bool {
+        let _ = live;
         false
     }
 

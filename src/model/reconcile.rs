@@ -338,13 +338,15 @@ impl<R: Resource> Typed<R> {
     }
 
     /// Deletes the resource (retrying while it is in use), then waits until it is gone,
-    /// saying how far it got.
+    /// saying how far it got. `record` is its key in the state file: its own, or that of a
+    /// replaced one.
     async fn delete_live(
         &self,
         cx: &Cx<'_>,
         live: &R::Live,
         inputs: &Inputs<'_>,
         signal: &Signal,
+        record: &str,
     ) -> anyhow::Result<Deleted> {
         if let Some(why) = self.resource.kept(cx, live) {
             return Ok(Deleted::Kept(why));
@@ -364,7 +366,7 @@ impl<R: Resource> Typed<R> {
                 match self.resource.delete(cx, live, inputs).await {
                     Err(err) if is_not_found(&err) => {
                         let lagging = started.elapsed() < visibility()
-                            && (self.settling(cx).is_some()
+                            && (cx.state.still_settling(record, visibility()).is_some()
                                 || self.refetch(cx, &id, inputs).await?.is_some());
                         if lagging {
                             Err(err)
@@ -377,7 +379,7 @@ impl<R: Resource> Typed<R> {
             },
         )
         .await?;
-        cx.state.unsettle(&self.key)?;
+        cx.state.unsettle(record)?;
         signal(Phase::Deleting);
         self.resource.wait_quiet(cx, live).await?;
         signal(Phase::Quiet);
@@ -413,7 +415,7 @@ impl<R: Resource> Typed<R> {
         }
         if let Some(replace) = &diff.replace {
             cx.say(format!("replacing: {}", replace.reason));
-            if self.resource.replaced_after_dependents() {
+            if self.resource.replaced_after_dependents(&live) {
                 // Recorded first: a run cut short after the new one is made still deletes it.
                 let id = self.resource.id(&live);
                 cx.state
@@ -433,7 +435,8 @@ impl<R: Resource> Typed<R> {
                 return Ok((made, Applied::Replaced(replace.reason.clone())));
             }
             let noop: Signal = std::sync::Arc::new(|_| {});
-            self.delete_live(cx, &live, &inputs, &noop).await?;
+            self.delete_live(cx, &live, &inputs, &noop, &self.key)
+                .await?;
             let made = self.make(cx, &inputs).await?;
             return Ok((made, Applied::Replaced(replace.reason.clone())));
         }
@@ -737,7 +740,9 @@ impl<R: Resource> Node for Typed<R> {
                 Found::Absent => Deleted::AlreadyGone,
                 Found::Foreign(_) => Deleted::Left,
                 Found::Ours(live) => {
-                    let deleted = self.delete_live(&cx, &live, &inputs, &signal).await?;
+                    let deleted = self
+                        .delete_live(&cx, &live, &inputs, &signal, &self.key)
+                        .await?;
                     if matches!(deleted, Deleted::Removed(_) | Deleted::AlreadyGone) {
                         self.set_found(Found::Absent);
                     }
@@ -774,7 +779,7 @@ impl<R: Resource> Node for Typed<R> {
                     && self.resource.ownership(&cx, &live) != Ownership::NotOurs
                 {
                     let noop: Signal = std::sync::Arc::new(|_| {});
-                    self.delete_live(&cx, &live, &inputs, &noop).await?;
+                    self.delete_live(&cx, &live, &inputs, &noop, &key).await?;
                     deleted.push(id.clone());
                 }
                 cx.state

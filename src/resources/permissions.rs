@@ -112,11 +112,12 @@ pub fn document(env: &Env) -> Value {
                           "ec2:DeleteSecurityGroup", "ec2:DeleteRouteTable",
                           "ec2:DeleteVpcEndpoints"],
                "Resource": ec2_new, "Condition": ours}),
-        // The VPC's default security group is AWS's, made with the VPC and untagged: IAM can
-        // name neither it nor the VPC before they exist. Revoking only takes access away.
-        json!({"Sid": "DefaultSecurityGroupNoRules", "Effect": "Allow",
+        // NOT SCOPED: the VPC's default security group is AWS's, made with the VPC and
+        // untagged, so IAM can name neither it nor the VPC before they exist. This lets the
+        // caller remove rules from any security group of the region (it cannot add any).
+        json!({"Sid": "DefaultSecurityGroupNoRulesUnscoped", "Effect": "Allow",
                "Action": ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
-               "Resource": arn("ec2", "security-group/*")}),
+               "Resource": [arn("ec2", "security-group/*"), arn("ec2", "security-group-rule/*")]}),
         // The S3 prefix list a security group rule names is AWS's, not the stack's.
         json!({"Sid": "NetworkS3PrefixList", "Effect": "Allow",
                "Action": ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"],

@@ -191,6 +191,13 @@ impl StateFile {
 
     /// Reads the state; `None` if there is no file. A damaged or newer file is an error.
     pub fn load(&self) -> anyhow::Result<Option<State>> {
+        if let Some(dir) = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && d.exists())
+        {
+            user_files::check_private_dir(dir).map_err(UsageError)?;
+        }
         let read = user_files::read(&self.path, user_files::STATE_FILE_LIMIT, Links::Refuse);
         let text = match read {
             Ok(Some(text)) => text,

@@ -3,6 +3,7 @@
 //! for `plan` and to stderr before `up` acts.
 
 use crate::model::plan::{Action, Change, Plan};
+use crate::printable::escaped;
 
 /// Renders `plan` under `header` (deployment, region, account); `colour` only on a terminal.
 pub fn render(plan: &Plan, header: &str, colour: bool) -> String {
@@ -49,16 +50,17 @@ pub fn render(plan: &Plan, header: &str, colour: bool) -> String {
         } else if let Some(id) = &change.id {
             line.push_str(&format!(" ({})", super::table::short_id(id)));
         }
-        out.push_str(&paint(line, change.action));
+        // Names, values and reasons carry AWS's words: escaped before any colour is added.
+        out.push_str(&paint(escaped(&line), change.action));
         out.push('\n');
         if change.action != Action::Create {
             for field in &change.fields {
-                out.push_str(&format!(
+                out.push_str(&escaped(&format!(
                     "        {}: {} → {}\n",
                     field.field,
                     field.from.as_deref().unwrap_or("(none)"),
                     field.to
-                ));
+                )));
             }
         }
         if let Some(reason) = &change.reason {
@@ -67,7 +69,7 @@ pub fn render(plan: &Plan, header: &str, colour: bool) -> String {
             } else {
                 "why"
             };
-            out.push_str(&format!("        {label}: {reason}\n"));
+            out.push_str(&escaped(&format!("        {label}: {reason}\n")));
         }
         if let Some(loss) = &change.destructive {
             let text = format!("        destructive: {loss}");
@@ -84,7 +86,7 @@ pub fn render(plan: &Plan, header: &str, colour: bool) -> String {
         }
     }
     for note in &plan.notes {
-        out.push_str(&format!("note: {note}\n"));
+        out.push_str(&escaped(&format!("note: {note}\n")));
     }
     if plan.is_empty() {
         out.push_str("No changes: the stack is as the env file says.\n");

@@ -243,6 +243,7 @@ impl Line for StepLine {
     }
 
     fn finish(&self, mark: Mark, message: &str) {
+        let message = &crate::printable::escaped(message);
         self.state.done.store(true, Ordering::SeqCst);
         let word = format!(
             "{:<6}",

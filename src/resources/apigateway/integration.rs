@@ -114,6 +114,9 @@ pub fn fingerprint(link_id: &str, dns: &str, port: u16, authorization: &str) -> 
     if authorization != "NONE" {
         text.push_str(&format!("|auth={authorization}"));
     }
+    // A new TLS policy takes effect with the next deployment: stacks made before it was set
+    // redeploy once.
+    text.push_str(&format!("|tls={}", super::rest_api::TLS_POLICY));
     Sha256::digest(text.as_bytes())
         .iter()
         .take(8)

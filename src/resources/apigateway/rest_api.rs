@@ -25,7 +25,7 @@ use crate::model::{
 use crate::state::Intent;
 
 /// TLS 1.2 or newer on the API's endpoint.
-const TLS_POLICY: &str = "SecurityPolicy_TLS13_1_2_2021_06";
+pub const TLS_POLICY: &str = "SecurityPolicy_TLS13_1_2_2021_06";
 
 /// The proxy route's path.
 pub const PROXY: &str = "/{proxy+}";

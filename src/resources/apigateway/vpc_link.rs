@@ -142,9 +142,11 @@ impl Resource for VpcLink {
     }
 
     /// Integrations name the link, and AWS will not delete a link they use ("Cannot delete
-    /// vpc link ... is referenced in [ANY:...]"): the new one comes first.
-    fn replaced_after_dependents(&self) -> bool {
-        true
+    /// vpc link ... is referenced in [ANY:...]"): the new one comes first. Not for a link
+    /// still being deleted (an interrupted `down`): it holds the load balancer until it is
+    /// gone, and a second link on it would fail, so it is waited out first.
+    fn replaced_after_dependents(&self, live: &Link) -> bool {
+        live.status() != Some(&VpcLinkStatus::Deleting)
     }
 
     fn diff(&self, _env: &Env, live: &Link, inputs: &Inputs<'_>) -> Diff {

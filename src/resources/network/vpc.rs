@@ -146,16 +146,23 @@ fn on(value: Option<bool>) -> Option<&'static str> {
 impl Vpc {
     /// Revokes every rule of the VPC's default security group, as read now.
     async fn empty_default_group(&self, cx: &Cx<'_>, vpc: &str) -> anyhow::Result<()> {
-        let DefaultGroup::Read {
-            id,
-            ingress,
-            egress,
-        } = default_group(cx, vpc).await?
-        else {
-            anyhow::bail!(
-                "the default security group of VPC {vpc} is not listed yet; run `up` again"
-            );
-        };
+        // A VPC made moments ago may not list its default group yet.
+        let (id, ingress, egress) = crate::aws::wait::until(
+            &format!("the default security group of VPC {vpc} to be listed"),
+            cx.line,
+            crate::aws::wait::Patience::minutes(2),
+            || async {
+                Ok(match default_group(cx, vpc).await? {
+                    DefaultGroup::Read {
+                        id,
+                        ingress,
+                        egress,
+                    } => Poll::Ready((id, ingress, egress)),
+                    _ => Poll::Pending("not listed yet".to_string()),
+                })
+            },
+        )
+        .await?;
         if !ingress.is_empty() {
             cx.aws
                 .ec2
