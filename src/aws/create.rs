@@ -62,7 +62,10 @@ where
         };
         attempt += 1;
         if has_code(&err, ALREADY_EXISTS) {
-            return match lookup().await? {
+            // Often the answer to the SDK's own retry of a call whose first answer was lost:
+            // what that call made may not be readable yet (AWS's reads lag its writes), so it
+            // is looked for as a lost answer's result is.
+            return match look_for_unanswered(&lookup).await? {
                 Some(found) => Ok(found),
                 None => Err(err),
             };
@@ -113,6 +116,28 @@ mod tests {
             message: "X".into(),
             outcome,
         })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn already_exists_right_after_a_lost_answer_is_looked_for_until_it_shows() {
+        // The SDK retried a create whose answer was lost; AWS's reads do not show it yet.
+        let looks = AtomicU32::new(0);
+        let got = create_once(
+            "thing",
+            &Silent,
+            || async { Ok((looks.fetch_add(1, Ordering::SeqCst) >= 2).then_some("made")) },
+            || async {
+                Err(anyhow::Error::new(AwsError {
+                    code: Some("EntityAlreadyExists".into()),
+                    message: "Role with name r already exists.".into(),
+                    outcome: Outcome::Refused,
+                }))
+            },
+        )
+        .await
+        .expect("adopted");
+        assert_eq!(got, "made");
+        assert!(looks.load(Ordering::SeqCst) >= 3);
     }
 
     #[tokio::test]
