@@ -500,6 +500,24 @@ async fn zones_without_fargate_or_an_endpoint_the_tasks_need_are_refused_before_
     assert!(emulator.writes().is_empty(), "{:?}", emulator.writes());
 }
 
+/// Probes a broken stack: exit 1, the HTTP status when given, and the first broken hop's
+/// words starting with `starts`; the probe document, for more checks.
+fn first_broken(
+    ws: &common::Workspace,
+    emulator: &Emulator,
+    status: Option<u64>,
+    starts: &str,
+) -> serde_json::Value {
+    let (code, probe) = run_probe(ws, emulator);
+    assert_eq!(code, 1, "{probe:#}");
+    if let Some(status) = status {
+        assert_eq!(probe["status"], status, "{probe:#}");
+    }
+    let broken = probe["broken"].as_str().unwrap_or_default();
+    assert!(broken.starts_with(starts), "{probe:#}");
+    probe
+}
+
 /// `status --probe --json`: the exit code and the probe document.
 fn run_probe(ws: &common::Workspace, emulator: &Emulator) -> (i32, serde_json::Value) {
     let out = gwfargate(ws.path(), &emulator.endpoint)
@@ -593,12 +611,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .send()
         .await
         .unwrap();
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert!(
-        broken(&probe).starts_with("stage dev: missing"),
-        "{probe:#}"
-    );
+    first_broken(&ws, &emulator, None, "stage dev: missing");
     up();
 
     // The listener.
@@ -614,13 +627,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .send()
         .await
         .unwrap();
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert_eq!(probe["status"], 503, "{probe:#}");
-    assert!(
-        broken(&probe).starts_with("listener tcp:8080: missing"),
-        "{probe:#}"
-    );
+    first_broken(&ws, &emulator, Some(503), "listener tcp:8080: missing");
     up();
     assert_eq!(probe_status(&ws, &emulator), 200);
 
@@ -668,10 +675,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     };
     point_root_at(uri.replace(":8080", ":9999")).await;
     // Not deployed: the stage still serves its snapshot, but the next deployment would break.
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert_eq!(probe["status"], 200, "{probe:#}");
-    assert!(broken(&probe).starts_with("integration"), "{probe:#}");
+    let probe = first_broken(&ws, &emulator, Some(200), "integration");
     assert!(
         broken(&probe).contains("differs from the env file"),
         "{probe:#}"
@@ -704,10 +708,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .await
         .unwrap();
     point_root_at(uri.clone()).await;
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert_eq!(probe["status"], 503, "{probe:#}");
-    assert!(broken(&probe).starts_with("deployment dev"), "{probe:#}");
+    first_broken(&ws, &emulator, Some(503), "deployment dev");
     up();
     assert_eq!(probe_status(&ws, &emulator), 200);
 
@@ -721,10 +722,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         "/_testbed/fail",
         &serde_json::json!({"vpc_link": link, "reason": "the endpoint service failed"}).to_string(),
     );
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert_eq!(probe["status"], 500, "{probe:#}");
-    assert!(broken(&probe).starts_with("vpc link"), "{probe:#}");
+    let probe = first_broken(&ws, &emulator, Some(500), "vpc link");
     assert!(
         broken(&probe).contains("the endpoint service failed"),
         "{probe:#}"
@@ -809,12 +807,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .send()
         .await
         .unwrap();
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert!(
-        broken(&probe).starts_with("endpoints cluster1-vpce-logs"),
-        "{probe:#}"
-    );
+    first_broken(&ws, &emulator, None, "endpoints cluster1-vpce-logs");
     up();
 
     // The tasks: someone scaled the service to 0.
@@ -827,10 +820,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(4)).await; // the task stops
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert_eq!(probe["status"], 504, "{probe:#}");
-    assert!(broken(&probe).starts_with("target group"), "{probe:#}");
+    let probe = first_broken(&ws, &emulator, Some(504), "target group");
     assert!(
         broken(&probe).contains("0 of 0 target(s) healthy"),
         "{probe:#}"
@@ -908,12 +898,11 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         "/_testbed/fail",
         r#"{"load_balancer": "cluster1-nlb-microservice1"}"#,
     );
-    let (code, probe) = run_probe(&ws, &emulator);
-    assert_eq!(code, 1);
-    assert_eq!(probe["status"], 503, "{probe:#}");
-    assert!(
-        broken(&probe).starts_with("load balancer cluster1-nlb-microservice1: failed"),
-        "{probe:#}"
+    first_broken(
+        &ws,
+        &emulator,
+        Some(503),
+        "load balancer cluster1-nlb-microservice1: failed",
     );
 }
 
