@@ -7,15 +7,14 @@ pub const QUOTE_LIMIT: usize = 200;
 
 /// `text` with every control character but newline and tab escaped as `\u{1b}`.
 pub fn escaped(text: &str) -> String {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return text.to_string();
-    }
-    text.chars()
+    escape(text.chars(), |c| c == '\n' || c == '\t')
+}
+
+/// The characters, with every control character but those `kept` escaped.
+fn escape(chars: impl Iterator<Item = char>, kept: impl Fn(char) -> bool) -> String {
+    chars
         .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
+            if c.is_control() && !kept(c) {
                 c.escape_unicode().to_string()
             } else {
                 c.to_string()
@@ -28,17 +27,7 @@ pub fn escaped(text: &str) -> String {
 /// one line), and cut at [`QUOTE_LIMIT`] characters, saying how many more there were.
 pub fn quoted(value: &str) -> String {
     let count = value.chars().count();
-    let kept: String = value.chars().take(QUOTE_LIMIT).collect();
-    let mut out: String = kept
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
+    let mut out = escape(value.chars().take(QUOTE_LIMIT), |_| false);
     if count > QUOTE_LIMIT {
         out.push_str(&format!("… ({} more characters)", count - QUOTE_LIMIT));
     }

@@ -10,3 +10,13 @@ pub mod wait;
 
 pub use clients::Clients;
 pub use errors::{AwsResultExt, found, ignore};
+
+/// A policy document as AWS answers it (IAM URL-encodes it; EC2 does not), parsed; `None`
+/// when it is not JSON.
+pub fn policy_document(text: &str) -> Option<serde_json::Value> {
+    let text = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    serde_json::from_str(&text).ok()
+}

@@ -114,15 +114,6 @@ pub fn policy_document(deployment: &Deployment, names: &Names, account: &str) ->
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// A policy document as IAM answers it (URL-encoded JSON).
-fn decode(text: &str) -> Option<serde_json::Value> {
-    let text = percent_encoding::percent_decode_str(text)
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    serde_json::from_str(&text).ok()
-}
-
 /// The statements of a policy by `Sid`.
 fn statements(policy: Option<&serde_json::Value>) -> Vec<(String, &serde_json::Value)> {
     let Some(list) = policy
@@ -178,7 +169,7 @@ impl ExecutionRole {
                 .await
                 .aws(|| format!("reading the inline policy of IAM role {}", self.name)),
         )?;
-        Ok(out.and_then(|o| decode(o.policy_document())))
+        Ok(out.and_then(|o| crate::aws::policy_document(o.policy_document())))
     }
 }
 
@@ -254,7 +245,10 @@ impl Resource for ExecutionRole {
 
     fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
-        let trust = live.role.assume_role_policy_document().and_then(decode);
+        let trust = live
+            .role
+            .assume_role_policy_document()
+            .and_then(crate::aws::policy_document);
         if trust.as_ref() != Some(&self.trust) {
             let scoped = |t: &serde_json::Value| t.to_string().contains("aws:SourceAccount");
             diff.change(

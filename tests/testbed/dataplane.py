@@ -71,7 +71,7 @@ def invoke(method, path, query, account="123456789012", headers=None):
         return _answer(429, {"message": "Too Many Requests"},
                        {"x-amzn-ErrorType": "TooManyRequestsException"})
     deployment = api.deployments[stage.deployment_id]
-    routes = deployment.__dict__.get("_tb_routes") or _routes(api)
+    routes = deployment.__dict__.get("_tb_routes") or routes_of(api)
     integration = _method(routes, rest, method)
     if integration is None:
         return _api_error(403, "Missing Authentication Token")
@@ -140,8 +140,9 @@ def _take_token(api_id, stage):
     return ok
 
 
-def _routes(api):
-    """{path: {method: integration}} of the API as it is now."""
+def routes_of(api):
+    """{path: {method: what serves it}} of the API as it is now: its integration's connection
+    and URI, and the method's authorization. A deployment keeps this as its snapshot."""
     return {
         r.get_path(): {m: SimpleNamespace(connection_type=found.method_integration.connection_type,
                                           uri=found.method_integration.uri,

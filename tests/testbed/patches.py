@@ -6,7 +6,6 @@ import functools
 import json
 import math
 import inspect
-from types import SimpleNamespace
 
 from . import settings, world
 from .clock import CLOCK
@@ -298,20 +297,10 @@ def _patch_apigateway():
         # redeploy it" (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-deployments.html).
         # The data plane answers from this snapshot, so an integration changed without a new
         # deployment changes no traffic, as on AWS.
+        from . import dataplane
+
         deployment = original(self, *args, **kwargs)
-        deployment.__dict__["_tb_routes"] = {
-            resource.get_path(): {
-                method_type: SimpleNamespace(
-                    connection_type=integration.connection_type,
-                    uri=integration.uri,
-                    _tb_connection_id=getattr(integration, "_tb_connection_id", None),
-                    authorization_type=method.authorization_type,
-                )
-                for method_type, method in resource.resource_methods.items()
-                if (integration := method.method_integration) is not None
-            }
-            for resource in self.resources.values()
-        }
+        deployment.__dict__["_tb_routes"] = dataplane.routes_of(self)
         return deployment
 
     @_wrap(m.RestAPI, "delete_deployment")

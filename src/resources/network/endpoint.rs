@@ -148,11 +148,7 @@ impl Endpoint {
 
     /// The live policy, when it is not this one: in words.
     fn policy_differs(&self, live: &VpcEndpoint) -> Option<String> {
-        let text = live.policy_document()?;
-        let decoded = percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .ok()?;
-        let have: Option<serde_json::Value> = serde_json::from_str(&decoded).ok();
+        let have = crate::aws::policy_document(live.policy_document()?);
         if have.as_ref() == Some(&self.policy) {
             return None;
         }
