@@ -139,6 +139,19 @@ pub struct UpArgs {
     /// Apply a plan that loses something (replaces, deletes, shortens log retention) without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// The image check.
+    #[command(flatten)]
+    pub image: ImageCheck,
+}
+
+/// Whether to build a stack whose image the tasks cannot pull.
+#[derive(Debug, Args)]
+pub struct ImageCheck {
+    /// Use an image outside ECR in the stack's region. The private subnets reach only that
+    /// registry (through the VPC endpoints), so tasks cannot pull it unless you gave the subnets
+    /// another way out yourself.
+    #[arg(long, env = "GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_image_outside_ecr: bool,
 }
 
 /// `plan` options.
@@ -153,6 +166,9 @@ pub struct PlanArgs {
     /// Exit 4 when the plan holds changes, 0 when it holds none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// The image check, as `up` makes it.
+    #[command(flatten)]
+    pub image: ImageCheck,
 }
 
 /// `graph` options.

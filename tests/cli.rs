@@ -27,7 +27,13 @@ impl CountingEndpoint {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 seen.fetch_add(1, Ordering::SeqCst);
-                drop(stream);
+                // A refusal the SDK does not retry, so a run that got this far ends at once.
+                if let Ok(mut stream) = stream {
+                    use std::io::Write as _;
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                }
             }
         });
         CountingEndpoint { url, count }
@@ -226,6 +232,73 @@ fn broken_env_files_exit_2_name_the_key_and_call_nothing() {
         0,
         "a rejected env file must not reach AWS"
     );
+}
+
+#[test]
+fn an_image_the_tasks_cannot_pull_is_refused_before_any_call_unless_allowed() {
+    let endpoint = CountingEndpoint::start();
+    let ecr =
+        "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"";
+    for (what, image) in [
+        ("a public registry", "public.ecr.aws/nginx/nginx:1.27"),
+        ("Docker Hub", "nginx:1.27"),
+        (
+            "ECR in another region",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/microservice1:1.0.0",
+        ),
+    ] {
+        let ws = Workspace::new(&[(ecr, &format!("image             = \"{image}\""))]);
+        for command in ["up", "plan"] {
+            let run = gwfargate(ws.path(), &endpoint.url)
+                .env_remove("GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR")
+                .args([command, "--env", "env1.toml"])
+                .assert()
+                .code(2);
+            let (stdout, stderr) = output(&run);
+            assert!(stdout.is_empty(), "{what}, {command}: {stdout}");
+            for said in [
+                image,
+                "is outside ECR in eu-west-1, and nothing was changed",
+                "--allow-image-outside-ecr",
+            ] {
+                assert!(
+                    stderr.contains(said),
+                    "{what}, {command}: {said:?} in:\n{stderr}"
+                );
+            }
+            assert!(!ws.state_file().exists(), "{what}, {command}");
+        }
+    }
+    assert_eq!(endpoint.connections(), 0, "refused before any AWS call");
+
+    // Another account's ECR in the region is reachable through the endpoints; and the user may
+    // say the subnets have another way out, by flag or by environment variable.
+    let other_account = Workspace::new(&[(ecr, &ecr.replace("123456789012", "210987654321"))]);
+    let public = Workspace::new(&[(ecr, "image             = \"nginx:1.27\"")]);
+    let runs: [(&Workspace, &[&str], Option<&str>); 3] = [
+        (&other_account, &[], None),
+        (&public, &["--allow-image-outside-ecr"], None),
+        (&public, &[], Some("1")),
+    ];
+    for (ws, flags, variable) in runs {
+        let before = endpoint.connections();
+        let mut command = gwfargate(ws.path(), &endpoint.url);
+        command.env_remove("GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR");
+        if let Some(value) = variable {
+            command.env("GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR", value);
+        }
+        // The endpoint refuses: the run gets as far as AWS and fails there (exit 1).
+        command
+            .args(["plan", "--env", "env1.toml"])
+            .args(flags)
+            .timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .code(1);
+        assert!(
+            endpoint.connections() > before,
+            "{flags:?} {variable:?} reached AWS"
+        );
+    }
 }
 
 #[test]

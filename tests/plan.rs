@@ -64,7 +64,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     assert_eq!(doc["deployment"], "cluster1");
     assert_eq!(doc["region"], REGION);
     let changes = doc["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 24, "{doc}");
+    assert_eq!(changes.len(), 26, "{doc}");
     assert!(changes.iter().all(|c| c["action"] == "create"), "{doc}");
     for c in changes {
         for key in [
@@ -104,7 +104,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
         .success();
     let (stdout, _) = output(&text);
     assert!(stdout.contains("+ create   vpc"), "{stdout}");
-    assert!(stdout.contains("Plan: 24 to create."), "{stdout}");
+    assert!(stdout.contains("Plan: 26 to create."), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,8 +150,8 @@ async fn every_change_is_planned_as_up_then_applies_it_and_destructive_ones_need
     );
     assert!(emulator.writes().is_empty(), "{:?}", emulator.writes());
     assert!(
-        emulator.total() <= 35,
-        "a plan of a complete stack makes at most 35 calls, made {}: {:?}",
+        emulator.total() <= 36,
+        "a plan of a complete stack makes at most 36 calls, made {}: {:?}",
         emulator.total(),
         emulator.calls()
     );

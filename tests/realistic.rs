@@ -960,3 +960,219 @@ fn probe_status(ws: &common::Workspace, emulator: &Emulator) -> u64 {
         .as_u64()
         .unwrap_or_default()
 }
+
+/// Puts a two-group stack back as gwfargate made it before the endpoints had their own
+/// security group: endpoints in the tasks' group, 443 in from and out to the whole VPC, no
+/// endpoints' group, and a state file that never heard of one.
+async fn as_made_with_one_group(ws: &common::Workspace, ec2: &aws_sdk_ec2::Client) {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
+    let group = |name: &'static str| async move {
+        ec2.describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values(name)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .security_groups()[0]
+            .group_id()
+            .unwrap()
+            .to_string()
+    };
+    let tasks = group("cluster1-sg-microservice1").await;
+    let vpce = group("cluster1-sg-vpce").await;
+    let https = |peer: IpPermission| peer;
+    let vpc_wide = https(
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build())
+            .build(),
+    );
+    ec2.authorize_security_group_ingress()
+        .group_id(&tasks)
+        .ip_permissions(vpc_wide.clone())
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_egress()
+        .group_id(&tasks)
+        .ip_permissions(vpc_wide)
+        .send()
+        .await
+        .unwrap();
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    for ep in endpoints.vpc_endpoints() {
+        if ep.groups().is_empty() {
+            continue;
+        }
+        ec2.modify_vpc_endpoint()
+            .vpc_endpoint_id(ep.vpc_endpoint_id().unwrap())
+            .add_security_group_ids(&tasks)
+            .remove_security_group_ids(&vpce)
+            .send()
+            .await
+            .unwrap();
+    }
+    ec2.revoke_security_group_egress()
+        .group_id(&tasks)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&vpce).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_security_group()
+        .group_id(&vpce)
+        .send()
+        .await
+        .unwrap();
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
+    let resources = state["resources"].as_object_mut().unwrap();
+    for key in [
+        "security_group/endpoints",
+        "security_group_rule/tasks-to-endpoints",
+    ] {
+        assert!(resources.remove(key).is_some(), "{key} in {resources:?}");
+    }
+    std::fs::write(ws.state_file(), state.to_string()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_made_with_one_security_group_moves_to_two_without_losing_traffic() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ws = workspace_outside_ecr();
+    let up = || {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml", "--yes"])
+            .assert()
+            .success()
+    };
+    up();
+    let api = aws_sdk_apigateway::Client::new(&sdk)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    as_made_with_one_group(&ws, &ec2).await;
+    assert_eq!(invoke_status(&emulator, &api), 200);
+
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    for line in [
+        "+ create   security group",
+        "cluster1-sg-vpce",
+        "~ update   interface endpoint",
+        "+ create   security group rule",
+    ] {
+        assert!(planned.contains(line), "{line:?} in:\n{planned}");
+    }
+    assert!(
+        !planned.contains("ecs service") && !planned.contains("- delete"),
+        "the tasks are not replaced, nothing is deleted:\n{planned}"
+    );
+
+    // Requests keep passing while `up` moves the endpoints.
+    let mut child = common::spawn(
+        ws.path(),
+        &emulator.endpoint,
+        &["up", "--env", "env1.toml", "--yes"],
+    );
+    let mut statuses = BTreeMap::new();
+    let code = loop {
+        *statuses
+            .entry(invoke_status(&emulator, &api))
+            .or_insert(0u32) += 1;
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");
+
+    // As a new stack is made: the tasks' group lets 443 out to the endpoints' group only.
+    let rules = ec2
+        .describe_security_groups()
+        .group_names("cluster1-sg-microservice1")
+        .send()
+        .await;
+    let tasks = match rules {
+        Ok(out) => out.security_groups()[0].clone(),
+        Err(_) => ec2
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values("cluster1-sg-microservice1")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .security_groups()[0]
+            .clone(),
+    };
+    assert!(
+        tasks
+            .ip_permissions()
+            .iter()
+            .all(|p| p.from_port() == Some(8080)),
+        "{tasks:?}"
+    );
+    assert!(
+        tasks
+            .ip_permissions_egress()
+            .iter()
+            .all(|p| p.ip_ranges().is_empty()),
+        "{tasks:?}"
+    );
+    let (code, _) = {
+        let run = gwfargate(ws.path(), &emulator.endpoint)
+            .args(["plan", "--env", "env1.toml", "--detailed-exitcode"])
+            .assert();
+        (run.get_output().status.code(), output(&run))
+    };
+    assert_eq!(code, Some(0), "nothing left to change");
+
+    // The tasks still reach ECR and CloudWatch Logs: a new revision rolls out (the test bed
+    // stops tasks whose groups keep them from an endpoint).
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace("memory            = 2048", "memory            = 4096"),
+    )
+    .unwrap();
+    up();
+    let svc = common::the_service(&sdk).await;
+    assert_eq!(
+        (svc.running_count(), svc.deployments().len()),
+        (1, 1),
+        "{svc:?}"
+    );
+    assert_eq!(invoke_status(&emulator, &api), 200);
+}

@@ -132,7 +132,9 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         "no route to the internet"
     );
 
-    // Security group: ingress only from the VPC, no all-open egress.
+    // Two security groups. The tasks': the service port in from the VPC, 443 out to the
+    // endpoints' group and S3's prefix list only. The endpoints': 443 in from the tasks' group
+    // only, nothing out.
     let groups = ec2
         .describe_security_groups()
         .filters(
@@ -144,49 +146,69 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         .send()
         .await
         .unwrap();
-    let sg = groups
-        .security_groups()
-        .iter()
-        .find(|g| g.group_name() != Some("default"))
-        .unwrap();
+    let named = |name: &str| {
+        groups
+            .security_groups()
+            .iter()
+            .find(|g| g.group_name() == Some(name))
+            .unwrap_or_else(|| panic!("no group {name}: {groups:?}"))
+            .clone()
+    };
+    let sg = named("cluster1-sg-microservice1");
     let sg_id = sg.group_id().unwrap();
+    let vpce_sg = named("cluster1-sg-vpce");
+    let vpce_sg_id = vpce_sg.group_id().unwrap();
+    assert_eq!(groups.security_groups().len(), 3, "{groups:?}");
     // The VPC's default group keeps no rules (Security Hub EC2.2).
-    let default = groups
-        .security_groups()
-        .iter()
-        .find(|g| g.group_name() == Some("default"))
-        .unwrap();
+    let default = named("default");
     assert!(
         default.ip_permissions().is_empty() && default.ip_permissions_egress().is_empty(),
         "{default:?}"
     );
-    let mut ingress_ports: Vec<i32> = Vec::new();
-    for perm in sg.ip_permissions() {
-        assert!(
-            perm.ip_ranges()
-                .iter()
-                .all(|r| r.cidr_ip() == Some("10.0.0.0/16")),
-            "{perm:?}"
-        );
-        assert!(perm.ipv6_ranges().is_empty() && perm.user_id_group_pairs().is_empty());
-        ingress_ports.push(perm.from_port().unwrap());
-    }
-    ingress_ports.sort_unstable();
-    assert_eq!(ingress_ports, vec![443, 8080]);
-    for perm in sg.ip_permissions_egress() {
-        assert_eq!(perm.ip_protocol(), Some("tcp"), "{perm:?}");
-        assert_eq!(perm.from_port(), Some(443));
-        assert!(
-            perm.ip_ranges()
-                .iter()
-                .all(|r| r.cidr_ip() == Some("10.0.0.0/16"))
-        );
-    }
-    let egress_to_s3 = sg
-        .ip_permissions_egress()
-        .iter()
-        .any(|p| !p.prefix_list_ids().is_empty());
-    assert!(egress_to_s3, "egress to the S3 prefix list");
+    let rules = |perms: &[aws_sdk_ec2::types::IpPermission]| {
+        let mut out: Vec<String> = Vec::new();
+        for p in perms {
+            let port = format!(
+                "{} {}",
+                p.ip_protocol().unwrap(),
+                p.from_port().unwrap_or(-1)
+            );
+            out.extend(
+                p.ip_ranges()
+                    .iter()
+                    .map(|r| format!("{port} {}", r.cidr_ip().unwrap())),
+            );
+            out.extend(
+                p.prefix_list_ids()
+                    .iter()
+                    .map(|_| format!("{port} s3 prefix list")),
+            );
+            out.extend(
+                p.user_id_group_pairs()
+                    .iter()
+                    .map(|g| format!("{port} {}", g.group_id().unwrap())),
+            );
+            assert!(p.ipv6_ranges().is_empty(), "{p:?}");
+        }
+        out.sort();
+        out
+    };
+    assert_eq!(rules(sg.ip_permissions()), ["tcp 8080 10.0.0.0/16"]);
+    assert_eq!(
+        rules(sg.ip_permissions_egress()),
+        [
+            "tcp 443 s3 prefix list".to_string(),
+            format!("tcp 443 {vpce_sg_id}"),
+        ]
+    );
+    assert_eq!(
+        rules(vpce_sg.ip_permissions()),
+        [format!("tcp 443 {sg_id}")]
+    );
+    assert!(
+        rules(vpce_sg.ip_permissions_egress()).is_empty(),
+        "{vpce_sg:?}"
+    );
 
     // Endpoints: three interface endpoints in both subnets with the group and private DNS,
     // and the S3 gateway endpoint on the route table.
@@ -218,7 +240,8 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
             in_subnets.sort();
             assert_eq!(in_subnets, subnet_ids, "{:?}", ep.service_name());
             assert_eq!(ep.private_dns_enabled(), Some(true));
-            assert!(ep.groups().iter().any(|g| g.group_id() == Some(sg_id)));
+            let in_groups: Vec<_> = ep.groups().iter().filter_map(|g| g.group_id()).collect();
+            assert_eq!(in_groups, [vpce_sg_id], "{:?}", ep.service_name());
         }
     }
     services.sort();
@@ -569,8 +592,8 @@ async fn up_status_down_end_to_end() {
         emulator.writes()
     );
     assert!(
-        emulator.total() <= 35,
-        "a no-op up makes at most 35 calls, made {}: {calls:?}",
+        emulator.total() <= 36,
+        "a no-op up makes at most 36 calls, made {}: {calls:?}",
         emulator.total()
     );
     assert_eq!(inventory(&sdk).await, expected_full_stack());
@@ -602,8 +625,8 @@ async fn up_status_down_end_to_end() {
         .assert()
         .success();
     assert!(
-        emulator.total() <= 20,
-        "status makes at most 20 calls, made {}: {:?}",
+        emulator.total() <= 21,
+        "status makes at most 21 calls, made {}: {:?}",
         emulator.total(),
         emulator.calls()
     );
@@ -652,7 +675,7 @@ async fn up_status_down_end_to_end() {
         serde_json::json!({"running": 1, "desired": 1})
     );
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 24);
+    assert_eq!(resources.len(), 26);
     for r in resources {
         // Every key is always there, `detail` as null when there is none: stable for scripts.
         for key in ["kind", "name", "id", "state", "detail"] {
@@ -858,7 +881,7 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
     assert_eq!(doc["state_file_present"], false);
     assert!(doc["url"].is_null());
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 24);
+    assert_eq!(resources.len(), 26);
     assert!(
         resources
             .iter()

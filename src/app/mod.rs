@@ -25,7 +25,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     session::check_endpoint(global.endpoint_url.as_deref())?;
     match &cli.command {
         Command::Up(args) => {
-            let session = session::open(Some(&args.env), global, Purpose::Up, false).await?;
+            let started = std::time::Instant::now();
+            let target = session::resolve(Some(&args.env), global, Purpose::Up)?;
+            session::check_image(&target.deployment, &args.image)?;
+            let session = session::open_target(target, global, Purpose::Up, false, started).await?;
             let url = up::up(
                 &session,
                 &up::Options {
@@ -39,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Plan(args) => {
             let started = std::time::Instant::now();
             let target = session::resolve(Some(&args.env), global, Purpose::Plan)?;
+            session::check_image(&target.deployment, &args.image)?;
             let deployment = target.deployment.clone();
             // A change the built stack cannot take is refused before any AWS call.
             let (plan, header) = match &target.fixed {

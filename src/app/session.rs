@@ -42,6 +42,28 @@ pub async fn open(
     open_target(target, global, purpose, purge, started).await
 }
 
+/// Refuses, before any AWS call, an image the tasks cannot pull: the private subnets reach
+/// only ECR in the stack's region, through the VPC endpoints. `check` says the user knows.
+pub fn check_image(
+    deployment: &crate::config::Deployment,
+    check: &crate::cli::ImageCheck,
+) -> anyhow::Result<()> {
+    if check.allow_image_outside_ecr || deployment.image_in_regional_ecr() {
+        return Ok(());
+    }
+    let region = &deployment.region;
+    Err(UsageError(format!(
+        "`service.image` {image} is outside ECR in {region}, and nothing was changed: the tasks \
+         run in private subnets with no route to the internet and reach only {region}'s ECR \
+         through the VPC endpoints, so they could not pull it and the service would never \
+         start.\n  Push the image to ECR in {region} (or add an ECR pull-through cache rule \
+         there) and use that reference; or, if you gave the subnets another way out yourself, \
+         run again with --allow-image-outside-ecr (or GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR=1).",
+        image = crate::printable::Quoted(&deployment.service.image),
+    ))
+    .into())
+}
+
 /// Connects to AWS for a resolved stack.
 pub async fn open_target(
     target: Target,

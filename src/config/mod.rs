@@ -51,6 +51,18 @@ pub struct Deployment {
     pub api: Api,
 }
 
+impl Deployment {
+    /// Whether the tasks can pull the image through the stack's VPC endpoints: it lives in
+    /// ECR in the stack's region (this account's registry or another's). The private subnets
+    /// have no other way out.
+    pub fn image_in_regional_ecr(&self) -> bool {
+        ImageRef::parse(&self.service.image)
+            .ok()
+            .and_then(|i| i.ecr())
+            .is_some_and(|loc| loc.region == self.region)
+    }
+}
+
 /// The API's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Api {

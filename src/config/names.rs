@@ -29,8 +29,10 @@ pub struct Names {
     pub vpc: String,
     /// Route table `Name` tag.
     pub route_table: String,
-    /// Security group name.
+    /// The tasks' security group name.
     pub security_group: String,
+    /// The interface endpoints' security group name.
+    pub endpoint_security_group: String,
     /// Execution role name (at most 64), unique per region.
     pub execution_role: String,
     /// Inline policy name on the execution role.
@@ -66,6 +68,7 @@ impl Names {
             vpc: format!("{n}-vpc"),
             route_table: format!("{n}-rt-private"),
             security_group: format!("{n}-sg-{s}"),
+            endpoint_security_group: format!("{n}-sg-vpce"),
             // IAM is global: two regions' stacks of one name must not share a role.
             execution_role: fit(&format!("{n}-role-{s}-{}", d.region), 64),
             execution_policy: format!("{n}-policy-{s}-execution"),

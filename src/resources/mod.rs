@@ -21,6 +21,7 @@ use apigateway::{integration::Integrations, rest_api::RestApi, stage::Stage, vpc
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
 use network::endpoint::{self, Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
+use network::endpoint_access::EndpointAccess;
 use network::{route_table::RouteTable, security_group::SecurityGroup, subnet::Subnet, vpc::Vpc};
 
 /// A deployment's graph, with the handles the commands read results from.
@@ -60,7 +61,13 @@ pub fn stack(
         .map(|(i, s)| g.add(Subnet::new(i, s, names, &vpc)))
         .collect();
     let route_table = g.add(RouteTable::new(names, &vpc, &subnets));
-    let security_group = g.add(SecurityGroup::new(deployment, names, &vpc));
+    let security_group = g.add(SecurityGroup::tasks(deployment, names, &vpc));
+    let endpoint_group = g.add(SecurityGroup::endpoints(
+        deployment,
+        names,
+        &vpc,
+        &security_group,
+    ));
     let mut endpoints: Vec<(&'static str, _)> = INTERFACE_SERVICES
         .iter()
         .map(|&service| {
@@ -70,7 +77,10 @@ pub fn stack(
                 names,
                 &vpc,
                 &subnets,
-                &security_group,
+                endpoint::Groups {
+                    endpoints: &endpoint_group,
+                    tasks: &security_group,
+                },
                 endpoint::policy(service, deployment, names, account),
             ));
             (service, r)
@@ -88,12 +98,25 @@ pub fn stack(
         )),
     ));
 
+    let interface_endpoints: Vec<_> = endpoints
+        .iter()
+        .filter(|(service, _)| *service != GATEWAY_SERVICE)
+        .map(|(_, r)| r.clone())
+        .collect();
+    let endpoint_access = g.add(EndpointAccess::new(
+        deployment,
+        names,
+        &security_group,
+        &endpoint_group,
+        &interface_endpoints,
+    ));
+
     let role = g.add(iam::ExecutionRole::new(deployment, names, account));
     let log_group = g.add(logs::LogGroup::new(deployment, names));
     let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
         Some(repository) => Some(g.add(repository)),
         None => {
-            if !in_regional_ecr(&deployment.service.image, region) {
+            if !deployment.image_in_regional_ecr() {
                 notes.push(format!(
                     "{image} is outside ECR in {region}; it is used as given, but the \
                      tasks run in private subnets with no route to the internet and reach only \
@@ -136,6 +159,7 @@ pub fn stack(
             subnets: &subnets,
             security_group: &security_group,
             endpoints: &endpoints,
+            endpoint_access: &endpoint_access,
         },
     ));
 
@@ -181,13 +205,6 @@ pub fn stack(
         notes,
         exposure,
     }
-}
-
-fn in_regional_ecr(image: &str, region: &str) -> bool {
-    crate::config::ImageRef::parse(image)
-        .ok()
-        .and_then(|i| i.ecr())
-        .is_some_and(|loc| loc.region == region)
 }
 
 #[cfg(test)]
@@ -266,7 +283,7 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        assert_eq!(keys.len(), 24);
+        assert_eq!(keys.len(), 26);
     }
 
     #[test]
@@ -289,6 +306,16 @@ mod tests {
         // ECS needs a listener on the target group, and tasks need the endpoints.
         assert!(has("service", "listener"));
         assert!(has("service", "endpoint/ecr.dkr") && has("service", "endpoint/s3"));
+        // The tasks reach the endpoints through the rule between the two groups, which comes
+        // after every endpoint moved to its own group (a stack made with one group).
+        let access = "security_group_rule/tasks-to-endpoints";
+        assert!(has("service", access));
+        assert!(has(access, "endpoint/logs") && has(access, "security_group/endpoints"));
+        assert!(has("endpoint/logs", "security_group/endpoints"));
+        // AWS deletes no group another group's rule names.
+        assert!(
+            deps("security_group/endpoints").contains(&("security_group".to_string(), Phase::Gone))
+        );
         // The URL goes public only once the service serves.
         assert!(has("stage", "service"));
         // No revision for an image not pushed.

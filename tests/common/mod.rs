@@ -208,6 +208,9 @@ pub fn environment(dir: &Path, endpoint: &str) -> Vec<(&'static str, std::ffi::O
             dir.join("no-aws-credentials").into(),
         ),
         ("GWFARGATE_POLL_SECONDS", "0.05".into()),
+        // The tests' tasks pull nothing, so most run an image outside ECR (no push step); the
+        // refusal of such an image is tested with this removed.
+        ("GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR", "1".into()),
     ]
 }
 
@@ -454,7 +457,7 @@ pub fn expected_full_stack() -> BTreeMap<&'static str, usize> {
     BTreeMap::from([
         ("vpcs", 1),
         ("subnets", 2),
-        ("security groups", 1),
+        ("security groups", 2),
         ("route tables", 1),
         ("vpc endpoints", 4),
         ("load balancers", 1),

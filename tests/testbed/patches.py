@@ -390,6 +390,21 @@ def _patch_ec2():
     from moto.ec2.models import EC2Backend
     from moto.ec2.models.vpcs import VPCEndPoint
 
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    @_wrap(SecurityGroupRule, "__eq__")
+    def rule_eq(original, self, other):
+        # AWS finds a rule to revoke by protocol, ports and peer; moto also compares the
+        # description of a rule naming a group, so a revoke without it found nothing
+        # (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RevokeSecurityGroupEgress.html).
+        if not settings.on("fidelity") or not (self.source_group or other.source_group):
+            return original(self, other)
+        def peer(r):
+            return (r.source_group or {}).get("GroupId")
+
+        return (peer(self) == peer(other) and self.ip_protocol == other.ip_protocol
+                and (self.ip_protocol == "-1" or (self.from_port, self.to_port) == (other.from_port, other.to_port)))
+
     @_wrap(EC2Backend, "describe_vpc_endpoint_services")
     def describe_vpc_endpoint_services(original, self, *args, **kwargs):
         # Some interface endpoint services are offered only in some zones of a region, and
@@ -468,6 +483,15 @@ def _patch_ec2():
                 continue
             if (subnet_id and subnet_id in ep.subnet_ids) or (group_id and group_id in ep.security_group_ids):
                 users.append(f"VPC endpoint {ep.id}")
+        if group_id:
+            # A group another group's rule names cannot be deleted until that rule goes
+            # (https://docs.aws.amazon.com/vpc/latest/userguide/deleting-security-groups.html).
+            for groups in list(backend.groups.values()):
+                for other in list(groups.values()):
+                    if other.id != group_id and any(
+                            (r.source_group or {}).get("GroupId") == group_id
+                            for r in other.ingress_rules + other.egress_rules):
+                        users.append(f"a rule of security group {other.id}")
         from moto.ecs.models import ecs_backends
         from moto.elbv2.models import elbv2_backends
 
@@ -722,6 +746,71 @@ SERVICE_DELETED = ("Service deleted", "ServiceSchedulerInitiated")
 FAILED_TO_START = ("CannotPullContainerError: The task's image could not be pulled", "TaskFailedToStart")
 
 
+# Tasks in private subnets reach ECR and CloudWatch Logs only through the interface endpoints,
+# over HTTPS, and only where both security groups allow it: the task's groups must let 443 out
+# to the endpoint (its group, or a range holding its subnets), and the endpoint's groups must
+# let 443 in from the task (its group, or a range holding its subnet). Otherwise the image pull
+# times out and the task stops ("the security group attached to the endpoint must allow
+# incoming connections on port 443", https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html;
+# rules name a range, a prefix list or a security group,
+# https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html;
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/resource-initialization-error.html).
+# The S3 gateway endpoint's path (prefix list, route) is not judged.
+TASK_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
+
+
+def _allows(rule, port, groups, ranges):
+    """Whether a moto security group rule lets TCP `port` through to or from a peer in
+    `groups` or in all of `ranges` (CIDR strings)."""
+    import ipaddress
+
+    if rule.ip_protocol not in ("-1", "tcp"):
+        return False
+    if rule.ip_protocol == "tcp" and not (rule.from_port <= port <= rule.to_port):
+        return False
+    if (rule.source_group or {}).get("GroupId") in groups:
+        return True
+    cidr = (rule.ip_range or {}).get("CidrIp")
+    if not cidr or not ranges:
+        return False
+    return all(ipaddress.ip_network(r).subnet_of(ipaddress.ip_network(cidr)) for r in ranges)
+
+
+def unreachable_endpoint(service):
+    """The first interface endpoint the service's tasks need and cannot reach, in words, or
+    None."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[service._account_id][service.region_name]
+    net = (service.network_configuration or {}).get("awsvpcConfiguration", {})
+    task_group_ids = list(net.get("securityGroups") or [])
+    try:
+        task_subnets = [ec2.get_subnet(s) for s in net.get("subnets") or []]
+    except Exception:  # noqa: BLE001 (an unknown subnet is moto's business)
+        return None
+    if not task_subnets:
+        return None
+    vpc_id = task_subnets[0].vpc_id
+    task_ranges = [s.cidr_block for s in task_subnets]
+
+    def groups(ids):
+        return [g for g in (ec2.get_security_group_from_id(i) for i in ids) if g is not None]
+
+    for ep in list(ec2.vpc_end_points.values()):
+        if (ep.vpc_id != vpc_id or ep.state == "deleted" or str(ep.vpc_endpoint_type).lower() != "interface"
+                or not ep.service_name.endswith(TASK_ENDPOINTS)):
+            continue
+        ep_group_ids = list(ep.security_group_ids or [])
+        ep_ranges = [ec2.get_subnet(s).cidr_block for s in ep.subnet_ids or []]
+        out = any(_allows(r, 443, ep_group_ids, ep_ranges) for g in groups(task_group_ids) for r in g.egress_rules)
+        into = any(_allows(r, 443, task_group_ids, task_ranges) for g in groups(ep_group_ids) for r in g.ingress_rules)
+        if not (out and into):
+            side = "the tasks' security groups let no HTTPS out to it" if not out else \
+                "its security groups let no HTTPS in from the tasks"
+            return f"endpoint {ep.id} ({ep.service_name}): {side}"
+    return None
+
+
 def _patch_ecs():
     import threading
 
@@ -750,7 +839,11 @@ def _patch_ecs():
             # tasks are told apart by it.
             service.task_definition = backend.describe_task_definition(service.task_definition).arn
         service.__dict__["_tb_rollout"] = service.__dict__["_tb_started"] = CLOCK.now()
-        service.__dict__["_tb_fails"] = fails(backend, service.task_definition)
+        blocked = unreachable_endpoint(service) if settings.on("fidelity") else None
+        service.__dict__["_tb_fails"] = fails(backend, service.task_definition) or blocked is not None
+        service.__dict__["_tb_fail_reason"] = (
+            (f"ResourceInitializationError: unable to pull secrets or registry auth: {blocked}: "
+             "dial tcp :443: i/o timeout", "TaskFailedToStart") if blocked else FAILED_TO_START)
         service.__dict__["_tb_primary"] = new_deployment_id()
 
     def registry(backend):
@@ -836,7 +929,8 @@ def _patch_ecs():
                     tripped = start + CLOCK.wall(D["circuit_breaker"])
                     # The breaker stops the failing deployment from launching tasks
                     # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html).
-                    stop(self, [t for t in tasks_of(self) if t.live and t.never_runs], tripped, FAILED_TO_START)
+                    stop(self, [t for t in tasks_of(self) if t.live and t.never_runs], tripped,
+                         d.get("_tb_fail_reason") or FAILED_TO_START)
                     if d.get("_tb_good"):
                         # The circuit breaker rolls back to the last deployment that completed.
                         d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition}

@@ -30,7 +30,9 @@ assume the service linked role") until it is `slr_usable` AWS seconds old.
 
 `failing_images` lists substrings of image references whose tasks never start: an ECS
 deployment of such an image is stopped by the circuit breaker after `circuit_breaker` AWS
-seconds (FAILED, or rolled back to the last revision that completed).
+seconds (FAILED, or rolled back to the last revision that completed). With `fidelity`, so is
+one whose tasks' security groups and an ECR or CloudWatch Logs interface endpoint's do not let
+HTTPS from the tasks to it (patches.unreachable_endpoint).
 """
 import copy
 

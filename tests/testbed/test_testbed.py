@@ -276,6 +276,35 @@ class CircuitBreaker(Bed):
         now = svc()
         self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
 
+    def test_tasks_that_cannot_reach_an_endpoint_over_https_never_start(self):
+        vpc, subnets, sg, kwargs = Provisioning.service(self)
+        ec2, ecs = self.client("ec2"), self.client("ecs")
+        vpce_sg = ec2.create_security_group(GroupName="vpce", Description="e", VpcId=vpc)["GroupId"]
+        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.ecr.dkr", VpcEndpointType="Interface",
+                                SubnetIds=subnets, SecurityGroupIds=[vpce_sg])
+        kwargs["taskDefinition"] = self.register("app:1")
+        ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        aws_seconds(1100)
+        self.assertEqual(self.primary(svc())["rolloutState"], "FAILED", "the endpoint's group lets nothing in")
+        stopped = ecs.list_tasks(cluster="c", desiredStatus="STOPPED")["taskArns"]
+        reasons = {t["stoppedReason"] for t in ecs.describe_tasks(cluster="c", tasks=stopped)["tasks"]}
+        self.assertTrue(reasons and all("ResourceInitializationError" in r and "ecr.dkr" in r for r in reasons), reasons)
+
+        https = lambda **peer: [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, **peer}]
+        ec2.authorize_security_group_ingress(GroupId=vpce_sg, IpPermissions=https(UserIdGroupPairs=[{"GroupId": sg}]))
+        # AWS's all-open egress rule went: the tasks' group must name the way out itself.
+        ec2.revoke_security_group_egress(GroupId=sg, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ecs.update_service(cluster="c", service="s", taskDefinition=kwargs["taskDefinition"])
+        aws_seconds(1100)
+        self.assertEqual(self.primary(svc())["rolloutState"], "FAILED", "the tasks' group lets nothing out")
+
+        ec2.authorize_security_group_egress(GroupId=sg, IpPermissions=https(IpRanges=[{"CidrIp": "10.0.0.0/16"}]))
+        ecs.update_service(cluster="c", service="s", taskDefinition=kwargs["taskDefinition"])
+        aws_seconds(700)
+        now = svc()
+        self.assertEqual((self.primary(now)["rolloutState"], now["runningCount"]), ("COMPLETED", 2))
+
 
 class Tasks(Bed):
     # Containers stop and interfaces go for longer than on AWS (10 s, 120 s) and draining is
@@ -568,6 +597,23 @@ class Ordering(Bed):
             ec2.delete_security_group(GroupId=sg)
         self.assertEqual(self.code(ctx), "DependencyViolation", "kept across a config change")
         aws_seconds(500)  # STOPPED 900 s after the delete
+        ec2.delete_security_group(GroupId=sg)
+
+    def test_a_group_another_groups_rule_names_cannot_be_deleted(self):
+        vpc, _, sg = self.network()
+        ec2 = self.client("ec2")
+        other = ec2.create_security_group(GroupName="other", Description="o", VpcId=vpc)["GroupId"]
+        rule = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": sg}]}]
+        ec2.authorize_security_group_ingress(GroupId=other, IpPermissions=rule)
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation")
+        self.assertIn(other, str(ctx.exception))
+        # A rule is found to revoke without its description, as AWS does.
+        described = [dict(rule[0], UserIdGroupPairs=[{"GroupId": sg, "Description": "tasks"}])]
+        ec2.authorize_security_group_egress(GroupId=other, IpPermissions=described)
+        ec2.revoke_security_group_egress(GroupId=other, IpPermissions=rule)
+        ec2.revoke_security_group_ingress(GroupId=other, IpPermissions=rule)
         ec2.delete_security_group(GroupId=sg)
 
 

@@ -32,7 +32,7 @@ use crate::model::{
     Seen, listed, sorted,
 };
 use crate::resources::elb::{listener, target_group};
-use crate::resources::network::{endpoint, security_group, subnet};
+use crate::resources::network::{endpoint, endpoint_access, security_group, subnet};
 use crate::state::Intent;
 
 /// The service and what it runs on.
@@ -68,12 +68,14 @@ pub struct Wiring<'a> {
     pub security_group: &'a Ref<security_group::Outputs>,
     /// The interface endpoints by service name, and the gateway endpoint.
     pub endpoints: &'a [(&'static str, Ref<endpoint::Outputs>)],
+    /// The tasks' way to the interface endpoints.
+    pub endpoint_access: &'a Ref<endpoint_access::Outputs>,
 }
 
 impl Service {
     /// The service of `deployment`, wired as `wiring` says.
     pub fn new(deployment: &Deployment, names: &Names, wiring: Wiring<'_>) -> Service {
-        let endpoints = wiring
+        let mut endpoints: Vec<Dep> = wiring
             .endpoints
             .iter()
             .map(|(service, r)| {
@@ -86,6 +88,7 @@ impl Service {
                 })
             })
             .collect();
+        endpoints.push(wiring.endpoint_access.dep_until(Phase::Quiet));
         Service {
             name: names.service.clone(),
             cluster_name: names.cluster.clone(),
@@ -850,6 +853,7 @@ mod tests {
                 subnets: &subnets,
                 security_group: &Ref::new("security_group"),
                 endpoints: &endpoints,
+                endpoint_access: &Ref::new("security_group_rule/tasks-to-endpoints"),
             },
         );
         let world = World::default();

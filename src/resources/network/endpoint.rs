@@ -33,15 +33,26 @@ pub const GATEWAY_SERVICE: &str = "s3";
 
 /// Where an endpoint sits.
 enum Placement {
-    /// In the subnets, behind the security group, with private DNS.
+    /// In the subnets, behind the endpoints' security group, with private DNS. Stacks made
+    /// before the endpoints had their own group put them in the tasks' group (`former_group`),
+    /// which they leave.
     Interface {
         subnets: Vec<Ref<subnet::Outputs>>,
         security_group: Ref<security_group::Outputs>,
+        former_group: Ref<security_group::Outputs>,
     },
     /// On the route table.
     Gateway {
         route_table: Ref<route_table::Outputs>,
     },
+}
+
+/// The security groups of an interface endpoint.
+pub struct Groups<'a> {
+    /// The endpoints' group, which it is in.
+    pub endpoints: &'a Ref<security_group::Outputs>,
+    /// The tasks' group, which it is not in.
+    pub tasks: &'a Ref<security_group::Outputs>,
 }
 
 /// The VPC endpoint of one AWS service.
@@ -102,14 +113,15 @@ pub fn policy(
 }
 
 impl Endpoint {
-    /// The interface endpoint of `service` in `subnets`, letting through `policy`.
+    /// The interface endpoint of `service` in `subnets` and `groups` (the endpoints' own, and
+    /// the tasks' it must not be in), letting through `policy`.
     pub fn interface(
         service: &'static str,
         region: &str,
         names: &Names,
         vpc: &Ref<vpc::Outputs>,
         subnets: &[Ref<subnet::Outputs>],
-        security_group: &Ref<security_group::Outputs>,
+        groups: Groups<'_>,
         policy: serde_json::Value,
     ) -> Endpoint {
         Endpoint {
@@ -119,7 +131,8 @@ impl Endpoint {
             vpc: vpc.clone(),
             placement: Placement::Interface {
                 subnets: subnets.to_vec(),
-                security_group: security_group.clone(),
+                security_group: groups.endpoints.clone(),
+                former_group: groups.tasks.clone(),
             },
             policy,
         }
@@ -236,9 +249,11 @@ impl Resource for Endpoint {
             Placement::Interface {
                 subnets,
                 security_group,
+                former_group,
             } => {
                 deps.extend(subnets.iter().map(Ref::dep));
                 deps.push(security_group.dep());
+                deps.push(former_group.dep());
             }
             Placement::Gateway { route_table } => deps.push(route_table.dep()),
         }
@@ -330,6 +345,7 @@ impl Resource for Endpoint {
             Placement::Interface {
                 subnets,
                 security_group,
+                former_group,
             } => {
                 let want: Option<Vec<String>> = subnets
                     .iter()
@@ -341,11 +357,20 @@ impl Resource for Endpoint {
                     .iter()
                     .filter_map(|g| g.group_id().map(str::to_string))
                     .collect();
+                let former = inputs.get(former_group).map(|g| g.id);
                 match inputs.get(security_group) {
-                    Some(sg) if groups.contains(&sg.id) => {}
+                    Some(sg)
+                        if groups.contains(&sg.id)
+                            && former.as_ref().is_none_or(|f| !groups.contains(f)) => {}
                     Some(sg) => {
-                        let mut after = groups.clone();
-                        after.push(sg.id);
+                        let mut after: Vec<String> = groups
+                            .iter()
+                            .filter(|g| Some(*g) != former.as_ref())
+                            .cloned()
+                            .collect();
+                        if !after.contains(&sg.id) {
+                            after.push(sg.id);
+                        }
                         diff.change("security_groups", listed(&groups), after.join(", "));
                     }
                     None => {
@@ -393,6 +418,7 @@ impl Resource for Endpoint {
             Placement::Interface {
                 subnets,
                 security_group,
+                ..
             } => {
                 let subnet_ids = subnets
                     .iter()
@@ -434,6 +460,7 @@ impl Resource for Endpoint {
             Placement::Interface {
                 subnets,
                 security_group,
+                former_group,
             } => {
                 let missing: Vec<String> = subnets
                     .iter()
@@ -443,12 +470,15 @@ impl Resource for Endpoint {
                     .filter(|s| !live.subnet_ids().contains(s))
                     .collect();
                 let group = inputs.need(security_group)?.id;
-                let group_missing = !live
-                    .groups()
-                    .iter()
-                    .any(|g| g.group_id() == Some(group.as_str()));
+                let in_group = |id: &str| live.groups().iter().any(|g| g.group_id() == Some(id));
+                let group_missing = !in_group(&group);
+                let former = inputs
+                    .get(former_group)
+                    .map(|g| g.id)
+                    .filter(|id| in_group(id));
                 req.set_add_subnet_ids((!missing.is_empty()).then_some(missing))
                     .set_add_security_group_ids(group_missing.then(|| vec![group]))
+                    .set_remove_security_group_ids(former.map(|id| vec![id]))
             }
             Placement::Gateway { route_table } => {
                 let table = inputs.need(route_table)?.id;
@@ -541,7 +571,10 @@ mod tests {
             &env.names,
             &Ref::new("vpc"),
             &[Ref::new("subnet/0"), Ref::new("subnet/1")],
-            &Ref::new("security_group"),
+            Groups {
+                endpoints: &Ref::new("security_group/endpoints"),
+                tasks: &Ref::new("security_group"),
+            },
             policy("logs", &env.deployment, &env.names, &env.account),
         )
     }
@@ -580,15 +613,24 @@ mod tests {
     }
 
     fn endpoint(state: &str, subnets: &[&str]) -> VpcEndpoint {
+        in_groups(state, subnets, &["sg-1"])
+    }
+
+    fn in_groups(state: &str, subnets: &[&str], groups: &[&str]) -> VpcEndpoint {
         VpcEndpoint::builder()
             .vpc_endpoint_id("vpce-1")
             .state(state.into())
             .set_subnet_ids(Some(subnets.iter().map(|s| s.to_string()).collect()))
-            .groups(
-                aws_sdk_ec2::types::SecurityGroupIdentifier::builder()
-                    .group_id("sg-1")
-                    .build(),
-            )
+            .set_groups(Some(
+                groups
+                    .iter()
+                    .map(|g| {
+                        aws_sdk_ec2::types::SecurityGroupIdentifier::builder()
+                            .group_id(*g)
+                            .build()
+                    })
+                    .collect(),
+            ))
             .build()
     }
 
@@ -619,10 +661,44 @@ mod tests {
             },
         );
         world.publish(
-            "security_group",
+            "security_group/endpoints",
             security_group::Outputs { id: "sg-1".into() },
         );
+        world.publish(
+            "security_group",
+            security_group::Outputs {
+                id: "sg-tasks".into(),
+            },
+        );
         world
+    }
+
+    #[test]
+    fn an_endpoint_in_the_tasks_group_moves_to_its_own() {
+        let env = env();
+        let world = world();
+        let r = logs(&env);
+        let subnets = ["subnet-a", "subnet-b"];
+        let diff = r.diff(
+            &env,
+            &in_groups("available", &subnets, &["sg-tasks"]),
+            &world.inputs(),
+        );
+        assert_eq!(diff.words(), "security_groups sg-tasks → sg-1");
+        // Cut short between the two halves of the move: the tasks' group still goes.
+        let diff = r.diff(
+            &env,
+            &in_groups("available", &subnets, &["sg-1", "sg-tasks"]),
+            &world.inputs(),
+        );
+        assert_eq!(diff.words(), "security_groups sg-1, sg-tasks → sg-1");
+        // A group of the user's stays.
+        let diff = r.diff(
+            &env,
+            &in_groups("available", &subnets, &["sg-user", "sg-1"]),
+            &world.inputs(),
+        );
+        assert_eq!(diff, Diff::none());
     }
 
     #[test]

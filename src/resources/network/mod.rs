@@ -1,5 +1,6 @@
-//! The network: VPC, private subnets, their route table, the tasks' security group, and the
-//! VPC endpoints that replace a NAT gateway. All EC2; every resource is found by its tags.
+//! The network: VPC, private subnets, their route table, the tasks' and the endpoints' security
+//! groups, and the VPC endpoints that replace a NAT gateway. All EC2; every resource is found
+//! by its tags.
 
 use aws_sdk_ec2::types::Filter;
 
@@ -8,6 +9,7 @@ use crate::config::names::{TAG_ENV, TAG_NAME};
 use crate::model::Env;
 
 pub mod endpoint;
+pub mod endpoint_access;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;

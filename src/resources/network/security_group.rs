@@ -1,11 +1,14 @@
-//! The security group of the tasks and the interface endpoints.
+//! The two security groups: the tasks' and the interface endpoints'.
 //!
-//! Ingress: the service port and 443 from the VPC only. Egress: 443 to the VPC (interface
-//! endpoints) and 443 to the S3 prefix list (gateway endpoint, where ECR keeps image layers).
-//! The all-open egress rule AWS adds to every new group is removed: the original design left it.
+//! The tasks' group lets in the service port from the VPC (the load balancer) and lets out
+//! 443 to S3's prefix list (the gateway endpoint, where ECR keeps image layers); its 443 out
+//! to the endpoints' group is [`super::endpoint_access`]'s, because each group names the
+//! other. The endpoints' group lets in 443 from the tasks' group only and lets nothing out.
+//! The all-open egress rule AWS adds to every new group is removed from both: the original
+//! design left it.
 
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, PrefixListId, ResourceType, SecurityGroup as Group,
+    IpPermission, IpRange, PrefixListId, ResourceType, SecurityGroup as Group, UserIdGroupPair,
 };
 use serde::{Deserialize, Serialize};
 
@@ -14,66 +17,103 @@ use crate::aws::errors::has_code;
 use crate::aws::tags::{ec2_filter, ec2_spec};
 use crate::aws::wait::Patience;
 use crate::aws::{AwsResultExt as _, ignore};
-use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
+use crate::model::{
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen, Value,
+};
 use crate::state::Intent;
 
-/// The tasks' and endpoints' security group.
+/// Whose group it is, and what that lets in.
+enum Purpose {
+    /// The tasks': the service port from the VPC.
+    Tasks { port: i32, vpc_cidr: String },
+    /// The interface endpoints': 443 from the tasks' group.
+    Endpoints { tasks: Ref<Outputs> },
+}
+
+/// One of the stack's security groups.
 pub struct SecurityGroup {
+    key: Key,
     name: String,
-    port: i32,
-    vpc_cidr: String,
     description: String,
     vpc: Ref<vpc::Outputs>,
+    purpose: Purpose,
 }
 
 impl SecurityGroup {
     /// The group of `deployment`'s tasks.
-    pub fn new(
+    pub fn tasks(
         deployment: &crate::config::Deployment,
         names: &crate::config::names::Names,
         vpc: &Ref<vpc::Outputs>,
     ) -> SecurityGroup {
         SecurityGroup {
+            key: "security_group".to_string(),
             name: names.security_group.clone(),
-            port: i32::from(deployment.service.port),
-            vpc_cidr: deployment.network.vpc_cidr.to_string(),
             description: format!(
-                "gwfargate {}: tasks of {} and the VPC endpoints",
+                "gwfargate {}: tasks of {}",
                 deployment.name, deployment.service.name
             ),
             vpc: vpc.clone(),
+            purpose: Purpose::Tasks {
+                port: i32::from(deployment.service.port),
+                vpc_cidr: deployment.network.vpc_cidr.to_string(),
+            },
         }
     }
 
-    fn ingress(&self) -> Vec<Rule> {
-        vec![
-            Rule::cidr(
-                self.port,
-                &self.vpc_cidr,
-                "service port from the VPC (load balancer)",
+    /// The group of `deployment`'s interface endpoints, open to the `tasks` group alone.
+    pub fn endpoints(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+        vpc: &Ref<vpc::Outputs>,
+        tasks: &Ref<Outputs>,
+    ) -> SecurityGroup {
+        SecurityGroup {
+            key: "security_group/endpoints".to_string(),
+            name: names.endpoint_security_group.clone(),
+            description: format!(
+                "gwfargate {}: VPC endpoints, reached by the tasks of {}",
+                deployment.name, deployment.service.name
             ),
-            Rule::cidr(
-                443,
-                &self.vpc_cidr,
-                "HTTPS from the VPC (interface endpoints)",
-            ),
-        ]
+            vpc: vpc.clone(),
+            purpose: Purpose::Endpoints {
+                tasks: tasks.clone(),
+            },
+        }
     }
 
+    /// What it lets in; `None` while the tasks' group it names is yet to be made.
+    fn ingress(&self, inputs: &Inputs<'_>) -> Option<Vec<Rule>> {
+        match &self.purpose {
+            Purpose::Tasks { port, vpc_cidr } => Some(vec![Rule::cidr(
+                *port,
+                vpc_cidr,
+                "service port from the VPC (load balancer)",
+            )]),
+            Purpose::Endpoints { tasks } => inputs.get(tasks).map(|tasks| {
+                vec![Rule {
+                    port: 443,
+                    peer: Peer::Group(tasks.id),
+                    description: "HTTPS from the tasks",
+                }]
+            }),
+        }
+    }
+
+    /// What it lets out, given S3's prefix list (read at full depth).
     fn egress(&self, s3: Option<&str>) -> Vec<Rule> {
-        let mut rules = vec![Rule::cidr(
-            443,
-            &self.vpc_cidr,
-            "HTTPS to the interface endpoints",
-        )];
-        if let Some(s3) = s3 {
-            rules.push(Rule {
+        match (&self.purpose, s3) {
+            (Purpose::Tasks { .. }, Some(s3)) => vec![Rule {
                 port: 443,
                 peer: Peer::PrefixList(s3.to_string()),
                 description: "HTTPS to S3 (image layers)",
-            });
+            }],
+            _ => Vec::new(),
         }
-        rules
+    }
+
+    fn needs_prefix_list(&self) -> bool {
+        matches!(self.purpose, Purpose::Tasks { .. })
     }
 }
 
@@ -94,20 +134,22 @@ pub struct Outputs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Peer {
+pub(super) enum Peer {
     Cidr(String),
     PrefixList(String),
+    Group(String),
 }
 
+/// One TCP rule: a port and who is on the other side.
 #[derive(Debug, Clone)]
-struct Rule {
-    port: i32,
-    peer: Peer,
-    description: &'static str,
+pub(super) struct Rule {
+    pub(super) port: i32,
+    pub(super) peer: Peer,
+    pub(super) description: &'static str,
 }
 
 impl Rule {
-    fn cidr(port: i32, cidr: &str, description: &'static str) -> Rule {
+    pub(super) fn cidr(port: i32, cidr: &str, description: &'static str) -> Rule {
         Rule {
             port,
             peer: Peer::Cidr(cidr.to_string()),
@@ -115,7 +157,7 @@ impl Rule {
         }
     }
 
-    fn permission(&self) -> IpPermission {
+    pub(super) fn permission(&self) -> IpPermission {
         let b = IpPermission::builder()
             .ip_protocol("tcp")
             .from_port(self.port)
@@ -133,11 +175,17 @@ impl Rule {
                     .description(self.description)
                     .build(),
             ),
+            Peer::Group(id) => b.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(id)
+                    .description(self.description)
+                    .build(),
+            ),
         }
         .build()
     }
 
-    fn is_in(&self, perms: &[IpPermission]) -> bool {
+    pub(super) fn is_in(&self, perms: &[IpPermission]) -> bool {
         perms.iter().any(|p| {
             p.ip_protocol() == Some("tcp")
                 && p.from_port() == Some(self.port)
@@ -148,16 +196,112 @@ impl Rule {
                         .prefix_list_ids()
                         .iter()
                         .any(|pl| pl.prefix_list_id() == Some(id)),
+                    Peer::Group(id) => p
+                        .user_id_group_pairs()
+                        .iter()
+                        .any(|g| g.group_id() == Some(id)),
                 }
         })
     }
 
-    fn words(&self) -> String {
+    pub(super) fn words(&self) -> String {
         match &self.peer {
-            Peer::Cidr(cidr) => format!("tcp {} {cidr}", self.port),
-            Peer::PrefixList(id) => format!("tcp {} {id}", self.port),
+            Peer::Cidr(id) | Peer::PrefixList(id) | Peer::Group(id) => {
+                format!("tcp {} {id}", self.port)
+            }
         }
     }
+}
+
+/// The all-open egress rule AWS gives every new group.
+fn open_egress() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build()
+}
+
+/// Which way a rule lets traffic through.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// Adds `perms` to group `id` (none: no call); adding one it has is not an error.
+pub(super) async fn authorize(
+    cx: &Cx<'_>,
+    id: &str,
+    direction: Direction,
+    perms: Vec<IpPermission>,
+) -> anyhow::Result<()> {
+    if perms.is_empty() {
+        return Ok(());
+    }
+    let result = match direction {
+        Direction::Ingress => {
+            cx.say("adding ingress rules");
+            cx.aws
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .aws(|| format!("adding ingress rules to {id}"))
+        }
+        Direction::Egress => {
+            cx.say("adding egress rules");
+            cx.aws
+                .ec2
+                .authorize_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .aws(|| format!("adding egress rules to {id}"))
+        }
+    };
+    ignore(result, &["InvalidPermission.Duplicate"])?;
+    Ok(())
+}
+
+/// Removes `perms` from group `id` (none: no call); removing one it lacks is not an error.
+pub(super) async fn revoke(
+    cx: &Cx<'_>,
+    id: &str,
+    direction: Direction,
+    perms: Vec<IpPermission>,
+) -> anyhow::Result<()> {
+    if perms.is_empty() {
+        return Ok(());
+    }
+    let result = match direction {
+        Direction::Ingress => cx
+            .aws
+            .ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+            .map(|_| ())
+            .aws(|| format!("removing ingress rules of {id}")),
+        Direction::Egress => cx
+            .aws
+            .ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+            .map(|_| ())
+            .aws(|| format!("removing egress rules of {id}")),
+    };
+    ignore(result, &["InvalidPermission.NotFound"])?;
+    Ok(())
 }
 
 fn is_open_egress(p: &IpPermission) -> bool {
@@ -168,7 +312,7 @@ fn is_open_egress(p: &IpPermission) -> bool {
 }
 
 /// The rules of `perms` in words, one per peer.
-fn words(perms: &[IpPermission]) -> Vec<String> {
+pub(super) fn words(perms: &[IpPermission]) -> Vec<String> {
     let mut out = Vec::new();
     for p in perms {
         let proto = match p.ip_protocol() {
@@ -194,6 +338,33 @@ fn words(perms: &[IpPermission]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Group `id` with its rules; `None` when AWS has no such group. Read once while the stack is
+/// surveyed: the tasks' group and [`super::endpoint_access`] both read it.
+pub(super) async fn describe(cx: &Cx<'_>, id: &str) -> anyhow::Result<Option<Group>> {
+    let group = cx
+        .memo
+        .get(&format!("security group {id}"), || async {
+            let out = cx
+                .aws
+                .ec2
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await;
+            match out.aws(|| format!("describing security group {id}")) {
+                Ok(out) => Ok(out.security_groups().first().cloned()),
+                Err(err)
+                    if has_code(&err, &["InvalidGroup.NotFound", "InvalidGroupId.Malformed"]) =>
+                {
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            }
+        })
+        .await?;
+    Ok((*group).clone())
 }
 
 /// The id of AWS's managed prefix list for S3 in the region.
@@ -229,11 +400,12 @@ async fn with_prefix_list(
     cx: &Cx<'_>,
     group: Option<Group>,
     depth: Depth,
+    needed: bool,
 ) -> anyhow::Result<Option<Live>> {
     let Some(group) = group else { return Ok(None) };
     let s3_prefix_list = match depth {
-        Depth::Full => Some(s3_prefix_list(cx).await?),
-        Depth::Observe => None,
+        Depth::Full if needed => Some(s3_prefix_list(cx).await?),
+        _ => None,
     };
     Ok(Some(Live {
         group,
@@ -247,7 +419,7 @@ impl Resource for SecurityGroup {
     const FOUND_BY_ID: bool = true;
 
     fn key(&self) -> Key {
-        "security_group".to_string()
+        self.key.clone()
     }
 
     fn kind(&self) -> &'static str {
@@ -259,25 +431,17 @@ impl Resource for SecurityGroup {
     }
 
     fn deps(&self) -> Vec<Dep> {
-        vec![self.vpc.dep()]
+        let mut deps = vec![self.vpc.dep()];
+        if let Purpose::Endpoints { tasks } = &self.purpose {
+            // Its rule names the tasks' group, which AWS will not delete while it does.
+            deps.push(tasks.dep());
+        }
+        deps
     }
 
     async fn by_id(&self, cx: &Cx<'_>, id: &str, depth: Depth) -> anyhow::Result<Option<Live>> {
-        let out = cx
-            .aws
-            .ec2
-            .describe_security_groups()
-            .group_ids(id)
-            .send()
-            .await;
-        let group = match out.aws(|| format!("describing security group {id}")) {
-            Ok(out) => out.security_groups().first().cloned(),
-            Err(err) if has_code(&err, &["InvalidGroup.NotFound", "InvalidGroupId.Malformed"]) => {
-                None
-            }
-            Err(err) => return Err(err),
-        };
-        with_prefix_list(cx, group, depth).await
+        let group = describe(cx, id).await?;
+        with_prefix_list(cx, group, depth, self.needs_prefix_list()).await
     }
 
     async fn lookup(
@@ -296,7 +460,13 @@ impl Resource for SecurityGroup {
             .aws(|| format!("looking up security group {}", self.name))?;
         let mut groups = out.security_groups().to_vec();
         groups.sort_by(|a, b| a.group_id().cmp(&b.group_id()));
-        with_prefix_list(cx, groups.into_iter().next(), depth).await
+        with_prefix_list(
+            cx,
+            groups.into_iter().next(),
+            depth,
+            self.needs_prefix_list(),
+        )
+        .await
     }
 
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
@@ -311,19 +481,25 @@ impl Resource for SecurityGroup {
         Outputs { id: self.id(live) }
     }
 
-    fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let g = &live.group;
         let mut diff = Diff::none();
-        let missing_in: Vec<Rule> = self
-            .ingress()
-            .into_iter()
-            .filter(|r| !r.is_in(g.ip_permissions()))
-            .collect();
-        if !missing_in.is_empty() {
-            let have = words(g.ip_permissions());
-            let mut after = have.clone();
-            after.extend(missing_in.iter().map(Rule::words));
-            diff.change("ingress", crate::model::listed(&have), after.join(", "));
+        let have = words(g.ip_permissions());
+        match self.ingress(inputs) {
+            Some(rules) => {
+                let missing: Vec<Rule> = rules
+                    .into_iter()
+                    .filter(|r| !r.is_in(g.ip_permissions()))
+                    .collect();
+                if !missing.is_empty() {
+                    let mut after = have.clone();
+                    after.extend(missing.iter().map(Rule::words));
+                    diff.change("ingress", crate::model::listed(&have), after.join(", "));
+                }
+            }
+            None => {
+                diff.change("ingress", crate::model::listed(&have), Value::Unknown);
+            }
         }
         let egress = g.ip_permissions_egress();
         let missing_out: Vec<Rule> = self
@@ -341,9 +517,29 @@ impl Resource for SecurityGroup {
                 .collect();
             let mut after = words(&kept);
             after.extend(missing_out.iter().map(Rule::words));
-            diff.change("egress", crate::model::listed(&have), after.join(", "));
+            let after = crate::model::listed(&after).unwrap_or_else(|| "(none)".to_string());
+            diff.change("egress", crate::model::listed(&have), after);
         }
         diff
+    }
+
+    fn new_fields(&self, _env: &Env, inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        let listed = |rules: Vec<Rule>| {
+            let words: Vec<String> = rules.iter().map(Rule::words).collect();
+            crate::model::listed(&words).unwrap_or_else(|| "(none)".to_string())
+        };
+        let ingress = match self.ingress(inputs) {
+            Some(rules) => listed(rules),
+            None => "HTTPS from the tasks' group (known after up)".to_string(),
+        };
+        let egress = match &self.purpose {
+            Purpose::Tasks { .. } => "tcp 443 S3's prefix list".to_string(),
+            Purpose::Endpoints { .. } => "(none)".to_string(),
+        };
+        vec![
+            FieldChange::setting("ingress", &ingress),
+            FieldChange::setting("egress", &egress),
+        ]
     }
 
     async fn create(
@@ -378,16 +574,15 @@ impl Resource for SecurityGroup {
                     .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
                     .collect(),
             ))
-            .ip_permissions_egress(
-                IpPermission::builder()
-                    .ip_protocol("-1")
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                    .build(),
-            )
+            .ip_permissions_egress(open_egress())
             .build();
+        let s3_prefix_list = match self.needs_prefix_list() {
+            true => Some(s3_prefix_list(cx).await?),
+            false => None,
+        };
         Ok(Live {
             group,
-            s3_prefix_list: Some(s3_prefix_list(cx).await?),
+            s3_prefix_list,
         })
     }
 
@@ -396,71 +591,34 @@ impl Resource for SecurityGroup {
         cx: &Cx<'_>,
         live: &Live,
         _diff: &Diff,
-        _inputs: &Inputs<'_>,
+        inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
         let g = &live.group;
         let id = self.id(live);
-        let s3 = match &live.s3_prefix_list {
-            Some(s3) => s3.clone(),
-            None => s3_prefix_list(cx).await?,
+        let s3 = match (&live.s3_prefix_list, self.needs_prefix_list()) {
+            (Some(s3), _) => Some(s3.clone()),
+            (None, true) => Some(s3_prefix_list(cx).await?),
+            (None, false) => None,
         };
-        let missing_in: Vec<IpPermission> = self
-            .ingress()
+        let Some(ingress) = self.ingress(inputs) else {
+            anyhow::bail!("the tasks' security group is not there yet; run the same command again")
+        };
+        let missing_in: Vec<IpPermission> = ingress
             .iter()
             .filter(|r| !r.is_in(g.ip_permissions()))
             .map(Rule::permission)
             .collect();
-        if !missing_in.is_empty() {
-            cx.say("adding ingress rules");
-            ignore(
-                cx.aws
-                    .ec2
-                    .authorize_security_group_ingress()
-                    .group_id(&id)
-                    .set_ip_permissions(Some(missing_in))
-                    .send()
-                    .await
-                    .aws(|| format!("adding ingress rules to {id}")),
-                &["InvalidPermission.Duplicate"],
-            )?;
-        }
+        authorize(cx, &id, Direction::Ingress, missing_in).await?;
         let missing_out: Vec<IpPermission> = self
-            .egress(Some(&s3))
+            .egress(s3.as_deref())
             .iter()
             .filter(|r| !r.is_in(g.ip_permissions_egress()))
             .map(Rule::permission)
             .collect();
-        if !missing_out.is_empty() {
-            cx.say("adding egress rules");
-            ignore(
-                cx.aws
-                    .ec2
-                    .authorize_security_group_egress()
-                    .group_id(&id)
-                    .set_ip_permissions(Some(missing_out))
-                    .send()
-                    .await
-                    .aws(|| format!("adding egress rules to {id}")),
-                &["InvalidPermission.Duplicate"],
-            )?;
-        }
+        authorize(cx, &id, Direction::Egress, missing_out).await?;
         if g.ip_permissions_egress().iter().any(is_open_egress) {
             cx.say("removing the all-open egress rule");
-            let open = IpPermission::builder()
-                .ip_protocol("-1")
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build();
-            ignore(
-                cx.aws
-                    .ec2
-                    .revoke_security_group_egress()
-                    .group_id(&id)
-                    .ip_permissions(open)
-                    .send()
-                    .await
-                    .aws(|| format!("removing the all-open egress rule of {id}")),
-                &["InvalidPermission.NotFound"],
-            )?;
+            revoke(cx, &id, Direction::Egress, vec![open_egress()]).await?;
         }
         Ok(None)
     }
@@ -506,33 +664,27 @@ mod tests {
     use crate::model::World;
     use crate::resources::testing::env;
 
-    #[test]
-    fn a_new_group_gets_its_rules_and_loses_the_open_egress() {
-        let env = env();
-        let r = SecurityGroup::new(&env.deployment, &env.names, &Ref::new("vpc"));
-        let made = Live {
+    fn made(id: &str) -> Live {
+        Live {
             group: Group::builder()
-                .group_id("sg-1")
-                .ip_permissions_egress(
-                    IpPermission::builder()
-                        .ip_protocol("-1")
-                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                        .build(),
-                )
+                .group_id(id)
+                .ip_permissions_egress(open_egress())
                 .build(),
             s3_prefix_list: Some("pl-s3".into()),
-        };
-        let world = World::default();
-        let diff = r.diff(&env, &made, &world.inputs());
-        assert_eq!(
-            diff.words(),
-            "ingress (none) → tcp 8080 10.0.0.0/16, tcp 443 10.0.0.0/16, \
-             egress all 0.0.0.0/0 → tcp 443 10.0.0.0/16, tcp 443 pl-s3"
-        );
-        let done = Live {
+        }
+    }
+
+    fn with_rules(r: &SecurityGroup, inputs: &Inputs<'_>) -> Live {
+        Live {
             group: Group::builder()
                 .group_id("sg-1")
-                .set_ip_permissions(Some(r.ingress().iter().map(Rule::permission).collect()))
+                .set_ip_permissions(Some(
+                    r.ingress(inputs)
+                        .expect("the tasks' group is known")
+                        .iter()
+                        .map(Rule::permission)
+                        .collect(),
+                ))
                 .set_ip_permissions_egress(Some(
                     r.egress(Some("pl-s3"))
                         .iter()
@@ -541,7 +693,46 @@ mod tests {
                 ))
                 .build(),
             s3_prefix_list: Some("pl-s3".into()),
-        };
+        }
+    }
+
+    #[test]
+    fn the_tasks_group_lets_in_the_service_port_and_out_only_to_s3() {
+        let env = env();
+        let r = SecurityGroup::tasks(&env.deployment, &env.names, &Ref::new("vpc"));
+        let world = World::default();
+        let diff = r.diff(&env, &made("sg-1"), &world.inputs());
+        assert_eq!(
+            diff.words(),
+            "ingress (none) → tcp 8080 10.0.0.0/16, egress all 0.0.0.0/0 → tcp 443 pl-s3"
+        );
+        let done = with_rules(&r, &world.inputs());
         assert!(r.diff(&env, &done, &world.inputs()) == Diff::none());
+    }
+
+    #[test]
+    fn the_endpoints_group_lets_in_the_tasks_group_alone_and_nothing_out() {
+        let env = env();
+        let tasks = Ref::new("security_group");
+        let r = SecurityGroup::endpoints(&env.deployment, &env.names, &Ref::new("vpc"), &tasks);
+        let world = World::default();
+        // The tasks' group is yet to be made: its id is known after up.
+        let diff = r.diff(&env, &made("sg-2"), &world.inputs());
+        assert_eq!(diff.fields[0].to, Value::Unknown);
+        world.publish(
+            "security_group",
+            Outputs {
+                id: "sg-tasks".into(),
+            },
+        );
+        let diff = r.diff(&env, &made("sg-2"), &world.inputs());
+        assert_eq!(
+            diff.words(),
+            "ingress (none) → tcp 443 sg-tasks, egress all 0.0.0.0/0 → (none)"
+        );
+        let done = with_rules(&r, &world.inputs());
+        assert!(done.group.ip_permissions_egress().is_empty());
+        assert!(r.diff(&env, &done, &world.inputs()) == Diff::none());
+        assert!(r.deps().iter().any(|d| d.key == "security_group"));
     }
 }
