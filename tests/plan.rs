@@ -64,8 +64,14 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     assert_eq!(doc["deployment"], "cluster1");
     assert_eq!(doc["region"], REGION);
     let changes = doc["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 26, "{doc}");
+    assert_eq!(changes.len(), 28, "{doc}");
     assert!(changes.iter().all(|c| c["action"] == "create"), "{doc}");
+    // A new account names no CloudWatch role for API Gateway: gwfargate names its own.
+    assert_eq!(
+        of_kind(&doc, "api logging role")[0]["fields"],
+        serde_json::json!([{"field": "cloudwatch_role", "from": null,
+                            "to": "arn:aws:iam::123456789012:role/gwfargate-apigateway-cloudwatch-logs"}])
+    );
     for c in changes {
         for key in [
             "action",
@@ -89,7 +95,9 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     assert_eq!(
         stage[0]["fields"],
         serde_json::json!([{"field": "throttle.rate", "from": null, "to": "100"},
-                           {"field": "throttle.burst", "from": null, "to": "200"}])
+                           {"field": "throttle.burst", "from": null, "to": "200"},
+                           {"field": "access_log", "from": null,
+                            "to": "arn:aws:logs:eu-west-1:123456789012:log-group:/apigateway/cluster1/microservice1/access"}])
     );
     assert!(
         emulator.writes().is_empty(),
@@ -104,7 +112,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
         .success();
     let (stdout, _) = output(&text);
     assert!(stdout.contains("+ create   vpc"), "{stdout}");
-    assert!(stdout.contains("Plan: 26 to create."), "{stdout}");
+    assert!(stdout.contains("Plan: 28 to create."), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,8 +158,8 @@ async fn every_change_is_planned_as_up_then_applies_it_and_destructive_ones_need
     );
     assert!(emulator.writes().is_empty(), "{:?}", emulator.writes());
     assert!(
-        emulator.total() <= 36,
-        "a plan of a complete stack makes at most 36 calls, made {}: {:?}",
+        emulator.total() <= 39,
+        "a plan of a complete stack makes at most 39 calls, made {}: {:?}",
         emulator.total(),
         emulator.calls()
     );

@@ -126,21 +126,33 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         actions.iter().all(|a| a != "*" && !a.ends_with(":*")),
         "no wildcard action: {actions:?}"
     );
-    // iam:PassRole only on the execution role, only to ECS tasks; service-linked roles only
-    // for the two services.
+    // iam:PassRole only on the execution role, only to ECS tasks, and on API Gateway's
+    // logging role, only to API Gateway; service-linked roles only for the two services.
     let statements = policy["Statement"].as_array().unwrap();
-    let pass: Vec<_> = statements
+    let pass: Vec<(&str, &str)> = statements
         .iter()
         .filter(|s| s["Action"] == "iam:PassRole")
+        .map(|s| {
+            (
+                s["Resource"].as_str().unwrap(),
+                s["Condition"]["StringEquals"]["iam:PassedToService"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(pass.len(), 1);
     assert_eq!(
-        pass[0]["Resource"],
-        "arn:aws:iam::123456789012:role/cluster1-role-microservice1-eu-west-1"
-    );
-    assert_eq!(
-        pass[0]["Condition"]["StringEquals"]["iam:PassedToService"],
-        "ecs-tasks.amazonaws.com"
+        pass,
+        [
+            (
+                "arn:aws:iam::123456789012:role/cluster1-role-microservice1-eu-west-1",
+                "ecs-tasks.amazonaws.com"
+            ),
+            (
+                "arn:aws:iam::123456789012:role/gwfargate-apigateway-cloudwatch-logs",
+                "apigateway.amazonaws.com"
+            )
+        ]
     );
     let linked = statements
         .iter()

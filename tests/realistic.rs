@@ -96,6 +96,52 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         Some(1)
     );
 
+    // A new account names no CloudWatch role: `up` made one and named it (API Gateway refuses
+    // an access log before, and refuses the role until IAM shows it), and every request is
+    // written to the access log group as JSON.
+    let logging_role = format!(
+        "arn:aws:iam::123456789012:role/{}",
+        common::API_LOGGING_ROLE
+    );
+    assert_eq!(
+        common::api_logging_role(&sdk).await.as_deref(),
+        Some(logging_role.as_str())
+    );
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let api = apigw.get_rest_apis().send().await.unwrap().items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let stage = apigw
+        .get_stage()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let access = stage.access_log_settings().unwrap();
+    assert_eq!(
+        access.destination_arn(),
+        Some(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/apigateway/cluster1/microservice1/access"
+        )
+    );
+    assert_eq!(invoke_status(&emulator, &api), 200);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let events = logs
+        .filter_log_events()
+        .log_group_name("/apigateway/cluster1/microservice1/access")
+        .send()
+        .await
+        .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(events.events()[0].message().unwrap()).unwrap();
+    assert_eq!(
+        (&line["status"], &line["httpMethod"]),
+        (&"200".into(), &"GET".into()),
+        "{line}"
+    );
+
     let status = gwfargate(ws.path(), &emulator.endpoint)
         .args(["status", "--json"])
         .assert()
@@ -115,6 +161,17 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         .success();
     let down_seconds = started.elapsed().as_secs_f64();
     common::assert_nothing_left(&sdk, "after down").await;
+    // The account's logging role and setting stay: other APIs may log through them by now.
+    assert_eq!(
+        common::api_logging_role(&sdk).await.as_deref(),
+        Some(logging_role.as_str())
+    );
+    aws_sdk_iam::Client::new(&sdk)
+        .get_role()
+        .role_name(common::API_LOGGING_ROLE)
+        .send()
+        .await
+        .expect("the logging role is kept");
     // No NLB deletion under a VPC link, no VPC link deletion under an integration.
     assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
     assert!(codes(&emulator, "apigateway.DeleteVpcLink").is_empty());
@@ -856,10 +913,39 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     assert_eq!(stage_throttle(&apigw, &api).await, (1.0, 2));
     let statuses: Vec<u16> = (0..3).map(|_| invoke_status(&emulator, &api)).collect();
     assert_eq!(statuses, [200, 200, 429]);
-    // Without the key, the defaults again.
+    // A method throttled on its own has its own bucket.
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "[api]\n",
+            "[api]\nthrottle = { rate = 1, burst = 2, methods = { \"ANY /{proxy+}\" = { rate = 1, burst = 4 } } }\n",
+        ),
+    )
+    .unwrap();
+    up();
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| invoke_path_status(&emulator, &api, "orders/7"))
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 429]);
+    // Without the key, the defaults again, for the method too.
     std::fs::write(&env_file, text).unwrap();
     up();
     assert_eq!(stage_throttle(&apigw, &api).await, (100.0, 200));
+    let stage = apigw
+        .get_stage()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let proxy = &stage.method_settings().unwrap()["~1{proxy+}/ANY"];
+    assert_eq!(
+        (
+            proxy.throttling_rate_limit(),
+            proxy.throttling_burst_limit()
+        ),
+        (100.0, 200)
+    );
 
     // Open to the internet, and said so; with `auth = "iam"` only signed requests pass.
     let said = |args: &[&str]| {
@@ -937,13 +1023,22 @@ fn invoke_signed_status(emulator: &Emulator, api: &str) -> u16 {
     )
 }
 
+/// Like [`invoke_status`], for `path` under the stage.
+fn invoke_path_status(emulator: &Emulator, api: &str, path: &str) -> u16 {
+    invoke_at(emulator, api, path, "")
+}
+
 fn invoke_with(emulator: &Emulator, api: &str, headers: &str) -> u16 {
+    invoke_at(emulator, api, "", headers)
+}
+
+fn invoke_at(emulator: &Emulator, api: &str, path: &str, headers: &str) -> u16 {
     use std::io::{Read as _, Write as _};
     let addr = emulator.endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET /_testbed/invoke/{api}/dev/?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
+        "GET /_testbed/invoke/{api}/dev/{path}?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
     )
     .unwrap();
     let mut answer = String::new();

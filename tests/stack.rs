@@ -287,9 +287,19 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
 
     // Log group retention.
     let groups = logs.describe_log_groups().send().await.unwrap();
-    let group = &groups.log_groups()[0];
-    assert_eq!(group.log_group_name(), Some("/ecs/cluster1/microservice1"));
-    assert_eq!(group.retention_in_days(), Some(30));
+    let mut retention: Vec<(&str, Option<i32>)> = groups
+        .log_groups()
+        .iter()
+        .map(|g| (g.log_group_name().unwrap(), g.retention_in_days()))
+        .collect();
+    retention.sort_unstable();
+    assert_eq!(
+        retention,
+        [
+            ("/apigateway/cluster1/microservice1/access", Some(30)),
+            ("/ecs/cluster1/microservice1", Some(30))
+        ]
+    );
 
     // Repository: scan on push, lifecycle policy.
     let repos = ecr.describe_repositories().send().await.unwrap();
@@ -592,8 +602,8 @@ async fn up_status_down_end_to_end() {
         emulator.writes()
     );
     assert!(
-        emulator.total() <= 36,
-        "a no-op up makes at most 36 calls, made {}: {calls:?}",
+        emulator.total() <= 39,
+        "a no-op up makes at most 39 calls, made {}: {calls:?}",
         emulator.total()
     );
     assert_eq!(inventory(&sdk).await, expected_full_stack());
@@ -625,8 +635,8 @@ async fn up_status_down_end_to_end() {
         .assert()
         .success();
     assert!(
-        emulator.total() <= 21,
-        "status makes at most 21 calls, made {}: {:?}",
+        emulator.total() <= 23,
+        "status makes at most 23 calls, made {}: {:?}",
         emulator.total(),
         emulator.calls()
     );
@@ -675,7 +685,7 @@ async fn up_status_down_end_to_end() {
         serde_json::json!({"running": 1, "desired": 1})
     );
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 26);
+    assert_eq!(resources.len(), 28);
     for r in resources {
         // Every key is always there, `detail` as null when there is none: stable for scripts.
         for key in ["kind", "name", "id", "state", "detail"] {
@@ -881,7 +891,7 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
     assert_eq!(doc["state_file_present"], false);
     assert!(doc["url"].is_null());
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 26);
+    assert_eq!(resources.len(), 28);
     assert!(
         resources
             .iter()
@@ -1403,5 +1413,61 @@ async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
     assert_eq!(
         running_image(&sdk).await,
         format!("{registry}/{REPO}@{second}")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloudwatch_role_the_account_already_names_is_used_and_never_replaced() {
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let theirs = "arn:aws:iam::123456789012:role/their-api-logging";
+    aws_sdk_apigateway::Client::new(&sdk)
+        .update_account()
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/cloudwatchRoleArn")
+                .value(theirs)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ws = common::workspace_outside_ecr();
+    emulator.reset_calls();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        common::api_logging_role(&sdk).await.as_deref(),
+        Some(theirs)
+    );
+    assert!(
+        aws_sdk_iam::Client::new(&sdk)
+            .get_role()
+            .role_name(common::API_LOGGING_ROLE)
+            .send()
+            .await
+            .is_err(),
+        "no role of gwfargate's was made"
+    );
+    assert_eq!(emulator.count("apigateway.PATCH /account"), 0);
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .arg("status")
+        .assert()
+        .success();
+    let (table, _) = output(&status);
+    assert!(
+        table.contains("api logging role") && table.contains("their-api-logging"),
+        "{table}"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        common::api_logging_role(&sdk).await.as_deref(),
+        Some(theirs)
     );
 }

@@ -33,7 +33,10 @@ impl Fields {
         match self {
             Fields::All => true,
             Fields::Only(these) => these.contains(&field),
-            Fields::Except(these) => !these.contains(&field),
+            // A listed field also stands for its members: `throttle` for `throttle[ANY /].rate`.
+            Fields::Except(these) => !these
+                .iter()
+                .any(|t| field == *t || field.starts_with(&format!("{t}["))),
         }
     }
 }
@@ -50,12 +53,16 @@ struct HopOf {
 
 /// The stage's deployment is a snapshot of the integrations taken when it was made: a stage
 /// serving an older one (or one made outside gwfargate) is its own hop. Throttling passes
-/// requests on, however it is set.
+/// requests on, however it is set; so do the access log and tracing.
 const STAGE_FIELDS: &[&str] = &[
     "deployment",
     "unused_deployments",
     "throttle.rate",
     "throttle.burst",
+    "throttle",
+    "access_log",
+    "access_log.format",
+    "tracing",
 ];
 
 /// Settings of the API that change who may call it and how, not whether requests pass.

@@ -72,7 +72,16 @@ pub struct Api {
     /// Requests per second and burst the stage lets through, for every method: without a
     /// limit, anyone can spend the account's shared API Gateway quota.
     pub throttle: Throttle,
+    /// X-Ray tracing of the stage's requests (billed per trace, so off unless asked).
+    #[serde(default)]
+    pub tracing: bool,
+    /// Methods throttled otherwise than the stage, by method (`"ANY /{proxy+}"`).
+    #[serde(default)]
+    pub method_throttles: std::collections::BTreeMap<String, Throttle>,
 }
+
+/// The API's methods, as `api.throttle.methods` names them: the root and the greedy path.
+pub const API_METHODS: [&str; 2] = ["ANY /", "ANY /{proxy+}"];
 
 impl Default for Api {
     fn default() -> Api {
@@ -82,6 +91,8 @@ impl Default for Api {
                 rate: DEFAULT_RATE,
                 burst: DEFAULT_BURST,
             },
+            tracing: false,
+            method_throttles: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -216,11 +227,20 @@ struct RawEnv {
 struct RawApi {
     auth: Option<Spanned<String>>,
     throttle: Option<RawThrottle>,
+    tracing: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawThrottle {
+    rate: Spanned<i64>,
+    burst: Spanned<i64>,
+    methods: Option<std::collections::BTreeMap<String, Spanned<RawRate>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
     rate: Spanned<i64>,
     burst: Spanned<i64>,
 }
@@ -395,6 +415,7 @@ impl Checker<'_> {
     fn api(&self, raw: Option<RawApi>) -> Result<Api, ConfigError> {
         let mut api = Api::default();
         let Some(raw) = raw else { return Ok(api) };
+        api.tracing = raw.tracing.unwrap_or(false);
         if let Some(auth) = &raw.auth {
             api.auth = match auth.get_ref().as_str() {
                 "none" => Auth::None,
@@ -422,31 +443,57 @@ impl Checker<'_> {
             };
         }
         if let Some(throttle) = raw.throttle {
-            let rate = *throttle.rate.get_ref();
-            if !(1..=MAX_RATE).contains(&rate) {
-                return Err(self.error(
-                    "api.throttle.rate",
-                    throttle.rate.span(),
-                    format!(
-                        "{rate} is not a rate API Gateway takes: 1 to {MAX_RATE} requests per \
-                         second"
-                    ),
-                ));
+            api.throttle = self.throttle("api.throttle", &throttle.rate, &throttle.burst)?;
+            for (method, rates) in throttle.methods.unwrap_or_default() {
+                let key = format!(
+                    "api.throttle.methods.\"{}\"",
+                    crate::printable::escaped(&method)
+                );
+                if !API_METHODS.contains(&method.as_str()) {
+                    return Err(self.error(
+                        &key,
+                        rates.span(),
+                        format!(
+                            "the API has no method {}; its methods are {}",
+                            Quoted(&method),
+                            API_METHODS.map(|m| format!("\"{m}\"")).join(" and ")
+                        ),
+                    ));
+                }
+                let rates = rates.into_inner();
+                let limits = self.throttle(&key, &rates.rate, &rates.burst)?;
+                api.method_throttles.insert(method, limits);
             }
-            let burst = *throttle.burst.get_ref();
-            if !(1..=MAX_BURST).contains(&burst) {
-                return Err(self.error(
-                    "api.throttle.burst",
-                    throttle.burst.span(),
-                    format!("{burst} is not a burst API Gateway takes: 1 to {MAX_BURST} requests"),
-                ));
-            }
-            api.throttle = Throttle {
-                rate: u32::try_from(rate).unwrap_or(DEFAULT_RATE),
-                burst: u32::try_from(burst).unwrap_or(DEFAULT_BURST),
-            };
         }
         Ok(api)
+    }
+
+    /// A rate and burst API Gateway takes, named `key` in errors.
+    fn throttle(
+        &self,
+        key: &str,
+        rate: &Spanned<i64>,
+        burst: &Spanned<i64>,
+    ) -> Result<Throttle, ConfigError> {
+        let (r, b) = (*rate.get_ref(), *burst.get_ref());
+        if !(1..=MAX_RATE).contains(&r) {
+            return Err(self.error(
+                &format!("{key}.rate"),
+                rate.span(),
+                format!("{r} is not a rate API Gateway takes: 1 to {MAX_RATE} requests per second"),
+            ));
+        }
+        if !(1..=MAX_BURST).contains(&b) {
+            return Err(self.error(
+                &format!("{key}.burst"),
+                burst.span(),
+                format!("{b} is not a burst API Gateway takes: 1 to {MAX_BURST} requests"),
+            ));
+        }
+        Ok(Throttle {
+            rate: u32::try_from(r).unwrap_or(DEFAULT_RATE),
+            burst: u32::try_from(b).unwrap_or(DEFAULT_BURST),
+        })
     }
 
     fn resource_name(&self, key: &str, value: &Spanned<String>) -> Result<String, ConfigError> {
@@ -863,6 +910,35 @@ retention_days = 30
         assert_eq!(d.network.subnets.len(), 2);
         assert_eq!(d.service.port, 8080);
         assert_eq!(d.logs.retention_days, 30);
+    }
+
+    #[test]
+    fn a_method_may_be_throttled_on_its_own_and_only_the_apis_methods() {
+        let with = |api: &str| check(&format!("{GOOD}\n[api]\n{api}\n"));
+        let d = with(
+            "tracing = true\nthrottle = { rate = 100, burst = 200, methods = { \"ANY /{proxy+}\" = { rate = 5, burst = 10 } } }",
+        )
+        .expect("valid");
+        assert!(d.api.tracing);
+        assert_eq!(
+            d.api.method_throttles.get("ANY /{proxy+}"),
+            Some(&Throttle { rate: 5, burst: 10 })
+        );
+        assert!(!check(GOOD).expect("valid").api.tracing, "off unless asked");
+        let err = with(
+            "throttle = { rate = 100, burst = 200, methods = { \"GET /orders\" = { rate = 5, burst = 10 } } }",
+        )
+        .expect_err("no such method");
+        assert_eq!(err.key, "api.throttle.methods.\"GET /orders\"");
+        assert!(
+            err.problem.contains("\"ANY /\" and \"ANY /{proxy+}\""),
+            "{err}"
+        );
+        let err = with(
+            "throttle = { rate = 100, burst = 200, methods = { \"ANY /\" = { rate = 5, burst = 9000 } } }",
+        )
+        .expect_err("burst beyond the account's");
+        assert_eq!(err.key, "api.throttle.methods.\"ANY /\".burst");
     }
 
     #[test]

@@ -37,8 +37,10 @@ pub struct Names {
     pub execution_role: String,
     /// Inline policy name on the execution role.
     pub execution_policy: String,
-    /// Log group name.
+    /// The containers' log group name.
     pub log_group: String,
+    /// The API stage's access log group name.
+    pub access_log_group: String,
     /// ECS cluster name.
     pub cluster: String,
     /// Task definition family.
@@ -73,6 +75,7 @@ impl Names {
             execution_role: fit(&format!("{n}-role-{s}-{}", d.region), 64),
             execution_policy: format!("{n}-policy-{s}-execution"),
             log_group: format!("/ecs/{n}/{s}"),
+            access_log_group: format!("/apigateway/{n}/{s}/access"),
             cluster: format!("{n}-cluster"),
             task_family: format!("{n}-task-{s}"),
             container: s.clone(),

@@ -1,5 +1,6 @@
-//! The log group the containers write to (awslogs driver), with the env file's retention: the
-//! original set none, so logs were kept (and billed) forever.
+//! The log groups: the one the containers write to (awslogs driver), and the one the API stage
+//! writes its access log to, both with the env file's retention: the original set none, so logs
+//! were kept (and billed) forever.
 
 use std::collections::HashMap;
 
@@ -13,21 +14,35 @@ use crate::model::{
 };
 use crate::state::Intent;
 
-/// The log group.
+/// A log group of the stack.
 pub struct LogGroup {
+    key: &'static str,
     name: String,
     retention_days: i32,
 }
 
 impl LogGroup {
-    /// The deployment's log group.
+    /// The containers' log group.
     pub fn new(
         deployment: &crate::config::Deployment,
         names: &crate::config::names::Names,
     ) -> LogGroup {
         LogGroup {
+            key: "log_group",
             name: names.log_group.clone(),
             retention_days: i32::try_from(deployment.logs.retention_days).unwrap_or(30),
+        }
+    }
+
+    /// The API stage's access log.
+    pub fn api_access(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+    ) -> LogGroup {
+        LogGroup {
+            key: "log_group/api-access",
+            name: names.access_log_group.clone(),
+            ..LogGroup::new(deployment, names)
         }
     }
 }
@@ -69,7 +84,7 @@ impl Resource for LogGroup {
     type Outputs = Outputs;
 
     fn key(&self) -> Key {
-        "log_group".to_string()
+        self.key.to_string()
     }
 
     fn kind(&self) -> &'static str {

@@ -17,7 +17,10 @@ pub mod network;
 pub mod permissions;
 pub mod service_linked_role;
 
-use apigateway::{integration::Integrations, rest_api::RestApi, stage::Stage, vpc_link::VpcLink};
+use apigateway::{
+    account::CloudWatchRole, integration::Integrations, rest_api::RestApi, stage::Stage,
+    vpc_link::VpcLink,
+};
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
 use network::endpoint::{self, Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
@@ -172,6 +175,8 @@ pub fn stack(
         &load_balancer,
         &listener,
     ));
+    let access_log = g.add(logs::LogGroup::api_access(deployment, names));
+    let logging_role = g.add(CloudWatchRole);
     let stage = g.add(Stage::new(
         deployment,
         &rest_api,
@@ -179,6 +184,10 @@ pub fn stack(
         &vpc_link,
         &load_balancer,
         &service,
+        apigateway::stage::Logging {
+            log_group: &access_log,
+            role: &logging_role,
+        },
     ));
 
     for (key, id) in recorded {
@@ -283,7 +292,7 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        assert_eq!(keys.len(), 26);
+        assert_eq!(keys.len(), 28);
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub fn document(env: &Env) -> Value {
         format!("arn:{partition}:iam::{account}:role/aws-service-role/{service}/{name}")
     };
     let log_group = arn("logs", &format!("log-group:{}", names.log_group));
+    let access_log = arn("logs", &format!("log-group:{}", names.access_log_group));
+    let logging_role = super::apigateway::account::role_arn(env);
     let apigw = |path: &str| format!("arn:{partition}:apigateway:{region}::{path}");
     let ours = json!({"StringEquals": {format!("aws:ResourceTag/{TAG_ENV}"): names.deployment}});
 
@@ -168,12 +170,24 @@ pub fn document(env: &Env) -> Value {
         json!({"Sid": "Logs", "Effect": "Allow",
                "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
                           "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup"],
-               "Resource": [log_group.clone(), format!("{log_group}:*")]}),
+               "Resource": [log_group.clone(), format!("{log_group}:*"),
+                            access_log.clone(), format!("{access_log}:*")]}),
+        // API Gateway's account-level CloudWatch role: read always; made and named only when
+        // the account names none, never replaced or deleted.
+        json!({"Sid": "ApiLoggingRole", "Effect": "Allow",
+               "Action": ["iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy"],
+               "Resource": logging_role.clone()}),
+        json!({"Sid": "PassApiLoggingRoleToApiGateway", "Effect": "Allow", "Action": "iam:PassRole",
+               "Resource": logging_role,
+               "Condition": {"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}}}),
         json!({"Sid": "Api", "Effect": "Allow",
                "Action": ["apigateway:GET", "apigateway:POST", "apigateway:PUT",
                           "apigateway:PATCH", "apigateway:DELETE"],
                "Resource": [apigw("/restapis"), apigw("/restapis/*"), apigw("/vpclinks"),
                             apigw("/vpclinks/*"), apigw("/tags/*")]}),
+        json!({"Sid": "ApiAccountSettings", "Effect": "Allow",
+               "Action": ["apigateway:GET", "apigateway:PATCH"],
+               "Resource": apigw("/account")}),
     ];
     if let Some(repository) =
         ecr::Repository::for_image(&env.deployment.service.image, region, account)

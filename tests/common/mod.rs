@@ -423,12 +423,15 @@ pub async fn inventory(sdk: &aws_config::SdkConfig) -> BTreeMap<&'static str, us
         .await
         .unwrap();
     n.insert("active task definitions", tds.task_definition_arns().len());
-    // Service-linked roles are the account's, kept by `down`: counted apart.
+    // Service-linked roles and API Gateway's logging role are the account's, kept by `down`:
+    // checked apart.
     let roles = iam.list_roles().send().await.unwrap();
     let stack = roles
         .roles()
         .iter()
-        .filter(|r| !r.path().starts_with("/aws-service-role/"))
+        .filter(|r| {
+            !r.path().starts_with("/aws-service-role/") && r.role_name() != API_LOGGING_ROLE
+        })
         .count();
     n.insert("iam roles", stack);
     n.insert(
@@ -452,6 +455,21 @@ pub async fn inventory(sdk: &aws_config::SdkConfig) -> BTreeMap<&'static str, us
     n
 }
 
+/// The role `up` makes for API Gateway's account-level CloudWatch logging when the account
+/// names none; `down` leaves it.
+pub const API_LOGGING_ROLE: &str = "gwfargate-apigateway-cloudwatch-logs";
+
+/// The role API Gateway's account settings name for CloudWatch logging in `sdk`'s region.
+pub async fn api_logging_role(sdk: &aws_config::SdkConfig) -> Option<String> {
+    aws_sdk_apigateway::Client::new(sdk)
+        .get_account()
+        .send()
+        .await
+        .unwrap()
+        .cloudwatch_role_arn()
+        .map(str::to_string)
+}
+
 /// One of each resource the reference env file makes (its image is in ECR, so one repository).
 pub fn expected_full_stack() -> BTreeMap<&'static str, usize> {
     BTreeMap::from([
@@ -470,7 +488,7 @@ pub fn expected_full_stack() -> BTreeMap<&'static str, usize> {
         ("active services", 1),
         ("active task definitions", 1),
         ("iam roles", 1),
-        ("log groups", 1),
+        ("log groups", 2),
         ("ecr repositories", 1),
     ])
 }

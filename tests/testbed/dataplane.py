@@ -18,7 +18,8 @@ enters the load balancer in one of its zones, in turn, and reaches a running tas
 group, one in the same zone unless cross-zone load balancing is on (AWS's default for NLBs is
 off: "Cross-zone load balancing", Network Load Balancers guide); none reachable is a timeout
 (504 "Endpoint request timed out"). The task answers its health check path with 200 and echoes
-any other request as JSON: its id, zone, method and path.
+any other request as JSON: its id, zone, method and path. Each request is written to the
+stage's access log group, in the stage's format, when the account names a CloudWatch role.
 """
 import itertools
 import json
@@ -49,7 +50,49 @@ def _api_error(status, message):
 
 
 def invoke(method, path, query, account="123456789012", headers=None):
-    """(status, headers, body) of `method` on `/_testbed/invoke/{api}/{stage}/{path}`."""
+    """(status, headers, body) of `method` on `/_testbed/invoke/{api}/{stage}/{path}`, written
+    to the stage's access log when it has one."""
+    answer = _invoke(method, path, query, account, headers)
+    _access_log(method, path, query, account, answer[0])
+    return answer
+
+
+def _access_log(method, path, query, account, status):
+    """Writes one line to the stage's access log group in the stage's format, as API Gateway
+    does once the account names its CloudWatch role; a log group that is gone gets nothing
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html)."""
+    import re
+
+    from moto.apigateway.models import apigateway_backends
+    from moto.logs.models import logs_backends
+
+    parts = path.split("/", 5)
+    if len(parts) < 5:
+        return
+    region = parse_qs(query).get("region", ["eu-west-1"])[0]
+    apigw = apigateway_backends[account][region]
+    api = apigw.apis.get(parts[3])
+    stage = api and api.stages.get(parts[4])
+    settings = (stage and stage.access_log_settings) or {}
+    arn = settings.get("destinationArn") or ""
+    if not arn or not apigw.account.cloudwatch_role_arn:
+        return
+    group = arn.split(":log-group:", 1)[-1].removesuffix(":*")
+    logs = logs_backends[account][region]
+    if group not in logs.groups:
+        return
+    rest = "/" + (parts[5] if len(parts) > 5 else "")
+    values = {"requestId": f"{time.time_ns():x}", "httpMethod": method, "path": rest,
+              "resourcePath": rest, "status": str(status), "identity.sourceIp": "127.0.0.1",
+              "protocol": "HTTP/1.1", "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())}
+    line = re.sub(r"\$context\.([A-Za-z.]+)", lambda m: values.get(m.group(1), "-"), settings.get("format") or "")
+    with _lock:
+        if "testbed" not in logs.groups[group].streams:
+            logs.create_log_stream(group, "testbed")
+        logs.put_log_events(group, "testbed", [{"timestamp": int(time.time() * 1000), "message": line}])
+
+
+def _invoke(method, path, query, account, headers):
     from moto.apigateway.models import apigateway_backends
     from moto.ecs.models import ecs_backends
     from moto.elbv2.models import elbv2_backends
@@ -65,14 +108,15 @@ def invoke(method, path, query, account="123456789012", headers=None):
     stage = api and api.stages.get(stage_name)
     if stage is None or not stage.deployment_id or stage.deployment_id not in api.deployments:
         return _api_error(403, "Forbidden")
-    if not _take_token(api_id, stage):
-        # "429 Too Many Requests" once the stage's bucket is empty
+    deployment = api.deployments[stage.deployment_id]
+    routes = deployment.__dict__.get("_tb_routes") or routes_of(api)
+    key, integration = _method(routes, rest, method)
+    if not _take_token(api_id, stage, key):
+        # "429 Too Many Requests" once the method's bucket (its own settings, else the stage's
+        # `*/*`) is empty
         # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
         return _answer(429, {"message": "Too Many Requests"},
                        {"x-amzn-ErrorType": "TooManyRequestsException"})
-    deployment = api.deployments[stage.deployment_id]
-    routes = deployment.__dict__.get("_tb_routes") or routes_of(api)
-    integration = _method(routes, rest, method)
     if integration is None:
         return _api_error(403, "Missing Authentication Token")
     # IAM authorization: a request without a SigV4 signature is refused before the
@@ -124,19 +168,23 @@ def invoke(method, path, query, account="123456789012", headers=None):
     return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
 
 
-def _take_token(api_id, stage):
-    """Whether the stage's `*/*` throttling (a bucket of burstLimit tokens refilled at
-    rateLimit per second, in wall time: requests are real) lets one more request through."""
-    every = (stage.method_settings or {}).get("*/*") or {}
-    rate, burst = every.get("throttlingRateLimit"), every.get("throttlingBurstLimit")
+def _take_token(api_id, stage, key):
+    """Whether the throttling of method settings `key` (`~1{proxy+}/ANY`), or else the stage's
+    `*/*`, lets one more request through: a bucket of burstLimit tokens refilled at rateLimit
+    per second, in wall time (requests are real)."""
+    settings = stage.method_settings or {}
+    if not (settings.get(key) or {}).get("throttlingRateLimit"):
+        key = "*/*"
+    limits = settings.get(key) or {}
+    rate, burst = limits.get("throttlingRateLimit"), limits.get("throttlingBurstLimit")
     if not rate or not burst:
         return True
     now = time.monotonic()
     with _lock:
-        tokens, last = _buckets.get((api_id, stage.name), [float(burst), now])
+        tokens, last = _buckets.get((api_id, stage.name, key), [float(burst), now])
         tokens = min(float(burst), tokens + (now - last) * float(rate))
         ok = tokens >= 1
-        _buckets[(api_id, stage.name)] = [tokens - 1 if ok else tokens, now]
+        _buckets[(api_id, stage.name, key)] = [tokens - 1 if ok else tokens, now]
     return ok
 
 
@@ -156,16 +204,18 @@ def routes_of(api):
 
 
 def _method(routes, path, method):
-    """The integration of the method serving `path` in `routes`: the resource of that exact
-    path, else the nearest greedy `{proxy+}` above it."""
-    candidates = [routes.get(path)] + [
-        methods for p, methods in sorted(routes.items(), key=lambda item: -len(item[0]))
+    """The method serving `path` in `routes`: the resource of that exact path, else the nearest
+    greedy `{proxy+}` above it. As (its method settings key, e.g. `~1{proxy+}/ANY`, its
+    integration); (None, None) when none does."""
+    candidates = [(path, routes.get(path))] + [
+        (p, methods) for p, methods in sorted(routes.items(), key=lambda item: -len(item[0]))
         if p.endswith("/{proxy+}") and path.startswith(p[: -len("{proxy+}")]) and path != p[: -len("/{proxy+}")] + "/"
     ]
-    for methods in candidates:
+    for p, methods in candidates:
         if methods is None:
             continue
-        found = methods.get(method) or methods.get("ANY")
+        verb = method if method in methods else "ANY"
+        found = methods.get(verb)
         if found is not None:
-            return found
-    return None
+            return f"{p.replace('/', '~1')}/{verb}", found
+    return None, None

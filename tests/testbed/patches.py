@@ -279,6 +279,29 @@ def _patch_apigateway():
             api.__dict__["_tb_tls"] = tls
         return original(self)
 
+    @_wrap(m.APIGatewayBackend, "update_stage")
+    def update_stage(original, self, function_id, stage_name, patch_operations):
+        # A stage writes access logs through the account's CloudWatch role, and AWS refuses
+        # the setting while the account names none
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+        logs_to = [op for op in patch_operations or []
+                   if op.get("op") == "replace" and op.get("path") == "/accessLogSettings/destinationArn"]
+        if settings.on("fidelity") and logs_to and not self.account.cloudwatch_role_arn:
+            raise BadRequestException("CloudWatch Logs role ARN must be set in account settings to enable logging")
+        return original(self, function_id, stage_name, patch_operations)
+
+    @_wrap(m.APIGatewayBackend, "update_account")
+    def update_account(original, self, patch_operations):
+        # API Gateway assumes the role to check it: one IAM has not shown it yet (seconds after
+        # CreateRole), or one that does not exist, is refused (terraform-provider-aws retries
+        # aws_api_gateway_account for this reason, hashicorp/terraform-provider-aws#1213).
+        for op in patch_operations or []:
+            if settings.on("provisioning") and op.get("path") == "/cloudwatchRoleArn" and op.get("value"):
+                if _role_not_assumable(self.account_id, self.region_name, op["value"]):
+                    raise BadRequestException(
+                        "The role ARN does not have required permissions set to API Gateway")
+        return original(self, patch_operations)
+
     original_api_dict = m.RestAPI.to_dict
 
     def api_dict(self):
@@ -586,6 +609,19 @@ def _service_linked_role_refusal(account_id, region, service_name):
     if CLOCK.aws_since(role.__dict__.get("_tb_created", 0.0)) < D["slr_usable"]:
         return "Unable to assume the service linked role. Please verify that the ECS service linked role exists."
     return None
+
+
+def _role_not_assumable(account_id, region, role_arn):
+    """Whether a service cannot assume the role yet: it does not exist, or IAM has not shown
+    it to other services (`iam_role_usable` after CreateRole)."""
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    try:
+        iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 (moto's NotFound)
+        return True
+    return _role_usable_at(account_id, region, role_arn) is not None
 
 
 def _role_usable_at(account_id, region, role_arn):

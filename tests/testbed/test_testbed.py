@@ -1145,6 +1145,17 @@ class Traffic(Bed):
         time.sleep(2.2)  # one token back at 0.5 per second
         self.assertEqual(self.call(api)[0], 200)
 
+    def test_a_method_throttled_on_its_own_has_its_own_bucket(self):
+        api, lb, _ = self.stack(desired=1)
+        self.cross_zone(lb)
+        self.client("apigateway").update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.1"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1"},
+            {"op": "replace", "path": "/~1{proxy+}/ANY/throttling/rateLimit", "value": "0.1"},
+            {"op": "replace", "path": "/~1{proxy+}/ANY/throttling/burstLimit", "value": "3"}])
+        self.assertEqual([self.call(api, "/orders")[0] for _ in range(4)], [200, 200, 200, 429])
+        self.assertEqual([self.call(api)[0] for _ in range(2)], [200, 429], "/ keeps the stage's bucket")
+
     def test_a_method_with_iam_authorization_refuses_unsigned_requests_once_deployed(self):
         api, lb, _ = self.stack(desired=1)
         apigw = self.client("apigateway")
@@ -1164,6 +1175,42 @@ class Traffic(Bed):
         with urllib.request.urlopen(req) as resp:
             self.assertEqual(resp.status, 200)
         self.assertEqual(self.call(api, "/orders")[0], 200, "{proxy+} kept no authorization")
+
+    def test_a_stage_writes_its_access_log_once_the_account_names_a_cloudwatch_role(self):
+        api, lb, _ = self.stack(desired=1)
+        self.cross_zone(lb)
+        apigw, iam, logs = self.client("apigateway"), self.client("iam"), self.client("logs")
+        logs.create_log_group(logGroupName="access")
+        group_arn = f"arn:aws:logs:{REGION}:123456789012:log-group:access"
+        set_log = lambda: apigw.update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": group_arn},
+            {"op": "replace", "path": "/accessLogSettings/format",
+             "value": '{"status":"$context.status","path":"$context.path","caller":"$context.identity.caller"}'}])
+        with self.assertRaises(ClientError) as ctx:
+            set_log()
+        self.assertEqual(self.code(ctx), "BadRequestException")
+        self.assertIn("CloudWatch Logs role ARN must be set", str(ctx.exception))
+
+        name_role = lambda arn: apigw.update_account(patchOperations=[
+            {"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+        with self.assertRaises(ClientError) as ctx:
+            name_role("arn:aws:iam::123456789012:role/nobody")
+        self.assertEqual(self.code(ctx), "BadRequestException", "a role that does not exist")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                           "Principal": {"Service": "apigateway.amazonaws.com"}}]}
+        role = iam.create_role(RoleName="logging", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        with self.assertRaises(ClientError) as ctx:
+            name_role(role)
+        self.assertIn("does not have required permissions", str(ctx.exception), "IAM has not shown it yet")
+        aws_seconds(15)
+        name_role(role)
+        self.assertEqual(apigw.get_account()["cloudwatchRoleArn"], role)
+
+        set_log()
+        self.assertEqual(self.call(api, "/orders")[0], 200)
+        events = logs.filter_log_events(logGroupName="access")["events"]
+        self.assertEqual([json.loads(e["message"]) for e in events],
+                         [{"status": "200", "path": "/orders", "caller": "-"}])
 
     def test_a_failed_vpc_link_or_load_balancer_refuses_requests(self):
         api, lb, _ = self.stack(desired=1)

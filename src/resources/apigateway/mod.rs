@@ -1,7 +1,8 @@
 //! API Gateway: the VPC link to the load balancer, the REST API, its integrations and its
-//! stage. API Gateway has no tag filter, so these are found by their recorded id first, then
-//! by name and tags.
+//! stage, and the account's CloudWatch role the stage's access log needs. API Gateway has no
+//! tag filter, so these are found by their recorded id first, then by name and tags.
 
+pub mod account;
 pub mod integration;
 pub mod rest_api;
 pub mod stage;

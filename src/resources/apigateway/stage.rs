@@ -8,13 +8,17 @@
 //! Every method of the stage is throttled (`*/*`): without a limit, anyone can spend the
 //! account's request quota, which every API in the region shares
 //! (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+//!
+//! Every request is written to the stack's access log group as one JSON object, which needs
+//! the account's CloudWatch role ([`super::account`]) first. X-Ray tracing is on when the env
+//! file asks.
 
 use std::collections::BTreeSet;
 
 use aws_sdk_apigateway::types::Stage as Live;
 use serde::{Deserialize, Serialize};
 
-use super::{integration, rest_api, vpc_link};
+use super::{account, integration, rest_api, vpc_link};
 use crate::aws::create::create_once;
 use crate::aws::tags;
 use crate::aws::{AwsResultExt as _, found};
@@ -23,12 +27,36 @@ use crate::model::{
 };
 use crate::resources::ecs::service;
 use crate::resources::elb::load_balancer;
+use crate::resources::logs;
 use crate::state::Intent;
 
 const DESCRIPTION_PREFIX: &str = "gwfargate integrations ";
 
 /// The method settings' key for every method of the stage.
 const EVERY_METHOD: &str = "*/*";
+
+/// One JSON object per request: who, what, when, how it ended, and how long the service took
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html).
+pub const ACCESS_LOG_FORMAT: &str = concat!(
+    r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","#,
+    r#""caller":"$context.identity.caller","user":"$context.identity.user","#,
+    r#""requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","#,
+    r#""resourcePath":"$context.resourcePath","path":"$context.path","#,
+    r#""status":"$context.status","protocol":"$context.protocol","#,
+    r#""responseLength":"$context.responseLength","#,
+    r#""integrationLatency":"$context.integration.latency","#,
+    r#""integrationStatus":"$context.integration.status","#,
+    r#""errorMessage":"$context.error.message"}"#
+);
+
+/// Where the stage's access log goes: the log group, and the account's role that lets API
+/// Gateway write it.
+pub struct Logging<'a> {
+    /// The access log group.
+    pub log_group: &'a Ref<logs::Outputs>,
+    /// The account's CloudWatch role setting.
+    pub role: &'a Ref<account::Outputs>,
+}
 
 /// The stage.
 pub struct Stage {
@@ -37,6 +65,10 @@ pub struct Stage {
     port: u16,
     authorization: &'static str,
     throttle: crate::config::Throttle,
+    method_throttles: std::collections::BTreeMap<String, crate::config::Throttle>,
+    tracing: bool,
+    access_log: Ref<logs::Outputs>,
+    logging_role: Ref<account::Outputs>,
     rest_api: Ref<rest_api::Outputs>,
     integrations: Ref<integration::Outputs>,
     vpc_link: Ref<vpc_link::Outputs>,
@@ -54,6 +86,7 @@ impl Stage {
         vpc_link: &Ref<vpc_link::Outputs>,
         load_balancer: &Ref<load_balancer::Outputs>,
         service: &Ref<service::Outputs>,
+        logging: Logging<'_>,
     ) -> Stage {
         Stage {
             name: deployment.environment.clone(),
@@ -61,6 +94,10 @@ impl Stage {
             port: deployment.service.port,
             authorization: deployment.api.auth.authorization_type(),
             throttle: deployment.api.throttle,
+            method_throttles: deployment.api.method_throttles.clone(),
+            tracing: deployment.api.tracing,
+            access_log: logging.log_group.clone(),
+            logging_role: logging.role.clone(),
             rest_api: rest_api.clone(),
             integrations: integrations.clone(),
             vpc_link: vpc_link.clone(),
@@ -78,6 +115,33 @@ impl Stage {
             self.port,
             self.authorization,
         ))
+    }
+
+    /// The access log group's ARN as API Gateway takes it (no `:*`), once its name is known.
+    fn access_log_arn(&self, env: &Env, inputs: &Inputs<'_>) -> Option<String> {
+        let group = inputs.get(&self.access_log)?;
+        Some(env.arn("logs", &format!("log-group:{}", group.name)))
+    }
+
+    /// The throttling to converge: the stage's (`*/*`), each method the env file throttles
+    /// otherwise, and each method throttled otherwise on AWS but not in the env file (back
+    /// to the stage's). As (plan field, method settings key, wanted limits).
+    fn throttles(&self, live: &Found) -> Vec<(String, String, crate::config::Throttle)> {
+        let mut out = vec![(
+            "throttle".to_string(),
+            EVERY_METHOD.to_string(),
+            self.throttle,
+        )];
+        for method in crate::config::API_METHODS {
+            let key = method_key(method);
+            let want = match self.method_throttles.get(method) {
+                Some(limits) => *limits,
+                None if limits(&live.stage, &key) != (None, None) => self.throttle,
+                None => continue,
+            };
+            out.push((format!("throttle[{method}]"), key, want));
+        }
+        out
     }
 
     fn url(&self, api_id: &str) -> String {
@@ -166,6 +230,33 @@ impl Stage {
     }
 }
 
+/// The method settings key of `method` (`ANY /{proxy+}` → `~1{proxy+}/ANY`): its resource
+/// path with `/` written `~1`, then its HTTP method.
+fn method_key(method: &str) -> String {
+    let (verb, path) = method.split_once(' ').unwrap_or((method, "/"));
+    format!("{}/{verb}", path.replace('/', "~1"))
+}
+
+/// The rate and burst the stage's method settings give `key`, as the plan shows them (`None`:
+/// not set).
+fn limits(stage: &Live, key: &str) -> (Option<String>, Option<String>) {
+    let setting = stage.method_settings().and_then(|s| s.get(key));
+    #[allow(clippy::cast_possible_truncation)]
+    let rate = setting
+        .map(|m| m.throttling_rate_limit().round() as i64)
+        .filter(|r| *r > 0)
+        .map(|r| r.to_string());
+    let burst = setting
+        .map(|m| m.throttling_burst_limit())
+        .filter(|b| *b > 0)
+        .map(|b| b.to_string());
+    (rate, burst)
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
 /// The deployments of ours on the API, with the fingerprint in each one's description.
 async fn deployments(cx: &Cx<'_>, api_id: &str) -> anyhow::Result<Vec<(String, String)>> {
     let out = cx
@@ -247,6 +338,8 @@ impl Resource for Stage {
             self.vpc_link.dep(),
             self.load_balancer.dep(),
             self.service.dep(),
+            self.access_log.dep(),
+            self.logging_role.dep(),
         ]
     }
 
@@ -285,6 +378,8 @@ impl Resource for Stage {
             .set_stage_name(ours.stage_name().map(str::to_string))
             .set_deployment_id(ours.deployment_id().map(str::to_string))
             .set_method_settings(ours.method_settings().cloned())
+            .set_access_log_settings(ours.access_log_settings().cloned())
+            .tracing_enabled(ours.tracing_enabled())
             .build();
         let (fingerprint, unused) = match depth {
             Depth::Full => {
@@ -329,7 +424,7 @@ impl Resource for Stage {
         }
     }
 
-    fn diff(&self, _env: &Env, live: &Found, inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, env: &Env, live: &Found, inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
         let want = self.wanted(inputs);
         if want.is_none() || want != live.fingerprint {
@@ -343,26 +438,39 @@ impl Resource for Stage {
                 }),
             );
         }
-        let every = live
-            .stage
-            .method_settings()
-            .and_then(|settings| settings.get(EVERY_METHOD));
-        #[allow(clippy::cast_possible_truncation)]
-        let rate = every
-            .map(|m| m.throttling_rate_limit().round() as i64)
-            .filter(|r| *r > 0);
-        let burst = every
-            .map(|m| i64::from(m.throttling_burst_limit()))
-            .filter(|b| *b > 0);
+        for (field, key, want) in self.throttles(live) {
+            let (rate, burst) = limits(&live.stage, &key);
+            diff.compare(
+                &format!("{field}.rate"),
+                rate.as_deref(),
+                want.rate.to_string(),
+            )
+            .compare(
+                &format!("{field}.burst"),
+                burst.as_deref(),
+                want.burst.to_string(),
+            );
+        }
+        let logged = live.stage.access_log_settings();
         diff.compare(
-            "throttle.rate",
-            rate.map(|r| r.to_string()).as_deref(),
-            self.throttle.rate.to_string(),
-        )
-        .compare(
-            "throttle.burst",
-            burst.map(|b| b.to_string()).as_deref(),
-            self.throttle.burst.to_string(),
+            "access_log",
+            logged.and_then(|l| l.destination_arn()),
+            self.access_log_arn(env, inputs)
+                .map_or(Value::Unknown, Value::Known),
+        );
+        if logged.and_then(|l| l.format()) != Some(ACCESS_LOG_FORMAT) {
+            diff.change(
+                "access_log.format",
+                logged
+                    .and_then(|l| l.format())
+                    .map(|_| "(another format)".to_string()),
+                "JSON",
+            );
+        }
+        diff.compare(
+            "tracing",
+            Some(on_off(live.stage.tracing_enabled())),
+            on_off(self.tracing),
         );
         if !live.unused.is_empty() {
             diff.change(
@@ -374,11 +482,28 @@ impl Resource for Stage {
         diff
     }
 
-    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![
+    fn new_fields(&self, env: &Env, inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        let mut fields = vec![
             FieldChange::setting("throttle.rate", self.throttle.rate.to_string()),
             FieldChange::setting("throttle.burst", self.throttle.burst.to_string()),
-        ]
+        ];
+        for (method, limits) in &self.method_throttles {
+            fields.push(FieldChange::setting(
+                &format!("throttle[{method}].rate"),
+                limits.rate.to_string(),
+            ));
+            fields.push(FieldChange::setting(
+                &format!("throttle[{method}].burst"),
+                limits.burst.to_string(),
+            ));
+        }
+        if let Some(arn) = self.access_log_arn(env, inputs) {
+            fields.push(FieldChange::setting("access_log", arn));
+        }
+        if self.tracing {
+            fields.push(FieldChange::setting("tracing", "on"));
+        }
+        fields
     }
 
     async fn create(
@@ -424,23 +549,59 @@ impl Resource for Stage {
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Found>> {
         let mut unused: BTreeSet<String> = live.unused.iter().cloned().collect();
-        if diff.changes("throttle.rate") || diff.changes("throttle.burst") {
+        let mut throttling = Vec::new();
+        for (field, key, want) in self.throttles(live) {
+            if diff.changes(&format!("{field}.rate")) || diff.changes(&format!("{field}.burst")) {
+                throttling.push(super::replace(
+                    &format!("/{key}/throttling/rateLimit"),
+                    want.rate.to_string(),
+                ));
+                throttling.push(super::replace(
+                    &format!("/{key}/throttling/burstLimit"),
+                    want.burst.to_string(),
+                ));
+            }
+        }
+        if !throttling.is_empty() {
             cx.aws
                 .apigw
                 .update_stage()
                 .rest_api_id(&live.api_id)
                 .stage_name(&self.name)
-                .patch_operations(super::replace(
-                    "/*/*/throttling/rateLimit",
-                    self.throttle.rate.to_string(),
-                ))
-                .patch_operations(super::replace(
-                    "/*/*/throttling/burstLimit",
-                    self.throttle.burst.to_string(),
-                ))
+                .set_patch_operations(Some(throttling))
                 .send()
                 .await
                 .aws(|| format!("throttling stage {}", self.name))?;
+        }
+        if diff.changes("access_log") || diff.changes("access_log.format") {
+            let arn = self
+                .access_log_arn(cx, inputs)
+                .ok_or_else(|| anyhow::anyhow!("the access log group is not there"))?;
+            cx.say("turning on the access log");
+            cx.aws
+                .apigw
+                .update_stage()
+                .rest_api_id(&live.api_id)
+                .stage_name(&self.name)
+                .patch_operations(super::replace("/accessLogSettings/destinationArn", &arn))
+                .patch_operations(super::replace(
+                    "/accessLogSettings/format",
+                    ACCESS_LOG_FORMAT,
+                ))
+                .send()
+                .await
+                .aws(|| format!("setting the access log of stage {}", self.name))?;
+        }
+        if diff.changes("tracing") {
+            cx.aws
+                .apigw
+                .update_stage()
+                .rest_api_id(&live.api_id)
+                .stage_name(&self.name)
+                .patch_operations(super::replace("/tracingEnabled", self.tracing.to_string()))
+                .send()
+                .await
+                .aws(|| format!("setting X-Ray tracing of stage {}", self.name))?;
         }
         if diff.changes("deployment") {
             let fingerprint = self
@@ -503,12 +664,139 @@ mod tests {
             &Ref::new("vpc_link"),
             &Ref::new("load_balancer"),
             &Ref::new("service"),
+            Logging {
+                log_group: &Ref::new("log_group/api-access"),
+                role: &Ref::new("apigateway_account"),
+            },
         )
+    }
+
+    const ACCESS_LOG_ARN: &str =
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/apigateway/cluster1/microservice1/access";
+
+    fn logged(format: &str) -> aws_sdk_apigateway::types::AccessLogSettings {
+        aws_sdk_apigateway::types::AccessLogSettings::builder()
+            .destination_arn(ACCESS_LOG_ARN)
+            .format(format)
+            .build()
+    }
+
+    fn with_access_log(world: &World) {
+        world.publish(
+            "log_group/api-access",
+            logs::Outputs {
+                name: "/apigateway/cluster1/microservice1/access".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn every_request_is_logged_as_json_and_tracing_follows_the_env_file() {
+        let mut env = env();
+        let world = World::default();
+        let found = |stage: Live| Found {
+            stage,
+            api_id: "api-1".into(),
+            fingerprint: None,
+            unused: Vec::new(),
+        };
+        let words = |env: &Env, stage: Live| {
+            stage_words(&stage_of(env).diff(env, &found(stage), &world.inputs()))
+        };
+        // The log group is yet to be made: known after up.
+        assert_eq!(
+            words(&env, Live::builder().deployment_id("d-1").build()),
+            [
+                "access_log: None → (known after up)",
+                "access_log.format: None → JSON"
+            ]
+        );
+        with_access_log(&world);
+        assert!(words(&env, throttled(100.0, 200)).is_empty());
+        let other = Live::builder()
+            .deployment_id("d-1")
+            .access_log_settings(logged("$context.requestId"))
+            .build();
+        assert_eq!(
+            words(&env, other),
+            ["access_log.format: Some(\"(another format)\") → JSON"]
+        );
+        env.deployment.api.tracing = true;
+        assert_eq!(
+            words(&env, throttled(100.0, 200)),
+            ["tracing: Some(\"off\") → on"]
+        );
+    }
+
+    #[test]
+    fn a_method_throttled_on_its_own_is_converged_and_one_dropped_goes_back_to_the_stages() {
+        let mut env = env();
+        env.deployment.api.method_throttles.insert(
+            "ANY /{proxy+}".into(),
+            crate::config::Throttle { rate: 5, burst: 10 },
+        );
+        assert_eq!(method_key("ANY /{proxy+}"), "~1{proxy+}/ANY");
+        assert_eq!(method_key("ANY /"), "~1/ANY");
+        let world = World::default();
+        let r = stage(&env);
+        let found = |stage: Live| Found {
+            stage,
+            api_id: "api-1".into(),
+            fingerprint: None,
+            unused: Vec::new(),
+        };
+        let throttle_words = |live: Live| {
+            r.diff(&env, &found(live), &world.inputs())
+                .fields
+                .iter()
+                .filter(|f| f.field.starts_with("throttle["))
+                .map(|f| format!("{} {:?} → {}", f.field, f.from, f.to))
+                .collect::<Vec<_>>()
+        };
+        let setting = |rate: f64, burst: i32| {
+            aws_sdk_apigateway::types::MethodSetting::builder()
+                .throttling_rate_limit(rate)
+                .throttling_burst_limit(burst)
+                .build()
+        };
+        assert_eq!(
+            throttle_words(throttled(100.0, 200)),
+            [
+                "throttle[ANY /{proxy+}].rate None → 5",
+                "throttle[ANY /{proxy+}].burst None → 10"
+            ]
+        );
+        let live = Live::builder()
+            .method_settings(EVERY_METHOD, setting(100.0, 200))
+            .method_settings("~1{proxy+}/ANY", setting(5.0, 10))
+            .method_settings("~1/ANY", setting(7.0, 8))
+            .build();
+        assert_eq!(
+            throttle_words(live),
+            [
+                "throttle[ANY /].rate Some(\"7\") → 100",
+                "throttle[ANY /].burst Some(\"8\") → 200"
+            ]
+        );
+    }
+
+    fn stage_of(env: &Env) -> Stage {
+        stage(env)
+    }
+
+    /// The diff's access log and tracing fields, in words.
+    fn stage_words(diff: &Diff) -> Vec<String> {
+        diff.fields
+            .iter()
+            .filter(|f| f.field.starts_with("access_log") || f.field == "tracing")
+            .map(|f| format!("{}: {:?} → {}", f.field, f.from, f.to))
+            .collect()
     }
 
     fn throttled(rate: f64, burst: i32) -> Live {
         Live::builder()
             .deployment_id("d-1")
+            .access_log_settings(logged(ACCESS_LOG_FORMAT))
             .method_settings(
                 EVERY_METHOD,
                 aws_sdk_apigateway::types::MethodSetting::builder()
@@ -557,6 +845,7 @@ mod tests {
         let env = env();
         let r = stage(&env);
         let world = World::default();
+        with_access_log(&world);
         world.publish(
             "vpc_link",
             vpc_link::Outputs {
