@@ -117,6 +117,27 @@ and to the deployment's tag where an id cannot be known in advance. iam:PassRole
 only on the execution role, to ECS tasks. Reads nothing from AWS but the account id."
     )]
     Policy(PolicyArgs),
+    /// Show the stack's API key (`api.auth = "api_key"`): its name and id, its value with --show.
+    #[command(
+        after_help = "Examples:\n  gwfargate api-key --env config/env1.toml\n  \
+curl -H \"x-api-key: $(gwfargate api-key --env config/env1.toml --show)\" \"$URL\"\n\n\
+The value is printed only with --show, alone on stdout, so it stays out of logs unless asked."
+    )]
+    ApiKey(ApiKeyArgs),
+}
+
+/// `api-key` options.
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Print the key's value (alone, for scripts).
+    #[arg(long)]
+    pub show: bool,
+    /// Print a stable JSON document (name, id, and value with --show).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `policy` options.

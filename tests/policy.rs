@@ -115,7 +115,8 @@ fn resource_patterns_match_as_iam_matches_them() {
 async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() {
     let emulator = Emulator::with_profile(1, "realistic");
     let sdk = emulator.sdk(REGION).await;
-    let ws = Workspace::new(&[]);
+    // With an API key, so the cycle also makes and deletes a usage plan and a key.
+    let ws = Workspace::new(&[("auth = \"none\"", "auth = \"api_key\"")]);
     let printed = gwfargate(ws.path(), &emulator.endpoint)
         .args(["policy", "--env", "env1.toml"])
         .assert()

@@ -974,9 +974,61 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     assert_eq!(invoke_status(&emulator, &api), 403, "unsigned");
     assert_eq!(invoke_signed_status(&emulator, &api), 200, "signed");
     assert!(!said(&["status"]).contains("open to the internet"));
+
+    // With `auth = "api_key"`, only requests with the stack's key pass; its value is printed
+    // only when asked.
+    std::fs::write(
+        &env_file,
+        open.replace("auth = \"none\"", "auth = \"api_key\""),
+    )
+    .unwrap();
+    let planned = said(&["plan", "--env", "env1.toml"]);
+    for change in [
+        "authorization ANY /: AWS_IAM → NONE",
+        "api_key ANY /{proxy+}: not required → required",
+        "+ create   usage plan",
+        "+ create   api key",
+        "gwfargate api-key --show",
+    ] {
+        assert!(planned.contains(change), "{change:?} in:\n{planned}");
+    }
+    up();
+    assert_eq!(invoke_status(&emulator, &api), 403, "no key");
+    let key = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["api-key", "--env", "env1.toml", "--show"])
+        .assert()
+        .success();
+    let value = output(&key).0.trim().to_string();
+    assert!(value.len() >= 20, "{value:?}");
+    assert_eq!(
+        invoke_with(&emulator, &api, &format!("x-api-key: {value}\r\n")),
+        200
+    );
+    assert_eq!(
+        invoke_with(&emulator, &api, "x-api-key: not-the-key\r\n"),
+        403
+    );
+    let unshown = said(&["api-key", "--env", "env1.toml"]);
+    assert!(
+        unshown.contains("cluster1-key-microservice1") && !unshown.contains(&value),
+        "{unshown}"
+    );
+    // Back to an open API: the key and its plan are planned away and deleted.
     std::fs::write(&env_file, open).unwrap();
+    let planned = said(&["plan", "--env", "env1.toml"]);
+    assert!(
+        planned.contains("- delete   usage plan") && planned.contains("- delete   api key"),
+        "{planned}"
+    );
     up();
     assert_eq!(invoke_status(&emulator, &api), 200);
+    let keys = apigw.get_api_keys().send().await.unwrap();
+    assert!(keys.items().is_empty(), "{keys:?}");
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["api-key", "--env", "env1.toml"])
+        .assert()
+        .code(2);
+    assert!(output(&refused).1.contains("takes no API key"));
 
     // The load balancer: AWS reports it failed; nothing `up` can repair in place.
     emulator.control(

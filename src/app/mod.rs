@@ -1,6 +1,7 @@
 //! The commands: each resolves its stack, calls one operation, and hands the result to the
 //! UI to render. The layer below (`model`, `resources`) never prints.
 
+pub mod api_key;
 pub mod down;
 pub mod graph;
 pub mod plan;
@@ -80,6 +81,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             if args.detailed_exitcode && !plan.is_empty() {
                 return Ok(EXIT_CHANGES_PENDING);
+            }
+        }
+        Command::ApiKey(args) => {
+            let session =
+                session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
+            let key = api_key::api_key(&session, args.show).await?;
+            if args.json {
+                output::print(&serde_json::to_string_pretty(&key)?);
+            } else if let Some(value) = &key.value {
+                output::print(value);
+            } else {
+                output::print(&format!(
+                    "API key {} (id {}): callers send its value in the x-api-key header.\n\
+                     Its value is not printed; add --show to print it.",
+                    key.name, key.id
+                ));
             }
         }
         Command::Status(args) => {

@@ -70,6 +70,8 @@ const API_FIELDS: &[&str] = &[
     "security_policy",
     "authorization ANY /",
     "authorization ANY /{proxy+}",
+    "api_key ANY /",
+    "api_key ANY /{proxy+}",
 ];
 
 /// An endpoint's policy is narrowed by `up`; an open one lets everything through.

@@ -106,14 +106,38 @@ pub enum Auth {
     None,
     /// Callers that sign their requests with AWS credentials allowed `execute-api:Invoke`.
     Iam,
+    /// Callers that send the stack's API key (`x-api-key`), through a usage plan.
+    ApiKey,
 }
 
 impl Auth {
     /// API Gateway's `authorizationType` for the methods.
     pub fn authorization_type(self) -> &'static str {
         match self {
-            Auth::None => "NONE",
+            Auth::None | Auth::ApiKey => "NONE",
             Auth::Iam => "AWS_IAM",
+        }
+    }
+
+    /// Its word in the env file.
+    pub fn word(self) -> &'static str {
+        match self {
+            Auth::None => "none",
+            Auth::Iam => "iam",
+            Auth::ApiKey => "api_key",
+        }
+    }
+
+    /// Whether the methods require an API key.
+    pub fn api_key_required(self) -> bool {
+        self == Auth::ApiKey
+    }
+
+    /// The word a deployment's fingerprint keeps: a change of it needs a new deployment.
+    pub fn fingerprint_word(self) -> &'static str {
+        match self {
+            Auth::ApiKey => "API_KEY",
+            other => other.authorization_type(),
         }
     }
 }
@@ -420,13 +444,15 @@ impl Checker<'_> {
             api.auth = match auth.get_ref().as_str() {
                 "none" => Auth::None,
                 "iam" => Auth::Iam,
-                other @ ("api_key" | "cognito" | "lambda") => {
+                "api_key" => Auth::ApiKey,
+                other @ ("cognito" | "lambda") => {
                     return Err(self.error(
                         "api.auth",
                         auth.span(),
                         format!(
                             "\"{other}\" is not supported yet; use \"iam\" (callers sign with \
-                             AWS credentials) or \"none\" (open to the internet)"
+                             AWS credentials), \"api_key\" (callers send the stack's key) or \
+                             \"none\" (open to the internet)"
                         ),
                     ));
                 }
@@ -435,7 +461,7 @@ impl Checker<'_> {
                         "api.auth",
                         auth.span(),
                         format!(
-                            "{} is not a way to authorize callers; use \"iam\" or \"none\"",
+                            "{} is not a way to authorize callers; use \"iam\", \"api_key\" or \"none\"",
                             Quoted(other)
                         ),
                     ));

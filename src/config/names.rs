@@ -57,6 +57,10 @@ pub struct Names {
     pub vpc_link: String,
     /// REST API name.
     pub rest_api: String,
+    /// Usage plan name (`api.auth = "api_key"`).
+    pub usage_plan: String,
+    /// API key name (`api.auth = "api_key"`).
+    pub api_key: String,
 }
 
 impl Names {
@@ -84,6 +88,8 @@ impl Names {
             target_group: fit(&format!("{n}-tg-{s}"), 32),
             vpc_link: format!("{n}-vpclink-{s}"),
             rest_api: format!("{n}-api-{s}"),
+            usage_plan: format!("{n}-plan-{s}"),
+            api_key: format!("{n}-key-{s}"),
         }
     }
 

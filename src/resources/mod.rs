@@ -18,8 +18,8 @@ pub mod permissions;
 pub mod service_linked_role;
 
 use apigateway::{
-    account::CloudWatchRole, integration::Integrations, rest_api::RestApi, stage::Stage,
-    vpc_link::VpcLink,
+    account::CloudWatchRole, api_key::ApiKey, integration::Integrations, rest_api::RestApi,
+    stage::Stage, usage_plan::UsagePlan, vpc_link::VpcLink,
 };
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
@@ -190,16 +190,35 @@ pub fn stack(
         },
     ));
 
+    let usage_plan = || UsagePlan::new(deployment, names, &rest_api, &stage);
+    let api_key = deployment.api.auth.api_key_required().then(|| {
+        let plan = g.add(usage_plan());
+        notes.push(format!(
+            "callers send the stack's API key in the `x-api-key` header; `gwfargate api-key \
+             --show --env <file>` prints it (the key {} is made once and kept)",
+            names.api_key
+        ));
+        g.add(ApiKey::new(deployment, names, &plan))
+    });
+
     for (key, id) in recorded {
         if g.contains(key) {
             continue;
         }
+
         // What the state file records that this deployment no longer needs.
         if key == "repository"
             && let Some(name) = id.rsplit_once("repository/").map(|(_, name)| name)
         {
             g.add_orphan(ecr::Repository::no_longer_used(name));
         }
+    }
+    // An API key and its plan the env file no longer asks for (auth changed): the plan first,
+    // which the key depends on.
+    let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    if api_key.is_none() && (was_recorded("usage_plan") || was_recorded("api_key")) {
+        let plan = g.add_orphan(usage_plan());
+        g.add_orphan(ApiKey::new(deployment, names, &plan));
     }
     let exposure = (deployment.api.auth == crate::config::Auth::None).then(|| {
         "the API is open to the internet: anyone can call every route of the service (set \

@@ -10,7 +10,8 @@ throttling (else 429), and answers from the snapshot
 of methods and integrations taken when that deployment was made; a method must match the path,
 `/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"), and a method that takes
 IAM authorization needs a SigV4 `Authorization` header (else the same 403; the signature itself
-is not checked); its integration must be
+is not checked), and a method that requires an API key takes an enabled key of a usage plan
+naming the stage in `x-api-key` (else 403 Forbidden); its integration must be
 a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
 that load balancer's DNS name and a port (else 500 "Internal server error"); the load balancer
 must be active with a listener on that port forwarding to a target group (else 503); the request
@@ -125,6 +126,12 @@ def _invoke(method, path, query, account, headers):
         signed = (headers or {}).get("Authorization", "").startswith("AWS4-HMAC-SHA256 ")
         if not signed:
             return _api_error(403, "Missing Authentication Token")
+    # A method that requires an API key takes an enabled key, sent in `x-api-key`, of a usage
+    # plan naming this stage; else 403 Forbidden
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
+    if getattr(integration, "api_key_required", False) and not _key_opens(
+            apigw, api_id, stage_name, (headers or {}).get("x-api-key")):
+        return _api_error(403, "Forbidden")
     link_id = getattr(integration, "_tb_connection_id", None)
     link = apigw.vpc_links.get(link_id) if link_id else None
     if (integration.connection_type or "") != "VPC_LINK" or link is None or link.status != "AVAILABLE":
@@ -168,6 +175,18 @@ def _invoke(method, path, query, account, headers):
     return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
 
 
+def _key_opens(apigw, api_id, stage_name, value):
+    """Whether the API key of `value` is enabled and in a usage plan naming the stage."""
+    if not value:
+        return False
+    keys = [k for k in apigw.keys.values() if k.value == value and k.enabled]
+    for plan in apigw.usage_plans.values():
+        names_stage = any(s.get("apiId") == api_id and s.get("stage") == stage_name for s in plan.api_stages)
+        if names_stage and any(k.id in apigw.usage_plan_keys.get(plan.id, {}) for k in keys):
+            return True
+    return False
+
+
 def _take_token(api_id, stage, key):
     """Whether the throttling of method settings `key` (`~1{proxy+}/ANY`), or else the stage's
     `*/*`, lets one more request through: a bucket of burstLimit tokens refilled at rateLimit
@@ -196,7 +215,8 @@ def routes_of(api):
                                           uri=found.method_integration.uri,
                                           _tb_connection_id=getattr(found.method_integration,
                                                                     "_tb_connection_id", None),
-                                          authorization_type=found.authorization_type)
+                                          authorization_type=found.authorization_type,
+                                          api_key_required=bool(found.api_key_required))
                        for m, found in r.resource_methods.items()
                        if found.method_integration is not None}
         for r in api.resources.values()

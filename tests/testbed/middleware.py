@@ -268,7 +268,8 @@ class Middleware:
             # The stack's traffic: never faulted or logged as an AWS call.
             status, headers, body = dataplane.invoke(
                 environ.get("REQUEST_METHOD", "GET"), environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
-                headers={"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
+                headers={"Authorization": environ.get("HTTP_AUTHORIZATION", ""),
+                         "x-api-key": environ.get("HTTP_X_API_KEY", "")})
             data = body.encode()
             start_response(f"{status} {'OK' if status == 200 else 'Error'}",
                            [*headers.items(), ("Content-Length", str(len(data)))])

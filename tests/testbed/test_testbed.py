@@ -1212,6 +1212,35 @@ class Traffic(Bed):
         self.assertEqual([json.loads(e["message"]) for e in events],
                          [{"status": "200", "path": "/orders", "caller": "-"}])
 
+    def test_a_method_that_requires_an_api_key_takes_only_a_key_of_a_plan_of_the_stage(self):
+        api, lb, _ = self.stack(desired=1)
+        apigw = self.client("apigateway")
+        self.cross_zone(lb)
+        for resource in apigw.get_resources(restApiId=api)["items"]:
+            apigw.update_method(restApiId=api, resourceId=resource["id"], httpMethod="ANY", patchOperations=[
+                {"op": "replace", "path": "/apiKeyRequired", "value": "true"}])
+        deployment = apigw.create_deployment(restApiId=api)["id"]
+        apigw.update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/deploymentId", "value": deployment}])
+        key = apigw.create_api_key(name="k", enabled=True)
+        with_key = lambda value: self.call_with(api, {"x-api-key": value})[0]
+        self.assertEqual(self.call(api)[0], 403, "no key")
+        self.assertEqual(with_key(key["value"]), 403, "a key in no plan")
+        plan = apigw.create_usage_plan(name="p", apiStages=[{"apiId": api, "stage": "dev"}])["id"]
+        apigw.create_usage_plan_key(usagePlanId=plan, keyId=key["id"], keyType="API_KEY")
+        self.assertEqual(with_key(key["value"]), 200)
+        self.assertEqual(with_key("not-the-key"), 403)
+        apigw.update_api_key(apiKey=key["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}])
+        self.assertEqual(with_key(key["value"]), 403, "a disabled key")
+
+    def call_with(self, api, headers, path="/"):
+        req = urllib.request.Request(f"{endpoint}/_testbed/invoke/{api}/dev{path}", headers=headers)
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
     def test_a_failed_vpc_link_or_load_balancer_refuses_requests(self):
         api, lb, _ = self.stack(desired=1)
         apigw = self.client("apigateway")

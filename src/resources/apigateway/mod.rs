@@ -3,9 +3,11 @@
 //! tag filter, so these are found by their recorded id first, then by name and tags.
 
 pub mod account;
+pub mod api_key;
 pub mod integration;
 pub mod rest_api;
 pub mod stage;
+pub mod usage_plan;
 pub mod vpc_link;
 
 /// The public URL of `stage` of REST API `api_id`.

@@ -40,6 +40,7 @@ pub struct RestApi {
     region: String,
     environment: String,
     authorization: &'static str,
+    api_key_required: bool,
 }
 
 impl RestApi {
@@ -57,6 +58,7 @@ impl RestApi {
             region: deployment.region.clone(),
             environment: deployment.environment.clone(),
             authorization: deployment.api.auth.authorization_type(),
+            api_key_required: deployment.api.auth.api_key_required(),
         }
     }
 }
@@ -92,6 +94,14 @@ impl Live {
             .resource_methods()?
             .get("ANY")?
             .authorization_type()
+    }
+
+    /// Whether `path`'s `ANY` method requires an API key, when read.
+    fn api_key_required(&self, path: &str) -> Option<bool> {
+        self.route(path)?
+            .resource_methods()?
+            .get("ANY")?
+            .api_key_required()
     }
 
     fn methods(&self) -> Vec<String> {
@@ -145,6 +155,10 @@ async fn with_routes(cx: &Cx<'_>, api: Option<Api>, depth: Depth) -> anyhow::Res
     Ok(Some(Live { api, routes }))
 }
 
+fn required(yes: bool) -> &'static str {
+    if yes { "required" } else { "not required" }
+}
+
 impl RestApi {
     /// Puts `ANY` on the resource of `path`.
     async fn put_method(
@@ -161,7 +175,8 @@ impl RestApi {
             .rest_api_id(api_id)
             .resource_id(resource_id)
             .http_method("ANY")
-            .authorization_type(self.authorization);
+            .authorization_type(self.authorization)
+            .api_key_required(self.api_key_required);
         let req = if path == PROXY {
             req.request_parameters("method.request.path.proxy", true)
         } else {
@@ -291,15 +306,26 @@ impl Resource for RestApi {
                     self.authorization,
                 );
             }
+            if live.has_method(path) {
+                diff.compare(
+                    &format!("api_key ANY {path}"),
+                    Some(required(live.api_key_required(path).unwrap_or(false))),
+                    required(self.api_key_required),
+                );
+            }
         }
         diff
     }
 
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![
+        let mut fields = vec![
             FieldChange::setting("security_policy", TLS_POLICY),
             FieldChange::setting("authorization", self.authorization),
-        ]
+        ];
+        if self.api_key_required {
+            fields.push(FieldChange::setting("api_key", "required"));
+        }
+        fields
     }
 
     fn creation_note(&self, env: &Env) -> Option<String> {
@@ -376,22 +402,33 @@ impl Resource for RestApi {
                 .aws(|| format!("setting the TLS policy of REST API {api_id}"))?;
         }
         for path in ROUTES {
-            let field = format!("authorization ANY {path}");
-            if !diff.changes(&field) {
+            let authorization = diff.changes(&format!("authorization ANY {path}"));
+            let api_key = diff.changes(&format!("api_key ANY {path}"));
+            if !authorization && !api_key {
                 continue;
             }
             let resource_id = live
                 .route(path)
                 .and_then(|r| r.id())
                 .ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no route {path}"))?;
-            cx.say(format!("requiring {} on ANY {path}", self.authorization));
+            cx.say(format!("setting who may call ANY {path}"));
+            let mut patches = Vec::new();
+            if authorization {
+                patches.push(replace("/authorizationType", self.authorization));
+            }
+            if api_key {
+                patches.push(replace(
+                    "/apiKeyRequired",
+                    self.api_key_required.to_string(),
+                ));
+            }
             cx.aws
                 .apigw
                 .update_method()
                 .rest_api_id(&api_id)
                 .resource_id(resource_id)
                 .http_method("ANY")
-                .patch_operations(replace("/authorizationType", self.authorization))
+                .set_patch_operations(Some(patches))
                 .send()
                 .await
                 .aws(|| format!("setting the authorization of ANY {path}"))?;

@@ -92,7 +92,7 @@ impl Stage {
             name: deployment.environment.clone(),
             region: deployment.region.clone(),
             port: deployment.service.port,
-            authorization: deployment.api.auth.authorization_type(),
+            authorization: deployment.api.auth.fingerprint_word(),
             throttle: deployment.api.throttle,
             method_throttles: deployment.api.method_throttles.clone(),
             tracing: deployment.api.tracing,
