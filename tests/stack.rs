@@ -1471,3 +1471,122 @@ async fn a_cloudwatch_role_the_account_already_names_is_used_and_never_replaced(
         Some(theirs)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hardening_options_are_applied_read_back_and_undone() {
+    // moto as it is never rolls a service out to a new task definition: the test bed does.
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let ws = Workspace::new(&[
+        (
+            "health_check_path = \"/actuator/health\"",
+            "health_check_path = \"/actuator/health\"\n\
+             readonly_root_filesystem = true\nuser = \"1000:1000\"",
+        ),
+        (
+            "retention_days = 30",
+            &format!(
+                "retention_days = 30\nkms_key = \"{key}\"\ncontainer_insights = true\n\n[repository]\nimmutable_tags = true"
+            ),
+        ),
+    ]);
+    let up = || {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml", "--yes"])
+            .assert()
+    };
+    up().code(3);
+    push_image(&sdk, REPO, "1.0.0").await;
+    up().success();
+
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let service = common::the_service(&sdk).await;
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let container = &td.task_definition().unwrap().container_definitions()[0];
+    assert_eq!(
+        (container.readonly_root_filesystem(), container.user()),
+        (Some(true), Some("1000:1000"))
+    );
+    let clusters = ecs
+        .describe_clusters()
+        .clusters("cluster1-cluster")
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .send()
+        .await
+        .unwrap();
+    let settings = clusters.clusters()[0].settings();
+    assert!(
+        settings.iter().any(|s| s.value() == Some("enabled")),
+        "{settings:?}"
+    );
+    let groups = aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 2);
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .all(|g| g.kms_key_id() == Some(key)),
+        "{groups:?}"
+    );
+    let repo = aws_sdk_ecr::Client::new(&sdk)
+        .describe_repositories()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.repositories()[0].image_tag_mutability(),
+        Some(&aws_sdk_ecr::types::ImageTagMutability::Immutable)
+    );
+
+    // Back to the reference file: each option is planned back and undone in place.
+    std::fs::copy(
+        common::root().join("config/env1.toml"),
+        ws.path().join("env1.toml"),
+    )
+    .unwrap();
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    for change in [
+        "readonly_root_filesystem: on → off",
+        "user: 1000:1000 → (the image's)",
+        "kms_key:",
+        "image_tags: IMMUTABLE → MUTABLE",
+    ] {
+        assert!(planned.contains(change), "{change:?} in:\n{planned}");
+    }
+    assert!(
+        !planned.contains("container_insights"),
+        "left as it is once the file does not say: {planned}"
+    );
+    up().success();
+    let groups = aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().iter().all(|g| g.kms_key_id().is_none()));
+    let (code, _) = {
+        let run = gwfargate(ws.path(), &emulator.endpoint)
+            .args(["plan", "--env", "env1.toml", "--detailed-exitcode"])
+            .assert();
+        (run.get_output().status.code(), output(&run))
+    };
+    assert_eq!(code, Some(0));
+}

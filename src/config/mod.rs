@@ -49,6 +49,9 @@ pub struct Deployment {
     /// The public entry: API Gateway's stage settings.
     #[serde(default)]
     pub api: Api,
+    /// The image repository's settings.
+    #[serde(default)]
+    pub repository: Repository,
 }
 
 impl Deployment {
@@ -61,6 +64,60 @@ impl Deployment {
             .and_then(|i| i.ecr())
             .is_some_and(|loc| loc.region == self.region)
     }
+}
+
+/// Why `arn` is not a KMS key of `region` CloudWatch Logs could use.
+fn kms_key_arn(arn: &str, region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1] == partition(region)
+        && parts[2] == "kms"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("key/").is_some_and(|id| {
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !ok {
+        return Err(format!(
+            "{} is not a KMS key ARN (arn:{}:kms:{region}:<account>:key/<id>)",
+            Quoted(arn),
+            partition(region)
+        ));
+    }
+    if parts[3] != region {
+        return Err(format!(
+            "{} is in {}; CloudWatch Logs uses only a key of the log group's region, {region}",
+            Quoted(arn),
+            Quoted(parts[3])
+        ));
+    }
+    Ok(())
+}
+
+/// Why `user` is not a user a container can run as, or is root.
+fn container_user(user: &str) -> Result<(), String> {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.len() <= 32
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    };
+    let (name, group) = user.split_once(':').unwrap_or((user, "x"));
+    if !word(name) || !word(group) {
+        return Err(format!(
+            "{} is not a user: write `uid`, `uid:gid`, `name` or `name:group`",
+            Quoted(user)
+        ));
+    }
+    if name == "root" || name == "0" {
+        return Err(format!(
+            "{} runs the container as root; name another user, or leave `user` out to run as \
+             the image's",
+            Quoted(user)
+        ));
+    }
+    Ok(())
 }
 
 /// The API's settings.
@@ -196,6 +253,13 @@ pub struct Service {
     pub memory: u32,
     /// HTTP path of the target group's health check.
     pub health_check_path: String,
+    /// The container's root filesystem is read-only.
+    #[serde(default)]
+    pub readonly_root_filesystem: bool,
+    /// The user the container runs as (`uid`, `uid:gid`, `name`, `name:group`), if not the
+    /// image's.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// CloudWatch Logs settings.
@@ -203,6 +267,21 @@ pub struct Service {
 pub struct Logs {
     /// Days to keep log events.
     pub retention_days: u32,
+    /// The KMS key (ARN) the stack's log groups are encrypted with, if not CloudWatch's own.
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    /// CloudWatch Container Insights on the cluster (billed as custom metrics); `None`: as
+    /// the account's default sets it.
+    #[serde(default)]
+    pub container_insights: Option<bool>,
+}
+
+/// The image repository's settings (when gwfargate makes it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repository {
+    /// A pushed tag can never point at another image.
+    #[serde(default)]
+    pub immutable_tags: bool,
 }
 
 /// One problem in an env file, located as precisely as the parser allows.
@@ -244,6 +323,7 @@ struct RawEnv {
     service: RawService,
     logs: Option<RawLogs>,
     api: Option<RawApi>,
+    repository: Option<RawRepository>,
 }
 
 #[derive(Deserialize)]
@@ -293,12 +373,22 @@ struct RawService {
     cpu: Spanned<i64>,
     memory: Spanned<i64>,
     health_check_path: Option<Spanned<String>>,
+    readonly_root_filesystem: Option<bool>,
+    user: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLogs {
-    retention_days: Spanned<i64>,
+    retention_days: Option<Spanned<i64>>,
+    kms_key: Option<Spanned<String>>,
+    container_insights: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepository {
+    immutable_tags: Option<bool>,
 }
 
 /// Reads and validates an env file. `region_override` (from `--region`) replaces the file's
@@ -408,32 +498,54 @@ impl Checker<'_> {
         if let Some((i, problem)) = subnet_too_small(&network, service.count) {
             return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
         }
-        let retention_days = match raw.logs {
-            None => 30,
-            Some(logs) => {
-                let days = *logs.retention_days.get_ref();
-                if !RETENTION_DAYS.contains(&days) {
-                    return Err(self.error(
-                        "logs.retention_days",
-                        logs.retention_days.span(),
-                        format!(
-                            "{days} is not a retention CloudWatch Logs offers; choose one of {RETENTION_DAYS:?}"
-                        ),
-                    ));
-                }
-                u32::try_from(days).unwrap_or(30)
-            }
-        };
+        let logs = self.logs(raw.logs, &region)?;
         let api = self.api(raw.api)?;
+        let repository = Repository {
+            immutable_tags: raw
+                .repository
+                .and_then(|r| r.immutable_tags)
+                .unwrap_or(false),
+        };
         Ok(Deployment {
             name,
             environment,
             region,
             network,
             service,
-            logs: Logs { retention_days },
+            logs,
             api,
+            repository,
         })
+    }
+
+    fn logs(&self, raw: Option<RawLogs>, region: &str) -> Result<Logs, ConfigError> {
+        let mut logs = Logs {
+            retention_days: 30,
+            kms_key: None,
+            container_insights: None,
+        };
+        let Some(raw) = raw else { return Ok(logs) };
+        if let Some(days) = &raw.retention_days {
+            let value = *days.get_ref();
+            if !RETENTION_DAYS.contains(&value) {
+                return Err(self.error(
+                    "logs.retention_days",
+                    days.span(),
+                    format!(
+                        "{value} is not a retention CloudWatch Logs offers; choose one of {RETENTION_DAYS:?}"
+                    ),
+                ));
+            }
+            logs.retention_days = u32::try_from(value).unwrap_or(30);
+        }
+        if let Some(key) = &raw.kms_key {
+            if let Err(problem) = kms_key_arn(key.get_ref(), region) {
+                return Err(self.error("logs.kms_key", key.span(), problem));
+            }
+            logs.kms_key = Some(key.get_ref().clone());
+        }
+        logs.container_insights = raw.container_insights;
+        Ok(logs)
     }
 
     fn api(&self, raw: Option<RawApi>) -> Result<Api, ConfigError> {
@@ -724,6 +836,15 @@ impl Checker<'_> {
                 value.clone()
             }
         };
+        let user = match &raw.user {
+            None => None,
+            Some(user) => {
+                if let Err(problem) = container_user(user.get_ref()) {
+                    return Err(self.error("service.user", user.span(), problem));
+                }
+                Some(user.get_ref().clone())
+            }
+        };
         Ok(Service {
             name,
             image,
@@ -732,6 +853,8 @@ impl Checker<'_> {
             cpu: u32::try_from(cpu).unwrap_or_default(),
             memory: u32::try_from(memory).unwrap_or_default(),
             health_check_path,
+            readonly_root_filesystem: raw.readonly_root_filesystem.unwrap_or(false),
+            user,
         })
     }
 }
@@ -965,6 +1088,61 @@ retention_days = 30
         )
         .expect_err("burst beyond the account's");
         assert_eq!(err.key, "api.throttle.methods.\"ANY /\".burst");
+    }
+
+    #[test]
+    fn hardening_options_are_checked_before_any_call() {
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let with = |service: &str, logs: &str| {
+            check(
+                &GOOD
+                    .replace("[logs]\n", &format!("[logs]\n{logs}\n"))
+                    .replace(
+                        "health_check_path = \"/actuator/health\"",
+                        &format!("health_check_path = \"/actuator/health\"\n{service}"),
+                    ),
+            )
+        };
+        let d = with(
+            "user = \"app:app\"\nreadonly_root_filesystem = true",
+            &format!("kms_key = \"{key}\"\ncontainer_insights = false"),
+        )
+        .expect("valid");
+        assert_eq!(d.service.user.as_deref(), Some("app:app"));
+        assert!(d.service.readonly_root_filesystem);
+        assert_eq!(d.logs.kms_key.as_deref(), Some(key));
+        assert_eq!(d.logs.container_insights, Some(false));
+        for (service, logs, field, problem) in [
+            (
+                "user = \"root\"",
+                "",
+                "service.user",
+                "runs the container as root",
+            ),
+            (
+                "user = \"0:0\"",
+                "",
+                "service.user",
+                "runs the container as root",
+            ),
+            ("user = \"a b\"", "", "service.user", "is not a user"),
+            (
+                "",
+                "kms_key = \"alias/logs\"",
+                "logs.kms_key",
+                "is not a KMS key ARN",
+            ),
+            (
+                "",
+                &format!("kms_key = \"{}\"", key.replace("eu-west-1", "us-east-1")),
+                "logs.kms_key",
+                "CloudWatch Logs uses only a key of the log group's region",
+            ),
+        ] {
+            let err = with(service, logs).expect_err(problem);
+            assert_eq!(err.key, field);
+            assert!(err.problem.contains(problem), "{err}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! deleted. If the image is not pushed yet, `up` stops here with [`ImageNotPushed`]: everything
 //! that does not need the image is still built, and `up` exits 3 with the commands to push it.
 
-use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, Repository as Repo};
+use aws_sdk_ecr::types::{
+    ImageIdentifier, ImageScanningConfiguration, ImageTagMutability, Repository as Repo,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::errors::has_code;
@@ -25,6 +27,7 @@ pub struct Repository {
     name: String,
     image: Option<ImageRef>,
     reference: String,
+    immutable_tags: bool,
 }
 
 impl Repository {
@@ -36,7 +39,22 @@ impl Repository {
             name: parsed.repository.clone(),
             image: Some(parsed),
             reference: image.to_string(),
+            immutable_tags: false,
         })
+    }
+
+    /// Makes a pushed tag unable to point at another image (in a repository gwfargate made).
+    pub fn with_immutable_tags(mut self, immutable: bool) -> Repository {
+        self.immutable_tags = immutable;
+        self
+    }
+
+    fn mutability(&self) -> ImageTagMutability {
+        if self.immutable_tags {
+            ImageTagMutability::Immutable
+        } else {
+            ImageTagMutability::Mutable
+        }
     }
 
     /// A repository the state file records but the env file no longer uses.
@@ -45,6 +63,7 @@ impl Repository {
             name: name.to_string(),
             image: None,
             reference: String::new(),
+            immutable_tags: false,
         }
     }
 
@@ -265,6 +284,17 @@ impl Resource for Repository {
                 "expire untagged images after 14 days",
             );
         }
+        if live.created_by_us == Some(true) && self.image.is_some() {
+            let have = live
+                .repo
+                .image_tag_mutability()
+                .unwrap_or(&ImageTagMutability::Mutable);
+            diff.compare(
+                "image_tags",
+                Some(have.as_str()),
+                self.mutability().as_str(),
+            );
+        }
         diff
     }
 
@@ -288,6 +318,7 @@ impl Resource for Repository {
                     .scan_on_push(true)
                     .build(),
             )
+            .image_tag_mutability(self.mutability())
             .set_tags(Some(tags::ecr(&our_tags)?))
             .send()
             .await
@@ -307,22 +338,34 @@ impl Resource for Repository {
         &self,
         cx: &Cx<'_>,
         _live: &Live,
-        _diff: &Diff,
+        diff: &Diff,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
-        cx.aws
-            .ecr
-            .put_lifecycle_policy()
-            .repository_name(&self.name)
-            .lifecycle_policy_text(LIFECYCLE_POLICY)
-            .send()
-            .await
-            .aws(|| {
-                format!(
-                    "setting the lifecycle policy of ECR repository {}",
-                    self.name
-                )
-            })?;
+        if diff.changes("lifecycle_policy") {
+            cx.aws
+                .ecr
+                .put_lifecycle_policy()
+                .repository_name(&self.name)
+                .lifecycle_policy_text(LIFECYCLE_POLICY)
+                .send()
+                .await
+                .aws(|| {
+                    format!(
+                        "setting the lifecycle policy of ECR repository {}",
+                        self.name
+                    )
+                })?;
+        }
+        if diff.changes("image_tags") {
+            cx.aws
+                .ecr
+                .put_image_tag_mutability()
+                .repository_name(&self.name)
+                .image_tag_mutability(self.mutability())
+                .send()
+                .await
+                .aws(|| format!("setting the tag mutability of ECR repository {}", self.name))?;
+        }
         Ok(None)
     }
 

@@ -19,6 +19,7 @@ pub struct LogGroup {
     key: &'static str,
     name: String,
     retention_days: i32,
+    kms_key: Option<String>,
 }
 
 impl LogGroup {
@@ -31,6 +32,7 @@ impl LogGroup {
             key: "log_group",
             name: names.log_group.clone(),
             retention_days: i32::try_from(deployment.logs.retention_days).unwrap_or(30),
+            kms_key: deployment.logs.kms_key.clone(),
         }
     }
 
@@ -193,14 +195,25 @@ impl Resource for LogGroup {
                 ));
             }
         }
+        if live.group.kms_key_id() != self.kms_key.as_deref() {
+            diff.change(
+                "kms_key",
+                live.group.kms_key_id().map(str::to_string),
+                self.kms_key.as_deref().unwrap_or("(CloudWatch's own)"),
+            );
+        }
         diff
     }
 
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![FieldChange::setting(
+        let mut fields = vec![FieldChange::setting(
             "retention_days",
             self.retention_days.to_string(),
-        )]
+        )];
+        if let Some(key) = &self.kms_key {
+            fields.push(FieldChange::setting("kms_key", key));
+        }
+        fields
     }
 
     async fn create(
@@ -214,6 +227,7 @@ impl Resource for LogGroup {
             .logs
             .create_log_group()
             .log_group_name(&self.name)
+            .set_kms_key_id(self.kms_key.clone())
             .set_tags(Some(our_tags.clone()))
             .send()
             .await
@@ -222,6 +236,7 @@ impl Resource for LogGroup {
             group: Group::builder()
                 .log_group_name(&self.name)
                 .arn(cx.arn("logs", &format!("log-group:{}:*", self.name)))
+                .set_kms_key_id(self.kms_key.clone())
                 .build(),
             tags: Some(our_tags),
         })
@@ -231,17 +246,43 @@ impl Resource for LogGroup {
         &self,
         cx: &Cx<'_>,
         _live: &Live,
-        _diff: &Diff,
+        diff: &Diff,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
-        cx.aws
-            .logs
-            .put_retention_policy()
-            .log_group_name(&self.name)
-            .retention_in_days(self.retention_days)
-            .send()
-            .await
-            .aws(|| format!("setting the retention of log group {}", self.name))?;
+        if diff.changes("retention_days") {
+            cx.aws
+                .logs
+                .put_retention_policy()
+                .log_group_name(&self.name)
+                .retention_in_days(self.retention_days)
+                .send()
+                .await
+                .aws(|| format!("setting the retention of log group {}", self.name))?;
+        }
+        if diff.changes("kms_key") {
+            match &self.kms_key {
+                // New events are encrypted with the key; older ones stay readable.
+                Some(key) => cx
+                    .aws
+                    .logs
+                    .associate_kms_key()
+                    .log_group_name(&self.name)
+                    .kms_key_id(key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws(|| format!("encrypting log group {} with {key}", self.name))?,
+                None => cx
+                    .aws
+                    .logs
+                    .disassociate_kms_key()
+                    .log_group_name(&self.name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws(|| format!("removing the KMS key of log group {}", self.name))?,
+            }
+        }
         Ok(None)
     }
 

@@ -117,7 +117,9 @@ pub fn stack(
     let role = g.add(iam::ExecutionRole::new(deployment, names, account));
     let log_group = g.add(logs::LogGroup::new(deployment, names));
     let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
-        Some(repository) => Some(g.add(repository)),
+        Some(repository) => {
+            Some(g.add(repository.with_immutable_tags(deployment.repository.immutable_tags)))
+        }
         None => {
             if !deployment.image_in_regional_ecr() {
                 notes.push(format!(
@@ -133,7 +135,7 @@ pub fn stack(
         }
     };
     let ecs_role = g.add(service_linked_role::ServiceLinkedRole::ecs());
-    let cluster = g.add(Cluster::new(names, &ecs_role));
+    let cluster = g.add(Cluster::new(deployment, names, &ecs_role));
     let task_definition = g.add(TaskDefinition::new(
         deployment,
         names,

@@ -144,7 +144,8 @@ pub fn document(env: &Env) -> Value {
         json!({"Sid": "Containers", "Effect": "Allow",
                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters", "ecs:DeleteCluster",
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
-                          "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource"],
+                          "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource",
+                          "ecs:UpdateClusterSettings"],
                "Resource": [cluster, service, tasks, family]}),
         // These take no resource ARN; the family is the stack's by its tags.
         json!({"Sid": "TaskDefinitions", "Effect": "Allow",
@@ -169,7 +170,8 @@ pub fn document(env: &Env) -> Value {
                    "ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"]}}}),
         json!({"Sid": "Logs", "Effect": "Allow",
                "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
-                          "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup"],
+                          "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup",
+                          "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
                "Resource": [log_group.clone(), format!("{log_group}:*"),
                             access_log.clone(), format!("{access_log}:*")]}),
         // API Gateway's account-level CloudWatch role: read always; made and named only when
@@ -197,7 +199,8 @@ pub fn document(env: &Env) -> Value {
         statements.push(json!({"Sid": "ImageRepository", "Effect": "Allow",
             "Action": ["ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:ListImages",
                        "ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy",
-                       "ecr:ListTagsForResource", "ecr:TagResource", "ecr:DeleteRepository"],
+                       "ecr:ListTagsForResource", "ecr:TagResource", "ecr:DeleteRepository",
+                       "ecr:PutImageTagMutability"],
             "Resource": arn("ecr", &format!("repository/{name}"))}));
     }
     json!({"Version": "2012-10-17", "Statement": statements})

@@ -1298,7 +1298,33 @@ def fail(doc, account="123456789012"):
     raise ValueError("say which resource to break: vpc_link or load_balancer")
 
 
+def _patch_logs():
+    """AssociateKmsKey and DisassociateKmsKey, which moto lacks: a log group's key for the
+    events written from then on (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_AssociateKmsKey.html)."""
+    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.responses import LogsResponse
+
+    def group_of(self):
+        name = self._get_param("logGroupName")
+        group = self.logs_backend.groups.get(name)
+        if group is None:
+            raise ResourceNotFoundException("The specified log group does not exist.")
+        return group
+
+    def associate_kms_key(self):
+        group_of(self).kms_key_id = self._get_param("kmsKeyId")
+        return ""
+
+    def disassociate_kms_key(self):
+        group_of(self).kms_key_id = None
+        return ""
+
+    LogsResponse.associate_kms_key = associate_kms_key
+    LogsResponse.disassociate_kms_key = disassociate_kms_key
+
+
 def apply():
+    _patch_logs()
     _patch_iam()
     _patch_elbv2()
     _patch_apigateway()

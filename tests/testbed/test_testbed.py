@@ -618,6 +618,18 @@ class Ordering(Bed):
 
 
 class WhatMotoDrops(Bed):
+    def test_a_log_group_takes_and_drops_a_kms_key(self):
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName="g")
+        key = f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        logs.associate_kms_key(logGroupName="g", kmsKeyId=key)
+        self.assertEqual(logs.describe_log_groups(logGroupNamePrefix="g")["logGroups"][0]["kmsKeyId"], key)
+        logs.disassociate_kms_key(logGroupName="g")
+        self.assertNotIn("kmsKeyId", logs.describe_log_groups(logGroupNamePrefix="g")["logGroups"][0])
+        with self.assertRaises(ClientError) as ctx:
+            logs.associate_kms_key(logGroupName="nope", kmsKeyId=key)
+        self.assertEqual(self.code(ctx), "ResourceNotFoundException")
+
     def test_client_tokens_return_the_first_result(self):
         vpc, subnets, sg = self.network()
         ec2 = self.client("ec2")

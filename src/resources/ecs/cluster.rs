@@ -1,32 +1,61 @@
-//! The ECS cluster the service runs in.
+//! The ECS cluster the service runs in, with CloudWatch Container Insights when the env file
+//! asks.
 
-use aws_sdk_ecs::types::{Cluster as Live, ClusterField};
+use aws_sdk_ecs::types::{Cluster as Live, ClusterField, ClusterSetting, ClusterSettingName};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsResultExt as _;
 use crate::aws::tags;
 use crate::aws::wait::{self, Patience, Poll};
-use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
+use crate::model::{
+    Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
+};
 use crate::resources::service_linked_role;
 use crate::state::Intent;
 
 /// The cluster.
 pub struct Cluster {
     name: String,
+    container_insights: Option<bool>,
     service_linked_role: Ref<service_linked_role::Outputs>,
 }
 
 impl Cluster {
     /// The deployment's cluster, made once ECS's service-linked role exists.
     pub fn new(
+        deployment: &crate::config::Deployment,
         names: &crate::config::names::Names,
         service_linked_role: &Ref<service_linked_role::Outputs>,
     ) -> Cluster {
         Cluster {
             name: names.cluster.clone(),
+            container_insights: deployment.logs.container_insights,
             service_linked_role: service_linked_role.clone(),
         }
     }
+
+    fn insights_word(&self) -> &'static str {
+        if self.container_insights == Some(true) {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    }
+
+    fn insights(&self) -> ClusterSetting {
+        ClusterSetting::builder()
+            .name(ClusterSettingName::ContainerInsights)
+            .value(self.insights_word())
+            .build()
+    }
+}
+
+/// The cluster's Container Insights setting, if it has one.
+fn insights(live: &Live) -> Option<&str> {
+    live.settings()
+        .iter()
+        .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
+        .and_then(ClusterSetting::value)
 }
 
 /// What the cluster hands its dependents.
@@ -70,6 +99,7 @@ impl Resource for Cluster {
             .describe_clusters()
             .clusters(&self.name)
             .include(ClusterField::Tags)
+            .include(ClusterField::Settings)
             .send()
             .await
             .aws(|| format!("looking up ECS cluster {}", self.name))?;
@@ -102,6 +132,43 @@ impl Resource for Cluster {
         })
     }
 
+    fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        // Unless the env file says, the cluster keeps what the account's default gave it.
+        if self.container_insights.is_some() {
+            diff.compare("container_insights", insights(live), self.insights_word());
+        }
+        diff
+    }
+
+    fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        match self.container_insights {
+            Some(_) => vec![FieldChange::setting(
+                "container_insights",
+                self.insights_word(),
+            )],
+            None => Vec::new(),
+        }
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        _diff: &Diff,
+        _inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<Live>> {
+        cx.aws
+            .ecs
+            .update_cluster_settings()
+            .cluster(&self.name)
+            .settings(self.insights())
+            .send()
+            .await
+            .aws(|| format!("setting Container Insights of ECS cluster {}", self.name))?;
+        Ok(None)
+    }
+
     async fn create(
         &self,
         cx: &Cx<'_>,
@@ -122,6 +189,7 @@ impl Resource for Cluster {
                     .ecs
                     .create_cluster()
                     .cluster_name(&self.name)
+                    .set_settings(self.container_insights.map(|_| vec![self.insights()]))
                     .set_tags(Some(tags::ecs(&cx.tags(&self.name))))
                     .send()
                     .await
@@ -196,7 +264,11 @@ mod tests {
     #[test]
     fn a_cluster_has_no_settings_and_is_ours_only_by_tag() {
         let env = env();
-        let r = Cluster::new(&env.names, &Ref::new("service_linked_role/ecs"));
+        let r = Cluster::new(
+            &env.deployment,
+            &env.names,
+            &Ref::new("service_linked_role/ecs"),
+        );
         let ours = cluster("ACTIVE", &env.tags("cluster1-cluster"));
         assert_eq!(
             r.diff(&env, &ours, &World::default().inputs()),
@@ -212,5 +284,39 @@ mod tests {
             Poll::Pending(_)
         ));
         assert!(matches!(r.readiness(&ours), Poll::Ready(())));
+    }
+
+    #[test]
+    fn container_insights_follow_the_env_file_once_asked() {
+        let mut env = env();
+        let with = |value: &str| {
+            Live::builder()
+                .settings(
+                    ClusterSetting::builder()
+                        .name(ClusterSettingName::ContainerInsights)
+                        .value(value)
+                        .build(),
+                )
+                .build()
+        };
+        let plain = Live::builder().build();
+        let r = |env: &Env| Cluster::new(&env.deployment, &env.names, &Ref::new("slr"));
+        let words =
+            |env: &Env, live: &Live| r(env).diff(env, live, &World::default().inputs()).words();
+        assert_eq!(
+            words(&env, &plain),
+            "",
+            "the account's default is left alone"
+        );
+        assert_eq!(words(&env, &with("enabled")), "");
+        env.deployment.logs.container_insights = Some(true);
+        assert_eq!(words(&env, &plain), "container_insights (none) → enabled");
+        env.deployment.logs.container_insights = Some(false);
+        assert_eq!(
+            words(&env, &with("enabled")),
+            "container_insights enabled → disabled"
+        );
+        env.deployment.logs.container_insights = Some(true);
+        assert_eq!(words(&env, &with("enabled")), "");
     }
 }

@@ -31,6 +31,8 @@ pub struct TaskDefinition {
     port: i32,
     cpu: String,
     memory: String,
+    readonly_root_filesystem: bool,
+    user: Option<String>,
     region: String,
     cluster: String,
     service: String,
@@ -57,6 +59,8 @@ impl TaskDefinition {
             port: i32::from(svc.port),
             cpu: svc.cpu.to_string(),
             memory: svc.memory.to_string(),
+            readonly_root_filesystem: svc.readonly_root_filesystem,
+            user: svc.user.clone(),
             region: deployment.region.clone(),
             cluster: names.cluster.clone(),
             service: names.service.clone(),
@@ -113,6 +117,8 @@ impl TaskDefinition {
                     .build(),
             )
             .log_configuration(log)
+            .set_readonly_root_filesystem(self.readonly_root_filesystem.then_some(true))
+            .set_user(self.user.clone())
             .build())
     }
 
@@ -377,6 +383,26 @@ impl Resource for TaskDefinition {
             .and_then(PortMapping::container_port)
             .map(|p| p.to_string());
         diff.compare("port", port.as_deref(), self.port.to_string());
+        let readonly = container
+            .and_then(ContainerDefinition::readonly_root_filesystem)
+            .unwrap_or(false);
+        diff.compare(
+            "readonly_root_filesystem",
+            Some(if readonly { "on" } else { "off" }),
+            if self.readonly_root_filesystem {
+                "on"
+            } else {
+                "off"
+            },
+        );
+        let user = container.and_then(ContainerDefinition::user);
+        if user != self.user.as_deref() {
+            diff.change(
+                "user",
+                user.map(str::to_string),
+                self.user.as_deref().unwrap_or("(the image's)"),
+            );
+        }
         let group = container
             .and_then(ContainerDefinition::log_configuration)
             .and_then(|l| l.options())
