@@ -85,6 +85,19 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
             assert!(c.get(key).is_some(), "{key} in {c}");
         }
     }
+    // The posture of the stack `up` would build: the open API fails its check, with the key
+    // that turns it around.
+    let open_api = doc["posture"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["control"] == "CKV_AWS_59")
+        .unwrap();
+    assert_eq!(open_api["passes"], false, "{open_api}");
+    assert!(
+        open_api["fix"].as_str().unwrap().contains("auth = \"iam\""),
+        "{open_api}"
+    );
     let vpc = of_kind(&doc, "vpc");
     assert_eq!(
         vpc[0]["fields"],
@@ -112,6 +125,10 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
         .success();
     let (stdout, _) = output(&text);
     assert!(stdout.contains("+ create   vpc"), "{stdout}");
+    assert!(
+        stdout.contains("posture: ") && stdout.contains("FAIL  APIGateway.3"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Plan: 28 to create."), "{stdout}");
 }
 

@@ -671,6 +671,12 @@ async fn up_status_down_end_to_end() {
     }
     assert!(!table.contains("missing"), "{table}");
     assert!(table.contains("service: 1/1 tasks running"), "{table}");
+    assert!(
+        table.contains("posture: ")
+            && table.contains("pass  EC2.2 ")
+            && table.contains("FAIL  ECS.5 "),
+        "{table}"
+    );
     assert!(table.contains(&format!("url: {url}")), "{table}");
     let json = gwfargate(dir, &emulator.endpoint)
         .args(["status", "--json"])
@@ -1563,6 +1569,10 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         .assert()
         .success();
     let (planned, _) = output(&planned);
+    assert!(
+        planned.contains("FAIL  ECS.5 "),
+        "the posture as the file asks:\n{planned}"
+    );
     for change in [
         "readonly_root_filesystem: on → off",
         "user: 1000:1000 → (the image's)",
@@ -1572,7 +1582,7 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         assert!(planned.contains(change), "{change:?} in:\n{planned}");
     }
     assert!(
-        !planned.contains("container_insights"),
+        !planned.contains("container_insights:"),
         "left as it is once the file does not say: {planned}"
     );
     up().success();

@@ -46,27 +46,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             session::check_image(&target.deployment, &args.image)?;
             let deployment = target.deployment.clone();
             // A change the built stack cannot take is refused before any AWS call.
-            let (plan, header) = match &target.fixed {
+            let (plan, header, posture) = match &target.fixed {
                 Some(fixed) => (
                     plan::refusal(fixed, &target, &global.command_prefix()),
                     format!(
                         "plan: deployment {} ({}), region {}",
                         deployment.name, deployment.environment, deployment.region
                     ),
+                    None,
                 ),
                 None => {
                     let session =
                         session::open_target(target, global, Purpose::Plan, false, started).await?;
                     let plan = plan::plan(&session, 16).await?;
-                    (plan, session::header("plan", &session.env))
+                    let posture = crate::resources::posture::of(&session.env);
+                    (plan, session::header("plan", &session.env), Some(posture))
                 }
             };
             if args.json {
-                let doc = plan.document(&deployment.name, &deployment.region);
+                let mut doc =
+                    serde_json::to_value(plan.document(&deployment.name, &deployment.region))?;
+                if let (Some(posture), Some(doc)) = (&posture, doc.as_object_mut()) {
+                    doc.insert("posture".to_string(), serde_json::to_value(posture)?);
+                }
                 output::print(&serde_json::to_string_pretty(&doc)?);
             } else {
                 let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
                 output::print(&crate::ui::plan::render(&plan, &header, colour));
+                if let Some(posture) = &posture {
+                    output::print(&format!("\n{}", crate::ui::table::posture_lines(posture)));
+                }
             }
             if !plan.refused().is_empty() {
                 return Err(UsageError(format!(
@@ -103,6 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let session =
                 session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
             let status = status::status(&session, 16).await?;
+            let posture = crate::resources::posture::of(&session.env);
             let probe = if args.probe {
                 let endpoint = session::endpoint_url(global.endpoint_url.as_deref())?;
                 Some(probe::probe(&session, 16, endpoint.as_deref()).await?)
@@ -111,8 +121,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             if args.json {
                 let mut doc = serde_json::to_value(&status)?;
-                if let (Some(probe), Some(doc)) = (&probe, doc.as_object_mut()) {
-                    doc.insert("probe".to_string(), serde_json::to_value(probe)?);
+                if let Some(doc) = doc.as_object_mut() {
+                    doc.insert("posture".to_string(), serde_json::to_value(&posture)?);
+                    if let Some(probe) = &probe {
+                        doc.insert("probe".to_string(), serde_json::to_value(probe)?);
+                    }
                 }
                 output::print(&serde_json::to_string_pretty(&doc)?);
             } else {
@@ -121,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     &status,
                     &global.command_prefix(),
                 )));
+                output::print(&crate::ui::table::posture_lines(&posture));
                 if let Some(probe) = &probe {
                     output::print(&crate::printable::escaped(&crate::ui::table::probe_lines(
                         probe,

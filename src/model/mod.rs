@@ -29,6 +29,7 @@ use crate::state::{Intent, SharedState};
 
 pub mod graph;
 pub mod plan;
+pub mod posture;
 pub mod reconcile;
 pub mod run;
 pub mod status;

@@ -15,6 +15,7 @@ pub mod iam;
 pub mod logs;
 pub mod network;
 pub mod permissions;
+pub mod posture;
 pub mod service_linked_role;
 
 use apigateway::{

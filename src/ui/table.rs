@@ -3,6 +3,7 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{ContentArrangement, Table};
 
+use crate::model::posture::Check;
 use crate::model::status::{Probe, Status};
 
 /// Renders the status as an aligned table for people. `command_prefix` starts the command
@@ -124,9 +125,58 @@ pub fn probe_lines(probe: &Probe) -> String {
     out.trim_end().to_string()
 }
 
+/// The security posture: a summary line, then one aligned line per check, failing ones first
+/// with what turns them around.
+pub fn posture_lines(checks: &[Check]) -> String {
+    let passing = checks.iter().filter(|c| c.passes).count();
+    let mut out = format!(
+        "posture: {passing} of {} checks pass (Security Hub FSBP and Checkov controls; `-`: \
+         gwfargate's own)\n",
+        checks.len()
+    );
+    let width = checks.iter().map(|c| c.control.len()).max().unwrap_or(0);
+    let mut ordered: Vec<&Check> = checks.iter().collect();
+    ordered.sort_by_key(|c| c.passes);
+    for c in ordered {
+        let mark = if c.passes { "pass" } else { "FAIL" };
+        let line = match &c.fix {
+            Some(fix) => format!("  {mark}  {:<width$}  {}: {fix}", c.control, c.check),
+            None => format!("  {mark}  {:<width$}  {}", c.control, c.check),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_posture_lists_failing_checks_first_with_their_fix() {
+        let checks = [
+            Check {
+                check: "API access logging",
+                control: "CKV_AWS_76",
+                passes: true,
+                fix: None,
+            },
+            Check {
+                check: "API X-Ray tracing",
+                control: "APIGateway.3",
+                passes: false,
+                fix: Some("set `tracing = true` under [api]".into()),
+            },
+        ];
+        assert_eq!(
+            posture_lines(&checks),
+            "posture: 1 of 2 checks pass (Security Hub FSBP and Checkov controls; `-`: \
+             gwfargate's own)\n  \
+             FAIL  APIGateway.3  API X-Ray tracing: set `tracing = true` under [api]\n  \
+             pass  CKV_AWS_76    API access logging"
+        );
+    }
 
     #[test]
     fn arns_lose_only_their_common_prefix() {
