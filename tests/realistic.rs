@@ -1014,7 +1014,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         "{unshown}"
     );
     // Back to an open API: the key and its plan are planned away and deleted.
-    std::fs::write(&env_file, open).unwrap();
+    std::fs::write(&env_file, &open).unwrap();
     let planned = said(&["plan", "--env", "env1.toml"]);
     assert!(
         planned.contains("- delete   usage plan") && planned.contains("- delete   api key"),
@@ -1029,6 +1029,63 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .assert()
         .code(2);
     assert!(output(&refused).1.contains("takes no API key"));
+
+    // With `auth = "cognito"`, an authorizer of the user pools sets both methods, and only
+    // requests with a token pass; back to an open API, it goes once no method uses it.
+    let pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc123";
+    std::fs::write(
+        &env_file,
+        open.replace(
+            "auth = \"none\"",
+            &format!("auth = \"cognito\"\ncognito_user_pools = [\"{pool}\"]"),
+        ),
+    )
+    .unwrap();
+    let planned = said(&["plan", "--env", "env1.toml"]);
+    assert!(
+        planned.contains("+ create   api authorizer") && planned.contains(pool),
+        "{planned}"
+    );
+    up();
+    assert_eq!(invoke_status(&emulator, &api), 401, "no token");
+    assert_eq!(
+        invoke_with(&emulator, &api, "Authorization: eyJh.eyJz.c2ln\r\n"),
+        200
+    );
+    let authorizers = apigw
+        .get_authorizers()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap();
+    let authorizer = authorizers.items()[0].id().unwrap().to_string();
+    let resources = apigw
+        .get_resources()
+        .rest_api_id(&api)
+        .embed("methods")
+        .send()
+        .await
+        .unwrap();
+    for r in resources.items() {
+        let method = &r.resource_methods().unwrap()["ANY"];
+        assert_eq!(
+            (method.authorization_type(), method.authorizer_id()),
+            (Some("COGNITO_USER_POOLS"), Some(authorizer.as_str())),
+            "{:?}",
+            r.path()
+        );
+    }
+    std::fs::write(&env_file, &open).unwrap();
+    assert!(said(&["plan", "--env", "env1.toml"]).contains("- delete   api authorizer"));
+    up();
+    assert_eq!(invoke_status(&emulator, &api), 200);
+    let authorizers = apigw
+        .get_authorizers()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap();
+    assert!(authorizers.items().is_empty(), "{authorizers:?}");
 
     // The load balancer: AWS reports it failed; nothing `up` can repair in place.
     emulator.control(

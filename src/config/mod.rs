@@ -95,6 +95,33 @@ fn kms_key_arn(arn: &str, region: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why `arn` is not a Cognito user pool's ARN.
+fn user_pool_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "cognito-idp"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("userpool/").is_some_and(|id| {
+            id.split_once('_').is_some_and(|(region, rest)| {
+                region == parts[3]
+                    && !rest.is_empty()
+                    && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>)",
+            Quoted(arn)
+        ))
+    }
+}
+
 /// Why `user` is not a user a container can run as, or is root.
 fn container_user(user: &str) -> Result<(), String> {
     let word = |w: &str| {
@@ -135,6 +162,9 @@ pub struct Api {
     /// Methods throttled otherwise than the stage, by method (`"ANY /{proxy+}"`).
     #[serde(default)]
     pub method_throttles: std::collections::BTreeMap<String, Throttle>,
+    /// The Cognito user pools (ARNs) whose ID tokens are accepted (`auth = "cognito"`).
+    #[serde(default)]
+    pub cognito_user_pools: Vec<String>,
 }
 
 /// The API's methods, as `api.throttle.methods` names them: the root and the greedy path.
@@ -150,6 +180,7 @@ impl Default for Api {
             },
             tracing: false,
             method_throttles: std::collections::BTreeMap::new(),
+            cognito_user_pools: Vec::new(),
         }
     }
 }
@@ -165,6 +196,8 @@ pub enum Auth {
     Iam,
     /// Callers that send the stack's API key (`x-api-key`), through a usage plan.
     ApiKey,
+    /// Callers that send an ID token of one of `Api::cognito_user_pools` in `Authorization`.
+    Cognito,
 }
 
 impl Auth {
@@ -173,7 +206,13 @@ impl Auth {
         match self {
             Auth::None | Auth::ApiKey => "NONE",
             Auth::Iam => "AWS_IAM",
+            Auth::Cognito => "COGNITO_USER_POOLS",
         }
+    }
+
+    /// Whether the methods are authorized by an authorizer of the API (which sets them).
+    pub fn uses_authorizer(self) -> bool {
+        self == Auth::Cognito
     }
 
     /// Its word in the env file.
@@ -182,6 +221,7 @@ impl Auth {
             Auth::None => "none",
             Auth::Iam => "iam",
             Auth::ApiKey => "api_key",
+            Auth::Cognito => "cognito",
         }
     }
 
@@ -332,6 +372,7 @@ struct RawApi {
     auth: Option<Spanned<String>>,
     throttle: Option<RawThrottle>,
     tracing: Option<bool>,
+    cognito_user_pools: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -557,14 +598,16 @@ impl Checker<'_> {
                 "none" => Auth::None,
                 "iam" => Auth::Iam,
                 "api_key" => Auth::ApiKey,
-                other @ ("cognito" | "lambda") => {
+                "cognito" => Auth::Cognito,
+                other @ "lambda" => {
                     return Err(self.error(
                         "api.auth",
                         auth.span(),
                         format!(
                             "\"{other}\" is not supported yet; use \"iam\" (callers sign with \
-                             AWS credentials), \"api_key\" (callers send the stack's key) or \
-                             \"none\" (open to the internet)"
+                             AWS credentials), \"api_key\" (callers send the stack's key), \
+                             \"cognito\" (callers send a user pool's ID token) or \"none\" \
+                             (open to the internet)"
                         ),
                     ));
                 }
@@ -573,12 +616,49 @@ impl Checker<'_> {
                         "api.auth",
                         auth.span(),
                         format!(
-                            "{} is not a way to authorize callers; use \"iam\", \"api_key\" or \"none\"",
+                            "{} is not a way to authorize callers; use \"iam\", \"api_key\", \"cognito\" or \"none\"",
                             Quoted(other)
                         ),
                     ));
                 }
             };
+        }
+        match (&raw.cognito_user_pools, api.auth) {
+            (None, Auth::Cognito) => {
+                return Err(self.error(
+                    "api.cognito_user_pools",
+                    raw.auth.as_ref().map_or(0..0, Spanned::span),
+                    "`auth = \"cognito\"` needs the user pools whose tokens are accepted: \
+                     `cognito_user_pools = [\"arn:aws:cognito-idp:<region>:<account>:userpool/<id>\"]`",
+                ));
+            }
+            (Some(pools), auth) if auth != Auth::Cognito => {
+                return Err(self.error(
+                    "api.cognito_user_pools",
+                    pools.span(),
+                    "user pools are used only with `auth = \"cognito\"`",
+                ));
+            }
+            (Some(pools), _) => {
+                if pools.get_ref().is_empty() || pools.get_ref().len() > 1000 {
+                    return Err(self.error(
+                        "api.cognito_user_pools",
+                        pools.span(),
+                        "name 1 to 1000 user pools",
+                    ));
+                }
+                for (i, pool) in pools.get_ref().iter().enumerate() {
+                    if let Err(problem) = user_pool_arn(pool.get_ref()) {
+                        return Err(self.error(
+                            &format!("api.cognito_user_pools[{i}]"),
+                            pool.span(),
+                            problem,
+                        ));
+                    }
+                    api.cognito_user_pools.push(pool.get_ref().clone());
+                }
+            }
+            (None, _) => {}
         }
         if let Some(throttle) = raw.throttle {
             api.throttle = self.throttle("api.throttle", &throttle.rate, &throttle.burst)?;
@@ -1088,6 +1168,47 @@ retention_days = 30
         )
         .expect_err("burst beyond the account's");
         assert_eq!(err.key, "api.throttle.methods.\"ANY /\".burst");
+    }
+
+    #[test]
+    fn cognito_needs_its_user_pools_and_they_need_cognito() {
+        let with = |api: &str| check(&format!("{GOOD}\n[api]\n{api}\n"));
+        let pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc123";
+        let d = with(&format!(
+            "auth = \"cognito\"\ncognito_user_pools = [\"{pool}\"]"
+        ))
+        .expect("valid");
+        assert_eq!(
+            (d.api.auth, d.api.cognito_user_pools),
+            (Auth::Cognito, vec![pool.to_string()])
+        );
+        for (api, key, problem) in [
+            (
+                "auth = \"cognito\"",
+                "api.cognito_user_pools",
+                "needs the user pools",
+            ),
+            (
+                &format!("auth = \"iam\"\ncognito_user_pools = [\"{pool}\"]"),
+                "api.cognito_user_pools",
+                "only with `auth = \"cognito\"`",
+            ),
+            (
+                "auth = \"cognito\"\ncognito_user_pools = []",
+                "api.cognito_user_pools",
+                "name 1 to 1000",
+            ),
+            (
+                "auth = \"cognito\"\ncognito_user_pools = [\"arn:aws:cognito-idp:eu-west-1:123456789012:userpool/us-east-1_X\"]",
+                "api.cognito_user_pools[0]",
+                "is not a user pool ARN",
+            ),
+            ("auth = \"lambda\"", "api.auth", "not supported yet"),
+        ] {
+            let err = with(api).expect_err(problem);
+            assert_eq!(err.key, key, "{api}");
+            assert!(err.problem.contains(problem), "{err}");
+        }
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct Names {
     pub usage_plan: String,
     /// API key name (`api.auth = "api_key"`).
     pub api_key: String,
+    /// Authorizer name (`api.auth = "cognito"`).
+    pub authorizer: String,
 }
 
 impl Names {
@@ -90,6 +92,7 @@ impl Names {
             rest_api: format!("{n}-api-{s}"),
             usage_plan: format!("{n}-plan-{s}"),
             api_key: format!("{n}-key-{s}"),
+            authorizer: format!("{n}-authorizer-{s}"),
         }
     }
 

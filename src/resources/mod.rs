@@ -19,8 +19,8 @@ pub mod posture;
 pub mod service_linked_role;
 
 use apigateway::{
-    account::CloudWatchRole, api_key::ApiKey, integration::Integrations, rest_api::RestApi,
-    stage::Stage, usage_plan::UsagePlan, vpc_link::VpcLink,
+    account::CloudWatchRole, api_key::ApiKey, authorizer::Authorizer, integration::Integrations,
+    rest_api::RestApi, stage::Stage, usage_plan::UsagePlan, vpc_link::VpcLink,
 };
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
@@ -180,7 +180,12 @@ pub fn stack(
     ));
     let access_log = g.add(logs::LogGroup::api_access(deployment, names));
     let logging_role = g.add(CloudWatchRole);
-    let stage = g.add(Stage::new(
+    let authorizer = deployment
+        .api
+        .auth
+        .uses_authorizer()
+        .then(|| g.add(Authorizer::new(deployment, names, &rest_api)));
+    let stage = Stage::new(
         deployment,
         &rest_api,
         &integrations,
@@ -191,7 +196,11 @@ pub fn stack(
             log_group: &access_log,
             role: &logging_role,
         },
-    ));
+    );
+    let stage = g.add(match &authorizer {
+        Some(authorizer) => stage.after(authorizer.dep()),
+        None => stage,
+    });
 
     let usage_plan = || UsagePlan::new(deployment, names, &rest_api, &stage);
     let api_key = deployment.api.auth.api_key_required().then(|| {
@@ -219,6 +228,9 @@ pub fn stack(
     // An API key and its plan the env file no longer asks for (auth changed): the plan first,
     // which the key depends on.
     let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    if authorizer.is_none() && was_recorded("authorizer") {
+        g.add_orphan(Authorizer::new(deployment, names, &rest_api));
+    }
     if api_key.is_none() && (was_recorded("usage_plan") || was_recorded("api_key")) {
         let plan = g.add_orphan(usage_plan());
         g.add_orphan(ApiKey::new(deployment, names, &plan));

@@ -11,7 +11,9 @@ of methods and integrations taken when that deployment was made; a method must m
 `/` or the greedy `{proxy+}` (else 403 "Missing Authentication Token"), and a method that takes
 IAM authorization needs a SigV4 `Authorization` header (else the same 403; the signature itself
 is not checked), and a method that requires an API key takes an enabled key of a usage plan
-naming the stage in `x-api-key` (else 403 Forbidden); its integration must be
+naming the stage in `x-api-key` (else 403 Forbidden), and one with a Cognito authorizer a
+JWT-shaped `Authorization` (else 401; the signature and pool are not checked); its
+integration must be
 a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
 that load balancer's DNS name and a port (else 500 "Internal server error"); the load balancer
 must be active with a listener on that port forwarding to a target group (else 503); the request
@@ -126,6 +128,14 @@ def _invoke(method, path, query, account, headers):
         signed = (headers or {}).get("Authorization", "").startswith("AWS4-HMAC-SHA256 ")
         if not signed:
             return _api_error(403, "Missing Authentication Token")
+    # A Cognito user pool authorizer wants an ID token in `Authorization`; without one, 401
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-enable-cognito-user-pool.html).
+    # The bed checks a token's shape (a JWT's three parts), not its signature or pool.
+    if getattr(integration, "authorization_type", "NONE") == "COGNITO_USER_POOLS":
+        token = (headers or {}).get("Authorization", "")
+        parts = token.removeprefix("Bearer ").split(".")
+        if len(parts) != 3 or not all(parts):
+            return _answer(401, {"message": "Unauthorized"}, {"x-amzn-ErrorType": "UnauthorizedException"})
     # A method that requires an API key takes an enabled key, sent in `x-api-key`, of a usage
     # plan naming this stage; else 403 Forbidden
     # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).

@@ -279,6 +279,21 @@ def _patch_apigateway():
             api.__dict__["_tb_tls"] = tls
         return original(self)
 
+    @_wrap(m.APIGatewayBackend, "delete_authorizer")
+    def delete_authorizer(original, self, restapi_id, authorizer_id):
+        # AWS deletes no authorizer a method still uses ("Cannot delete authorizer ..., is
+        # referenced in method"), so the methods must move off it first.
+        if settings.on("ordering"):
+            api = self.get_rest_api(restapi_id)
+            for resource in api.resources.values():
+                for verb, method in resource.resource_methods.items():
+                    if (getattr(method, "authorizer_id", None) == authorizer_id
+                            and method.authorization_type in ("COGNITO_USER_POOLS", "CUSTOM")):
+                        raise BadRequestException(
+                            f"Cannot delete authorizer '{authorizer_id}', is referenced in method: "
+                            f"{verb}/{resource.get_path()}")
+        return original(self, restapi_id, authorizer_id)
+
     @_wrap(m.APIGatewayBackend, "update_stage")
     def update_stage(original, self, function_id, stage_name, patch_operations):
         # A stage writes access logs through the account's CloudWatch role, and AWS refuses

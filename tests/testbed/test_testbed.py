@@ -1245,6 +1245,31 @@ class Traffic(Bed):
         apigw.update_api_key(apiKey=key["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}])
         self.assertEqual(with_key(key["value"]), 403, "a disabled key")
 
+    def test_a_cognito_method_wants_a_token_and_its_authorizer_outlives_no_method_using_it(self):
+        api, lb, _ = self.stack(desired=1)
+        apigw = self.client("apigateway")
+        self.cross_zone(lb)
+        pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc123"
+        authorizer = apigw.create_authorizer(restApiId=api, name="a", type="COGNITO_USER_POOLS",
+                                             providerARNs=[pool],
+                                             identitySource="method.request.header.Authorization")["id"]
+        root = next(r for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+        set_auth = lambda kind, *more: apigw.update_method(
+            restApiId=api, resourceId=root["id"], httpMethod="ANY",
+            patchOperations=[{"op": "replace", "path": "/authorizationType", "value": kind}, *more])
+        set_auth("COGNITO_USER_POOLS", {"op": "replace", "path": "/authorizerId", "value": authorizer})
+        deployment = apigw.create_deployment(restApiId=api)["id"]
+        apigw.update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/deploymentId", "value": deployment}])
+        self.assertEqual(self.call(api)[0], 401, "no token")
+        self.assertEqual(self.call_with(api, {"Authorization": "not-a-jwt"})[0], 401)
+        self.assertEqual(self.call_with(api, {"Authorization": "eyJh.eyJz.c2ln"})[0], 200)
+        with self.assertRaises(ClientError) as ctx:
+            apigw.delete_authorizer(restApiId=api, authorizerId=authorizer)
+        self.assertIn("is referenced in method", str(ctx.exception))
+        set_auth("NONE")
+        apigw.delete_authorizer(restApiId=api, authorizerId=authorizer)
+
     def call_with(self, api, headers, path="/"):
         req = urllib.request.Request(f"{endpoint}/_testbed/invoke/{api}/dev{path}", headers=headers)
         try:

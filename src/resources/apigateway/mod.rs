@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod authorizer;
 pub mod integration;
 pub mod rest_api;
 pub mod stage;

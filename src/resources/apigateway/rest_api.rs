@@ -41,6 +41,7 @@ pub struct RestApi {
     environment: String,
     authorization: &'static str,
     api_key_required: bool,
+    by_authorizer: bool,
 }
 
 impl RestApi {
@@ -59,6 +60,7 @@ impl RestApi {
             environment: deployment.environment.clone(),
             authorization: deployment.api.auth.authorization_type(),
             api_key_required: deployment.api.auth.api_key_required(),
+            by_authorizer: deployment.api.auth.uses_authorizer(),
         }
     }
 }
@@ -175,7 +177,12 @@ impl RestApi {
             .rest_api_id(api_id)
             .resource_id(resource_id)
             .http_method("ANY")
-            .authorization_type(self.authorization)
+            // An authorizer's methods name it, so the authorizer sets them once it exists.
+            .authorization_type(if self.by_authorizer {
+                "NONE"
+            } else {
+                self.authorization
+            })
             .api_key_required(self.api_key_required);
         let req = if path == PROXY {
             req.request_parameters("method.request.path.proxy", true)
@@ -299,7 +306,9 @@ impl Resource for RestApi {
             diff.change("routes", listed(&have), want.join(", "));
         }
         for path in ROUTES {
-            if let Some(now) = live.authorization(path) {
+            if let Some(now) = live.authorization(path)
+                && !self.by_authorizer
+            {
                 diff.compare(
                     &format!("authorization ANY {path}"),
                     Some(now),

@@ -74,6 +74,7 @@ pub struct Stage {
     vpc_link: Ref<vpc_link::Outputs>,
     load_balancer: Ref<load_balancer::Outputs>,
     service: Ref<service::Outputs>,
+    also_after: Vec<Dep>,
 }
 
 impl Stage {
@@ -103,7 +104,14 @@ impl Stage {
             vpc_link: vpc_link.clone(),
             load_balancer: load_balancer.clone(),
             service: service.clone(),
+            also_after: Vec::new(),
         }
+    }
+
+    /// Deploys only once `dep` is ready too (an authorizer setting the methods).
+    pub fn after(mut self, dep: Dep) -> Stage {
+        self.also_after.push(dep);
+        self
     }
 
     fn wanted(&self, inputs: &Inputs<'_>) -> Option<String> {
@@ -332,7 +340,7 @@ impl Resource for Stage {
     }
 
     fn deps(&self) -> Vec<Dep> {
-        vec![
+        let mut deps = vec![
             self.rest_api.dep(),
             self.integrations.dep(),
             self.vpc_link.dep(),
@@ -340,7 +348,9 @@ impl Resource for Stage {
             self.service.dep(),
             self.access_log.dep(),
             self.logging_role.dep(),
-        ]
+        ];
+        deps.extend(self.also_after.iter().cloned());
+        deps
     }
 
     fn found_through(&self) -> Vec<Key> {
