@@ -1087,6 +1087,79 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         .unwrap();
     assert!(authorizers.items().is_empty(), "{authorizers:?}");
 
+    // With `auth = "lambda"`, API Gateway calls the function with a role that may invoke it
+    // alone; without an Authorization header, 401 before any call.
+    let function = "arn:aws:lambda:eu-west-1:123456789012:function:authorize";
+    let invoker = "cluster1-role-microservice1-authorizer-eu-west-1";
+    std::fs::write(
+        &env_file,
+        open.replace(
+            "auth = \"none\"",
+            &format!("auth = \"lambda\"\nauthorizer = {{ function = \"{function}\" }}"),
+        ),
+    )
+    .unwrap();
+    let planned = said(&["plan", "--env", "env1.toml"]);
+    assert!(
+        planned.contains("+ create   api authorizer") && planned.contains(invoker),
+        "{planned}"
+    );
+    up();
+    assert_eq!(
+        invoke_status(&emulator, &api),
+        401,
+        "no Authorization header"
+    );
+    assert_eq!(
+        invoke_with(&emulator, &api, "Authorization: allow-me\r\n"),
+        200
+    );
+    let authorizers = apigw
+        .get_authorizers()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap();
+    let authorizer = &authorizers.items()[0];
+    assert_eq!(
+        (authorizer.r#type(), authorizer.authorizer_credentials()),
+        (
+            Some(&aws_sdk_apigateway::types::AuthorizerType::Token),
+            Some(format!("arn:aws:iam::123456789012:role/{invoker}").as_str())
+        )
+    );
+    assert!(
+        authorizer.authorizer_uri().unwrap().contains(function),
+        "{authorizer:?}"
+    );
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let invoke = iam
+        .get_role_policy()
+        .role_name(invoker)
+        .policy_name("cluster1-policy-microservice1-authorizer")
+        .send()
+        .await
+        .unwrap();
+    let invoke = common::policy_text(invoke.policy_document());
+    assert!(
+        invoke.contains("lambda:InvokeFunction") && invoke.contains(function),
+        "{invoke}"
+    );
+    std::fs::write(&env_file, &open).unwrap();
+    up();
+    assert_eq!(invoke_status(&emulator, &api), 200);
+    let authorizers = apigw
+        .get_authorizers()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap();
+    assert!(authorizers.items().is_empty(), "{authorizers:?}");
+    assert!(
+        iam.get_role().role_name(invoker).send().await.is_err(),
+        "the invoker role goes with the authorizer"
+    );
+
     // The load balancer: AWS reports it failed; nothing `up` can repair in place.
     emulator.control(
         "POST",

@@ -258,7 +258,7 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         .await
         .unwrap();
     let role = role.role().unwrap();
-    let trust = urlencoding_decode(role.assume_role_policy_document().unwrap());
+    let trust = common::policy_text(role.assume_role_policy_document().unwrap());
     assert!(trust.contains("ecs-tasks.amazonaws.com"), "{trust}");
     // Only ECS acting for this account (the confused-deputy guard).
     assert!(
@@ -273,7 +273,7 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         .send()
         .await
         .unwrap();
-    let policy = urlencoding_decode(policy.policy_document());
+    let policy = common::policy_text(policy.policy_document());
     assert!(
         policy.contains(
             "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/cluster1/microservice1:*"
@@ -493,14 +493,6 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         .send()
         .await
         .unwrap();
-}
-
-/// IAM returns policy documents URL-encoded.
-/// IAM answers policy documents URL-encoded.
-fn urlencoding_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -95,6 +95,41 @@ fn kms_key_arn(arn: &str, region: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why `arn` is not a Lambda function of `region` API Gateway can call.
+fn function_arn(arn: &str, region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let ok = (parts.len() == 7 || parts.len() == 8)
+        && parts[0] == "arn"
+        && parts[1] == partition(region)
+        && parts[2] == "lambda"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5] == "function"
+        && name_ok(parts[6])
+        && parts.get(7).is_none_or(|q| name_ok(q));
+    if !ok {
+        return Err(format!(
+            "{} is not a Lambda function ARN (arn:{}:lambda:{region}:<account>:function:<name>)",
+            Quoted(arn),
+            partition(region)
+        ));
+    }
+    if parts[3] != region {
+        return Err(format!(
+            "{} is in {}; API Gateway calls an authorizer of its own region, {region}",
+            Quoted(arn),
+            Quoted(parts[3])
+        ));
+    }
+    Ok(())
+}
+
 /// Why `arn` is not a Cognito user pool's ARN.
 fn user_pool_arn(arn: &str) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -165,6 +200,19 @@ pub struct Api {
     /// The Cognito user pools (ARNs) whose ID tokens are accepted (`auth = "cognito"`).
     #[serde(default)]
     pub cognito_user_pools: Vec<String>,
+    /// The Lambda function that decides (`auth = "lambda"`).
+    #[serde(default)]
+    pub lambda_authorizer: Option<LambdaAuthorizer>,
+}
+
+/// A Lambda authorizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LambdaAuthorizer {
+    /// The function's ARN.
+    pub function: String,
+    /// `REQUEST` (the function sees the whole request) rather than `TOKEN` (the
+    /// `Authorization` header alone).
+    pub request: bool,
 }
 
 /// The API's methods, as `api.throttle.methods` names them: the root and the greedy path.
@@ -181,6 +229,7 @@ impl Default for Api {
             tracing: false,
             method_throttles: std::collections::BTreeMap::new(),
             cognito_user_pools: Vec::new(),
+            lambda_authorizer: None,
         }
     }
 }
@@ -198,6 +247,8 @@ pub enum Auth {
     ApiKey,
     /// Callers that send an ID token of one of `Api::cognito_user_pools` in `Authorization`.
     Cognito,
+    /// Callers that `Api::lambda_authorizer`'s function lets in.
+    Lambda,
 }
 
 impl Auth {
@@ -207,12 +258,13 @@ impl Auth {
             Auth::None | Auth::ApiKey => "NONE",
             Auth::Iam => "AWS_IAM",
             Auth::Cognito => "COGNITO_USER_POOLS",
+            Auth::Lambda => "CUSTOM",
         }
     }
 
     /// Whether the methods are authorized by an authorizer of the API (which sets them).
     pub fn uses_authorizer(self) -> bool {
-        self == Auth::Cognito
+        matches!(self, Auth::Cognito | Auth::Lambda)
     }
 
     /// Its word in the env file.
@@ -222,6 +274,7 @@ impl Auth {
             Auth::Iam => "iam",
             Auth::ApiKey => "api_key",
             Auth::Cognito => "cognito",
+            Auth::Lambda => "lambda",
         }
     }
 
@@ -373,6 +426,15 @@ struct RawApi {
     throttle: Option<RawThrottle>,
     tracing: Option<bool>,
     cognito_user_pools: Option<Spanned<Vec<Spanned<String>>>>,
+    authorizer: Option<Spanned<RawAuthorizer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuthorizer {
+    function: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -540,7 +602,7 @@ impl Checker<'_> {
             return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
         }
         let logs = self.logs(raw.logs, &region)?;
-        let api = self.api(raw.api)?;
+        let api = self.api(raw.api, &region)?;
         let repository = Repository {
             immutable_tags: raw
                 .repository
@@ -589,7 +651,7 @@ impl Checker<'_> {
         Ok(logs)
     }
 
-    fn api(&self, raw: Option<RawApi>) -> Result<Api, ConfigError> {
+    fn api(&self, raw: Option<RawApi>, region: &str) -> Result<Api, ConfigError> {
         let mut api = Api::default();
         let Some(raw) = raw else { return Ok(api) };
         api.tracing = raw.tracing.unwrap_or(false);
@@ -599,24 +661,13 @@ impl Checker<'_> {
                 "iam" => Auth::Iam,
                 "api_key" => Auth::ApiKey,
                 "cognito" => Auth::Cognito,
-                other @ "lambda" => {
-                    return Err(self.error(
-                        "api.auth",
-                        auth.span(),
-                        format!(
-                            "\"{other}\" is not supported yet; use \"iam\" (callers sign with \
-                             AWS credentials), \"api_key\" (callers send the stack's key), \
-                             \"cognito\" (callers send a user pool's ID token) or \"none\" \
-                             (open to the internet)"
-                        ),
-                    ));
-                }
+                "lambda" => Auth::Lambda,
                 other => {
                     return Err(self.error(
                         "api.auth",
                         auth.span(),
                         format!(
-                            "{} is not a way to authorize callers; use \"iam\", \"api_key\", \"cognito\" or \"none\"",
+                            "{} is not a way to authorize callers; use \"iam\", \"api_key\", \"cognito\", \"lambda\" or \"none\"",
                             Quoted(other)
                         ),
                     ));
@@ -657,6 +708,54 @@ impl Checker<'_> {
                     }
                     api.cognito_user_pools.push(pool.get_ref().clone());
                 }
+            }
+            (None, _) => {}
+        }
+        match (raw.authorizer, api.auth) {
+            (None, Auth::Lambda) => {
+                return Err(self.error(
+                    "api.authorizer",
+                    raw.auth.as_ref().map_or(0..0, Spanned::span),
+                    "`auth = \"lambda\"` needs the function that decides: `authorizer = { function \
+                     = \"arn:aws:lambda:<region>:<account>:function:<name>\" }`",
+                ));
+            }
+            (Some(authorizer), auth) if auth != Auth::Lambda => {
+                return Err(self.error(
+                    "api.authorizer",
+                    authorizer.span(),
+                    "an authorizer function is used only with `auth = \"lambda\"`",
+                ));
+            }
+            (Some(authorizer), _) => {
+                let authorizer = authorizer.into_inner();
+                let function = authorizer.function.get_ref();
+                if let Err(problem) = function_arn(function, region) {
+                    return Err(self.error(
+                        "api.authorizer.function",
+                        authorizer.function.span(),
+                        problem,
+                    ));
+                }
+                let request = match authorizer.kind.as_ref().map(|k| k.get_ref().as_str()) {
+                    None | Some("token") => false,
+                    Some("request") => true,
+                    Some(other) => {
+                        return Err(self.error(
+                            "api.authorizer.type",
+                            authorizer.kind.as_ref().map_or(0..0, Spanned::span),
+                            format!(
+                                "{} is not a kind of Lambda authorizer; use \"token\" (the \
+                                 Authorization header) or \"request\" (the whole request)",
+                                Quoted(other)
+                            ),
+                        ));
+                    }
+                };
+                api.lambda_authorizer = Some(LambdaAuthorizer {
+                    function: function.clone(),
+                    request,
+                });
             }
             (None, _) => {}
         }
@@ -1203,9 +1302,66 @@ retention_days = 30
                 "api.cognito_user_pools[0]",
                 "is not a user pool ARN",
             ),
-            ("auth = \"lambda\"", "api.auth", "not supported yet"),
         ] {
             let err = with(api).expect_err(problem);
+            assert_eq!(err.key, key, "{api}");
+            assert!(err.problem.contains(problem), "{err}");
+        }
+    }
+
+    #[test]
+    fn lambda_needs_its_function_of_the_region_and_it_needs_lambda() {
+        let with = |api: &str| check(&format!("{GOOD}\n[api]\n{api}\n"));
+        let function = "arn:aws:lambda:eu-west-1:123456789012:function:authorize";
+        let d = with(&format!(
+            "auth = \"lambda\"\nauthorizer = {{ function = \"{function}\", type = \"request\" }}"
+        ))
+        .expect("valid");
+        assert_eq!(
+            d.api.lambda_authorizer,
+            Some(LambdaAuthorizer {
+                function: function.to_string(),
+                request: true
+            })
+        );
+        let token = with(&format!(
+            "auth = \"lambda\"\nauthorizer = {{ function = \"{function}:live\" }}"
+        ))
+        .expect("an alias, token by default");
+        assert_eq!(token.api.lambda_authorizer.map(|l| l.request), Some(false));
+        for (api, key, problem) in [
+            (
+                "auth = \"lambda\"".to_string(),
+                "api.authorizer",
+                "needs the function",
+            ),
+            (
+                format!("auth = \"iam\"\nauthorizer = {{ function = \"{function}\" }}"),
+                "api.authorizer",
+                "only with `auth = \"lambda\"`",
+            ),
+            (
+                format!(
+                    "auth = \"lambda\"\nauthorizer = {{ function = \"{}\" }}",
+                    function.replace("eu-west-1", "us-east-1")
+                ),
+                "api.authorizer.function",
+                "calls an authorizer of its own region",
+            ),
+            (
+                "auth = \"lambda\"\nauthorizer = { function = \"authorize\" }".to_string(),
+                "api.authorizer.function",
+                "is not a Lambda function ARN",
+            ),
+            (
+                format!(
+                    "auth = \"lambda\"\nauthorizer = {{ function = \"{function}\", type = \"jwt\" }}"
+                ),
+                "api.authorizer.type",
+                "is not a kind of Lambda authorizer",
+            ),
+        ] {
+            let err = with(&api).expect_err(problem);
             assert_eq!(err.key, key, "{api}");
             assert!(err.problem.contains(problem), "{err}");
         }

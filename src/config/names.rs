@@ -61,8 +61,10 @@ pub struct Names {
     pub usage_plan: String,
     /// API key name (`api.auth = "api_key"`).
     pub api_key: String,
-    /// Authorizer name (`api.auth = "cognito"`).
+    /// Authorizer name (`api.auth = "cognito"` or `"lambda"`).
     pub authorizer: String,
+    /// The role API Gateway assumes to call a Lambda authorizer (at most 64), unique per region.
+    pub authorizer_role: String,
 }
 
 impl Names {
@@ -93,6 +95,7 @@ impl Names {
             usage_plan: format!("{n}-plan-{s}"),
             api_key: format!("{n}-key-{s}"),
             authorizer: format!("{n}-authorizer-{s}"),
+            authorizer_role: fit(&format!("{n}-role-{s}-authorizer-{}", d.region), 64),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The task execution role: what ECS uses to pull the image and ship logs on the tasks'
-//! behalf. Its inline policy is scoped to the stack's log group and, when the image is in ECR,
+//! The stack's IAM roles, each with its inline policy. The task execution role: what ECS uses
+//! to pull the image and ship logs on the tasks' behalf. Its inline policy is scoped to the stack's log group and, when the image is in ECR,
 //! to that repository (`ecr:GetAuthorizationToken` only works with `*`); an image outside ECR
 //! gets no ECR rights at all. Only ECS acting for this account may assume it: the trust policy
 //! names the account and its ECS ARNs (`aws:SourceAccount`, `aws:SourceArn`), AWS's guard
@@ -16,8 +16,9 @@ use crate::config::{Deployment, ImageRef};
 use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Resource, Seen};
 use crate::state::Intent;
 
-/// The task execution role and its inline policy.
-pub struct ExecutionRole {
+/// A role of the stack and its inline policy.
+pub struct StackRole {
+    key: &'static str,
     name: String,
     policy_name: String,
     description: String,
@@ -25,15 +26,42 @@ pub struct ExecutionRole {
     trust: serde_json::Value,
 }
 
-impl ExecutionRole {
-    /// The role of `deployment`'s tasks in `account`.
-    pub fn new(deployment: &Deployment, names: &Names, account: &str) -> ExecutionRole {
-        ExecutionRole {
+impl StackRole {
+    /// The execution role of `deployment`'s tasks in `account`.
+    pub fn task_execution(deployment: &Deployment, names: &Names, account: &str) -> StackRole {
+        StackRole {
+            key: "execution_role",
             name: names.execution_role.clone(),
             policy_name: names.execution_policy.clone(),
             description: format!("gwfargate {}: ECS task execution", deployment.name),
             policy: policy_document(deployment, names, account),
             trust: trust_policy(&deployment.region, account),
+        }
+    }
+}
+
+impl StackRole {
+    /// The role API Gateway assumes to call the Lambda authorizer `function`: it may invoke
+    /// that function and nothing else.
+    pub fn authorizer_invoker(deployment: &Deployment, names: &Names, function: &str) -> StackRole {
+        StackRole {
+            key: "authorizer_role",
+            name: names.authorizer_role.clone(),
+            policy_name: format!(
+                "{}-policy-{}-authorizer",
+                names.deployment, deployment.service.name
+            ),
+            description: format!(
+                "gwfargate {}: API Gateway calls the authorizer",
+                deployment.name
+            ),
+            policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": "InvokeTheAuthorizer", "Effect": "Allow",
+                "Action": "lambda:InvokeFunction", "Resource": function}]}),
+            trust: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}),
         }
     }
 }
@@ -157,7 +185,7 @@ pub struct Outputs {
     pub arn: String,
 }
 
-impl ExecutionRole {
+impl StackRole {
     async fn read_policy(&self, cx: &Cx<'_>) -> anyhow::Result<Option<serde_json::Value>> {
         let out = found(
             cx.aws
@@ -173,12 +201,12 @@ impl ExecutionRole {
     }
 }
 
-impl Resource for ExecutionRole {
+impl Resource for StackRole {
     type Live = Live;
     type Outputs = Outputs;
 
     fn key(&self) -> Key {
-        "execution_role".to_string()
+        self.key.to_string()
     }
 
     fn kind(&self) -> &'static str {
@@ -476,7 +504,7 @@ mod tests {
     #[test]
     fn a_changed_statement_shows_what_it_was_and_will_be() {
         let env = env();
-        let r = ExecutionRole::new(&env.deployment, &env.names, "123456789012");
+        let r = StackRole::task_execution(&env.deployment, &env.names, "123456789012");
         let world = World::default();
         assert!(r.diff(&env, &live(Some(r.policy.clone())), &world.inputs()) == Diff::none());
         let mut wider = r.policy.clone();
@@ -504,7 +532,7 @@ mod tests {
         );
         // A role made before the condition (any ECS task could assume it) is converged.
         let env = env();
-        let r = ExecutionRole::new(&env.deployment, &env.names, "123456789012");
+        let r = StackRole::task_execution(&env.deployment, &env.names, "123456789012");
         let world = World::default();
         let open = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
         let encoded =

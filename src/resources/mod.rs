@@ -115,7 +115,7 @@ pub fn stack(
         &interface_endpoints,
     ));
 
-    let role = g.add(iam::ExecutionRole::new(deployment, names, account));
+    let role = g.add(iam::StackRole::task_execution(deployment, names, account));
     let log_group = g.add(logs::LogGroup::new(deployment, names));
     let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
         Some(repository) => {
@@ -180,11 +180,21 @@ pub fn stack(
     ));
     let access_log = g.add(logs::LogGroup::api_access(deployment, names));
     let logging_role = g.add(CloudWatchRole);
-    let authorizer = deployment
-        .api
-        .auth
-        .uses_authorizer()
-        .then(|| g.add(Authorizer::new(deployment, names, &rest_api)));
+    let invoker = deployment.api.lambda_authorizer.as_ref().map(|lambda| {
+        g.add(iam::StackRole::authorizer_invoker(
+            deployment,
+            names,
+            &lambda.function,
+        ))
+    });
+    let authorizer = deployment.api.auth.uses_authorizer().then(|| {
+        g.add(Authorizer::new(
+            deployment,
+            names,
+            &rest_api,
+            invoker.as_ref(),
+        ))
+    });
     let stage = Stage::new(
         deployment,
         &rest_api,
@@ -229,7 +239,11 @@ pub fn stack(
     // which the key depends on.
     let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
     if authorizer.is_none() && was_recorded("authorizer") {
-        g.add_orphan(Authorizer::new(deployment, names, &rest_api));
+        g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
+    }
+    if invoker.is_none() && was_recorded("authorizer_role") {
+        // The function it may invoke does not matter to its deletion.
+        g.add_orphan(iam::StackRole::authorizer_invoker(deployment, names, "*"));
     }
     if api_key.is_none() && (was_recorded("usage_plan") || was_recorded("api_key")) {
         let plan = g.add_orphan(usage_plan());

@@ -192,6 +192,23 @@ pub fn document(env: &Env) -> Value {
                "Action": ["apigateway:GET", "apigateway:PATCH"],
                "Resource": apigw("/account")}),
     ];
+    if env.deployment.api.lambda_authorizer.is_some() {
+        let invoker = format!(
+            "arn:{partition}:iam::{account}:role/{}",
+            names.authorizer_role
+        );
+        statements.push(json!({"Sid": "AuthorizerInvokerRole", "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+                       "iam:UpdateAssumeRolePolicy", "iam:GetRolePolicy",
+                       "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+                       "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"],
+            "Resource": invoker.clone()}));
+        statements.push(
+            json!({"Sid": "PassAuthorizerInvokerRoleToApiGateway", "Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": invoker,
+            "Condition": {"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}}}),
+        );
+    }
     if let Some(repository) =
         ecr::Repository::for_image(&env.deployment.service.image, region, account)
     {

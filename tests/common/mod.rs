@@ -584,3 +584,10 @@ pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<i32> 
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A policy document as IAM answers it (URL-encoded), readable.
+pub fn policy_text(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -12,7 +12,8 @@ of methods and integrations taken when that deployment was made; a method must m
 IAM authorization needs a SigV4 `Authorization` header (else the same 403; the signature itself
 is not checked), and a method that requires an API key takes an enabled key of a usage plan
 naming the stage in `x-api-key` (else 403 Forbidden), and one with a Cognito authorizer a
-JWT-shaped `Authorization` (else 401; the signature and pool are not checked); its
+JWT-shaped `Authorization` (else 401; the signature and pool are not checked), and one with
+a Lambda authorizer an `Authorization` header (else 401; no function is run); its
 integration must be
 a VPC link integration whose link is AVAILABLE and targets a load balancer, and whose URI names
 that load balancer's DNS name and a port (else 500 "Internal server error"); the load balancer
@@ -135,6 +136,13 @@ def _invoke(method, path, query, account, headers):
         token = (headers or {}).get("Authorization", "")
         parts = token.removeprefix("Bearer ").split(".")
         if len(parts) != 3 or not all(parts):
+            return _answer(401, {"message": "Unauthorized"}, {"x-amzn-ErrorType": "UnauthorizedException"})
+    # A Lambda authorizer gets the `Authorization` header it names as identity source; without
+    # one API Gateway answers 401 before calling it
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html).
+    # The bed runs no function: a request with the header is let through.
+    if getattr(integration, "authorization_type", "NONE") == "CUSTOM":
+        if not (headers or {}).get("Authorization", ""):
             return _answer(401, {"message": "Unauthorized"}, {"x-amzn-ErrorType": "UnauthorizedException"})
     # A method that requires an API key takes an enabled key, sent in `x-api-key`, of a usage
     # plan naming this stage; else 403 Forbidden

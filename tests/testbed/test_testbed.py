@@ -1245,7 +1245,7 @@ class Traffic(Bed):
         apigw.update_api_key(apiKey=key["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}])
         self.assertEqual(with_key(key["value"]), 403, "a disabled key")
 
-    def test_a_cognito_method_wants_a_token_and_its_authorizer_outlives_no_method_using_it(self):
+    def test_authorizer_methods_want_their_header_and_an_authorizer_outlives_no_method_using_it(self):
         api, lb, _ = self.stack(desired=1)
         apigw = self.client("apigateway")
         self.cross_zone(lb)
@@ -1269,6 +1269,18 @@ class Traffic(Bed):
         self.assertIn("is referenced in method", str(ctx.exception))
         set_auth("NONE")
         apigw.delete_authorizer(restApiId=api, authorizerId=authorizer)
+
+        # A Lambda authorizer's method wants its identity source header before any call.
+        function = "arn:aws:lambda:eu-west-1:123456789012:function:f"
+        token = apigw.create_authorizer(
+            restApiId=api, name="l", type="TOKEN", identitySource="method.request.header.Authorization",
+            authorizerUri=f"arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{function}/invocations")["id"]
+        set_auth("CUSTOM", {"op": "replace", "path": "/authorizerId", "value": token})
+        deployment = apigw.create_deployment(restApiId=api)["id"]
+        apigw.update_stage(restApiId=api, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/deploymentId", "value": deployment}])
+        self.assertEqual(self.call(api)[0], 401, "no header")
+        self.assertEqual(self.call_with(api, {"Authorization": "anything"})[0], 200, "no function is run")
 
     def call_with(self, api, headers, path="/"):
         req = urllib.request.Request(f"{endpoint}/_testbed/invoke/{api}/dev{path}", headers=headers)

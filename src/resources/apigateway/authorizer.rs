@@ -1,9 +1,12 @@
-//! The API's authorizer (`api.auth = "cognito"`), and its use by the methods: a method names
-//! its authorizer by id, so the authorizer, once made, sets `ANY /` and `ANY /{proxy+}` to
-//! it. The REST API leaves their authorization to it
-//! (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html).
+//! The API's authorizer (`api.auth = "cognito"` or `"lambda"`), and its use by the methods: a
+//! method names its authorizer by id, so the authorizer, once made, sets `ANY /` and
+//! `ANY /{proxy+}` to it. The REST API leaves their authorization to it
+//! (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html,
+//! https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html).
+//! A Lambda authorizer is called with the stack's invoker role, which may invoke that function
+//! alone.
 
-use aws_sdk_apigateway::types::{Authorizer as Found, AuthorizerType};
+use aws_sdk_apigateway::types::{Authorizer as Found, AuthorizerType, Op, PatchOperation};
 use serde::{Deserialize, Serialize};
 
 use super::replace;
@@ -13,15 +16,28 @@ use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen, Value,
     listed, sorted,
 };
+use crate::resources::iam;
 use crate::state::Intent;
 
 /// Where callers put their token.
 const IDENTITY_SOURCE: &str = "method.request.header.Authorization";
 
+/// Who decides.
+enum Decider {
+    /// Cognito, from the user pools' ID tokens.
+    Cognito { user_pools: Vec<String> },
+    /// A Lambda function, called with the invoker role.
+    Lambda {
+        uri: String,
+        request: bool,
+        role: Ref<iam::Outputs>,
+    },
+}
+
 /// The authorizer.
 pub struct Authorizer {
     name: String,
-    user_pools: Vec<String>,
+    decider: Decider,
     rest_api: Ref<rest_api::Outputs>,
 }
 
@@ -44,21 +60,54 @@ pub struct Outputs {
 }
 
 impl Authorizer {
-    /// The Cognito authorizer of `deployment`'s API.
+    /// The authorizer of `deployment`'s API: its Lambda authorizer, called with `role`, when
+    /// it has one, else its Cognito authorizer.
     pub fn new(
         deployment: &crate::config::Deployment,
         names: &crate::config::names::Names,
         rest_api: &Ref<rest_api::Outputs>,
+        role: Option<&Ref<iam::Outputs>>,
     ) -> Authorizer {
+        let decider = match (&deployment.api.lambda_authorizer, role) {
+            (Some(lambda), Some(role)) => Decider::Lambda {
+                uri: format!(
+                    "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+                    crate::config::partition(&deployment.region),
+                    deployment.region,
+                    lambda.function
+                ),
+                request: lambda.request,
+                role: role.clone(),
+            },
+            _ => Decider::Cognito {
+                user_pools: sorted(&deployment.api.cognito_user_pools),
+            },
+        };
         Authorizer {
             name: names.authorizer.clone(),
-            user_pools: sorted(&deployment.api.cognito_user_pools),
+            decider,
             rest_api: rest_api.clone(),
         }
     }
 
-    fn wanted_method(id: &str) -> String {
-        format!("COGNITO_USER_POOLS ({id})")
+    /// The methods' authorization type.
+    fn authorization(&self) -> &'static str {
+        match self.decider {
+            Decider::Cognito { .. } => "COGNITO_USER_POOLS",
+            Decider::Lambda { .. } => "CUSTOM",
+        }
+    }
+
+    fn wanted_method(&self, id: &str) -> String {
+        format!("{} ({id})", self.authorization())
+    }
+
+    fn kind_word(&self) -> AuthorizerType {
+        match &self.decider {
+            Decider::Cognito { .. } => AuthorizerType::CognitoUserPools,
+            Decider::Lambda { request: true, .. } => AuthorizerType::Request,
+            Decider::Lambda { .. } => AuthorizerType::Token,
+        }
     }
 }
 
@@ -101,7 +150,11 @@ impl Resource for Authorizer {
     }
 
     fn deps(&self) -> Vec<Dep> {
-        vec![self.rest_api.dep()]
+        let mut deps = vec![self.rest_api.dep()];
+        if let Decider::Lambda { role, .. } = &self.decider {
+            deps.push(role.dep());
+        }
+        deps
     }
 
     fn found_through(&self) -> Vec<Key> {
@@ -159,16 +212,36 @@ impl Resource for Authorizer {
         Outputs { id: self.id(live) }
     }
 
-    fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
-        let have = sorted(live.authorizer.provider_arns());
-        if have != self.user_pools {
-            diff.change("user_pools", listed(&have), self.user_pools.join(", "));
+        let a = &live.authorizer;
+        diff.compare(
+            "type",
+            a.r#type().map(AuthorizerType::as_str),
+            self.kind_word().as_str(),
+        );
+        match &self.decider {
+            Decider::Cognito { user_pools } => {
+                let have = sorted(a.provider_arns());
+                if have != *user_pools {
+                    diff.change("user_pools", listed(&have), user_pools.join(", "));
+                }
+            }
+            Decider::Lambda { uri, role, .. } => {
+                diff.compare("function", a.authorizer_uri(), uri.as_str());
+                diff.compare(
+                    "invoker_role",
+                    a.authorizer_credentials(),
+                    inputs
+                        .get(role)
+                        .map_or(Value::Unknown, |r| Value::Known(r.arn)),
+                );
+            }
         }
         let id = self.id(live);
         for (path, authorization, authorizer) in live.methods.iter().flatten() {
             let now = match authorizer {
-                Some(a) if authorization == "COGNITO_USER_POOLS" => {
+                Some(a) if authorization == self.authorization() => {
                     format!("{authorization} ({a})")
                 }
                 _ => authorization.clone(),
@@ -176,15 +249,21 @@ impl Resource for Authorizer {
             diff.compare(
                 &format!("authorization ANY {path}"),
                 Some(now.as_str()),
-                Self::wanted_method(&id),
+                self.wanted_method(&id),
             );
         }
         diff
     }
 
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
+        let decider = match &self.decider {
+            Decider::Cognito { user_pools } => {
+                FieldChange::setting("user_pools", user_pools.join(", "))
+            }
+            Decider::Lambda { uri, .. } => FieldChange::setting("function", uri),
+        };
         vec![
-            FieldChange::setting("user_pools", self.user_pools.join(", ")),
+            decider,
             FieldChange {
                 field: "methods".to_string(),
                 from: None,
@@ -201,22 +280,32 @@ impl Resource for Authorizer {
         _intent: &Intent,
     ) -> anyhow::Result<Live> {
         let api = inputs.need(&self.rest_api)?;
-        let out = cx
+        let req = cx
             .single
             .apigw
             .create_authorizer()
             .rest_api_id(&api.id)
             .name(&self.name)
-            .r#type(AuthorizerType::CognitoUserPools)
-            .set_provider_arns(Some(self.user_pools.clone()))
-            .identity_source(IDENTITY_SOURCE)
+            .r#type(self.kind_word())
+            .identity_source(IDENTITY_SOURCE);
+        let req = match &self.decider {
+            Decider::Cognito { user_pools } => req.set_provider_arns(Some(user_pools.clone())),
+            Decider::Lambda { uri, role, .. } => req
+                .authorizer_uri(uri)
+                .authorizer_credentials(inputs.need(role)?.arn)
+                .authorizer_result_ttl_in_seconds(300),
+        };
+        let out = req
             .send()
             .await
             .aws(|| format!("creating authorizer {}", self.name))?;
         let authorizer = Found::builder()
             .set_id(out.id().map(str::to_string))
             .set_name(out.name().map(str::to_string))
+            .set_type(out.r#type().cloned())
             .set_provider_arns(Some(out.provider_arns().to_vec()))
+            .set_authorizer_uri(out.authorizer_uri().map(str::to_string))
+            .set_authorizer_credentials(out.authorizer_credentials().map(str::to_string))
             .build();
         Ok(Live {
             authorizer,
@@ -230,35 +319,47 @@ impl Resource for Authorizer {
         cx: &Cx<'_>,
         live: &Live,
         diff: &Diff,
-        _inputs: &Inputs<'_>,
+        inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
         let id = self.id(live);
         let api = &live.api_id;
-        if diff.changes("user_pools") {
-            let have = live.authorizer.provider_arns();
-            let mut patches = Vec::new();
-            for pool in &self.user_pools {
-                if !have.contains(pool) {
-                    patches.push(
-                        aws_sdk_apigateway::types::PatchOperation::builder()
-                            .op(aws_sdk_apigateway::types::Op::Add)
-                            .path("/providerARNs")
-                            .value(pool)
-                            .build(),
-                    );
+        let mut patches = Vec::new();
+        if diff.changes("type") {
+            patches.push(replace("/type", self.kind_word().as_str()));
+        }
+        match &self.decider {
+            Decider::Lambda { uri, role, .. } => {
+                if diff.changes("function") {
+                    patches.push(replace("/authorizerUri", uri));
+                }
+                if diff.changes("invoker_role") {
+                    patches.push(replace("/authorizerCredentials", inputs.need(role)?.arn));
                 }
             }
-            for pool in have {
-                if !self.user_pools.contains(pool) {
-                    patches.push(
-                        aws_sdk_apigateway::types::PatchOperation::builder()
-                            .op(aws_sdk_apigateway::types::Op::Remove)
-                            .path("/providerARNs")
-                            .value(pool)
-                            .build(),
-                    );
-                }
+            Decider::Cognito { user_pools } if diff.changes("user_pools") => {
+                let have = live.authorizer.provider_arns();
+                let pool_op = |op: Op, pool: &str| {
+                    PatchOperation::builder()
+                        .op(op)
+                        .path("/providerARNs")
+                        .value(pool)
+                        .build()
+                };
+                patches.extend(
+                    user_pools
+                        .iter()
+                        .filter(|p| !have.contains(p))
+                        .map(|p| pool_op(Op::Add, p)),
+                );
+                patches.extend(
+                    have.iter()
+                        .filter(|p| !user_pools.contains(p))
+                        .map(|p| pool_op(Op::Remove, p)),
+                );
             }
+            Decider::Cognito { .. } => {}
+        }
+        if !patches.is_empty() {
             cx.aws
                 .apigw
                 .update_authorizer()
@@ -267,7 +368,7 @@ impl Resource for Authorizer {
                 .set_patch_operations(Some(patches))
                 .send()
                 .await
-                .aws(|| format!("changing the user pools of authorizer {}", self.name))?;
+                .aws(|| format!("changing authorizer {}", self.name))?;
         }
         let routes = rest_api::routes(cx, api).await?.unwrap_or_default();
         for path in ROUTES {
@@ -279,14 +380,14 @@ impl Resource for Authorizer {
                 .find(|r| r.path() == Some(path))
                 .and_then(|r| r.id())
                 .ok_or_else(|| anyhow::anyhow!("REST API {api} has no route {path}"))?;
-            cx.say(format!("requiring a user pool's token on ANY {path}"));
+            cx.say(format!("authorizing ANY {path} with {}", self.name));
             cx.aws
                 .apigw
                 .update_method()
                 .rest_api_id(api)
                 .resource_id(resource)
                 .http_method("ANY")
-                .patch_operations(replace("/authorizationType", "COGNITO_USER_POOLS"))
+                .patch_operations(replace("/authorizationType", self.authorization()))
                 .patch_operations(replace("/authorizerId", &id))
                 .send()
                 .await
@@ -314,10 +415,16 @@ impl Resource for Authorizer {
     }
 
     fn observe(&self, live: &Live) -> Seen {
-        Seen::new(&self.id(live), "present").detail(format!(
-            "{} user pool(s)",
-            live.authorizer.provider_arns().len()
-        ))
+        let detail = match live.authorizer.r#type() {
+            Some(AuthorizerType::CognitoUserPools) => {
+                format!("{} user pool(s)", live.authorizer.provider_arns().len())
+            }
+            other => format!(
+                "{} Lambda authorizer",
+                other.map_or("?", AuthorizerType::as_str).to_lowercase()
+            ),
+        };
+        Seen::new(&self.id(live), "present").detail(detail)
     }
 }
 
@@ -328,14 +435,62 @@ mod tests {
     use crate::resources::testing::env;
 
     #[test]
+    fn a_lambda_authorizer_calls_its_function_with_the_invoker_role() {
+        let mut env = env();
+        env.deployment.api.lambda_authorizer = Some(crate::config::LambdaAuthorizer {
+            function: "arn:aws:lambda:eu-west-1:123456789012:function:authorize".into(),
+            request: false,
+        });
+        let r = Authorizer::new(
+            &env.deployment,
+            &env.names,
+            &Ref::new("rest_api"),
+            Some(&Ref::new("authorizer_role")),
+        );
+        assert!(r.deps().iter().any(|d| d.key == "authorizer_role"));
+        let world = World::default();
+        world.publish(
+            "authorizer_role",
+            iam::Outputs {
+                arn: "arn:aws:iam::123456789012:role/invoker".into(),
+            },
+        );
+        let uri = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/\
+                   arn:aws:lambda:eu-west-1:123456789012:function:authorize/invocations";
+        let live = |kind: AuthorizerType, uri: &str| Live {
+            authorizer: Found::builder()
+                .id("auth-1")
+                .r#type(kind)
+                .authorizer_uri(uri)
+                .authorizer_credentials("arn:aws:iam::123456789012:role/invoker")
+                .build(),
+            api_id: "api-1".into(),
+            methods: Some(vec![("/".into(), "CUSTOM".into(), Some("auth-1".into()))]),
+        };
+        assert_eq!(
+            r.diff(&env, &live(AuthorizerType::Token, uri), &world.inputs()),
+            Diff::none()
+        );
+        assert_eq!(
+            r.diff(&env, &live(AuthorizerType::Request, "old"), &world.inputs())
+                .fields
+                .iter()
+                .map(|f| f.field.as_str())
+                .collect::<Vec<_>>(),
+            ["type", "function"]
+        );
+    }
+
+    #[test]
     fn the_methods_are_set_to_the_authorizer_and_the_pools_follow_the_env_file() {
         let mut env = env();
         let pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc123";
         env.deployment.api.cognito_user_pools = vec![pool.to_string()];
-        let r = Authorizer::new(&env.deployment, &env.names, &Ref::new("rest_api"));
+        let r = Authorizer::new(&env.deployment, &env.names, &Ref::new("rest_api"), None);
         let live = |pools: &[&str], methods: &[(&str, &str, Option<&str>)]| Live {
             authorizer: Found::builder()
                 .id("auth-1")
+                .r#type(AuthorizerType::CognitoUserPools)
                 .set_provider_arns(Some(pools.iter().map(|p| p.to_string()).collect()))
                 .build(),
             api_id: "api-1".into(),
