@@ -1482,6 +1482,10 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
     let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let ws = Workspace::new(&[
         (
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\nflow_logs = true",
+        ),
+        (
             "health_check_path = \"/actuator/health\"",
             "health_check_path = \"/actuator/health\"\n\
              readonly_root_filesystem = true\nuser = \"1000:1000\"",
@@ -1532,13 +1536,45 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         .send()
         .await
         .unwrap();
-    assert_eq!(groups.log_groups().len(), 2);
+    assert_eq!(groups.log_groups().len(), 3, "{groups:?}");
     assert!(
         groups
             .log_groups()
             .iter()
             .all(|g| g.kms_key_id() == Some(key)),
         "{groups:?}"
+    );
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let flow_logs = ec2.describe_flow_logs().send().await.unwrap();
+    let flow_log = &flow_logs.flow_logs()[0];
+    assert_eq!(
+        (
+            flow_log.log_group_name(),
+            flow_log.deliver_logs_status(),
+            flow_log.deliver_logs_permission_arn()
+        ),
+        (
+            Some("/vpc/cluster1/flow-logs"),
+            Some("SUCCESS"),
+            Some("arn:aws:iam::123456789012:role/cluster1-role-flow-logs-eu-west-1")
+        )
+    );
+    let delivery = aws_sdk_iam::Client::new(&sdk)
+        .get_role()
+        .role_name("cluster1-role-flow-logs-eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    let trust = common::policy_text(
+        delivery
+            .role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap(),
+    );
+    assert!(
+        trust.contains("vpc-flow-logs.amazonaws.com") && trust.contains("aws:SourceAccount"),
+        "{trust}"
     );
     let repo = aws_sdk_ecr::Client::new(&sdk)
         .describe_repositories()
@@ -1570,6 +1606,7 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         "user: 1000:1000 → (the image's)",
         "kms_key:",
         "image_tags: IMMUTABLE → MUTABLE",
+        "- delete   vpc flow log",
     ] {
         assert!(planned.contains(change), "{change:?} in:\n{planned}");
     }
@@ -1584,6 +1621,19 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         .await
         .unwrap();
     assert!(groups.log_groups().iter().all(|g| g.kms_key_id().is_none()));
+    assert_eq!(
+        groups.log_groups().len(),
+        2,
+        "the flow log group went: {groups:?}"
+    );
+    assert!(
+        ec2.describe_flow_logs()
+            .send()
+            .await
+            .unwrap()
+            .flow_logs()
+            .is_empty()
+    );
     let (code, _) = {
         let run = gwfargate(ws.path(), &emulator.endpoint)
             .args(["plan", "--env", "env1.toml", "--detailed-exitcode"])

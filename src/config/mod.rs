@@ -318,6 +318,9 @@ pub struct Network {
     pub vpc_cidr: Ipv4Net,
     /// The private subnets, at least two in distinct availability zones.
     pub subnets: Vec<Subnet>,
+    /// The VPC's flow logs, to a log group of the stack.
+    #[serde(default)]
+    pub flow_logs: bool,
 }
 
 /// One private subnet.
@@ -457,6 +460,7 @@ struct RawRate {
 struct RawNetwork {
     vpc_cidr: Spanned<String>,
     subnets: Spanned<Vec<RawSubnet>>,
+    flow_logs: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -943,7 +947,11 @@ impl Checker<'_> {
                 az: az.clone(),
             });
         }
-        Ok(Network { vpc_cidr, subnets })
+        Ok(Network {
+            vpc_cidr,
+            subnets,
+            flow_logs: raw.flow_logs.unwrap_or(false),
+        })
     }
 
     fn service(&self, raw: RawService) -> Result<Service, ConfigError> {

@@ -41,6 +41,12 @@ pub struct Names {
     pub log_group: String,
     /// The API stage's access log group name.
     pub access_log_group: String,
+    /// The VPC flow logs' log group name.
+    pub flow_log_group: String,
+    /// The role VPC flow logs deliver with (at most 64), unique per region.
+    pub flow_log_role: String,
+    /// The VPC flow log's `Name` tag.
+    pub flow_log: String,
     /// ECS cluster name.
     pub cluster: String,
     /// Task definition family.
@@ -84,6 +90,9 @@ impl Names {
             execution_policy: format!("{n}-policy-{s}-execution"),
             log_group: format!("/ecs/{n}/{s}"),
             access_log_group: format!("/apigateway/{n}/{s}/access"),
+            flow_log_group: format!("/vpc/{n}/flow-logs"),
+            flow_log_role: fit(&format!("{n}-role-flow-logs-{}", d.region), 64),
+            flow_log: format!("{n}-flow-log"),
             cluster: format!("{n}-cluster"),
             task_family: format!("{n}-task-{s}"),
             container: s.clone(),

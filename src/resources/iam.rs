@@ -66,6 +66,40 @@ impl StackRole {
     }
 }
 
+impl StackRole {
+    /// The role VPC flow logs deliver to the stack's flow log group with; only the flow logs
+    /// of this account's VPCs in the region may assume it (the confused-deputy guard,
+    /// https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
+    pub fn flow_log_delivery(deployment: &Deployment, names: &Names, account: &str) -> StackRole {
+        let region = &deployment.region;
+        let partition = crate::config::partition(region);
+        let group = format!(
+            "arn:{partition}:logs:{region}:{account}:log-group:{}",
+            names.flow_log_group
+        );
+        StackRole {
+            key: "flow_log_role",
+            name: names.flow_log_role.clone(),
+            policy_name: format!("{}-policy-flow-logs", names.deployment),
+            description: format!("gwfargate {}: VPC flow log delivery", deployment.name),
+            policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": "DeliverFlowLogs", "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+                           "logs:DescribeLogStreams"],
+                "Resource": [group.clone(), format!("{group}:*")]}]}),
+            trust: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn":
+                    format!("arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*")}
+            }}]}),
+        }
+    }
+}
+
 /// Who may assume the role: ECS tasks, only on behalf of this account's ECS resources in the
 /// stack's region.
 pub fn trust_policy(region: &str, account: &str) -> serde_json::Value {

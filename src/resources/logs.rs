@@ -1,5 +1,6 @@
-//! The log groups: the one the containers write to (awslogs driver), and the one the API stage
-//! writes its access log to, both with the env file's retention: the original set none, so logs
+//! The log groups: the one the containers write to (awslogs driver), the one the API stage
+//! writes its access log to, and the VPC flow logs' when asked, all with the env file's
+//! retention: the original set none, so logs
 //! were kept (and billed) forever.
 
 use std::collections::HashMap;
@@ -33,6 +34,18 @@ impl LogGroup {
             name: names.log_group.clone(),
             retention_days: i32::try_from(deployment.logs.retention_days).unwrap_or(30),
             kms_key: deployment.logs.kms_key.clone(),
+        }
+    }
+
+    /// The VPC's flow logs.
+    pub fn flow_logs(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+    ) -> LogGroup {
+        LogGroup {
+            key: "log_group/flow-logs",
+            name: names.flow_log_group.clone(),
+            ..LogGroup::new(deployment, names)
         }
     }
 

@@ -115,6 +115,16 @@ pub fn stack(
         &interface_endpoints,
     ));
 
+    if deployment.network.flow_logs {
+        let group = g.add(logs::LogGroup::flow_logs(deployment, names));
+        let delivery = g.add(iam::StackRole::flow_log_delivery(
+            deployment, names, account,
+        ));
+        g.add(network::flow_log::FlowLog::new(
+            names, &vpc, &group, &delivery,
+        ));
+    }
+
     let role = g.add(iam::StackRole::task_execution(deployment, names, account));
     let log_group = g.add(logs::LogGroup::new(deployment, names));
     let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
@@ -240,6 +250,15 @@ pub fn stack(
     let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
     if authorizer.is_none() && was_recorded("authorizer") {
         g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
+    }
+    if !deployment.network.flow_logs && was_recorded("flow_log") {
+        let group = g.add_orphan(logs::LogGroup::flow_logs(deployment, names));
+        let delivery = g.add_orphan(iam::StackRole::flow_log_delivery(
+            deployment, names, account,
+        ));
+        g.add_orphan(network::flow_log::FlowLog::new(
+            names, &vpc, &group, &delivery,
+        ));
     }
     if invoker.is_none() && was_recorded("authorizer_role") {
         // The function it may invoke does not matter to its deletion.

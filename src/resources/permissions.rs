@@ -192,6 +192,31 @@ pub fn document(env: &Env) -> Value {
                "Action": ["apigateway:GET", "apigateway:PATCH"],
                "Resource": apigw("/account")}),
     ];
+    if env.deployment.network.flow_logs {
+        let delivery = format!(
+            "arn:{partition}:iam::{account}:role/{}",
+            names.flow_log_role
+        );
+        let flow_group = arn("logs", &format!("log-group:{}", names.flow_log_group));
+        statements.push(json!({"Sid": "FlowLogs", "Effect": "Allow",
+            "Action": ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "ec2:DescribeFlowLogs",
+                       "ec2:CreateTags"],
+            "Resource": [arn("ec2", "vpc-flow-log/*"), arn("ec2", "vpc/*")]}));
+        statements.push(json!({"Sid": "FlowLogGroup", "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
+                       "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup",
+                       "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
+            "Resource": [flow_group.clone(), format!("{flow_group}:*")]}));
+        statements.push(json!({"Sid": "FlowLogDeliveryRole", "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+                       "iam:UpdateAssumeRolePolicy", "iam:GetRolePolicy",
+                       "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+                       "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"],
+            "Resource": delivery.clone()}));
+        statements.push(json!({"Sid": "PassFlowLogDeliveryRole", "Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": delivery,
+            "Condition": {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}}}));
+    }
     if env.deployment.api.lambda_authorizer.is_some() {
         let invoker = format!(
             "arn:{partition}:iam::{account}:role/{}",

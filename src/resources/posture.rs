@@ -81,8 +81,8 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
         check(
             "VPC flow logs",
             "EC2.6",
-            false,
-            "not offered by gwfargate yet",
+            deployment.network.flow_logs,
+            "set `flow_logs = true` under [network]",
         ),
         check(
             "container root filesystem read-only",
@@ -173,9 +173,10 @@ mod tests {
         d.logs.retention_days = 365;
         d.logs.container_insights = Some(true);
         d.repository.immutable_tags = true;
+        d.network.flow_logs = true;
         assert_eq!(
             failing(&checks(d, true)),
-            ["APIGateway.1", "APIGateway.4", "EC2.6"],
+            ["APIGateway.1", "APIGateway.4"],
             "what gwfargate does not offer yet"
         );
         assert!(

@@ -10,6 +10,7 @@ use crate::model::Env;
 
 pub mod endpoint;
 pub mod endpoint_access;
+pub mod flow_log;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
