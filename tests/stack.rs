@@ -1497,6 +1497,40 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
             ),
         ),
     ]);
+    // A web ACL of the user's, for the stage.
+    let waf = aws_sdk_wafv2::Client::new(&sdk);
+    let acl = waf
+        .create_web_acl()
+        .name("edge")
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .default_action(
+            aws_sdk_wafv2::types::DefaultAction::builder()
+                .allow(aws_sdk_wafv2::types::AllowAction::builder().build())
+                .build(),
+        )
+        .visibility_config(
+            aws_sdk_wafv2::types::VisibilityConfig::builder()
+                .sampled_requests_enabled(false)
+                .cloud_watch_metrics_enabled(false)
+                .metric_name("edge")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .summary()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace("[api]\n", &format!("[api]\nwaf_acl = \"{acl}\"\n")),
+    )
+    .unwrap();
     let up = || {
         gwfargate(ws.path(), &emulator.endpoint)
             .args(["up", "--env", "env1.toml", "--yes"])
@@ -1544,6 +1578,21 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
             .all(|g| g.kms_key_id() == Some(key)),
         "{groups:?}"
     );
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let api = apigw.get_rest_apis().send().await.unwrap().items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let stage = || async {
+        apigw
+            .get_stage()
+            .rest_api_id(&api)
+            .stage_name("dev")
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(stage().await.web_acl_arn(), Some(acl.as_str()));
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let flow_logs = ec2.describe_flow_logs().send().await.unwrap();
     let flow_log = &flow_logs.flow_logs()[0];
@@ -1607,6 +1656,7 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         "kms_key:",
         "image_tags: IMMUTABLE → MUTABLE",
         "- delete   vpc flow log",
+        "web_acl: ",
     ] {
         assert!(planned.contains(change), "{change:?} in:\n{planned}");
     }
@@ -1626,6 +1676,7 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         2,
         "the flow log group went: {groups:?}"
     );
+    assert_eq!(stage().await.web_acl_arn(), None);
     assert!(
         ec2.describe_flow_logs()
             .send()

@@ -63,6 +63,7 @@ const STAGE_FIELDS: &[&str] = &[
     "access_log",
     "access_log.format",
     "tracing",
+    "web_acl",
 ];
 
 /// Settings of the API that change who may call it and how, not whether requests pass.

@@ -79,6 +79,8 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// Caller identity (account id).
     pub sts: aws_sdk_sts::Client,
+    /// The stage's web ACL association.
+    pub waf: aws_sdk_wafv2::Client,
 }
 
 /// Regions an account must enable before use ("Enable or disable AWS Regions in your
@@ -137,7 +139,8 @@ impl Clients {
             ecr: client!(aws_sdk_ecr, config, retry.clone()),
             logs: client!(aws_sdk_cloudwatchlogs, config, retry.clone()),
             iam: client!(aws_sdk_iam, config, retry.clone()),
-            sts: client!(aws_sdk_sts, config, retry),
+            sts: client!(aws_sdk_sts, config, retry.clone()),
+            waf: client!(aws_sdk_wafv2, config, retry),
         }
     }
 

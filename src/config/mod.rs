@@ -130,6 +130,36 @@ fn function_arn(arn: &str, region: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why `arn` is not a regional WAF web ACL of `region` a stage can be associated with.
+fn web_acl_arn(arn: &str, region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1] == partition(region)
+        && parts[2] == "wafv2"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with("regional/webacl/")
+        && parts[5].split('/').count() == 4
+        && parts[5].split('/').all(|p| !p.is_empty());
+    if !ok {
+        return Err(format!(
+            "{} is not a regional WAF web ACL ARN \
+             (arn:{}:wafv2:{region}:<account>:regional/webacl/<name>/<id>)",
+            Quoted(arn),
+            partition(region)
+        ));
+    }
+    if parts[3] != region {
+        return Err(format!(
+            "{} is in {}; a stage takes a web ACL of its own region, {region}",
+            Quoted(arn),
+            Quoted(parts[3])
+        ));
+    }
+    Ok(())
+}
+
 /// Why `arn` is not a Cognito user pool's ARN.
 fn user_pool_arn(arn: &str) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -203,6 +233,9 @@ pub struct Api {
     /// The Lambda function that decides (`auth = "lambda"`).
     #[serde(default)]
     pub lambda_authorizer: Option<LambdaAuthorizer>,
+    /// The WAF web ACL (ARN) the stage is associated with.
+    #[serde(default)]
+    pub waf_acl: Option<String>,
 }
 
 /// A Lambda authorizer.
@@ -230,6 +263,7 @@ impl Default for Api {
             method_throttles: std::collections::BTreeMap::new(),
             cognito_user_pools: Vec::new(),
             lambda_authorizer: None,
+            waf_acl: None,
         }
     }
 }
@@ -430,6 +464,7 @@ struct RawApi {
     tracing: Option<bool>,
     cognito_user_pools: Option<Spanned<Vec<Spanned<String>>>>,
     authorizer: Option<Spanned<RawAuthorizer>>,
+    waf_acl: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -762,6 +797,12 @@ impl Checker<'_> {
                 });
             }
             (None, _) => {}
+        }
+        if let Some(acl) = &raw.waf_acl {
+            if let Err(problem) = web_acl_arn(acl.get_ref(), region) {
+                return Err(self.error("api.waf_acl", acl.span(), problem));
+            }
+            api.waf_acl = Some(acl.get_ref().clone());
         }
         if let Some(throttle) = raw.throttle {
             api.throttle = self.throttle("api.throttle", &throttle.rate, &throttle.burst)?;
@@ -1371,6 +1412,29 @@ retention_days = 30
         ] {
             let err = with(&api).expect_err(problem);
             assert_eq!(err.key, key, "{api}");
+            assert!(err.problem.contains(problem), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_web_acl_is_a_regional_one_of_the_stacks_region() {
+        let with = |api: &str| check(&format!("{GOOD}\n[api]\n{api}\n"));
+        let acl = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/edge/a1b2";
+        let d = with(&format!("waf_acl = \"{acl}\"")).expect("valid");
+        assert_eq!(d.api.waf_acl.as_deref(), Some(acl));
+        for (value, problem) in [
+            (
+                acl.replace("eu-west-1", "us-east-1"),
+                "a stage takes a web ACL of its own region",
+            ),
+            (
+                acl.replace("regional", "global"),
+                "is not a regional WAF web ACL ARN",
+            ),
+            ("edge".to_string(), "is not a regional WAF web ACL ARN"),
+        ] {
+            let err = with(&format!("waf_acl = \"{value}\"")).expect_err(problem);
+            assert_eq!(err.key, "api.waf_acl");
             assert!(err.problem.contains(problem), "{err}");
         }
     }

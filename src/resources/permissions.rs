@@ -192,6 +192,14 @@ pub fn document(env: &Env) -> Value {
                "Action": ["apigateway:GET", "apigateway:PATCH"],
                "Resource": apigw("/account")}),
     ];
+    if let Some(acl) = &env.deployment.api.waf_acl {
+        statements.push(json!({"Sid": "StageWebAcl", "Effect": "Allow",
+            "Action": ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
+            "Resource": [acl.clone(), apigw("/restapis/*/stages/*")]}));
+        statements.push(json!({"Sid": "StageWebAclApiGateway", "Effect": "Allow",
+            "Action": "apigateway:SetWebACL",
+            "Resource": apigw("/restapis/*/stages/*")}));
+    }
     if env.deployment.network.flow_logs {
         let delivery = format!(
             "arn:{partition}:iam::{account}:role/{}",

@@ -60,8 +60,8 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
         check(
             "API behind a WAF web ACL",
             "APIGateway.4",
-            false,
-            "not offered by gwfargate yet",
+            api.waf_acl.is_some(),
+            "set `waf_acl = \"<web ACL ARN>\"` under [api]",
         ),
         check(
             "execution role trusts only this account's ECS",
@@ -174,9 +174,10 @@ mod tests {
         d.logs.container_insights = Some(true);
         d.repository.immutable_tags = true;
         d.network.flow_logs = true;
+        d.api.waf_acl = Some("arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/a/1".into());
         assert_eq!(
             failing(&checks(d, true)),
-            ["APIGateway.1", "APIGateway.4"],
+            ["APIGateway.1"],
             "what gwfargate does not offer yet"
         );
         assert!(

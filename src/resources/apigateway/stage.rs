@@ -67,6 +67,7 @@ pub struct Stage {
     throttle: crate::config::Throttle,
     method_throttles: std::collections::BTreeMap<String, crate::config::Throttle>,
     tracing: bool,
+    web_acl: Option<String>,
     access_log: Ref<logs::Outputs>,
     logging_role: Ref<account::Outputs>,
     rest_api: Ref<rest_api::Outputs>,
@@ -97,6 +98,7 @@ impl Stage {
             throttle: deployment.api.throttle,
             method_throttles: deployment.api.method_throttles.clone(),
             tracing: deployment.api.tracing,
+            web_acl: deployment.api.waf_acl.clone(),
             access_log: logging.log_group.clone(),
             logging_role: logging.role.clone(),
             rest_api: rest_api.clone(),
@@ -390,6 +392,7 @@ impl Resource for Stage {
             .set_method_settings(ours.method_settings().cloned())
             .set_access_log_settings(ours.access_log_settings().cloned())
             .tracing_enabled(ours.tracing_enabled())
+            .set_web_acl_arn(ours.web_acl_arn().map(str::to_string))
             .build();
         let (fingerprint, unused) = match depth {
             Depth::Full => {
@@ -482,6 +485,13 @@ impl Resource for Stage {
             Some(on_off(live.stage.tracing_enabled())),
             on_off(self.tracing),
         );
+        if live.stage.web_acl_arn() != self.web_acl.as_deref() {
+            diff.change(
+                "web_acl",
+                live.stage.web_acl_arn().map(str::to_string),
+                self.web_acl.as_deref().unwrap_or("(none)"),
+            );
+        }
         if !live.unused.is_empty() {
             diff.change(
                 "unused_deployments",
@@ -512,6 +522,9 @@ impl Resource for Stage {
         }
         if self.tracing {
             fields.push(FieldChange::setting("tracing", "on"));
+        }
+        if let Some(acl) = &self.web_acl {
+            fields.push(FieldChange::setting("web_acl", acl));
         }
         fields
     }
@@ -601,6 +614,39 @@ impl Resource for Stage {
                 .send()
                 .await
                 .aws(|| format!("setting the access log of stage {}", self.name))?;
+        }
+        if diff.changes("web_acl") {
+            let stage = format!(
+                "arn:{}:apigateway:{}::/restapis/{}/stages/{}",
+                cx.partition(),
+                self.region,
+                live.api_id,
+                self.name
+            );
+            match &self.web_acl {
+                Some(acl) => {
+                    cx.say("associating the web ACL");
+                    cx.aws
+                        .waf
+                        .associate_web_acl()
+                        .web_acl_arn(acl)
+                        .resource_arn(&stage)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws(|| format!("associating web ACL {acl} with stage {}", self.name))?;
+                }
+                None => {
+                    cx.aws
+                        .waf
+                        .disassociate_web_acl()
+                        .resource_arn(&stage)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .aws(|| format!("removing the web ACL of stage {}", self.name))?;
+                }
+            }
         }
         if diff.changes("tracing") {
             cx.aws
