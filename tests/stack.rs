@@ -1493,7 +1493,7 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         (
             "retention_days = 30",
             &format!(
-                "retention_days = 30\nkms_key = \"{key}\"\ncontainer_insights = true\n\n[repository]\nimmutable_tags = true"
+                "retention_days = 30\nkms_key = \"{key}\"\ncontainer_insights = true\n\n[repository]\nimmutable_tags = true\nkms_key = \"{key}\""
             ),
         ),
     ]);
@@ -1634,11 +1634,39 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         repo.repositories()[0].image_tag_mutability(),
         Some(&aws_sdk_ecr::types::ImageTagMutability::Immutable)
     );
+    let encryption = repo.repositories()[0].encryption_configuration().unwrap();
+    assert_eq!(
+        (encryption.encryption_type().as_str(), encryption.kms_key()),
+        ("KMS", Some(key))
+    );
+    // ECR sets a repository's encryption when it makes it: another key is refused, with the
+    // way to do it.
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let other_key = key.replace("1234abcd", "9999abcd");
+    std::fs::write(
+        &env_file,
+        text.replace(
+            &format!("immutable_tags = true\nkms_key = \"{key}\""),
+            &format!("immutable_tags = true\nkms_key = \"{other_key}\""),
+        ),
+    )
+    .unwrap();
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .code(2);
+    let (refused, _) = output(&refused);
+    assert!(
+        refused.contains("encryption: KMS") && refused.contains("down --purge"),
+        "{refused}"
+    );
 
-    // Back to the reference file: each option is planned back and undone in place.
-    std::fs::copy(
-        common::root().join("config/env1.toml"),
-        ws.path().join("env1.toml"),
+    // Back to the reference file (the repository keeps its key): each option is planned back
+    // and undone in place.
+    let reference = std::fs::read_to_string(common::root().join("config/env1.toml")).unwrap();
+    std::fs::write(
+        &env_file,
+        format!("{reference}\n[repository]\nkms_key = \"{key}\"\n"),
     )
     .unwrap();
     let planned = gwfargate(ws.path(), &emulator.endpoint)

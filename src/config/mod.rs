@@ -66,7 +66,7 @@ impl Deployment {
     }
 }
 
-/// Why `arn` is not a KMS key of `region` CloudWatch Logs could use.
+/// Why `arn` is not a KMS key of `region` CloudWatch Logs and ECR could use.
 fn kms_key_arn(arn: &str, region: &str) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
@@ -87,7 +87,7 @@ fn kms_key_arn(arn: &str, region: &str) -> Result<(), String> {
     }
     if parts[3] != region {
         return Err(format!(
-            "{} is in {}; CloudWatch Logs uses only a key of the log group's region, {region}",
+            "{} is in {}; CloudWatch Logs and ECR use only a key of their own region, {region}",
             Quoted(arn),
             Quoted(parts[3])
         ));
@@ -412,6 +412,9 @@ pub struct Repository {
     /// A pushed tag can never point at another image.
     #[serde(default)]
     pub immutable_tags: bool,
+    /// The KMS key (ARN) the repository's images are encrypted with, if not ECR's own.
+    #[serde(default)]
+    pub kms_key: Option<String>,
 }
 
 /// One problem in an env file, located as precisely as the parser allows.
@@ -531,6 +534,7 @@ struct RawLogs {
 #[serde(deny_unknown_fields)]
 struct RawRepository {
     immutable_tags: Option<bool>,
+    kms_key: Option<Spanned<String>>,
 }
 
 /// Reads and validates an env file. `region_override` (from `--region`) replaces the file's
@@ -642,12 +646,16 @@ impl Checker<'_> {
         }
         let logs = self.logs(raw.logs, &region)?;
         let api = self.api(raw.api, &region)?;
-        let repository = Repository {
-            immutable_tags: raw
-                .repository
-                .and_then(|r| r.immutable_tags)
-                .unwrap_or(false),
-        };
+        let mut repository = Repository::default();
+        if let Some(raw) = raw.repository {
+            repository.immutable_tags = raw.immutable_tags.unwrap_or(false);
+            if let Some(key) = &raw.kms_key {
+                if let Err(problem) = kms_key_arn(key.get_ref(), &region) {
+                    return Err(self.error("repository.kms_key", key.span(), problem));
+                }
+                repository.kms_key = Some(key.get_ref().clone());
+            }
+        }
         Ok(Deployment {
             name,
             environment,
@@ -1485,7 +1493,7 @@ retention_days = 30
                 "",
                 &format!("kms_key = \"{}\"", key.replace("eu-west-1", "us-east-1")),
                 "logs.kms_key",
-                "CloudWatch Logs uses only a key of the log group's region",
+                "use only a key of their own region",
             ),
         ] {
             let err = with(service, logs).expect_err(problem);

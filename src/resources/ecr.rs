@@ -7,7 +7,8 @@
 //! that does not need the image is still built, and `up` exits 3 with the commands to push it.
 
 use aws_sdk_ecr::types::{
-    ImageIdentifier, ImageScanningConfiguration, ImageTagMutability, Repository as Repo,
+    EncryptionConfiguration, EncryptionType, ImageIdentifier, ImageScanningConfiguration,
+    ImageTagMutability, Repository as Repo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,7 @@ pub struct Repository {
     image: Option<ImageRef>,
     reference: String,
     immutable_tags: bool,
+    kms_key: Option<String>,
 }
 
 impl Repository {
@@ -40,6 +42,7 @@ impl Repository {
             image: Some(parsed),
             reference: image.to_string(),
             immutable_tags: false,
+            kms_key: None,
         })
     }
 
@@ -47,6 +50,20 @@ impl Repository {
     pub fn with_immutable_tags(mut self, immutable: bool) -> Repository {
         self.immutable_tags = immutable;
         self
+    }
+
+    /// Encrypts the images with `key` instead of ECR's own (in a repository gwfargate makes).
+    pub fn with_kms_key(mut self, key: Option<String>) -> Repository {
+        self.kms_key = key;
+        self
+    }
+
+    /// The encryption in words: `KMS <key>` or `AES256` (ECR's own).
+    fn encryption_words(kind: &str, key: Option<&str>) -> String {
+        match key {
+            Some(key) if kind == "KMS" => format!("KMS {key}"),
+            _ => kind.to_string(),
+        }
     }
 
     fn mutability(&self) -> ImageTagMutability {
@@ -64,6 +81,7 @@ impl Repository {
             image: None,
             reference: String::new(),
             immutable_tags: false,
+            kms_key: None,
         }
     }
 
@@ -285,6 +303,28 @@ impl Resource for Repository {
             );
         }
         if live.created_by_us == Some(true) && self.image.is_some() {
+            let encryption = live.repo.encryption_configuration();
+            let have = Self::encryption_words(
+                encryption.map_or("AES256", |e| e.encryption_type().as_str()),
+                encryption.and_then(|e| e.kms_key()),
+            );
+            let want = Self::encryption_words(
+                if self.kms_key.is_some() {
+                    "KMS"
+                } else {
+                    "AES256"
+                },
+                self.kms_key.as_deref(),
+            );
+            if have != want {
+                diff.change("encryption", Some(have), want);
+                diff.refuse = Some(
+                    "ECR sets a repository's encryption when it makes it. To change it, run \
+                     `gwfargate down --purge` (which deletes the repository and its images) and \
+                     `up` again, or push the image to a new repository"
+                        .to_string(),
+                );
+            }
             let have = live
                 .repo
                 .image_tag_mutability()
@@ -319,6 +359,17 @@ impl Resource for Repository {
                     .build(),
             )
             .image_tag_mutability(self.mutability())
+            .set_encryption_configuration(
+                self.kms_key
+                    .as_ref()
+                    .map(|key| {
+                        EncryptionConfiguration::builder()
+                            .encryption_type(EncryptionType::Kms)
+                            .kms_key(key)
+                            .build()
+                    })
+                    .transpose()?,
+            )
             .set_tags(Some(tags::ecr(&our_tags)?))
             .send()
             .await

@@ -128,9 +128,13 @@ pub fn stack(
     let role = g.add(iam::StackRole::task_execution(deployment, names, account));
     let log_group = g.add(logs::LogGroup::new(deployment, names));
     let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
-        Some(repository) => {
-            Some(g.add(repository.with_immutable_tags(deployment.repository.immutable_tags)))
-        }
+        Some(repository) => Some(
+            g.add(
+                repository
+                    .with_immutable_tags(deployment.repository.immutable_tags)
+                    .with_kms_key(deployment.repository.kms_key.clone()),
+            ),
+        ),
         None => {
             if !deployment.image_in_regional_ecr() {
                 notes.push(format!(
