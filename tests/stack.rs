@@ -1684,7 +1684,6 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         "kms_key:",
         "image_tags: IMMUTABLE → MUTABLE",
         "- delete   vpc flow log",
-        "web_acl: ",
     ] {
         assert!(planned.contains(change), "{change:?} in:\n{planned}");
     }
@@ -1704,7 +1703,8 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
         2,
         "the flow log group went: {groups:?}"
     );
-    assert_eq!(stage().await.web_acl_arn(), None);
+    // Without the key, the association is left as it is: it may be someone else's.
+    assert_eq!(stage().await.web_acl_arn(), Some(acl.as_str()));
     assert!(
         ec2.describe_flow_logs()
             .send()

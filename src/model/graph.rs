@@ -29,6 +29,8 @@ pub trait Node: Send + Sync {
     fn name(&self) -> &str;
     /// What it depends on.
     fn deps(&self) -> &[Dep];
+    /// Whether the env file no longer describes it: `up` deletes it.
+    fn is_orphan(&self) -> bool;
     /// The dependencies its lookup needs the outputs of.
     fn found_through(&self) -> &[Key];
     /// Finds it (recorded id, then tags or name) and publishes what it found.
@@ -125,14 +127,31 @@ impl Graph {
         })
     }
 
-    /// For each node, what it waits for on the way up: its dependencies, ready.
+    /// For each node, what it waits for on the way up: its dependencies, ready. A resource the
+    /// env file no longer describes is deleted last, as on the way down: once everything else
+    /// is done (nothing of the stack uses it any more; an authorizer's methods have moved off
+    /// it), and after the other such resources that depend on it (a flow log before its group).
     pub fn up_deps(&self) -> Vec<Vec<(usize, Phase)>> {
+        let orphan: Vec<bool> = self.nodes.iter().map(|n| n.is_orphan()).collect();
         self.nodes
             .iter()
-            .map(|n| {
-                n.deps()
+            .enumerate()
+            .map(|(i, n)| {
+                if !orphan[i] {
+                    return n
+                        .deps()
+                        .iter()
+                        .filter_map(|d| self.index.get(&d.key).map(|&j| (j, Phase::Ready)))
+                        .collect();
+                }
+                let key = n.key();
+                self.nodes
                     .iter()
-                    .filter_map(|d| self.index.get(&d.key).map(|&i| (i, Phase::Ready)))
+                    .enumerate()
+                    .filter(|&(j, other)| {
+                        j != i && (!orphan[j] || other.deps().iter().any(|d| d.key == key))
+                    })
+                    .map(|(j, _)| (j, Phase::Ready))
                     .collect()
             })
             .collect()

@@ -581,6 +581,10 @@ impl<R: Resource> Node for Typed<R> {
         &self.deps
     }
 
+    fn is_orphan(&self) -> bool {
+        self.orphan
+    }
+
     fn found_through(&self) -> &[String] {
         &self.found_through
     }

@@ -316,12 +316,14 @@ impl Resource for Repository {
                 },
                 self.kms_key.as_deref(),
             );
-            if have != want {
+            // Without the key, the repository keeps the encryption it was made with.
+            if self.kms_key.is_some() && have != want {
                 diff.change("encryption", Some(have), want);
                 diff.refuse = Some(
-                    "ECR sets a repository's encryption when it makes it. To change it, run \
-                     `gwfargate down --purge` (which deletes the repository and its images) and \
-                     `up` again, or push the image to a new repository"
+                    "ECR sets a repository's encryption when it makes it. To change it, push \
+                     the image to a new repository and name that one in the env file (or take \
+                     the whole stack down with `gwfargate down --purge`, which also deletes \
+                     the repository and its images, and run `up` again)"
                         .to_string(),
                 );
             }

@@ -249,13 +249,14 @@ pub fn stack(
             g.add_orphan(ecr::Repository::no_longer_used(name));
         }
     }
-    // An API key and its plan the env file no longer asks for (auth changed): the plan first,
-    // which the key depends on.
+    // An API key and its plan the env file no longer asks for (auth changed); the key, which
+    // depends on the plan, goes first.
     let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
     if authorizer.is_none() && was_recorded("authorizer") {
         g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
     }
-    if !deployment.network.flow_logs && was_recorded("flow_log") {
+    let flow_log_parts = ["flow_log", "log_group/flow-logs", "flow_log_role"];
+    if !deployment.network.flow_logs && flow_log_parts.iter().any(|k| was_recorded(k)) {
         let group = g.add_orphan(logs::LogGroup::flow_logs(deployment, names));
         let delivery = g.add_orphan(iam::StackRole::flow_log_delivery(
             deployment, names, account,
@@ -347,6 +348,48 @@ mod tests {
             "123456789012",
             recorded,
         )
+    }
+
+    #[test]
+    fn what_the_env_file_no_longer_asks_for_is_deleted_last_dependents_first() {
+        let recorded: Vec<(String, String)> = [
+            "flow_log",
+            "usage_plan",
+            "api_key",
+            "authorizer",
+            "authorizer_role",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), format!("id-{k}")))
+        .collect();
+        let s = graph(None, &recorded);
+        let keys: Vec<&str> = s.graph.nodes().iter().map(|n| n.key()).collect();
+        let at = |key: &str| keys.iter().position(|k| *k == key).expect(key);
+        let up = s.graph.up_deps();
+        let waits_for = |key: &str, other: &str| up[at(key)].iter().any(|(i, _)| *i == at(other));
+        for orphan in [
+            "flow_log",
+            "log_group/flow-logs",
+            "flow_log_role",
+            "usage_plan",
+            "api_key",
+            "authorizer",
+            "authorizer_role",
+        ] {
+            // After the stack is done: the stage redeployed, the API's methods moved off.
+            assert!(
+                waits_for(orphan, "stage") && waits_for(orphan, "rest_api"),
+                "{orphan}"
+            );
+        }
+        assert!(waits_for("log_group/flow-logs", "flow_log"));
+        assert!(waits_for("flow_log_role", "flow_log"));
+        assert!(!waits_for("flow_log", "log_group/flow-logs"));
+        assert!(waits_for("usage_plan", "api_key"));
+        assert!(
+            !waits_for("stage", "authorizer"),
+            "nothing of the stack waits for them"
+        );
     }
 
     #[test]

@@ -242,6 +242,12 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}}}),
         );
     }
+    if let Some(key) = &env.deployment.repository.kms_key {
+        // ECR makes a grant on the key for a repository encrypted with it.
+        statements.push(json!({"Sid": "RepositoryKmsKey", "Effect": "Allow",
+            "Action": ["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"],
+            "Resource": key}));
+    }
     if let Some(repository) =
         ecr::Repository::for_image(&env.deployment.service.image, region, account)
     {

@@ -22,9 +22,13 @@ use crate::state::Intent;
 /// stack and region.
 pub const ROLE_NAME: &str = "gwfargate-apigateway-cloudwatch-logs";
 
-/// AWS's managed policy for API Gateway's logging role.
-const POLICY_ARN: &str =
-    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
+/// AWS's managed policy for API Gateway's logging role, in `env`'s partition.
+fn policy_arn(env: &Env) -> String {
+    format!(
+        "arn:{}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        env.partition()
+    )
+}
 
 /// The account's logging setting.
 pub struct CloudWatchRole;
@@ -90,6 +94,7 @@ impl CloudWatchRole {
             Err(err) => return Err(err),
         }
         // IAM answers "no such role" for a while after CreateRole (reads lag writes).
+        let policy = policy_arn(cx.env);
         wait::retrying(
             "attaching the logging policy",
             cx.line,
@@ -100,10 +105,10 @@ impl CloudWatchRole {
                     .iam
                     .attach_role_policy()
                     .role_name(ROLE_NAME)
-                    .policy_arn(POLICY_ARN)
+                    .policy_arn(&policy)
                     .send()
                     .await
-                    .aws(|| format!("attaching {POLICY_ARN} to IAM role {ROLE_NAME}"))
+                    .aws(|| format!("attaching {policy} to IAM role {ROLE_NAME}"))
             },
         )
         .await?;

@@ -155,9 +155,7 @@ impl Resource for ApiKey {
 
     fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
-        if !live.key.enabled() {
-            diff.change("enabled", Some("false".into()), "true");
-        }
+        // A key someone disabled (a revocation) stays disabled: `status` shows it.
         if live.in_plan == Some(false) {
             diff.change(
                 "usage_plan",
@@ -206,16 +204,6 @@ impl Resource for ApiKey {
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
         let id = self.id(live);
-        if diff.changes("enabled") {
-            cx.aws
-                .apigw
-                .update_api_key()
-                .api_key(&id)
-                .patch_operations(super::replace("/enabled", "true"))
-                .send()
-                .await
-                .aws(|| format!("enabling API key {id}"))?;
-        }
         if diff.changes("usage_plan") {
             let plan = inputs.need(&self.usage_plan)?.id;
             cx.say("adding the key to the usage plan");
@@ -314,7 +302,7 @@ mod tests {
     use crate::resources::testing::env;
 
     #[test]
-    fn a_key_made_is_put_in_the_plan_and_a_disabled_one_enabled() {
+    fn a_key_made_is_put_in_the_plan_and_a_disabled_one_left_disabled() {
         let env = env();
         let r = ApiKey::new(&env.deployment, &env.names, &Ref::new("usage_plan"));
         let world = World::default();
@@ -333,8 +321,9 @@ mod tests {
             "usage_plan (none) → plan-1"
         );
         assert_eq!(
-            r.diff(&env, &live(false, true), &world.inputs()).words(),
-            "enabled false → true"
+            r.diff(&env, &live(false, true), &world.inputs()),
+            Diff::none(),
+            "a disabled key is a revocation, left as it is"
         );
         assert_eq!(
             r.diff(&env, &live(true, true), &world.inputs()),

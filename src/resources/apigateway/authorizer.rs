@@ -290,10 +290,12 @@ impl Resource for Authorizer {
             .identity_source(IDENTITY_SOURCE);
         let req = match &self.decider {
             Decider::Cognito { user_pools } => req.set_provider_arns(Some(user_pools.clone())),
-            Decider::Lambda { uri, role, .. } => req
+            Decider::Lambda { uri, role, request } => req
                 .authorizer_uri(uri)
                 .authorizer_credentials(inputs.need(role)?.arn)
-                .authorizer_result_ttl_in_seconds(300),
+                // A token decision may be reused for 5 minutes; a request authorizer decides on
+                // the whole request, which the Authorization header alone cannot key.
+                .authorizer_result_ttl_in_seconds(if *request { 0 } else { 300 }),
         };
         let out = req
             .send()
@@ -403,6 +405,40 @@ impl Resource for Authorizer {
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
         let id = self.id(live);
+        // AWS deletes no authorizer a method uses. On `down` the methods still name it (the
+        // stage that served them is gone by now); after an auth change the REST API has
+        // already moved them off it.
+        let routes = rest_api::routes(cx, &live.api_id)
+            .await?
+            .unwrap_or_default();
+        for route in &routes {
+            let Some(method) = route.resource_methods().and_then(|m| m.get("ANY")) else {
+                continue;
+            };
+            let uses_it = method.authorizer_id() == Some(id.as_str())
+                && matches!(
+                    method.authorization_type(),
+                    Some("COGNITO_USER_POOLS" | "CUSTOM")
+                );
+            if let (true, Some(resource)) = (uses_it, route.id()) {
+                cx.aws
+                    .apigw
+                    .update_method()
+                    .rest_api_id(&live.api_id)
+                    .resource_id(resource)
+                    .http_method("ANY")
+                    .patch_operations(replace("/authorizationType", "NONE"))
+                    .send()
+                    .await
+                    .aws(|| {
+                        format!(
+                            "moving ANY {} off authorizer {}",
+                            route.path().unwrap_or("?"),
+                            self.name
+                        )
+                    })?;
+            }
+        }
         cx.aws
             .apigw
             .delete_authorizer()

@@ -63,7 +63,7 @@ pub struct Stage {
     name: String,
     region: String,
     port: u16,
-    authorization: &'static str,
+    authorization: String,
     throttle: crate::config::Throttle,
     method_throttles: std::collections::BTreeMap<String, crate::config::Throttle>,
     tracing: bool,
@@ -94,7 +94,7 @@ impl Stage {
             name: deployment.environment.clone(),
             region: deployment.region.clone(),
             port: deployment.service.port,
-            authorization: deployment.api.auth.fingerprint_word(),
+            authorization: authorization_word(&deployment.api),
             throttle: deployment.api.throttle,
             method_throttles: deployment.api.method_throttles.clone(),
             tracing: deployment.api.tracing,
@@ -123,7 +123,7 @@ impl Stage {
             &link.id,
             &lb.dns_name,
             self.port,
-            self.authorization,
+            &self.authorization,
         ))
     }
 
@@ -237,6 +237,21 @@ impl Stage {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Who may call the API, as the deployment's fingerprint keeps it: with an authorizer's
+/// settings, which reach the stage only with a new deployment.
+fn authorization_word(api: &crate::config::Api) -> String {
+    let word = api.auth.fingerprint_word();
+    match (&api.lambda_authorizer, api.cognito_user_pools.is_empty()) {
+        (Some(lambda), _) => format!(
+            "{word}:{}:{}",
+            lambda.function,
+            if lambda.request { "request" } else { "token" }
+        ),
+        (None, false) => format!("{word}:{}", api.cognito_user_pools.join(",")),
+        (None, true) => word.to_string(),
     }
 }
 
@@ -485,7 +500,9 @@ impl Resource for Stage {
             Some(on_off(live.stage.tracing_enabled())),
             on_off(self.tracing),
         );
-        if live.stage.web_acl_arn() != self.web_acl.as_deref() {
+        // Without the key, a web ACL someone else associated (a security team, Firewall
+        // Manager) is left as it is.
+        if self.web_acl.is_some() && live.stage.web_acl_arn() != self.web_acl.as_deref() {
             diff.change(
                 "web_acl",
                 live.stage.web_acl_arn().map(str::to_string),

@@ -136,7 +136,9 @@ impl Resource for Cluster {
         let mut diff = Diff::none();
         // Unless the env file says, the cluster keeps what the account's default gave it.
         if self.container_insights.is_some() {
-            diff.compare("container_insights", insights(live), self.insights_word());
+            // "enhanced" observability is Container Insights too.
+            let have = insights(live).map(|v| if v == "enhanced" { "enabled" } else { v });
+            diff.compare("container_insights", have, self.insights_word());
         }
         diff
     }
