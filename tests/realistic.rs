@@ -961,7 +961,11 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         "status"
     );
     let open = std::fs::read_to_string(&env_file).unwrap();
-    std::fs::write(&env_file, open.replace("auth = \"none\"", "auth = \"iam\"")).unwrap();
+    // The env file with `auth = "none"` replaced by `auth` (and the keys it needs).
+    let set_auth = |auth: &str| {
+        std::fs::write(&env_file, open.replace("auth = \"none\"", auth)).unwrap();
+    };
+    set_auth("auth = \"iam\"");
     let planned = said(&["plan", "--env", "env1.toml"]);
     assert!(
         planned.contains("authorization ANY /: NONE → AWS_IAM")
@@ -977,11 +981,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
 
     // With `auth = "api_key"`, only requests with the stack's key pass; its value is printed
     // only when asked.
-    std::fs::write(
-        &env_file,
-        open.replace("auth = \"none\"", "auth = \"api_key\""),
-    )
-    .unwrap();
+    set_auth("auth = \"api_key\"");
     let planned = said(&["plan", "--env", "env1.toml"]);
     for change in [
         "authorization ANY /: AWS_IAM → NONE",
@@ -1033,14 +1033,9 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     // With `auth = "cognito"`, an authorizer of the user pools sets both methods, and only
     // requests with a token pass; back to an open API, it goes once no method uses it.
     let pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Abc123";
-    std::fs::write(
-        &env_file,
-        open.replace(
-            "auth = \"none\"",
-            &format!("auth = \"cognito\"\ncognito_user_pools = [\"{pool}\"]"),
-        ),
-    )
-    .unwrap();
+    set_auth(&format!(
+        "auth = \"cognito\"\ncognito_user_pools = [\"{pool}\"]"
+    ));
     let planned = said(&["plan", "--env", "env1.toml"]);
     assert!(
         planned.contains("+ create   api authorizer") && planned.contains(pool),
@@ -1091,14 +1086,9 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
     // alone; without an Authorization header, 401 before any call.
     let function = "arn:aws:lambda:eu-west-1:123456789012:function:authorize";
     let invoker = "cluster1-role-microservice1-authorizer-eu-west-1";
-    std::fs::write(
-        &env_file,
-        open.replace(
-            "auth = \"none\"",
-            &format!("auth = \"lambda\"\nauthorizer = {{ function = \"{function}\" }}"),
-        ),
-    )
-    .unwrap();
+    set_auth(&format!(
+        "auth = \"lambda\"\nauthorizer = {{ function = \"{function}\" }}"
+    ));
     let planned = said(&["plan", "--env", "env1.toml"]);
     assert!(
         planned.contains("+ create   api authorizer") && planned.contains(invoker),
