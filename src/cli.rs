@@ -160,6 +160,10 @@ pub struct UpArgs {
     /// Apply a plan that loses something (replaces, deletes, shortens log retention) without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Replace every task even when nothing changed: new tasks read the secrets again (after a
+    /// rotation) and pull the image again.
+    #[arg(long)]
+    pub force_new_deployment: bool,
     /// The image check.
     #[command(flatten)]
     pub image: ImageCheck,

@@ -235,6 +235,150 @@ fn broken_env_files_exit_2_name_the_key_and_call_nothing() {
 }
 
 #[test]
+fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_call() {
+    let endpoint = CountingEndpoint::start();
+    let anchor = "health_check_path = \"/actuator/health\"";
+    // (what is broken, lines added under [service], the key the error names, what it says)
+    let cases: [(&str, &str, &str, &str); 19] = [
+        (
+            "an unknown processor",
+            "cpu_architecture = \"sparc\"",
+            "service.cpu_architecture",
+            "\"x86_64\" or \"arm64\"",
+        ),
+        (
+            "a stop timeout Fargate refuses",
+            "stop_timeout = 300",
+            "service.stop_timeout",
+            "2 to 120",
+        ),
+        (
+            "less storage than Fargate's own",
+            "ephemeral_storage_gib = 10",
+            "service.ephemeral_storage_gib",
+            "21 to 200",
+        ),
+        (
+            "an empty command",
+            "command = []",
+            "service.command",
+            "list of words",
+        ),
+        (
+            "a relative working directory",
+            "working_directory = \"app\"",
+            "service.working_directory",
+            "absolute path",
+        ),
+        (
+            "a negative grace period",
+            "health_check_grace_period = -1",
+            "service.health_check_grace_period",
+            "out of range",
+        ),
+        (
+            "a variable name starting with a digit",
+            "[service.env]\n1BAD = \"x\"",
+            "service.env.1BAD",
+            "not an environment variable name",
+        ),
+        (
+            "a variable the ECS agent sets",
+            "[service.env]\nECS_CONTAINER_METADATA_URI_V4 = \"x\"",
+            "service.env.ECS_CONTAINER_METADATA_URI_V4",
+            "set by the ECS agent",
+        ),
+        (
+            "a health check without CMD",
+            "[service.container_health_check]\ncommand = [\"curl\", \"-f\"]",
+            "service.container_health_check.command",
+            "CMD-SHELL",
+        ),
+        (
+            "a health check every second",
+            "[service.container_health_check]\ncommand = [\"CMD\", \"/check\"]\ninterval = 1",
+            "service.container_health_check.interval",
+            "5 to 300",
+        ),
+        (
+            "a deployment above 200%",
+            "[service.deployment]\nmaximum_percent = 250",
+            "service.deployment.maximum_percent",
+            "100 to 200",
+        ),
+        (
+            "a deployment with no room",
+            "[service.deployment]\nminimum_healthy_percent = 100\nmaximum_percent = 100",
+            "service.deployment.maximum_percent",
+            "no room",
+        ),
+        (
+            "an empty alarm name",
+            "[service.deployment]\nalarms = [\"\"]",
+            "service.deployment.alarms[0]",
+            "not a CloudWatch alarm name",
+        ),
+        (
+            "max below min",
+            "[service.autoscaling]\nmin = 3\nmax = 2\ncpu = 60",
+            "service.autoscaling.max",
+            "below min",
+        ),
+        (
+            "a count outside the bounds",
+            "[service.autoscaling]\nmin = 2\nmax = 4\ncpu = 60",
+            "service.count",
+            "outside autoscaling's 2 to 4",
+        ),
+        (
+            "a CPU target of 95%",
+            "[service.autoscaling]\nmin = 1\nmax = 4\ncpu = 95",
+            "service.autoscaling.cpu",
+            "10 to 90",
+        ),
+        (
+            "nothing to scale on",
+            "[service.autoscaling]\nmin = 1\nmax = 4",
+            "service.autoscaling",
+            "something to scale on",
+        ),
+        (
+            "a cron of five fields",
+            "[service.autoscaling]\nmin = 1\nmax = 4\n[[service.autoscaling.schedule]]\nname = \"n\"\ncron = \"0 8 * * 1\"\nmin = 1\nmax = 1",
+            "service.autoscaling.schedule[0].cron",
+            "has 5 fields",
+        ),
+        (
+            "a time zone with spaces",
+            "[service.autoscaling]\nmin = 1\nmax = 4\n[[service.autoscaling.schedule]]\nname = \"n\"\ncron = \"0 8 ? * MON *\"\ntimezone = \"Not a zone\"\nmin = 1\nmax = 1",
+            "service.autoscaling.schedule[0].timezone",
+            "not a time zone name",
+        ),
+    ];
+    for (what, lines, key, says) in cases {
+        let ws = Workspace::new(&[(anchor, &format!("{anchor}\n{lines}"))]);
+        for command in ["up", "plan"] {
+            let run = gwfargate(ws.path(), &endpoint.url)
+                .args([command, "--env", "env1.toml"])
+                .assert()
+                .code(2);
+            let (stdout, stderr) = output(&run);
+            assert!(stdout.is_empty(), "{what}, {command}: {stdout}");
+            assert!(
+                stderr.contains(&format!("`{key}`")) && stderr.contains(says),
+                "{what}, {command}: `{key}` and {says:?} in:\n{stderr}"
+            );
+            assert!(!ws.state_file().exists(), "{what}, {command}");
+        }
+    }
+    assert_eq!(
+        endpoint.connections(),
+        0,
+        "a rejected env file must not reach AWS"
+    );
+}
+
+#[test]
 fn an_image_the_tasks_cannot_pull_is_refused_before_any_call_unless_allowed() {
     let endpoint = CountingEndpoint::start();
     let ecr =

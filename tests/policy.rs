@@ -115,8 +115,17 @@ fn resource_patterns_match_as_iam_matches_them() {
 async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() {
     let emulator = Emulator::with_profile(1, "realistic");
     let sdk = emulator.sdk(REGION).await;
-    // With an API key, so the cycle also makes and deletes a usage plan and a key.
-    let ws = Workspace::new(&[("auth = \"none\"", "auth = \"api_key\"")]);
+    // With an API key, so the cycle also makes and deletes a usage plan and a key, and with
+    // autoscaling, so it registers and deregisters a scalable target.
+    let ws = Workspace::new(&[
+        ("auth = \"none\"", "auth = \"api_key\""),
+        (
+            "health_check_path = \"/actuator/health\"",
+            "health_check_path = \"/actuator/health\"\n[service.autoscaling]\nmin = 1\n\
+             max = 2\ncpu = 60\n[[service.autoscaling.schedule]]\nname = \"night\"\n\
+             cron = \"0 20 ? * MON-FRI *\"\nmin = 1\nmax = 1",
+        ),
+    ]);
     let printed = gwfargate(ws.path(), &emulator.endpoint)
         .args(["policy", "--env", "env1.toml"])
         .assert()
@@ -205,6 +214,15 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
             .success();
     }
     called.extend(emulator.calls().keys().map(|c| action(c)));
+    for scaling in [
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:DescribeScalingActivities",
+        "application-autoscaling:DeregisterScalableTarget",
+    ] {
+        assert!(called.contains(scaling), "{scaling} in {called:?}");
+    }
     pairs.extend(touched(emulator.calls()));
     assert!(called.len() > 50, "a full cycle: {called:?}");
     let missing: Vec<&String> = called.difference(&actions).collect();

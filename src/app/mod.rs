@@ -17,6 +17,7 @@ use crate::error::{
     EXIT_CHANGES_PENDING, EXIT_FAILURE, EXIT_IMAGE_NOT_PUSHED, EXIT_USAGE, ImageNotPushed,
     UsageError,
 };
+use crate::model::Choices;
 use crate::ui::output;
 
 /// Runs the command; the exit code of a success (`plan --detailed-exitcode` says 4 when
@@ -29,7 +30,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let started = std::time::Instant::now();
             let target = session::resolve(Some(&args.env), global, Purpose::Up)?;
             session::check_image(&target.deployment, &args.image)?;
-            let session = session::open_target(target, global, Purpose::Up, false, started).await?;
+            let session = session::open_target(
+                target,
+                global,
+                Purpose::Up,
+                Choices {
+                    force_new_deployment: args.force_new_deployment,
+                    ..Choices::default()
+                },
+                started,
+            )
+            .await?;
             let url = up::up(
                 &session,
                 &up::Options {
@@ -56,8 +67,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     None,
                 ),
                 None => {
-                    let session =
-                        session::open_target(target, global, Purpose::Plan, false, started).await?;
+                    let session = session::open_target(
+                        target,
+                        global,
+                        Purpose::Plan,
+                        Choices::default(),
+                        started,
+                    )
+                    .await?;
                     let plan = plan::plan(&session, 16).await?;
                     let posture = crate::resources::posture::of(&session.env);
                     (plan, session::header("plan", &session.env), Some(posture))
@@ -93,8 +110,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::ApiKey(args) => {
-            let session =
-                session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
+            let session = session::open(
+                args.env.as_deref(),
+                global,
+                Purpose::Status,
+                Choices::default(),
+            )
+            .await?;
             let key = api_key::api_key(&session, args.show).await?;
             if args.json {
                 output::print(&serde_json::to_string_pretty(&key)?);
@@ -109,8 +131,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::Status(args) => {
-            let session =
-                session::open(args.env.as_deref(), global, Purpose::Status, false).await?;
+            let session = session::open(
+                args.env.as_deref(),
+                global,
+                Purpose::Status,
+                Choices::default(),
+            )
+            .await?;
             let status = status::status(&session, 16).await?;
             let posture = crate::resources::posture::of(&session.env);
             let probe = if args.probe {
@@ -160,8 +187,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::Down(args) => {
-            let session =
-                session::open(args.env.as_deref(), global, Purpose::Down, args.purge).await?;
+            let session = session::open(
+                args.env.as_deref(),
+                global,
+                Purpose::Down,
+                Choices {
+                    purge: args.purge,
+                    ..Choices::default()
+                },
+            )
+            .await?;
             down::down(
                 &session,
                 &down::Options {
@@ -172,12 +207,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             .await?;
         }
         Command::Policy(args) => {
-            let session = session::open(Some(&args.env), global, Purpose::Status, false).await?;
+            let session =
+                session::open(Some(&args.env), global, Purpose::Status, Choices::default()).await?;
             let doc = crate::resources::permissions::document(&session.env);
             output::print(&serde_json::to_string_pretty(&doc)?);
         }
         Command::Graph(args) => {
-            let session = session::open(Some(&args.env), global, Purpose::Status, false).await?;
+            let session =
+                session::open(Some(&args.env), global, Purpose::Status, Choices::default()).await?;
             let doc = graph::document(&session);
             if args.json {
                 output::print(&serde_json::to_string_pretty(&doc)?);

@@ -15,7 +15,7 @@ use crate::error::ImageNotPushed;
 use crate::error::UsageError;
 use crate::model::graph::Graph;
 use crate::model::run::Outcome;
-use crate::model::{Depth, Env, Hints, Memo, World};
+use crate::model::{Choices, Depth, Env, Hints, Memo, World};
 use crate::resources::Stack;
 use crate::state::lock::{self, StackLock};
 use crate::state::{SharedState, State, StateFile};
@@ -35,11 +35,11 @@ pub async fn open(
     env_file: Option<&Path>,
     global: &Global,
     purpose: Purpose,
-    purge: bool,
+    choices: Choices,
 ) -> anyhow::Result<Session> {
     let started = std::time::Instant::now();
     let target = resolve(env_file, global, purpose)?;
-    open_target(target, global, purpose, purge, started).await
+    open_target(target, global, purpose, choices, started).await
 }
 
 /// Refuses, before any AWS call, an image the tasks cannot pull: the private subnets reach
@@ -69,14 +69,14 @@ pub async fn open_target(
     target: Target,
     global: &Global,
     purpose: Purpose,
-    purge: bool,
+    choices: Choices,
     started: std::time::Instant,
 ) -> anyhow::Result<Session> {
     if let Some(note) = &target.note {
         crate::ui::output::eprint(note);
     }
     let writable = matches!(purpose, Purpose::Up | Purpose::Down);
-    let env = connect(&target, global, purge, writable).await?;
+    let env = connect(&target, global, choices, writable).await?;
     if writable {
         // The second lock, per user: a run from another directory has another state file but
         // the same AWS resources.
@@ -381,7 +381,7 @@ fn without_password(url: &str) -> String {
 pub async fn connect(
     target: &Target,
     global: &Global,
-    purge: bool,
+    choices: Choices,
     writable: bool,
 ) -> anyhow::Result<Arc<Env>> {
     if let Some(profile) = &global.profile {
@@ -428,7 +428,7 @@ pub async fn connect(
         account,
         state,
         memo: Memo::default(),
-        purge,
+        choices,
         hints: Hints {
             command_prefix: global.command_prefix(),
             env_file: target

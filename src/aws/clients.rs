@@ -81,6 +81,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// The stage's web ACL association.
     pub waf: aws_sdk_wafv2::Client,
+    /// The service's scalable target, scaling policies and scheduled actions.
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 /// Regions an account must enable before use ("Enable or disable AWS Regions in your
@@ -140,7 +142,8 @@ impl Clients {
             logs: client!(aws_sdk_cloudwatchlogs, config, retry.clone()),
             iam: client!(aws_sdk_iam, config, retry.clone()),
             sts: client!(aws_sdk_sts, config, retry.clone()),
-            waf: client!(aws_sdk_wafv2, config, retry),
+            waf: client!(aws_sdk_wafv2, config, retry.clone()),
+            autoscaling: client!(aws_sdk_applicationautoscaling, config, retry),
         }
     }
 

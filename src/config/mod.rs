@@ -390,6 +390,140 @@ pub struct Service {
     /// image's.
     #[serde(default)]
     pub user: Option<String>,
+    /// The container's command, if not the image's `CMD`.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The container's entry point, if not the image's `ENTRYPOINT`.
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// The directory the command runs in, if not the image's.
+    #[serde(default)]
+    pub working_directory: Option<String>,
+    /// Seconds between SIGTERM and SIGKILL when a task stops (ECS's default: 30).
+    #[serde(default)]
+    pub stop_timeout: Option<u32>,
+    /// The processor the tasks run on.
+    #[serde(default)]
+    pub cpu_architecture: CpuArchitecture,
+    /// The task's ephemeral storage in GiB, if more than Fargate's 20.
+    #[serde(default)]
+    pub ephemeral_storage_gib: Option<u32>,
+    /// Plain environment variables of the container.
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, String>,
+    /// The container's own health check (Docker's `HEALTHCHECK`), run by the ECS agent.
+    #[serde(default)]
+    pub container_health_check: Option<ContainerHealthCheck>,
+    /// Seconds ECS ignores failing load balancer health checks of a new task.
+    #[serde(default = "default_grace_period")]
+    pub health_check_grace_period: u32,
+    /// How a deployment replaces tasks.
+    #[serde(default)]
+    pub rollout: Rollout,
+    /// Application Auto Scaling of the task count, when set.
+    #[serde(default)]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+fn default_grace_period() -> u32 {
+    DEFAULT_GRACE_PERIOD
+}
+
+/// Seconds a new task's failing load balancer health checks are ignored unless the env file
+/// says otherwise: the time a small JVM service takes to start.
+pub const DEFAULT_GRACE_PERIOD: u32 = 60;
+
+/// The processor the tasks run on (Fargate's `runtimePlatform.cpuArchitecture`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CpuArchitecture {
+    /// Intel or AMD.
+    #[default]
+    X86_64,
+    /// AWS Graviton: about 20% cheaper per vCPU hour; the image must be built for arm64.
+    Arm64,
+}
+
+impl CpuArchitecture {
+    /// ECS's word for it.
+    pub fn ecs_word(self) -> &'static str {
+        match self {
+            CpuArchitecture::X86_64 => "X86_64",
+            CpuArchitecture::Arm64 => "ARM64",
+        }
+    }
+}
+
+/// A container health check: `command` every `interval` seconds, unhealthy after `retries`
+/// failures in a row, failures ignored for `start_period` seconds after the start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerHealthCheck {
+    /// `["CMD", exe, args...]` or `["CMD-SHELL", "shell command"]`.
+    pub command: Vec<String>,
+    /// Seconds between checks (5 to 300).
+    pub interval: u32,
+    /// Seconds one check may take (2 to 60).
+    pub timeout: u32,
+    /// Failures in a row that make the container unhealthy (1 to 10).
+    pub retries: u32,
+    /// Seconds after the start during which failures do not count (0 to 300).
+    pub start_period: u32,
+}
+
+/// How a deployment replaces tasks; the circuit breaker (with rollback) is always on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollout {
+    /// The share of the desired count that must stay healthy during a deployment (percent).
+    pub minimum_healthy_percent: u32,
+    /// The most tasks a deployment may run at once, as a share of the desired count (percent).
+    pub maximum_percent: u32,
+    /// CloudWatch alarms (names) that roll a deployment back when they go off.
+    #[serde(default)]
+    pub alarms: Vec<String>,
+}
+
+impl Default for Rollout {
+    fn default() -> Rollout {
+        Rollout {
+            minimum_healthy_percent: 100,
+            maximum_percent: 200,
+            alarms: Vec::new(),
+        }
+    }
+}
+
+/// Application Auto Scaling of the service's task count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Autoscaling {
+    /// The fewest tasks.
+    pub min: u32,
+    /// The most tasks.
+    pub max: u32,
+    /// Target average CPU utilization (percent), if scaled on it.
+    pub cpu: Option<u32>,
+    /// Target average memory utilization (percent), if scaled on it.
+    pub memory: Option<u32>,
+    /// Seconds after a scale-in before another.
+    pub scale_in_cooldown: u32,
+    /// Seconds after a scale-out before another.
+    pub scale_out_cooldown: u32,
+    /// Bounds that change on a schedule.
+    pub schedules: Vec<ScheduledScaling>,
+}
+
+/// A scheduled change of the autoscaling bounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledScaling {
+    /// Its name, unique among the schedules.
+    pub name: String,
+    /// When: Application Auto Scaling's six cron fields (`"0 8 ? * MON-FRI *"`).
+    pub cron: String,
+    /// The time zone the cron fields are read in (IANA, e.g. `Europe/Dublin`); UTC if unset.
+    pub timezone: Option<String>,
+    /// The fewest tasks from then on.
+    pub min: u32,
+    /// The most tasks from then on.
+    pub max: u32,
 }
 
 /// CloudWatch Logs settings.
@@ -520,6 +654,57 @@ struct RawService {
     health_check_path: Option<Spanned<String>>,
     readonly_root_filesystem: Option<bool>,
     user: Option<Spanned<String>>,
+    command: Option<Spanned<Vec<String>>>,
+    entrypoint: Option<Spanned<Vec<String>>>,
+    working_directory: Option<Spanned<String>>,
+    stop_timeout: Option<Spanned<i64>>,
+    cpu_architecture: Option<Spanned<String>>,
+    ephemeral_storage_gib: Option<Spanned<i64>>,
+    health_check_grace_period: Option<Spanned<i64>>,
+    env: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    container_health_check: Option<Spanned<RawContainerHealthCheck>>,
+    deployment: Option<RawRollout>,
+    autoscaling: Option<Spanned<RawAutoscaling>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContainerHealthCheck {
+    command: Spanned<Vec<String>>,
+    interval: Option<Spanned<i64>>,
+    timeout: Option<Spanned<i64>>,
+    retries: Option<Spanned<i64>>,
+    start_period: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRollout {
+    minimum_healthy_percent: Option<Spanned<i64>>,
+    maximum_percent: Option<Spanned<i64>>,
+    alarms: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutoscaling {
+    min: Spanned<i64>,
+    max: Spanned<i64>,
+    cpu: Option<Spanned<i64>>,
+    memory: Option<Spanned<i64>>,
+    scale_in_cooldown: Option<Spanned<i64>>,
+    scale_out_cooldown: Option<Spanned<i64>>,
+    schedule: Option<Vec<Spanned<RawSchedule>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    name: Spanned<String>,
+    cron: Spanned<String>,
+    timezone: Option<Spanned<String>>,
+    min: Spanned<i64>,
+    max: Spanned<i64>,
 }
 
 #[derive(Deserialize)]
@@ -641,7 +826,11 @@ impl Checker<'_> {
                 ),
             ));
         }
-        if let Some((i, problem)) = subnet_too_small(&network, service.count) {
+        let most_tasks = service
+            .autoscaling
+            .as_ref()
+            .map_or(service.count, |a| a.max);
+        if let Some((i, problem)) = subnet_too_small(&network, most_tasks) {
             return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
         }
         let logs = self.logs(raw.logs, &region)?;
@@ -1081,6 +1270,100 @@ impl Checker<'_> {
                 Some(user.get_ref().clone())
             }
         };
+        let command = self.argv("service.command", raw.command.as_ref())?;
+        let entrypoint = self.argv("service.entrypoint", raw.entrypoint.as_ref())?;
+        let working_directory = match &raw.working_directory {
+            None => None,
+            Some(dir) => {
+                let value = dir.get_ref();
+                if !value.starts_with('/') || value.chars().any(char::is_control) {
+                    return Err(self.error(
+                        "service.working_directory",
+                        dir.span(),
+                        format!(
+                            "{} is not an absolute path in the container (for example /app)",
+                            Quoted(value)
+                        ),
+                    ));
+                }
+                Some(value.clone())
+            }
+        };
+        // Fargate's limits (Amazon ECS developer guide, "Task definition parameters").
+        let stop_timeout = raw
+            .stop_timeout
+            .as_ref()
+            .map(|t| {
+                self.within(
+                    "service.stop_timeout",
+                    t,
+                    2..=120,
+                    "seconds (Fargate's limit)",
+                )
+            })
+            .transpose()?;
+        let ephemeral_storage_gib = raw
+            .ephemeral_storage_gib
+            .as_ref()
+            .map(|g| {
+                self.within(
+                    "service.ephemeral_storage_gib",
+                    g,
+                    21..=200,
+                    "GiB (Fargate gives 20 without it)",
+                )
+            })
+            .transpose()?;
+        let cpu_architecture = match raw.cpu_architecture.as_ref() {
+            None => CpuArchitecture::X86_64,
+            Some(arch) => match arch.get_ref().as_str() {
+                "x86_64" => CpuArchitecture::X86_64,
+                "arm64" => CpuArchitecture::Arm64,
+                other => {
+                    return Err(self.error(
+                        "service.cpu_architecture",
+                        arch.span(),
+                        format!(
+                            "{} is not a processor Fargate offers; use \"x86_64\" or \"arm64\"",
+                            Quoted(other)
+                        ),
+                    ));
+                }
+            },
+        };
+        let health_check_grace_period = raw
+            .health_check_grace_period
+            .as_ref()
+            .map(|g| {
+                self.within(
+                    "service.health_check_grace_period",
+                    g,
+                    0..=i64::from(i32::MAX),
+                    "seconds",
+                )
+            })
+            .transpose()?
+            .unwrap_or(DEFAULT_GRACE_PERIOD);
+        let mut environment = std::collections::BTreeMap::new();
+        for (variable, value) in raw.env.unwrap_or_default() {
+            let key = format!("service.env.{variable}");
+            if let Err(problem) = environment_name(&variable) {
+                return Err(self.error(&key, value.span(), problem));
+            }
+            if value.get_ref().contains('\0') {
+                return Err(self.error(&key, value.span(), "a value cannot hold a NUL character"));
+            }
+            environment.insert(variable, value.into_inner());
+        }
+        let container_health_check = raw
+            .container_health_check
+            .map(|check| self.container_health_check(check))
+            .transpose()?;
+        let rollout = self.rollout(raw.deployment)?;
+        let autoscaling = raw
+            .autoscaling
+            .map(|a| self.autoscaling(a, count, &raw.count))
+            .transpose()?;
         Ok(Service {
             name,
             image,
@@ -1091,8 +1374,338 @@ impl Checker<'_> {
             health_check_path,
             readonly_root_filesystem: raw.readonly_root_filesystem.unwrap_or(false),
             user,
+            command,
+            entrypoint,
+            working_directory,
+            stop_timeout,
+            cpu_architecture,
+            ephemeral_storage_gib,
+            environment,
+            container_health_check,
+            health_check_grace_period,
+            rollout,
+            autoscaling,
         })
     }
+
+    /// A number of `range`, in `unit`, named `key` in errors.
+    fn within(
+        &self,
+        key: &str,
+        value: &Spanned<i64>,
+        range: std::ops::RangeInclusive<i64>,
+        unit: &str,
+    ) -> Result<u32, ConfigError> {
+        let v = *value.get_ref();
+        if range.contains(&v) {
+            Ok(u32::try_from(v).unwrap_or_default())
+        } else {
+            Err(self.error(
+                key,
+                value.span(),
+                format!(
+                    "{v} is out of range: use {} to {} {unit}",
+                    range.start(),
+                    range.end()
+                ),
+            ))
+        }
+    }
+
+    /// A command line (`["exe", "arg", ...]`): at least the executable, no empty word.
+    fn argv(
+        &self,
+        key: &str,
+        raw: Option<&Spanned<Vec<String>>>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(raw) = raw else {
+            return Ok(Vec::new());
+        };
+        let words = raw.get_ref();
+        if words.is_empty() || words[0].is_empty() || words.iter().any(|w| w.contains('\0')) {
+            return Err(self.error(
+                key,
+                raw.span(),
+                "write the command as a list of words, the program first: [\"java\", \"-jar\", \"/app.jar\"]",
+            ));
+        }
+        Ok(words.clone())
+    }
+
+    fn container_health_check(
+        &self,
+        raw: Spanned<RawContainerHealthCheck>,
+    ) -> Result<ContainerHealthCheck, ConfigError> {
+        let raw = raw.into_inner();
+        let key = "service.container_health_check";
+        let command = raw.command.get_ref();
+        let ok = match command.first().map(String::as_str) {
+            Some("CMD") => command.len() >= 2 && !command[1].is_empty(),
+            Some("CMD-SHELL") => command.len() == 2 && !command[1].trim().is_empty(),
+            _ => false,
+        };
+        if !ok {
+            return Err(self.error(
+                &format!("{key}.command"),
+                raw.command.span(),
+                "write [\"CMD-SHELL\", \"curl -f http://localhost:8080/ || exit 1\"] (a shell \
+                 command) or [\"CMD\", \"/bin/check\", \"arg\"] (a program and its arguments)",
+            ));
+        }
+        let number = |name: &str, value: &Option<Spanned<i64>>, range, default| match value {
+            None => Ok(default),
+            Some(v) => self.within(&format!("{key}.{name}"), v, range, "seconds"),
+        };
+        let retries = match &raw.retries {
+            None => 3,
+            Some(v) => self.within(&format!("{key}.retries"), v, 1..=10, "failures")?,
+        };
+        Ok(ContainerHealthCheck {
+            command: command.clone(),
+            interval: number("interval", &raw.interval, 5..=300, 30)?,
+            timeout: number("timeout", &raw.timeout, 2..=60, 5)?,
+            retries,
+            start_period: number("start_period", &raw.start_period, 0..=300, 0)?,
+        })
+    }
+
+    fn rollout(&self, raw: Option<RawRollout>) -> Result<Rollout, ConfigError> {
+        let mut rollout = Rollout::default();
+        let Some(raw) = raw else { return Ok(rollout) };
+        if let Some(min) = &raw.minimum_healthy_percent {
+            rollout.minimum_healthy_percent = self.within(
+                "service.deployment.minimum_healthy_percent",
+                min,
+                0..=100,
+                "percent",
+            )?;
+        }
+        if let Some(max) = &raw.maximum_percent {
+            // The subnets are sized for twice the tasks (`subnet_too_small`).
+            rollout.maximum_percent = self.within(
+                "service.deployment.maximum_percent",
+                max,
+                100..=200,
+                "percent",
+            )?;
+            if rollout.maximum_percent <= rollout.minimum_healthy_percent {
+                return Err(self.error(
+                    "service.deployment.maximum_percent",
+                    max.span(),
+                    format!(
+                        "{}% leaves a deployment no room: it must be above \
+                         minimum_healthy_percent ({}%), or no task could be started or stopped",
+                        rollout.maximum_percent, rollout.minimum_healthy_percent
+                    ),
+                ));
+            }
+        } else if rollout.minimum_healthy_percent >= rollout.maximum_percent {
+            rollout.maximum_percent = 200;
+        }
+        if let Some(alarms) = &raw.alarms {
+            for (i, alarm) in alarms.get_ref().iter().enumerate() {
+                let name = alarm.get_ref();
+                if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+                    return Err(self.error(
+                        &format!("service.deployment.alarms[{i}]"),
+                        alarm.span(),
+                        format!(
+                            "{} is not a CloudWatch alarm name (1 to 255 characters)",
+                            Quoted(name)
+                        ),
+                    ));
+                }
+                rollout.alarms.push(name.clone());
+            }
+        }
+        Ok(rollout)
+    }
+
+    fn autoscaling(
+        &self,
+        raw: Spanned<RawAutoscaling>,
+        count: u32,
+        raw_count: &Spanned<i64>,
+    ) -> Result<Autoscaling, ConfigError> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let key = "service.autoscaling";
+        let min = self.within(&format!("{key}.min"), &raw.min, 0..=1000, "tasks")?;
+        let max = self.within(&format!("{key}.max"), &raw.max, 1..=1000, "tasks")?;
+        if max < min {
+            return Err(self.error(
+                &format!("{key}.max"),
+                raw.max.span(),
+                format!("{max} is below min ({min})"),
+            ));
+        }
+        if !(min..=max).contains(&count) {
+            return Err(self.error(
+                "service.count",
+                raw_count.span(),
+                format!(
+                    "{count} is outside autoscaling's {min} to {max}: `count` is the number a \
+                     new service starts with, so make it one the autoscaler allows"
+                ),
+            ));
+        }
+        let target = |name: &str, v: &Option<Spanned<i64>>| {
+            v.as_ref()
+                .map(|v| self.within(&format!("{key}.{name}"), v, 10..=90, "percent"))
+                .transpose()
+        };
+        let cpu = target("cpu", &raw.cpu)?;
+        let memory = target("memory", &raw.memory)?;
+        let cooldown = |name: &str, v: &Option<Spanned<i64>>, default| match v {
+            None => Ok(default),
+            Some(v) => self.within(&format!("{key}.{name}"), v, 0..=3600, "seconds"),
+        };
+        let scale_in_cooldown = cooldown("scale_in_cooldown", &raw.scale_in_cooldown, 300)?;
+        let scale_out_cooldown = cooldown("scale_out_cooldown", &raw.scale_out_cooldown, 60)?;
+        let mut schedules: Vec<ScheduledScaling> = Vec::new();
+        for (i, raw) in raw.schedule.unwrap_or_default().into_iter().enumerate() {
+            let raw = raw.into_inner();
+            let at = format!("{key}.schedule[{i}]");
+            let name = raw.name.get_ref();
+            let name_ok = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !name_ok {
+                return Err(self.error(
+                    &format!("{at}.name"),
+                    raw.name.span(),
+                    format!(
+                        "{} is not a usable name: 1 to 64 letters, digits, hyphens or underscores",
+                        Quoted(name)
+                    ),
+                ));
+            }
+            if schedules.iter().any(|s| &s.name == name) {
+                return Err(self.error(
+                    &format!("{at}.name"),
+                    raw.name.span(),
+                    format!("another schedule is already named {}", Quoted(name)),
+                ));
+            }
+            if let Err(problem) = cron_fields(raw.cron.get_ref()) {
+                return Err(self.error(&format!("{at}.cron"), raw.cron.span(), problem));
+            }
+            let timezone = match &raw.timezone {
+                None => None,
+                Some(zone) => {
+                    let z = zone.get_ref();
+                    let ok = !z.is_empty()
+                        && z.len() <= 64
+                        && z.split('/').all(|part| {
+                            !part.is_empty()
+                                && part.bytes().all(|b| {
+                                    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+')
+                                })
+                        });
+                    if !ok {
+                        return Err(self.error(
+                            &format!("{at}.timezone"),
+                            zone.span(),
+                            format!(
+                                "{} is not a time zone name (for example Europe/Dublin or UTC)",
+                                Quoted(z)
+                            ),
+                        ));
+                    }
+                    Some(z.clone())
+                }
+            };
+            let smin = self.within(&format!("{at}.min"), &raw.min, 0..=1000, "tasks")?;
+            let smax = self.within(&format!("{at}.max"), &raw.max, 1..=1000, "tasks")?;
+            if smax < smin {
+                return Err(self.error(
+                    &format!("{at}.max"),
+                    raw.max.span(),
+                    format!("{smax} is below the schedule's min ({smin})"),
+                ));
+            }
+            schedules.push(ScheduledScaling {
+                name: name.clone(),
+                cron: raw.cron.get_ref().clone(),
+                timezone,
+                min: smin,
+                max: smax,
+            });
+        }
+        if cpu.is_none() && memory.is_none() && schedules.is_empty() {
+            return Err(self.error(
+                key,
+                span,
+                "autoscaling needs something to scale on: `cpu = 60` (target average CPU, \
+                 percent), `memory = 70`, or a [[service.autoscaling.schedule]]",
+            ));
+        }
+        Ok(Autoscaling {
+            min,
+            max,
+            cpu,
+            memory,
+            scale_in_cooldown,
+            scale_out_cooldown,
+            schedules,
+        })
+    }
+}
+
+/// Why `name` cannot be a container's environment variable: a shell name, and not one the
+/// ECS agent sets for the container itself.
+fn environment_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 255
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !ok {
+        return Err(format!(
+            "{} is not an environment variable name: letters, digits and underscores, not \
+             starting with a digit",
+            Quoted(name)
+        ));
+    }
+    if name.starts_with("ECS_CONTAINER_METADATA_URI")
+        || name.starts_with("AWS_CONTAINER_CREDENTIALS")
+        || name == "AWS_EXECUTION_ENV"
+    {
+        return Err(format!(
+            "{name} is set by the ECS agent for the container (metadata and credentials); \
+             choose another name"
+        ));
+    }
+    Ok(())
+}
+
+/// Why `cron` is not Application Auto Scaling's six cron fields.
+fn cron_fields(cron: &str) -> Result<(), String> {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    let wrong = |why: &str| {
+        Err(format!(
+            "{} {why}: write Application Auto Scaling's six fields, minutes hours \
+             day-of-month month day-of-week year, e.g. \"0 8 ? * MON-FRI *\" (one of the \
+             two days is `?`)",
+            Quoted(cron)
+        ))
+    };
+    if cron.starts_with("cron(") {
+        return wrong("is wrapped in cron(...), which gwfargate adds");
+    }
+    if fields.len() != 6 {
+        return wrong(&format!("has {} fields", fields.len()));
+    }
+    if fields.iter().any(|f| {
+        !f.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b",-*?/#LW".contains(&b))
+    }) {
+        return wrong("has a character cron does not use");
+    }
+    if (fields[2] == "?") == (fields[4] == "?") {
+        return wrong("must have `?` in exactly one of day-of-month and day-of-week");
+    }
+    Ok(())
 }
 
 /// The AWS services the tasks reach through interface endpoints (S3 has a gateway endpoint).

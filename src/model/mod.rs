@@ -502,10 +502,20 @@ pub struct Env {
     pub state: SharedState,
     /// Reads shared while the stack is surveyed.
     pub memo: Memo,
-    /// `down --purge`: delete a created repository even when it holds images.
-    pub purge: bool,
+    /// What the user chose on the command line beyond the env file.
+    pub choices: Choices,
     /// The commands gwfargate suggests.
     pub hints: Hints,
+}
+
+/// What the user chose on the command line beyond the env file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choices {
+    /// `down --purge`: delete a created repository even when it holds images.
+    pub purge: bool,
+    /// `up --force-new-deployment`: replace every task though nothing changed (a rotated
+    /// secret, a re-pushed tag the env file does not pin).
+    pub force_new_deployment: bool,
 }
 
 impl Env {

@@ -468,7 +468,7 @@ impl Resource for Repository {
 
     fn kept(&self, env: &Env, live: &Live) -> Option<String> {
         let count = live.images.as_ref().map_or(0, Vec::len);
-        (count > 0 && !env.purge).then(|| {
+        (count > 0 && !env.choices.purge).then(|| {
             format!(
                 "it holds {count} image(s); `{}` deletes it with them",
                 env.hints.command("down --purge")
@@ -487,7 +487,7 @@ impl Resource for Repository {
             .ecr
             .delete_repository()
             .repository_name(&self.name)
-            .force(cx.purge)
+            .force(cx.choices.purge)
             .send()
             .await
             .aws(|| format!("deleting ECR repository {}", self.name))?;
@@ -584,7 +584,7 @@ mod tests {
             why.contains("holds 1 image(s)") && why.contains("down --purge"),
             "{why}"
         );
-        env.purge = true;
+        env.choices.purge = true;
         assert!(r.kept(&env, &live(true, true, &["1.0.0"])).is_none());
     }
 }

@@ -183,6 +183,9 @@ pub fn stack(
         },
     ));
 
+    let autoscaling =
+        ecs::autoscaling::Autoscaling::new(deployment, names, &service).map(|a| g.add(a));
+
     let vpc_link = g.add(VpcLink::new(deployment, names, &load_balancer));
     let rest_api = g.add(RestApi::new(deployment, names));
     let integrations = g.add(Integrations::new(
@@ -265,6 +268,11 @@ pub fn stack(
             names, &vpc, &group, &delivery,
         ));
     }
+    if autoscaling.is_none() && was_recorded("autoscaling") {
+        g.add_orphan(ecs::autoscaling::Autoscaling::no_longer_used(
+            names, &service,
+        ));
+    }
     if invoker.is_none() && was_recorded("authorizer_role") {
         // The function it may invoke does not matter to its deletion.
         g.add_orphan(iam::StackRole::authorizer_invoker(deployment, names, "*"));
@@ -321,7 +329,7 @@ pub mod testing {
             deployment,
             account: "123456789012".to_string(),
             memo: Memo::default(),
-            purge: false,
+            choices: crate::model::Choices::default(),
             hints: Hints {
                 command_prefix: "gwfargate".to_string(),
                 env_file: "env1.toml".to_string(),

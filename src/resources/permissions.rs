@@ -242,6 +242,42 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}}}),
         );
     }
+    if env.deployment.service.autoscaling.is_some() {
+        // A scalable target's ARN ends in an id AWS picks, and most of these actions take no
+        // resource type (Service Authorization Reference, Application Auto Scaling).
+        statements.push(json!({"Sid": "Autoscaling", "Effect": "Allow",
+            "Action": ["application-autoscaling:RegisterScalableTarget",
+                       "application-autoscaling:DeregisterScalableTarget",
+                       "application-autoscaling:DescribeScalableTargets",
+                       "application-autoscaling:PutScalingPolicy",
+                       "application-autoscaling:DeleteScalingPolicy",
+                       "application-autoscaling:DescribeScalingPolicies",
+                       "application-autoscaling:PutScheduledAction",
+                       "application-autoscaling:DeleteScheduledAction",
+                       "application-autoscaling:DescribeScheduledActions",
+                       "application-autoscaling:DescribeScalingActivities",
+                       "application-autoscaling:TagResource"],
+            "Resource": "*"}));
+        // Registering an ECS service checks the caller may scale it; a target-tracking policy
+        // makes and deletes its CloudWatch alarms with the caller's permissions ("Permissions
+        // required to call Application Auto Scaling API actions").
+        statements.push(
+            json!({"Sid": "AutoscalingScalesTheService", "Effect": "Allow",
+            "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
+            "Resource": service.clone()}),
+        );
+        statements.push(json!({"Sid": "AutoscalingAlarms", "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm",
+                       "cloudwatch:DeleteAlarms"],
+            "Resource": arn("cloudwatch", &format!("alarm:TargetTracking-service/{}/{}-*",
+                                                    names.cluster, names.service))}));
+        statements.push(json!({"Sid": "AutoscalingServiceLinkedRole", "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": format!(
+                "arn:{partition}:iam::{account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+            "Condition": {"StringLike": {"iam:AWSServiceName":
+                "ecs.application-autoscaling.amazonaws.com"}}}));
+    }
     if let Some(key) = &env.deployment.repository.kms_key {
         // ECR makes a grant on the key for a repository encrypted with it.
         statements.push(json!({"Sid": "RepositoryKmsKey", "Effect": "Allow",

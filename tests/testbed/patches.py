@@ -1167,7 +1167,9 @@ def _patch_ecs():
 
     @_wrap(m.EC2ContainerServiceBackend, "update_service")
     def update_service(original, self, props):
-        changes = props.get("task_definition") is not None or props.get("desired_count") is not None
+        # forceNewDeployment starts a deployment of the same revision (API_UpdateService).
+        changes = (props.get("task_definition") is not None or props.get("desired_count") is not None
+                   or bool(props.get("force_new_deployment")))
         if settings.on("provisioning"):
             # Whether the rollout so far completed decides what a failure rolls back to.
             before = self.services.get(f"{props.get('cluster', 'default').split('/')[-1]}:{props['service'].split('/')[-1]}")
@@ -1277,7 +1279,10 @@ def _patch_ecs():
         service = self.ecs_backend.services.get(f"{cluster.split('/')[-1]}:{name}")
         if service is not None:
             if settings.on("fidelity"):
+                # AWS keeps both and answers them in DescribeServices (API_CreateService); moto
+                # drops them on create.
                 service.deployment_configuration = self._get_param("deploymentConfiguration")
+                service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
             if token:
                 tokens[key] = service
         return result
@@ -1338,7 +1343,87 @@ def _patch_logs():
     LogsResponse.disassociate_kms_key = disassociate_kms_key
 
 
+def _patch_applicationautoscaling():
+    """What moto's Application Auto Scaling lacks:
+    - RegisterScalableTarget brings an ECS service's desired count into the new bounds, as AWS
+      does for an active resource ("it changes the resource's current capacity to a value that
+      is inside of this range",
+      https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html),
+      and records the scaling activity;
+    - DeregisterScalableTarget deletes the target's scaling policies and scheduled actions
+      ("Deregistering a scalable target deletes the scaling policies and the scheduled actions
+      that are associated with it",
+      https://docs.aws.amazon.com/autoscaling/application/APIReference/API_DeregisterScalableTarget.html);
+    - DescribeScalingActivities, newest first
+      (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_DescribeScalingActivities.html)."""
+    import time
+
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as R
+    from moto.moto_api._internal import mock_random
+
+    def activities(backend):
+        return backend.__dict__.setdefault("_tb_activities", [])
+
+    original_register = R.register_scalable_target
+
+    def register_scalable_target(self):
+        result = original_register(self)
+        if not settings.on("provisioning") or self._get_param("ServiceNamespace") != "ecs":
+            return result
+        backend = self.applicationautoscaling_backend
+        resource_id = self._get_param("ResourceId")
+        target = next(iter(backend.describe_scalable_targets("ecs", [resource_id], None)), None)
+        _, cluster, name = resource_id.split("/")
+        service = backend.ecs_backend.services.get(f"{cluster}:{name}")
+        if target is None or service is None or service.status != "ACTIVE":
+            return result
+        want = min(max(service.desired_count or 0, target.min_capacity), target.max_capacity)
+        if want != service.desired_count:
+            before = service.desired_count
+            backend.ecs_backend.update_service({"cluster": cluster, "service": name, "desired_count": want})
+            activities(backend).insert(0, {
+                "ActivityId": str(mock_random.uuid4()),
+                "ServiceNamespace": "ecs",
+                "ResourceId": resource_id,
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "Description": f"Setting desired count to {want}.",
+                "Cause": (f"minimum capacity was set to {target.min_capacity}" if want > before
+                          else f"maximum capacity was set to {target.max_capacity}"),
+                "StartTime": time.time(),
+                "EndTime": time.time(),
+                "StatusCode": "Successful",
+                "StatusMessage": f"Successfully set desired count to {want}. Change successfully fulfilled by ecs.",
+            })
+        return result
+
+    def describe_scaling_activities(self):
+        resource_id = self._get_param("ResourceId")
+        found = [a for a in activities(self.applicationautoscaling_backend)
+                 if a["ServiceNamespace"] == self._get_param("ServiceNamespace")
+                 and (resource_id is None or a["ResourceId"] == resource_id)]
+        return json.dumps({"ScalingActivities": found[: self._get_int_param("MaxResults") or 50]})
+
+    original_deregister = R.deregister_scalable_target
+
+    def deregister_scalable_target(self):
+        result = original_deregister(self)
+        if settings.on("fidelity"):
+            backend = self.applicationautoscaling_backend
+            key = (self._get_param("ServiceNamespace"), self._get_param("ResourceId"),
+                   self._get_param("ScalableDimension"))
+            of_target = lambda x: (x.service_namespace, x.resource_id, x.scalable_dimension) == key  # noqa: E731
+            for name in [n for n, p in backend.policies.items() if of_target(p)]:
+                del backend.policies[name]
+            backend.scheduled_actions[:] = [a for a in backend.scheduled_actions if not of_target(a)]
+        return result
+
+    R.register_scalable_target = register_scalable_target
+    R.deregister_scalable_target = deregister_scalable_target
+    R.describe_scaling_activities = describe_scaling_activities
+
+
 def apply():
+    _patch_applicationautoscaling()
     _patch_logs()
     _patch_iam()
     _patch_elbv2()

@@ -185,6 +185,51 @@ class Provisioning(Bed):
         aws_seconds(250)
         self.assertEqual(svc()["status"], "INACTIVE")
 
+    def test_new_autoscaling_bounds_move_the_desired_count_into_them_and_say_so(self):
+        _, _, _, kwargs = self.service()
+        ecs, aas = self.client("ecs"), self.client("application-autoscaling")
+        ecs.create_service(**kwargs)
+        target = dict(ServiceNamespace="ecs", ResourceId="service/c/s", ScalableDimension="ecs:service:DesiredCount")
+        desired = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]["desiredCount"]
+        aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, **target)
+        self.assertEqual(desired(), 2, "inside the bounds: left as it is")
+        self.assertEqual(aas.describe_scaling_activities(ServiceNamespace="ecs")["ScalingActivities"], [])
+        aas.register_scalable_target(MinCapacity=3, MaxCapacity=4, **target)
+        self.assertEqual(desired(), 3)
+        aas.register_scalable_target(MinCapacity=1, MaxCapacity=1, **target)
+        self.assertEqual(desired(), 1)
+        found = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId="service/c/s")["ScalingActivities"]
+        self.assertEqual([a["Description"] for a in found],
+                         ["Setting desired count to 1.", "Setting desired count to 3."])
+        self.assertEqual(found[0]["StatusCode"], "Successful")
+        # Deregistering the target takes its policies and scheduled actions with it.
+        aas.put_scaling_policy(PolicyName="cpu", PolicyType="TargetTrackingScaling", **target,
+                               TargetTrackingScalingPolicyConfiguration={
+                                   "TargetValue": 60.0, "PredefinedMetricSpecification": {
+                                       "PredefinedMetricType": "ECSServiceAverageCPUUtilization"}})
+        aas.put_scheduled_action(ScheduledActionName="night", Schedule="cron(0 20 * * ? *)",
+                                 ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 1}, **target)
+        aas.deregister_scalable_target(**target)
+        self.assertEqual(aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"], [])
+        self.assertEqual(aas.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"], [])
+        # The service's deployment settings and grace period are kept, as AWS answers them.
+        ecs.update_service(cluster="c", service="s", healthCheckGracePeriodSeconds=90,
+                           deploymentConfiguration={"minimumHealthyPercent": 50, "maximumPercent": 150})
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(svc["healthCheckGracePeriodSeconds"], 90)
+        self.assertEqual((svc["deploymentConfiguration"]["minimumHealthyPercent"],
+                          svc["deploymentConfiguration"]["maximumPercent"]), (50, 150))
+
+    def test_a_forced_deployment_of_the_same_revision_is_a_new_deployment(self):
+        _, _, _, kwargs = self.service()
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        first = ecs.describe_services(cluster="c", services=["s"])["services"][0]["deployments"][0]["id"]
+        ecs.update_service(cluster="c", service="s", forceNewDeployment=True)
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertNotEqual(svc["deployments"][0]["id"], first)
+        self.assertEqual(svc["deployments"][0]["rolloutState"], "IN_PROGRESS")
+
     def register_and_update(self, ecs):
         ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
                                      cpu="256", memory="1024",

@@ -1,5 +1,6 @@
-//! ECS: the cluster, the task definition and the service.
+//! ECS: the cluster, the task definition, the service and its autoscaling.
 
+pub mod autoscaling;
 pub mod cluster;
 pub mod service;
 pub mod task_definition;

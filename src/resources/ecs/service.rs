@@ -14,9 +14,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Deployment as Rollout, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DeploymentRolloutState, DesiredStatus, LaunchType, LoadBalancer,
-    NetworkConfiguration, PropagateTags, Service as Live,
+    AssignPublicIp, AwsVpcConfiguration, Deployment as Rollout, DeploymentAlarms,
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState, DesiredStatus,
+    LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service as Live,
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,10 @@ pub struct Service {
     container: String,
     port: i32,
     desired: i32,
+    /// The autoscaler's bounds: while they are set, the desired count is the autoscaler's.
+    bounds: Option<(i32, i32)>,
+    grace_period: i32,
+    rollout: crate::config::Rollout,
     log_group: String,
     cluster: Ref<cluster::Outputs>,
     task_definition: Ref<task_definition::Outputs>,
@@ -95,6 +99,15 @@ impl Service {
             container: names.container.clone(),
             port: i32::from(deployment.service.port),
             desired: i32::try_from(deployment.service.count).unwrap_or(i32::MAX),
+            bounds: deployment.service.autoscaling.as_ref().map(|a| {
+                (
+                    i32::try_from(a.min).unwrap_or(0),
+                    i32::try_from(a.max).unwrap_or(i32::MAX),
+                )
+            }),
+            grace_period: i32::try_from(deployment.service.health_check_grace_period)
+                .unwrap_or(i32::MAX),
+            rollout: deployment.service.rollout.clone(),
             log_group: names.log_group.clone(),
             cluster: wiring.cluster.clone(),
             task_definition: wiring.task_definition.clone(),
@@ -256,17 +269,49 @@ pub struct Outputs {
     pub desired: i32,
 }
 
-fn deployment_configuration() -> DeploymentConfiguration {
-    DeploymentConfiguration::builder()
-        .deployment_circuit_breaker(
-            DeploymentCircuitBreaker::builder()
-                .enable(true)
-                .rollback(true)
-                .build(),
-        )
-        .maximum_percent(200)
-        .minimum_healthy_percent(100)
-        .build()
+impl Service {
+    /// The desired count `up` sets when the service has `live`: the env file's `count`, or,
+    /// while the autoscaler owns the count, `live` brought into its bounds (re-applying the
+    /// env file must not undo a scale-out).
+    fn wanted_desired(&self, live: i32) -> i32 {
+        match self.bounds {
+            Some((min, max)) => live.clamp(min, max),
+            None => self.desired,
+        }
+    }
+
+    /// The deployment settings: the env file's percentages and alarms; the circuit breaker
+    /// (with rollback) always.
+    fn deployment_configuration(&self) -> anyhow::Result<DeploymentConfiguration> {
+        Ok(DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(
+                DeploymentCircuitBreaker::builder()
+                    .enable(true)
+                    .rollback(true)
+                    .build(),
+            )
+            .maximum_percent(i32::try_from(self.rollout.maximum_percent).unwrap_or(200))
+            .minimum_healthy_percent(
+                i32::try_from(self.rollout.minimum_healthy_percent).unwrap_or(100),
+            )
+            .alarms(
+                DeploymentAlarms::builder()
+                    .set_alarm_names(Some(self.rollout.alarms.clone()))
+                    .enable(!self.rollout.alarms.is_empty())
+                    .rollback(!self.rollout.alarms.is_empty())
+                    .build()?,
+            )
+            .build())
+    }
+}
+
+/// Alarms that roll a deployment back, in `plan`'s words.
+fn alarm_words(names: &[String]) -> String {
+    if names.is_empty() {
+        "(none)".to_string()
+    } else {
+        names.join(", ")
+    }
 }
 
 fn is_role_not_ready(err: &anyhow::Error) -> bool {
@@ -416,7 +461,7 @@ impl Resource for Service {
         }
     }
 
-    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
         if live.status() == Some("DRAINING") {
             diff.replace = Some(Replace {
@@ -433,8 +478,45 @@ impl Resource for Service {
         .compare(
             "desired_count",
             Some(&live.desired_count().to_string()),
-            self.desired.to_string(),
+            self.wanted_desired(live.desired_count()).to_string(),
         );
+        if env.choices.force_new_deployment {
+            diff.change(
+                "tasks",
+                Some("running".to_string()),
+                "replaced (--force-new-deployment)",
+            );
+        }
+        if let Some(grace) = live.health_check_grace_period_seconds() {
+            diff.compare(
+                "health_check_grace_period",
+                Some(&format!("{grace} s")),
+                format!("{} s", self.grace_period),
+            );
+        }
+        if let Some(config) = live.deployment_configuration() {
+            let percent = |p: Option<i32>| p.map(|p| format!("{p}%"));
+            diff.compare(
+                "minimum_healthy_percent",
+                percent(config.minimum_healthy_percent()).as_deref(),
+                format!("{}%", self.rollout.minimum_healthy_percent),
+            )
+            .compare(
+                "maximum_percent",
+                percent(config.maximum_percent()).as_deref(),
+                format!("{}%", self.rollout.maximum_percent),
+            );
+            let alarms = config
+                .alarms()
+                .filter(|a| a.enable())
+                .map(|a| sorted(a.alarm_names()))
+                .unwrap_or_default();
+            diff.compare(
+                "rollback_alarms",
+                Some(&alarm_words(&alarms)),
+                alarm_words(&sorted(&self.rollout.alarms)),
+            );
+        }
         let lbs = live.load_balancers();
         let wired = inputs.get(&self.target_group).map(|tg| {
             lbs.len() == 1
@@ -531,8 +613,8 @@ impl Resource for Service {
                     .launch_type(LaunchType::Fargate)
                     .network_configuration(network.clone())
                     .load_balancers(load_balancer.clone())
-                    .deployment_configuration(deployment_configuration())
-                    .health_check_grace_period_seconds(60)
+                    .deployment_configuration(self.deployment_configuration()?)
+                    .health_check_grace_period_seconds(self.grace_period)
                     // The intent's token: a create whose answer was lost, or that a crash cut
                     // short, is repeated with the same token and returns the first service.
                     .client_token(&intent.client_token)
@@ -552,20 +634,29 @@ impl Resource for Service {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        _live: &Live,
+        live: &Live,
         diff: &Diff,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
         let task_definition = inputs.need(&self.task_definition)?.arn;
         // Only what differs: resending the wiring would start a new deployment (every task
-        // replaced) for what could have been a change of count.
+        // replaced) for what could have been a change of count, and resending the count
+        // would undo the autoscaler's.
         let mut update = cx
             .aws
             .ecs
             .update_service()
             .cluster(&self.cluster_name)
-            .service(&self.name)
-            .desired_count(self.desired);
+            .service(&self.name);
+        if diff.changes("desired_count") {
+            update = update.desired_count(self.wanted_desired(live.desired_count()));
+        }
+        if diff.changes("tasks") {
+            update = update.force_new_deployment(true);
+        }
+        if diff.changes("health_check_grace_period") {
+            update = update.health_check_grace_period_seconds(self.grace_period);
+        }
         if diff.changes("task_definition") {
             update = update.task_definition(&task_definition);
         }
@@ -578,10 +669,18 @@ impl Resource for Service {
         if diff.changes("target_group") {
             update = update
                 .load_balancers(self.load_balancer(inputs)?)
-                .health_check_grace_period_seconds(60);
+                .health_check_grace_period_seconds(self.grace_period);
         }
-        if diff.changes("circuit_breaker") {
-            update = update.deployment_configuration(deployment_configuration());
+        if [
+            "circuit_breaker",
+            "minimum_healthy_percent",
+            "maximum_percent",
+            "rollback_alarms",
+        ]
+        .iter()
+        .any(|field| diff.changes(field))
+        {
+            update = update.deployment_configuration(self.deployment_configuration()?);
         }
         update
             .send()
@@ -596,7 +695,9 @@ impl Resource for Service {
             .diff(cx, &steady, inputs)
             .fields
             .into_iter()
-            .filter(|f| diff.changes(&f.field) && f.field != "desired_count")
+            .filter(|f| {
+                diff.changes(&f.field) && !["desired_count", "tasks"].contains(&f.field.as_str())
+            })
             .map(|f| f.field)
             .collect();
         if !reverted.is_empty() {
@@ -925,6 +1026,43 @@ mod tests {
         assert_eq!(
             svc.diff(&env, &live("tg-new", 1), &world.inputs()).words(),
             format!("task_definition {NEW} → (known after up)")
+        );
+    }
+
+    #[test]
+    fn with_autoscaling_the_count_is_only_brought_into_the_bounds() {
+        let mut env = env();
+        env.deployment.service.autoscaling = Some(crate::config::Autoscaling {
+            min: 2,
+            max: 4,
+            cpu: Some(60),
+            memory: None,
+            scale_in_cooldown: 300,
+            scale_out_cooldown: 60,
+            schedules: Vec::new(),
+        });
+        let (svc, world) = wired(&env);
+        // A scale-out (3) or the minimum (2) is left as it is; outside the bounds, clamped.
+        for (count, want) in [
+            (3, None),
+            (2, None),
+            (9, Some("desired_count 9 → 4")),
+            (0, Some("desired_count 0 → 2")),
+        ] {
+            let words = svc
+                .diff(&env, &live("tg-new", count), &world.inputs())
+                .words();
+            assert_eq!(
+                (!words.is_empty()).then_some(words.as_str()),
+                want,
+                "live {count}"
+            );
+        }
+        // A forced deployment is a change of its own.
+        env.choices.force_new_deployment = true;
+        assert_eq!(
+            svc.diff(&env, &live("tg-new", 3), &world.inputs()).words(),
+            "tasks running → replaced (--force-new-deployment)"
         );
     }
 

@@ -6,7 +6,8 @@
 //! (with a new ARN, which the service then follows).
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, LogConfiguration, LogDriver, NetworkMode, PortMapping,
+    Compatibility, ContainerDefinition, CpuArchitecture, EphemeralStorage, HealthCheck,
+    KeyValuePair, LogConfiguration, LogDriver, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
     TaskDefinition as Revision, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use serde::{Deserialize, Serialize};
@@ -15,8 +16,8 @@ use crate::aws::AwsResultExt as _;
 use crate::aws::create::create_once;
 use crate::aws::errors::has_code;
 use crate::aws::tags;
-use crate::config::Deployment;
 use crate::config::names::Names;
+use crate::config::{ContainerHealthCheck, Deployment};
 use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
@@ -33,6 +34,14 @@ pub struct TaskDefinition {
     memory: String,
     readonly_root_filesystem: bool,
     user: Option<String>,
+    command: Vec<String>,
+    entrypoint: Vec<String>,
+    working_directory: Option<String>,
+    stop_timeout: Option<i32>,
+    cpu_architecture: &'static str,
+    ephemeral_storage_gib: Option<i32>,
+    environment: std::collections::BTreeMap<String, String>,
+    health_check: Option<ContainerHealthCheck>,
     region: String,
     cluster: String,
     service: String,
@@ -61,6 +70,16 @@ impl TaskDefinition {
             memory: svc.memory.to_string(),
             readonly_root_filesystem: svc.readonly_root_filesystem,
             user: svc.user.clone(),
+            command: svc.command.clone(),
+            entrypoint: svc.entrypoint.clone(),
+            working_directory: svc.working_directory.clone(),
+            stop_timeout: svc.stop_timeout.and_then(|t| i32::try_from(t).ok()),
+            cpu_architecture: svc.cpu_architecture.ecs_word(),
+            ephemeral_storage_gib: svc
+                .ephemeral_storage_gib
+                .and_then(|g| i32::try_from(g).ok()),
+            environment: svc.environment.clone(),
+            health_check: svc.container_health_check.clone(),
             region: deployment.region.clone(),
             cluster: names.cluster.clone(),
             service: names.service.clone(),
@@ -119,7 +138,60 @@ impl TaskDefinition {
             .log_configuration(log)
             .set_readonly_root_filesystem(self.readonly_root_filesystem.then_some(true))
             .set_user(self.user.clone())
+            .set_command((!self.command.is_empty()).then(|| self.command.clone()))
+            .set_entry_point((!self.entrypoint.is_empty()).then(|| self.entrypoint.clone()))
+            .set_working_directory(self.working_directory.clone())
+            .set_stop_timeout(self.stop_timeout)
+            .set_environment((!self.environment.is_empty()).then(|| {
+                self.environment
+                    .iter()
+                    .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
+                    .collect()
+            }))
+            .set_health_check(
+                self.health_check
+                    .as_ref()
+                    .map(|check| {
+                        HealthCheck::builder()
+                            .set_command(Some(check.command.clone()))
+                            .interval(seconds(check.interval))
+                            .timeout(seconds(check.timeout))
+                            .retries(seconds(check.retries))
+                            .start_period(seconds(check.start_period))
+                            .build()
+                    })
+                    .transpose()?,
+            )
             .build())
+    }
+
+    /// The container settings the env file decides, each in `plan`'s words: what a live
+    /// revision's container is compared on.
+    fn wanted_container(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("command", words_or(&self.command, "(the image's)")),
+            ("entrypoint", words_or(&self.entrypoint, "(the image's)")),
+            (
+                "working_directory",
+                self.working_directory
+                    .clone()
+                    .unwrap_or_else(|| "(the image's)".to_string()),
+            ),
+            ("stop_timeout", stop_timeout_words(self.stop_timeout)),
+            ("env", environment_words(self.environment.iter())),
+            (
+                "container_health_check",
+                health_check_words(self.health_check.as_ref().map(|c| {
+                    (
+                        c.command.clone(),
+                        c.interval,
+                        c.timeout,
+                        c.retries,
+                        c.start_period,
+                    )
+                })),
+            ),
+        ]
     }
 
     async fn register(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<Live> {
@@ -142,6 +214,16 @@ impl TaskDefinition {
             .cpu(&self.cpu)
             .memory(&self.memory)
             .execution_role_arn(&role.arn)
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(CpuArchitecture::from(self.cpu_architecture))
+                    .operating_system_family(OsFamily::Linux)
+                    .build(),
+            )
+            .set_ephemeral_storage(
+                self.ephemeral_storage_gib
+                    .map(|gib| EphemeralStorage::builder().size_in_gib(gib).build()),
+            )
             .container_definitions(container)
             .set_tags(Some(our_tags.clone()))
             .send()
@@ -222,6 +304,54 @@ impl TaskDefinition {
                 .aws(|| format!("deregistering {arn}"))?;
         }
         Ok(())
+    }
+}
+
+/// A count of seconds (or tries) as ECS takes it; the env file's are at most 300.
+fn seconds(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn unsigned(n: Option<i32>) -> Option<u32> {
+    n.and_then(|n| u32::try_from(n).ok())
+}
+
+/// A command line in `plan`'s words (JSON, so words with spaces stay visible), or `unset`.
+fn words_or(words: &[String], unset: &str) -> String {
+    if words.is_empty() {
+        unset.to_string()
+    } else {
+        serde_json::to_string(words).unwrap_or_else(|_| words.join(" "))
+    }
+}
+
+fn stop_timeout_words(seconds: Option<i32>) -> String {
+    seconds.map_or_else(|| "(ECS's 30 s)".to_string(), |s| format!("{s} s"))
+}
+
+/// Environment variables in `plan`'s words: `NAME=value` by name, or `(none)`.
+fn environment_words<N: std::fmt::Display, V: std::fmt::Display>(
+    vars: impl Iterator<Item = (N, V)>,
+) -> String {
+    let words: Vec<String> = vars
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    if words.is_empty() {
+        "(none)".to_string()
+    } else {
+        words.join(", ")
+    }
+}
+
+/// A container health check in `plan`'s words: (command, interval, timeout, retries, start
+/// period).
+fn health_check_words(check: Option<(Vec<String>, u32, u32, u32, u32)>) -> String {
+    match check {
+        None => "(none)".to_string(),
+        Some((command, interval, timeout, retries, start)) => format!(
+            "{} every {interval} s, timeout {timeout} s, {retries} retries, start period {start} s",
+            words_or(&command, "[]")
+        ),
     }
 }
 
@@ -403,6 +533,81 @@ impl Resource for TaskDefinition {
                 self.user.as_deref().unwrap_or("(the image's)"),
             );
         }
+        let live_check = container
+            .and_then(ContainerDefinition::health_check)
+            .map(|c| {
+                (
+                    c.command().to_vec(),
+                    unsigned(c.interval()).unwrap_or(30),
+                    unsigned(c.timeout()).unwrap_or(5),
+                    unsigned(c.retries()).unwrap_or(3),
+                    unsigned(c.start_period()).unwrap_or(0),
+                )
+            });
+        let live_container = [
+            (
+                "command",
+                words_or(
+                    container
+                        .map(ContainerDefinition::command)
+                        .unwrap_or_default(),
+                    "(the image's)",
+                ),
+            ),
+            (
+                "entrypoint",
+                words_or(
+                    container
+                        .map(ContainerDefinition::entry_point)
+                        .unwrap_or_default(),
+                    "(the image's)",
+                ),
+            ),
+            (
+                "working_directory",
+                container
+                    .and_then(ContainerDefinition::working_directory)
+                    .unwrap_or("(the image's)")
+                    .to_string(),
+            ),
+            (
+                "stop_timeout",
+                stop_timeout_words(container.and_then(ContainerDefinition::stop_timeout)),
+            ),
+            (
+                "env",
+                environment_words(
+                    container
+                        .map(ContainerDefinition::environment)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|kv| Some((kv.name()?, kv.value().unwrap_or_default())))
+                        .collect::<std::collections::BTreeMap<_, _>>()
+                        .into_iter(),
+                ),
+            ),
+            ("container_health_check", health_check_words(live_check)),
+        ];
+        for ((field, have), (_, want)) in live_container.iter().zip(self.wanted_container()) {
+            diff.compare(field, Some(have.as_str()), want);
+        }
+        let architecture = td
+            .runtime_platform()
+            .and_then(RuntimePlatform::cpu_architecture)
+            .map_or("X86_64", CpuArchitecture::as_str);
+        diff.compare(
+            "cpu_architecture",
+            Some(&architecture.to_ascii_lowercase()),
+            self.cpu_architecture.to_ascii_lowercase(),
+        );
+        let storage = td
+            .ephemeral_storage()
+            .map_or(20, EphemeralStorage::size_in_gib);
+        diff.compare(
+            "ephemeral_storage_gib",
+            Some(&storage.to_string()),
+            self.ephemeral_storage_gib.unwrap_or(20).to_string(),
+        );
         let group = container
             .and_then(ContainerDefinition::log_configuration)
             .and_then(|l| l.options())

@@ -1,0 +1,450 @@
+//! A real service on the stack: the container's settings, health and deployment settings, and
+//! autoscaling, each built, read back with the SDK, changed in place, and removed; an
+//! autoscaler's scale-out survives `up`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use common::{Emulator, Workspace, gwfargate, output, push_image};
+
+const REGION: &str = "eu-west-1";
+const REPO: &str = "microservice1";
+
+/// Every key of a real service, as a user would write them.
+const EVERY_KEY: &str = r#"health_check_path = "/actuator/health"
+command           = ["java", "-jar", "/app.jar"]
+entrypoint        = ["/usr/bin/tini", "--"]
+working_directory = "/app"
+stop_timeout      = 60
+cpu_architecture  = "arm64"
+ephemeral_storage_gib = 30
+health_check_grace_period = 90
+
+[service.env]
+LOG_LEVEL = "info"
+SPRING_PROFILES_ACTIVE = "prod"
+
+[service.container_health_check]
+command      = ["CMD-SHELL", "curl -f http://localhost:8080/actuator/health || exit 1"]
+interval     = 15
+retries      = 5
+start_period = 60
+
+[service.deployment]
+minimum_healthy_percent = 50
+maximum_percent         = 150
+alarms                  = ["cluster1-5xx"]
+
+[service.autoscaling]
+min = 1
+max = 4
+cpu = 60
+memory = 70
+scale_in_cooldown = 120
+
+[[service.autoscaling.schedule]]
+name     = "night"
+cron     = "0 20 ? * MON-FRI *"
+timezone = "Europe/Dublin"
+min      = 1
+max      = 1
+"#;
+
+fn target() -> (ServiceNamespace, ScalableDimension, &'static str) {
+    (
+        ServiceNamespace::Ecs,
+        ScalableDimension::EcsServiceDesiredCount,
+        "service/cluster1-cluster/cluster1-service-microservice1",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[("health_check_path = \"/actuator/health\"", EVERY_KEY)]);
+    let env_file = ws.path().join("env1.toml");
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    for said in [
+        "+ create   autoscaling",
+        "cpu_policy target 60%, cooldown in 120 s, out 60 s",
+        "schedule night cron(0 20 ? * MON-FRI *) Europe/Dublin → 1 to 1",
+    ] {
+        assert!(planned.contains(said), "{said:?} in:\n{planned}");
+    }
+    run(&["up", "--env", "env1.toml"]).code(3);
+    push_image(&sdk, REPO, "1.0.0").await;
+    run(&["up", "--env", "env1.toml"]).success();
+
+    // The task definition, as ECS keeps it.
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let revision = || async {
+        let service = common::the_service(&sdk).await;
+        ecs.describe_task_definition()
+            .task_definition(service.task_definition().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .task_definition()
+            .unwrap()
+            .clone()
+    };
+    let td = revision().await;
+    let container = &td.container_definitions()[0];
+    assert_eq!(container.command(), ["java", "-jar", "/app.jar"]);
+    assert_eq!(container.entry_point(), ["/usr/bin/tini", "--"]);
+    assert_eq!(container.working_directory(), Some("/app"));
+    assert_eq!(container.stop_timeout(), Some(60));
+    let vars: Vec<(&str, &str)> = container
+        .environment()
+        .iter()
+        .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+        .collect();
+    assert_eq!(
+        vars,
+        [("LOG_LEVEL", "info"), ("SPRING_PROFILES_ACTIVE", "prod")]
+    );
+    let check = container.health_check().unwrap();
+    assert_eq!(
+        (
+            check.command(),
+            check.interval(),
+            check.timeout(),
+            check.retries(),
+            check.start_period()
+        ),
+        (
+            &[
+                "CMD-SHELL".to_string(),
+                "curl -f http://localhost:8080/actuator/health || exit 1".to_string()
+            ][..],
+            Some(15),
+            Some(5),
+            Some(5),
+            Some(60)
+        )
+    );
+    assert_eq!(
+        td.runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str()),
+        Some("ARM64")
+    );
+    assert_eq!(td.ephemeral_storage().map(|e| e.size_in_gib()), Some(30));
+
+    // The service's health and deployment settings.
+    let service = common::the_service(&sdk).await;
+    assert_eq!(service.health_check_grace_period_seconds(), Some(90));
+    let config = service.deployment_configuration().unwrap();
+    assert_eq!(
+        (config.minimum_healthy_percent(), config.maximum_percent()),
+        (Some(50), Some(150))
+    );
+    let alarms = config.alarms().unwrap();
+    assert_eq!(
+        (alarms.alarm_names(), alarms.enable(), alarms.rollback()),
+        (&["cluster1-5xx".to_string()][..], true, true)
+    );
+    let breaker = config.deployment_circuit_breaker().unwrap();
+    assert!(breaker.enable() && breaker.rollback());
+
+    // The scalable target, its policies and its schedule.
+    let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
+    let (namespace, dimension, id) = target();
+    let bounds = || async {
+        aas.describe_scalable_targets()
+            .service_namespace(namespace.clone())
+            .resource_ids(id)
+            .send()
+            .await
+            .unwrap()
+            .scalable_targets()
+            .iter()
+            .map(|t| (t.min_capacity(), t.max_capacity()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bounds().await, [(1, 4)]);
+    let policies = || async {
+        let mut found: Vec<(String, f64, Option<i32>, Option<i32>)> = aas
+            .describe_scaling_policies()
+            .service_namespace(namespace.clone())
+            .resource_id(id)
+            .send()
+            .await
+            .unwrap()
+            .scaling_policies()
+            .iter()
+            .map(|p| {
+                let c = p.target_tracking_scaling_policy_configuration().unwrap();
+                (
+                    format!(
+                        "{} {}",
+                        p.policy_name(),
+                        c.predefined_metric_specification()
+                            .unwrap()
+                            .predefined_metric_type()
+                            .as_str()
+                    ),
+                    c.target_value(),
+                    c.scale_in_cooldown(),
+                    c.scale_out_cooldown(),
+                )
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    };
+    assert_eq!(
+        policies().await,
+        [
+            (
+                "cluster1-service-microservice1-cpu ECSServiceAverageCPUUtilization".to_string(),
+                60.0,
+                Some(120),
+                Some(60)
+            ),
+            (
+                "cluster1-service-microservice1-memory ECSServiceAverageMemoryUtilization"
+                    .to_string(),
+                70.0,
+                Some(120),
+                Some(60)
+            ),
+        ]
+    );
+    let schedules = || async {
+        aas.describe_scheduled_actions()
+            .service_namespace(namespace.clone())
+            .resource_id(id)
+            .send()
+            .await
+            .unwrap()
+            .scheduled_actions()
+            .iter()
+            .map(|a| {
+                let bounds = a.scalable_target_action().unwrap();
+                (
+                    a.scheduled_action_name().to_string(),
+                    a.schedule().to_string(),
+                    a.timezone().map(str::to_string),
+                    bounds.min_capacity(),
+                    bounds.max_capacity(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        schedules().await,
+        [(
+            "night".to_string(),
+            "cron(0 20 ? * MON-FRI *)".to_string(),
+            Some("Europe/Dublin".to_string()),
+            Some(1),
+            Some(1)
+        )]
+    );
+    let unchanged = |what: &str| {
+        let run = gwfargate(ws.path(), &emulator.endpoint)
+            .args(["plan", "--env", "env1.toml", "--detailed-exitcode"])
+            .assert();
+        let code = run.get_output().status.code();
+        assert_eq!(code, Some(0), "{what}: {}", output(&run).0);
+    };
+    unchanged("right after up");
+
+    // The autoscaler scales out behind gwfargate's back: `plan` sees nothing to do, and `up`
+    // leaves the count alone.
+    ecs.update_service()
+        .cluster("cluster1-cluster")
+        .service("cluster1-service-microservice1")
+        .desired_count(3)
+        .send()
+        .await
+        .unwrap();
+    unchanged("after a scale-out");
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(common::the_service(&sdk).await.desired_count(), 3);
+    let status = run(&["status"]).success();
+    let (status, _) = output(&status);
+    assert!(
+        status.contains("min 1 / desired 3 / max 4"),
+        "status shows the bounds and the count:\n{status}"
+    );
+
+    // Each key changed: planned, then converged in place.
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let changed = text
+        .replace(
+            "[\"java\", \"-jar\", \"/app.jar\"]",
+            "[\"java\", \"-jar\", \"/app2.jar\"]",
+        )
+        .replace("entrypoint        = [\"/usr/bin/tini\", \"--\"]\n", "")
+        .replace(
+            "working_directory = \"/app\"",
+            "working_directory = \"/srv\"",
+        )
+        .replace("stop_timeout      = 60", "stop_timeout      = 10")
+        .replace("\"arm64\"", "\"x86_64\"")
+        .replace("ephemeral_storage_gib = 30", "ephemeral_storage_gib = 40")
+        .replace(
+            "health_check_grace_period = 90",
+            "health_check_grace_period = 30",
+        )
+        .replace("LOG_LEVEL = \"info\"", "LOG_LEVEL = \"debug\"")
+        .replace("retries      = 5", "retries      = 2")
+        .replace(
+            "minimum_healthy_percent = 50",
+            "minimum_healthy_percent = 100",
+        )
+        .replace(
+            "maximum_percent         = 150",
+            "maximum_percent         = 200",
+        )
+        .replace("alarms                  = [\"cluster1-5xx\"]\n", "")
+        .replace("min = 1\nmax = 4", "min = 1\nmax = 2")
+        .replace("cpu = 60", "cpu = 50")
+        .replace("memory = 70\n", "")
+        .replace("name     = \"night\"", "name     = \"evening\"");
+    assert_ne!(text, changed);
+    std::fs::write(&env_file, &changed).unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    for said in [
+        "command: [\"java\",\"-jar\",\"/app.jar\"] → [\"java\",\"-jar\",\"/app2.jar\"]",
+        "entrypoint: [\"/usr/bin/tini\",\"--\"] → (the image's)",
+        "working_directory: /app → /srv",
+        "stop_timeout: 60 s → 10 s",
+        "cpu_architecture: arm64 → x86_64",
+        "ephemeral_storage_gib: 30 → 40",
+        "env: LOG_LEVEL=info, SPRING_PROFILES_ACTIVE=prod → LOG_LEVEL=debug, SPRING_PROFILES_ACTIVE=prod",
+        "5 retries, start period 60 s → [\"CMD-SHELL\"",
+        "2 retries, start period 60 s",
+        "health_check_grace_period: 90 s → 30 s",
+        "minimum_healthy_percent: 50% → 100%",
+        "maximum_percent: 150% → 200%",
+        "rollback_alarms: cluster1-5xx → (none)",
+        "desired_count: 3 → 2",
+        "max: 4 → 2",
+        "cpu_policy: target 60%, cooldown in 120 s, out 60 s → target 50%",
+        "memory_policy: target 70%, cooldown in 120 s, out 60 s → (none)",
+        "schedule: night cron(0 20 ? * MON-FRI *) Europe/Dublin → 1 to 1 → evening",
+    ] {
+        assert!(planned.contains(said), "{said:?} in:\n{planned}");
+    }
+    run(&["up", "--env", "env1.toml"]).success();
+    let td = revision().await;
+    let container = &td.container_definitions()[0];
+    assert_eq!(
+        (
+            container.command(),
+            container.entry_point().is_empty(),
+            container.working_directory(),
+            container.stop_timeout(),
+            container.health_check().unwrap().retries()
+        ),
+        (
+            &[
+                "java".to_string(),
+                "-jar".to_string(),
+                "/app2.jar".to_string()
+            ][..],
+            true,
+            Some("/srv"),
+            Some(10),
+            Some(2)
+        )
+    );
+    assert_eq!(
+        td.runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str()),
+        Some("X86_64")
+    );
+    assert_eq!(td.ephemeral_storage().map(|e| e.size_in_gib()), Some(40));
+    let service = common::the_service(&sdk).await;
+    assert_eq!(
+        (
+            service.desired_count(),
+            service.health_check_grace_period_seconds()
+        ),
+        (2, Some(30)),
+        "the count brought into the new bounds"
+    );
+    let config = service.deployment_configuration().unwrap();
+    assert_eq!(
+        (
+            config.minimum_healthy_percent(),
+            config.maximum_percent(),
+            config.alarms().map(|a| a.enable())
+        ),
+        (Some(100), Some(200), Some(false))
+    );
+    assert_eq!(bounds().await, [(1, 2)]);
+    assert_eq!(
+        policies().await,
+        [(
+            "cluster1-service-microservice1-cpu ECSServiceAverageCPUUtilization".to_string(),
+            50.0,
+            Some(120),
+            Some(60)
+        )]
+    );
+    assert_eq!(
+        schedules()
+            .await
+            .into_iter()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
+        ["evening"]
+    );
+    unchanged("after the changes");
+
+    // A restart without a change: a new deployment of the same revision.
+    let deployment = || async {
+        common::the_service(&sdk).await.deployments()[0]
+            .id()
+            .unwrap()
+            .to_string()
+    };
+    let before = deployment().await;
+    let forced = run(&["up", "--env", "env1.toml", "--force-new-deployment"]).success();
+    let (_, forced) = output(&forced);
+    assert!(
+        forced.contains("tasks: running → replaced (--force-new-deployment)"),
+        "{forced}"
+    );
+    assert_ne!(deployment().await, before);
+    assert_eq!(
+        revision().await.revision(),
+        td.revision(),
+        "no new revision"
+    );
+
+    // Autoscaling dropped from the file: the target goes, and the count is the file's again.
+    let reference = std::fs::read_to_string(common::root().join("config/env1.toml")).unwrap();
+    std::fs::write(&env_file, &reference).unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    assert!(planned.contains("- delete   autoscaling"), "{planned}");
+    run(&["up", "--env", "env1.toml", "--yes"]).success();
+    assert!(bounds().await.is_empty());
+    assert_eq!(common::the_service(&sdk).await.desired_count(), 1);
+
+    // And back, then down: nothing left.
+    std::fs::write(&env_file, &changed).unwrap();
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(bounds().await, [(1, 2)]);
+    run(&["down", "--yes", "--purge"]).success();
+    assert!(bounds().await.is_empty());
+    assert!(schedules().await.is_empty());
+    common::assert_nothing_left(&sdk, "after down").await;
+    let _ = dimension;
+}
