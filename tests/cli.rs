@@ -239,7 +239,37 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
     let endpoint = CountingEndpoint::start();
     let anchor = "health_check_path = \"/actuator/health\"";
     // (what is broken, lines added under [service], the key the error names, what it says)
-    let cases: [(&str, &str, &str, &str); 19] = [
+    let cases: [(&str, &str, &str, &str); 24] = [
+        (
+            "a secret's ARN without its suffix",
+            "[service.secrets]\nDB = { secretsmanager = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db\" }",
+            "service.secrets.DB.secretsmanager",
+            "not a secret's full ARN",
+        ),
+        (
+            "a secret of another region",
+            "[service.secrets]\nDB = { secretsmanager = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf\" }",
+            "service.secrets.DB.secretsmanager",
+            "Secrets Manager of eu-west-1 only",
+        ),
+        (
+            "a JSON key on a parameter",
+            "[service.secrets]\nTOKEN = { ssm = \"/app/token\", key = \"k\" }",
+            "service.secrets.TOKEN",
+            "are for Secrets Manager",
+        ),
+        (
+            "a secret from nowhere",
+            "[service.secrets]\nTOKEN = { }",
+            "service.secrets.TOKEN",
+            "say where the value is",
+        ),
+        (
+            "a variable both plain and secret",
+            "[service.env]\nTOKEN = \"x\"\n[service.secrets]\nTOKEN = { ssm = \"/app/token\" }",
+            "service.secrets.TOKEN",
+            "also under [service.env]",
+        ),
         (
             "an unknown processor",
             "cpu_architecture = \"sparc\"",

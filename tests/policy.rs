@@ -123,9 +123,19 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
             "health_check_path = \"/actuator/health\"",
             "health_check_path = \"/actuator/health\"\n[service.autoscaling]\nmin = 1\n\
              max = 2\ncpu = 60\n[[service.autoscaling.schedule]]\nname = \"night\"\n\
-             cron = \"0 20 ? * MON-FRI *\"\nmin = 1\nmax = 1",
+             cron = \"0 20 ? * MON-FRI *\"\nmin = 1\nmax = 1\n[service.secrets]\n\
+             TOKEN = { ssm = \"/microservice1/token\" }",
         ),
     ]);
+    // The container reads a parameter, so the cycle checks it exists and makes its endpoint.
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name("/microservice1/token")
+        .value("t")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
     let printed = gwfargate(ws.path(), &emulator.endpoint)
         .args(["policy", "--env", "env1.toml"])
         .assert()
@@ -220,6 +230,7 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         "application-autoscaling:PutScheduledAction",
         "application-autoscaling:DescribeScalingActivities",
         "application-autoscaling:DeregisterScalableTarget",
+        "ssm:DescribeParameters",
     ] {
         assert!(called.contains(scaling), "{scaling} in {called:?}");
     }

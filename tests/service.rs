@@ -448,3 +448,177 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
     common::assert_nothing_left(&sdk, "after down").await;
     let _ = dimension;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_are_checked_read_through_their_own_endpoints_and_their_endpoints_go_with_them() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("db")
+        .secret_string("{\"password\": \"p\"}")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let put = |name: &'static str| {
+        ssm.put_parameter()
+            .name(name)
+            .value("t")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+    };
+    let both = format!(
+        "health_check_path = \"/actuator/health\"\n[service.secrets]\n\
+         DB_PASSWORD = {{ secretsmanager = \"{secret}\", key = \"password\" }}\n\
+         API_TOKEN = {{ ssm = \"/microservice1/api-token\" }}\n"
+    );
+    let ws = Workspace::new(&[("health_check_path = \"/actuator/health\"", &both)]);
+    let env_file = ws.path().join("env1.toml");
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+
+    // A secret that does not exist: refused before anything is made, the variable named.
+    emulator.reset_calls();
+    for command in ["plan", "up"] {
+        let refused = run(&[command, "--env", "env1.toml"]).code(2);
+        let (_, stderr) = output(&refused);
+        assert!(
+            stderr.contains(
+                "service.secrets.API_TOKEN: there is no parameter /microservice1/api-token"
+            ) && stderr.contains("nothing was changed"),
+            "{command}: {stderr}"
+        );
+    }
+    assert_eq!(emulator.writes(), Vec::<String>::new(), "nothing made");
+    put("/microservice1/api-token").await.unwrap();
+
+    run(&["up", "--env", "env1.toml"]).code(3);
+    push_image(&sdk, REPO, "1.0.0").await;
+    run(&["up", "--env", "env1.toml"]).success();
+
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let secrets_of_revision = || async {
+        let service = common::the_service(&sdk).await;
+        let td = ecs
+            .describe_task_definition()
+            .task_definition(service.task_definition().unwrap())
+            .send()
+            .await
+            .unwrap();
+        td.task_definition().unwrap().container_definitions()[0]
+            .secrets()
+            .iter()
+            .map(|s| (s.name().to_string(), s.value_from().to_string()))
+            .collect::<Vec<_>>()
+    };
+    let parameter = "arn:aws:ssm:eu-west-1:123456789012:parameter/microservice1/api-token";
+    assert_eq!(
+        secrets_of_revision().await,
+        [
+            ("API_TOKEN".to_string(), parameter.to_string()),
+            ("DB_PASSWORD".to_string(), format!("{secret}:password::")),
+        ]
+    );
+    // The execution role may read exactly those; each endpoint lets through only them.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let policy = iam
+        .get_role_policy()
+        .role_name("cluster1-role-microservice1-eu-west-1")
+        .policy_name("cluster1-policy-microservice1-execution")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value =
+        serde_json::from_str(&common::policy_text(policy.policy_document())).unwrap();
+    let statement = |sid: &str| {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .cloned()
+    };
+    assert_eq!(
+        statement("Secrets").unwrap()["Resource"],
+        serde_json::json!([secret])
+    );
+    assert_eq!(
+        statement("Parameters").unwrap()["Resource"],
+        serde_json::json!([parameter])
+    );
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let endpoints = || async {
+        let mut found: Vec<(String, String)> = ec2
+            .describe_vpc_endpoints()
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| {
+                e.state()
+                    .is_some_and(|s| s.as_str().to_lowercase() != "deleted")
+            })
+            .map(|e| {
+                (
+                    e.service_name()
+                        .unwrap()
+                        .rsplit('.')
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                    e.policy_document().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let now = endpoints().await;
+    let names: Vec<&str> = now.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(names, ["api", "dkr", "logs", "s3", "secretsmanager", "ssm"]);
+    let secrets_policy = common::policy_text(&now[4].1);
+    assert!(
+        secrets_policy.contains(&secret)
+            && secrets_policy.contains("secretsmanager:GetSecretValue"),
+        "{secrets_policy}"
+    );
+
+    // The parameter dropped from the file: its endpoint goes once the tasks no longer need it.
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace("API_TOKEN = { ssm = \"/microservice1/api-token\" }\n", ""),
+    )
+    .unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    assert!(
+        planned.contains("- delete   interface endpoint cluster1-vpce-ssm"),
+        "{planned}"
+    );
+    run(&["up", "--env", "env1.toml", "--yes"]).success();
+    assert_eq!(
+        secrets_of_revision().await,
+        [("DB_PASSWORD".to_string(), format!("{secret}:password::"))]
+    );
+    let names: Vec<String> = endpoints().await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(names, ["api", "dkr", "logs", "s3", "secretsmanager"]);
+
+    // No secret at all: the last secrets endpoint goes too, and so does the role's right.
+    let reference = std::fs::read_to_string(common::root().join("config/env1.toml")).unwrap();
+    std::fs::write(&env_file, &reference).unwrap();
+    run(&["up", "--env", "env1.toml", "--yes"]).success();
+    let names: Vec<String> = endpoints().await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(names, ["api", "dkr", "logs", "s3"]);
+    assert!(secrets_of_revision().await.is_empty());
+    run(&["down", "--yes", "--purge"]).success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}

@@ -10,6 +10,7 @@ use crate::model::{FieldChange, Value};
 /// The plan, with what the deployment itself brings to notice.
 pub async fn plan(session: &Session, concurrency: usize) -> anyhow::Result<Plan> {
     let env = &session.env;
+    super::up::check_secrets(env).await?;
     let (stack, world) = super::session::survey(env, Depth::Full, concurrency).await?;
     let mut plan = stack.graph.plan(env, &world);
     plan.notes.splice(0..0, stack.notes.iter().cloned());

@@ -19,6 +19,7 @@ pub struct Options {
 pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> {
     let env = session.env.clone();
     crate::ui::output::eprint(&session::header("up", &env));
+    check_secrets(&env).await?;
     let (stack, world) = session::survey(&env, Depth::Full, options.concurrency).await?;
     let plan = stack.graph.plan(&env, &world);
     let mut shown = plan.clone();
@@ -115,6 +116,74 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         session.started.elapsed().as_secs_f64()
     ));
     Ok(url)
+}
+
+/// Fails with a usage error (exit 2) before anything is changed when a secret the container
+/// names does not exist: the tasks would fail to start with the stack built around them. Reads
+/// only whether each exists (DescribeSecret, DescribeParameters), never a value.
+pub async fn check_secrets(env: &crate::model::Env) -> anyhow::Result<()> {
+    let region = &env.deployment.region;
+    let missing = |variable: &str, what: String| -> anyhow::Error {
+        UsageError(format!(
+            "{}: service.secrets.{variable}: {what} in account {} ({region}). Create it, or name \
+             one that exists; nothing was changed",
+            env.hints.env_file, env.account
+        ))
+        .into()
+    };
+    let mut parameters: Vec<(&String, String)> = Vec::new();
+    for (variable, secret) in &env.deployment.service.secrets {
+        if let Some(name) = secret.parameter_name() {
+            parameters.push((variable, name));
+            continue;
+        }
+        let arn = secret.arn(region, &env.account);
+        let found = env
+            .aws
+            .secrets
+            .describe_secret()
+            .secret_id(&arn)
+            .send()
+            .await
+            .aws(|| format!("checking that secret {arn} exists"));
+        match found {
+            Ok(_) => {}
+            Err(err) if crate::aws::errors::is_not_found(&err) => {
+                return Err(missing(variable, format!("there is no secret {arn}")));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    for chunk in parameters.chunks(50) {
+        let names: Vec<String> = chunk.iter().map(|(_, name)| name.clone()).collect();
+        let mut found = Vec::new();
+        let mut pages = env
+            .aws
+            .ssm
+            .describe_parameters()
+            .parameter_filters(
+                aws_sdk_ssm::types::ParameterStringFilter::builder()
+                    .key("Name")
+                    .option("Equals")
+                    .set_values(Some(names.clone()))
+                    .build()?,
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.aws(|| format!("checking that parameters {} exist", names.join(", ")))?;
+            found.extend(
+                page.parameters()
+                    .iter()
+                    .filter_map(|p| p.name().map(str::to_string)),
+            );
+        }
+        if let Some((variable, name)) = chunk.iter().find(|(_, name)| !found.contains(name)) {
+            return Err(missing(variable, format!("there is no parameter {name}")));
+        }
+    }
+    Ok(())
 }
 
 /// Zone ids where Fargate runs no task ("AWS Fargate Regions", ECS developer guide: Linux

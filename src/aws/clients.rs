@@ -83,6 +83,10 @@ pub struct Clients {
     pub waf: aws_sdk_wafv2::Client,
     /// The service's scalable target, scaling policies and scheduled actions.
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// The secrets the container names (only whether they exist).
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// The parameters the container names (only whether they exist).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// Regions an account must enable before use ("Enable or disable AWS Regions in your
@@ -143,7 +147,9 @@ impl Clients {
             iam: client!(aws_sdk_iam, config, retry.clone()),
             sts: client!(aws_sdk_sts, config, retry.clone()),
             waf: client!(aws_sdk_wafv2, config, retry.clone()),
-            autoscaling: client!(aws_sdk_applicationautoscaling, config, retry),
+            autoscaling: client!(aws_sdk_applicationautoscaling, config, retry.clone()),
+            secrets: client!(aws_sdk_secretsmanager, config, retry.clone()),
+            ssm: client!(aws_sdk_ssm, config, retry),
         }
     }
 

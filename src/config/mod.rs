@@ -55,6 +55,12 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// The AWS services the tasks reach through interface endpoints: always ECR and
+    /// CloudWatch Logs, and Secrets Manager or Parameter Store when a secret is kept there.
+    pub fn interface_services(&self) -> Vec<&'static str> {
+        interface_services(&self.service.secrets)
+    }
+
     /// Whether the tasks can pull the image through the stack's VPC endpoints: it lives in
     /// ECR in the stack's region (this account's registry or another's). The private subnets
     /// have no other way out.
@@ -411,6 +417,14 @@ pub struct Service {
     /// Plain environment variables of the container.
     #[serde(default)]
     pub environment: std::collections::BTreeMap<String, String>,
+    /// Environment variables whose values ECS reads from Secrets Manager or Parameter Store
+    /// when a task starts.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, Secret>,
+    /// The KMS key (ARN) the secrets are encrypted with, if not the services' own: the
+    /// execution role may decrypt with it, through those services only.
+    #[serde(default)]
+    pub secrets_kms_key: Option<String>,
     /// The container's own health check (Docker's `HEALTHCHECK`), run by the ECS agent.
     #[serde(default)]
     pub container_health_check: Option<ContainerHealthCheck>,
@@ -432,6 +446,82 @@ fn default_grace_period() -> u32 {
 /// Seconds a new task's failing load balancer health checks are ignored unless the env file
 /// says otherwise: the time a small JVM service takes to start.
 pub const DEFAULT_GRACE_PERIOD: u32 = 60;
+
+/// Where a secret environment variable's value is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Secret {
+    /// A Secrets Manager secret, optionally one JSON key of it and one version.
+    SecretsManager {
+        /// The secret's full ARN (with its six-character suffix).
+        arn: String,
+        /// The JSON key whose value is used, if not the whole secret.
+        key: Option<String>,
+        /// The version stage (`AWSPREVIOUS`) or id, if not `AWSCURRENT`.
+        version: Option<String>,
+    },
+    /// An SSM Parameter Store parameter of the stack's region.
+    Ssm {
+        /// Its name (`/app/token`), or its ARN as the env file gives it.
+        parameter: String,
+    },
+}
+
+impl Secret {
+    /// ECS's `valueFrom` for it, in `account` and `region`.
+    pub fn value_from(&self, region: &str, account: &str) -> String {
+        match self {
+            Secret::SecretsManager { arn, key, version } => {
+                if key.is_none() && version.is_none() {
+                    return arn.clone();
+                }
+                // `arn:json-key:version-stage:version-id`; a stage is a word in capitals.
+                let version = version.as_deref().unwrap_or_default();
+                let (stage, id) = if version.starts_with("AWS") || version.is_empty() {
+                    (version, "")
+                } else {
+                    ("", version)
+                };
+                format!("{arn}:{}:{stage}:{id}", key.as_deref().unwrap_or_default())
+            }
+            Secret::Ssm { .. } => self.arn(region, account),
+        }
+    }
+
+    /// The ARN the execution role must be allowed to read, in `account` and `region`.
+    pub fn arn(&self, region: &str, account: &str) -> String {
+        match self {
+            Secret::SecretsManager { arn, .. } => arn.clone(),
+            Secret::Ssm { parameter } if parameter.starts_with("arn:") => parameter.clone(),
+            Secret::Ssm { parameter } => format!(
+                "arn:{}:ssm:{region}:{account}:parameter/{}",
+                partition(region),
+                parameter.trim_start_matches('/')
+            ),
+        }
+    }
+
+    /// The parameter's name as Parameter Store knows it (`/app/token`), for a parameter.
+    pub fn parameter_name(&self) -> Option<String> {
+        match self {
+            Secret::SecretsManager { .. } => None,
+            Secret::Ssm { parameter } => Some(match parameter.split_once(":parameter/") {
+                // A hierarchical name keeps its leading slash; the ARN drops it.
+                Some((_, name)) if name.contains('/') => format!("/{name}"),
+                Some((_, name)) => name.to_string(),
+                None => parameter.clone(),
+            }),
+        }
+    }
+
+    /// The interface endpoint the tasks reach it through.
+    pub fn endpoint_service(&self) -> &'static str {
+        match self {
+            Secret::SecretsManager { .. } => "secretsmanager",
+            Secret::Ssm { .. } => "ssm",
+        }
+    }
+}
 
 /// The processor the tasks run on (Fargate's `runtimePlatform.cpuArchitecture`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -662,9 +752,20 @@ struct RawService {
     ephemeral_storage_gib: Option<Spanned<i64>>,
     health_check_grace_period: Option<Spanned<i64>>,
     env: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    secrets: Option<std::collections::BTreeMap<String, Spanned<RawSecret>>>,
+    secrets_kms_key: Option<Spanned<String>>,
     container_health_check: Option<Spanned<RawContainerHealthCheck>>,
     deployment: Option<RawRollout>,
     autoscaling: Option<Spanned<RawAutoscaling>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecret {
+    secretsmanager: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    version: Option<Spanned<String>>,
+    ssm: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -814,7 +915,7 @@ impl Checker<'_> {
         }
         let network_span = raw.network.subnets.span();
         let network = self.network(raw.network, &region)?;
-        let service = self.service(raw.service)?;
+        let service = self.service(raw.service, &region)?;
         if name == "internal" || name.starts_with("internal-") {
             return Err(self.error(
                 "name",
@@ -830,7 +931,8 @@ impl Checker<'_> {
             .autoscaling
             .as_ref()
             .map_or(service.count, |a| a.max);
-        if let Some((i, problem)) = subnet_too_small(&network, most_tasks) {
+        let endpoints = interface_services(&service.secrets).len();
+        if let Some((i, problem)) = subnet_too_small(&network, most_tasks, endpoints) {
             return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
         }
         let logs = self.logs(raw.logs, &region)?;
@@ -1192,7 +1294,7 @@ impl Checker<'_> {
         })
     }
 
-    fn service(&self, raw: RawService) -> Result<Service, ConfigError> {
+    fn service(&self, raw: RawService, region: &str) -> Result<Service, ConfigError> {
         let name = self.resource_name("service.name", &raw.name)?;
         let image = raw.image.get_ref().clone();
         if let Err(problem) = ImageRef::parse(&image) {
@@ -1355,6 +1457,31 @@ impl Checker<'_> {
             }
             environment.insert(variable, value.into_inner());
         }
+        let mut secrets = std::collections::BTreeMap::new();
+        for (variable, raw_secret) in raw.secrets.unwrap_or_default() {
+            let key = format!("service.secrets.{variable}");
+            let span = raw_secret.span();
+            if let Err(problem) = environment_name(&variable) {
+                return Err(self.error(&key, span, problem));
+            }
+            if environment.contains_key(&variable) {
+                return Err(self.error(
+                    &key,
+                    span,
+                    format!("{variable} is also under [service.env]; a variable has one value"),
+                ));
+            }
+            secrets.insert(variable, self.secret(&key, raw_secret, region)?);
+        }
+        let secrets_kms_key = match &raw.secrets_kms_key {
+            None => None,
+            Some(key) => {
+                if let Err(problem) = kms_key_arn(key.get_ref(), region) {
+                    return Err(self.error("service.secrets_kms_key", key.span(), problem));
+                }
+                Some(key.get_ref().clone())
+            }
+        };
         let container_health_check = raw
             .container_health_check
             .map(|check| self.container_health_check(check))
@@ -1381,11 +1508,133 @@ impl Checker<'_> {
             cpu_architecture,
             ephemeral_storage_gib,
             environment,
+            secrets,
+            secrets_kms_key,
             container_health_check,
             health_check_grace_period,
             rollout,
             autoscaling,
         })
+    }
+
+    /// A secret's source: exactly one of `secretsmanager` (a secret's ARN of `region`, with an
+    /// optional JSON `key` and `version`) and `ssm` (a parameter's name or ARN of `region`).
+    fn secret(
+        &self,
+        key: &str,
+        raw: Spanned<RawSecret>,
+        region: &str,
+    ) -> Result<Secret, ConfigError> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let word = |v: &Option<Spanned<String>>,
+                    what: &str|
+         -> Result<Option<String>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(v) => {
+                    let text = v.get_ref();
+                    if text.is_empty() || text.contains(':') || text.chars().any(char::is_control) {
+                        Err(self.error(
+                            &format!("{key}.{what}"),
+                            v.span(),
+                            format!("{} is not a {what}: no `:` and not empty", Quoted(text)),
+                        ))
+                    } else {
+                        Ok(Some(text.clone()))
+                    }
+                }
+            }
+        };
+        match (&raw.secretsmanager, &raw.ssm) {
+            (Some(arn), None) => {
+                let text = arn.get_ref();
+                let parts: Vec<&str> = text.splitn(7, ':').collect();
+                let ok = parts.len() == 7
+                    && parts[0] == "arn"
+                    && parts[1] == partition(region)
+                    && parts[2] == "secretsmanager"
+                    && parts[4].len() == 12
+                    && parts[4].bytes().all(|b| b.is_ascii_digit())
+                    && parts[5] == "secret"
+                    && parts[6]
+                        .rsplit_once('-')
+                        .is_some_and(|(name, suffix)| !name.is_empty() && suffix.len() == 6);
+                if !ok {
+                    return Err(self.error(
+                        &format!("{key}.secretsmanager"),
+                        arn.span(),
+                        format!(
+                            "{} is not a secret's full ARN \
+                             (arn:{}:secretsmanager:{region}:<account>:secret:<name>-<6 characters>, \
+                             as the console shows it); name a JSON key with `key = \"...\"`",
+                            Quoted(text),
+                            partition(region)
+                        ),
+                    ));
+                }
+                if parts[3] != region {
+                    return Err(self.error(
+                        &format!("{key}.secretsmanager"),
+                        arn.span(),
+                        format!(
+                            "{} is in {}; the tasks reach Secrets Manager of {region} only \
+                             (through the stack's endpoint)",
+                            Quoted(text),
+                            Quoted(parts[3])
+                        ),
+                    ));
+                }
+                Ok(Secret::SecretsManager {
+                    arn: text.clone(),
+                    key: word(&raw.key, "key")?,
+                    version: word(&raw.version, "version")?,
+                })
+            }
+            (None, Some(parameter)) => {
+                if let Some(extra) = raw.key.as_ref().or(raw.version.as_ref()) {
+                    return Err(self.error(
+                        key,
+                        extra.span(),
+                        "`key` and `version` are for Secrets Manager; a parameter is read whole",
+                    ));
+                }
+                let text = parameter.get_ref();
+                let ok = if text.starts_with("arn:") {
+                    let parts: Vec<&str> = text.splitn(6, ':').collect();
+                    parts.len() == 6
+                        && parts[2] == "ssm"
+                        && parts[3] == region
+                        && parts[5].starts_with("parameter/")
+                } else {
+                    !text.is_empty()
+                        && text.len() <= 2048
+                        && text
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b))
+                };
+                if !ok {
+                    return Err(self.error(
+                        &format!("{key}.ssm"),
+                        parameter.span(),
+                        format!(
+                            "{} is not a parameter of {region}: give its name (`/app/token`: \
+                             letters, digits, `_.-/`) or its ARN in {region}",
+                            Quoted(text)
+                        ),
+                    ));
+                }
+                Ok(Secret::Ssm {
+                    parameter: text.clone(),
+                })
+            }
+            _ => Err(self.error(
+                key,
+                span,
+                "say where the value is: `{ secretsmanager = \"<secret ARN>\" }` (with an \
+                 optional `key` and `version`) or `{ ssm = \"<parameter name>\" }`",
+            )),
+        }
     }
 
     /// A number of `range`, in `unit`, named `key` in errors.
@@ -1711,6 +1960,18 @@ fn cron_fields(cron: &str) -> Result<(), String> {
 /// The AWS services the tasks reach through interface endpoints (S3 has a gateway endpoint).
 pub const INTERFACE_SERVICES: [&str; 3] = ["ecr.api", "ecr.dkr", "logs"];
 
+/// The interface endpoints' services for a service with `secrets`.
+fn interface_services(secrets: &std::collections::BTreeMap<String, Secret>) -> Vec<&'static str> {
+    let mut services = INTERFACE_SERVICES.to_vec();
+    for secret in secrets.values() {
+        let service = secret.endpoint_service();
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
+    services
+}
+
 /// Addresses AWS keeps in every subnet (network, router, DNS, future use, broadcast).
 const RESERVED_PER_SUBNET: u64 = 5;
 
@@ -1722,8 +1983,8 @@ const FREE_FOR_LOAD_BALANCER: u64 = 8;
 /// needs 8 free addresses beside the interface endpoints' (one each); during a deployment
 /// (maximum 200%) twice the tasks, spread over the subnets, beside the endpoints and the
 /// load balancer's own address.
-fn subnet_too_small(network: &Network, count: u32) -> Option<(usize, String)> {
-    let endpoints = INTERFACE_SERVICES.len() as u64;
+fn subnet_too_small(network: &Network, count: u32, endpoints: usize) -> Option<(usize, String)> {
+    let endpoints = endpoints as u64;
     let zones = network.subnets.len() as u64;
     let tasks = (u64::from(count) * 2).div_ceil(zones.max(1));
     let need = (FREE_FOR_LOAD_BALANCER + endpoints).max(1 + endpoints + tasks);
@@ -2112,6 +2373,55 @@ retention_days = 30
             let err = with(service, logs).expect_err(problem);
             assert_eq!(err.key, field);
             assert!(err.problem.contains(problem), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_secret_is_read_from_its_arn_with_its_key_and_version_as_ecs_writes_them() {
+        let sm = |key: Option<&str>, version: Option<&str>| Secret::SecretsManager {
+            arn: "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf".into(),
+            key: key.map(str::to_string),
+            version: version.map(str::to_string),
+        };
+        let from = |s: Secret| s.value_from("eu-west-1", "123456789012");
+        assert_eq!(
+            from(sm(None, None)),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf"
+        );
+        assert_eq!(
+            from(sm(Some("password"), None)),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf:password::"
+        );
+        assert_eq!(
+            from(sm(None, Some("AWSPREVIOUS"))),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf::AWSPREVIOUS:"
+        );
+        assert_eq!(
+            from(sm(Some("k"), Some("0123-abcd"))),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf:k::0123-abcd"
+        );
+        for (parameter, arn, name) in [
+            (
+                "/app/token",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/app/token",
+                "/app/token",
+            ),
+            (
+                "token",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/token",
+                "token",
+            ),
+            (
+                "arn:aws:ssm:eu-west-1:9:parameter/app/token",
+                "arn:aws:ssm:eu-west-1:9:parameter/app/token",
+                "/app/token",
+            ),
+        ] {
+            let secret = Secret::Ssm {
+                parameter: parameter.into(),
+            };
+            assert_eq!(secret.value_from("eu-west-1", "123456789012"), arn);
+            assert_eq!(secret.parameter_name().as_deref(), Some(name));
         }
     }
 

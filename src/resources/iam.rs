@@ -173,6 +173,40 @@ pub fn policy_document(deployment: &Deployment, names: &Names, account: &str) ->
             "Action": "s3:GetObject",
             "Resource": layer_bucket_objects(region)}));
     }
+    // The secrets the container names, exactly those (ECS reads them when a task starts:
+    // "Required IAM permissions for Amazon ECS secrets", ECS developer guide).
+    let secrets = &deployment.service.secrets;
+    let arns = |service: &str| -> Vec<String> {
+        let arns: Vec<String> = secrets
+            .values()
+            .filter(|s| s.endpoint_service() == service)
+            .map(|s| s.arn(region, account))
+            .collect();
+        crate::model::sorted(&arns)
+    };
+    let kept = arns("secretsmanager");
+    if !kept.is_empty() {
+        statements.push(serde_json::json!({"Sid": "Secrets", "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue", "Resource": kept}));
+    }
+    let parameters = arns("ssm");
+    if !parameters.is_empty() {
+        statements.push(serde_json::json!({"Sid": "Parameters", "Effect": "Allow",
+            "Action": "ssm:GetParameters", "Resource": parameters}));
+    }
+    if let Some(key) = &deployment.service.secrets_kms_key
+        && !secrets.is_empty()
+    {
+        let via: Vec<String> = deployment
+            .interface_services()
+            .iter()
+            .filter(|s| ["secretsmanager", "ssm"].contains(s))
+            .map(|s| format!("{s}.{region}.amazonaws.com"))
+            .collect();
+        statements.push(serde_json::json!({"Sid": "SecretsKey", "Effect": "Allow",
+            "Action": "kms:Decrypt", "Resource": key,
+            "Condition": {"StringEquals": {"kms:ViaService": via}}}));
+    }
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 

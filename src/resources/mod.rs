@@ -24,7 +24,10 @@ use apigateway::{
 };
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
-use network::endpoint::{self, Endpoint, GATEWAY_SERVICE, INTERFACE_SERVICES};
+use network::endpoint::{self, Endpoint, GATEWAY_SERVICE};
+
+/// The interface endpoints made only when the service's secrets need them.
+const OPTIONAL_INTERFACE_SERVICES: [&str; 2] = ["secretsmanager", "ssm"];
 use network::endpoint_access::EndpointAccess;
 use network::{route_table::RouteTable, security_group::SecurityGroup, subnet::Subnet, vpc::Vpc};
 
@@ -72,23 +75,24 @@ pub fn stack(
         &vpc,
         &security_group,
     ));
-    let mut endpoints: Vec<(&'static str, _)> = INTERFACE_SERVICES
-        .iter()
-        .map(|&service| {
-            let r = g.add(Endpoint::interface(
-                service,
-                region,
-                names,
-                &vpc,
-                &subnets,
-                endpoint::Groups {
-                    endpoints: &endpoint_group,
-                    tasks: &security_group,
-                },
-                endpoint::policy(service, deployment, names, account),
-            ));
-            (service, r)
-        })
+    let interface = |service: &'static str| {
+        Endpoint::interface(
+            service,
+            region,
+            names,
+            &vpc,
+            &subnets,
+            endpoint::Groups {
+                endpoints: &endpoint_group,
+                tasks: &security_group,
+            },
+            endpoint::policy(service, deployment, names, account),
+        )
+    };
+    let mut endpoints: Vec<(&'static str, _)> = deployment
+        .interface_services()
+        .into_iter()
+        .map(|service| (service, g.add(interface(service))))
         .collect();
     endpoints.push((
         GATEWAY_SERVICE,
@@ -280,6 +284,15 @@ pub fn stack(
     if api_key.is_none() && (was_recorded("usage_plan") || was_recorded("api_key")) {
         let plan = g.add_orphan(usage_plan());
         g.add_orphan(ApiKey::new(deployment, names, &plan));
+    }
+    // An endpoint no secret needs any more goes once the tasks have moved to a revision
+    // without that secret.
+    for service in OPTIONAL_INTERFACE_SERVICES {
+        if !endpoints.iter().any(|(s, _)| *s == service)
+            && was_recorded(&format!("endpoint/{service}"))
+        {
+            g.add_orphan(interface(service));
+        }
     }
     let exposure = (deployment.api.auth == crate::config::Auth::None).then(|| {
         "the API is open to the internet: anyone can call every route of the service (set \

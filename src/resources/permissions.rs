@@ -278,6 +278,29 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringLike": {"iam:AWSServiceName":
                 "ecs.application-autoscaling.amazonaws.com"}}}));
     }
+    let secrets: Vec<String> = env
+        .deployment
+        .service
+        .secrets
+        .values()
+        .filter(|s| s.parameter_name().is_none())
+        .map(|s| s.arn(region, account))
+        .collect();
+    if !secrets.is_empty() {
+        // `up` and `plan` check each secret exists; they never read a value.
+        statements.push(json!({"Sid": "SecretsExist", "Effect": "Allow",
+            "Action": "secretsmanager:DescribeSecret", "Resource": secrets}));
+    }
+    if env
+        .deployment
+        .service
+        .secrets
+        .values()
+        .any(|s| s.parameter_name().is_some())
+    {
+        statements.push(json!({"Sid": "ParametersExist", "Effect": "Allow",
+            "Action": "ssm:DescribeParameters", "Resource": "*"}));
+    }
     if let Some(key) = &env.deployment.repository.kms_key {
         // ECR makes a grant on the key for a repository encrypted with it.
         statements.push(json!({"Sid": "RepositoryKmsKey", "Effect": "Allow",

@@ -807,7 +807,58 @@ FAILED_TO_START = ("CannotPullContainerError: The task's image could not be pull
 # https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html;
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/resource-initialization-error.html).
 # The S3 gateway endpoint's path (prefix list, route) is not judged.
-TASK_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
+TASK_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm")
+
+# Where ECS reads a container's secrets from, by the service in its `valueFrom` ARN (a bare
+# parameter name is Parameter Store's).
+SECRET_SERVICES = {"secretsmanager": "asm", "ssm": "ssm"}
+
+
+def unreachable_secrets(service, task_definition):
+    """Why the tasks of `service` cannot read their task definition's secrets, or None: with
+    no route to the internet, ECS reads them through the VPC's interface endpoint of Secrets
+    Manager or Parameter Store, and a secret that does not exist fails the task
+    ("Retrieving secrets through interface VPC endpoints" and "ResourceInitializationError"
+    pages, ECS developer guide:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html,
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/resource-initialization-error.html)."""
+    from moto.ec2.models import ec2_backends
+    from moto.secretsmanager.models import secretsmanager_backends
+    from moto.ssm.models import ssm_backends
+
+    containers = service._backend.describe_task_definition(task_definition).container_definitions
+    wanted = [s.get("valueFrom", "") for c in containers for s in c.get("secrets") or []]
+    if not wanted:
+        return None
+    ec2 = ec2_backends[service._account_id][service.region_name]
+    net = (service.network_configuration or {}).get("awsvpcConfiguration", {})
+    try:
+        vpc_id = ec2.get_subnet((net.get("subnets") or [])[0]).vpc_id
+    except Exception:  # noqa: BLE001 (no or an unknown subnet is moto's business)
+        return None
+    for value_from in wanted:
+        kind = value_from.split(":")[2] if value_from.startswith("arn:") else "ssm"
+        short = SECRET_SERVICES.get(kind, kind)
+        endpoint = f"com.amazonaws.{service.region_name}.{kind}"
+        if not any(ep.vpc_id == vpc_id and ep.service_name == endpoint and ep.state != "deleted"
+                   for ep in ec2.vpc_end_points.values()):
+            return (f"ResourceInitializationError: unable to pull secrets or registry auth: execution "
+                    f"resource retrieval failed: unable to retrieve secret from {short}: service call has "
+                    f"been retried 5 time(s): RequestError: send request failed caused by: Post "
+                    f"\"https://{kind}.{service.region_name}.amazonaws.com/\": dial tcp :443: i/o timeout")
+        if kind == "secretsmanager":
+            arn = ":".join(value_from.split(":")[:7])
+            known = secretsmanager_backends[service._account_id][service.region_name].secrets
+            if not any(arn == getattr(secret, "arn", None) for secret in known.values()):
+                return (f"ResourceInitializationError: unable to pull secrets or registry auth: execution "
+                        f"resource retrieval failed: unable to retrieve secret from asm: ResourceNotFoundException: "
+                        f"Secrets Manager can't find the specified secret. ({arn})")
+        else:
+            if ssm_backends[service._account_id][service.region_name].get_parameter(value_from) is None:
+                name = value_from
+                return (f"ResourceInitializationError: unable to pull secrets or registry auth: execution "
+                        f"resource retrieval failed: unable to retrieve secrets from ssm: invalid parameters: {name}")
+    return None
 
 
 def _allows(rule, port, groups, ranges):
@@ -891,10 +942,14 @@ def _patch_ecs():
             service.task_definition = backend.describe_task_definition(service.task_definition).arn
         service.__dict__["_tb_rollout"] = service.__dict__["_tb_started"] = CLOCK.now()
         blocked = unreachable_endpoint(service) if settings.on("fidelity") else None
-        service.__dict__["_tb_fails"] = fails(backend, service.task_definition) or blocked is not None
+        secrets = (unreachable_secrets(service, service.task_definition)
+                   if settings.on("fidelity") and service.task_definition else None)
+        service.__dict__["_tb_fails"] = (fails(backend, service.task_definition) or blocked is not None
+                                         or secrets is not None)
         service.__dict__["_tb_fail_reason"] = (
             (f"ResourceInitializationError: unable to pull secrets or registry auth: {blocked}: "
-             "dial tcp :443: i/o timeout", "TaskFailedToStart") if blocked else FAILED_TO_START)
+             "dial tcp :443: i/o timeout", "TaskFailedToStart") if blocked
+            else (secrets, "TaskFailedToStart") if secrets else FAILED_TO_START)
         service.__dict__["_tb_primary"] = new_deployment_id()
 
     def registry(backend):

@@ -321,6 +321,38 @@ class CircuitBreaker(Bed):
         now = svc()
         self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
 
+    def test_tasks_whose_secrets_have_no_endpoint_or_do_not_exist_never_start(self):
+        vpc, subnets, sg, kwargs = Provisioning.service(self)
+        ec2, ecs = self.client("ec2"), self.client("ecs")
+        arn = self.client("secretsmanager").create_secret(Name="db", SecretString="{}")["ARN"]
+        self.client("ssm").put_parameter(Name="/app/token", Value="t", Type="SecureString")
+        kwargs["taskDefinition"] = self.client("ecs").register_task_definition(
+            family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+            containerDefinitions=[{"name": "app", "image": "app:1", "secrets": [
+                {"name": "DB", "valueFrom": f"{arn}:password::"},
+                {"name": "TOKEN", "valueFrom": "/app/token"}]}])["taskDefinition"]["taskDefinitionArn"]
+        ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        reasons = lambda: {t["stoppedReason"] for t in ecs.describe_tasks(
+            cluster="c", tasks=ecs.list_tasks(cluster="c", desiredStatus="STOPPED")["taskArns"] or ["none"])["tasks"]}
+        aws_seconds(1100)
+        self.assertEqual(self.primary(svc())["rolloutState"], "FAILED", "no Secrets Manager endpoint")
+        self.assertTrue(any("unable to retrieve secret from asm" in r and "i/o timeout" in r for r in reasons()), reasons())
+        for service in ("secretsmanager", "ssm"):
+            ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.eu-west-1.{service}",
+                                    VpcEndpointType="Interface", SubnetIds=subnets, SecurityGroupIds=[sg])
+        ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": sg}]}])
+        self.client("ssm").delete_parameter(Name="/app/token")
+        ecs.update_service(cluster="c", service="s", taskDefinition=kwargs["taskDefinition"])
+        aws_seconds(1100)
+        self.assertEqual(self.primary(svc())["rolloutState"], "FAILED", "the parameter is gone")
+        self.assertTrue(any("invalid parameters: /app/token" in r for r in reasons()), reasons())
+        self.client("ssm").put_parameter(Name="/app/token", Value="t", Type="SecureString")
+        ecs.update_service(cluster="c", service="s", taskDefinition=kwargs["taskDefinition"])
+        aws_seconds(1100)
+        self.assertEqual(self.primary(svc())["rolloutState"], "COMPLETED")
+
     def test_tasks_that_cannot_reach_an_endpoint_over_https_never_start(self):
         vpc, subnets, sg, kwargs = Provisioning.service(self)
         ec2, ecs = self.client("ec2"), self.client("ecs")

@@ -8,7 +8,8 @@
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, EphemeralStorage, HealthCheck,
     KeyValuePair, LogConfiguration, LogDriver, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
-    TaskDefinition as Revision, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    Secret as SecretRef, TaskDefinition as Revision, TaskDefinitionField, TaskDefinitionStatus,
+    TransportProtocol,
 };
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,7 @@ use crate::aws::create::create_once;
 use crate::aws::errors::has_code;
 use crate::aws::tags;
 use crate::config::names::Names;
-use crate::config::{ContainerHealthCheck, Deployment};
+use crate::config::{ContainerHealthCheck, Deployment, Secret};
 use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
@@ -41,6 +42,7 @@ pub struct TaskDefinition {
     cpu_architecture: &'static str,
     ephemeral_storage_gib: Option<i32>,
     environment: std::collections::BTreeMap<String, String>,
+    secrets: std::collections::BTreeMap<String, Secret>,
     health_check: Option<ContainerHealthCheck>,
     region: String,
     cluster: String,
@@ -79,6 +81,7 @@ impl TaskDefinition {
                 .ephemeral_storage_gib
                 .and_then(|g| i32::try_from(g).ok()),
             environment: svc.environment.clone(),
+            secrets: svc.secrets.clone(),
             health_check: svc.container_health_check.clone(),
             region: deployment.region.clone(),
             cluster: names.cluster.clone(),
@@ -118,7 +121,20 @@ impl TaskDefinition {
         }
     }
 
-    fn container(&self, log_group: &str, image: &str) -> anyhow::Result<ContainerDefinition> {
+    /// Each secret variable and where ECS reads it from, in `account`.
+    fn secret_refs(&self, account: &str) -> Vec<(String, String)> {
+        self.secrets
+            .iter()
+            .map(|(name, secret)| (name.clone(), secret.value_from(&self.region, account)))
+            .collect()
+    }
+
+    fn container(
+        &self,
+        log_group: &str,
+        image: &str,
+        account: &str,
+    ) -> anyhow::Result<ContainerDefinition> {
         let log = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
             .options("awslogs-group", log_group)
@@ -148,6 +164,18 @@ impl TaskDefinition {
                     .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
                     .collect()
             }))
+            .set_secrets(
+                (!self.secrets.is_empty())
+                    .then(|| {
+                        self.secret_refs(account)
+                            .into_iter()
+                            .map(|(name, from)| {
+                                SecretRef::builder().name(name).value_from(from).build()
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .transpose()?,
+            )
             .set_health_check(
                 self.health_check
                     .as_ref()
@@ -202,7 +230,7 @@ impl TaskDefinition {
                 self.image
             )
         })?;
-        let container = self.container(&inputs.need(&self.log_group)?.name, &image)?;
+        let container = self.container(&inputs.need(&self.log_group)?.name, &image, &cx.account)?;
         let our_tags = tags::ecs(&cx.tags(&self.family));
         let out = cx
             .single
@@ -335,6 +363,18 @@ fn environment_words<N: std::fmt::Display, V: std::fmt::Display>(
 ) -> String {
     let words: Vec<String> = vars
         .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    if words.is_empty() {
+        "(none)".to_string()
+    } else {
+        words.join(", ")
+    }
+}
+
+/// Secret variables in `plan`'s words: `NAME from <valueFrom>` by name, or `(none)`.
+fn secret_words<'a>(refs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let words: Vec<String> = refs
+        .map(|(name, from)| format!("{name} from {from}"))
         .collect();
     if words.is_empty() {
         "(none)".to_string()
@@ -487,7 +527,7 @@ impl Resource for TaskDefinition {
         }
     }
 
-    fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let td = &live.revision;
         let container = td.container_definitions().first();
         let mut diff = Diff::none();
@@ -591,6 +631,21 @@ impl Resource for TaskDefinition {
         for ((field, have), (_, want)) in live_container.iter().zip(self.wanted_container()) {
             diff.compare(field, Some(have.as_str()), want);
         }
+        let live_secrets: std::collections::BTreeMap<&str, &str> = container
+            .map(ContainerDefinition::secrets)
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (s.name(), s.value_from()))
+            .collect();
+        diff.compare(
+            "secrets",
+            Some(&secret_words(live_secrets.into_iter())),
+            secret_words(
+                self.secret_refs(&env.account)
+                    .iter()
+                    .map(|(n, f)| (n.as_str(), f.as_str())),
+            ),
+        );
         let architecture = td
             .runtime_platform()
             .and_then(RuntimePlatform::cpu_architecture)

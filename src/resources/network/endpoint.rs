@@ -25,9 +25,6 @@ use crate::model::{
 };
 use crate::state::Intent;
 
-/// The AWS services reached through interface endpoints.
-pub const INTERFACE_SERVICES: [&str; 3] = crate::config::INTERFACE_SERVICES;
-
 /// The AWS service reached through the gateway endpoint.
 pub const GATEWAY_SERVICE: &str = "s3";
 
@@ -102,6 +99,25 @@ pub fn policy(
             serde_json::json!(["logs:CreateLogStream", "logs:PutLogEvents"]),
             iam::log_streams(deployment, names, account).into(),
         )],
+        "secretsmanager" | "ssm" => {
+            let arns: Vec<String> = deployment
+                .service
+                .secrets
+                .values()
+                .filter(|secret| secret.endpoint_service() == service)
+                .map(|secret| secret.arn(&deployment.region, account))
+                .collect();
+            let action = if service == "ssm" {
+                "ssm:GetParameters"
+            } else {
+                "secretsmanager:GetSecretValue"
+            };
+            vec![allow(
+                "ReadTheSecrets",
+                action.into(),
+                crate::model::sorted(&arns).into(),
+            )]
+        }
         "s3" => vec![allow(
             "ImageLayers",
             "s3:GetObject".into(),
