@@ -239,7 +239,31 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
     let endpoint = CountingEndpoint::start();
     let anchor = "health_check_path = \"/actuator/health\"";
     // (what is broken, lines added under [service], the key the error names, what it says)
-    let cases: [(&str, &str, &str, &str); 24] = [
+    let cases: [(&str, &str, &str, &str); 28] = [
+        (
+            "a managed policy that is not an ARN",
+            "[service.task_role]\npolicy_arns = [\"AmazonS3ReadOnlyAccess\"]",
+            "service.task_role.policy_arns[0]",
+            "not a managed policy's ARN",
+        ),
+        (
+            "an action without its service",
+            "[service.task_role]\n[[service.task_role.statements]]\nactions = [\"SendMessage\"]\nresources = [\"*\"]",
+            "service.task_role.statements[0].actions[0]",
+            "not an IAM action",
+        ),
+        (
+            "a resource that is not an ARN",
+            "[service.task_role]\n[[service.task_role.statements]]\nactions = [\"sqs:SendMessage\"]\nresources = [\"jobs\"]",
+            "service.task_role.statements[0].resources[0]",
+            "not an ARN",
+        ),
+        (
+            "an empty task role",
+            "[service.task_role]",
+            "service.task_role",
+            "needs `policy_arns` or `statements`",
+        ),
         (
             "a secret's ARN without its suffix",
             "[service.secrets]\nDB = { secretsmanager = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:db\" }",
@@ -400,6 +424,35 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
             );
             assert!(!ws.state_file().exists(), "{what}, {command}");
         }
+    }
+    for (lines, key, says) in [
+        (
+            "endpoints = [\"logs\"]",
+            "network.endpoints[0]",
+            "always makes the logs endpoint",
+        ),
+        (
+            "endpoints = [\"SQS\"]",
+            "network.endpoints[0]",
+            "not an AWS service's endpoint name",
+        ),
+        (
+            "endpoints = [\"sqs\", \"sqs\"]",
+            "network.endpoints[1]",
+            "listed twice",
+        ),
+    ] {
+        let anchor = "vpc_cidr = \"10.0.0.0/16\"";
+        let ws = Workspace::new(&[(anchor, &format!("{anchor}\n{lines}"))]);
+        let run = gwfargate(ws.path(), &endpoint.url)
+            .args(["plan", "--env", "env1.toml"])
+            .assert()
+            .code(2);
+        let (_, stderr) = output(&run);
+        assert!(
+            stderr.contains(&format!("`{key}`")) && stderr.contains(says),
+            "{lines}: {stderr}"
+        );
     }
     assert_eq!(
         endpoint.connections(),

@@ -52,6 +52,36 @@ min      = 1
 max      = 1
 "#;
 
+/// The VPC endpoints not deleted: service (last part of its name), type and policy, sorted.
+async fn live_endpoints(sdk: &aws_config::SdkConfig) -> Vec<(String, String, String)> {
+    let mut found: Vec<(String, String, String)> = aws_sdk_ec2::Client::new(sdk)
+        .describe_vpc_endpoints()
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| {
+            e.state()
+                .is_some_and(|s| s.as_str().to_lowercase() != "deleted")
+        })
+        .map(|e| {
+            (
+                e.service_name()
+                    .unwrap()
+                    .rsplit('.')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                e.vpc_endpoint_type().unwrap().as_str().to_lowercase(),
+                common::policy_text(e.policy_document().unwrap_or_default()),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 fn target() -> (ServiceNamespace, ScalableDimension, &'static str) {
     (
         ServiceNamespace::Ecs,
@@ -553,38 +583,17 @@ async fn secrets_are_checked_read_through_their_own_endpoints_and_their_endpoint
         statement("Parameters").unwrap()["Resource"],
         serde_json::json!([parameter])
     );
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let endpoints = || async {
-        let mut found: Vec<(String, String)> = ec2
-            .describe_vpc_endpoints()
-            .send()
+        live_endpoints(&sdk)
             .await
-            .unwrap()
-            .vpc_endpoints()
-            .iter()
-            .filter(|e| {
-                e.state()
-                    .is_some_and(|s| s.as_str().to_lowercase() != "deleted")
-            })
-            .map(|e| {
-                (
-                    e.service_name()
-                        .unwrap()
-                        .rsplit('.')
-                        .next()
-                        .unwrap()
-                        .to_string(),
-                    e.policy_document().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        found.sort();
-        found
+            .into_iter()
+            .map(|(service, _, policy)| (service, policy))
+            .collect::<Vec<_>>()
     };
     let now = endpoints().await;
     let names: Vec<&str> = now.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(names, ["api", "dkr", "logs", "s3", "secretsmanager", "ssm"]);
-    let secrets_policy = common::policy_text(&now[4].1);
+    let secrets_policy = &now[4].1;
     assert!(
         secrets_policy.contains(&secret)
             && secrets_policy.contains("secretsmanager:GetSecretValue"),
@@ -619,6 +628,169 @@ async fn secrets_are_checked_read_through_their_own_endpoints_and_their_endpoint
     let names: Vec<String> = endpoints().await.into_iter().map(|(s, _)| s).collect();
     assert_eq!(names, ["api", "dkr", "logs", "s3"]);
     assert!(secrets_of_revision().await.is_empty());
+    run(&["down", "--yes", "--purge"]).success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_role_gets_its_policies_and_the_endpoints_its_calls_need() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let queue = "arn:aws:sqs:eu-west-1:123456789012:jobs";
+    let table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders";
+    let role_text = format!(
+        "health_check_path = \"/actuator/health\"\n[service.task_role]\n\
+         policy_arns = [\"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess\"]\n\
+         [[service.task_role.statements]]\nactions = [\"sqs:SendMessage\"]\nresources = [\"{queue}\"]\n\
+         [[service.task_role.statements]]\nactions = [\"dynamodb:GetItem\"]\nresources = [\"{table}\"]\n"
+    );
+    let ws = Workspace::new(&[("health_check_path = \"/actuator/health\"", &role_text)]);
+    let env_file = ws.path().join("env1.toml");
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+
+    // Without the endpoints, the plan says which the statements need.
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    assert!(
+        planned.contains("the task role's statements reach dynamodb, sqs")
+            && planned.contains("add \"dynamodb\", \"sqs\" to `endpoints` under [network]"),
+        "{planned}"
+    );
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\nendpoints = [\"sqs\", \"dynamodb\"]",
+        ),
+    )
+    .unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    assert!(
+        !planned.contains("the task role's statements reach"),
+        "{planned}"
+    );
+    run(&["up", "--env", "env1.toml"]).code(3);
+    push_image(&sdk, REPO, "1.0.0").await;
+    run(&["up", "--env", "env1.toml"]).success();
+
+    let role_name = "cluster1-role-microservice1-task-eu-west-1";
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let role = iam.get_role().role_name(role_name).send().await.unwrap();
+    let role_arn = role.role().unwrap().arn().to_string();
+    let trust = common::policy_text(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert!(
+        trust.contains("ecs-tasks.amazonaws.com") && trust.contains("aws:SourceAccount"),
+        "{trust}"
+    );
+    let attached = || async {
+        iam.list_attached_role_policies()
+            .role_name(role_name)
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        attached().await,
+        ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+    );
+    let inline = || async {
+        let policy = iam
+            .get_role_policy()
+            .role_name(role_name)
+            .policy_name("cluster1-policy-microservice1-task")
+            .send()
+            .await
+            .unwrap();
+        common::policy_text(policy.policy_document())
+    };
+    let policy = inline().await;
+    assert!(
+        policy.contains("sqs:SendMessage") && policy.contains(queue) && policy.contains(table),
+        "{policy}"
+    );
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let task_role = || async {
+        let service = common::the_service(&sdk).await;
+        ecs.describe_task_definition()
+            .task_definition(service.task_definition().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .task_definition()
+            .unwrap()
+            .task_role_arn()
+            .map(str::to_string)
+    };
+    assert_eq!(task_role().await, Some(role_arn));
+    let endpoints = || async {
+        live_endpoints(&sdk)
+            .await
+            .into_iter()
+            .map(|(service, kind, _)| (service, kind))
+            .collect::<Vec<_>>()
+    };
+    let pair = |s: &str, t: &str| (s.to_string(), t.to_string());
+    assert_eq!(
+        endpoints().await,
+        [
+            pair("api", "interface"),
+            pair("dkr", "interface"),
+            pair("dynamodb", "gateway"),
+            pair("logs", "interface"),
+            pair("s3", "gateway"),
+            pair("sqs", "interface"),
+        ]
+    );
+
+    // Policies changed in place: the managed one detached, a statement dropped.
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "policy_arns = [\"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess\"]\n",
+            "",
+        )
+        .replace(
+            &format!(
+                "[[service.task_role.statements]]\nactions = [\"dynamodb:GetItem\"]\nresources = [\"{table}\"]\n"
+            ),
+            "",
+        )
+        .replace("endpoints = [\"sqs\", \"dynamodb\"]", "endpoints = [\"sqs\"]"),
+    )
+    .unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    for said in [
+        "managed_policies: arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess → (none)",
+        "policy.Statement1: ",
+        "- delete gateway endpoint cluster1-vpce-dynamodb",
+    ] {
+        let words = planned.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words.contains(said), "{said:?} in:\n{planned}");
+    }
+    run(&["up", "--env", "env1.toml", "--yes"]).success();
+    assert!(attached().await.is_empty());
+    assert!(!inline().await.contains(table));
+    assert!(!endpoints().await.iter().any(|(s, _)| s == "dynamodb"));
+
+    // No task role: the tasks get no credentials again, and the role goes.
+    let reference = std::fs::read_to_string(common::root().join("config/env1.toml")).unwrap();
+    std::fs::write(&env_file, &reference).unwrap();
+    run(&["up", "--env", "env1.toml", "--yes"]).success();
+    assert_eq!(task_role().await, None);
+    assert!(iam.get_role().role_name(role_name).send().await.is_err());
+    assert!(!endpoints().await.iter().any(|(s, _)| s == "sqs"));
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;
 }

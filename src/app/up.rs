@@ -239,7 +239,9 @@ async fn check_zones(env: &crate::model::Env) -> anyhow::Result<()> {
             ));
         }
     }
-    let names: Vec<String> = crate::config::INTERFACE_SERVICES
+    let names: Vec<String> = env
+        .deployment
+        .interface_services()
         .iter()
         .map(|service| format!("com.amazonaws.{region}.{service}"))
         .collect();

@@ -57,8 +57,22 @@ pub struct Deployment {
 impl Deployment {
     /// The AWS services the tasks reach through interface endpoints: always ECR and
     /// CloudWatch Logs, and Secrets Manager or Parameter Store when a secret is kept there.
-    pub fn interface_services(&self) -> Vec<&'static str> {
-        interface_services(&self.service.secrets)
+    pub fn interface_services(&self) -> Vec<String> {
+        interface_services(&self.service.secrets, &self.network.endpoints)
+    }
+
+    /// The AWS services the tasks reach through gateway endpoints on the route table: S3
+    /// (ECR's image layers) always, DynamoDB when the env file lists it.
+    pub fn gateway_services(&self) -> Vec<String> {
+        let mut services = vec!["s3".to_string()];
+        services.extend(
+            self.network
+                .endpoints
+                .iter()
+                .filter(|e| GATEWAY_SERVICES.contains(&e.as_str()))
+                .cloned(),
+        );
+        services
     }
 
     /// Whether the tasks can pull the image through the stack's VPC endpoints: it lives in
@@ -361,7 +375,15 @@ pub struct Network {
     /// The VPC's flow logs, to a log group of the stack.
     #[serde(default)]
     pub flow_logs: bool,
+    /// More AWS services the tasks reach through VPC endpoints (`sqs`, `dynamodb`), beyond
+    /// the ones the stack makes itself.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
 }
+
+/// The AWS services AWS reaches through gateway endpoints (on the route table) rather than
+/// interface endpoints.
+pub const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
 
 /// One private subnet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -428,6 +450,10 @@ pub struct Service {
     /// The container's own health check (Docker's `HEALTHCHECK`), run by the ECS agent.
     #[serde(default)]
     pub container_health_check: Option<ContainerHealthCheck>,
+    /// The role the container's own AWS calls run as; `None`: the tasks get no AWS
+    /// credentials.
+    #[serde(default)]
+    pub task_role: Option<TaskRole>,
     /// Seconds ECS ignores failing load balancer health checks of a new task.
     #[serde(default = "default_grace_period")]
     pub health_check_grace_period: u32,
@@ -446,6 +472,42 @@ fn default_grace_period() -> u32 {
 /// Seconds a new task's failing load balancer health checks are ignored unless the env file
 /// says otherwise: the time a small JVM service takes to start.
 pub const DEFAULT_GRACE_PERIOD: u32 = 60;
+
+/// The container's own AWS permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRole {
+    /// Managed policies (ARNs) attached to the role.
+    pub policy_arns: Vec<String>,
+    /// Statements of its inline policy.
+    pub statements: Vec<Statement>,
+}
+
+/// One statement of an IAM policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    /// `Allow` rather than `Deny`.
+    pub allow: bool,
+    /// The actions (`sqs:SendMessage`, `s3:Get*`).
+    pub actions: Vec<String>,
+    /// The resources (ARNs, `*`).
+    pub resources: Vec<String>,
+}
+
+impl TaskRole {
+    /// The AWS services its statements' actions reach, by IAM prefix (`sqs`, `dynamodb`).
+    pub fn services(&self) -> Vec<String> {
+        let mut services: Vec<String> = self
+            .statements
+            .iter()
+            .filter(|s| s.allow)
+            .flat_map(|s| s.actions.iter())
+            .filter_map(|a| a.split_once(':').map(|(service, _)| service.to_string()))
+            .collect();
+        services.sort();
+        services.dedup();
+        services
+    }
+}
 
 /// Where a secret environment variable's value is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -723,6 +785,7 @@ struct RawNetwork {
     vpc_cidr: Spanned<String>,
     subnets: Spanned<Vec<RawSubnet>>,
     flow_logs: Option<bool>,
+    endpoints: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -754,9 +817,25 @@ struct RawService {
     env: Option<std::collections::BTreeMap<String, Spanned<String>>>,
     secrets: Option<std::collections::BTreeMap<String, Spanned<RawSecret>>>,
     secrets_kms_key: Option<Spanned<String>>,
+    task_role: Option<Spanned<RawTaskRole>>,
     container_health_check: Option<Spanned<RawContainerHealthCheck>>,
     deployment: Option<RawRollout>,
     autoscaling: Option<Spanned<RawAutoscaling>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTaskRole {
+    policy_arns: Option<Vec<Spanned<String>>>,
+    statements: Option<Vec<Spanned<RawStatement>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatement {
+    effect: Option<Spanned<String>>,
+    actions: Spanned<Vec<Spanned<String>>>,
+    resources: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -931,7 +1010,7 @@ impl Checker<'_> {
             .autoscaling
             .as_ref()
             .map_or(service.count, |a| a.max);
-        let endpoints = interface_services(&service.secrets).len();
+        let endpoints = interface_services(&service.secrets, &network.endpoints).len();
         if let Some((i, problem)) = subnet_too_small(&network, most_tasks, endpoints) {
             return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
         }
@@ -1213,6 +1292,39 @@ impl Checker<'_> {
                 format!("{vpc_cidr}: a VPC's prefix length must be between /16 and /28"),
             ));
         }
+        let mut endpoints: Vec<String> = Vec::new();
+        for (i, service) in raw.endpoints.iter().flatten().enumerate() {
+            let name = service.get_ref();
+            let key = format!("network.endpoints[{i}]");
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                });
+            if !ok {
+                return Err(self.error(
+                    &key,
+                    service.span(),
+                    format!(
+                        "{} is not an AWS service's endpoint name (for example \"sqs\", \
+                         \"dynamodb\", \"kms\": the last part of com.amazonaws.<region>.<name>)",
+                        Quoted(name)
+                    ),
+                ));
+            }
+            if INTERFACE_SERVICES.contains(&name.as_str()) || name == "s3" {
+                return Err(self.error(
+                    &key,
+                    service.span(),
+                    format!("the stack always makes the {name} endpoint; leave it out"),
+                ));
+            }
+            if endpoints.contains(name) {
+                return Err(self.error(&key, service.span(), format!("{name} is listed twice")));
+            }
+            endpoints.push(name.clone());
+        }
         let span = raw.subnets.span();
         let raw_subnets = raw.subnets.into_inner();
         if raw_subnets.len() < 2 {
@@ -1291,6 +1403,7 @@ impl Checker<'_> {
             vpc_cidr,
             subnets,
             flow_logs: raw.flow_logs.unwrap_or(false),
+            endpoints,
         })
     }
 
@@ -1473,6 +1586,7 @@ impl Checker<'_> {
             }
             secrets.insert(variable, self.secret(&key, raw_secret, region)?);
         }
+        let task_role = raw.task_role.map(|role| self.task_role(role)).transpose()?;
         let secrets_kms_key = match &raw.secrets_kms_key {
             None => None,
             Some(key) => {
@@ -1510,11 +1624,148 @@ impl Checker<'_> {
             environment,
             secrets,
             secrets_kms_key,
+            task_role,
             container_health_check,
             health_check_grace_period,
             rollout,
             autoscaling,
         })
+    }
+
+    /// The task role: managed policies by ARN, and statements of actions on resources.
+    fn task_role(&self, raw: Spanned<RawTaskRole>) -> Result<TaskRole, ConfigError> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let key = "service.task_role";
+        let mut role = TaskRole {
+            policy_arns: Vec::new(),
+            statements: Vec::new(),
+        };
+        for (i, arn) in raw.policy_arns.iter().flatten().enumerate() {
+            let text = arn.get_ref();
+            let parts: Vec<&str> = text.splitn(6, ':').collect();
+            let ok = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[1].starts_with("aws")
+                && parts[2] == "iam"
+                && parts[3].is_empty()
+                && (parts[4] == "aws"
+                    || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
+                && parts[5]
+                    .strip_prefix("policy/")
+                    .is_some_and(|p| !p.is_empty());
+            if !ok {
+                return Err(self.error(
+                    &format!("{key}.policy_arns[{i}]"),
+                    arn.span(),
+                    format!(
+                        "{} is not a managed policy's ARN (arn:aws:iam::aws:policy/<name> or \
+                         arn:aws:iam::<account>:policy/<name>)",
+                        Quoted(text)
+                    ),
+                ));
+            }
+            role.policy_arns.push(text.clone());
+        }
+        // IAM attaches at most 10 managed policies to a role by default (IAM quotas).
+        if role.policy_arns.len() > 10 {
+            return Err(self.error(
+                &format!("{key}.policy_arns"),
+                span,
+                "IAM attaches at most 10 managed policies to a role; merge some into statements",
+            ));
+        }
+        for (i, raw) in raw.statements.into_iter().flatten().enumerate() {
+            let at = format!("{key}.statements[{i}]");
+            let raw = raw.into_inner();
+            let allow = match raw.effect.as_ref().map(|e| e.get_ref().as_str()) {
+                None | Some("Allow") => true,
+                Some("Deny") => false,
+                Some(other) => {
+                    return Err(self.error(
+                        &format!("{at}.effect"),
+                        raw.effect.as_ref().map_or(0..0, Spanned::span),
+                        format!(
+                            "{} is not an effect; use \"Allow\" or \"Deny\"",
+                            Quoted(other)
+                        ),
+                    ));
+                }
+            };
+            let actions: Vec<String> = raw
+                .actions
+                .get_ref()
+                .iter()
+                .map(|a| a.get_ref().clone())
+                .collect();
+            if actions.is_empty() {
+                return Err(self.error(
+                    &format!("{at}.actions"),
+                    raw.actions.span(),
+                    "name at least one action",
+                ));
+            }
+            for (j, action) in raw.actions.get_ref().iter().enumerate() {
+                let text = action.get_ref();
+                let ok = text.split_once(':').is_some_and(|(service, name)| {
+                    !service.is_empty()
+                        && service
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        && !name.is_empty()
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
+                });
+                if !ok {
+                    return Err(self.error(
+                        &format!("{at}.actions[{j}]"),
+                        action.span(),
+                        format!(
+                            "{} is not an IAM action (service:Action, e.g. sqs:SendMessage)",
+                            Quoted(text)
+                        ),
+                    ));
+                }
+            }
+            let resources: Vec<String> = raw
+                .resources
+                .get_ref()
+                .iter()
+                .map(|r| r.get_ref().clone())
+                .collect();
+            if resources.is_empty() {
+                return Err(self.error(
+                    &format!("{at}.resources"),
+                    raw.resources.span(),
+                    "name at least one resource (an ARN, or \"*\")",
+                ));
+            }
+            for (j, resource) in raw.resources.get_ref().iter().enumerate() {
+                let text = resource.get_ref();
+                if text != "*" && !text.starts_with("arn:") {
+                    return Err(self.error(
+                        &format!("{at}.resources[{j}]"),
+                        resource.span(),
+                        format!("{} is not an ARN or \"*\"", Quoted(text)),
+                    ));
+                }
+            }
+            role.statements.push(Statement {
+                allow,
+                actions,
+                resources,
+            });
+        }
+        if role.policy_arns.is_empty() && role.statements.is_empty() {
+            return Err(self.error(
+                key,
+                span,
+                "a task role needs `policy_arns` or `statements`; without [service.task_role] the \
+                 tasks get no AWS credentials",
+            ));
+        }
+        Ok(role)
     }
 
     /// A secret's source: exactly one of `secretsmanager` (a secret's ARN of `region`, with an
@@ -1960,13 +2211,21 @@ fn cron_fields(cron: &str) -> Result<(), String> {
 /// The AWS services the tasks reach through interface endpoints (S3 has a gateway endpoint).
 pub const INTERFACE_SERVICES: [&str; 3] = ["ecr.api", "ecr.dkr", "logs"];
 
-/// The interface endpoints' services for a service with `secrets`.
-fn interface_services(secrets: &std::collections::BTreeMap<String, Secret>) -> Vec<&'static str> {
-    let mut services = INTERFACE_SERVICES.to_vec();
-    for secret in secrets.values() {
-        let service = secret.endpoint_service();
-        if !services.contains(&service) {
-            services.push(service);
+/// The interface endpoints' services for a service with `secrets`, with the env file's
+/// `extra` ones.
+fn interface_services(
+    secrets: &std::collections::BTreeMap<String, Secret>,
+    extra: &[String],
+) -> Vec<String> {
+    let mut services: Vec<String> = INTERFACE_SERVICES.iter().map(|s| s.to_string()).collect();
+    let wanted = secrets
+        .values()
+        .map(|s| s.endpoint_service())
+        .chain(extra.iter().map(String::as_str))
+        .filter(|s| !GATEWAY_SERVICES.contains(s));
+    for service in wanted {
+        if !services.iter().any(|s| s == service) {
+            services.push(service.to_string());
         }
     }
     services

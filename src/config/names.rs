@@ -71,6 +71,8 @@ pub struct Names {
     pub authorizer: String,
     /// The role API Gateway assumes to call a Lambda authorizer (at most 64), unique per region.
     pub authorizer_role: String,
+    /// The role the container's own AWS calls run as (at most 64), unique per region.
+    pub task_role: String,
 }
 
 impl Names {
@@ -105,6 +107,7 @@ impl Names {
             api_key: format!("{n}-key-{s}"),
             authorizer: format!("{n}-authorizer-{s}"),
             authorizer_role: fit(&format!("{n}-role-{s}-authorizer-{}", d.region), 64),
+            task_role: fit(&format!("{n}-role-{s}-task-{}", d.region), 64),
         }
     }
 

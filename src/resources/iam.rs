@@ -24,6 +24,9 @@ pub struct StackRole {
     description: String,
     policy: serde_json::Value,
     trust: serde_json::Value,
+    /// The managed policies (ARNs) attached to it, for a role whose attachments gwfargate
+    /// manages; `None`: left as they are.
+    managed: Option<Vec<String>>,
 }
 
 impl StackRole {
@@ -36,6 +39,7 @@ impl StackRole {
             description: format!("gwfargate {}: ECS task execution", deployment.name),
             policy: policy_document(deployment, names, account),
             trust: trust_policy(&deployment.region, account),
+            managed: None,
         }
     }
 }
@@ -62,6 +66,7 @@ impl StackRole {
                 "Effect": "Allow",
                 "Principal": {"Service": "apigateway.amazonaws.com"},
                 "Action": "sts:AssumeRole"}]}),
+            managed: None,
         }
     }
 }
@@ -96,7 +101,52 @@ impl StackRole {
                 "ArnLike": {"aws:SourceArn":
                     format!("arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*")}
             }}]}),
+            managed: None,
         }
+    }
+}
+
+impl StackRole {
+    /// The role of the container's own AWS calls (`service.task_role`): the env file's managed
+    /// policies and statements, assumable by this account's ECS tasks only.
+    pub fn task(deployment: &Deployment, names: &Names, account: &str) -> StackRole {
+        let role = deployment
+            .service
+            .task_role
+            .clone()
+            .unwrap_or(crate::config::TaskRole {
+                policy_arns: Vec::new(),
+                statements: Vec::new(),
+            });
+        let statements: Vec<serde_json::Value> = role
+            .statements
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                serde_json::json!({"Sid": format!("Statement{i}"),
+                    "Effect": if st.allow { "Allow" } else { "Deny" },
+                    "Action": st.actions, "Resource": st.resources})
+            })
+            .collect();
+        StackRole {
+            key: "task_role",
+            name: names.task_role.clone(),
+            policy_name: format!(
+                "{}-policy-{}-task",
+                names.deployment, deployment.service.name
+            ),
+            description: format!("gwfargate {}: the tasks' own AWS calls", deployment.name),
+            policy: serde_json::json!({"Version": "2012-10-17", "Statement": statements}),
+            trust: trust_policy(&deployment.region, account),
+            managed: Some(role.policy_arns),
+        }
+    }
+
+    /// Whether it has no inline policy to put (a task role of managed policies only).
+    fn without_inline_policy(&self) -> bool {
+        self.policy["Statement"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
     }
 }
 
@@ -200,7 +250,7 @@ pub fn policy_document(deployment: &Deployment, names: &Names, account: &str) ->
         let via: Vec<String> = deployment
             .interface_services()
             .iter()
-            .filter(|s| ["secretsmanager", "ssm"].contains(s))
+            .filter(|s| ["secretsmanager", "ssm"].contains(&s.as_str()))
             .map(|s| format!("{s}.{region}.amazonaws.com"))
             .collect();
         statements.push(serde_json::json!({"Sid": "SecretsKey", "Effect": "Allow",
@@ -244,6 +294,9 @@ pub struct Live {
     pub role: Role,
     /// The inline policy's document; `None` when it has none (or it was not read).
     pub policy: Option<serde_json::Value>,
+    /// The attached managed policies' ARNs, when read (roles whose attachments gwfargate
+    /// manages).
+    pub attached: Option<Vec<String>>,
 }
 
 /// What the role hands its dependents.
@@ -254,6 +307,43 @@ pub struct Outputs {
 }
 
 impl StackRole {
+    /// The ARNs of the managed policies attached to the role, sorted.
+    async fn attached_policies(&self, cx: &Cx<'_>) -> anyhow::Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut pages = cx
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&self.name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.aws(|| format!("listing the attached policies of IAM role {}", self.name))?;
+            arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+        }
+        Ok(crate::model::sorted(&arns))
+    }
+
+    /// Detaches the managed policy `arn` (already detached is done).
+    async fn detach(&self, cx: &Cx<'_>, arn: &str) -> anyhow::Result<()> {
+        found(
+            cx.aws
+                .iam
+                .detach_role_policy()
+                .role_name(&self.name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .aws(|| format!("detaching {arn} from IAM role {}", self.name)),
+        )?;
+        Ok(())
+    }
+
     async fn read_policy(&self, cx: &Cx<'_>) -> anyhow::Result<Option<serde_json::Value>> {
         let out = found(
             cx.aws
@@ -313,7 +403,16 @@ impl Resource for StackRole {
         } else {
             None
         };
-        Ok(Some(Live { role, policy }))
+        let attached = if depth == Depth::Full && ours && self.managed.is_some() {
+            Some(self.attached_policies(cx).await?)
+        } else {
+            None
+        };
+        Ok(Some(Live {
+            role,
+            policy,
+            attached,
+        }))
     }
 
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
@@ -359,7 +458,19 @@ impl Resource for StackRole {
                 "ECS tasks of this account only",
             );
         }
-        if live.policy.as_ref() == Some(&self.policy) {
+        if let (Some(want), Some(have)) = (&self.managed, &live.attached) {
+            let want = crate::model::sorted(want);
+            if &want != have {
+                diff.change(
+                    "managed_policies",
+                    crate::model::listed(have),
+                    crate::model::listed(&want).unwrap_or_else(|| "(none)".to_string()),
+                );
+            }
+        }
+        if live.policy.as_ref() == Some(&self.policy)
+            || (live.policy.is_none() && self.without_inline_policy())
+        {
             return diff;
         }
         let have = statements(live.policy.as_ref());
@@ -423,13 +534,17 @@ impl Resource for StackRole {
             .role()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("CreateRole returned no role"))?;
-        Ok(Live { role, policy: None })
+        Ok(Live {
+            role,
+            policy: None,
+            attached: Some(Vec::new()),
+        })
     }
 
     async fn update(
         &self,
         cx: &Cx<'_>,
-        _live: &Live,
+        live: &Live,
         diff: &Diff,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
@@ -443,7 +558,36 @@ impl Resource for StackRole {
                 .await
                 .aws(|| format!("updating the trust policy of IAM role {}", self.name))?;
         }
+        if let (Some(want), true) = (&self.managed, diff.changes("managed_policies")) {
+            let have = live.attached.clone().unwrap_or_default();
+            for arn in want.iter().filter(|arn| !have.contains(arn)) {
+                cx.aws
+                    .iam
+                    .attach_role_policy()
+                    .role_name(&self.name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .aws(|| format!("attaching {arn} to IAM role {}", self.name))?;
+            }
+            for arn in have.iter().filter(|arn| !want.contains(arn)) {
+                self.detach(cx, arn).await?;
+            }
+        }
         if !diff.fields.iter().any(|f| f.field.starts_with("policy")) {
+            return Ok(None);
+        }
+        if self.without_inline_policy() {
+            found(
+                cx.aws
+                    .iam
+                    .delete_role_policy()
+                    .role_name(&self.name)
+                    .policy_name(&self.policy_name)
+                    .send()
+                    .await
+                    .aws(|| format!("deleting the inline policy of IAM role {}", self.name)),
+            )?;
             return Ok(None);
         }
         cx.aws
@@ -486,27 +630,8 @@ impl Resource for StackRole {
                     .aws(|| format!("deleting policy {policy} of IAM role {name}")),
             )?;
         }
-        let attached = cx
-            .aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .aws(|| format!("listing the attached policies of IAM role {name}"))?;
-        for policy in attached.attached_policies() {
-            if let Some(arn) = policy.policy_arn() {
-                found(
-                    cx.aws
-                        .iam
-                        .detach_role_policy()
-                        .role_name(name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .aws(|| format!("detaching {arn} from IAM role {name}")),
-                )?;
-            }
+        for arn in self.attached_policies(cx).await? {
+            self.detach(cx, &arn).await?;
         }
         cx.aws
             .iam
@@ -552,6 +677,7 @@ mod tests {
                 .build()
                 .expect("role"),
             policy,
+            attached: None,
         }
     }
 

@@ -24,10 +24,7 @@ use apigateway::{
 };
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
-use network::endpoint::{self, Endpoint, GATEWAY_SERVICE};
-
-/// The interface endpoints made only when the service's secrets need them.
-const OPTIONAL_INTERFACE_SERVICES: [&str; 2] = ["secretsmanager", "ssm"];
+use network::endpoint::{self, Endpoint};
 use network::endpoint_access::EndpointAccess;
 use network::{route_table::RouteTable, security_group::SecurityGroup, subnet::Subnet, vpc::Vpc};
 
@@ -75,7 +72,7 @@ pub fn stack(
         &vpc,
         &security_group,
     ));
-    let interface = |service: &'static str| {
+    let interface = |service: &str| {
         Endpoint::interface(
             service,
             region,
@@ -89,28 +86,29 @@ pub fn stack(
             endpoint::policy(service, deployment, names, account),
         )
     };
-    let mut endpoints: Vec<(&'static str, _)> = deployment
-        .interface_services()
-        .into_iter()
-        .map(|service| (service, g.add(interface(service))))
-        .collect();
-    endpoints.push((
-        GATEWAY_SERVICE,
-        g.add(Endpoint::gateway(
-            GATEWAY_SERVICE,
+    let gateway = |service: &str| {
+        Endpoint::gateway(
+            service,
             region,
             names,
             &vpc,
             &route_table,
-            endpoint::policy(GATEWAY_SERVICE, deployment, names, account),
-        )),
-    ));
-
-    let interface_endpoints: Vec<_> = endpoints
-        .iter()
-        .filter(|(service, _)| *service != GATEWAY_SERVICE)
-        .map(|(_, r)| r.clone())
+            endpoint::policy(service, deployment, names, account),
+        )
+    };
+    let mut endpoints: Vec<(String, _)> = deployment
+        .interface_services()
+        .into_iter()
+        .map(|service| {
+            let r = g.add(interface(&service));
+            (service, r)
+        })
         .collect();
+    let interface_endpoints: Vec<_> = endpoints.iter().map(|(_, r)| r.clone()).collect();
+    for service in deployment.gateway_services() {
+        let r = g.add(gateway(&service));
+        endpoints.push((service, r));
+    }
     let endpoint_access = g.add(EndpointAccess::new(
         deployment,
         names,
@@ -130,6 +128,33 @@ pub fn stack(
     }
 
     let role = g.add(iam::StackRole::task_execution(deployment, names, account));
+    let task_role = deployment.service.task_role.as_ref().map(|wanted| {
+        // The tasks reach AWS only through the VPC's endpoints.
+        let reachable: Vec<String> = deployment
+            .interface_services()
+            .into_iter()
+            .chain(deployment.gateway_services())
+            .collect();
+        let unreachable: Vec<String> = wanted
+            .services()
+            .into_iter()
+            .filter(|s| !reachable.contains(s))
+            .collect();
+        if !unreachable.is_empty() {
+            notes.push(format!(
+                "the task role's statements reach {list}, but the tasks reach AWS only through \
+                 the VPC's endpoints: add {quoted} to `endpoints` under [network] (the \
+                 endpoint's name may differ from the IAM prefix; managed policies are not read)",
+                list = unreachable.join(", "),
+                quoted = unreachable
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        g.add(iam::StackRole::task(deployment, names, account))
+    });
     let log_group = g.add(logs::LogGroup::new(deployment, names));
     let repository = match ecr::Repository::for_image(&deployment.service.image, region, account) {
         Some(repository) => Some(
@@ -158,7 +183,7 @@ pub fn stack(
     let task_definition = g.add(TaskDefinition::new(
         deployment,
         names,
-        &role,
+        (&role, task_role.as_ref()),
         &log_group,
         repository.as_ref(),
     ));
@@ -277,6 +302,9 @@ pub fn stack(
             names, &service,
         ));
     }
+    if task_role.is_none() && was_recorded("task_role") {
+        g.add_orphan(iam::StackRole::task(deployment, names, account));
+    }
     if invoker.is_none() && was_recorded("authorizer_role") {
         // The function it may invoke does not matter to its deletion.
         g.add_orphan(iam::StackRole::authorizer_invoker(deployment, names, "*"));
@@ -285,14 +313,20 @@ pub fn stack(
         let plan = g.add_orphan(usage_plan());
         g.add_orphan(ApiKey::new(deployment, names, &plan));
     }
-    // An endpoint no secret needs any more goes once the tasks have moved to a revision
-    // without that secret.
-    for service in OPTIONAL_INTERFACE_SERVICES {
-        if !endpoints.iter().any(|(s, _)| *s == service)
-            && was_recorded(&format!("endpoint/{service}"))
-        {
-            g.add_orphan(interface(service));
+    // An endpoint no secret needs and the env file no longer lists goes once the tasks have
+    // moved to a revision without that secret.
+    for (key, _) in recorded {
+        let Some(service) = key.strip_prefix("endpoint/") else {
+            continue;
+        };
+        if endpoints.iter().any(|(s, _)| s == service) {
+            continue;
         }
+        g.add_orphan(if crate::config::GATEWAY_SERVICES.contains(&service) {
+            gateway(service)
+        } else {
+            interface(service)
+        });
     }
     let exposure = (deployment.api.auth == crate::config::Auth::None).then(|| {
         "the API is open to the internet: anyone can call every route of the service (set \

@@ -278,6 +278,19 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringLike": {"iam:AWSServiceName":
                 "ecs.application-autoscaling.amazonaws.com"}}}));
     }
+    if env.deployment.service.task_role.is_some() {
+        let task = format!("arn:{partition}:iam::{account}:role/{}", names.task_role);
+        statements.push(json!({"Sid": "TaskRole", "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+                       "iam:UpdateAssumeRolePolicy", "iam:GetRolePolicy",
+                       "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+                       "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                       "iam:DeleteRolePolicy", "iam:DeleteRole"],
+            "Resource": task.clone()}));
+        statements.push(json!({"Sid": "PassTaskRoleToEcsTasks", "Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": task,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}));
+    }
     let secrets: Vec<String> = env
         .deployment
         .service

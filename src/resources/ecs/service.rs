@@ -71,7 +71,7 @@ pub struct Wiring<'a> {
     /// The tasks' security group.
     pub security_group: &'a Ref<security_group::Outputs>,
     /// The interface endpoints by service name, and the gateway endpoint.
-    pub endpoints: &'a [(&'static str, Ref<endpoint::Outputs>)],
+    pub endpoints: &'a [(String, Ref<endpoint::Outputs>)],
     /// The tasks' way to the interface endpoints.
     pub endpoint_access: &'a Ref<endpoint_access::Outputs>,
 }
@@ -941,7 +941,7 @@ mod tests {
     }
 
     fn wired(env: &Env) -> (Service, World) {
-        let endpoints = [("logs", Ref::new("endpoint/logs"))];
+        let endpoints = [("logs".to_string(), Ref::new("endpoint/logs"))];
         let subnets = [Ref::new("subnet/0")];
         let svc = Service::new(
             &env.deployment,

@@ -48,20 +48,23 @@ pub struct TaskDefinition {
     cluster: String,
     service: String,
     role: Ref<iam::Outputs>,
+    task_role: Option<Ref<iam::Outputs>>,
     log_group: Ref<logs::Outputs>,
     repository: Option<Ref<ecr::Outputs>>,
 }
 
 impl TaskDefinition {
-    /// The task definition of `deployment`'s service. With `repository`, no revision is
-    /// registered before the image is pushed (`status` would show one no service runs).
+    /// The task definition of `deployment`'s service, run with the execution `roles.0` and the
+    /// task role `roles.1`, if any. With `repository`, no revision is registered before the
+    /// image is pushed (`status` would show one no service runs).
     pub fn new(
         deployment: &Deployment,
         names: &Names,
-        role: &Ref<iam::Outputs>,
+        roles: (&Ref<iam::Outputs>, Option<&Ref<iam::Outputs>>),
         log_group: &Ref<logs::Outputs>,
         repository: Option<&Ref<ecr::Outputs>>,
     ) -> TaskDefinition {
+        let (role, task_role) = roles;
         let svc = &deployment.service;
         TaskDefinition {
             family: names.task_family.clone(),
@@ -87,6 +90,7 @@ impl TaskDefinition {
             cluster: names.cluster.clone(),
             service: names.service.clone(),
             role: role.clone(),
+            task_role: task_role.cloned(),
             log_group: log_group.clone(),
             repository: repository.cloned(),
         }
@@ -242,6 +246,12 @@ impl TaskDefinition {
             .cpu(&self.cpu)
             .memory(&self.memory)
             .execution_role_arn(&role.arn)
+            .set_task_role_arn(
+                self.task_role
+                    .as_ref()
+                    .map(|r| inputs.need(r).map(|o| o.arn))
+                    .transpose()?,
+            )
             .runtime_platform(
                 RuntimePlatform::builder()
                     .cpu_architecture(CpuArchitecture::from(self.cpu_architecture))
@@ -435,6 +445,7 @@ impl Resource for TaskDefinition {
 
     fn deps(&self) -> Vec<Dep> {
         let mut deps = vec![self.role.dep(), self.log_group.dep()];
+        deps.extend(self.task_role.iter().map(Ref::dep));
         deps.extend(self.repository.iter().map(Ref::dep));
         deps
     }
@@ -537,6 +548,14 @@ impl Resource for TaskDefinition {
                 "execution_role",
                 td.execution_role_arn(),
                 inputs.get(&self.role).map(|r| r.arn),
+            )
+            .compare(
+                "task_role",
+                Some(td.task_role_arn().unwrap_or("(none)")),
+                match &self.task_role {
+                    None => Some("(none)".to_string()),
+                    Some(r) => inputs.get(r).map(|r| r.arn),
+                },
             )
             .compare(
                 "container",
@@ -789,7 +808,7 @@ mod tests {
         let r = TaskDefinition::new(
             &env.deployment,
             &env.names,
-            &Ref::new("execution_role"),
+            (&Ref::new("execution_role"), None),
             &Ref::new("log_group"),
             None,
         );

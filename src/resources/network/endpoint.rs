@@ -25,9 +25,6 @@ use crate::model::{
 };
 use crate::state::Intent;
 
-/// The AWS service reached through the gateway endpoint.
-pub const GATEWAY_SERVICE: &str = "s3";
-
 /// Where an endpoint sits.
 enum Placement {
     /// In the subnets, behind the endpoints' security group, with private DNS. Stacks made
@@ -54,7 +51,7 @@ pub struct Groups<'a> {
 
 /// The VPC endpoint of one AWS service.
 pub struct Endpoint {
-    service: &'static str,
+    service: String,
     name: String,
     region: String,
     vpc: Ref<vpc::Outputs>,
@@ -132,7 +129,7 @@ impl Endpoint {
     /// The interface endpoint of `service` in `subnets` and `groups` (the endpoints' own, and
     /// the tasks' it must not be in), letting through `policy`.
     pub fn interface(
-        service: &'static str,
+        service: &str,
         region: &str,
         names: &Names,
         vpc: &Ref<vpc::Outputs>,
@@ -141,7 +138,7 @@ impl Endpoint {
         policy: serde_json::Value,
     ) -> Endpoint {
         Endpoint {
-            service,
+            service: service.to_string(),
             name: names.endpoint(service),
             region: region.to_string(),
             vpc: vpc.clone(),
@@ -156,7 +153,7 @@ impl Endpoint {
 
     /// The gateway endpoint of `service` on `route_table`, letting through `policy`.
     pub fn gateway(
-        service: &'static str,
+        service: &str,
         region: &str,
         names: &Names,
         vpc: &Ref<vpc::Outputs>,
@@ -164,7 +161,7 @@ impl Endpoint {
         policy: serde_json::Value,
     ) -> Endpoint {
         Endpoint {
-            service,
+            service: service.to_string(),
             name: names.endpoint(service),
             region: region.to_string(),
             vpc: vpc.clone(),
