@@ -239,7 +239,31 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
     let endpoint = CountingEndpoint::start();
     let anchor = "health_check_path = \"/actuator/health\"";
     // (what is broken, lines added under [service], the key the error names, what it says)
-    let cases: [(&str, &str, &str, &str); 28] = [
+    let cases: [(&str, &str, &str, &str); 32] = [
+        (
+            "scaling on requests",
+            "[service.autoscaling]\nmin = 1\nmax = 4\nrequests = 1000",
+            "service.autoscaling.requests",
+            "not offered",
+        ),
+        (
+            "a matcher of codes a load balancer never checks",
+            "[service.target_health_check]\nmatcher = \"100-199\"",
+            "service.target_health_check.matcher",
+            "codes 200 to 599",
+        ),
+        (
+            "a target check every second",
+            "[service.target_health_check]\ninterval = 1",
+            "service.target_health_check.interval",
+            "5 to 300",
+        ),
+        (
+            "the path said twice",
+            "[service.target_health_check]\npath = \"/health\"",
+            "service.target_health_check.path",
+            "keep one of the two",
+        ),
         (
             "a managed policy that is not an ARN",
             "[service.task_role]\npolicy_arns = [\"AmazonS3ReadOnlyAccess\"]",

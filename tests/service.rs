@@ -32,6 +32,12 @@ interval     = 15
 retries      = 5
 start_period = 60
 
+[service.target_health_check]
+interval            = 5
+healthy_threshold   = 3
+unhealthy_threshold = 4
+matcher             = "200-299"
+
 [service.deployment]
 minimum_healthy_percent = 50
 maximum_percent         = 150
@@ -169,6 +175,23 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         Some("ARM64")
     );
     assert_eq!(td.ephemeral_storage().map(|e| e.size_in_gib()), Some(30));
+
+    // The target group's health check.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let check = || async {
+        let groups = elb.describe_target_groups().send().await.unwrap();
+        let tg = groups.target_groups()[0].clone();
+        (
+            tg.health_check_interval_seconds(),
+            tg.healthy_threshold_count(),
+            tg.unhealthy_threshold_count(),
+            tg.matcher().and_then(|m| m.http_code()).map(str::to_string),
+        )
+    };
+    assert_eq!(
+        check().await,
+        (Some(5), Some(3), Some(4), Some("200-299".to_string()))
+    );
 
     // The service's health and deployment settings.
     let service = common::the_service(&sdk).await;
@@ -330,6 +353,11 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         )
         .replace("LOG_LEVEL = \"info\"", "LOG_LEVEL = \"debug\"")
         .replace("retries      = 5", "retries      = 2")
+        .replace("interval            = 5", "interval            = 15")
+        .replace(
+            "matcher             = \"200-299\"",
+            "matcher             = \"200\"",
+        )
         .replace(
             "minimum_healthy_percent = 50",
             "minimum_healthy_percent = 100",
@@ -358,6 +386,8 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         "5 retries, start period 60 s → [\"CMD-SHELL\"",
         "2 retries, start period 60 s",
         "health_check_grace_period: 90 s → 30 s",
+        "health_check_interval: 5 → 15",
+        "matcher: 200-299 → 200",
         "minimum_healthy_percent: 50% → 100%",
         "maximum_percent: 150% → 200%",
         "rollback_alarms: cluster1-5xx → (none)",
@@ -399,6 +429,10 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         Some("X86_64")
     );
     assert_eq!(td.ephemeral_storage().map(|e| e.size_in_gib()), Some(40));
+    assert_eq!(
+        check().await,
+        (Some(15), Some(3), Some(4), Some("200".to_string()))
+    );
     let service = common::the_service(&sdk).await;
     assert_eq!(
         (

@@ -411,6 +411,9 @@ pub struct Service {
     pub memory: u32,
     /// HTTP path of the target group's health check.
     pub health_check_path: String,
+    /// The rest of the target group's health check.
+    #[serde(default)]
+    pub target_health_check: TargetHealthCheck,
     /// The container's root filesystem is read-only.
     #[serde(default)]
     pub readonly_root_filesystem: bool,
@@ -602,6 +605,46 @@ impl CpuArchitecture {
         match self {
             CpuArchitecture::X86_64 => "X86_64",
             CpuArchitecture::Arm64 => "ARM64",
+        }
+    }
+}
+
+/// The target group's health check of each task, beside its path: a task serves once
+/// `healthy_threshold` checks in a row pass, `interval` seconds apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetHealthCheck {
+    /// Seconds between checks.
+    pub interval: u32,
+    /// Passing checks in a row that make a target healthy.
+    pub healthy_threshold: u32,
+    /// Failing checks in a row that make a target unhealthy.
+    pub unhealthy_threshold: u32,
+    /// The HTTP codes that pass (`200`, `200-299`, `200,204`).
+    pub matcher: String,
+    /// Seconds one check may take, if not the load balancer's default.
+    #[serde(default)]
+    pub timeout: Option<u32>,
+}
+
+impl TargetHealthCheck {
+    /// The timeout to set: the env file's, or, below a 10 s interval, one that fits in it (a
+    /// check's timeout cannot exceed its interval, and the defaults may).
+    pub fn timeout(&self) -> Option<u32> {
+        self.timeout
+            .or_else(|| (self.interval < 10).then(|| self.interval.min(6)))
+    }
+}
+
+impl Default for TargetHealthCheck {
+    /// A new task serves after about 20 s of checks instead of AWS's default 150 (30 s × 5),
+    /// so a deploy is quick and a broken task is noticed within 20 s.
+    fn default() -> TargetHealthCheck {
+        TargetHealthCheck {
+            interval: 10,
+            healthy_threshold: 2,
+            unhealthy_threshold: 2,
+            matcher: "200-399".to_string(),
+            timeout: None,
         }
     }
 }
@@ -819,6 +862,7 @@ struct RawService {
     secrets_kms_key: Option<Spanned<String>>,
     task_role: Option<Spanned<RawTaskRole>>,
     container_health_check: Option<Spanned<RawContainerHealthCheck>>,
+    target_health_check: Option<RawTargetHealthCheck>,
     deployment: Option<RawRollout>,
     autoscaling: Option<Spanned<RawAutoscaling>>,
 }
@@ -849,6 +893,17 @@ struct RawSecret {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawTargetHealthCheck {
+    path: Option<Spanned<String>>,
+    interval: Option<Spanned<i64>>,
+    healthy_threshold: Option<Spanned<i64>>,
+    unhealthy_threshold: Option<Spanned<i64>>,
+    matcher: Option<Spanned<String>>,
+    timeout: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawContainerHealthCheck {
     command: Spanned<Vec<String>>,
     interval: Option<Spanned<i64>>,
@@ -875,6 +930,7 @@ struct RawAutoscaling {
     scale_in_cooldown: Option<Spanned<i64>>,
     scale_out_cooldown: Option<Spanned<i64>>,
     schedule: Option<Vec<Spanned<RawSchedule>>>,
+    requests: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -1456,7 +1512,71 @@ impl Checker<'_> {
                 ),
             ));
         }
-        let health_check_path = match raw.health_check_path {
+        let mut target_health_check = TargetHealthCheck::default();
+        let mut raw_path = raw.health_check_path;
+        if let Some(check) = raw.target_health_check {
+            let key = "service.target_health_check";
+            if let Some(path) = check.path {
+                if raw_path.is_some() {
+                    return Err(self.error(
+                        &format!("{key}.path"),
+                        path.span(),
+                        "the path is already `service.health_check_path`; keep one of the two",
+                    ));
+                }
+                raw_path = Some(path);
+            }
+            // Network Load Balancer limits (ELB API reference, CreateTargetGroup).
+            if let Some(v) = &check.interval {
+                target_health_check.interval =
+                    self.within(&format!("{key}.interval"), v, 5..=300, "seconds")?;
+            }
+            if let Some(v) = &check.healthy_threshold {
+                target_health_check.healthy_threshold =
+                    self.within(&format!("{key}.healthy_threshold"), v, 2..=10, "checks")?;
+            }
+            if let Some(v) = &check.unhealthy_threshold {
+                target_health_check.unhealthy_threshold =
+                    self.within(&format!("{key}.unhealthy_threshold"), v, 2..=10, "checks")?;
+            }
+            if let Some(v) = &check.timeout {
+                let timeout = self.within(&format!("{key}.timeout"), v, 2..=120, "seconds")?;
+                if timeout > target_health_check.interval {
+                    return Err(self.error(
+                        &format!("{key}.timeout"),
+                        v.span(),
+                        format!(
+                            "{timeout} s is longer than the interval ({} s); a check must end \
+                             before the next begins",
+                            target_health_check.interval
+                        ),
+                    ));
+                }
+                target_health_check.timeout = Some(timeout);
+            }
+            if let Some(matcher) = &check.matcher {
+                let text = matcher.get_ref();
+                let code = |c: &str| c.parse::<u16>().is_ok_and(|c| (200..=599).contains(&c));
+                let ok = !text.is_empty()
+                    && text.split(',').all(|part| match part.split_once('-') {
+                        Some((a, b)) => code(a) && code(b) && a < b,
+                        None => code(part),
+                    });
+                if !ok {
+                    return Err(self.error(
+                        &format!("{key}.matcher"),
+                        matcher.span(),
+                        format!(
+                            "{} is not a set of HTTP codes a Network Load Balancer checks for: \
+                             codes 200 to 599, as `200`, `200,204` or `200-299`",
+                            Quoted(text)
+                        ),
+                    ));
+                }
+                target_health_check.matcher = text.clone();
+            }
+        }
+        let health_check_path = match raw_path {
             None => "/".to_string(),
             Some(path) => {
                 let value = path.get_ref();
@@ -1613,6 +1733,7 @@ impl Checker<'_> {
             cpu: u32::try_from(cpu).unwrap_or_default(),
             memory: u32::try_from(memory).unwrap_or_default(),
             health_check_path,
+            target_health_check,
             readonly_root_filesystem: raw.readonly_root_filesystem.unwrap_or(false),
             user,
             command,
@@ -2030,6 +2151,15 @@ impl Checker<'_> {
         let span = raw.span();
         let raw = raw.into_inner();
         let key = "service.autoscaling";
+        if let Some(requests) = &raw.requests {
+            return Err(self.error(
+                &format!("{key}.requests"),
+                requests.span(),
+                "scaling on requests is not offered: ECS's request-count metric exists only \
+                 behind an Application Load Balancer, and this stack's is a Network Load \
+                 Balancer; scale on `cpu` or `memory`, or on a schedule",
+            ));
+        }
         let min = self.within(&format!("{key}.min"), &raw.min, 0..=1000, "tasks")?;
         let max = self.within(&format!("{key}.max"), &raw.max, 1..=1000, "tasks")?;
         if max < min {

@@ -66,6 +66,19 @@ def _patch_elbv2():
 
     m.FakeLoadBalancer.state = property(get_state, set_state)
 
+    @_wrap(m.ELBv2Backend, "modify_target_group")
+    def modify_target_group(original, self, *args, **kwargs):
+        """moto keeps a new matcher only for HTTP(S) target groups; AWS keeps it for any target
+        group whose health check is HTTP(S), a TCP one of a Network Load Balancer included
+        ("Matcher: [HTTP/HTTPS health checks] ... For Network Load Balancers ... 200 to 599",
+        https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Matcher.html)."""
+        group = original(self, *args, **kwargs)
+        codes = _bind(original, self, *args, **kwargs).get("http_codes")
+        if settings.on("fidelity") and codes is not None \
+                and (group.health_check_protocol or "").upper() in ("HTTP", "HTTPS"):
+            group.matcher["HttpCode"] = codes
+        return group
+
     @_wrap(m.ELBv2Backend, "create_load_balancer")
     def create_load_balancer(original, self, *args, **kwargs):
         if settings.on("new_account"):

@@ -695,6 +695,16 @@ class Ordering(Bed):
 
 
 class WhatMotoDrops(Bed):
+    def test_a_tcp_target_group_with_an_http_check_keeps_a_new_matcher(self):
+        vpc, _, _ = self.network()
+        elb = self.client("elbv2")
+        tg = elb.create_target_group(Name="tg", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
+                                     HealthCheckProtocol="HTTP", HealthCheckPath="/",
+                                     Matcher={"HttpCode": "200-399"})["TargetGroups"][0]["TargetGroupArn"]
+        elb.modify_target_group(TargetGroupArn=tg, Matcher={"HttpCode": "200"})
+        group = elb.describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0]
+        self.assertEqual(group["Matcher"]["HttpCode"], "200")
+
     def test_a_log_group_takes_and_drops_a_kms_key(self):
         logs = self.client("logs")
         logs.create_log_group(logGroupName="g")

@@ -3,7 +3,7 @@
 //! deploys do not wait five minutes per task.
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    ProtocolEnum, TargetGroup as Tg, TargetGroupAttribute, TargetTypeEnum,
+    Matcher, ProtocolEnum, TargetGroup as Tg, TargetGroupAttribute, TargetTypeEnum,
 };
 use serde::{Deserialize, Serialize};
 
@@ -21,17 +21,12 @@ pub const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
 const DEREGISTRATION_DELAY_SECONDS: &str = "30";
 
-/// Seconds between health checks, and the checks in a row that make a target healthy (or
-/// unhealthy): a new task serves after about 20 s of checks instead of AWS's default 150
-/// (30 s × 5), so a deploy is quick and a broken task is noticed within 20 s.
-const HEALTH_CHECK_INTERVAL: i32 = 10;
-const HEALTHY_THRESHOLD: i32 = 2;
-
 /// The target group of the service's tasks.
 pub struct TargetGroup {
     name: String,
     port: i32,
     health_check_path: String,
+    check: crate::config::TargetHealthCheck,
     vpc: Ref<vpc::Outputs>,
 }
 
@@ -46,9 +41,21 @@ impl TargetGroup {
             name: names.target_group.clone(),
             port: i32::from(deployment.service.port),
             health_check_path: deployment.service.health_check_path.clone(),
+            check: deployment.service.target_health_check.clone(),
             vpc: vpc.clone(),
         }
     }
+}
+
+impl TargetGroup {
+    fn matcher(&self) -> Matcher {
+        Matcher::builder().http_code(&self.check.matcher).build()
+    }
+}
+
+/// A count of seconds or checks as ELB takes it; the env file's are at most 300.
+fn seconds(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// The target group, with its tags and deregistration delay when read.
@@ -174,18 +181,34 @@ impl Resource for TargetGroup {
         .compare(
             "health_check_interval",
             number(live.tg.health_check_interval_seconds()).as_deref(),
-            HEALTH_CHECK_INTERVAL.to_string(),
+            self.check.interval.to_string(),
         )
         .compare(
             "healthy_threshold",
             number(live.tg.healthy_threshold_count()).as_deref(),
-            HEALTHY_THRESHOLD.to_string(),
+            self.check.healthy_threshold.to_string(),
+        )
+        .compare(
+            "unhealthy_threshold",
+            number(live.tg.unhealthy_threshold_count()).as_deref(),
+            self.check.unhealthy_threshold.to_string(),
         )
         .compare(
             "deregistration_delay",
             live.deregistration_delay.as_deref(),
             DEREGISTRATION_DELAY_SECONDS,
         );
+        if let Some(timeout) = self.check.timeout() {
+            diff.compare(
+                "health_check_timeout",
+                number(live.tg.health_check_timeout_seconds()).as_deref(),
+                timeout.to_string(),
+            );
+        }
+        // Only judged when AWS reports it: an emulator may not keep it.
+        if let Some(codes) = live.tg.matcher().and_then(|m| m.http_code()) {
+            diff.compare("matcher", Some(codes), self.check.matcher.as_str());
+        }
         diff
     }
 
@@ -216,9 +239,11 @@ impl Resource for TargetGroup {
             .health_check_enabled(true)
             .health_check_protocol(ProtocolEnum::Http)
             .health_check_path(&self.health_check_path)
-            .health_check_interval_seconds(HEALTH_CHECK_INTERVAL)
-            .healthy_threshold_count(HEALTHY_THRESHOLD)
-            .unhealthy_threshold_count(HEALTHY_THRESHOLD)
+            .health_check_interval_seconds(seconds(self.check.interval))
+            .healthy_threshold_count(seconds(self.check.healthy_threshold))
+            .unhealthy_threshold_count(seconds(self.check.unhealthy_threshold))
+            .matcher(self.matcher())
+            .set_health_check_timeout_seconds(self.check.timeout().map(seconds))
             .set_tags(Some(tags::elb(&our_tags)))
             .send()
             .await
@@ -247,6 +272,9 @@ impl Resource for TargetGroup {
             "health_check_path",
             "health_check_interval",
             "healthy_threshold",
+            "unhealthy_threshold",
+            "matcher",
+            "health_check_timeout",
         ]
         .iter()
         .any(|field| diff.changes(field))
@@ -256,9 +284,11 @@ impl Resource for TargetGroup {
                 .modify_target_group()
                 .target_group_arn(&arn)
                 .health_check_path(&self.health_check_path)
-                .health_check_interval_seconds(HEALTH_CHECK_INTERVAL)
-                .healthy_threshold_count(HEALTHY_THRESHOLD)
-                .unhealthy_threshold_count(HEALTHY_THRESHOLD)
+                .health_check_interval_seconds(seconds(self.check.interval))
+                .healthy_threshold_count(seconds(self.check.healthy_threshold))
+                .unhealthy_threshold_count(seconds(self.check.unhealthy_threshold))
+                .matcher(self.matcher())
+                .set_health_check_timeout_seconds(self.check.timeout().map(seconds))
                 .send()
                 .await
                 .aws(|| format!("updating the health check of target group {}", self.name))?;
@@ -337,8 +367,9 @@ mod tests {
                 .port(port)
                 .target_type(TargetTypeEnum::Ip)
                 .health_check_path(path)
-                .health_check_interval_seconds(HEALTH_CHECK_INTERVAL)
-                .healthy_threshold_count(HEALTHY_THRESHOLD)
+                .health_check_interval_seconds(10)
+                .healthy_threshold_count(2)
+                .unhealthy_threshold_count(2)
                 .build(),
             tags: None,
             deregistration_delay: delay.map(str::to_string),
@@ -377,10 +408,26 @@ mod tests {
             .health_check_path("/actuator/health")
             .health_check_interval_seconds(30)
             .healthy_threshold_count(5)
+            .unhealthy_threshold_count(2)
+            .matcher(Matcher::builder().http_code("200").build())
             .build();
         assert_eq!(
             r.diff(&env, &defaults, &world.inputs()).words(),
-            "health_check_interval 30 → 10, healthy_threshold 5 → 2"
+            "health_check_interval 30 → 10, healthy_threshold 5 → 2, matcher 200 → 200-399"
+        );
+        // The env file's own settings.
+        let mut env = env;
+        env.deployment.service.target_health_check = crate::config::TargetHealthCheck {
+            interval: 30,
+            healthy_threshold: 5,
+            unhealthy_threshold: 3,
+            matcher: "200".to_string(),
+            timeout: None,
+        };
+        let r = TargetGroup::new(&env.deployment, &env.names, &Ref::new("vpc"));
+        assert_eq!(
+            r.diff(&env, &defaults, &world.inputs()).words(),
+            "unhealthy_threshold 2 → 3"
         );
     }
 }
