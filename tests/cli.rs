@@ -239,7 +239,19 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
     let endpoint = CountingEndpoint::start();
     let anchor = "health_check_path = \"/actuator/health\"";
     // (what is broken, lines added under [service], the key the error names, what it says)
-    let cases: [(&str, &str, &str, &str); 32] = [
+    let cases: [(&str, &str, &str, &str); 34] = [
+        (
+            "Spot on arm64",
+            "cpu_architecture = \"arm64\"\nspot = { base = 1, weight = 1 }",
+            "service.spot",
+            "runs no arm64 task",
+        ),
+        (
+            "a Spot weight of 0",
+            "spot = { weight = 0 }",
+            "service.spot.weight",
+            "1 to 1000",
+        ),
         (
             "scaling on requests",
             "[service.autoscaling]\nmin = 1\nmax = 4\nrequests = 1000",

@@ -828,3 +828,92 @@ async fn a_task_role_gets_its_policies_and_the_endpoints_its_calls_need() {
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fargate_spot_is_a_strategy_changed_in_place_and_never_from_the_launch_type() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let anchor = "health_check_path = \"/actuator/health\"";
+    let ws = Workspace::new(&[(
+        anchor,
+        &format!("{anchor}\nspot = {{ base = 1, weight = 3 }}"),
+    )]);
+    let env_file = ws.path().join("env1.toml");
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+    run(&["up", "--env", "env1.toml"]).code(3);
+    push_image(&sdk, REPO, "1.0.0").await;
+    run(&["up", "--env", "env1.toml"]).success();
+
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let clusters = ecs
+        .describe_clusters()
+        .clusters("cluster1-cluster")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        clusters.clusters()[0].capacity_providers(),
+        ["FARGATE", "FARGATE_SPOT"]
+    );
+    let placement = || async {
+        let service = common::the_service(&sdk).await;
+        (
+            service.launch_type().map(|l| l.as_str().to_string()),
+            service
+                .capacity_provider_strategy()
+                .iter()
+                .map(|i| (i.capacity_provider().to_string(), i.base(), i.weight()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let item = |p: &str, base: i32, weight: i32| (p.to_string(), base, weight);
+    assert_eq!(
+        placement().await,
+        (
+            None,
+            vec![item("FARGATE", 1, 1), item("FARGATE_SPOT", 0, 3)]
+        )
+    );
+
+    // Another weight: in place, with a new deployment.
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(&env_file, text.replace("weight = 3", "weight = 2")).unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, _) = output(&planned);
+    assert!(
+        planned.contains(
+            "capacity: FARGATE base 1 weight 1, FARGATE_SPOT base 0 weight 3 → \
+             FARGATE base 1 weight 1, FARGATE_SPOT base 0 weight 2"
+        ),
+        "{planned}"
+    );
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(
+        placement().await.1,
+        vec![item("FARGATE", 1, 1), item("FARGATE_SPOT", 0, 2)]
+    );
+
+    // Spot left out: back to the launch type. From there ECS cannot go back to a strategy, so
+    // plan and up refuse, saying how.
+    let reference = std::fs::read_to_string(common::root().join("config/env1.toml")).unwrap();
+    std::fs::write(&env_file, &reference).unwrap();
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(placement().await, (Some("FARGATE".to_string()), vec![]));
+    std::fs::write(&env_file, text.replace("weight = 3", "weight = 2")).unwrap();
+    for command in ["plan", "up"] {
+        let refused = run(&[command, "--env", "env1.toml"]).code(2);
+        let (stdout, stderr) = output(&refused);
+        assert!(
+            format!("{stdout}{stderr}")
+                .contains("ECS cannot move a service from the Fargate launch type"),
+            "{command}: {stdout}{stderr}"
+        );
+    }
+    assert_eq!(placement().await.0, Some("FARGATE".to_string()));
+    run(&["down", "--yes", "--purge"]).success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}

@@ -439,6 +439,9 @@ pub struct Service {
     /// The task's ephemeral storage in GiB, if more than Fargate's 20.
     #[serde(default)]
     pub ephemeral_storage_gib: Option<u32>,
+    /// Tasks on Fargate Spot, beside regular Fargate.
+    #[serde(default)]
+    pub spot: Option<Spot>,
     /// Plain environment variables of the container.
     #[serde(default)]
     pub environment: std::collections::BTreeMap<String, String>,
@@ -475,6 +478,16 @@ fn default_grace_period() -> u32 {
 /// Seconds a new task's failing load balancer health checks are ignored unless the env file
 /// says otherwise: the time a small JVM service takes to start.
 pub const DEFAULT_GRACE_PERIOD: u32 = 60;
+
+/// A capacity provider strategy of regular Fargate and Fargate Spot: the first `base` tasks
+/// on regular Fargate, then `weight` on Spot for every one on regular Fargate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spot {
+    /// Tasks always on regular Fargate.
+    pub base: u32,
+    /// Spot tasks per regular one beyond the base.
+    pub weight: u32,
+}
 
 /// The container's own AWS permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -856,6 +869,7 @@ struct RawService {
     stop_timeout: Option<Spanned<i64>>,
     cpu_architecture: Option<Spanned<String>>,
     ephemeral_storage_gib: Option<Spanned<i64>>,
+    spot: Option<Spanned<RawSpot>>,
     health_check_grace_period: Option<Spanned<i64>>,
     env: Option<std::collections::BTreeMap<String, Spanned<String>>>,
     secrets: Option<std::collections::BTreeMap<String, Spanned<RawSecret>>>,
@@ -865,6 +879,13 @@ struct RawService {
     target_health_check: Option<RawTargetHealthCheck>,
     deployment: Option<RawRollout>,
     autoscaling: Option<Spanned<RawAutoscaling>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpot {
+    base: Option<Spanned<i64>>,
+    weight: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1666,6 +1687,42 @@ impl Checker<'_> {
                 }
             },
         };
+        let spot = match raw.spot {
+            None => None,
+            Some(spot) => {
+                let span = spot.span();
+                let spot = spot.into_inner();
+                if cpu_architecture == CpuArchitecture::Arm64 {
+                    return Err(self.error(
+                        "service.spot",
+                        span,
+                        "Fargate Spot runs no arm64 task (AWS Fargate capacity providers); use \
+                         `cpu_architecture = \"x86_64\"` or leave Spot out",
+                    ));
+                }
+                // ECS's limits on a capacity provider strategy item (API reference).
+                let base = spot
+                    .base
+                    .as_ref()
+                    .map(|b| self.within("service.spot.base", b, 0..=100_000, "tasks"))
+                    .transpose()?
+                    .unwrap_or(0);
+                let weight = spot
+                    .weight
+                    .as_ref()
+                    .map(|w| {
+                        self.within(
+                            "service.spot.weight",
+                            w,
+                            1..=1000,
+                            "Spot tasks per regular one",
+                        )
+                    })
+                    .transpose()?
+                    .unwrap_or(1);
+                Some(Spot { base, weight })
+            }
+        };
         let health_check_grace_period = raw
             .health_check_grace_period
             .as_ref()
@@ -1742,6 +1799,7 @@ impl Checker<'_> {
             stop_timeout,
             cpu_architecture,
             ephemeral_storage_gib,
+            spot,
             environment,
             secrets,
             secrets_kms_key,

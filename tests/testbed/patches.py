@@ -1238,6 +1238,23 @@ def _patch_ecs():
         # forceNewDeployment starts a deployment of the same revision (API_UpdateService).
         changes = (props.get("task_definition") is not None or props.get("desired_count") is not None
                    or bool(props.get("force_new_deployment")))
+        strategy = props.get("capacity_provider_strategy")
+        if settings.on("fidelity") and strategy is not None:
+            current = self.services.get(f"{props.get('cluster', 'default').split('/')[-1]}:{props['service'].split('/')[-1]}")
+            if current is not None:
+                if strategy and not getattr(current, "capacity_provider_strategy", None) \
+                        and current.launch_type == "FARGATE":
+                    # Not among UpdateService's valid transitions (API_UpdateService,
+                    # capacityProviderStrategy): the Fargate launch type to a Fargate provider.
+                    raise InvalidParameterException(
+                        "Unable to update the capacity provider strategy of a service that uses the "
+                        "FARGATE launch type to a Fargate capacity provider.")
+                refusal = _capacity_refusal(self, props.get("cluster", "default"), None, strategy)
+                if refusal:
+                    raise InvalidParameterException(refusal)
+                if not strategy:
+                    # An empty strategy takes the service back to the launch type.
+                    props["launch_type"] = "FARGATE"
         if settings.on("provisioning"):
             # Whether the rollout so far completed decides what a failure rolls back to.
             before = self.services.get(f"{props.get('cluster', 'default').split('/')[-1]}:{props['service'].split('/')[-1]}")
@@ -1342,6 +1359,13 @@ def _patch_ecs():
             from moto.core.responses import ActionResult
 
             return ActionResult({"service": known})
+        strategy = self._get_param("capacityProviderStrategy") or []
+        if settings.on("fidelity"):
+            from moto.ecs.exceptions import InvalidParameterException
+
+            refusal = _capacity_refusal(self.ecs_backend, cluster, self._get_param("launchType"), strategy)
+            if refusal:
+                raise InvalidParameterException(refusal)
         result = original(self)
         name = self._get_param("serviceName")
         service = self.ecs_backend.services.get(f"{cluster.split('/')[-1]}:{name}")
@@ -1351,6 +1375,10 @@ def _patch_ecs():
                 # drops them on create.
                 service.deployment_configuration = self._get_param("deploymentConfiguration")
                 service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+                service.capacity_provider_strategy = strategy
+                if strategy:
+                    # A service placed by a strategy has no launch type (moto makes it EC2).
+                    service.launch_type = None
             if token:
                 tokens[key] = service
         return result
@@ -1384,6 +1412,25 @@ def fail(doc, account="123456789012"):
         lb.__dict__["_tb_reason"] = reason
         return {"load_balancer": lb.name, "state": lb.state}
     raise ValueError("say which resource to break: vpc_link or load_balancer")
+
+
+def _capacity_refusal(backend, cluster, launch_type, strategy):
+    """Why ECS refuses a service's capacity provider strategy, or None: with a launch type as
+    well, or naming a provider its cluster does not offer (API_CreateService and
+    API_CapacityProviderStrategyItem: "A capacity provider must be associated with the
+    cluster to be used in a capacity provider strategy")."""
+    if not strategy:
+        return None
+    if launch_type:
+        return "Specifying both a launch type and capacity provider strategy is not supported."
+    found = backend.clusters.get(cluster.split("/")[-1])
+    offered = list(getattr(found, "capacity_providers", None) or [])
+    missing = [i["capacityProvider"] for i in strategy if i["capacityProvider"] not in offered]
+    if missing:
+        return ("The specified capacity provider strategy cannot contain a capacity provider that is not "
+                f"associated with the cluster ({', '.join(missing)}). Associate the capacity provider with "
+                "the cluster or specify a valid capacity provider and try again.")
+    return None
 
 
 def _patch_logs():

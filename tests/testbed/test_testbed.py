@@ -220,6 +220,33 @@ class Provisioning(Bed):
         self.assertEqual((svc["deploymentConfiguration"]["minimumHealthyPercent"],
                           svc["deploymentConfiguration"]["maximumPercent"]), (50, 150))
 
+    def test_a_capacity_provider_strategy_needs_the_clusters_providers_and_not_the_launch_type(self):
+        _, _, _, kwargs = self.service()
+        ecs = self.client("ecs")
+        spot = [{"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                {"capacityProvider": "FARGATE_SPOT", "weight": 3}]
+        on_spot = dict(kwargs, capacityProviderStrategy=spot)
+        del on_spot["launchType"]
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**on_spot)
+        self.assertIn("not associated with the cluster", str(ctx.exception))
+        with self.assertRaises(ClientError) as ctx:
+            ecs.create_service(**dict(on_spot, launchType="FARGATE"))
+        self.assertIn("both a launch type and capacity provider strategy", str(ctx.exception))
+        ecs.put_cluster_capacity_providers(cluster="c", capacityProviders=["FARGATE", "FARGATE_SPOT"],
+                                           defaultCapacityProviderStrategy=[])
+        ecs.create_service(**on_spot)
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual([i["capacityProvider"] for i in svc["capacityProviderStrategy"]], ["FARGATE", "FARGATE_SPOT"])
+        self.assertNotIn("launchType", svc)
+        # Back to the launch type with an empty strategy; from there, not to a strategy again.
+        ecs.update_service(cluster="c", service="s", capacityProviderStrategy=[], forceNewDeployment=True)
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(svc.get("launchType"), "FARGATE")
+        with self.assertRaises(ClientError) as ctx:
+            ecs.update_service(cluster="c", service="s", capacityProviderStrategy=spot, forceNewDeployment=True)
+        self.assertIn("FARGATE launch type", str(ctx.exception))
+
     def test_a_forced_deployment_of_the_same_revision_is_a_new_deployment(self):
         _, _, _, kwargs = self.service()
         ecs = self.client("ecs")

@@ -17,8 +17,13 @@ use crate::state::Intent;
 pub struct Cluster {
     name: String,
     container_insights: Option<bool>,
+    /// Whether the service runs on Fargate Spot, which the cluster must offer.
+    spot: bool,
     service_linked_role: Ref<service_linked_role::Outputs>,
 }
+
+/// The capacity providers a cluster offers for Fargate Spot (and regular Fargate beside it).
+const FARGATE_PROVIDERS: [&str; 2] = ["FARGATE", "FARGATE_SPOT"];
 
 impl Cluster {
     /// The deployment's cluster, made once ECS's service-linked role exists.
@@ -30,6 +35,7 @@ impl Cluster {
         Cluster {
             name: names.cluster.clone(),
             container_insights: deployment.logs.container_insights,
+            spot: deployment.service.spot.is_some(),
             service_linked_role: service_linked_role.clone(),
         }
     }
@@ -140,6 +146,26 @@ impl Resource for Cluster {
             let have = insights(live).map(|v| if v == "enhanced" { "enabled" } else { v });
             diff.compare("container_insights", have, self.insights_word());
         }
+        // Providers are added for Spot, never taken away: another service may use them.
+        let providers = live.capacity_providers();
+        if self.spot
+            && !FARGATE_PROVIDERS
+                .iter()
+                .all(|p| providers.iter().any(|h| h == p))
+        {
+            let mut want: Vec<String> = providers.to_vec();
+            want.extend(
+                FARGATE_PROVIDERS
+                    .iter()
+                    .filter(|p| !providers.iter().any(|h| h == *p))
+                    .map(|p| p.to_string()),
+            );
+            diff.change(
+                "capacity_providers",
+                crate::model::listed(providers),
+                want.join(", "),
+            );
+        }
         diff
     }
 
@@ -156,18 +182,40 @@ impl Resource for Cluster {
     async fn update(
         &self,
         cx: &Cx<'_>,
-        _live: &Live,
-        _diff: &Diff,
+        live: &Live,
+        diff: &Diff,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
-        cx.aws
-            .ecs
-            .update_cluster_settings()
-            .cluster(&self.name)
-            .settings(self.insights())
-            .send()
-            .await
-            .aws(|| format!("setting Container Insights of ECS cluster {}", self.name))?;
+        if diff.changes("container_insights") {
+            cx.aws
+                .ecs
+                .update_cluster_settings()
+                .cluster(&self.name)
+                .settings(self.insights())
+                .send()
+                .await
+                .aws(|| format!("setting Container Insights of ECS cluster {}", self.name))?;
+        }
+        if diff.changes("capacity_providers") {
+            let mut providers: Vec<String> = live.capacity_providers().to_vec();
+            for p in FARGATE_PROVIDERS {
+                if !providers.iter().any(|h| h == p) {
+                    providers.push(p.to_string());
+                }
+            }
+            cx.aws
+                .ecs
+                .put_cluster_capacity_providers()
+                .cluster(&self.name)
+                .set_capacity_providers(Some(providers))
+                // Kept as it is: the stack's service names its own strategy.
+                .set_default_capacity_provider_strategy(Some(
+                    live.default_capacity_provider_strategy().to_vec(),
+                ))
+                .send()
+                .await
+                .aws(|| format!("adding Fargate Spot to ECS cluster {}", self.name))?;
+        }
         Ok(None)
     }
 
@@ -192,6 +240,10 @@ impl Resource for Cluster {
                     .create_cluster()
                     .cluster_name(&self.name)
                     .set_settings(self.container_insights.map(|_| vec![self.insights()]))
+                    .set_capacity_providers(
+                        self.spot
+                            .then(|| FARGATE_PROVIDERS.iter().map(|p| p.to_string()).collect()),
+                    )
                     .set_tags(Some(tags::ecs(&cx.tags(&self.name))))
                     .send()
                     .await

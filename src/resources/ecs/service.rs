@@ -14,9 +14,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Deployment as Rollout, DeploymentAlarms,
-    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState, DesiredStatus,
-    LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service as Live,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Deployment as Rollout,
+    DeploymentAlarms, DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState,
+    DesiredStatus, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service as Live,
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,7 @@ pub struct Service {
     bounds: Option<(i32, i32)>,
     grace_period: i32,
     rollout: crate::config::Rollout,
+    spot: Option<crate::config::Spot>,
     log_group: String,
     cluster: Ref<cluster::Outputs>,
     task_definition: Ref<task_definition::Outputs>,
@@ -108,6 +109,7 @@ impl Service {
             grace_period: i32::try_from(deployment.service.health_check_grace_period)
                 .unwrap_or(i32::MAX),
             rollout: deployment.service.rollout.clone(),
+            spot: deployment.service.spot,
             log_group: names.log_group.clone(),
             cluster: wiring.cluster.clone(),
             task_definition: wiring.task_definition.clone(),
@@ -305,6 +307,47 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The capacity provider strategy: regular Fargate with its base, then Spot by weight;
+    /// `None` (the Fargate launch type) without Spot.
+    fn strategy(&self) -> Option<Vec<CapacityProviderStrategyItem>> {
+        let spot = self.spot?;
+        let item = |provider: &str, base: u32, weight: u32| {
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(provider)
+                .base(i32::try_from(base).unwrap_or(i32::MAX))
+                .weight(i32::try_from(weight).unwrap_or(i32::MAX))
+                .build()
+        };
+        [
+            item("FARGATE", spot.base, 1),
+            item("FARGATE_SPOT", 0, spot.weight),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+    }
+}
+
+/// Where a service's tasks run, in `plan`'s words.
+fn placement_words(strategy: &[CapacityProviderStrategyItem]) -> String {
+    if strategy.is_empty() {
+        return "launch type FARGATE".to_string();
+    }
+    strategy
+        .iter()
+        .map(|i| {
+            format!(
+                "{} base {} weight {}",
+                i.capacity_provider(),
+                i.base(),
+                i.weight()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Alarms that roll a deployment back, in `plan`'s words.
 fn alarm_words(names: &[String]) -> String {
     if names.is_empty() {
@@ -480,6 +523,26 @@ impl Resource for Service {
             Some(&live.desired_count().to_string()),
             self.wanted_desired(live.desired_count()).to_string(),
         );
+        let have = live.capacity_provider_strategy();
+        let want = self.strategy().unwrap_or_default();
+        if placement_words(have) != placement_words(&want) {
+            diff.change(
+                "capacity",
+                Some(placement_words(have)),
+                placement_words(&want),
+            );
+            // UpdateService's valid transitions leave out the Fargate launch type to a
+            // Fargate capacity provider (API_UpdateService, capacityProviderStrategy).
+            if have.is_empty() && live.launch_type().is_some() {
+                diff.refuse = Some(format!(
+                    "ECS cannot move a service from the Fargate launch type to a capacity \
+                     provider strategy (Fargate Spot); the service must be made again: run `{}` \
+                     then `{}`, or leave `spot` out",
+                    env.hints.command("down"),
+                    env.hints.command("up")
+                ));
+            }
+        }
         if env.choices.force_new_deployment {
             diff.change(
                 "tasks",
@@ -610,7 +673,8 @@ impl Resource for Service {
                     .service_name(&self.name)
                     .task_definition(&task_definition)
                     .desired_count(self.desired)
-                    .launch_type(LaunchType::Fargate)
+                    .set_launch_type(self.spot.is_none().then_some(LaunchType::Fargate))
+                    .set_capacity_provider_strategy(self.strategy())
                     .network_configuration(network.clone())
                     .load_balancers(load_balancer.clone())
                     .deployment_configuration(self.deployment_configuration()?)
@@ -654,6 +718,13 @@ impl Resource for Service {
         if diff.changes("tasks") {
             update = update.force_new_deployment(true);
         }
+        if diff.changes("capacity") {
+            // An empty strategy takes the service back to the launch type; either way, only
+            // new tasks are placed otherwise.
+            update = update
+                .set_capacity_provider_strategy(Some(self.strategy().unwrap_or_default()))
+                .force_new_deployment(true);
+        }
         if diff.changes("health_check_grace_period") {
             update = update.health_check_grace_period_seconds(self.grace_period);
         }
@@ -696,7 +767,8 @@ impl Resource for Service {
             .fields
             .into_iter()
             .filter(|f| {
-                diff.changes(&f.field) && !["desired_count", "tasks"].contains(&f.field.as_str())
+                diff.changes(&f.field)
+                    && !["desired_count", "tasks", "capacity"].contains(&f.field.as_str())
             })
             .map(|f| f.field)
             .collect();
