@@ -135,11 +135,7 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_change_is_planned_as_up_then_applies_it_and_destructive_ones_need_yes() {
     // moto as it is never rolls a service out to a new task definition: the test bed does.
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(common::realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let ws = Workspace::new(&[]);
     // The image is not pushed yet: `up` makes everything else, its repository included.

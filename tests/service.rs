@@ -98,11 +98,7 @@ fn target() -> (ServiceNamespace, ScalableDimension, &'static str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(common::realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let ws = Workspace::new(&[("health_check_path = \"/actuator/health\"", EVERY_KEY)]);
     let env_file = ws.path().join("env1.toml");
@@ -515,11 +511,7 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_are_checked_read_through_their_own_endpoints_and_their_endpoints_go_with_them() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(common::realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let secret = aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()
@@ -668,11 +660,7 @@ async fn secrets_are_checked_read_through_their_own_endpoints_and_their_endpoint
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_role_gets_its_policies_and_the_endpoints_its_calls_need() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(common::realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let queue = "arn:aws:sqs:eu-west-1:123456789012:jobs";
     let table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders";
@@ -831,11 +819,7 @@ async fn a_task_role_gets_its_policies_and_the_endpoints_its_calls_need() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fargate_spot_is_a_strategy_changed_in_place_and_never_from_the_launch_type() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(common::realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let anchor = "health_check_path = \"/actuator/health\"";
     let ws = Workspace::new(&[(

@@ -1473,11 +1473,7 @@ async fn a_cloudwatch_role_the_account_already_names_is_used_and_never_replaced(
 #[tokio::test(flavor = "multi_thread")]
 async fn the_hardening_options_are_applied_read_back_and_undone() {
     // moto as it is never rolls a service out to a new task definition: the test bed does.
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(common::realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let ws = Workspace::new(&[

@@ -32,6 +32,17 @@ impl Emulator {
         Emulator::with_profile(running, "plain")
     }
 
+    /// Starts the realistic test bed at 1/500 of AWS's durations, with no faults: what a
+    /// test of a whole stack's settings needs.
+    pub fn realistic() -> Emulator {
+        let emulator = Emulator::with_profile(1, "realistic");
+        emulator.configure(realistic_settings(
+            0.002,
+            serde_json::json!({"seed": 1, "rules": []}),
+        ));
+        emulator
+    }
+
     /// Starts an emulator with a test bed profile (`plain` or `realistic`).
     pub fn with_profile(running: u32, profile: &str) -> Emulator {
         let python = root().join(".venv/bin/python");
