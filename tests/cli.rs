@@ -239,7 +239,13 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
     let endpoint = CountingEndpoint::start();
     let anchor = "health_check_path = \"/actuator/health\"";
     // (what is broken, lines added under [service], the key the error names, what it says)
-    let cases: [(&str, &str, &str, &str); 34] = [
+    let cases: [(&str, &str, &str, &str); 35] = [
+        (
+            "a key for secrets there are none of",
+            "secrets_kms_key = \"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
+            "service.secrets_kms_key",
+            "only with [service.secrets]",
+        ),
         (
             "Spot on arm64",
             "cpu_architecture = \"arm64\"\nspot = { base = 1, weight = 1 }",

@@ -115,19 +115,25 @@ fn resource_patterns_match_as_iam_matches_them() {
 async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() {
     let emulator = Emulator::with_profile(1, "realistic");
     let sdk = emulator.sdk(REGION).await;
-    // With an API key, so the cycle also makes and deletes a usage plan and a key, and with
-    // autoscaling, so it registers and deregisters a scalable target.
+    // The container reads a secret and a parameter, so the cycle checks they exist and makes
+    // their endpoints.
+    let secret = common::create_secret(&sdk, "db", "{}").await;
+    // With an API key, so the cycle also makes and deletes a usage plan and a key; with
+    // autoscaling, so it registers and deregisters a scalable target; with a task role and
+    // Fargate Spot.
+    let service_keys = format!(
+        "health_check_path = \"/actuator/health\"\nspot = {{ base = 1, weight = 1 }}\n\
+         [service.autoscaling]\nmin = 1\nmax = 2\ncpu = 60\n\
+         [[service.autoscaling.schedule]]\nname = \"night\"\ncron = \"0 20 ? * MON-FRI *\"\n\
+         min = 1\nmax = 1\n[service.secrets]\nTOKEN = {{ ssm = \"/microservice1/token\" }}\n\
+         DB = {{ secretsmanager = \"{secret}\" }}\n[service.task_role]\n\
+         [[service.task_role.statements]]\nactions = [\"sqs:SendMessage\"]\n\
+         resources = [\"arn:aws:sqs:eu-west-1:123456789012:jobs\"]"
+    );
     let ws = Workspace::new(&[
         ("auth = \"none\"", "auth = \"api_key\""),
-        (
-            "health_check_path = \"/actuator/health\"",
-            "health_check_path = \"/actuator/health\"\n[service.autoscaling]\nmin = 1\n\
-             max = 2\ncpu = 60\n[[service.autoscaling.schedule]]\nname = \"night\"\n\
-             cron = \"0 20 ? * MON-FRI *\"\nmin = 1\nmax = 1\n[service.secrets]\n\
-             TOKEN = { ssm = \"/microservice1/token\" }",
-        ),
+        ("health_check_path = \"/actuator/health\"", &service_keys),
     ]);
-    // The container reads a parameter, so the cycle checks it exists and makes its endpoint.
     aws_sdk_ssm::Client::new(&sdk)
         .put_parameter()
         .name("/microservice1/token")
@@ -171,6 +177,10 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
             (
                 "arn:aws:iam::123456789012:role/gwfargate-apigateway-cloudwatch-logs",
                 "apigateway.amazonaws.com"
+            ),
+            (
+                "arn:aws:iam::123456789012:role/cluster1-role-microservice1-task-eu-west-1",
+                "ecs-tasks.amazonaws.com"
             )
         ]
     );
@@ -231,6 +241,8 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         "application-autoscaling:DescribeScalingActivities",
         "application-autoscaling:DeregisterScalableTarget",
         "ssm:DescribeParameters",
+        "secretsmanager:DescribeSecret",
+        "iam:DeleteRole",
     ] {
         assert!(called.contains(scaling), "{scaling} in {called:?}");
     }

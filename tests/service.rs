@@ -328,6 +328,21 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         "status shows the bounds and the count:\n{status}"
     );
 
+    // A schedule fires and moves the bounds (as a scheduled action registers them): `up`
+    // leaves them, since the file's are still what it last applied.
+    aas.register_scalable_target()
+        .service_namespace(namespace.clone())
+        .scalable_dimension(dimension.clone())
+        .resource_id(id)
+        .min_capacity(3)
+        .max_capacity(4)
+        .send()
+        .await
+        .unwrap();
+    unchanged("while a schedule is in effect");
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(bounds().await, [(3, 4)]);
+
     // Each key changed: planned, then converged in place.
     let text = std::fs::read_to_string(&env_file).unwrap();
     let changed = text
@@ -387,7 +402,7 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         "minimum_healthy_percent: 50% → 100%",
         "maximum_percent: 150% → 200%",
         "rollback_alarms: cluster1-5xx → (none)",
-        "desired_count: 3 → 2",
+        "min: 3 → 1",
         "max: 4 → 2",
         "cpu_policy: target 60%, cooldown in 120 s, out 60 s → target 50%",
         "memory_policy: target 70%, cooldown in 120 s, out 60 s → (none)",
@@ -506,23 +521,13 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
     assert!(bounds().await.is_empty());
     assert!(schedules().await.is_empty());
     common::assert_nothing_left(&sdk, "after down").await;
-    let _ = dimension;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_are_checked_read_through_their_own_endpoints_and_their_endpoints_go_with_them() {
     let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
-    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name("db")
-        .secret_string("{\"password\": \"p\"}")
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let secret = common::create_secret(&sdk, "db", "{\"password\": \"p\"}").await;
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     let put = |name: &'static str| {
         ssm.put_parameter()
@@ -774,6 +779,19 @@ async fn a_task_role_gets_its_policies_and_the_endpoints_its_calls_need() {
         ]
     );
 
+    // Every endpoint lets the task role's own calls through (its IAM policy decides), and
+    // everyone else only to what the stack needs.
+    let s3 = live_endpoints(&sdk)
+        .await
+        .into_iter()
+        .find(|(service, _, _)| service == "s3")
+        .unwrap()
+        .2;
+    assert!(
+        s3.contains("TheTaskRole") && s3.contains(role_name) && s3.contains("ImageLayers"),
+        "{s3}"
+    );
+
     // Policies changed in place: the managed one detached, a statement dropped.
     let text = std::fs::read_to_string(&env_file).unwrap();
     std::fs::write(
@@ -818,7 +836,7 @@ async fn a_task_role_gets_its_policies_and_the_endpoints_its_calls_need() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn fargate_spot_is_a_strategy_changed_in_place_and_never_from_the_launch_type() {
+async fn fargate_spot_is_a_strategy_changed_in_place_both_ways() {
     let emulator = Emulator::realistic();
     let sdk = emulator.sdk(REGION).await;
     let anchor = "health_check_path = \"/actuator/health\"";
@@ -881,23 +899,20 @@ async fn fargate_spot_is_a_strategy_changed_in_place_and_never_from_the_launch_t
         vec![item("FARGATE", 1, 1), item("FARGATE_SPOT", 0, 2)]
     );
 
-    // Spot left out: back to the launch type. From there ECS cannot go back to a strategy, so
-    // plan and up refuse, saying how.
+    // Spot left out: back to the launch type, and on Spot again, each with a new deployment.
     let reference = std::fs::read_to_string(common::root().join("config/env1.toml")).unwrap();
     std::fs::write(&env_file, &reference).unwrap();
     run(&["up", "--env", "env1.toml"]).success();
     assert_eq!(placement().await, (Some("FARGATE".to_string()), vec![]));
     std::fs::write(&env_file, text.replace("weight = 3", "weight = 2")).unwrap();
-    for command in ["plan", "up"] {
-        let refused = run(&[command, "--env", "env1.toml"]).code(2);
-        let (stdout, stderr) = output(&refused);
-        assert!(
-            format!("{stdout}{stderr}")
-                .contains("ECS cannot move a service from the Fargate launch type"),
-            "{command}: {stdout}{stderr}"
-        );
-    }
-    assert_eq!(placement().await.0, Some("FARGATE".to_string()));
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(
+        placement().await,
+        (
+            None,
+            vec![item("FARGATE", 1, 1), item("FARGATE_SPOT", 0, 2)]
+        )
+    );
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;
 }

@@ -73,11 +73,9 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
             return Err(UsageError("not applied: nothing was changed".to_string()).into());
         }
     }
-    if plan
-        .changes
-        .iter()
-        .any(|c| c.kind == "subnet" && c.action == Action::Create)
-    {
+    if plan.changes.iter().any(|c| {
+        (c.kind == "subnet" || c.kind == "interface endpoint") && c.action == Action::Create
+    }) {
         check_zones(&env).await?;
     }
     env.state.save()?;
@@ -123,13 +121,21 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
 /// only whether each exists (DescribeSecret, DescribeParameters), never a value.
 pub async fn check_secrets(env: &crate::model::Env) -> anyhow::Result<()> {
     let region = &env.deployment.region;
-    let missing = |variable: &str, what: String| -> anyhow::Error {
+    let refuse = |variable: &str, what: String| -> anyhow::Error {
         UsageError(format!(
-            "{}: service.secrets.{variable}: {what} in account {} ({region}). Create it, or name \
-             one that exists; nothing was changed",
-            env.hints.env_file, env.account
+            "{}: service.secrets.{variable}: {what}; nothing was changed",
+            env.hints.env_file
         ))
         .into()
+    };
+    let missing = |variable: &str, what: String| -> anyhow::Error {
+        refuse(
+            variable,
+            format!(
+                "{what} in account {} ({region}). Create it, or name one that exists",
+                env.account
+            ),
+        )
     };
     let mut parameters: Vec<(&String, String)> = Vec::new();
     for (variable, secret) in &env.deployment.service.secrets {
@@ -147,6 +153,18 @@ pub async fn check_secrets(env: &crate::model::Env) -> anyhow::Result<()> {
             .await
             .aws(|| format!("checking that secret {arn} exists"));
         match found {
+            // DescribeSecret also finds a secret by a partial ARN, which the execution role's
+            // and the endpoint's policies would then not match.
+            Ok(found) if found.arn().is_some_and(|full| full != arn) => {
+                return Err(refuse(
+                    variable,
+                    format!(
+                        "{arn} is only part of the secret's ARN, {}: name it whole, as the \
+                         execution role may read that ARN alone",
+                        found.arn().unwrap_or_default()
+                    ),
+                ));
+            }
             Ok(_) => {}
             Err(err) if crate::aws::errors::is_not_found(&err) => {
                 return Err(missing(variable, format!("there is no secret {arn}")));

@@ -525,6 +525,16 @@ impl TaskRole {
     }
 }
 
+/// Whether `text` is a UUID (`8-4-4-4-12` hexadecimal digits), as Secrets Manager's version
+/// ids are.
+fn is_uuid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Where a secret environment variable's value is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -553,12 +563,13 @@ impl Secret {
                 if key.is_none() && version.is_none() {
                     return arn.clone();
                 }
-                // `arn:json-key:version-stage:version-id`; a stage is a word in capitals.
+                // `arn:json-key:version-stage:version-id`: a version id is a UUID, anything
+                // else a staging label (`AWSPREVIOUS`, or one of the user's own).
                 let version = version.as_deref().unwrap_or_default();
-                let (stage, id) = if version.starts_with("AWS") || version.is_empty() {
-                    (version, "")
-                } else {
+                let (stage, id) = if is_uuid(version) {
                     ("", version)
+                } else {
+                    (version, "")
                 };
                 format!("{arn}:{}:{stage}:{id}", key.as_deref().unwrap_or_default())
             }
@@ -1083,10 +1094,10 @@ impl Checker<'_> {
                 ),
             ));
         }
-        let most_tasks = service
-            .autoscaling
-            .as_ref()
-            .map_or(service.count, |a| a.max);
+        // The most tasks the autoscaler may run, its schedules' bounds included.
+        let most_tasks = service.autoscaling.as_ref().map_or(service.count, |a| {
+            a.schedules.iter().map(|s| s.max).fold(a.max, u32::max)
+        });
         let endpoints = interface_services(&service.secrets, &network.endpoints).len();
         if let Some((i, problem)) = subnet_too_small(&network, most_tasks, endpoints) {
             return Err(self.error(&format!("network.subnets[{i}].cidr"), network_span, problem));
@@ -1766,6 +1777,13 @@ impl Checker<'_> {
         let task_role = raw.task_role.map(|role| self.task_role(role)).transpose()?;
         let secrets_kms_key = match &raw.secrets_kms_key {
             None => None,
+            Some(key) if secrets.is_empty() => {
+                return Err(self.error(
+                    "service.secrets_kms_key",
+                    key.span(),
+                    "a key for the secrets is used only with [service.secrets]",
+                ));
+            }
             Some(key) => {
                 if let Err(problem) = kms_key_arn(key.get_ref(), region) {
                     return Err(self.error("service.secrets_kms_key", key.span(), problem));
@@ -2843,9 +2861,14 @@ retention_days = 30
             from(sm(None, Some("AWSPREVIOUS"))),
             "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf::AWSPREVIOUS:"
         );
+        // A staging label of the user's own is a stage too.
         assert_eq!(
-            from(sm(Some("k"), Some("0123-abcd"))),
-            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf:k::0123-abcd"
+            from(sm(None, Some("blue"))),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf::blue:"
+        );
+        assert_eq!(
+            from(sm(Some("k"), Some("a1b2c3d4-5678-90ab-cdef-0123456789ab"))),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf:k::a1b2c3d4-5678-90ab-cdef-0123456789ab"
         );
         for (parameter, arn, name) in [
             (

@@ -278,6 +278,11 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringLike": {"iam:AWSServiceName":
                 "ecs.application-autoscaling.amazonaws.com"}}}));
     }
+    if env.deployment.service.spot.is_some() {
+        statements.push(json!({"Sid": "FargateSpot", "Effect": "Allow",
+            "Action": "ecs:PutClusterCapacityProviders",
+            "Resource": arn("ecs", &format!("cluster/{}", names.cluster))}));
+    }
     if env.deployment.service.task_role.is_some() {
         let task = format!("arn:{partition}:iam::{account}:role/{}", names.task_role);
         statements.push(json!({"Sid": "TaskRole", "Effect": "Allow",

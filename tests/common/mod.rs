@@ -542,6 +542,20 @@ pub fn realistic_settings(scale: f64, faults: serde_json::Value) -> serde_json::
     })
 }
 
+/// Makes a Secrets Manager secret holding `value`; returns its full ARN.
+pub async fn create_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) -> String {
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create secret")
+        .arn()
+        .expect("secret ARN")
+        .to_string()
+}
+
 /// Fails unless nothing of any kind is left in the emulator; `context` says after what.
 pub async fn assert_nothing_left(sdk: &aws_config::SdkConfig, context: &str) {
     let left = inventory(sdk).await;

@@ -65,6 +65,13 @@ def resources(call, environ, account, region):
         if "logGroupName" in doc and not op.startswith("Describe"):
             return [arn("logs", f"log-group:{doc['logGroupName']}")]
         return ["*"]
+    if call.service == "secretsmanager":
+        # A secret's actions are authorized against the secret (its full ARN, or its name's
+        # with any suffix).
+        secret = doc.get("SecretId")
+        if not secret:
+            return ["*"]
+        return [secret if secret.startswith("arn:") else arn("secretsmanager", f"secret:{secret}-??????")]
     if call.service == "ecr":
         if "resourceArn" in doc:
             return [doc["resourceArn"]]

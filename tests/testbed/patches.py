@@ -1242,13 +1242,13 @@ def _patch_ecs():
         if settings.on("fidelity") and strategy is not None:
             current = self.services.get(f"{props.get('cluster', 'default').split('/')[-1]}:{props['service'].split('/')[-1]}")
             if current is not None:
-                if strategy and not getattr(current, "capacity_provider_strategy", None) \
-                        and current.launch_type == "FARGATE":
-                    # Not among UpdateService's valid transitions (API_UpdateService,
-                    # capacityProviderStrategy): the Fargate launch type to a Fargate provider.
+                if strategy != (getattr(current, "capacity_provider_strategy", None) or []) \
+                        and not props.get("force_new_deployment"):
+                    # ECS's own refusal, as users met it (reproio/ecs_deploy#75, pipe-cd/pipecd#6385).
                     raise InvalidParameterException(
-                        "Unable to update the capacity provider strategy of a service that uses the "
-                        "FARGATE launch type to a Fargate capacity provider.")
+                        "When switching from launch type to capacity provider strategy on an existing "
+                        "service, or making a change to a capacity provider strategy on a service that "
+                        "is already using one, you must force a new deployment.")
                 refusal = _capacity_refusal(self, props.get("cluster", "default"), None, strategy)
                 if refusal:
                     raise InvalidParameterException(refusal)
@@ -1261,6 +1261,9 @@ def _patch_ecs():
             if before is not None:
                 settle(before)
         service = original(self, props)
+        if settings.on("fidelity") and strategy:
+            # A service placed by a strategy has no launch type.
+            service.launch_type = None
         if settings.on("provisioning") and changes:
             start_rollout(self, service)
             # A lower desiredCount stops tasks at once, a higher one starts tasks (task

@@ -239,13 +239,17 @@ class Provisioning(Bed):
         svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertEqual([i["capacityProvider"] for i in svc["capacityProviderStrategy"]], ["FARGATE", "FARGATE_SPOT"])
         self.assertNotIn("launchType", svc)
-        # Back to the launch type with an empty strategy; from there, not to a strategy again.
+        # Back to the launch type with an empty strategy, and to a strategy again: each only with
+        # a new deployment.
+        with self.assertRaises(ClientError) as ctx:
+            ecs.update_service(cluster="c", service="s", capacityProviderStrategy=[])
+        self.assertIn("you must force a new deployment", str(ctx.exception))
         ecs.update_service(cluster="c", service="s", capacityProviderStrategy=[], forceNewDeployment=True)
         svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertEqual(svc.get("launchType"), "FARGATE")
-        with self.assertRaises(ClientError) as ctx:
-            ecs.update_service(cluster="c", service="s", capacityProviderStrategy=spot, forceNewDeployment=True)
-        self.assertIn("FARGATE launch type", str(ctx.exception))
+        ecs.update_service(cluster="c", service="s", capacityProviderStrategy=spot, forceNewDeployment=True)
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(len(svc["capacityProviderStrategy"]), 2)
 
     def test_a_forced_deployment_of_the_same_revision_is_a_new_deployment(self):
         _, _, _, kwargs = self.service()
@@ -1014,7 +1018,10 @@ class RateLimitsFaultsAndCallLog(Bed):
         ecs.describe_services(cluster="c", services=["s"])
         iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
         self.client("apigateway").get_rest_apis()
+        secret = self.client("secretsmanager").create_secret(Name="db", SecretString="x")["ARN"]
+        self.client("secretsmanager").describe_secret(SecretId=secret)
         calls = get("/_testbed/calls")
+        self.assertEqual(calls["secretsmanager.DescribeSecret"]["resources"], [secret])
         arn = "arn:aws:ec2:eu-west-1:123456789012"
         self.assertEqual(calls["ec2.CreateSubnet"]["resources"], [f"{arn}:subnet/*", f"{arn}:vpc/{vpc}"])
         self.assertEqual(calls["ec2.DescribeVpcs"]["resources"], ["*"])

@@ -333,11 +333,15 @@ pub struct Live {
     pub activities: Vec<ScalingActivity>,
 }
 
-/// What the autoscaling hands on: the scaled resource's id.
+/// What the autoscaling hands on: the scaled resource's id, and the bounds the env file gave
+/// when `up` last applied it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outputs {
     /// `service/<cluster>/<service>`.
     pub resource_id: String,
+    /// The env file's min and max as last applied: a schedule moves the live ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<(u32, u32)>,
 }
 
 impl Resource for Autoscaling {
@@ -444,21 +448,34 @@ impl Resource for Autoscaling {
     fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
         Outputs {
             resource_id: self.id(live),
+            applied: Some((self.settings.min, self.settings.max)),
         }
     }
 
-    fn diff(&self, _env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
-        diff.compare(
-            "min",
-            Some(&live.target.min_capacity().to_string()),
-            self.settings.min.to_string(),
-        )
-        .compare(
-            "max",
-            Some(&live.target.max_capacity().to_string()),
-            self.settings.max.to_string(),
-        );
+        // A schedule in effect has moved the live bounds: they are the env file's as long as
+        // the file's are what `up` last applied.
+        let applied = env
+            .state
+            .get(&self.key())
+            .and_then(|record| record.outputs)
+            .and_then(|outputs| serde_json::from_value::<Outputs>(outputs).ok())
+            .and_then(|outputs| outputs.applied);
+        let scheduled = !self.settings.schedules.is_empty()
+            && applied == Some((self.settings.min, self.settings.max));
+        if !scheduled {
+            diff.compare(
+                "min",
+                Some(&live.target.min_capacity().to_string()),
+                self.settings.min.to_string(),
+            )
+            .compare(
+                "max",
+                Some(&live.target.max_capacity().to_string()),
+                self.settings.max.to_string(),
+            );
+        }
         for (metric, _) in METRICS {
             let field = if metric == "cpu" {
                 "cpu_policy"

@@ -42,8 +42,8 @@ pub struct Service {
     container: String,
     port: i32,
     desired: i32,
-    /// The autoscaler's bounds: while they are set, the desired count is the autoscaler's.
-    bounds: Option<(i32, i32)>,
+    /// Whether Application Auto Scaling owns the desired count.
+    autoscaled: bool,
     grace_period: i32,
     rollout: crate::config::Rollout,
     spot: Option<crate::config::Spot>,
@@ -100,12 +100,7 @@ impl Service {
             container: names.container.clone(),
             port: i32::from(deployment.service.port),
             desired: i32::try_from(deployment.service.count).unwrap_or(i32::MAX),
-            bounds: deployment.service.autoscaling.as_ref().map(|a| {
-                (
-                    i32::try_from(a.min).unwrap_or(0),
-                    i32::try_from(a.max).unwrap_or(i32::MAX),
-                )
-            }),
+            autoscaled: deployment.service.autoscaling.is_some(),
             grace_period: i32::try_from(deployment.service.health_check_grace_period)
                 .unwrap_or(i32::MAX),
             rollout: deployment.service.rollout.clone(),
@@ -273,13 +268,12 @@ pub struct Outputs {
 
 impl Service {
     /// The desired count `up` sets when the service has `live`: the env file's `count`, or,
-    /// while the autoscaler owns the count, `live` brought into its bounds (re-applying the
-    /// env file must not undo a scale-out).
+    /// while the autoscaler owns the count, `live` itself. Re-applying the env file must not
+    /// undo a scale-out, and new bounds move the count into them on their own ("it changes
+    /// the resource's current capacity to a value that is inside of this range",
+    /// API_RegisterScalableTarget), as a schedule's do.
     fn wanted_desired(&self, live: i32) -> i32 {
-        match self.bounds {
-            Some((min, max)) => live.clamp(min, max),
-            None => self.desired,
-        }
+        if self.autoscaled { live } else { self.desired }
     }
 
     /// The deployment settings: the env file's percentages and alarms; the circuit breaker
@@ -531,17 +525,6 @@ impl Resource for Service {
                 Some(placement_words(have)),
                 placement_words(&want),
             );
-            // UpdateService's valid transitions leave out the Fargate launch type to a
-            // Fargate capacity provider (API_UpdateService, capacityProviderStrategy).
-            if have.is_empty() && live.launch_type().is_some() {
-                diff.refuse = Some(format!(
-                    "ECS cannot move a service from the Fargate launch type to a capacity \
-                     provider strategy (Fargate Spot); the service must be made again: run `{}` \
-                     then `{}`, or leave `spot` out",
-                    env.hints.command("down"),
-                    env.hints.command("up")
-                ));
-            }
         }
         if env.choices.force_new_deployment {
             diff.change(
@@ -719,8 +702,9 @@ impl Resource for Service {
             update = update.force_new_deployment(true);
         }
         if diff.changes("capacity") {
-            // An empty strategy takes the service back to the launch type; either way, only
-            // new tasks are placed otherwise.
+            // ECS takes a move between the launch type and a strategy, or a new strategy, only
+            // with a new deployment; an empty strategy takes the service back to the launch
+            // type.
             update = update
                 .set_capacity_provider_strategy(Some(self.strategy().unwrap_or_default()))
                 .force_new_deployment(true);
@@ -1102,7 +1086,7 @@ mod tests {
     }
 
     #[test]
-    fn with_autoscaling_the_count_is_only_brought_into_the_bounds() {
+    fn with_autoscaling_the_count_is_the_autoscalers() {
         let mut env = env();
         env.deployment.service.autoscaling = Some(crate::config::Autoscaling {
             min: 2,
@@ -1114,26 +1098,23 @@ mod tests {
             schedules: Vec::new(),
         });
         let (svc, world) = wired(&env);
-        // A scale-out (3) or the minimum (2) is left as it is; outside the bounds, clamped.
-        for (count, want) in [
-            (3, None),
-            (2, None),
-            (9, Some("desired_count 9 → 4")),
-            (0, Some("desired_count 0 → 2")),
-        ] {
-            let words = svc
-                .diff(&env, &live("tg-new", count), &world.inputs())
-                .words();
-            assert_eq!(
-                (!words.is_empty()).then_some(words.as_str()),
-                want,
-                "live {count}"
-            );
+        // A scale-out, or a count a schedule's bounds set (9), is left as it is: new bounds
+        // move the count themselves.
+        for count in [3, 2, 9, 0] {
+            let diff = svc.diff(&env, &live("tg-new", count), &world.inputs());
+            assert!(diff.fields.is_empty(), "live {count}: {}", diff.words());
         }
+        // Without autoscaling the env file's count is wanted again.
+        env.deployment.service.autoscaling = None;
+        let (svc, world) = wired(&env);
+        assert_eq!(
+            svc.diff(&env, &live("tg-new", 3), &world.inputs()).words(),
+            "desired_count 3 → 1"
+        );
         // A forced deployment is a change of its own.
         env.choices.force_new_deployment = true;
         assert_eq!(
-            svc.diff(&env, &live("tg-new", 3), &world.inputs()).words(),
+            svc.diff(&env, &live("tg-new", 1), &world.inputs()).words(),
             "tasks running → replaced (--force-new-deployment)"
         );
     }

@@ -71,7 +71,7 @@ pub fn policy(
         serde_json::json!({"Sid": sid, "Effect": "Allow", "Principal": "*",
                            "Action": actions, "Resource": resource})
     };
-    let statements = match service {
+    let mut statements = match service {
         "ecr.api" | "ecr.dkr" => {
             let mut list = vec![allow(
                 "AuthorizationToken",
@@ -109,19 +109,36 @@ pub fn policy(
             } else {
                 "secretsmanager:GetSecretValue"
             };
-            vec![allow(
-                "ReadTheSecrets",
-                action.into(),
-                crate::model::sorted(&arns).into(),
-            )]
+            if arns.is_empty() {
+                // Listed in `network.endpoints` for the task role's own calls, not for secrets.
+                Vec::new()
+            } else {
+                vec![allow(
+                    "ReadTheSecrets",
+                    action.into(),
+                    crate::model::sorted(&arns).into(),
+                )]
+            }
         }
         "s3" => vec![allow(
             "ImageLayers",
             "s3:GetObject".into(),
             iam::layer_bucket_objects(&deployment.region).into(),
         )],
-        _ => vec![allow("Everything", "*".into(), "*".into())],
+        _ => Vec::new(),
     };
+    // The task role's own calls go through as its IAM policy allows: the endpoint lets its
+    // principal through whole, and everyone else only to what the stack needs.
+    if deployment.service.task_role.is_some() || statements.is_empty() {
+        let partition = crate::config::partition(&deployment.region);
+        let mut everything = allow("Everything", "*".into(), "*".into());
+        if !statements.is_empty() {
+            everything["Sid"] = "TheTaskRole".into();
+            everything["Condition"] = serde_json::json!({"ArnEquals": {"aws:PrincipalArn":
+                format!("arn:{partition}:iam::{account}:role/{}", names.task_role)}});
+        }
+        statements.push(everything);
+    }
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 
