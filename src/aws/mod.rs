@@ -9,6 +9,12 @@ pub mod tags;
 pub mod wait;
 
 pub use clients::Clients;
+
+/// A count or a number of seconds as AWS's APIs take it (`i32`); the env file's are checked
+/// far below its largest value, which stands in for anything beyond it.
+pub fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 pub use errors::{AwsResultExt, found, ignore};
 
 /// A policy document as AWS answers it (IAM URL-encodes it; EC2 does not), parsed; `None`

@@ -118,8 +118,8 @@ impl Autoscaling {
             .service_namespace(ServiceNamespace::Ecs)
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .resource_id(&self.resource_id)
-            .min_capacity(count(self.settings.min))
-            .max_capacity(count(self.settings.max))
+            .min_capacity(crate::aws::int(self.settings.min))
+            .max_capacity(crate::aws::int(self.settings.max))
             .set_tags(Some(tags::map(&cx.tags(&self.service_name))))
             .send()
             .await
@@ -148,8 +148,8 @@ impl Autoscaling {
                             .predefined_metric_type(kind)
                             .build()?,
                     )
-                    .scale_in_cooldown(count(self.settings.scale_in_cooldown))
-                    .scale_out_cooldown(count(self.settings.scale_out_cooldown))
+                    .scale_in_cooldown(crate::aws::int(self.settings.scale_in_cooldown))
+                    .scale_out_cooldown(crate::aws::int(self.settings.scale_out_cooldown))
                     .build()?,
             )
             .send()
@@ -191,8 +191,8 @@ impl Autoscaling {
             .set_timezone(schedule.timezone.clone())
             .scalable_target_action(
                 ScalableTargetAction::builder()
-                    .min_capacity(count(schedule.min))
-                    .max_capacity(count(schedule.max))
+                    .min_capacity(crate::aws::int(schedule.min))
+                    .max_capacity(crate::aws::int(schedule.max))
                     .build(),
             )
             .send()
@@ -272,10 +272,6 @@ impl Autoscaling {
                 },
             )
     }
-}
-
-fn count(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 fn unsigned(n: Option<i32>) -> u32 {

@@ -99,10 +99,9 @@ impl Service {
             cluster_name: names.cluster.clone(),
             container: names.container.clone(),
             port: i32::from(deployment.service.port),
-            desired: i32::try_from(deployment.service.count).unwrap_or(i32::MAX),
+            desired: crate::aws::int(deployment.service.count),
             autoscaled: deployment.service.autoscaling.is_some(),
-            grace_period: i32::try_from(deployment.service.health_check_grace_period)
-                .unwrap_or(i32::MAX),
+            grace_period: crate::aws::int(deployment.service.health_check_grace_period),
             rollout: deployment.service.rollout.clone(),
             spot: deployment.service.spot,
             log_group: names.log_group.clone(),
@@ -286,10 +285,8 @@ impl Service {
                     .rollback(true)
                     .build(),
             )
-            .maximum_percent(i32::try_from(self.rollout.maximum_percent).unwrap_or(200))
-            .minimum_healthy_percent(
-                i32::try_from(self.rollout.minimum_healthy_percent).unwrap_or(100),
-            )
+            .maximum_percent(crate::aws::int(self.rollout.maximum_percent))
+            .minimum_healthy_percent(crate::aws::int(self.rollout.minimum_healthy_percent))
             .alarms(
                 DeploymentAlarms::builder()
                     .set_alarm_names(Some(self.rollout.alarms.clone()))
@@ -309,8 +306,8 @@ impl Service {
         let item = |provider: &str, base: u32, weight: u32| {
             CapacityProviderStrategyItem::builder()
                 .capacity_provider(provider)
-                .base(i32::try_from(base).unwrap_or(i32::MAX))
-                .weight(i32::try_from(weight).unwrap_or(i32::MAX))
+                .base(crate::aws::int(base))
+                .weight(crate::aws::int(weight))
                 .build()
         };
         [
@@ -344,11 +341,7 @@ fn placement_words(strategy: &[CapacityProviderStrategyItem]) -> String {
 
 /// Alarms that roll a deployment back, in `plan`'s words.
 fn alarm_words(names: &[String]) -> String {
-    if names.is_empty() {
-        "(none)".to_string()
-    } else {
-        names.join(", ")
-    }
+    crate::model::listed(names).unwrap_or_else(|| "(none)".to_string())
 }
 
 fn is_role_not_ready(err: &anyhow::Error) -> bool {

@@ -186,10 +186,10 @@ impl TaskDefinition {
                     .map(|check| {
                         HealthCheck::builder()
                             .set_command(Some(check.command.clone()))
-                            .interval(seconds(check.interval))
-                            .timeout(seconds(check.timeout))
-                            .retries(seconds(check.retries))
-                            .start_period(seconds(check.start_period))
+                            .interval(crate::aws::int(check.interval))
+                            .timeout(crate::aws::int(check.timeout))
+                            .retries(crate::aws::int(check.retries))
+                            .start_period(crate::aws::int(check.start_period))
                             .build()
                     })
                     .transpose()?,
@@ -345,11 +345,6 @@ impl TaskDefinition {
     }
 }
 
-/// A count of seconds (or tries) as ECS takes it; the env file's are at most 300.
-fn seconds(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
 fn unsigned(n: Option<i32>) -> Option<u32> {
     n.and_then(|n| u32::try_from(n).ok())
 }
@@ -374,11 +369,7 @@ fn environment_words<N: std::fmt::Display, V: std::fmt::Display>(
     let words: Vec<String> = vars
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
-    if words.is_empty() {
-        "(none)".to_string()
-    } else {
-        words.join(", ")
-    }
+    crate::model::listed(&words).unwrap_or_else(|| "(none)".to_string())
 }
 
 /// Secret variables in `plan`'s words: `NAME from <valueFrom>` by name, or `(none)`.
@@ -386,11 +377,7 @@ fn secret_words<'a>(refs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let words: Vec<String> = refs
         .map(|(name, from)| format!("{name} from {from}"))
         .collect();
-    if words.is_empty() {
-        "(none)".to_string()
-    } else {
-        words.join(", ")
-    }
+    crate::model::listed(&words).unwrap_or_else(|| "(none)".to_string())
 }
 
 /// A container health check in `plan`'s words: (command, interval, timeout, retries, start

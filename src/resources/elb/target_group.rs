@@ -53,11 +53,6 @@ impl TargetGroup {
     }
 }
 
-/// A count of seconds or checks as ELB takes it; the env file's are at most 300.
-fn seconds(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
 /// The target group, with its tags and deregistration delay when read.
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -239,11 +234,11 @@ impl Resource for TargetGroup {
             .health_check_enabled(true)
             .health_check_protocol(ProtocolEnum::Http)
             .health_check_path(&self.health_check_path)
-            .health_check_interval_seconds(seconds(self.check.interval))
-            .healthy_threshold_count(seconds(self.check.healthy_threshold))
-            .unhealthy_threshold_count(seconds(self.check.unhealthy_threshold))
+            .health_check_interval_seconds(crate::aws::int(self.check.interval))
+            .healthy_threshold_count(crate::aws::int(self.check.healthy_threshold))
+            .unhealthy_threshold_count(crate::aws::int(self.check.unhealthy_threshold))
             .matcher(self.matcher())
-            .set_health_check_timeout_seconds(self.check.timeout().map(seconds))
+            .set_health_check_timeout_seconds(self.check.timeout().map(crate::aws::int))
             .set_tags(Some(tags::elb(&our_tags)))
             .send()
             .await
@@ -284,11 +279,11 @@ impl Resource for TargetGroup {
                 .modify_target_group()
                 .target_group_arn(&arn)
                 .health_check_path(&self.health_check_path)
-                .health_check_interval_seconds(seconds(self.check.interval))
-                .healthy_threshold_count(seconds(self.check.healthy_threshold))
-                .unhealthy_threshold_count(seconds(self.check.unhealthy_threshold))
+                .health_check_interval_seconds(crate::aws::int(self.check.interval))
+                .healthy_threshold_count(crate::aws::int(self.check.healthy_threshold))
+                .unhealthy_threshold_count(crate::aws::int(self.check.unhealthy_threshold))
                 .matcher(self.matcher())
-                .set_health_check_timeout_seconds(self.check.timeout().map(seconds))
+                .set_health_check_timeout_seconds(self.check.timeout().map(crate::aws::int))
                 .send()
                 .await
                 .aws(|| format!("updating the health check of target group {}", self.name))?;
