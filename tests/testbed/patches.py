@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import inspect
+from urllib.parse import unquote
 
 from . import settings, world
 from .clock import CLOCK
@@ -198,6 +199,47 @@ def _patch_apigateway():
         return out
 
     m.VpcLink.to_json = link_json
+
+    # TagResource, UntagResource and GetTags on every taggable resource the stack has, named by
+    # its ARN (https://docs.aws.amazon.com/apigateway/latest/api/API_TagResource.html): moto
+    # serves only stages.
+    def tagged(self):
+        arn = unquote(self.path.split("/tags/", 1)[1].split("?", 1)[0])
+        parts = arn.split("::", 1)[-1].strip("/").split("/")
+        backend = self.backend
+        if parts[0] == "restapis" and len(parts) == 2:
+            return backend.get_rest_api(parts[1])
+        if parts[0] == "restapis" and len(parts) == 4 and parts[2] == "stages":
+            return backend.get_stage(parts[1], parts[3])
+        if parts[0] == "vpclinks" and len(parts) == 2:
+            return backend.get_vpc_link(parts[1])
+        if parts[0] == "usageplans" and len(parts) == 2:
+            return backend.get_usage_plan(parts[1])
+        if parts[0] == "apikeys" and len(parts) == 2:
+            return backend.get_api_key(parts[1])
+        raise BadRequestException(f"Invalid ARN: {arn}")
+
+    def get_tags(self):
+        return json.dumps({"tags": tagged(self).tags or {}})
+
+    def tag_resource(self):
+        resource = tagged(self)
+        resource.tags = {**(resource.tags or {}), **(self._get_param("tags") or {})}
+        return 204, {}, ""
+
+    def untag_resource(self):
+        resource = tagged(self)
+        drop = set(self.querystring.get("tagKeys") or [])
+        resource.tags = {k: v for k, v in (resource.tags or {}).items() if k not in drop}
+        return 204, {}, ""
+
+    from moto.apigateway import urls as u
+
+    u.url_paths["{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/(?P<tagged>.+)$"] = (
+        r.APIGatewayResponse.dispatch)
+    r.APIGatewayResponse.get_tags = get_tags
+    r.APIGatewayResponse.tag_resource = tag_resource
+    r.APIGatewayResponse.untag_resource = untag_resource
 
     @_wrap(m.APIGatewayBackend, "create_vpc_link")
     def create_vpc_link(original, self, name, description, target_arns, tags):
@@ -726,8 +768,16 @@ class ServiceTask:
         # (stop requested, deregistered, containers exited, stopped), as CLOCK.now() values.
         self.stop_times = None
         self.stopped_reason = self.stop_code = None
-        # moto's TagResource and ListTagsForResource find tasks through list_tasks.
+        # moto's TagResource and ListTagsForResource find tasks through list_tasks. A task gets
+        # its service's or task definition's tags as the service's propagateTags says, and
+        # only when it is made ("Tags can only be propagated to the task during task
+        # creation", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html).
         self.tags = []
+        if service.propagate_tags == "SERVICE":
+            self.tags = [dict(t) for t in service.tags or []]
+        elif service.propagate_tags == "TASK_DEFINITION":
+            definition = service._backend.describe_task_definition(service.task_definition)
+            self.tags = [dict(t) for t in definition.tags or []]
 
     @property
     def live(self):
@@ -1524,7 +1574,10 @@ def _patch_applicationautoscaling():
     original_deregister = R.deregister_scalable_target
 
     def deregister_scalable_target(self):
+        gone = target_arn(self.applicationautoscaling_backend, self._get_param("ServiceNamespace"),
+                          self._get_param("ResourceId"), self._get_param("ScalableDimension"))
         result = original_deregister(self)
+        tags_of(self.applicationautoscaling_backend).pop(gone, None)
         if settings.on("fidelity"):
             backend = self.applicationautoscaling_backend
             key = (self._get_param("ServiceNamespace"), self._get_param("ResourceId"),
@@ -1535,7 +1588,56 @@ def _patch_applicationautoscaling():
             backend.scheduled_actions[:] = [a for a in backend.scheduled_actions if not of_target(a)]
         return result
 
-    R.register_scalable_target = register_scalable_target
+    # Tags on scalable targets: given by RegisterScalableTarget when it creates the target
+    # ("you can only tag a scalable target when it is created", later TagResource and
+    # UntagResource, https://docs.aws.amazon.com/autoscaling/application/APIReference/API_TagResource.html),
+    # gone with it. moto drops them.
+    def tags_of(backend):
+        return backend.__dict__.setdefault("_tb_tags", {})
+
+    def target_arn(backend, namespace, resource_id, dimension):
+        found = [t for t in backend.describe_scalable_targets(namespace, [resource_id], dimension)]
+        return found[0].arn if found else None
+
+    tagging_register = register_scalable_target
+
+    def register_with_tags(self):
+        backend = self.applicationautoscaling_backend
+        key = (self._get_param("ServiceNamespace"), self._get_param("ResourceId"),
+               self._get_param("ScalableDimension"))
+        existed = target_arn(backend, *key) is not None
+        result = tagging_register(self)
+        arn = target_arn(backend, *key)
+        if arn and not existed and self._get_param("Tags"):
+            tags_of(backend)[arn] = dict(self._get_param("Tags"))
+        return result
+
+    def tagged_target(self):
+        from moto.core.exceptions import JsonRESTError
+
+        backend = self.applicationautoscaling_backend
+        arn = self._get_param("ResourceARN")
+        if not any(t.arn == arn for ts in backend.targets.values() for t in ts.values()):
+            raise JsonRESTError("ResourceNotFoundException", f"Scalable target {arn} does not exist")
+        return tags_of(backend).setdefault(arn, {})
+
+    def list_tags_for_resource(self):
+        return json.dumps({"Tags": tagged_target(self)})
+
+    def tag_resource(self):
+        tagged_target(self).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self):
+        tags = tagged_target(self)
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return "{}"
+
+    R.list_tags_for_resource = list_tags_for_resource
+    R.tag_resource = tag_resource
+    R.untag_resource = untag_resource
+    R.register_scalable_target = register_with_tags
     R.deregister_scalable_target = deregister_scalable_target
     R.describe_scaling_activities = describe_scaling_activities
 

@@ -185,6 +185,22 @@ class Provisioning(Bed):
         aws_seconds(250)
         self.assertEqual(svc()["status"], "INACTIVE")
 
+    def test_a_scalable_target_keeps_its_creation_tags_and_takes_more_by_arn(self):
+        _, _, _, kwargs = self.service()
+        ecs, aas = self.client("ecs"), self.client("application-autoscaling")
+        ecs.create_service(**kwargs)
+        target = dict(ServiceNamespace="ecs", ResourceId="service/c/s", ScalableDimension="ecs:service:DesiredCount")
+        arn = aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, Tags={"a": "1"}, **target)["ScalableTargetARN"]
+        aas.register_scalable_target(MinCapacity=1, MaxCapacity=3, Tags={"b": "2"}, **target)
+        self.assertEqual(aas.list_tags_for_resource(ResourceARN=arn)["Tags"], {"a": "1"}, "creation only")
+        aas.tag_resource(ResourceARN=arn, Tags={"c": "3"})
+        aas.untag_resource(ResourceARN=arn, TagKeys=["a"])
+        self.assertEqual(aas.list_tags_for_resource(ResourceARN=arn)["Tags"], {"c": "3"})
+        aas.deregister_scalable_target(**target)
+        with self.assertRaises(ClientError) as ctx:
+            aas.list_tags_for_resource(ResourceARN=arn)
+        self.assertEqual(self.code(ctx), "ResourceNotFoundException")
+
     def test_new_autoscaling_bounds_move_the_desired_count_into_them_and_say_so(self):
         _, _, _, kwargs = self.service()
         ecs, aas = self.client("ecs"), self.client("application-autoscaling")
@@ -438,6 +454,19 @@ class Tasks(Bed):
         ecs.create_service(**kwargs)
         aws_seconds(160)
         return ecs.list_tasks(cluster="c", serviceName="s")["taskArns"]
+
+    def test_tasks_get_the_service_tags_when_made_only(self):
+        ecs = self.client("ecs")
+        _, self.subnets, self.sg, kwargs = Provisioning.service(self)
+        ecs.create_service(**kwargs, tags=[{"key": "team", "value": "web"}], propagateTags="SERVICE")
+        aws_seconds(160)
+        task = ecs.list_tasks(cluster="c", serviceName="s")["taskArns"][0]
+        self.assertEqual(ecs.list_tags_for_resource(resourceArn=task)["tags"], [{"key": "team", "value": "web"}])
+        service = ecs.describe_services(cluster="c", services=["s"])["services"][0]["serviceArn"]
+        ecs.tag_resource(resourceArn=service, tags=[{"key": "tier", "value": "1"}])
+        self.assertEqual(ecs.list_tags_for_resource(resourceArn=task)["tags"], [{"key": "team", "value": "web"}])
+        ecs.tag_resource(resourceArn=task, tags=[{"key": "tier", "value": "1"}])
+        self.assertEqual(len(ecs.list_tags_for_resource(resourceArn=task)["tags"]), 2)
 
     def set_delay(self, seconds):
         elb = self.client("elbv2")
@@ -785,6 +814,23 @@ class WhatMotoDrops(Bed):
         self.assertEqual(tags, [{"Key": "k", "Value": "v"}])
         self.assertEqual(elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["LoadBalancerName"],
                          "tagged")
+
+    def test_api_gateway_tags_every_resource_by_arn(self):
+        apigw = self.client("apigateway")
+        api = apigw.create_rest_api(name="api", tags={"a": "1"})["id"]
+        link = apigw.create_vpc_link(name="l", targetArns=["arn:nlb"], tags={"a": "1"})["id"]
+        plan = apigw.create_usage_plan(name="p", tags={"a": "1"})["id"]
+        key = apigw.create_api_key(name="k", tags={"a": "1"})["id"]
+        for path in (f"/restapis/{api}", f"/vpclinks/{link}", f"/usageplans/{plan}", f"/apikeys/{key}"):
+            arn = f"arn:aws:apigateway:{REGION}::{path}"
+            apigw.tag_resource(resourceArn=arn, tags={"b": "2"})
+            apigw.untag_resource(resourceArn=arn, tagKeys=["a"])
+            self.assertEqual(apigw.get_tags(resourceArn=arn)["tags"], {"b": "2"}, path)
+        self.assertEqual(apigw.get_rest_api(restApiId=api)["tags"], {"b": "2"})
+        self.assertEqual(apigw.get_vpc_link(vpcLinkId=link)["tags"], {"b": "2"})
+        with self.assertRaises(ClientError) as ctx:
+            apigw.tag_resource(resourceArn=f"arn:aws:apigateway:{REGION}::/restapis/nope", tags={"b": "2"})
+        self.assertEqual(self.code(ctx), "NotFoundException")
 
     def test_integration_connection_id_and_deployment_configuration_are_kept(self):
         _, _, _, kwargs = Provisioning.service(self)
