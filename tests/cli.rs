@@ -496,6 +496,52 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
             "{lines}: {stderr}"
         );
     }
+    let many: String = (0..47).map(|i| format!("t{i:02} = \"v\"\n")).collect();
+    let long = format!("team = \"{}\"", "x".repeat(257));
+    // (lines of a [tags] table, the key the error names, what it says)
+    for (lines, key, says) in [
+        (
+            "\"aws:team\" = \"web\"",
+            "tags.aws:team",
+            "begins with `aws:`",
+        ),
+        ("Name = \"web\"", "tags.Name", "a key gwfargate sets itself"),
+        (
+            "environment = \"prod\"",
+            "tags.environment",
+            "a key gwfargate sets itself",
+        ),
+        (
+            "\"gwfargate:owner\" = \"me\"",
+            "tags.gwfargate:owner",
+            "a key gwfargate sets itself",
+        ),
+        (
+            "Team = \"a\"\nteam = \"b\"",
+            "tags.team",
+            "differ only in case",
+        ),
+        ("\"team#1\" = \"web\"", "tags.team#1", "not a tag key"),
+        ("team = \"web; drop\"", "tags.team", "not a tag value"),
+        (long.as_str(), "tags.team", "at most 256"),
+        ("team = 1", "tags.team", "string"),
+        (many.as_str(), "tags.t46", "keep at most 46"),
+    ] {
+        let ws = Workspace::new(&[("[logs]", &format!("[tags]\n{lines}\n\n[logs]"))]);
+        for command in ["up", "plan"] {
+            let run = gwfargate(ws.path(), &endpoint.url)
+                .args([command, "--env", "env1.toml"])
+                .assert()
+                .code(2);
+            let (stdout, stderr) = output(&run);
+            assert!(stdout.is_empty(), "{key}, {command}: {stdout}");
+            assert!(
+                stderr.contains(&format!("`{key}`")) && stderr.contains(says),
+                "{key}, {command}: `{key}` and {says:?} in:\n{stderr}"
+            );
+            assert!(!ws.state_file().exists(), "{key}, {command}");
+        }
+    }
     assert_eq!(
         endpoint.connections(),
         0,

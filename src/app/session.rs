@@ -410,6 +410,7 @@ pub async fn connect(
         .state
         .clone()
         .unwrap_or_else(|| State::new(target.deployment.clone(), target.env_file.clone()));
+    let retired_tags = state.retire_tags(&target.deployment);
     state.deployment = target.deployment.clone();
     if target.env_file.is_some() {
         state.env_file.clone_from(&target.env_file);
@@ -424,6 +425,7 @@ pub async fn connect(
         aws,
         single: Clients::single_attempt(&sdk),
         names: Names::new(&target.deployment),
+        retired_tags,
         deployment: target.deployment.clone(),
         account,
         state,

@@ -28,6 +28,7 @@ pub async fn status(session: &Session, concurrency: usize) -> anyhow::Result<Sta
             running: s.running,
             desired: s.desired,
         }),
+        tags: env.deployment.tags.clone(),
         resources,
     };
     status.complete = status.missing().is_empty();

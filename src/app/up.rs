@@ -104,6 +104,8 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
             env.hints.command("up")
         )));
     }
+    env.state
+        .tags_applied(env.deployment.tags.keys().cloned().collect())?;
     let url = world
         .inputs()
         .get(&stack.stage)

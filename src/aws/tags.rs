@@ -4,6 +4,13 @@
 
 use std::collections::HashMap;
 
+use crate::aws::Clients;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::errors::AwsResultExt;
+
 /// The tags of one resource, as (key, value) pairs.
 pub type Tags = Vec<(String, String)>;
 
@@ -16,18 +23,21 @@ pub fn carries<'a>(
     tags.any(|(k, v)| k == key && v == value)
 }
 
+/// EC2 tags.
+pub fn ec2(tags: &Tags) -> Vec<aws_sdk_ec2::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
 /// EC2 tags for `resource_type`, applied by the create call.
 pub fn ec2_spec(
     tags: &Tags,
     resource_type: aws_sdk_ec2::types::ResourceType,
 ) -> aws_sdk_ec2::types::TagSpecification {
-    let tags = tags
-        .iter()
-        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
-        .collect();
     aws_sdk_ec2::types::TagSpecification::builder()
         .resource_type(resource_type)
-        .set_tags(Some(tags))
+        .set_tags(Some(ec2(tags)))
         .build()
 }
 
@@ -108,4 +118,238 @@ pub fn map(tags: &Tags) -> HashMap<String, String> {
 pub fn from_map(tags: Option<&HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
     tags.into_iter()
         .flat_map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// Sends `tag` when there are tags to set, then `untag` when there are keys to remove: every
+/// service tags in two calls of its own. (A future does nothing until awaited, so the one not
+/// needed is never sent.)
+async fn tag_and_untag<TagOut, TagErr, UntagOut, UntagErr>(
+    what: &str,
+    set: &Tags,
+    remove: &[String],
+    tag: impl Future<Output = Result<TagOut, SdkError<TagErr, HttpResponse>>>,
+    untag: impl Future<Output = Result<UntagOut, SdkError<UntagErr, HttpResponse>>>,
+) -> anyhow::Result<()>
+where
+    TagErr: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    UntagErr: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if !set.is_empty() {
+        tag.await.aws(|| format!("tagging {what}"))?;
+    }
+    if !remove.is_empty() {
+        untag.await.aws(|| format!("removing tags from {what}"))?;
+    }
+    Ok(())
+}
+
+/// Sets `set` and removes the keys `remove` on an EC2 resource (VPC, subnet, route table,
+/// security group, endpoint, flow log).
+pub async fn retag_ec2(
+    aws: &Clients,
+    id: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    let keys = remove
+        .iter()
+        .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())
+        .collect();
+    tag_and_untag(
+        id,
+        set,
+        remove,
+        aws.ec2
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(ec2(set)))
+            .send(),
+        aws.ec2
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(keys))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on a load balancer, target group or listener.
+pub async fn retag_elb(
+    aws: &Clients,
+    arn: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        arn,
+        set,
+        remove,
+        aws.elb
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(elb(set)))
+            .send(),
+        aws.elb
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on an ECS cluster, service, task definition or task.
+pub async fn retag_ecs(
+    aws: &Clients,
+    arn: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        arn,
+        set,
+        remove,
+        aws.ecs
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecs(set)))
+            .send(),
+        aws.ecs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on an API Gateway resource, named by its ARN
+/// (`arn:aws:apigateway:<region>::/restapis/<id>`).
+pub async fn retag_apigateway(
+    aws: &Clients,
+    arn: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        arn,
+        set,
+        remove,
+        aws.apigw
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(map(set)))
+            .send(),
+        aws.apigw
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on a log group, named by its ARN without the trailing `:*`.
+pub async fn retag_log_group(
+    aws: &Clients,
+    arn: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        arn,
+        set,
+        remove,
+        aws.logs
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(map(set)))
+            .send(),
+        aws.logs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on an ECR repository.
+pub async fn retag_ecr(
+    aws: &Clients,
+    arn: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        arn,
+        set,
+        remove,
+        aws.ecr
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecr(set)?))
+            .send(),
+        aws.ecr
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on an Application Auto Scaling scalable target.
+pub async fn retag_autoscaling(
+    aws: &Clients,
+    arn: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        arn,
+        set,
+        remove,
+        aws.autoscaling
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(map(set)))
+            .send(),
+        aws.autoscaling
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Sets and removes tags on an IAM role.
+pub async fn retag_role(
+    aws: &Clients,
+    name: &str,
+    set: &Tags,
+    remove: &[String],
+) -> anyhow::Result<()> {
+    tag_and_untag(
+        &format!("IAM role {name}"),
+        set,
+        remove,
+        aws.iam
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(iam(set)?))
+            .send(),
+        aws.iam
+            .untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send(),
+    )
+    .await
+}
+
+/// Tags as owned pairs, from any service's shape.
+pub fn owned<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Tags {
+    tags.map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

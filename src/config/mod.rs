@@ -5,6 +5,7 @@
 //! builds a [`Deployment`]. Everything here happens before any AWS call, and every error names
 //! the file, the key, its line and column, and what is wrong.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::config::names::{TAG_ENVIRONMENT, TAG_NAME};
 use crate::printable::Quoted;
 use crate::user_files::{self, Links};
 
@@ -52,6 +54,10 @@ pub struct Deployment {
     /// The image repository's settings.
     #[serde(default)]
     pub repository: Repository,
+    /// The env file's `[tags]`: carried by every resource beside gwfargate's own, and by the
+    /// tasks the service starts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl Deployment {
@@ -810,6 +816,7 @@ struct RawEnv {
     logs: Option<RawLogs>,
     api: Option<RawApi>,
     repository: Option<RawRepository>,
+    tags: Option<BTreeMap<String, Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -1114,6 +1121,7 @@ impl Checker<'_> {
                 repository.kms_key = Some(key.get_ref().clone());
             }
         }
+        let tags = self.tags(raw.tags.unwrap_or_default())?;
         Ok(Deployment {
             name,
             environment,
@@ -1123,7 +1131,63 @@ impl Checker<'_> {
             logs,
             api,
             repository,
+            tags,
         })
+    }
+
+    /// The user's tags, as every service of the stack accepts them: IAM's and API Gateway's
+    /// rules are the strictest, and IAM reads keys without regard to case.
+    fn tags(
+        &self,
+        raw: BTreeMap<String, Spanned<String>>,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in &raw {
+            let path = format!("tags.{key}");
+            let span = value.span();
+            if let Err(problem) = tag_key(key) {
+                return Err(self.error(&path, span, problem));
+            }
+            if let Some(other) = seen.insert(key.to_lowercase(), key.clone()) {
+                return Err(self.error(
+                    &path,
+                    span,
+                    format!(
+                        "{key} and {other} differ only in case, which IAM reads as one key; \
+                         keep one of them"
+                    ),
+                ));
+            }
+            let text = value.get_ref();
+            if text.chars().count() > MAX_TAG_VALUE || !text.chars().all(tag_char) {
+                return Err(self.error(
+                    &path,
+                    span,
+                    format!(
+                        "{} is not a tag value every AWS service takes: at most \
+                         {MAX_TAG_VALUE} letters, digits, spaces and `_ . : / = + - @`",
+                        Quoted(text)
+                    ),
+                ));
+            }
+        }
+        if raw.len() > MAX_USER_TAGS {
+            let (key, value) = raw.iter().nth(MAX_USER_TAGS).map_or_else(
+                || (String::new(), 0..0),
+                |(k, v)| (format!("tags.{k}"), v.span()),
+            );
+            return Err(self.error(
+                &key,
+                value,
+                format!(
+                    "{} tags are more than a resource can carry beside gwfargate's own: AWS \
+                     allows 50 tags, gwfargate uses up to {}, so keep at most {MAX_USER_TAGS}",
+                    raw.len(),
+                    50 - MAX_USER_TAGS
+                ),
+            ));
+        }
+        Ok(raw.into_iter().map(|(k, v)| (k, v.into_inner())).collect())
     }
 
     fn logs(&self, raw: Option<RawLogs>, region: &str) -> Result<Logs, ConfigError> {
@@ -2380,6 +2444,45 @@ fn environment_name(name: &str) -> Result<(), String> {
         return Err(format!(
             "{name} is set by the ECS agent for the container (metadata and credentials); \
              choose another name"
+        ));
+    }
+    Ok(())
+}
+
+/// The most `[tags]` an env file may have: AWS's 50 per resource, less gwfargate's own four
+/// (`gwfargate:env`, `Environment`, `Name`, and `gwfargate:created` on the repository).
+const MAX_USER_TAGS: usize = 46;
+/// The longest tag key, in characters.
+const MAX_TAG_KEY: usize = 128;
+/// The longest tag value, in characters.
+const MAX_TAG_VALUE: usize = 256;
+
+/// A character every tagged service accepts in a tag (IAM's and API Gateway's set).
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
+
+/// Why `key` cannot be one of the user's tag keys: AWS's reserved prefix, gwfargate's own
+/// keys, or characters some service refuses.
+fn tag_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > MAX_TAG_KEY || !key.chars().all(tag_char) {
+        return Err(format!(
+            "{} is not a tag key every AWS service takes: 1 to {MAX_TAG_KEY} letters, digits, \
+             spaces and `_ . : / = + - @`",
+            Quoted(key)
+        ));
+    }
+    let lower = key.to_lowercase();
+    if lower.starts_with("aws:") {
+        return Err(format!(
+            "{key} begins with `aws:`, which AWS keeps for its own tags; choose another key"
+        ));
+    }
+    let own = [TAG_ENVIRONMENT, TAG_NAME];
+    if lower.starts_with("gwfargate:") || own.iter().any(|o| o.to_lowercase() == lower) {
+        return Err(format!(
+            "{key} is a key gwfargate sets itself (`Name`, `Environment` and `gwfargate:*` \
+             find and mark the stack's resources); choose another key"
         ));
     }
     Ok(())

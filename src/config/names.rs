@@ -73,6 +73,8 @@ pub struct Names {
     pub authorizer_role: String,
     /// The role the container's own AWS calls run as (at most 64), unique per region.
     pub task_role: String,
+    /// The env file's `[tags]`, carried by every resource beside gwfargate's own.
+    pub extra_tags: Vec<(String, String)>,
 }
 
 impl Names {
@@ -108,17 +110,20 @@ impl Names {
             authorizer: format!("{n}-authorizer-{s}"),
             authorizer_role: fit(&format!("{n}-role-{s}-authorizer-{}", d.region), 64),
             task_role: fit(&format!("{n}-role-{s}-task-{}", d.region), 64),
+            extra_tags: d.tags.clone().into_iter().collect(),
         }
     }
 
-    /// The tags every resource named `name` carries: the deployment's, the environment's, and
-    /// `Name`.
+    /// The tags every resource named `name` carries: the deployment's, the environment's,
+    /// `Name`, and the env file's `[tags]`.
     pub fn tags(&self, name: &str) -> crate::aws::tags::Tags {
-        vec![
+        let mut tags = vec![
             (TAG_ENV.to_string(), self.deployment.clone()),
             (TAG_ENVIRONMENT.to_string(), self.environment.clone()),
             (TAG_NAME.to_string(), name.to_string()),
-        ]
+        ];
+        tags.extend(self.extra_tags.iter().cloned());
+        tags
     }
 
     /// Whether tags carry this deployment's `gwfargate:env` tag: the one mark of what gwfargate

@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::aws::Clients;
+use crate::aws::tags::Tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::config::Deployment;
 use crate::config::names::Names;
@@ -162,6 +163,67 @@ pub fn sorted(items: &[String]) -> Vec<String> {
     let mut items = items.to_vec();
     items.sort_unstable();
     items
+}
+
+/// The field a `[tags]` change shows as in a diff.
+pub const TAGS_FIELD: &str = "tags";
+
+/// What `[tags]` changes on one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagChanges {
+    /// Tags to set (added, or with a new value).
+    pub set: Tags,
+    /// Tag keys to remove.
+    pub remove: Vec<String>,
+}
+
+impl TagChanges {
+    /// What makes a resource carrying `have` carry the env file's `[tags]`: a wanted tag it
+    /// lacks or holds with another value is set; a key an earlier `up` set (`retired`) that
+    /// it still carries is removed. Every other tag is left as it is.
+    pub fn between(wanted: &[(String, String)], retired: &[String], have: &Tags) -> TagChanges {
+        let value = |key: &str| have.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        TagChanges {
+            set: wanted
+                .iter()
+                .filter(|(k, v)| value(k) != Some(v))
+                .cloned()
+                .collect(),
+            remove: retired
+                .iter()
+                .filter(|k| value(k).is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// The change as a diff's field: the tags concerned, before and after
+    /// (`team=web → team=payments, tier=1`).
+    pub fn field(&self, wanted: &[(String, String)], have: &Tags) -> FieldChange {
+        let concerned =
+            |k: &str| wanted.iter().any(|(w, _)| w == k) || self.remove.iter().any(|r| r == k);
+        let words = |tags: &mut Vec<String>| {
+            tags.sort_unstable();
+            listed(tags)
+        };
+        let mut before: Vec<String> = have
+            .iter()
+            .filter(|(k, _)| concerned(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut after: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        FieldChange {
+            field: TAGS_FIELD.to_string(),
+            from: words(&mut before),
+            to: Value::Known(words(&mut after).unwrap_or_else(|| "(none)".to_string())),
+            destructive: None,
+        }
+    }
 }
 
 /// One field that differs between what is live and what is wanted.
@@ -496,6 +558,9 @@ pub struct Env {
     pub deployment: Deployment,
     /// Every resource name.
     pub names: Names,
+    /// `[tags]` keys an earlier `up` set that the env file no longer has: removed from every
+    /// resource that carries them.
+    pub retired_tags: Vec<String>,
     /// The AWS account id.
     pub account: String,
     /// The state file, saved on every change (read-only for `plan` and `status`).
@@ -706,6 +771,26 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// The tags it carries, when its kind carries the env file's `[tags]` and they were read
+    /// (a full lookup): the reconciler converges `[tags]` on them through
+    /// [`Resource::retag`]. `None` leaves its tags as they are.
+    fn tags(&self, live: &Self::Live) -> Option<Tags> {
+        let _ = live;
+        None
+    }
+
+    /// Sets tags and removes tag keys in place, in its service's words (CreateTags and
+    /// DeleteTags, TagResource and UntagResource, ...).
+    fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Self::Live,
+        changes: &TagChanges,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let _ = (cx, live, changes);
+        async { anyhow::bail!("gwfargate cannot change this resource's tags in place") }
+    }
+
     /// What must change to make it what is wanted.
     fn diff(&self, env: &Env, live: &Self::Live, inputs: &Inputs<'_>) -> Diff {
         let _ = (env, live, inputs);
@@ -858,4 +943,55 @@ pub trait Resource: Send + Sync + 'static {
 
     /// What its status row shows of it.
     fn observe(&self, live: &Self::Live) -> Seen;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tag_changes_set_what_differs_remove_what_was_ours_and_leave_the_rest() {
+        let wanted = tags(&[("team", "payments"), ("tier", "1")]);
+        let retired = vec!["cost-center".to_string(), "gone-already".to_string()];
+        let have = tags(&[
+            ("gwfargate:env", "cluster1"),
+            ("team", "web"),
+            ("tier", "1"),
+            ("cost-center", "42"),
+            ("backup", "daily"),
+        ]);
+        let changes = TagChanges::between(&wanted, &retired, &have);
+        assert_eq!(changes.set, tags(&[("team", "payments")]));
+        assert_eq!(changes.remove, ["cost-center"]);
+        let field = changes.field(&wanted, &have);
+        assert_eq!(field.field, TAGS_FIELD);
+        assert_eq!(
+            field.from.as_deref(),
+            Some("cost-center=42, team=web, tier=1")
+        );
+        assert_eq!(field.to, Value::from("team=payments, tier=1"));
+
+        assert!(
+            TagChanges::between(
+                &wanted,
+                &retired,
+                &tags(&[("team", "payments"), ("tier", "1")])
+            )
+            .is_empty()
+        );
+        let all_gone = TagChanges::between(&[], &["team".to_string()], &have);
+        assert_eq!(all_gone.remove, ["team"]);
+        let field = all_gone.field(&[], &have);
+        assert_eq!(
+            (field.from.as_deref(), field.to),
+            (Some("team=web"), Value::from("(none)"))
+        );
+    }
 }

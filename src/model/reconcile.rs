@@ -20,7 +20,8 @@ use super::graph::Node;
 use super::plan::{Action, Change};
 use super::run::Signal;
 use super::{
-    Cx, Deleted, Dep, Depth, Env, ForeignUse, Inputs, Observed, Ownership, Phase, Resource, World,
+    Cx, Deleted, Dep, Depth, Diff, Env, ForeignUse, Inputs, Observed, Ownership, Phase, Resource,
+    TAGS_FIELD, TagChanges, World,
 };
 use crate::aws::errors::{has_code, is_not_found};
 use crate::aws::wait::{self, Patience, Poll};
@@ -309,11 +310,50 @@ impl<R: Resource> Typed<R> {
         Ok(live)
     }
 
+    /// What must change: the kind's own diff, and the env file's `[tags]`.
+    fn diff(&self, env: &Env, live: &R::Live, inputs: &Inputs<'_>) -> Diff {
+        let mut diff = self.resource.diff(env, live, inputs);
+        if let Some(have) = self.resource.tags(live) {
+            let wanted = &env.names.extra_tags;
+            let changes = TagChanges::between(wanted, &env.retired_tags, &have);
+            if !changes.is_empty() {
+                diff.fields.push(changes.field(wanted, &have));
+            }
+        }
+        diff
+    }
+
+    /// Applies a diff: the tags through [`Resource::retag`], the rest through the kind's own
+    /// update.
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        live: &R::Live,
+        diff: &Diff,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Option<R::Live>> {
+        if diff.changes(TAGS_FIELD)
+            && let Some(have) = self.resource.tags(live)
+        {
+            let changes = TagChanges::between(&cx.names.extra_tags, &cx.retired_tags, &have);
+            self.resource
+                .retag(cx, live, &changes)
+                .await
+                .map_err(|err| err.context(format!("changing the tags of {}", self.what())))?;
+        }
+        let mut rest = diff.clone();
+        rest.fields.retain(|f| f.field != TAGS_FIELD);
+        if rest.fields.is_empty() {
+            return Ok(None);
+        }
+        self.resource.update(cx, live, &rest, inputs).await
+    }
+
     /// Creates the resource, sets what its create call cannot (the same diff and update that
     /// converge a found one), and waits until it is ready.
     async fn make(&self, cx: &Cx<'_>, inputs: &Inputs<'_>) -> anyhow::Result<R::Live> {
         let made = self.create(cx, inputs).await?;
-        let diff = self.resource.diff(cx, &made, inputs);
+        let diff = self.diff(cx, &made, inputs);
         if diff.fields.is_empty() {
             return self.resource.wait_ready(cx, made, inputs).await;
         }
@@ -328,7 +368,7 @@ impl<R: Resource> Typed<R> {
                 timeout: visibility(),
             },
             is_not_found,
-            || self.resource.update(cx, &made, &diff, inputs),
+            || self.update(cx, &made, &diff, inputs),
         )
         .await?;
         match updated {
@@ -409,7 +449,7 @@ impl<R: Resource> Typed<R> {
         live: R::Live,
     ) -> anyhow::Result<(R::Live, Applied)> {
         let inputs = world.inputs();
-        let diff = self.resource.diff(cx, &live, &inputs);
+        let diff = self.diff(cx, &live, &inputs);
         if let Some(why) = &diff.refuse {
             anyhow::bail!("{}: {why}", self.what());
         }
@@ -442,7 +482,7 @@ impl<R: Resource> Typed<R> {
         }
         if !diff.fields.is_empty() {
             cx.say(format!("updating {}", diff.words()));
-            let live = match self.resource.update(cx, &live, &diff, &inputs).await? {
+            let live = match self.update(cx, &live, &diff, &inputs).await? {
                 Some(updated) => updated,
                 None => self.resource.wait_ready(cx, live, &inputs).await?,
             };
@@ -642,7 +682,7 @@ impl<R: Resource> Node for Typed<R> {
                 if let Some(advice) = self.resource.advice(env, &live) {
                     self.note(advice);
                 }
-                let diff = self.resource.diff(env, &live, &inputs);
+                let diff = self.diff(env, &live, &inputs);
                 if let Some(why) = diff.refuse {
                     change.action = Action::Refuse;
                     change.reason = Some(why);

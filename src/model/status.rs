@@ -27,6 +27,8 @@ pub struct Status {
     pub url: Option<String>,
     /// The service's task counts, when it exists.
     pub service: Option<ServiceCounts>,
+    /// The env file's `[tags]`, which every resource carries (empty when it has none).
+    pub tags: std::collections::BTreeMap<String, String>,
     /// Every resource, in dependency order.
     pub resources: Vec<Observed>,
 }

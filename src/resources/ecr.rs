@@ -144,6 +144,8 @@ pub struct Live {
     pub lifecycle: Option<bool>,
     /// The images it holds (`None`: not read).
     pub images: Option<Vec<ImageIdentifier>>,
+    /// Its tags (`None`: not read).
+    pub tags: Option<tags::Tags>,
 }
 
 /// What the repository hands its dependents.
@@ -204,6 +206,7 @@ impl Resource for Repository {
                 created_by_us: None,
                 lifecycle: None,
                 images: None,
+                tags: None,
             }));
         }
         let arn = repo.repository_arn().unwrap_or_default().to_string();
@@ -255,7 +258,21 @@ impl Resource for Repository {
             created_by_us: Some(created_by_us),
             lifecycle,
             images: Some(self.images(cx).await?),
+            tags: Some(tags::owned(pairs.into_iter())),
         }))
+    }
+
+    fn tags(&self, live: &Live) -> Option<tags::Tags> {
+        live.tags.clone()
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        tags::retag_ecr(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
     }
 
     fn ownership(&self, _env: &Env, live: &Live) -> Ownership {
@@ -384,6 +401,7 @@ impl Resource for Repository {
             created_by_us: Some(true),
             lifecycle: Some(false),
             images: None,
+            tags: Some(our_tags),
         })
     }
 
@@ -532,6 +550,7 @@ mod tests {
                     })
                     .collect(),
             ),
+            tags: None,
         }
     }
 

@@ -415,6 +415,21 @@ impl Resource for StackRole {
         }))
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(
+            live.role.tags().iter().map(|t| (t.key(), t.value())),
+        ))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        _live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_role(&cx.aws, &self.name, &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         env.owner(live.role.tags().iter().map(|t| (t.key(), t.value())))
     }

@@ -157,6 +157,28 @@ impl Resource for LogGroup {
         Ok(Some(Live { group, tags }))
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        live.tags.as_ref()?;
+        Some(crate::aws::tags::owned(crate::aws::tags::from_map(
+            live.tags.as_ref(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_log_group(
+            &cx.aws,
+            self.id(live).trim_end_matches(":*"),
+            &changes.set,
+            &changes.remove,
+        )
+        .await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         match &live.tags {
             Some(t) => env.owner(tags::from_map(Some(t))),

@@ -372,6 +372,7 @@ pub mod testing {
             aws: Clients::new(&sdk),
             single: Clients::single_attempt(&sdk),
             names: Names::new(&deployment),
+            retired_tags: Vec::new(),
             state: SharedState::read_only(file, State::new(deployment.clone(), None)),
             deployment,
             account: "123456789012".to_string(),

@@ -5,7 +5,7 @@
 //! rename), so a crash leaves either the old file or the new one. Like cargo's install tracker
 //! it carries a format version and keeps fields it does not know.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,6 +44,12 @@ pub struct State {
     /// crash in between leaves the name and client token to find or repeat it with.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub intents: BTreeMap<String, Intent>,
+    /// The `[tags]` keys gwfargate may have put on the stack's resources: the last finished
+    /// `up`'s, and those of any `up` since that did not finish. A key the env file drops is
+    /// removed from the resources only if it is here; other tags (the organisation's, AWS
+    /// Backup's) are never touched.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tag_keys: BTreeSet<String>,
     /// Fields written by a newer gwfargate, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, serde_json::Value>,
@@ -101,8 +107,27 @@ impl State {
             account: None,
             resources: BTreeMap::new(),
             intents: BTreeMap::new(),
+            tag_keys: BTreeSet::new(),
             unknown: BTreeMap::new(),
         }
+    }
+}
+
+impl State {
+    /// The `[tags]` keys to remove from the resources as the stack becomes `next`: those the
+    /// last env file had, or an `up` cut short may have put on some resources, that `next`
+    /// drops. Until an `up` finishes, every key of either is kept as possibly set.
+    pub fn retire_tags(&mut self, next: &Deployment) -> Vec<String> {
+        let mut keys = std::mem::take(&mut self.tag_keys);
+        keys.extend(self.deployment.tags.keys().cloned());
+        let retired = keys
+            .iter()
+            .filter(|k| !next.tags.contains_key(*k))
+            .cloned()
+            .collect();
+        keys.extend(next.tags.keys().cloned());
+        self.tag_keys = keys;
+        retired
     }
 }
 
@@ -436,6 +461,17 @@ impl SharedState {
             .map(|p| p.display().to_string())
     }
 
+    /// Records the `[tags]` keys the stack's resources carry, once an `up` has put exactly
+    /// those on every one, and saves at once.
+    pub fn tags_applied(&self, keys: BTreeSet<String>) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        if state.tag_keys == keys {
+            return Ok(());
+        }
+        state.tag_keys = keys;
+        self.persist(&state)
+    }
+
     /// Saves the current state.
     pub fn save(&self) -> anyhow::Result<()> {
         let state = self.lock();
@@ -459,6 +495,31 @@ mod tests {
             None,
         )
         .expect("reference env file is valid")
+    }
+
+    #[test]
+    fn tag_keys_an_unfinished_up_may_have_set_are_retired_until_one_finishes() {
+        let with = |pairs: &[&str]| {
+            let mut d = deployment();
+            d.tags = pairs
+                .iter()
+                .map(|k| (k.to_string(), "v".to_string()))
+                .collect();
+            d
+        };
+        let mut state = State::new(with(&["team", "cost-center"]), None);
+        // The next env file drops cost-center and adds tier; that `up` is cut short.
+        assert_eq!(state.retire_tags(&with(&["team", "tier"])), ["cost-center"]);
+        state.deployment = with(&["team", "tier"]);
+        // A later one drops tier too: cost-center may still be on what the first left.
+        assert_eq!(state.retire_tags(&with(&["team"])), ["cost-center", "tier"]);
+        state.deployment = with(&["team"]);
+        // Once an `up` finishes, only its own keys are kept.
+        state.tag_keys = ["team".to_string()].into_iter().collect();
+        assert!(state.retire_tags(&with(&["team"])).is_empty());
+        let text = serde_json::to_string(&state).expect("a state serializes");
+        let back: State = serde_json::from_str(&text).expect("a state reads back");
+        assert_eq!(back.tag_keys, state.tag_keys);
     }
 
     #[test]

@@ -62,6 +62,14 @@ pub fn status_table(status: &Status, command_prefix: &str) -> String {
         )),
         None => out.push_str("service: missing\n"),
     }
+    if !status.tags.is_empty() {
+        let tags: Vec<String> = status
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push_str(&format!("tags: {}\n", tags.join(", ")));
+    }
     match &status.url {
         Some(url) => out.push_str(&format!("url: {url}\n")),
         None => out.push_str("url: none (the API or its stage is missing)\n"),

@@ -25,3 +25,18 @@ pub fn replace(path: &str, value: impl Into<String>) -> aws_sdk_apigateway::type
         .value(value)
         .build()
 }
+
+/// Sets and removes tags on the API Gateway resource at `path` (`/restapis/<id>`,
+/// `/vpclinks/<id>`): TagResource names it by an ARN with no account.
+pub async fn retag(
+    cx: &crate::model::Cx<'_>,
+    path: &str,
+    changes: &crate::model::TagChanges,
+) -> anyhow::Result<()> {
+    let arn = format!(
+        "arn:{}:apigateway:{}::{path}",
+        cx.partition(),
+        cx.deployment.region
+    );
+    crate::aws::tags::retag_apigateway(&cx.aws, &arn, &changes.set, &changes.remove).await
+}

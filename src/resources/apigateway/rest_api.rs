@@ -270,6 +270,21 @@ impl Resource for RestApi {
         with_routes(cx, matches.into_iter().next(), depth).await
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_map(
+            live.api.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        super::retag(cx, &format!("/restapis/{}", self.id(live)), changes).await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         env.owner(tags::from_map(live.api.tags()))
     }

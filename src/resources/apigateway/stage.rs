@@ -408,6 +408,7 @@ impl Resource for Stage {
             .set_access_log_settings(ours.access_log_settings().cloned())
             .tracing_enabled(ours.tracing_enabled())
             .set_web_acl_arn(ours.web_acl_arn().map(str::to_string))
+            .set_tags(ours.tags().cloned())
             .build();
         let (fingerprint, unused) = match depth {
             Depth::Full => {
@@ -438,6 +439,28 @@ impl Resource for Stage {
     }
 
     /// Ours when it is on our API: only then is it looked up.
+    fn tags(&self, live: &Found) -> Option<crate::aws::tags::Tags> {
+        // A stage read without its tags is not told apart from one without any.
+        let tags = live.stage.tags()?;
+        Some(crate::aws::tags::owned(crate::aws::tags::from_map(Some(
+            tags,
+        ))))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Found,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        super::retag(
+            cx,
+            &format!("/restapis/{}/stages/{}", live.api_id, self.name),
+            changes,
+        )
+        .await
+    }
+
     fn ownership(&self, _env: &Env, _live: &Found) -> Ownership {
         Ownership::Ours
     }
@@ -574,6 +597,7 @@ impl Resource for Stage {
             stage: Live::builder()
                 .set_stage_name(out.stage_name().map(str::to_string))
                 .deployment_id(deployment_id)
+                .set_tags(out.tags().cloned())
                 .build(),
             api_id: api.id,
             fingerprint: Some(fingerprint),

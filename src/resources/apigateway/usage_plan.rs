@@ -130,6 +130,21 @@ impl Resource for UsagePlan {
         Ok(matches.into_iter().next())
     }
 
+    fn tags(&self, live: &Plan) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_map(
+            live.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Plan,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        super::retag(cx, &format!("/usageplans/{}", self.id(live)), changes).await
+    }
+
     fn ownership(&self, env: &Env, live: &Plan) -> Ownership {
         env.owner(tags::from_map(live.tags()))
     }

@@ -129,6 +129,21 @@ impl Resource for VpcLink {
         Ok(matches.into_iter().next())
     }
 
+    fn tags(&self, live: &Link) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_map(
+            live.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Link,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        super::retag(cx, &format!("/vpclinks/{}", self.id(live)), changes).await
+    }
+
     fn ownership(&self, env: &Env, live: &Link) -> Ownership {
         env.owner(tags::from_map(live.tags()))
     }

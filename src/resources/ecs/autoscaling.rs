@@ -327,6 +327,8 @@ pub struct Live {
     pub desired: Option<i32>,
     /// The latest scaling activities, newest first (observed only).
     pub activities: Vec<ScalingActivity>,
+    /// Its tags (read in full only, when AWS names the target by an ARN).
+    pub tags: Option<tags::Tags>,
 }
 
 /// What the autoscaling hands on: the scaled resource's id, and the bounds the env file gave
@@ -385,6 +387,7 @@ impl Resource for Autoscaling {
             schedules: Vec::new(),
             desired: None,
             activities: Vec::new(),
+            tags: None,
         };
         if depth == Depth::Observe {
             live.desired = super::service(cx, &self.cluster_name, &self.service_name)
@@ -429,7 +432,39 @@ impl Resource for Autoscaling {
             .aws(|| format!("reading the scheduled actions of {}", self.resource_id))?
             .scheduled_actions()
             .to_vec();
+        if let Some(arn) = live.target.scalable_target_arn() {
+            let out = cx
+                .aws
+                .autoscaling
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .aws(|| {
+                    format!(
+                        "reading the tags of the scalable target {}",
+                        self.resource_id
+                    )
+                })?;
+            live.tags = Some(tags::owned(tags::from_map(out.tags())));
+        }
         Ok(Some(live))
+    }
+
+    fn tags(&self, live: &Live) -> Option<tags::Tags> {
+        live.tags.clone()
+    }
+
+    /// RegisterScalableTarget tags a target only when it makes it: later changes go through
+    /// TagResource and UntagResource.
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        let arn = live.target.scalable_target_arn().unwrap_or_default();
+        tags::retag_autoscaling(&cx.aws, arn, &changes.set, &changes.remove).await
     }
 
     /// A scalable target is named by the service it scales, which is the deployment's.
@@ -635,6 +670,7 @@ mod tests {
             schedules: Vec::new(),
             desired: Some(3),
             activities: Vec::new(),
+            tags: None,
         }
     }
 

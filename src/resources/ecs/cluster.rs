@@ -116,6 +116,21 @@ impl Resource for Cluster {
             .cloned())
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_ecs(
+            live.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_ecs(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         super::owner(env, live.tags())
     }

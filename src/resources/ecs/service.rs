@@ -475,6 +475,32 @@ impl Resource for Service {
         super::service(cx, &self.cluster_name, &self.name).await
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_ecs(
+            live.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_ecs(&cx.aws, &self.id(live), &changes.set, &changes.remove).await?;
+        // Tasks get the service's tags only when they start: the running ones are tagged here,
+        // so a cost report sees the new tags without a deployment.
+        for task in self.task_arns(cx, DesiredStatus::Running).await? {
+            match crate::aws::tags::retag_ecs(&cx.aws, &task, &changes.set, &changes.remove).await {
+                // It stopped meanwhile; its replacement starts with the service's tags.
+                Err(err)
+                    if is_not_found(&err) || has_code(&err, &["InvalidParameterException"]) => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         super::owner(env, live.tags())
     }

@@ -499,6 +499,21 @@ impl Resource for TaskDefinition {
         }
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        live.tags
+            .as_deref()
+            .map(|t| crate::aws::tags::owned(crate::aws::tags::from_ecs(t)))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_ecs(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         live.tags
             .as_ref()

@@ -2,7 +2,7 @@
 //! a service on a target group that no listener uses, so it comes before the service.
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Listener as Live, ProtocolEnum,
+    Action, ActionTypeEnum, Listener as Found, ProtocolEnum,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,16 @@ fn forward(target_group_arn: &str) -> Action {
         .build()
 }
 
+/// The listener as found, with its tags when they were read.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The listener.
+    pub listener: Found,
+    /// Its tags: read by a full lookup only when the env file has `[tags]` or dropped some,
+    /// as nothing else about the listener needs them.
+    pub tags: Option<tags::Tags>,
+}
+
 /// What the listener hands its dependents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outputs {
@@ -84,7 +94,7 @@ impl Resource for Listener {
         &self,
         cx: &Cx<'_>,
         inputs: &Inputs<'_>,
-        _depth: Depth,
+        depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
         let Some(lb) = inputs.get(&self.load_balancer) else {
             return Ok(None);
@@ -98,12 +108,33 @@ impl Resource for Listener {
                 .await
                 .aws(|| format!("listing the listeners of {}", lb.arn)),
         )?;
-        Ok(out.and_then(|o| {
+        let Some(listener) = out.and_then(|o| {
             o.listeners()
                 .iter()
                 .find(|l| l.port() == Some(self.port))
                 .cloned()
-        }))
+        }) else {
+            return Ok(None);
+        };
+        let tagged = !cx.names.extra_tags.is_empty() || !cx.retired_tags.is_empty();
+        let tags = match listener.listener_arn() {
+            Some(arn) if depth == Depth::Full && tagged => Some(super::tags_of(cx, arn).await?),
+            _ => None,
+        };
+        Ok(Some(Live { listener, tags }))
+    }
+
+    fn tags(&self, live: &Live) -> Option<tags::Tags> {
+        live.tags.clone()
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        tags::retag_elb(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
     }
 
     /// Ours when it is on our load balancer: only then is it looked up.
@@ -112,7 +143,7 @@ impl Resource for Listener {
     }
 
     fn id(&self, live: &Live) -> String {
-        live.listener_arn().unwrap_or_default().to_string()
+        live.listener.listener_arn().unwrap_or_default().to_string()
     }
 
     fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
@@ -122,6 +153,7 @@ impl Resource for Listener {
     fn diff(&self, _env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
         let now: Vec<String> = live
+            .listener
             .default_actions()
             .iter()
             .filter_map(|a| a.target_group_arn().map(str::to_string))
@@ -155,10 +187,15 @@ impl Resource for Listener {
             .send()
             .await
             .aws(|| format!("creating the TCP:{} listener", self.port))?;
-        out.listeners()
+        let listener = out
+            .listeners()
             .first()
             .cloned()
-            .ok_or_else(|| anyhow::anyhow!("CreateListener returned nothing"))
+            .ok_or_else(|| anyhow::anyhow!("CreateListener returned nothing"))?;
+        Ok(Live {
+            listener,
+            tags: None,
+        })
     }
 
     async fn update(
@@ -214,11 +251,14 @@ mod tests {
     use crate::resources::testing::env;
 
     fn forwarding(target_group: &str) -> Live {
-        Live::builder()
-            .listener_arn("l-1")
-            .port(8080)
-            .default_actions(forward(target_group))
-            .build()
+        Live {
+            listener: Found::builder()
+                .listener_arn("l-1")
+                .port(8080)
+                .default_actions(forward(target_group))
+                .build(),
+            tags: None,
+        }
     }
 
     #[test]

@@ -129,6 +129,19 @@ impl Resource for LoadBalancer {
         }))
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        live.tags.clone()
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_elb(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         super::owner(env, live.tags.as_ref())
     }

@@ -105,6 +105,21 @@ impl Resource for RouteTable {
         Ok(tables.into_iter().next())
     }
 
+    fn tags(&self, live: &Table) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_ec2(
+            live.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Table,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_ec2(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Table) -> Ownership {
         super::owner(env, live.tags())
     }

@@ -469,6 +469,21 @@ impl Resource for SecurityGroup {
         .await
     }
 
+    fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_ec2(
+            live.group.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_ec2(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         super::owner(env, live.group.tags())
     }

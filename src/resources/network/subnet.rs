@@ -121,6 +121,21 @@ impl Resource for Subnet {
         Ok(mine.into_iter().next())
     }
 
+    fn tags(&self, live: &Self::Live) -> Option<crate::aws::tags::Tags> {
+        Some(crate::aws::tags::owned(crate::aws::tags::from_ec2(
+            live.tags(),
+        )))
+    }
+
+    async fn retag(
+        &self,
+        cx: &Cx<'_>,
+        live: &Self::Live,
+        changes: &crate::model::TagChanges,
+    ) -> anyhow::Result<()> {
+        crate::aws::tags::retag_ec2(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
     fn ownership(&self, env: &Env, live: &Self::Live) -> Ownership {
         super::owner(env, live.tags())
     }
