@@ -120,9 +120,10 @@ pub fn from_map(tags: Option<&HashMap<String, String>>) -> impl Iterator<Item = 
         .flat_map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-/// Sends `tag` when there are tags to set, then `untag` when there are keys to remove: every
+/// Sends `untag` when there are keys to remove, then `tag` when there are tags to set: every
 /// service tags in two calls of its own. (A future does nothing until awaited, so the one not
-/// needed is never sent.)
+/// needed is never sent.) Removing first keeps a key whose case changed (`Team` to `team`):
+/// IAM reads both as one key, so removing the old one last would remove the new one.
 async fn tag_and_untag<TagOut, TagErr, UntagOut, UntagErr>(
     what: &str,
     set: &Tags,
@@ -134,11 +135,11 @@ where
     TagErr: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     UntagErr: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if !set.is_empty() {
-        tag.await.aws(|| format!("tagging {what}"))?;
-    }
     if !remove.is_empty() {
         untag.await.aws(|| format!("removing tags from {what}"))?;
+    }
+    if !set.is_empty() {
+        tag.await.aws(|| format!("tagging {what}"))?;
     }
     Ok(())
 }
