@@ -1717,3 +1717,55 @@ async fn the_hardening_options_are_applied_read_back_and_undone() {
     };
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copied_env_file_is_the_same_stack_with_one_state_file() {
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk("eu-west-1").await;
+    let ws = Workspace::new(&[]);
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+    run(&["up", "--env", "env1.toml"]).code(3);
+    push_image(&sdk, "microservice1", "1.0.0").await;
+    run(&["up", "--env", "env1.toml"]).success();
+    std::fs::copy(ws.path().join("env1.toml"), ws.path().join("prod.toml")).unwrap();
+    let state_files = || {
+        let mut names: Vec<String> = std::fs::read_dir(ws.state_file().parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        names
+    };
+
+    // Through the copy, the stack is the one already built: nothing to make, no second file.
+    let planned = run(&["plan", "--env", "prod.toml"]).success();
+    assert!(
+        output(&planned).0.contains("No changes"),
+        "{:?}",
+        output(&planned)
+    );
+    run(&["up", "--env", "prod.toml"]).success();
+    assert_eq!(state_files(), ["env1.json"]);
+    let shown = run(&["status", "--env", "prod.toml", "--json"]).success();
+    let shown: serde_json::Value = serde_json::from_str(&output(&shown).0).unwrap();
+    assert_eq!(shown["complete"], true);
+    assert_eq!(shown["state_file_present"], true);
+
+    // A copy naming another deployment is another stack, planned from nothing.
+    let text = std::fs::read_to_string(ws.path().join("env1.toml")).unwrap();
+    let renamed = text.replace("name        = \"cluster1\"", "name        = \"cluster2\"");
+    assert_ne!(renamed, text);
+    std::fs::write(ws.path().join("other.toml"), renamed).unwrap();
+    let other = run(&["plan", "--env", "other.toml"]).success();
+    assert!(output(&other).0.contains("create"), "{:?}", output(&other));
+
+    // Removed through the copy, it is gone for the original too: no stale state says otherwise.
+    run(&["down", "--env", "prod.toml", "--yes", "--purge"]).success();
+    assert!(state_files().is_empty(), "{:?}", state_files());
+    common::assert_nothing_left(&sdk, "after down through the copy").await;
+    let after = run(&["status", "--env", "env1.toml", "--json"]);
+    let after: serde_json::Value = serde_json::from_str(&output(&after).0).unwrap();
+    assert_eq!(after["state_file_present"], false);
+    assert_eq!(after["complete"], false);
+}

@@ -172,7 +172,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
     match env {
         Some(env) => {
             let mut deployment = config::load(env, region)?;
-            let file = StateFile::for_env(state_dir, env)?;
+            let file = StateFile::for_stack(state_dir, env, &deployment)?;
             let lock = command.map(|c| lock::acquire(&file, c)).transpose()?;
             let state = load_state(&file)?;
             let mut note = None;

@@ -131,6 +131,23 @@ impl State {
     }
 }
 
+/// The JSON files in `dir`, sorted; none when it does not exist.
+fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|ext| ext == "json"))
+            .collect(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot list {}", dir.display()));
+        }
+    };
+    found.sort();
+    Ok(found)
+}
+
 /// Where one env's state file lives, and how it is read and written.
 #[derive(Debug, Clone)]
 pub struct StateFile {
@@ -156,20 +173,37 @@ impl StateFile {
         })
     }
 
+    /// The state file of the stack `deployment` is: the one in `dir` that records the same
+    /// deployment name and region, whichever env file wrote it, so a copied or renamed env
+    /// file is the same stack and never gets a second state file; else, for a new stack,
+    /// `<dir>/<env file stem>.json`.
+    pub fn for_stack(
+        dir: &Path,
+        env_file: &Path,
+        deployment: &Deployment,
+    ) -> anyhow::Result<StateFile> {
+        let own = StateFile::for_env(dir, env_file)?;
+        let mut candidates = json_files(dir)?;
+        // The env file's own name first: with two files of one stack (left by an older
+        // gwfargate), the one it wrote wins.
+        candidates.sort_by_key(|p| *p != own.path);
+        for path in candidates {
+            let file = StateFile { path };
+            // A damaged file of another name is not this stack's to judge; the env file's own
+            // is read, and refused, by the caller.
+            if let Ok(Some(state)) = file.load()
+                && state.deployment.name == deployment.name
+                && state.deployment.region == deployment.region
+            {
+                return Ok(file);
+            }
+        }
+        Ok(own)
+    }
+
     /// The only state file in `dir`; with none or several, a usage error that lists them.
     pub fn only_one_in(dir: &Path) -> anyhow::Result<StateFile> {
-        let mut found: Vec<PathBuf> = match fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|ext| ext == "json"))
-                .collect(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(err) => {
-                return Err(err).with_context(|| format!("cannot list {}", dir.display()));
-            }
-        };
-        found.sort();
+        let mut found = json_files(dir)?;
         match found.len() {
             0 => Err(UsageError(format!(
                 "no state file in {}, so the stack is not known from here. Pass --env FILE (the \
