@@ -651,3 +651,39 @@ async fn on_a_terminal_up_and_down_ask_and_only_yes_goes_ahead() {
     assert_eq!(code, 0, "{screen}");
     common::assert_nothing_left(&sdk, "after down").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environment_variables_fill_in_the_env_file_and_an_unset_one_is_refused() {
+    let emulator = Emulator::start(1);
+    let ws = Workspace::new(&[
+        ("microservice1:1.0.0", "${IMAGE_REPO}:${IMAGE_TAG}"),
+        (
+            "[api]",
+            "[service.env]\nNOTE = '${NOT_FILLED}' # ${NOR_THIS}\n\n[api]",
+        ),
+    ]);
+    // Unset: exit 2, the key and the variable named, nothing sent.
+    emulator.reset_calls();
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .env("IMAGE_REPO", "microservice1")
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&refused);
+    assert!(
+        stderr.contains("`service.image`") && stderr.contains("IMAGE_TAG is not set"),
+        "{stderr}"
+    );
+    assert_eq!(emulator.total(), 0, "nothing sent");
+
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .env("IMAGE_REPO", "microservice1")
+        .env("IMAGE_TAG", "2.0.0")
+        .assert()
+        .success();
+    let text = output(&planned).0;
+    assert!(text.contains("microservice1:2.0.0"), "{text}");
+    // NOT_FILLED and NOR_THIS are unset too, yet the plan went through: a single-quoted
+    // string and a comment are taken as written.
+}

@@ -19,6 +19,7 @@ use crate::printable::Quoted;
 use crate::user_files::{self, Links};
 
 pub mod image;
+pub mod interpolate;
 pub mod names;
 
 pub use image::ImageRef;
@@ -1010,7 +1011,16 @@ pub fn load(path: &Path, region_override: Option<&str>) -> Result<Deployment, Co
     let text = user_files::read(path, user_files::ENV_FILE_LIMIT, Links::Follow)
         .map_err(|why| refused(format!("the env file {why}")))?
         .ok_or_else(|| refused("cannot read the env file: there is no such file".to_string()))?;
-    parse(path, &text, region_override)
+    let filled =
+        interpolate::interpolate(&text, |name| std::env::var(name).ok()).map_err(|err| {
+            ConfigError {
+                file: path.to_path_buf(),
+                key: key_at(&text, err.offset),
+                position: Some(line_col(&text, err.offset)),
+                problem: err.problem,
+            }
+        })?;
+    parse(path, &filled, region_override)
 }
 
 /// Validates env file text; `path` is only used in messages.
