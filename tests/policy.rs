@@ -133,6 +133,7 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
     let ws = Workspace::new(&[
         ("auth = \"none\"", "auth = \"api_key\""),
         ("health_check_path = \"/actuator/health\"", &service_keys),
+        ("[logs]", "[tags]\nteam = \"web\"\ncost = \"1\"\n\n[logs]"),
     ]);
     aws_sdk_ssm::Client::new(&sdk)
         .put_parameter()
@@ -221,8 +222,19 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
     let mut pairs = touched(emulator.calls());
     push_image(&sdk, "microservice1", "1.0.0").await;
     emulator.reset_calls();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    // A tag re-valued and one dropped: every resource is tagged and untagged in place.
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace("team = \"web\"\ncost = \"1\"", "team = \"payments\""),
+    )
+    .unwrap();
     for args in [
-        vec!["up", "--env", "env1.toml"],
         vec!["up", "--env", "env1.toml"],
         vec!["plan", "--env", "env1.toml"],
         vec!["status"],
@@ -243,6 +255,12 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         "ssm:DescribeParameters",
         "secretsmanager:DescribeSecret",
         "iam:DeleteRole",
+        "iam:UntagRole",
+        "ec2:DeleteTags",
+        "ecs:UntagResource",
+        "elasticloadbalancing:RemoveTags",
+        "logs:UntagResource",
+        "application-autoscaling:UntagResource",
     ] {
         assert!(called.contains(scaling), "{scaling} in {called:?}");
     }

@@ -404,7 +404,7 @@ async fn tags_reach_every_resource_and_task_change_in_place_and_leave_others_alo
         ),
         (
             "[logs]",
-            "[tags]\nteam = \"web\"\n\"cost-center\" = \"42\"\n\n[logs]",
+            "[tags]\nteam = \"web\"\n\"cost-center\" = \"42\"\nnote = \"\"\n\n[logs]",
         ),
     ]);
     let env_file = ws.path().join("env1.toml");
@@ -451,10 +451,14 @@ async fn tags_reach_every_resource_and_task_change_in_place_and_leave_others_alo
     let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(
         shown["tags"],
-        serde_json::json!({"team": "web", "cost-center": "42"})
+        serde_json::json!({"team": "web", "cost-center": "42", "note": ""})
     );
     let table = run(&["status"]).success();
-    assert!(output(&table).0.contains("tags: cost-center=42, team=web"));
+    assert!(
+        output(&table)
+            .0
+            .contains("tags: cost-center=42, note=, team=web")
+    );
 
     // Someone else's tag on the VPC, and on the service, stays through every change.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
@@ -479,6 +483,43 @@ async fn tags_reach_every_resource_and_task_change_in_place_and_leave_others_alo
         .send()
         .await
         .unwrap();
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let service = common::the_service(&sdk).await;
+    let service_arn = service.service_arn().unwrap().to_string();
+    let backup = aws_sdk_ecs::types::Tag::builder()
+        .key("backup")
+        .value("daily")
+        .build();
+    ecs.tag_resource()
+        .resource_arn(&service_arn)
+        .tags(backup.clone())
+        .send()
+        .await
+        .unwrap();
+    let role = "cluster1-role-microservice1-eu-west-1";
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    iam.tag_role()
+        .role_name(role)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("backup")
+                .value("daily")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let others_kept = |found: &[(String, TagMap)], when: &str| {
+        for end in [vpc.as_str(), service_arn.as_str(), role] {
+            let (what, tags) = found.iter().find(|(what, _)| what.ends_with(end)).unwrap();
+            assert_eq!(
+                tags.get("backup").map(String::as_str),
+                Some("daily"),
+                "{when}: someone else's tag stays on {what}"
+            );
+        }
+    };
 
     // A new value, a new key, a key dropped: planned, then changed in place.
     let text = std::fs::read_to_string(&env_file).unwrap();
@@ -492,7 +533,7 @@ async fn tags_reach_every_resource_and_task_change_in_place_and_leave_others_alo
     let (planned, _) = output(&planned);
     let words = planned.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        words.contains("tags: cost-center=42, team=web → team=payments, tier=1"),
+        words.contains("tags: cost-center=42, note=, team=web → note=, team=payments, tier=1"),
         "{planned}"
     );
     assert!(
@@ -511,16 +552,68 @@ async fn tags_reach_every_resource_and_task_change_in_place_and_leave_others_alo
     assert_eq!(kinds(&found), every_kind);
     let after: Vec<String> = found.iter().map(|(what, _)| what.clone()).collect();
     assert_eq!(after, before, "nothing was made again, no task replaced");
-    let vpc_tags = found.iter().find(|(what, _)| what.ends_with(&vpc)).unwrap();
-    assert_eq!(vpc_tags.1.get("backup").map(String::as_str), Some("daily"));
+    others_kept(&found, "after the change");
+    assert_tagged(&found, &[("note", "")], &[], "an empty value");
 
     // Converged: nothing left to change.
     let again = run(&["plan", "--env", "env1.toml"]).success();
     let (again, _) = output(&again);
     assert!(again.contains("No changes"), "{again}");
 
+    // A task that lost a tag, or holds another value, is found and put right by the next run
+    // (as after an `up` cut short between the service's tagging and its tasks').
+    let task = ecs
+        .list_tasks()
+        .cluster("cluster1-cluster")
+        .service_name("cluster1-service-microservice1")
+        .send()
+        .await
+        .unwrap()
+        .task_arns()[0]
+        .clone();
+    ecs.untag_resource()
+        .resource_arn(&task)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    ecs.tag_resource()
+        .resource_arn(&task)
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("tier")
+                .value("2")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let drifted = run(&["plan", "--env", "env1.toml"]).success();
+    let (drifted, _) = output(&drifted);
+    assert!(
+        drifted.contains("ecs service") && drifted.contains("tags:"),
+        "{drifted}"
+    );
+    run(&["up", "--env", "env1.toml"]).success();
+    let found = stack_tags(&sdk).await;
+    assert_tagged(
+        &found,
+        &[("team", "payments"), ("tier", "1")],
+        &["cost-center"],
+        "after the tasks' drift",
+    );
+    let again = run(&["plan", "--env", "env1.toml"]).success();
+    assert!(
+        output(&again).0.contains("No changes"),
+        "{:?}",
+        output(&again)
+    );
+
     // Every tag dropped from the env file goes from every resource; the other tag stays.
-    let untagged = changed.replace("[tags]\nteam = \"payments\"\ntier = \"1\"\n", "");
+    let untagged = changed.replace(
+        "[tags]\nteam = \"payments\"\ntier = \"1\"\nnote = \"\"\n",
+        "",
+    );
     assert_ne!(untagged, changed);
     std::fs::write(&env_file, &untagged).unwrap();
     run(&["up", "--env", "env1.toml"]).success();
@@ -528,12 +621,17 @@ async fn tags_reach_every_resource_and_task_change_in_place_and_leave_others_alo
     assert_tagged(
         &found[..],
         &[],
-        &["team", "tier", "cost-center"],
+        &["team", "tier", "cost-center", "note"],
         "after [tags] went",
     );
     assert_eq!(kinds(&found), every_kind);
-    let vpc_tags = found.iter().find(|(what, _)| what.ends_with(&vpc)).unwrap();
-    assert_eq!(vpc_tags.1.get("backup").map(String::as_str), Some("daily"));
+    others_kept(&found, "after [tags] went");
+    let again = run(&["plan", "--env", "env1.toml"]).success();
+    assert!(
+        output(&again).0.contains("No changes"),
+        "{:?}",
+        output(&again)
+    );
 
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;

@@ -43,7 +43,8 @@ pub fn ec2_spec(
 
 /// EC2 tags as pairs.
 pub fn from_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
-    tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
+    tags.iter()
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
 }
 
 /// The value of EC2 tag `key`, if present.
@@ -80,7 +81,8 @@ pub fn ecs(tags: &Tags) -> Vec<aws_sdk_ecs::types::Tag> {
 
 /// ECS tags as pairs.
 pub fn from_ecs(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
-    tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
+    tags.iter()
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
 }
 
 /// IAM tags.

@@ -27,7 +27,8 @@ pub struct Status {
     pub url: Option<String>,
     /// The service's task counts, when it exists.
     pub service: Option<ServiceCounts>,
-    /// The env file's `[tags]`, which every resource carries (empty when it has none).
+    /// The env file's `[tags]` as the stack was last built or read with (empty without
+    /// them); `plan` compares them with what each resource carries.
     pub tags: std::collections::BTreeMap<String, String>,
     /// Every resource, in dependency order.
     pub resources: Vec<Observed>,

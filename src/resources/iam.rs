@@ -27,6 +27,8 @@ pub struct StackRole {
     /// The managed policies (ARNs) attached to it, for a role whose attachments gwfargate
     /// manages; `None`: left as they are.
     managed: Option<Vec<String>>,
+    /// The env file's `[tags]` keys, as it spells them.
+    tag_keys: Vec<String>,
 }
 
 impl StackRole {
@@ -40,6 +42,7 @@ impl StackRole {
             policy: policy_document(deployment, names, account),
             trust: trust_policy(&deployment.region, account),
             managed: None,
+            tag_keys: names.extra_tags.iter().map(|(k, _)| k.clone()).collect(),
         }
     }
 }
@@ -67,6 +70,7 @@ impl StackRole {
                 "Principal": {"Service": "apigateway.amazonaws.com"},
                 "Action": "sts:AssumeRole"}]}),
             managed: None,
+            tag_keys: names.extra_tags.iter().map(|(k, _)| k.clone()).collect(),
         }
     }
 }
@@ -102,6 +106,7 @@ impl StackRole {
                     format!("arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*")}
             }}]}),
             managed: None,
+            tag_keys: names.extra_tags.iter().map(|(k, _)| k.clone()).collect(),
         }
     }
 }
@@ -139,6 +144,7 @@ impl StackRole {
             policy: serde_json::json!({"Version": "2012-10-17", "Statement": statements}),
             trust: trust_policy(&deployment.region, account),
             managed: Some(role.policy_arns),
+            tag_keys: names.extra_tags.iter().map(|(k, _)| k.clone()).collect(),
         }
     }
 
@@ -415,10 +421,24 @@ impl Resource for StackRole {
         }))
     }
 
+    /// IAM reads tag keys without regard to case and keeps the spelling it first saw: a key
+    /// spelled otherwise than the env file's is read as the env file's, so a `team` the file
+    /// sets on a role carrying `Team` converges instead of being set again on every run.
     fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
-        Some(crate::aws::tags::owned(
-            live.role.tags().iter().map(|t| (t.key(), t.value())),
-        ))
+        Some(
+            live.role
+                .tags()
+                .iter()
+                .map(|t| {
+                    let key = self
+                        .tag_keys
+                        .iter()
+                        .find(|k| k.eq_ignore_ascii_case(t.key()))
+                        .map_or(t.key(), String::as_str);
+                    (key.to_string(), t.value().to_string())
+                })
+                .collect(),
+        )
     }
 
     async fn retag(

@@ -112,7 +112,7 @@ pub fn document(env: &Env) -> Value {
                           "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
                           "ec2:RevokeSecurityGroupEgress", "ec2:DeleteVpc", "ec2:DeleteSubnet",
                           "ec2:DeleteSecurityGroup", "ec2:DeleteRouteTable",
-                          "ec2:DeleteVpcEndpoints"],
+                          "ec2:DeleteVpcEndpoints", "ec2:CreateTags", "ec2:DeleteTags"],
                "Resource": ec2_new, "Condition": ours}),
         // NOT SCOPED: the VPC's default security group is AWS's, made with the VPC and
         // untagged, so IAM can name neither it nor the VPC before they exist. This lets the
@@ -139,20 +139,22 @@ pub fn document(env: &Env) -> Value {
                           "elasticloadbalancing:DeleteLoadBalancer",
                           "elasticloadbalancing:DeleteTargetGroup",
                           "elasticloadbalancing:DeleteListener",
-                          "elasticloadbalancing:AddTags"],
+                          "elasticloadbalancing:AddTags",
+                          "elasticloadbalancing:RemoveTags"],
                "Resource": [lb, tg, listener]}),
         json!({"Sid": "Containers", "Effect": "Allow",
                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters", "ecs:DeleteCluster",
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
                           "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource",
-                          "ecs:UpdateClusterSettings"],
+                          "ecs:UntagResource", "ecs:UpdateClusterSettings"],
                "Resource": [cluster, service, tasks, family]}),
         // These take no resource ARN; the family is the stack's by its tags.
         json!({"Sid": "TaskDefinitions", "Effect": "Allow",
                "Action": ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"],
                "Resource": "*"}),
         json!({"Sid": "ExecutionRole", "Effect": "Allow",
-               "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+               "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+                          "iam:PutRolePolicy",
                           "iam:UpdateAssumeRolePolicy",
                           "iam:GetRolePolicy", "iam:ListRolePolicies",
                           "iam:ListAttachedRolePolicies", "iam:DeleteRolePolicy",
@@ -170,14 +172,16 @@ pub fn document(env: &Env) -> Value {
                    "ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"]}}}),
         json!({"Sid": "Logs", "Effect": "Allow",
                "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
-                          "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup",
+                          "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
+                          "logs:DeleteLogGroup",
                           "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
                "Resource": [log_group.clone(), format!("{log_group}:*"),
                             access_log.clone(), format!("{access_log}:*")]}),
         // API Gateway's account-level CloudWatch role: read always; made and named only when
         // the account names none, never replaced or deleted.
         json!({"Sid": "ApiLoggingRole", "Effect": "Allow",
-               "Action": ["iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy"],
+               "Action": ["iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:UntagRole",
+                          "iam:AttachRolePolicy"],
                "Resource": logging_role.clone()}),
         json!({"Sid": "PassApiLoggingRoleToApiGateway", "Effect": "Allow", "Action": "iam:PassRole",
                "Resource": logging_role,
@@ -208,15 +212,17 @@ pub fn document(env: &Env) -> Value {
         let flow_group = arn("logs", &format!("log-group:{}", names.flow_log_group));
         statements.push(json!({"Sid": "FlowLogs", "Effect": "Allow",
             "Action": ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "ec2:DescribeFlowLogs",
-                       "ec2:CreateTags"],
+                       "ec2:CreateTags", "ec2:DeleteTags"],
             "Resource": [arn("ec2", "vpc-flow-log/*"), arn("ec2", "vpc/*")]}));
         statements.push(json!({"Sid": "FlowLogGroup", "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
-                       "logs:ListTagsForResource", "logs:TagResource", "logs:DeleteLogGroup",
+                       "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
+                          "logs:DeleteLogGroup",
                        "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
             "Resource": [flow_group.clone(), format!("{flow_group}:*")]}));
         statements.push(json!({"Sid": "FlowLogDeliveryRole", "Effect": "Allow",
-            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+                          "iam:PutRolePolicy",
                        "iam:UpdateAssumeRolePolicy", "iam:GetRolePolicy",
                        "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
                        "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"],
@@ -231,7 +237,8 @@ pub fn document(env: &Env) -> Value {
             names.authorizer_role
         );
         statements.push(json!({"Sid": "AuthorizerInvokerRole", "Effect": "Allow",
-            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+                          "iam:PutRolePolicy",
                        "iam:UpdateAssumeRolePolicy", "iam:GetRolePolicy",
                        "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
                        "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"],
@@ -256,7 +263,9 @@ pub fn document(env: &Env) -> Value {
                        "application-autoscaling:DeleteScheduledAction",
                        "application-autoscaling:DescribeScheduledActions",
                        "application-autoscaling:DescribeScalingActivities",
-                       "application-autoscaling:TagResource"],
+                       "application-autoscaling:TagResource",
+                       "application-autoscaling:UntagResource",
+                       "application-autoscaling:ListTagsForResource"],
             "Resource": "*"}));
         // Registering an ECS service checks the caller may scale it; a target-tracking policy
         // makes and deletes its CloudWatch alarms with the caller's permissions ("Permissions
@@ -286,7 +295,8 @@ pub fn document(env: &Env) -> Value {
     if env.deployment.service.task_role.is_some() {
         let task = format!("arn:{partition}:iam::{account}:role/{}", names.task_role);
         statements.push(json!({"Sid": "TaskRole", "Effect": "Allow",
-            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:PutRolePolicy",
+            "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+                          "iam:PutRolePolicy",
                        "iam:UpdateAssumeRolePolicy", "iam:GetRolePolicy",
                        "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
                        "iam:AttachRolePolicy", "iam:DetachRolePolicy",
@@ -332,7 +342,8 @@ pub fn document(env: &Env) -> Value {
         statements.push(json!({"Sid": "ImageRepository", "Effect": "Allow",
             "Action": ["ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:ListImages",
                        "ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy",
-                       "ecr:ListTagsForResource", "ecr:TagResource", "ecr:DeleteRepository",
+                       "ecr:ListTagsForResource", "ecr:TagResource", "ecr:UntagResource",
+                       "ecr:DeleteRepository",
                        "ecr:PutImageTagMutability"],
             "Resource": arn("ecr", &format!("repository/{name}"))}));
     }

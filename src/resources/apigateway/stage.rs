@@ -438,13 +438,11 @@ impl Resource for Stage {
         }))
     }
 
-    /// Ours when it is on our API: only then is it looked up.
+    /// A stage whose tags someone removed has no tag map at all: it reads as no tags.
     fn tags(&self, live: &Found) -> Option<crate::aws::tags::Tags> {
-        // A stage read without its tags is not told apart from one without any.
-        let tags = live.stage.tags()?;
-        Some(crate::aws::tags::owned(crate::aws::tags::from_map(Some(
-            tags,
-        ))))
+        Some(crate::aws::tags::owned(crate::aws::tags::from_map(
+            live.stage.tags(),
+        )))
     }
 
     async fn retag(
@@ -461,6 +459,7 @@ impl Resource for Stage {
         .await
     }
 
+    /// Ours when it is on our API: only then is it looked up.
     fn ownership(&self, _env: &Env, _live: &Found) -> Ownership {
         Ownership::Ours
     }

@@ -432,7 +432,9 @@ impl Resource for Autoscaling {
             .aws(|| format!("reading the scheduled actions of {}", self.resource_id))?
             .scheduled_actions()
             .to_vec();
-        if let Some(arn) = live.target.scalable_target_arn() {
+        // Read only when the env file's `[tags]` matter, as nothing else needs them.
+        let tagged = !cx.names.extra_tags.is_empty() || !cx.retired_tags.is_empty();
+        if let Some(arn) = live.target.scalable_target_arn().filter(|_| tagged) {
             let out = cx
                 .aws
                 .autoscaling

@@ -178,6 +178,62 @@ impl Service {
         .await
     }
 
+    /// Makes the service's tags, as the reconciler compares them, stand for its running tasks'
+    /// too: a `[tags]` key some task lacks or holds with another value reads as missing, and a
+    /// retired key some task still carries reads as present. A run cut short between the
+    /// service's tagging and its tasks' is then finished by the next one, like any other
+    /// change. Other tags are left as the service has them.
+    async fn fold_in_task_tags(&self, cx: &Cx<'_>, service: &mut Live) -> anyhow::Result<()> {
+        let concerned = |k: &str| {
+            cx.names.extra_tags.iter().any(|(w, _)| w == k)
+                || cx.retired_tags.iter().any(|r| r == k)
+        };
+        let mut view = service.tags.clone().unwrap_or_default();
+        for task in self.task_arns(cx, DesiredStatus::Running).await? {
+            let read = cx
+                .aws
+                .ecs
+                .list_tags_for_resource()
+                .resource_arn(&task)
+                .send()
+                .await;
+            // Gone meanwhile: its replacement starts with the service's tags.
+            let Some(out) = crate::aws::found(read.aws(|| format!("reading the tags of {task}")))?
+            else {
+                continue;
+            };
+            let task_tags = out.tags();
+            let value = |tags: &[aws_sdk_ecs::types::Tag], k: &str| {
+                tags.iter()
+                    .find(|t| t.key() == Some(k))
+                    .and_then(|t| t.value().map(str::to_string))
+            };
+            let keys: Vec<String> = view
+                .iter()
+                .chain(task_tags)
+                .filter_map(|t| t.key().map(str::to_string))
+                .filter(|k| concerned(k))
+                .collect();
+            for key in keys {
+                let (on_service, on_task) = (value(&view, &key), value(task_tags, &key));
+                if on_service == on_task {
+                    continue;
+                }
+                view.retain(|t| t.key() != Some(key.as_str()));
+                if on_service.is_none() {
+                    view.extend(
+                        task_tags
+                            .iter()
+                            .filter(|t| t.key() == Some(key.as_str()))
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        service.tags = Some(view);
+        Ok(())
+    }
+
     /// The ARNs of the service's tasks meant to be in `status`, every page of them.
     async fn task_arns(&self, cx: &Cx<'_>, status: DesiredStatus) -> anyhow::Result<Vec<String>> {
         let mut arns = Vec::new();
@@ -470,9 +526,14 @@ impl Resource for Service {
         &self,
         cx: &Cx<'_>,
         _inputs: &Inputs<'_>,
-        _depth: Depth,
+        depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
-        super::service(cx, &self.cluster_name, &self.name).await
+        let mut found = super::service(cx, &self.cluster_name, &self.name).await?;
+        let tagged = !cx.names.extra_tags.is_empty() || !cx.retired_tags.is_empty();
+        if let Some(service) = found.as_mut().filter(|_| depth == Depth::Full && tagged) {
+            self.fold_in_task_tags(cx, service).await?;
+        }
+        Ok(found)
     }
 
     fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
@@ -493,8 +554,7 @@ impl Resource for Service {
         for task in self.task_arns(cx, DesiredStatus::Running).await? {
             match crate::aws::tags::retag_ecs(&cx.aws, &task, &changes.set, &changes.remove).await {
                 // It stopped meanwhile; its replacement starts with the service's tags.
-                Err(err)
-                    if is_not_found(&err) || has_code(&err, &["InvalidParameterException"]) => {}
+                Err(err) if is_not_found(&err) => {}
                 other => other?,
             }
         }

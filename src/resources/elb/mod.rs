@@ -21,7 +21,12 @@ pub async fn tags_of(cx: &Cx<'_>, arn: &str) -> anyhow::Result<Vec<(String, Stri
         .tag_descriptions()
         .iter()
         .flat_map(|d| d.tags())
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect())
 }
 
