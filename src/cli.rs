@@ -81,6 +81,16 @@ retention) is applied only when confirmed on a terminal, or with --yes.\n\
 Prints the invoke URL when the stack serves. Exits 3 if the service image is not pushed yet,\n\
 after building everything that does not need it, with the commands to push it.")]
     Up(UpArgs),
+    /// Run another image on the built stack: a new task definition revision (digest pinned), a rollout, a wait.
+    #[command(
+        after_help = "Examples:\n  gwfargate deploy --env config/env1.toml --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.1.0\n  \
+gwfargate deploy --env config/env1.toml --image \"$REPO:$GIT_SHA\" --no-wait\n\n\
+Changes nothing else: when the env file holds changes `up` has not applied, it refuses and\n\
+says which. Fails when the deployment is rolled back, with the stopped tasks' reasons. A\n\
+later `up` keeps the deployed image while the env file's `image` stays as it was; change\n\
+`image` in the env file (or deploy again) to replace it. Exits 3 if the image is not pushed."
+    )]
+    Deploy(DeployArgs),
     /// Show what `up` would change, resource by resource, without changing anything.
     #[command(
         after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate plan --env config/env1.toml --json\n  gwfargate plan --env config/env1.toml --detailed-exitcode   # 0 nothing to do, 4 changes\n\n\
@@ -177,6 +187,27 @@ pub struct ImageCheck {
     /// another way out yourself.
     #[arg(long, env = "GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR", value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_image_outside_ecr: bool,
+}
+
+/// `deploy` options.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The env file (TOML) of the built stack.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
+    /// The image to run: `<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (or
+    /// `@sha256:<digest>`); a tag is pinned to the digest it names now.
+    #[arg(long, value_name = "REF")]
+    pub image: String,
+    /// Return once ECS accepted the new deployment, without waiting for it to complete.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How many resources may be worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// The image check.
+    #[command(flatten)]
+    pub image_check: ImageCheck,
 }
 
 /// `plan` options.

@@ -2,6 +2,7 @@
 //! UI to render. The layer below (`model`, `resources`) never prints.
 
 pub mod api_key;
+pub mod deploy;
 pub mod down;
 pub mod graph;
 pub mod plan;
@@ -46,9 +47,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 &up::Options {
                     concurrency: usize::from(args.concurrency),
                     yes: args.yes,
+                    only: None,
                 },
             )
             .await?;
+            output::print(&url);
+        }
+        Command::Deploy(args) => {
+            let url = deploy::deploy(args, global).await?;
             output::print(&url);
         }
         Command::Plan(args) => {

@@ -18,7 +18,7 @@ use crate::model::run::Outcome;
 use crate::model::{Choices, Depth, Env, Hints, Memo, World};
 use crate::resources::Stack;
 use crate::state::lock::{self, StackLock};
-use crate::state::{SharedState, State, StateFile};
+use crate::state::{DeployedImage, ImageChoice, SharedState, State, StateFile};
 
 /// A command at work on a stack: which stack, and the connection to it.
 pub struct Session {
@@ -75,7 +75,7 @@ pub async fn open_target(
     if let Some(note) = &target.note {
         crate::ui::output::eprint(note);
     }
-    let writable = matches!(purpose, Purpose::Up | Purpose::Down);
+    let writable = matches!(purpose, Purpose::Up | Purpose::Deploy | Purpose::Down);
     let env = connect(&target, global, choices, writable).await?;
     if writable {
         // The second lock, per user: a run from another directory has another state file but
@@ -85,6 +85,7 @@ pub async fn open_target(
             &env.deployment,
             match purpose {
                 Purpose::Up => "up",
+                Purpose::Deploy => "deploy",
                 _ => "down",
             },
             crate::ui::output::eprint,
@@ -122,6 +123,11 @@ pub struct Target {
     pub note: Option<String>,
     /// For `plan`: the change of the env file a built stack cannot take, if any.
     pub fixed: Option<FixedChange>,
+    /// The env file's `service.image` as written (the deployment may run another: the one
+    /// `deploy` set, or the one being deployed).
+    pub file_image: Option<String>,
+    /// The image `deploy` set that this run keeps or makes, if any.
+    pub deployed: Option<DeployedImage>,
 }
 
 /// An env file change a built stack cannot take in place.
@@ -150,6 +156,8 @@ impl std::fmt::Display for FixedChange {
 pub enum Purpose {
     /// `up`: build it as the env file says (locked).
     Up,
+    /// `deploy`: run another image on it (locked).
+    Deploy,
     /// `plan`: say what `up` would change (not locked: it changes nothing).
     Plan,
     /// `status`: read it.
@@ -166,6 +174,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
     let region = global.region.as_deref();
     let command = match purpose {
         Purpose::Up => Some("up"),
+        Purpose::Deploy => Some("deploy"),
         Purpose::Down => Some("down"),
         Purpose::Status | Purpose::Plan => None,
     };
@@ -177,6 +186,8 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
             let state = load_state(&file)?;
             let mut note = None;
             let mut fixed = None;
+            let file_image = deployment.service.image.clone();
+            let mut deployed = None;
             if let Some(state) = &state {
                 let old = &state.deployment;
                 if old.name != deployment.name || old.region != deployment.region {
@@ -195,7 +206,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 if let Some(change) = fixed_change(old, &deployment) {
                     if purpose == Purpose::Plan {
                         fixed = Some(change);
-                    } else if purpose == Purpose::Up {
+                    } else if matches!(purpose, Purpose::Up | Purpose::Deploy) {
                         return Err(UsageError(format!(
                             "{}: {change} since the stack was built, and a built stack cannot \
                              take that change in place. Nothing was changed. To rebuild with it: \
@@ -221,6 +232,24 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                     }
                 }
             }
+            // An image `deploy` set stays until the env file's own image changes.
+            if let Some(state) = state
+                .as_ref()
+                .filter(|_| matches!(purpose, Purpose::Up | Purpose::Plan))
+            {
+                let choice = state.image_choice(&file_image);
+                if let Some(why) = choice.note(&file_image) {
+                    let why = format!("note: {why}");
+                    note = Some(match note {
+                        Some(first) => format!("{first}\n{why}"),
+                        None => why,
+                    });
+                }
+                if let ImageChoice::Deployed(kept) = choice {
+                    deployment.service.image.clone_from(&kept.image);
+                    deployed = Some(kept);
+                }
+            }
             Ok(Target {
                 deployment,
                 file,
@@ -229,6 +258,8 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 locks: lock.into_iter().collect(),
                 note,
                 fixed,
+                file_image: Some(file_image),
+                deployed,
             })
         }
         None => {
@@ -254,6 +285,8 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 locks: lock.into_iter().collect(),
                 note: None,
                 fixed: None,
+                file_image: None,
+                deployed: None,
             })
         }
     }

@@ -13,12 +13,45 @@ pub struct Options {
     pub concurrency: usize,
     /// Apply a destructive plan without asking.
     pub yes: bool,
+    /// For a command that may change only some kinds (`deploy`): those, and its name.
+    pub only: Option<Only>,
+}
+
+/// The fields a command may change in place, refusing a plan that changes anything else.
+#[derive(Debug, Clone, Copy)]
+pub struct Only {
+    /// The command, for the refusal.
+    pub command: &'static str,
+    /// The (kind, field) pairs it may change: (`task definition`, `image`).
+    pub fields: &'static [(&'static str, &'static str)],
+}
+
+impl Only {
+    /// The changes of `plan` it does not allow, in words.
+    fn others(&self, plan: &crate::model::plan::Plan) -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action != Action::None)
+            .filter(|c| {
+                c.action != Action::Update
+                    || c.fields
+                        .iter()
+                        .any(|f| !self.fields.contains(&(c.kind, f.field.as_str())))
+            })
+            .map(|c| {
+                let action = format!("{:?}", c.action).to_lowercase();
+                let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+                format!("{action} {} {} ({})", c.kind, c.name, fields.join(", "))
+            })
+            .collect()
+    }
 }
 
 /// Applies the env file to the stack. Returns the invoke URL.
 pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> {
     let env = session.env.clone();
-    crate::ui::output::eprint(&session::header("up", &env));
+    let command = options.only.map_or("up", |o| o.command);
+    crate::ui::output::eprint(&session::header(command, &env));
     check_secrets(&env).await?;
     let (stack, world) = session::survey(&env, Depth::Full, options.concurrency).await?;
     let plan = stack.graph.plan(&env, &world);
@@ -27,6 +60,20 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     shown.notes.extend(stack.exposure.clone());
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     crate::ui::output::eprint(crate::ui::plan::render(&shown, "plan:", colour).trim_end());
+    if let Some(only) = options.only {
+        let others = only.others(&plan);
+        if !others.is_empty() {
+            return Err(UsageError(format!(
+                "{} changes only the image, but the env file also changes what `up` has not \
+                 applied, and nothing was changed:\n  {}\nRun `{}` first, then {} again",
+                only.command,
+                others.join("\n  "),
+                env.hints.command("up"),
+                only.command
+            ))
+            .into());
+        }
+    }
     let refused = plan.refused();
     if !refused.is_empty() {
         let reasons: Vec<String> = refused
@@ -91,7 +138,7 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         .await;
     crate::interrupt::check()?;
     if !outcome.succeeded() {
-        return Err(session::failure(outcome, &stack.graph, "up"));
+        return Err(session::failure(outcome, &stack.graph, command));
     }
     let left = stack
         .graph
@@ -106,13 +153,17 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     }
     env.state
         .tags_applied(env.deployment.tags.keys().cloned().collect())?;
+    if let Some(file_image) = &session.target.file_image {
+        env.state
+            .images_applied(file_image, session.target.deployed.clone())?;
+    }
     let url = world
         .inputs()
         .get(&stack.stage)
         .map(|s| s.url)
         .ok_or_else(|| anyhow::anyhow!("the stage was made without a URL"))?;
     board.note(&format!(
-        "up: done in {:.1}s",
+        "{command}: done in {:.1}s",
         session.started.elapsed().as_secs_f64()
     ));
     Ok(url)

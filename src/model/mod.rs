@@ -581,6 +581,8 @@ pub struct Choices {
     /// `up --force-new-deployment`: replace every task though nothing changed (a rotated
     /// secret, a re-pushed tag the env file does not pin).
     pub force_new_deployment: bool,
+    /// `deploy --no-wait`: a changed service is left rolling out once ECS accepted the change.
+    pub no_wait: bool,
 }
 
 impl Env {

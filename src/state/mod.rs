@@ -50,6 +50,14 @@ pub struct State {
     /// Backup's) are never touched.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tag_keys: BTreeSet<String>,
+    /// The env file's `service.image` as the last finished `up` (or `deploy`) read it: while
+    /// the file still says the same, an image `deploy` set is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_image: Option<String>,
+    /// The image `deploy` set, kept by every later `up` until the env file's image changes
+    /// (kubectl's last-applied rule: what CI deployed is not undone by an infrastructure run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployed: Option<DeployedImage>,
     /// Fields written by a newer gwfargate, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, serde_json::Value>,
@@ -74,6 +82,62 @@ pub struct Record {
     /// so "not found" then means "not visible yet", even to a later run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made: Option<String>,
+}
+
+/// An image `deploy` set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployedImage {
+    /// The image reference as given to `deploy --image`.
+    pub image: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// Which image a run of `up` or `plan` uses, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageChoice {
+    /// The env file's: nothing was deployed since.
+    EnvFile,
+    /// The one `deploy` set: the env file's image is as the last `up` read it.
+    Deployed(DeployedImage),
+    /// The env file's, replacing the one `deploy` set: the file's image changed since.
+    EnvFileOverDeployed {
+        /// What `deploy` set.
+        deployed: DeployedImage,
+        /// The file's image at the last `up`.
+        was: String,
+    },
+}
+
+impl ImageChoice {
+    /// Why this image, in a sentence for the user; `None` when there is nothing to say.
+    pub fn note(&self, file_image: &str) -> Option<String> {
+        match self {
+            ImageChoice::EnvFile => None,
+            ImageChoice::Deployed(d) => Some(format!(
+                "image: keeping {} (set by `deploy` at {}): the env file's image {file_image} is                  unchanged since the last `up`. Change it in the env file, or `deploy` again, to                  replace it",
+                d.image, d.at
+            )),
+            ImageChoice::EnvFileOverDeployed { deployed, was } => Some(format!(
+                "image: the env file's {file_image} replaces {} (set by `deploy` at {}): the env                  file's image changed since the last `up` (it was {was})",
+                deployed.image, deployed.at
+            )),
+        }
+    }
+}
+
+impl State {
+    /// Which image the env file's `file_image` makes a run use on this stack.
+    pub fn image_choice(&self, file_image: &str) -> ImageChoice {
+        match (&self.deployed, &self.env_image) {
+            (None, _) => ImageChoice::EnvFile,
+            (Some(d), Some(was)) if was == file_image => ImageChoice::Deployed(d.clone()),
+            (Some(d), was) => ImageChoice::EnvFileOverDeployed {
+                deployed: d.clone(),
+                was: was.clone().unwrap_or_else(|| "not recorded".to_string()),
+            },
+        }
+    }
 }
 
 /// The current time in the state file's format.
@@ -108,6 +172,8 @@ impl State {
             resources: BTreeMap::new(),
             intents: BTreeMap::new(),
             tag_keys: BTreeSet::new(),
+            env_image: None,
+            deployed: None,
             unknown: BTreeMap::new(),
         }
     }
@@ -506,6 +572,22 @@ impl SharedState {
         self.persist(&state)
     }
 
+    /// Records, once a run finished, the env file's image it read and the image `deploy` set
+    /// that is still in force (`None` when the env file's won), and saves at once.
+    pub fn images_applied(
+        &self,
+        env_image: &str,
+        deployed: Option<DeployedImage>,
+    ) -> anyhow::Result<()> {
+        let mut state = self.lock();
+        if state.env_image.as_deref() == Some(env_image) && state.deployed == deployed {
+            return Ok(());
+        }
+        state.env_image = Some(env_image.to_string());
+        state.deployed = deployed;
+        self.persist(&state)
+    }
+
     /// Saves the current state.
     pub fn save(&self) -> anyhow::Result<()> {
         let state = self.lock();
@@ -529,6 +611,45 @@ mod tests {
             None,
         )
         .expect("reference env file is valid")
+    }
+
+    #[test]
+    fn a_deployed_image_is_kept_until_the_env_files_image_changes() {
+        let mut state = State::new(deployment(), None);
+        assert_eq!(state.image_choice("repo:1"), ImageChoice::EnvFile);
+        let deployed = DeployedImage {
+            image: "repo:2".to_string(),
+            at: "2026-11-28T07:00:00Z".to_string(),
+        };
+        state.deployed = Some(deployed.clone());
+        state.env_image = Some("repo:1".to_string());
+        let kept = state.image_choice("repo:1");
+        assert_eq!(kept, ImageChoice::Deployed(deployed.clone()));
+        assert!(
+            kept.note("repo:1")
+                .expect("said")
+                .contains("keeping repo:2")
+        );
+        let replaced = state.image_choice("repo:3");
+        assert_eq!(
+            replaced,
+            ImageChoice::EnvFileOverDeployed {
+                deployed: deployed.clone(),
+                was: "repo:1".to_string()
+            }
+        );
+        assert!(
+            replaced
+                .note("repo:3")
+                .expect("said")
+                .contains("repo:3 replaces repo:2")
+        );
+        // A state written before the env file's image was recorded: the file wins.
+        state.env_image = None;
+        assert!(matches!(
+            state.image_choice("repo:1"),
+            ImageChoice::EnvFileOverDeployed { .. }
+        ));
     }
 
     #[test]

@@ -816,10 +816,13 @@ impl Resource for Service {
         {
             update = update.deployment_configuration(self.deployment_configuration()?);
         }
-        update
+        let accepted = update
             .send()
             .await
             .aws(|| format!("updating ecs service {}", self.name))?;
+        if cx.choices.no_wait {
+            return Ok(accepted.service().cloned());
+        }
         let steady = self
             .wait_until_steady(cx, None, &task_definition, inputs)
             .await?;
@@ -853,6 +856,9 @@ impl Resource for Service {
         live: Live,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Live> {
+        if cx.choices.no_wait {
+            return Ok(live);
+        }
         let task_definition = inputs.need(&self.task_definition)?.arn;
         self.wait_until_steady(cx, Some(live), &task_definition, inputs)
             .await
@@ -866,6 +872,10 @@ impl Resource for Service {
         live: &Live,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
+        // Not waited for: which revision it runs is not known yet, so none is deregistered.
+        if cx.choices.no_wait {
+            return Ok(None);
+        }
         let family = inputs.need(&self.task_definition)?.family;
         let in_use = live.task_definition().unwrap_or_default();
         let unused: Vec<String> = task_definition::TaskDefinition::active_revisions(cx, &family)

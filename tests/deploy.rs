@@ -1,0 +1,180 @@
+//! `gwfargate deploy`: another image on the built stack and nothing else, pinned by digest,
+//! failing on a rollback; kept by later `up`s until the env file's own image changes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Emulator, Workspace, gwfargate, output, push_build};
+
+const REGION: &str = "eu-west-1";
+const REPO: &str = "microservice1";
+const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1";
+
+async fn digest_of(sdk: &aws_config::SdkConfig, tag: &str) -> String {
+    aws_sdk_ecr::Client::new(sdk)
+        .list_images()
+        .repository_name(REPO)
+        .send()
+        .await
+        .unwrap()
+        .image_ids()
+        .iter()
+        .find(|id| id.image_tag() == Some(tag))
+        .and_then(|id| id.image_digest())
+        .unwrap()
+        .to_string()
+}
+
+/// The image of the task definition the service runs now.
+async fn service_image(sdk: &aws_config::SdkConfig) -> String {
+    let service = common::the_service(sdk).await;
+    aws_sdk_ecs::Client::new(sdk)
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string()
+}
+
+fn state(ws: &Workspace) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it() {
+    let emulator = Emulator::realistic();
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[]);
+    let env_file = ws.path().join("env1.toml");
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+    let deploy = |tag: &str| {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["deploy", "--env", "env1.toml", "--image"])
+            .arg(format!("{IMAGE}:{tag}"))
+            .assert()
+    };
+
+    // Nothing built yet: refused, nothing made.
+    let refused = deploy("2.0.0").code(2);
+    assert!(
+        output(&refused).1.contains("build it first"),
+        "{:?}",
+        output(&refused)
+    );
+    assert!(!ws.state_file().exists());
+
+    run(&["up", "--env", "env1.toml"]).code(3);
+    push_build(&sdk, REPO, "1.0.0", 1).await;
+    run(&["up", "--env", "env1.toml"]).success();
+    assert!(
+        service_image(&sdk)
+            .await
+            .ends_with(&digest_of(&sdk, "1.0.0").await)
+    );
+
+    // A new image: a new revision pinned to its digest, rolled out and waited for.
+    push_build(&sdk, REPO, "2.0.0", 2).await;
+    let deployed = deploy("2.0.0").success();
+    let (url, stderr) = output(&deployed);
+    assert!(url.trim().starts_with("https://"), "{url}");
+    assert!(stderr.contains("deploy: done in"), "{stderr}");
+    let two = digest_of(&sdk, "2.0.0").await;
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    assert_eq!(state(&ws)["deployed"]["image"], format!("{IMAGE}:2.0.0"));
+
+    // The env file still says 1.0.0, as at the last `up`: `plan` and `up` keep 2.0.0, and say why.
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (planned, why) = output(&planned);
+    assert!(planned.contains("No changes"), "{planned}");
+    assert!(
+        why.contains(&format!("keeping {IMAGE}:2.0.0 (set by `deploy`"))
+            && why.contains("unchanged since the last `up`"),
+        "{why}"
+    );
+    run(&["up", "--env", "env1.toml"]).success();
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+
+    // A deploy changes only the image: other pending changes of the env file are refused.
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let more = text.replace("count             = 1", "count             = 2");
+    assert_ne!(more, text);
+    std::fs::write(&env_file, &more).unwrap();
+    push_build(&sdk, REPO, "3.0.0", 3).await;
+    let refused = deploy("3.0.0").code(2);
+    let (_, why) = output(&refused);
+    assert!(
+        why.contains("changes only the image") && why.contains("ecs service"),
+        "{why}"
+    );
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    std::fs::write(&env_file, &text).unwrap();
+    let elsewhere = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["deploy", "--env", "env1.toml", "--image"])
+        .arg("123456789012.dkr.ecr.eu-west-1.amazonaws.com/other:1.0.0")
+        .assert()
+        .code(2);
+    assert!(
+        output(&elsewhere)
+            .1
+            .contains("not in the stack's repository")
+    );
+
+    // --no-wait: back once ECS took the new revision.
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["deploy", "--env", "env1.toml", "--no-wait", "--image"])
+        .arg(format!("{IMAGE}:3.0.0"))
+        .assert()
+        .success();
+    let three = digest_of(&sdk, "3.0.0").await;
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{three}"));
+    run(&["up", "--env", "env1.toml"]).success();
+
+    // An image whose tasks never start: the circuit breaker rolls back, deploy fails and says
+    // so, and the image deployed before stays the one `up` keeps.
+    push_build(&sdk, REPO, "4.0.0", 4).await;
+    let broken = digest_of(&sdk, "4.0.0").await;
+    let mut settings =
+        common::realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
+    settings["failing_images"] = serde_json::json!([broken]);
+    emulator.configure(settings);
+    let failed = deploy("4.0.0").failure();
+    let (_, why) = output(&failed);
+    assert!(why.contains("rolled"), "{why}");
+    assert_eq!(state(&ws)["deployed"]["image"], format!("{IMAGE}:3.0.0"));
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    assert!(
+        output(&planned)
+            .1
+            .contains(&format!("keeping {IMAGE}:3.0.0"))
+    );
+
+    // The env file's image changes: it wins, and the deployed one is forgotten.
+    push_build(&sdk, REPO, "5.0.0", 5).await;
+    std::fs::write(
+        &env_file,
+        text.replace("microservice1:1.0.0", "microservice1:5.0.0"),
+    )
+    .unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    let (_, why) = output(&planned);
+    assert!(
+        why.contains(&format!(
+            "the env file's {IMAGE}:5.0.0 replaces {IMAGE}:3.0.0"
+        )),
+        "{why}"
+    );
+    run(&["up", "--env", "env1.toml"]).success();
+    let five = digest_of(&sdk, "5.0.0").await;
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{five}"));
+    assert!(state(&ws).get("deployed").is_none(), "{}", state(&ws));
+
+    run(&["down", "--yes", "--purge"]).success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}
