@@ -154,6 +154,23 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
             .1
             .contains(&format!("keeping {IMAGE}:3.0.0"))
     );
+    // `status` does not call the rolled-back service healthy: it runs an older revision than
+    // the one last registered, and `--check` says so.
+    let checked = run(&["status", "--check"]).code(1);
+    let (table, why) = output(&checked);
+    assert!(
+        why.contains("runs task definition revision") && why.contains("rolled back"),
+        "{why}"
+    );
+    assert!(
+        table.contains("problem: ecs service runs task definition revision"),
+        "{table}"
+    );
+    let shown = run(&["status", "--json"]).success();
+    let shown: serde_json::Value = serde_json::from_str(&output(&shown).0).unwrap();
+    assert_eq!(shown["problems"].as_array().unwrap().len(), 1, "{shown}");
+    run(&["up", "--env", "env1.toml"]).success();
+    run(&["status", "--check"]).success();
 
     // The env file's image changes: it wins, and the deployed one is forgotten.
     push_build(&sdk, REPO, "5.0.0", 5).await;

@@ -183,13 +183,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     ))
                 );
             }
-            let missing = status.missing();
-            if args.check && !missing.is_empty() {
-                let names: Vec<String> = missing
-                    .iter()
-                    .map(|r| format!("{} {}", r.kind, r.name))
-                    .collect();
-                anyhow::bail!("{} resource(s) missing: {}", names.len(), names.join(", "));
+            if args.check && !status.problems.is_empty() {
+                let missing = status.missing().len();
+                anyhow::bail!(
+                    "{}the stack is not as wanted:\n  {}",
+                    if missing > 0 {
+                        format!("{missing} resource(s) missing; ")
+                    } else {
+                        String::new()
+                    },
+                    status.problems.join("\n  ")
+                );
             }
         }
         Command::Down(args) => {

@@ -32,6 +32,10 @@ pub struct Status {
     pub tags: std::collections::BTreeMap<String, String>,
     /// Every resource, in dependency order.
     pub resources: Vec<Observed>,
+    /// What is wrong with the stack, in words (`status --check` fails on any): a missing
+    /// resource, fewer tasks running than wanted, a failed rollout, a revision other than the
+    /// one `up` or `deploy` registered.
+    pub problems: Vec<String>,
 }
 
 /// Running and desired tasks.

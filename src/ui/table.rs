@@ -74,6 +74,10 @@ pub fn status_table(status: &Status, command_prefix: &str) -> String {
         Some(url) => out.push_str(&format!("url: {url}\n")),
         None => out.push_str("url: none (the API or its stage is missing)\n"),
     }
+    // The missing resources come first among the problems, and are said below.
+    for problem in status.problems.iter().skip(missing) {
+        out.push_str(&format!("problem: {problem}\n"));
+    }
     if missing > 0 {
         let env = status
             .env_file

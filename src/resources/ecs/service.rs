@@ -319,6 +319,12 @@ pub struct Outputs {
     pub running: i32,
     /// Tasks wanted.
     pub desired: i32,
+    /// The task definition revision it runs.
+    #[serde(default)]
+    pub task_definition: String,
+    /// Why its latest deployment failed, when it did (the circuit breaker's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_rollout: Option<String>,
 }
 
 impl Service {
@@ -570,10 +576,19 @@ impl Resource for Service {
     }
 
     fn outputs(&self, _env: &Env, live: &Live) -> Outputs {
+        let failed = live.deployments().iter().find(|d| {
+            d.rollout_state() == Some(&aws_sdk_ecs::types::DeploymentRolloutState::Failed)
+        });
         Outputs {
             arn: self.id(live),
             running: live.running_count(),
             desired: live.desired_count(),
+            task_definition: live.task_definition().unwrap_or_default().to_string(),
+            failed_rollout: failed.map(|d| {
+                d.rollout_state_reason()
+                    .unwrap_or("its rollout failed")
+                    .to_string()
+            }),
         }
     }
 
