@@ -91,6 +91,15 @@ later `up` keeps the deployed image while the env file's `image` stays as it was
 `image` in the env file (or deploy again) to replace it. Exits 3 if the image is not pushed."
     )]
     Deploy(DeployArgs),
+    /// Run another number of tasks (or, with autoscaling, other bounds) on the built stack.
+    #[command(
+        after_help = "Examples:\n  gwfargate scale --env config/env1.toml --count 3\n  \
+gwfargate scale --env config/env1.toml --min 2 --max 10    # with [service.autoscaling]\n\n\
+Changes nothing else: when the env file holds changes `up` has not applied, it refuses and\n\
+says which. A later `up` keeps the new scale while the env file's `count` (or bounds) stays\n\
+as it was; change it in the env file, or scale again, to replace it."
+    )]
+    Scale(ScaleArgs),
     /// Show what `up` would change, resource by resource, without changing anything.
     #[command(
         after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate plan --env config/env1.toml --json\n  gwfargate plan --env config/env1.toml --detailed-exitcode   # 0 nothing to do, 4 changes\n\n\
@@ -208,6 +217,29 @@ pub struct DeployArgs {
     /// The image check.
     #[command(flatten)]
     pub image_check: ImageCheck,
+}
+
+/// `scale` options.
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The env file (TOML) of the built stack.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
+    /// The number of tasks to run (without autoscaling).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub count: Option<u32>,
+    /// Autoscaling's fewest tasks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub min: Option<u32>,
+    /// Autoscaling's most tasks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max: Option<u32>,
+    /// Return once ECS accepted the new count, without waiting for the tasks.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How many resources may be worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }
 
 /// `plan` options.

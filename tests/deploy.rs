@@ -87,7 +87,7 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     assert!(stderr.contains("deploy: done in"), "{stderr}");
     let two = digest_of(&sdk, "2.0.0").await;
     assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
-    assert_eq!(state(&ws)["deployed"]["image"], format!("{IMAGE}:2.0.0"));
+    assert_eq!(state(&ws)["deployed"]["value"], format!("{IMAGE}:2.0.0"));
 
     // The env file still says 1.0.0, as at the last `up`: `plan` and `up` keep 2.0.0, and say why.
     let planned = run(&["plan", "--env", "env1.toml"]).success();
@@ -147,7 +147,7 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     let failed = deploy("4.0.0").failure();
     let (_, why) = output(&failed);
     assert!(why.contains("rolled"), "{why}");
-    assert_eq!(state(&ws)["deployed"]["image"], format!("{IMAGE}:3.0.0"));
+    assert_eq!(state(&ws)["deployed"]["value"], format!("{IMAGE}:3.0.0"));
     let planned = run(&["plan", "--env", "env1.toml"]).success();
     assert!(
         output(&planned)

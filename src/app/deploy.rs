@@ -1,13 +1,12 @@
 //! `gwfargate deploy`: another image on the built stack, and nothing else. The image is
 //! recorded, so a later `up` keeps it while the env file's own `image` stays as it was.
 
-use super::session::{self, Purpose, Session};
+use super::session::{self, Purpose};
 use super::up;
 use crate::cli::{DeployArgs, Global};
 use crate::config::image::ImageRef;
 use crate::error::UsageError;
-use crate::model::Choices;
-use crate::state::{DeployedImage, now_rfc3339};
+use crate::state::last_applied::SetBy;
 
 /// What a deploy may change: the image of a new task definition revision, and the revision
 /// the service runs.
@@ -21,45 +20,18 @@ const DEPLOYED: up::Only = up::Only {
 
 /// Deploys `args.image`; returns the invoke URL.
 pub async fn deploy(args: &DeployArgs, global: &Global) -> anyhow::Result<String> {
-    let started = std::time::Instant::now();
-    let mut target = session::resolve(Some(&args.env), global, Purpose::Deploy)?;
-    if target.state.is_none() {
-        return Err(UsageError(format!(
-            "no stack of {} is built (no state file {}), and nothing was changed. `deploy` runs \
-             another image on a built stack: build it first with `{} up --env {}`",
-            args.env.display(),
-            target.file.path.display(),
-            global.command_prefix(),
-            crate::shell::word(&args.env.display().to_string())
-        ))
-        .into());
-    }
+    let mut target = up::built_target(&args.env, global, Purpose::Deploy, DEPLOYED)?;
     same_repository(&args.image, &target.deployment.service.image)?;
     target.deployment.service.image.clone_from(&args.image);
-    target.deployed = Some(DeployedImage {
-        image: args.image.clone(),
-        at: now_rfc3339(),
-    });
+    target.set.image = Some(SetBy::now(args.image.clone(), "deploy"));
     session::check_image(&target.deployment, &args.image_check)?;
-    let session: Session = session::open_target(
+    up::apply_only(
         target,
         global,
         Purpose::Deploy,
-        Choices {
-            no_wait: args.no_wait,
-            ..Choices::default()
-        },
-        started,
-    )
-    .await?;
-    up::up(
-        &session,
-        &up::Options {
-            concurrency: usize::from(args.concurrency),
-            // A new revision and a rollout lose nothing; anything else is refused first.
-            yes: true,
-            only: Some(DEPLOYED),
-        },
+        DEPLOYED,
+        args.no_wait,
+        args.concurrency,
     )
     .await
 }

@@ -7,6 +7,7 @@ pub mod down;
 pub mod graph;
 pub mod plan;
 pub mod probe;
+pub mod scale;
 pub mod session;
 pub mod status;
 pub mod up;
@@ -55,6 +56,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Deploy(args) => {
             let url = deploy::deploy(args, global).await?;
+            output::print(&url);
+        }
+        Command::Scale(args) => {
+            let url = scale::scale(args, global).await?;
             output::print(&url);
         }
         Command::Plan(args) => {

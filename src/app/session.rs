@@ -17,8 +17,9 @@ use crate::model::graph::Graph;
 use crate::model::run::Outcome;
 use crate::model::{Choices, Depth, Env, Hints, Memo, World};
 use crate::resources::Stack;
+use crate::state::last_applied::{self, Choice};
 use crate::state::lock::{self, StackLock};
-use crate::state::{DeployedImage, ImageChoice, SharedState, State, StateFile};
+use crate::state::{CommandSet, EnvRead, Scale, SharedState, State, StateFile};
 
 /// A command at work on a stack: which stack, and the connection to it.
 pub struct Session {
@@ -75,7 +76,10 @@ pub async fn open_target(
     if let Some(note) = &target.note {
         crate::ui::output::eprint(note);
     }
-    let writable = matches!(purpose, Purpose::Up | Purpose::Deploy | Purpose::Down);
+    let writable = matches!(
+        purpose,
+        Purpose::Up | Purpose::Deploy | Purpose::Scale | Purpose::Down
+    );
     let env = connect(&target, global, choices, writable).await?;
     if writable {
         // The second lock, per user: a run from another directory has another state file but
@@ -86,6 +90,7 @@ pub async fn open_target(
             match purpose {
                 Purpose::Up => "up",
                 Purpose::Deploy => "deploy",
+                Purpose::Scale => "scale",
                 _ => "down",
             },
             crate::ui::output::eprint,
@@ -123,11 +128,11 @@ pub struct Target {
     pub note: Option<String>,
     /// For `plan`: the change of the env file a built stack cannot take, if any.
     pub fixed: Option<FixedChange>,
-    /// The env file's `service.image` as written (the deployment may run another: the one
-    /// `deploy` set, or the one being deployed).
-    pub file_image: Option<String>,
-    /// The image `deploy` set that this run keeps or makes, if any.
-    pub deployed: Option<DeployedImage>,
+    /// What the env file itself says of the image and the scale (the deployment may run what
+    /// a command set instead); recorded once `up` finishes.
+    pub read: Option<EnvRead>,
+    /// What `deploy` and `scale` set that this run keeps or makes.
+    pub set: CommandSet,
 }
 
 /// An env file change a built stack cannot take in place.
@@ -158,6 +163,8 @@ pub enum Purpose {
     Up,
     /// `deploy`: run another image on it (locked).
     Deploy,
+    /// `scale`: run another number of tasks on it (locked).
+    Scale,
     /// `plan`: say what `up` would change (not locked: it changes nothing).
     Plan,
     /// `status`: read it.
@@ -175,6 +182,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
     let command = match purpose {
         Purpose::Up => Some("up"),
         Purpose::Deploy => Some("deploy"),
+        Purpose::Scale => Some("scale"),
         Purpose::Down => Some("down"),
         Purpose::Status | Purpose::Plan => None,
     };
@@ -186,8 +194,11 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
             let state = load_state(&file)?;
             let mut note = None;
             let mut fixed = None;
-            let file_image = deployment.service.image.clone();
-            let mut deployed = None;
+            let read = EnvRead {
+                image: deployment.service.image.clone(),
+                scale: Scale::of(&deployment),
+            };
+            let mut set = CommandSet::default();
             if let Some(state) = &state {
                 let old = &state.deployment;
                 if old.name != deployment.name || old.region != deployment.region {
@@ -206,7 +217,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 if let Some(change) = fixed_change(old, &deployment) {
                     if purpose == Purpose::Plan {
                         fixed = Some(change);
-                    } else if matches!(purpose, Purpose::Up | Purpose::Deploy) {
+                    } else if matches!(purpose, Purpose::Up | Purpose::Deploy | Purpose::Scale) {
                         return Err(UsageError(format!(
                             "{}: {change} since the stack was built, and a built stack cannot \
                              take that change in place. Nothing was changed. To rebuild with it: \
@@ -232,23 +243,46 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                     }
                 }
             }
-            // An image `deploy` set stays until the env file's own image changes.
-            if let Some(state) = state
-                .as_ref()
-                .filter(|_| matches!(purpose, Purpose::Up | Purpose::Plan))
-            {
-                let choice = state.image_choice(&file_image);
-                if let Some(why) = choice.note(&file_image) {
-                    let why = format!("note: {why}");
-                    note = Some(match note {
-                        Some(first) => format!("{first}\n{why}"),
-                        None => why,
-                    });
+            // What `deploy` and `scale` set stays until the env file's own value changes.
+            let sets = matches!(
+                purpose,
+                Purpose::Up | Purpose::Plan | Purpose::Deploy | Purpose::Scale
+            );
+            if let Some(state) = state.as_ref().filter(|_| sets) {
+                let mut notes: Vec<String> = note.take().into_iter().collect();
+                let image = last_applied::choose(
+                    state.deployed.as_ref(),
+                    state.env_image.as_ref(),
+                    &read.image,
+                );
+                if purpose != Purpose::Deploy {
+                    notes.extend(
+                        image
+                            .note("image", &read.image)
+                            .map(|n| format!("note: {n}")),
+                    );
                 }
-                if let ImageChoice::Deployed(kept) = choice {
-                    deployment.service.image.clone_from(&kept.image);
-                    deployed = Some(kept);
+                if let Choice::Kept(kept) = image {
+                    deployment.service.image.clone_from(&kept.value);
+                    set.image = Some(kept);
                 }
+                let scale = last_applied::choose(
+                    state.scaled.as_ref(),
+                    state.env_scale.as_ref(),
+                    &read.scale,
+                );
+                if purpose != Purpose::Scale {
+                    notes.extend(
+                        scale
+                            .note("scale", &read.scale)
+                            .map(|n| format!("note: {n}")),
+                    );
+                }
+                if let Choice::Kept(kept) = scale {
+                    kept.value.apply_to(&mut deployment);
+                    set.scale = Some(kept);
+                }
+                note = (!notes.is_empty()).then(|| notes.join("\n"));
             }
             Ok(Target {
                 deployment,
@@ -258,8 +292,8 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 locks: lock.into_iter().collect(),
                 note,
                 fixed,
-                file_image: Some(file_image),
-                deployed,
+                read: Some(read),
+                set,
             })
         }
         None => {
@@ -285,8 +319,8 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 locks: lock.into_iter().collect(),
                 note: None,
                 fixed: None,
-                file_image: None,
-                deployed: None,
+                read: None,
+                set: CommandSet::default(),
             })
         }
     }

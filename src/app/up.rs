@@ -153,9 +153,9 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     }
     env.state
         .tags_applied(env.deployment.tags.keys().cloned().collect())?;
-    if let Some(file_image) = &session.target.file_image {
+    if let Some(read) = &session.target.read {
         env.state
-            .images_applied(file_image, session.target.deployed.clone())?;
+            .applied(read.clone(), session.target.set.clone())?;
     }
     let url = world
         .inputs()
@@ -345,4 +345,62 @@ async fn check_zones(env: &crate::model::Env) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Resolves the built stack of `env` for a command that changes only `only`'s fields
+/// (`deploy`, `scale`): refused when nothing is built yet.
+pub fn built_target(
+    env: &std::path::Path,
+    global: &crate::cli::Global,
+    purpose: session::Purpose,
+    only: Only,
+) -> anyhow::Result<session::Target> {
+    let target = session::resolve(Some(env), global, purpose)?;
+    if target.state.is_none() {
+        return Err(UsageError(format!(
+            "no stack of {} is built (no state file {}), and nothing was changed. `{}` changes \
+             a built stack: build it first with `{} up --env {}`",
+            env.display(),
+            target.file.path.display(),
+            only.command,
+            global.command_prefix(),
+            crate::shell::word(&env.display().to_string())
+        ))
+        .into());
+    }
+    Ok(target)
+}
+
+/// Applies `target`, as a command that changes only `only`'s fields, waiting for the service
+/// unless `no_wait`. Returns the invoke URL.
+pub async fn apply_only(
+    target: session::Target,
+    global: &crate::cli::Global,
+    purpose: session::Purpose,
+    only: Only,
+    no_wait: bool,
+    concurrency: u16,
+) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    let session = session::open_target(
+        target,
+        global,
+        purpose,
+        crate::model::Choices {
+            no_wait,
+            ..crate::model::Choices::default()
+        },
+        started,
+    )
+    .await?;
+    up(
+        &session,
+        &Options {
+            concurrency: usize::from(concurrency),
+            // What such a command changes loses nothing; anything else is refused first.
+            yes: true,
+            only: Some(only),
+        },
+    )
+    .await
 }

@@ -82,6 +82,20 @@ impl Deployment {
         services
     }
 
+    /// Why the subnets lack room for the most tasks this deployment may run (its count, or
+    /// autoscaling's largest bound, schedules' included), if they do.
+    pub fn room_problem(&self) -> Option<String> {
+        let most = self
+            .service
+            .autoscaling
+            .as_ref()
+            .map_or(self.service.count, |a| {
+                a.schedules.iter().map(|s| s.max).fold(a.max, u32::max)
+            });
+        subnet_too_small(&self.network, most, self.interface_services().len())
+            .map(|(_, problem)| problem)
+    }
+
     /// Whether the tasks can pull the image through the stack's VPC endpoints: it lives in
     /// ECR in the stack's region (this account's registry or another's). The private subnets
     /// have no other way out.

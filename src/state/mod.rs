@@ -19,6 +19,9 @@ use crate::config::Deployment;
 use crate::error::UsageError;
 use crate::user_files::{self, Links, Refusal};
 
+use last_applied::SetBy;
+
+pub mod last_applied;
 pub mod lock;
 
 /// The state format this build writes. Version 2 records typed outputs where version 1 had
@@ -57,7 +60,13 @@ pub struct State {
     /// The image `deploy` set, kept by every later `up` until the env file's image changes
     /// (kubectl's last-applied rule: what CI deployed is not undone by an infrastructure run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployed: Option<DeployedImage>,
+    pub deployed: Option<SetBy<String>>,
+    /// The env file's task count and autoscaling bounds as the last finished `up` read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_scale: Option<Scale>,
+    /// The count or bounds `scale` set, kept like a deployed image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaled: Option<SetBy<Scale>>,
     /// Fields written by a newer gwfargate, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, serde_json::Value>,
@@ -84,60 +93,65 @@ pub struct Record {
     pub made: Option<String>,
 }
 
-/// An image `deploy` set.
+/// A service's task count and autoscaling bounds, as `scale` sets them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeployedImage {
-    /// The image reference as given to `deploy --image`.
+pub struct Scale {
+    /// The desired count (without autoscaling).
+    pub count: u32,
+    /// Autoscaling's fewest tasks, when it scales.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    /// Autoscaling's most tasks, when it scales.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+}
+
+impl Scale {
+    /// The deployment's.
+    pub fn of(deployment: &Deployment) -> Scale {
+        let bounds = deployment.service.autoscaling.as_ref();
+        Scale {
+            count: deployment.service.count,
+            min: bounds.map(|a| a.min),
+            max: bounds.map(|a| a.max),
+        }
+    }
+
+    /// Makes `deployment` scale as this says.
+    pub fn apply_to(&self, deployment: &mut Deployment) {
+        deployment.service.count = self.count;
+        if let Some(bounds) = deployment.service.autoscaling.as_mut() {
+            bounds.min = self.min.unwrap_or(bounds.min);
+            bounds.max = self.max.unwrap_or(bounds.max);
+        }
+    }
+}
+
+impl std::fmt::Display for Scale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.min, self.max) {
+            (Some(min), Some(max)) => write!(f, "autoscaling {min} to {max} tasks"),
+            _ => write!(f, "count {}", self.count),
+        }
+    }
+}
+
+/// What the env file said when a run read it.
+#[derive(Debug, Clone)]
+pub struct EnvRead {
+    /// Its `service.image`.
     pub image: String,
-    /// When (RFC 3339).
-    pub at: String,
+    /// Its count and bounds.
+    pub scale: Scale,
 }
 
-/// Which image a run of `up` or `plan` uses, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageChoice {
-    /// The env file's: nothing was deployed since.
-    EnvFile,
-    /// The one `deploy` set: the env file's image is as the last `up` read it.
-    Deployed(DeployedImage),
-    /// The env file's, replacing the one `deploy` set: the file's image changed since.
-    EnvFileOverDeployed {
-        /// What `deploy` set.
-        deployed: DeployedImage,
-        /// The file's image at the last `up`.
-        was: String,
-    },
-}
-
-impl ImageChoice {
-    /// Why this image, in a sentence for the user; `None` when there is nothing to say.
-    pub fn note(&self, file_image: &str) -> Option<String> {
-        match self {
-            ImageChoice::EnvFile => None,
-            ImageChoice::Deployed(d) => Some(format!(
-                "image: keeping {} (set by `deploy` at {}): the env file's image {file_image} is                  unchanged since the last `up`. Change it in the env file, or `deploy` again, to                  replace it",
-                d.image, d.at
-            )),
-            ImageChoice::EnvFileOverDeployed { deployed, was } => Some(format!(
-                "image: the env file's {file_image} replaces {} (set by `deploy` at {}): the env                  file's image changed since the last `up` (it was {was})",
-                deployed.image, deployed.at
-            )),
-        }
-    }
-}
-
-impl State {
-    /// Which image the env file's `file_image` makes a run use on this stack.
-    pub fn image_choice(&self, file_image: &str) -> ImageChoice {
-        match (&self.deployed, &self.env_image) {
-            (None, _) => ImageChoice::EnvFile,
-            (Some(d), Some(was)) if was == file_image => ImageChoice::Deployed(d.clone()),
-            (Some(d), was) => ImageChoice::EnvFileOverDeployed {
-                deployed: d.clone(),
-                was: was.clone().unwrap_or_else(|| "not recorded".to_string()),
-            },
-        }
-    }
+/// What commands set that a run keeps or makes.
+#[derive(Debug, Clone, Default)]
+pub struct CommandSet {
+    /// The image `deploy` set.
+    pub image: Option<SetBy<String>>,
+    /// The count or bounds `scale` set.
+    pub scale: Option<SetBy<Scale>>,
 }
 
 /// The current time in the state file's format.
@@ -174,6 +188,8 @@ impl State {
             tag_keys: BTreeSet::new(),
             env_image: None,
             deployed: None,
+            env_scale: None,
+            scaled: None,
             unknown: BTreeMap::new(),
         }
     }
@@ -572,19 +588,27 @@ impl SharedState {
         self.persist(&state)
     }
 
-    /// Records, once a run finished, the env file's image it read and the image `deploy` set
-    /// that is still in force (`None` when the env file's won), and saves at once.
-    pub fn images_applied(
-        &self,
-        env_image: &str,
-        deployed: Option<DeployedImage>,
-    ) -> anyhow::Result<()> {
+    /// Records, once a run finished, the env file's image and scale it read, and what a
+    /// command set that is still in force (`None` where the env file's won), and saves at
+    /// once.
+    pub fn applied(&self, read: EnvRead, set: CommandSet) -> anyhow::Result<()> {
         let mut state = self.lock();
-        if state.env_image.as_deref() == Some(env_image) && state.deployed == deployed {
+        let before = (
+            state.env_image.clone(),
+            state.deployed.clone(),
+            state.env_scale.clone(),
+            state.scaled.clone(),
+        );
+        let after = (Some(read.image), set.image, Some(read.scale), set.scale);
+        if before == after {
             return Ok(());
         }
-        state.env_image = Some(env_image.to_string());
-        state.deployed = deployed;
+        (
+            state.env_image,
+            state.deployed,
+            state.env_scale,
+            state.scaled,
+        ) = after;
         self.persist(&state)
     }
 
@@ -611,45 +635,6 @@ mod tests {
             None,
         )
         .expect("reference env file is valid")
-    }
-
-    #[test]
-    fn a_deployed_image_is_kept_until_the_env_files_image_changes() {
-        let mut state = State::new(deployment(), None);
-        assert_eq!(state.image_choice("repo:1"), ImageChoice::EnvFile);
-        let deployed = DeployedImage {
-            image: "repo:2".to_string(),
-            at: "2026-11-28T07:00:00Z".to_string(),
-        };
-        state.deployed = Some(deployed.clone());
-        state.env_image = Some("repo:1".to_string());
-        let kept = state.image_choice("repo:1");
-        assert_eq!(kept, ImageChoice::Deployed(deployed.clone()));
-        assert!(
-            kept.note("repo:1")
-                .expect("said")
-                .contains("keeping repo:2")
-        );
-        let replaced = state.image_choice("repo:3");
-        assert_eq!(
-            replaced,
-            ImageChoice::EnvFileOverDeployed {
-                deployed: deployed.clone(),
-                was: "repo:1".to_string()
-            }
-        );
-        assert!(
-            replaced
-                .note("repo:3")
-                .expect("said")
-                .contains("repo:3 replaces repo:2")
-        );
-        // A state written before the env file's image was recorded: the file wins.
-        state.env_image = None;
-        assert!(matches!(
-            state.image_choice("repo:1"),
-            ImageChoice::EnvFileOverDeployed { .. }
-        ));
     }
 
     #[test]
