@@ -100,6 +100,21 @@ says which. A later `up` keeps the new scale while the env file's `count` (or bo
 as it was; change it in the env file, or scale again, to replace it."
     )]
     Scale(ScaleArgs),
+    /// List the task definition revisions kept for rollback: image, when and by which command, which one runs.
+    #[command(
+        after_help = "Examples:\n  gwfargate revisions\n  gwfargate revisions --env config/env1.toml --json"
+    )]
+    Revisions(RevisionsArgs),
+    /// Run an earlier revision's image again: the previous one, or --to REVISION.
+    #[command(
+        after_help = "Examples:\n  gwfargate rollback\n  gwfargate rollback --env config/env1.toml --to 7\n\n\
+Without --to, goes back to the newest kept revision older than the running one that runs\n\
+another image. The image is pinned by its digest, registered as a new revision (tagged\n\
+gwfargate:by=rollback), rolled out and waited for; the revisions rolled back from are then\n\
+deregistered, so a second rollback goes further back. A later `up` keeps the image, like a\n\
+deployed one."
+    )]
+    Rollback(RollbackArgs),
     /// Show what `up` would change, resource by resource, without changing anything.
     #[command(
         after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate plan --env config/env1.toml --json\n  gwfargate plan --env config/env1.toml --detailed-exitcode   # 0 nothing to do, 4 changes\n\n\
@@ -235,6 +250,34 @@ pub struct ScaleArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max: Option<u32>,
     /// Return once ECS accepted the new count, without waiting for the tasks.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How many resources may be worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `revisions` options.
+#[derive(Debug, Args)]
+pub struct RevisionsArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Print a stable JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// The revision to go back to (`gwfargate revisions` lists them).
+    #[arg(long, value_name = "REVISION")]
+    pub to: Option<u32>,
+    /// Return once ECS accepted the revision, without waiting for the rollout.
     #[arg(long)]
     pub no_wait: bool,
     /// How many resources may be worked on at once.

@@ -195,3 +195,100 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
+    let emulator = Emulator::realistic();
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[]);
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+    run(&["up", "--env", "env1.toml"]).code(3);
+    for (tag, build) in [("1.0.0", 1), ("2.0.0", 2), ("3.0.0", 3)] {
+        push_build(&sdk, REPO, tag, build).await;
+    }
+    run(&["up", "--env", "env1.toml"]).success();
+    for tag in ["2.0.0", "3.0.0"] {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["deploy", "--env", "env1.toml", "--image"])
+            .arg(format!("{IMAGE}:{tag}"))
+            .assert()
+            .success();
+    }
+    let listed = |ws: &Workspace| {
+        let shown = gwfargate(ws.path(), &emulator.endpoint)
+            .args(["revisions", "--json"])
+            .assert()
+            .success();
+        let doc: serde_json::Value = serde_json::from_str(&output(&shown).0).unwrap();
+        doc["revisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().unwrap(),
+                    r["by"].as_str().unwrap_or_default().to_string(),
+                    r["running"].as_bool().unwrap(),
+                    r["image"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (one, two, three) = (
+        digest_of(&sdk, "1.0.0").await,
+        digest_of(&sdk, "2.0.0").await,
+        digest_of(&sdk, "3.0.0").await,
+    );
+    let pinned = |digest: &str| format!("{IMAGE}@{digest}");
+    assert_eq!(
+        listed(&ws),
+        [
+            (3, "deploy".to_string(), true, pinned(&three)),
+            (2, "deploy".to_string(), false, pinned(&two)),
+            (1, "up".to_string(), false, pinned(&one)),
+        ]
+    );
+    let table = run(&["revisions"]).success();
+    assert!(
+        output(&table).0.contains("REVISION"),
+        "{:?}",
+        output(&table)
+    );
+
+    // Back one image: 2.0.0 again, as a new revision; 3 is deregistered.
+    let rolled = run(&["rollback"]).success();
+    assert!(
+        output(&rolled).1.contains("rollback: to revision 2"),
+        "{:?}",
+        output(&rolled)
+    );
+    assert_eq!(service_image(&sdk).await, pinned(&two));
+    assert_eq!(
+        listed(&ws),
+        [
+            (4, "rollback".to_string(), true, pinned(&two)),
+            (2, "deploy".to_string(), false, pinned(&two)),
+            (1, "up".to_string(), false, pinned(&one)),
+        ]
+    );
+    // `up` keeps what was rolled back to.
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    assert!(
+        output(&planned).0.contains("No changes"),
+        "{:?}",
+        output(&planned)
+    );
+
+    // Again: further back, to 1.0.0. A revision that is not kept is refused.
+    run(&["rollback", "--env", "env1.toml"]).success();
+    assert_eq!(service_image(&sdk).await, pinned(&one));
+    let refused = run(&["rollback", "--to", "99"]).code(2);
+    assert!(
+        output(&refused).1.contains("revision 99 is not kept"),
+        "{:?}",
+        output(&refused)
+    );
+
+    run(&["down", "--yes", "--purge"]).success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}

@@ -20,7 +20,7 @@ const DEPLOYED: up::Only = up::Only {
 
 /// Deploys `args.image`; returns the invoke URL.
 pub async fn deploy(args: &DeployArgs, global: &Global) -> anyhow::Result<String> {
-    let mut target = up::built_target(&args.env, global, Purpose::Deploy, DEPLOYED)?;
+    let mut target = up::built_target(Some(&args.env), global, Purpose::Deploy, DEPLOYED)?;
     same_repository(&args.image, &target.deployment.service.image)?;
     target.deployment.service.image.clone_from(&args.image);
     target.set.image = Some(SetBy::now(args.image.clone(), "deploy"));

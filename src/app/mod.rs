@@ -7,6 +7,8 @@ pub mod down;
 pub mod graph;
 pub mod plan;
 pub mod probe;
+pub mod revisions;
+pub mod rollback;
 pub mod scale;
 pub mod session;
 pub mod status;
@@ -38,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 Purpose::Up,
                 Choices {
                     force_new_deployment: args.force_new_deployment,
+                    by: "up",
                     ..Choices::default()
                 },
                 started,
@@ -61,6 +64,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Scale(args) => {
             let url = scale::scale(args, global).await?;
             output::print(&url);
+        }
+        Command::Rollback(args) => {
+            let url = rollback::rollback(args, global).await?;
+            output::print(&url);
+        }
+        Command::Revisions(args) => {
+            let session = session::open_to_read(args.env.as_deref(), global).await?;
+            let kept = revisions::revisions(&session.env).await?;
+            if args.json {
+                output::print(&serde_json::to_string_pretty(&serde_json::json!({
+                    "format_version": 1,
+                    "revisions": kept,
+                }))?);
+            } else {
+                output::print(&crate::printable::escaped(
+                    &crate::ui::table::revisions_table(&kept),
+                ));
+            }
         }
         Command::Plan(args) => {
             let started = std::time::Instant::now();
@@ -121,13 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::ApiKey(args) => {
-            let session = session::open(
-                args.env.as_deref(),
-                global,
-                Purpose::Status,
-                Choices::default(),
-            )
-            .await?;
+            let session = session::open_to_read(args.env.as_deref(), global).await?;
             let key = api_key::api_key(&session, args.show).await?;
             if args.json {
                 output::print(&serde_json::to_string_pretty(&key)?);
@@ -142,13 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::Status(args) => {
-            let session = session::open(
-                args.env.as_deref(),
-                global,
-                Purpose::Status,
-                Choices::default(),
-            )
-            .await?;
+            let session = session::open_to_read(args.env.as_deref(), global).await?;
             let status = status::status(&session, 16).await?;
             let posture = crate::resources::posture::of(&session.env);
             let probe = if args.probe {

@@ -21,7 +21,7 @@ const SCALED: up::Only = up::Only {
 
 /// Scales the stack; returns the invoke URL.
 pub async fn scale(args: &ScaleArgs, global: &Global) -> anyhow::Result<String> {
-    let mut target = up::built_target(&args.env, global, Purpose::Scale, SCALED)?;
+    let mut target = up::built_target(Some(&args.env), global, Purpose::Scale, SCALED)?;
     let wanted = scaled(Scale::of(&target.deployment), args)?;
     wanted.apply_to(&mut target.deployment);
     if let Some(problem) = target.deployment.room_problem() {

@@ -43,6 +43,12 @@ pub async fn open(
     open_target(target, global, purpose, choices, started).await
 }
 
+/// Resolves the stack and connects to AWS to read it (`status`, `revisions`, `api-key`):
+/// no lock, and the state file is never written.
+pub async fn open_to_read(env_file: Option<&Path>, global: &Global) -> anyhow::Result<Session> {
+    open(env_file, global, Purpose::Status, Choices::default()).await
+}
+
 /// Refuses, before any AWS call, an image the tasks cannot pull: the private subnets reach
 /// only ECR in the stack's region, through the VPC endpoints. `check` says the user knows.
 pub fn check_image(
@@ -78,7 +84,7 @@ pub async fn open_target(
     }
     let writable = matches!(
         purpose,
-        Purpose::Up | Purpose::Deploy | Purpose::Scale | Purpose::Down
+        Purpose::Up | Purpose::Deploy | Purpose::Scale | Purpose::Rollback | Purpose::Down
     );
     let env = connect(&target, global, choices, writable).await?;
     if writable {
@@ -91,6 +97,7 @@ pub async fn open_target(
                 Purpose::Up => "up",
                 Purpose::Deploy => "deploy",
                 Purpose::Scale => "scale",
+                Purpose::Rollback => "rollback",
                 _ => "down",
             },
             crate::ui::output::eprint,
@@ -165,6 +172,8 @@ pub enum Purpose {
     Deploy,
     /// `scale`: run another number of tasks on it (locked).
     Scale,
+    /// `rollback`: run an earlier revision's image on it (locked).
+    Rollback,
     /// `plan`: say what `up` would change (not locked: it changes nothing).
     Plan,
     /// `status`: read it.
@@ -183,6 +192,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
         Purpose::Up => Some("up"),
         Purpose::Deploy => Some("deploy"),
         Purpose::Scale => Some("scale"),
+        Purpose::Rollback => Some("rollback"),
         Purpose::Down => Some("down"),
         Purpose::Status | Purpose::Plan => None,
     };
@@ -217,7 +227,10 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 if let Some(change) = fixed_change(old, &deployment) {
                     if purpose == Purpose::Plan {
                         fixed = Some(change);
-                    } else if matches!(purpose, Purpose::Up | Purpose::Deploy | Purpose::Scale) {
+                    } else if matches!(
+                        purpose,
+                        Purpose::Up | Purpose::Deploy | Purpose::Scale | Purpose::Rollback
+                    ) {
                         return Err(UsageError(format!(
                             "{}: {change} since the stack was built, and a built stack cannot \
                              take that change in place. Nothing was changed. To rebuild with it: \
@@ -246,7 +259,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
             // What `deploy` and `scale` set stays until the env file's own value changes.
             let sets = matches!(
                 purpose,
-                Purpose::Up | Purpose::Plan | Purpose::Deploy | Purpose::Scale
+                Purpose::Up | Purpose::Plan | Purpose::Deploy | Purpose::Scale | Purpose::Rollback
             );
             if let Some(state) = state.as_ref().filter(|_| sets) {
                 let mut notes: Vec<String> = note.take().into_iter().collect();
@@ -255,7 +268,7 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                     state.env_image.as_ref(),
                     &read.image,
                 );
-                if purpose != Purpose::Deploy {
+                if !matches!(purpose, Purpose::Deploy | Purpose::Rollback) {
                     notes.extend(
                         image
                             .note("image", &read.image)
@@ -311,6 +324,18 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 ))
                 .into());
             }
+            // Without the env file, what it said is what the last `up` recorded.
+            let read = state.env_image.clone().map(|image| EnvRead {
+                image,
+                scale: state
+                    .env_scale
+                    .clone()
+                    .unwrap_or_else(|| Scale::of(&state.deployment)),
+            });
+            let set = CommandSet {
+                image: state.deployed.clone(),
+                scale: state.scaled.clone(),
+            };
             Ok(Target {
                 deployment: state.deployment.clone(),
                 env_file: state.env_file.clone(),
@@ -319,8 +344,8 @@ pub fn resolve(env: Option<&Path>, global: &Global, purpose: Purpose) -> anyhow:
                 locks: lock.into_iter().collect(),
                 note: None,
                 fixed: None,
-                read: None,
-                set: CommandSet::default(),
+                read,
+                set,
             })
         }
     }

@@ -350,21 +350,21 @@ async fn check_zones(env: &crate::model::Env) -> anyhow::Result<()> {
 /// Resolves the built stack of `env` for a command that changes only `only`'s fields
 /// (`deploy`, `scale`): refused when nothing is built yet.
 pub fn built_target(
-    env: &std::path::Path,
+    env: Option<&std::path::Path>,
     global: &crate::cli::Global,
     purpose: session::Purpose,
     only: Only,
 ) -> anyhow::Result<session::Target> {
-    let target = session::resolve(Some(env), global, purpose)?;
+    let target = session::resolve(env, global, purpose)?;
     if target.state.is_none() {
+        let env = env.map_or_else(|| "FILE".to_string(), |e| e.display().to_string());
         return Err(UsageError(format!(
-            "no stack of {} is built (no state file {}), and nothing was changed. `{}` changes \
-             a built stack: build it first with `{} up --env {}`",
-            env.display(),
+            "no stack of {env} is built (no state file {}), and nothing was changed. `{}` \
+             changes a built stack: build it first with `{} up --env {}`",
             target.file.path.display(),
             only.command,
             global.command_prefix(),
-            crate::shell::word(&env.display().to_string())
+            crate::shell::word(&env)
         ))
         .into());
     }
@@ -388,6 +388,7 @@ pub async fn apply_only(
         purpose,
         crate::model::Choices {
             no_wait,
+            by: only.command,
             ..crate::model::Choices::default()
         },
         started,

@@ -94,3 +94,20 @@ impl Probe {
         self.broken.is_none() && self.status.is_some_and(|s| s < 500)
     }
 }
+
+/// A task definition revision kept for `rollback`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revision {
+    /// Its number.
+    pub revision: u32,
+    /// Its ARN.
+    pub arn: String,
+    /// The image it runs, pinned by digest.
+    pub image: Option<String>,
+    /// When it was registered (RFC 3339).
+    pub registered_at: Option<String>,
+    /// The command that registered it (`up`, `deploy`, `rollback`), when recorded.
+    pub by: Option<String>,
+    /// Whether the service runs it now.
+    pub running: bool,
+}

@@ -150,7 +150,8 @@ pub fn document(env: &Env) -> Value {
                "Resource": [cluster, service, tasks, family]}),
         // These take no resource ARN; the family is the stack's by its tags.
         json!({"Sid": "TaskDefinitions", "Effect": "Allow",
-               "Action": ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"],
+               "Action": ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
+                          "ecs:DeleteTaskDefinitions"],
                "Resource": "*"}),
         json!({"Sid": "ExecutionRole", "Effect": "Allow",
                "Action": ["iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",

@@ -4,7 +4,7 @@ use comfy_table::presets::NOTHING;
 use comfy_table::{ContentArrangement, Table};
 
 use crate::model::posture::Check;
-use crate::model::status::{Probe, Status};
+use crate::model::status::{Probe, Revision, Status};
 
 /// Renders the status as an aligned table for people. `command_prefix` starts the command
 /// it suggests (`gwfargate` and this run's options).
@@ -159,6 +159,35 @@ pub fn posture_lines(checks: &[Check]) -> String {
         out.push('\n');
     }
     out.trim_end().to_string()
+}
+
+/// The kept revisions, newest first, the running one marked.
+pub fn revisions_table(revisions: &[Revision]) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(["", "REVISION", "IMAGE", "REGISTERED", "BY"]);
+    for r in revisions {
+        table.add_row([
+            if r.running { "*" } else { "" }.to_string(),
+            r.revision.to_string(),
+            r.image.clone().unwrap_or_default(),
+            r.registered_at.clone().unwrap_or_default(),
+            r.by.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = String::new();
+    for line in table.to_string().lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if revisions.is_empty() {
+        out.push_str("no revision is registered\n");
+    } else {
+        out.push_str("* runs now; `gwfargate rollback --to REVISION` runs another\n");
+    }
+    out
 }
 
 #[cfg(test)]

@@ -893,16 +893,20 @@ impl Resource for Service {
         }
         let family = inputs.need(&self.task_definition)?.family;
         let in_use = live.task_definition().unwrap_or_default();
-        let unused: Vec<String> = task_definition::TaskDefinition::active_revisions(cx, &family)
-            .await?
+        let mut revisions = task_definition::TaskDefinition::active_revisions(cx, &family).await?;
+        revisions.sort_by_key(|arn| std::cmp::Reverse(task_definition::revision_number(arn)));
+        // The newest few stay for `rollback`; older ones, and none the service runs, go.
+        let unused: Vec<String> = revisions
             .into_iter()
+            .skip(task_definition::KEPT_REVISIONS)
             .filter(|arn| arn != in_use)
             .collect();
         let unused = task_definition::TaskDefinition::ours(cx, unused).await?;
         task_definition::TaskDefinition::deregister(cx, &unused).await?;
+        task_definition::TaskDefinition::delete_deregistered(cx, &unused).await?;
         Ok((!unused.is_empty()).then(|| {
             format!(
-                "deregistered {} unused task definition revision(s)",
+                "deregistered and deleted {} old task definition revision(s)",
                 unused.len()
             )
         }))

@@ -235,7 +235,12 @@ impl TaskDefinition {
             )
         })?;
         let container = self.container(&inputs.need(&self.log_group)?.name, &image, &cx.account)?;
-        let our_tags = tags::ecs(&cx.tags(&self.family));
+        let mut our_tags = cx.tags(&self.family);
+        // Which command made the revision, for `revisions`.
+        if !cx.choices.by.is_empty() {
+            our_tags.push((TAG_BY.to_string(), cx.choices.by.to_string()));
+        }
+        let our_tags = tags::ecs(&our_tags);
         let out = cx
             .single
             .ecs
@@ -343,6 +348,43 @@ impl TaskDefinition {
         }
         Ok(())
     }
+
+    /// Deletes deregistered revisions, ten at a time (DeleteTaskDefinitions' limit): a
+    /// deregistered revision otherwise stays listed for ever.
+    pub async fn delete_deregistered(cx: &Cx<'_>, arns: &[String]) -> anyhow::Result<()> {
+        for batch in arns.chunks(10) {
+            let out = cx
+                .aws
+                .ecs
+                .delete_task_definitions()
+                .set_task_definitions(Some(batch.to_vec()))
+                .send()
+                .await
+                .aws(|| format!("deleting {}", batch.join(", ")))?;
+            if let Some(failure) = out.failures().first() {
+                anyhow::bail!(
+                    "ECS did not delete {}: {}",
+                    failure.arn().unwrap_or("a revision"),
+                    failure.reason().unwrap_or("no reason given")
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tag of a revision: the command that registered it (`up`, `deploy`, `rollback`).
+pub const TAG_BY: &str = "gwfargate:by";
+
+/// How many revisions stay registered, the running one included: what `rollback` can go
+/// back to.
+pub const KEPT_REVISIONS: usize = 5;
+
+/// The revision number of a task definition ARN (`...:task-definition/family:7` is 7).
+pub fn revision_number(arn: &str) -> u32 {
+    arn.rsplit_once(':')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or_default()
 }
 
 fn unsigned(n: Option<i32>) -> Option<u32> {
