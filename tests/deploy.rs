@@ -292,3 +292,38 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_updates_deploys_and_rollbacks_finish_on_the_plain_profile_too() {
+    // The README's hand-test emulator: moto as it is, where nothing takes time.
+    let emulator = Emulator::start(1);
+    let sdk = emulator.sdk(REGION).await;
+    let ws = Workspace::new(&[]);
+    let env_file = ws.path().join("env1.toml");
+    let run = |args: &[&str]| gwfargate(ws.path(), &emulator.endpoint).args(args).assert();
+    run(&["up", "--env", "env1.toml"]).code(3);
+    for (tag, build) in [("1.0.0", 1), ("2.0.0", 2), ("3.0.0", 3)] {
+        push_build(&sdk, REPO, tag, build).await;
+    }
+    run(&["up", "--env", "env1.toml"]).success();
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace("microservice1:1.0.0", "microservice1:2.0.0"),
+    )
+    .unwrap();
+    run(&["up", "--env", "env1.toml"]).success();
+    let two = digest_of(&sdk, "2.0.0").await;
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["deploy", "--env", "env1.toml", "--image"])
+        .arg(format!("{IMAGE}:3.0.0"))
+        .assert()
+        .success();
+    let three = digest_of(&sdk, "3.0.0").await;
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{three}"));
+    run(&["rollback"]).success();
+    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    run(&["status", "--check"]).success();
+    run(&["down", "--yes", "--purge"]).success();
+}

@@ -1,6 +1,8 @@
 """Patches to moto's models and responses that add AWS's timing, ordering rules and the
 details moto drops. Each patch checks its switch on every call, so profiles can change at
-run time; with every switch off moto behaves as it always does.
+run time; with every switch off moto behaves as it always does, but for one thing moto never
+does at all: a new task definition given to UpdateService becomes a new deployment (done at
+once).
 """
 import functools
 import json
@@ -1289,6 +1291,7 @@ def _patch_ecs():
         changes = (props.get("task_definition") is not None or props.get("desired_count") is not None
                    or bool(props.get("force_new_deployment")))
         strategy = props.get("capacity_provider_strategy")
+        new_definition = props.get("task_definition")  # moto pops it
         if settings.on("fidelity") and strategy is not None:
             current = self.services.get(f"{props.get('cluster', 'default').split('/')[-1]}:{props['service'].split('/')[-1]}")
             if current is not None:
@@ -1319,6 +1322,23 @@ def _patch_ecs():
             # A lower desiredCount stops tasks at once, a higher one starts tasks (task
             # lifecycle page).
             scale(service, CLOCK.now())
+        elif new_definition is not None and service.deployments:
+            # A new task definition starts a new deployment of it ("a new deployment is
+            # triggered", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html);
+            # moto keeps the old one as PRIMARY, so nothing would ever see the new revision
+            # roll out. Without `provisioning` it completes at once.
+            service.task_definition = self.describe_task_definition(service.task_definition).arn
+            deployment = dict(service.deployments[0])
+            deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+            from moto.core.utils import utcnow
+
+            now = utcnow()
+            deployment.update({
+                "id": deployment_id, "taskDefinition": service.task_definition, "createdAt": now,
+                "updatedAt": now, "rolloutState": "COMPLETED",
+                "rolloutStateReason": f"ECS deployment {deployment_id} completed.",
+            })
+            service.deployments = [deployment]
         return service
 
     @_wrap(m.EC2ContainerServiceBackend, "delete_service")

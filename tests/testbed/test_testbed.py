@@ -1489,6 +1489,18 @@ class PlainProfile(Bed):
         state = self.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"]
         self.assertEqual(state, "active")
 
+    def test_a_new_task_definition_is_a_new_deployment_done_at_once(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        second = ecs.register_task_definition(
+            family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+            memory="512", containerDefinitions=[{"name": "app", "image": "nginx:2"}])["taskDefinition"]
+        ecs.update_service(cluster="c", service="s", taskDefinition=second["taskDefinitionArn"])
+        deployments = ecs.describe_services(cluster="c", services=["s"])["services"][0]["deployments"]
+        self.assertEqual([(d["status"], d["taskDefinition"], d["rolloutState"]) for d in deployments],
+                         [("PRIMARY", second["taskDefinitionArn"], "COMPLETED")])
+
 
 if __name__ == "__main__":
     unittest.main()
