@@ -325,5 +325,38 @@ async fn image_updates_deploys_and_rollbacks_finish_on_the_plain_profile_too() {
     run(&["rollback"]).success();
     assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
     run(&["status", "--check"]).success();
+
+    // The REST API made again (as after a `down` cut short): the new URL is announced.
+    let old = output(&run(&["status", "--json"]).success()).0;
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap();
+    let old = old["url"].as_str().unwrap().to_string();
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let api = old
+        .trim_start_matches("https://")
+        .split('.')
+        .next()
+        .unwrap();
+    apigw
+        .delete_rest_api()
+        .rest_api_id(api)
+        .send()
+        .await
+        .unwrap();
+    let planned = run(&["plan", "--env", "env1.toml"]).success();
+    assert!(
+        output(&planned).0.contains("so the public URL changes"),
+        "{:?}",
+        output(&planned)
+    );
+    let rebuilt = run(&["up", "--env", "env1.toml"]).success();
+    let (url, stderr) = output(&rebuilt);
+    assert_ne!(url.trim(), old);
+    assert!(
+        stderr.contains(&format!(
+            "up: the public URL changed: {old} answers no more; callers must use {}",
+            url.trim()
+        )),
+        "{stderr}"
+    );
     run(&["down", "--yes", "--purge"]).success();
 }

@@ -125,6 +125,12 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
     }) {
         check_zones(&env).await?;
     }
+    // The URL callers have now, to say so when this run makes a new one.
+    let old_url = env
+        .state
+        .get("stage")
+        .and_then(|r| r.outputs)
+        .and_then(|o| o.get("url").and_then(|u| u.as_str()).map(str::to_string));
     env.state.save()?;
     let board = session::display(&stack.graph);
     let outcome = stack
@@ -166,6 +172,11 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         "{command}: done in {:.1}s",
         session.started.elapsed().as_secs_f64()
     ));
+    if let Some(old) = old_url.filter(|old| *old != url) {
+        board.note(&format!(
+            "{command}: the public URL changed: {old} answers no more; callers must use {url}"
+        ));
+    }
     Ok(url)
 }
 

@@ -71,7 +71,15 @@ impl<T: Display> Choice<T> {
             Choice::Kept(set) => Some(format!(
                 "{what}: keeping {} (set by `{}` at {}): the env file's {file} is unchanged since \
                  the last `up`. Change it in the env file, or `{}` again, to replace it",
-                set.value, set.by, set.at, set.by
+                set.value,
+                set.by,
+                set.at,
+                // What a rollback set is replaced by a deploy, not by another rollback.
+                if set.by == "rollback" {
+                    "deploy"
+                } else {
+                    &set.by
+                }
             )),
             Choice::EnvFileOver { set, was } => Some(format!(
                 "{what}: the env file's {file} replaces {} (set by `{}` at {}): the env file's \
