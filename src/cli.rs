@@ -115,6 +115,17 @@ deregistered, so a second rollback goes further back. A later `up` keeps the ima
 deployed one."
     )]
     Rollback(RollbackArgs),
+    /// Print the service's container logs, each line marked with its task's short id.
+    #[command(
+        after_help = "Examples:\n  gwfargate logs --since 1h\n  gwfargate logs --follow --filter ERROR\n  \
+gwfargate logs --previous          # the last stopped task: why it stopped, and its logs\n  \
+gwfargate logs --json --since 2026-11-28T08:00:00Z --until 2026-11-28T09:00:00Z\n\n\
+--since and --until take a duration ago (10m, 2h, 1d) or a time; --since defaults to 10m.\n\
+--filter is a CloudWatch Logs filter pattern. --follow prints new lines as they come until\n\
+Ctrl-C, which ends it with exit 0. --json prints one JSON object per line: task, timestamp,\n\
+message."
+    )]
+    Logs(LogsArgs),
     /// Show what `up` would change, resource by resource, without changing anything.
     #[command(
         after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate plan --env config/env1.toml --json\n  gwfargate plan --env config/env1.toml --detailed-exitcode   # 0 nothing to do, 4 changes\n\n\
@@ -283,6 +294,35 @@ pub struct RollbackArgs {
     /// How many resources may be worked on at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// `logs` options.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Keep printing new lines until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// From when: a duration ago (10m, 2h) or a time (RFC 3339); 10m by default.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Until when: a duration ago or a time.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// A CloudWatch Logs filter pattern (`ERROR`, `"connection refused"`).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// One task's lines only (its id, or a prefix of it).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The last stopped task: why it stopped, then its lines.
+    #[arg(long, conflicts_with = "task")]
+    pub previous: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `plan` options.

@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod deploy;
 pub mod down;
 pub mod graph;
+pub mod logs;
 pub mod plan;
 pub mod probe;
 pub mod revisions;
@@ -82,6 +83,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     &crate::ui::table::revisions_table(&kept),
                 ));
             }
+        }
+        Command::Logs(args) => {
+            let session = session::open_to_read(args.env.as_deref(), global).await?;
+            let env = &session.env;
+            let task = if args.previous {
+                let (task, why) = logs::previous(env).await?;
+                output::eprint(&crate::printable::escaped(&why));
+                Some(task)
+            } else {
+                None
+            };
+            let query = logs::Query::new(env, args, task.as_deref())?;
+            let json = args.json;
+            logs::print(env, &query, args.follow, |line| {
+                if json {
+                    if let Ok(text) = serde_json::to_string(line) {
+                        output::print(&text);
+                    }
+                } else {
+                    // A container writes what it likes: shown, never obeyed.
+                    output::print(&crate::printable::escaped(&line.human()));
+                }
+            })
+            .await?;
         }
         Command::Plan(args) => {
             let started = std::time::Instant::now();

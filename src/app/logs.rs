@@ -1,0 +1,230 @@
+//! `gwfargate logs`: the service's container logs from CloudWatch Logs, each line marked with
+//! its task's short id; the history with FilterLogEvents (every page), `--follow` by polling
+//! it from the last event seen, `--previous` for the last stopped task and why it stopped.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::aws::AwsResultExt as _;
+use crate::cli::LogsArgs;
+use crate::error::UsageError;
+use crate::model::Env;
+
+/// One log line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    /// The task's id (the last part of its log stream's name).
+    pub task: String,
+    /// When the container wrote it (RFC 3339, milliseconds).
+    pub timestamp: String,
+    /// The line.
+    pub message: String,
+    #[serde(skip)]
+    millis: i64,
+    #[serde(skip)]
+    id: String,
+}
+
+impl Line {
+    /// The line for people: the task's short id, the time, the message.
+    pub fn human(&self) -> String {
+        let short: String = self.task.chars().take(8).collect();
+        format!("{short} {} {}", self.timestamp, self.message.trim_end())
+    }
+}
+
+/// A point in time from `--since`/`--until`: a duration ago (`10m`, `2h`) or an RFC 3339 time.
+pub fn parse_time(flag: &str, text: &str, now: SystemTime) -> Result<i64, UsageError> {
+    let at = match humantime::parse_duration(text) {
+        Ok(ago) => now.checked_sub(ago),
+        Err(_) => humantime::parse_rfc3339_weak(text).ok(),
+    };
+    at.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{flag} {text:?} is neither a duration ago (10m, 2h, 1d) nor a time \
+                 (2026-11-28T08:00:00Z); nothing was read"
+            ))
+        })
+}
+
+/// What to read: the group, the streams' prefix, the window and the pattern.
+pub struct Query {
+    group: String,
+    prefix: String,
+    start: i64,
+    end: Option<i64>,
+    filter: Option<String>,
+}
+
+impl Query {
+    /// The query `args` ask for on `env`'s stack; `task` narrows it to one task's stream.
+    pub fn new(env: &Env, args: &LogsArgs, task: Option<&str>) -> Result<Query, UsageError> {
+        let now = SystemTime::now();
+        let start = parse_time("--since", args.since.as_deref().unwrap_or("10m"), now)?;
+        let end = args
+            .until
+            .as_deref()
+            .map(|u| parse_time("--until", u, now))
+            .transpose()?;
+        let mut prefix = format!("ecs/{}/", env.names.container);
+        if let Some(task) = task.or(args.task.as_deref()) {
+            prefix.push_str(task.rsplit('/').next().unwrap_or(task));
+        }
+        Ok(Query {
+            group: env.names.log_group.clone(),
+            prefix,
+            start,
+            end,
+            filter: args.filter.clone(),
+        })
+    }
+
+    /// Every event from `start` on, oldest first, all pages.
+    async fn read(&self, env: &Env, start: i64) -> anyhow::Result<Vec<Line>> {
+        let mut lines = Vec::new();
+        let mut pages = env
+            .aws
+            .logs
+            .filter_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name_prefix(&self.prefix)
+            .start_time(start)
+            .set_end_time(self.end)
+            .set_filter_pattern(self.filter.clone())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.aws(|| format!("reading log group {}", self.group))?;
+            for event in page.events() {
+                let millis = event.timestamp().unwrap_or_default();
+                let stream = event.log_stream_name().unwrap_or_default();
+                // The prefix narrows the read on AWS; checked again, as emulators ignore it.
+                if !stream.starts_with(&self.prefix) {
+                    continue;
+                }
+                lines.push(Line {
+                    task: stream.rsplit('/').next().unwrap_or(stream).to_string(),
+                    timestamp: timestamp(millis),
+                    message: event.message().unwrap_or_default().to_string(),
+                    millis,
+                    id: event.event_id().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        lines.sort_by_key(|l| l.millis);
+        Ok(lines)
+    }
+}
+
+fn timestamp(millis: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or_default());
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// Why and when the service's last stopped task stopped, and its id.
+pub async fn previous(env: &Env) -> anyhow::Result<(String, String)> {
+    let tasks = env
+        .aws
+        .ecs
+        .list_tasks()
+        .cluster(&env.names.cluster)
+        .service_name(&env.names.service)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .aws(|| format!("listing the stopped tasks of {}", env.names.service))?;
+    if tasks.task_arns().is_empty() {
+        return Err(UsageError(format!(
+            "ecs service {} has no stopped task ECS still lists (it keeps them about an hour)",
+            env.names.service
+        ))
+        .into());
+    }
+    let described = env
+        .aws
+        .ecs
+        .describe_tasks()
+        .cluster(&env.names.cluster)
+        .set_tasks(Some(tasks.task_arns().to_vec()))
+        .send()
+        .await
+        .aws(|| "describing the stopped tasks".to_string())?;
+    let last = described
+        .tasks()
+        .iter()
+        .max_by_key(|t| t.stopped_at().map(|s| s.secs()))
+        .ok_or_else(|| anyhow::anyhow!("ECS described none of the stopped tasks"))?;
+    let arn = last.task_arn().unwrap_or_default();
+    let id = arn.rsplit('/').next().unwrap_or(arn).to_string();
+    let when = last
+        .stopped_at()
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+        .unwrap_or_else(|| "(still stopping)".to_string());
+    let why = format!(
+        "task {id} stopped at {when}: {}{}",
+        last.stopped_reason().unwrap_or("no reason given"),
+        last.stop_code()
+            .map(|c| format!(" ({})", c.as_str()))
+            .unwrap_or_default()
+    );
+    Ok((id, why))
+}
+
+/// Prints the history, then, with `follow`, every new line until Ctrl-C.
+pub async fn print(
+    env: &Env,
+    query: &Query,
+    follow: bool,
+    print: impl Fn(&Line),
+) -> anyhow::Result<()> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut from = query.start;
+    for line in query.read(env, from).await? {
+        from = from.max(line.millis);
+        seen.insert(line.id.clone());
+        print(&line);
+    }
+    if !follow {
+        return Ok(());
+    }
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            () = tokio::time::sleep(crate::aws::wait::unit()) => {}
+        }
+        // From the last event's millisecond on: events of that millisecond may still come.
+        for line in query.read(env, from).await? {
+            if seen.insert(line.id.clone()) {
+                from = from.max(line.millis);
+                print(&line);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_and_until_take_a_duration_ago_or_a_time() {
+        // 2027-01-15T08:00:00Z.
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            parse_time("--since", "10m", now).expect("ago"),
+            (1_800_000_000 - 600) * 1000
+        );
+        assert_eq!(
+            parse_time("--until", "2027-01-15T08:00:00Z", now).expect("time"),
+            1_800_000_000_000
+        );
+        let bad = parse_time("--since", "yesterday-ish", now).expect_err("refused");
+        assert!(bad.0.contains("--since"), "{}", bad.0);
+    }
+}
