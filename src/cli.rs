@@ -126,6 +126,15 @@ Ctrl-C, which ends it with exit 0. --json prints one JSON object per line: task,
 message."
     )]
     Logs(LogsArgs),
+    /// Run a one-off task (a migration) from the service's task definition, network and roles.
+    #[command(
+        after_help = "Examples:\n  gwfargate run --wait -- ./manage.py migrate\n  \
+gwfargate run --env config/env1.toml -- /app/bin/reindex --all\n\n\
+The command replaces the container's. With --wait, its lines are printed as they come and\n\
+gwfargate exits with the container's exit code; without, it prints the task's ARN and\n\
+returns once ECS started it."
+    )]
+    Run(RunArgs),
     /// Show what `up` would change, resource by resource, without changing anything.
     #[command(
         after_help = "Examples:\n  gwfargate plan --env config/env1.toml\n  gwfargate plan --env config/env1.toml --json\n  gwfargate plan --env config/env1.toml --detailed-exitcode   # 0 nothing to do, 4 changes\n\n\
@@ -323,6 +332,20 @@ pub struct LogsArgs {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The env file; optional when the state directory holds one state file.
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Wait for the task to stop, printing its lines, and exit with its exit code.
+    #[arg(long)]
+    pub wait: bool,
+    /// The command, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// `plan` options.

@@ -22,9 +22,9 @@ pub struct Line {
     /// The line.
     pub message: String,
     #[serde(skip)]
-    millis: i64,
+    pub(crate) millis: i64,
     #[serde(skip)]
-    id: String,
+    pub(crate) id: String,
 }
 
 impl Line {
@@ -83,8 +83,19 @@ impl Query {
         })
     }
 
+    /// One task's lines from `start` (milliseconds since the epoch) on.
+    pub fn of_task(env: &Env, task: &str, start: i64) -> Query {
+        Query {
+            group: env.names.log_group.clone(),
+            prefix: format!("ecs/{}/{task}", env.names.container),
+            start,
+            end: None,
+            filter: None,
+        }
+    }
+
     /// Every event from `start` on, oldest first, all pages.
-    async fn read(&self, env: &Env, start: i64) -> anyhow::Result<Vec<Line>> {
+    pub async fn read(&self, env: &Env, start: i64) -> anyhow::Result<Vec<Line>> {
         let mut lines = Vec::new();
         let mut pages = env
             .aws

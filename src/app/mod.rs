@@ -10,6 +10,7 @@ pub mod plan;
 pub mod probe;
 pub mod revisions;
 pub mod rollback;
+pub mod run;
 pub mod scale;
 pub mod session;
 pub mod status;
@@ -107,6 +108,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
             })
             .await?;
+        }
+        Command::Run(args) => {
+            let session = session::open_to_read(args.env.as_deref(), global).await?;
+            let arn = run::start(&session.env, &args.command).await?;
+            if !args.wait {
+                output::print(&arn);
+                return Ok(0);
+            }
+            output::eprint(&format!("run: task {arn} started"));
+            let code = run::wait(&session.env, &arn, |line| {
+                output::print(&crate::printable::escaped(&line.message));
+            })
+            .await?;
+            output::eprint(&format!("run: the command exited with {code}"));
+            return Ok(code);
         }
         Command::Plan(args) => {
             let started = std::time::Instant::now();

@@ -146,7 +146,7 @@ pub fn document(env: &Env) -> Value {
                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters", "ecs:DeleteCluster",
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
                           "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource",
-                          "ecs:UntagResource", "ecs:UpdateClusterSettings"],
+                          "ecs:UntagResource", "ecs:UpdateClusterSettings", "ecs:RunTask"],
                "Resource": [cluster, service, tasks, family]}),
         // These take no resource ARN; the family is the stack's by its tags.
         json!({"Sid": "TaskDefinitions", "Effect": "Allow",
@@ -174,7 +174,7 @@ pub fn document(env: &Env) -> Value {
         json!({"Sid": "Logs", "Effect": "Allow",
                "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
                           "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
-                          "logs:DeleteLogGroup",
+                          "logs:DeleteLogGroup", "logs:FilterLogEvents",
                           "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
                "Resource": [log_group.clone(), format!("{log_group}:*"),
                             access_log.clone(), format!("{access_log}:*")]}),

@@ -8,6 +8,7 @@ import functools
 import json
 import math
 import inspect
+import time
 from urllib.parse import unquote
 
 from . import settings, world
@@ -1377,8 +1378,83 @@ def _patch_ecs():
             and ("RUNNING" if t.live else "STOPPED") == wanted
         ]
 
+    # A one-off task (RunTask) stands in for a container that runs its command: it writes the
+    # command to its log stream as the awslogs driver would name it, runs for `task_run` AWS
+    # seconds, then stops with the exit code an `exit N` in its command gives (0 otherwise),
+    # as ECS reports an essential container that exited ("Essential container in task
+    # exited", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
+    # Fargate sizes a task by its task-level cpu and memory, and a container may leave memory
+    # unset (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_memory);
+    # moto adds up containers' memory and fails on None, so RunTask of such a task failed.
+    original_requirements = m.EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+    def requirements(task_definition):
+        if all(c.get("memory") is not None or c.get("memoryReservation") is not None
+               or "Memory" in c or "MemoryReservation" in c
+               for c in task_definition.container_definitions):
+            return original_requirements(task_definition)
+        return {"CPU": int(task_definition.cpu or 0), "MEMORY": int(task_definition.memory or 0),
+                "PORTS": [], "PORTS_UDP": []}
+
+    m.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(requirements)
+    # moto names a task's interface by the interface's private DNS name, which it sets only in
+    # a VPC with DNS hostnames: elsewhere RunTask failed. AWS gives every interface one.
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = None
+
+    @_wrap(m.EC2ContainerServiceBackend, "run_task")
+    def run_task(original, self, *args, **kwargs):
+        made = original(self, *args, **kwargs)
+        if not settings.on("provisioning"):
+            return made
+        a = _bind(original, self, *args, **kwargs)
+        overrides = (a.get("overrides") or {}).get("containerOverrides") or [{}]
+        command = overrides[0].get("command") or []
+        words = " ".join(command)
+        code = 0
+        if "exit " in words:
+            tail = words.split("exit ", 1)[1].split()
+            code = int(tail[0]) if tail and tail[0].isdigit() else 1
+        for task in made:
+            task.__dict__["_tb_oneoff"] = (CLOCK.now(), code)
+            # Its state follows the clock, not moto's step per DescribeTasks.
+            task._tick = -(10**9)
+            definition = self.describe_task_definition(task.task_definition_arn)
+            options = ((definition.container_definitions[0].get("logConfiguration") or {})
+                       .get("options") or {})
+            if options.get("awslogs-group"):
+                from moto.logs.models import logs_backends
+
+                logs = logs_backends[self.account_id][self.region_name]
+                stream = (f"{options.get('awslogs-stream-prefix', 'ecs')}/"
+                          f"{definition.container_definitions[0]['name']}/{task.id}")
+                try:
+                    logs.create_log_stream(options["awslogs-group"], stream)
+                    logs.put_log_events(options["awslogs-group"], stream,
+                                        [{"timestamp": int(time.time() * 1000), "message": words}])
+                except Exception:  # noqa: BLE001 (no group: the task would not start on AWS either)
+                    pass
+        return made
+
+    def settle_oneoff(task):
+        started, code = task.__dict__["_tb_oneoff"]
+        if CLOCK.aws_since(started) < D["task_run"] or task.desired_status == "STOPPED":
+            return
+        task.status = "STOPPED"
+        task.desired_status = "STOPPED"
+        task.stopped_reason = "Essential container in task exited"
+        for container in task.containers:
+            container.last_status = "STOPPED"
+            container.exitCode = code
+
     @_wrap(m.EC2ContainerServiceBackend, "describe_tasks")
     def describe_tasks(original, self, cluster_str, tasks):
+        for by_arn in self.tasks.values():
+            for task in by_arn.values():
+                if "_tb_oneoff" in task.__dict__:
+                    settle_oneoff(task)
         found = original(self, cluster_str, tasks)
         if not settings.on("provisioning"):
             return found

@@ -54,6 +54,8 @@ DEFAULT_DURATIONS = {
     # most the container's stopTimeout (30 s by default) before SIGKILL
     # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
     "task_stop": 10,
+    # A one-off task (RunTask) runs its command this long, then exits.
+    "task_run": 20,
     "eni_linger": 120,
     # A new execution role is not yet usable by ECS: its tasks fail to launch (a service event)
     # and ECS tries again every `task_launch_retry`.

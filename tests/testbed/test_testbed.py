@@ -468,6 +468,31 @@ class Tasks(Bed):
         ecs.tag_resource(resourceArn=task, tags=[{"key": "tier", "value": "1"}])
         self.assertEqual(len(ecs.list_tags_for_resource(resourceArn=task)["tags"]), 2)
 
+    def test_a_one_off_task_writes_its_command_runs_a_while_and_exits_with_its_code(self):
+        ecs, logs = self.client("ecs"), self.client("logs")
+        _, self.subnets, self.sg, _ = Provisioning.service(self)
+        logs.create_log_group(logGroupName="g")
+        ecs.register_task_definition(
+            family="once", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+            memory="512", containerDefinitions=[{"name": "app", "image": "nginx", "logConfiguration": {
+                "logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-stream-prefix": "ecs"}}}])
+        network = {"awsvpcConfiguration": {"subnets": self.subnets, "securityGroups": [self.sg]}}
+        arns = {}
+        for code, command in ((0, ["migrate"]), (3, ["sh", "-c", "exit 3"])):
+            arns[code] = ecs.run_task(cluster="c", taskDefinition="once", launchType="FARGATE",
+                                      networkConfiguration=network, overrides={"containerOverrides": [
+                                          {"name": "app", "command": command}]})["tasks"][0]["taskArn"]
+        status = lambda arn: ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+        self.assertEqual(status(arns[0])["lastStatus"], "RUNNING")
+        aws_seconds(30)
+        for code, arn in arns.items():
+            task = status(arn)
+            self.assertEqual((task["lastStatus"], task["containers"][0]["exitCode"]), ("STOPPED", code))
+            self.assertEqual(task["stoppedReason"], "Essential container in task exited")
+        stream = f"ecs/app/{arns[0].rsplit('/', 1)[1]}"
+        events = logs.get_log_events(logGroupName="g", logStreamName=stream)["events"]
+        self.assertEqual([e["message"] for e in events], ["migrate"])
+
     def set_delay(self, seconds):
         elb = self.client("elbv2")
         tg = elb.describe_target_groups(Names=["tg"])["TargetGroups"][0]["TargetGroupArn"]
