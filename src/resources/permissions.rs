@@ -146,7 +146,8 @@ pub fn document(env: &Env) -> Value {
                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters", "ecs:DeleteCluster",
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
                           "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource",
-                          "ecs:UntagResource", "ecs:UpdateClusterSettings", "ecs:RunTask"],
+                          "ecs:UntagResource", "ecs:ListTagsForResource", "ecs:UpdateClusterSettings",
+                          "ecs:RunTask"],
                "Resource": [cluster, service, tasks, family]}),
         // These take no resource ARN; the family is the stack's by its tags.
         json!({"Sid": "TaskDefinitions", "Effect": "Allow",
