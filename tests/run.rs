@@ -42,7 +42,7 @@ async fn a_one_off_task_runs_the_command_streams_its_lines_and_returns_its_exit_
         .clone();
     let service = common::the_service(&sdk).await;
     assert_eq!(task.task_definition_arn(), service.task_definition());
-    assert_eq!(task.started_by(), Some("gwfargate run"));
+    assert_eq!(task.started_by(), Some("gwfargate-run"));
     assert_eq!(
         task.overrides().unwrap().container_overrides()[0].command(),
         ["sleep", "60"]

@@ -12,6 +12,7 @@ use crate::state::last_applied::SetBy;
 /// the service runs.
 const DEPLOYED: up::Only = up::Only {
     command: "deploy",
+    what: "the image",
     fields: &[
         ("task definition", "image"),
         ("ecs service", "task_definition"),

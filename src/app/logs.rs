@@ -2,7 +2,7 @@
 //! its task's short id; the history with FilterLogEvents (every page), `--follow` by polling
 //! it from the last event seen, `--previous` for the last stopped task and why it stopped.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -61,10 +61,19 @@ pub struct Query {
 }
 
 impl Query {
-    /// The query `args` ask for on `env`'s stack; `task` narrows it to one task's stream.
-    pub fn new(env: &Env, args: &LogsArgs, task: Option<&str>) -> Result<Query, UsageError> {
+    /// The query `args` ask for on `env`'s stack; `task` narrows it to one task's stream,
+    /// read from `started` (milliseconds) unless `--since` says otherwise.
+    pub fn new(
+        env: &Env,
+        args: &LogsArgs,
+        task: Option<&str>,
+        started: Option<i64>,
+    ) -> Result<Query, UsageError> {
         let now = SystemTime::now();
-        let start = parse_time("--since", args.since.as_deref().unwrap_or("10m"), now)?;
+        let start = match (&args.since, started) {
+            (None, Some(started)) => started,
+            (since, _) => parse_time("--since", since.as_deref().unwrap_or("10m"), now)?,
+        };
         let end = args
             .until
             .as_deref()
@@ -81,6 +90,11 @@ impl Query {
             end,
             filter: args.filter.clone(),
         })
+    }
+
+    /// Where it starts reading (milliseconds since the epoch).
+    pub fn start(&self) -> i64 {
+        self.start
     }
 
     /// One task's lines from `start` (milliseconds since the epoch) on.
@@ -136,8 +150,37 @@ fn timestamp(millis: i64) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
-/// Why and when the service's last stopped task stopped, and its id.
-pub async fn previous(env: &Env) -> anyhow::Result<(String, String)> {
+/// How late a line may reach CloudWatch Logs after a later one of another task: each poll
+/// reads this far back again, and lines already printed are skipped by their id.
+const LATE_MILLIS: i64 = 60_000;
+
+/// Lines printed, by id, to print each once however often a window is read again.
+#[derive(Default)]
+pub struct Printed {
+    ids: HashMap<String, i64>,
+    newest: i64,
+}
+
+impl Printed {
+    /// Whether `line` is new (it is then counted as printed).
+    pub fn first(&mut self, line: &Line) -> bool {
+        self.newest = self.newest.max(line.millis);
+        let fresh = self.ids.insert(line.id.clone(), line.millis).is_none();
+        // What is older than any window still read cannot come again.
+        let horizon = self.newest - 2 * LATE_MILLIS;
+        self.ids.retain(|_, millis| *millis >= horizon);
+        fresh
+    }
+
+    /// Where the next read starts: a while before the newest line printed, or `start`.
+    pub fn from(&self, start: i64) -> i64 {
+        start.max(self.newest - LATE_MILLIS)
+    }
+}
+
+/// The service's last stopped task: its id, why and when it stopped, and when it started
+/// (milliseconds), where its lines begin.
+pub async fn previous(env: &Env) -> anyhow::Result<(String, String, Option<i64>)> {
     let tasks = env
         .aws
         .ecs
@@ -182,7 +225,11 @@ pub async fn previous(env: &Env) -> anyhow::Result<(String, String)> {
             .map(|c| format!(" ({})", c.as_str()))
             .unwrap_or_default()
     );
-    Ok((id, why))
+    let started = last
+        .started_at()
+        .or(last.created_at())
+        .and_then(|t| t.to_millis().ok());
+    Ok((id, why, started))
 }
 
 /// Prints the history, then, with `follow`, every new line until Ctrl-C.
@@ -192,11 +239,9 @@ pub async fn print(
     follow: bool,
     print: impl Fn(&Line),
 ) -> anyhow::Result<()> {
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut from = query.start;
-    for line in query.read(env, from).await? {
-        from = from.max(line.millis);
-        seen.insert(line.id.clone());
+    let mut printed = Printed::default();
+    for line in query.read(env, query.start).await? {
+        printed.first(&line);
         print(&line);
     }
     if !follow {
@@ -209,10 +254,8 @@ pub async fn print(
             _ = &mut stop => return Ok(()),
             () = tokio::time::sleep(crate::aws::wait::unit()) => {}
         }
-        // From the last event's millisecond on: events of that millisecond may still come.
-        for line in query.read(env, from).await? {
-            if seen.insert(line.id.clone()) {
-                from = from.max(line.millis);
+        for line in query.read(env, printed.from(query.start)).await? {
+            if printed.first(&line) {
                 print(&line);
             }
         }
@@ -222,6 +265,29 @@ pub async fn print(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line(id: &str, millis: i64) -> Line {
+        Line {
+            task: "t".into(),
+            timestamp: timestamp(millis),
+            message: id.into(),
+            millis,
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn a_line_that_arrives_late_is_printed_once() {
+        let mut printed = Printed::default();
+        assert!(printed.first(&line("a", 100_000)));
+        // The next read goes back a minute, so a line of another task written earlier but
+        // delivered later is still read; what was printed is not printed again.
+        assert_eq!(printed.from(0), 40_000);
+        assert!(printed.first(&line("late", 90_000)));
+        assert!(!printed.first(&line("a", 100_000)));
+        assert!(printed.first(&line("b", 400_000)));
+        assert_eq!(printed.ids.len(), 1, "older ids are forgotten");
+    }
 
     #[test]
     fn since_and_until_take_a_duration_ago_or_a_time() {

@@ -88,14 +88,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Logs(args) => {
             let session = session::open_to_read(args.env.as_deref(), global).await?;
             let env = &session.env;
-            let task = if args.previous {
-                let (task, why) = logs::previous(env).await?;
+            let (task, started) = if args.previous {
+                let (task, why, started) = logs::previous(env).await?;
                 output::eprint(&crate::printable::escaped(&why));
-                Some(task)
+                (Some(task), started)
             } else {
-                None
+                (None, None)
             };
-            let query = logs::Query::new(env, args, task.as_deref())?;
+            let query = logs::Query::new(env, args, task.as_deref(), started)?;
             let json = args.json;
             logs::print(env, &query, args.follow, |line| {
                 if json {

@@ -12,6 +12,7 @@ use crate::state::last_applied::SetBy;
 /// What a rollback may change: a revision of the earlier image, and the service to run it.
 const ROLLED_BACK: up::Only = up::Only {
     command: "rollback",
+    what: "the image",
     fields: &[
         ("task definition", "image"),
         ("ecs service", "task_definition"),
@@ -44,9 +45,13 @@ pub async fn rollback(args: &RollbackArgs, global: &Global) -> anyhow::Result<St
         args.concurrency,
     )
     .await?;
+    // Not waited for: the rollout is under way from the revision it rolled back from, which
+    // its own rollback may need; the next rollback or change retires it.
+    if args.no_wait {
+        return Ok(url);
+    }
     // What it went back from is not gone back to again: the revisions newer than the one
     // rolled back to (listed before this run registered its own) that run another image.
-    // A service keeps running a deregistered revision, so a rollout still under way is safe.
     let from: Vec<String> = kept
         .iter()
         .filter(|r| r.revision > to.revision && r.image != to.image)

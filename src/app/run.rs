@@ -2,15 +2,17 @@
 //! own task definition, network and roles, its lines streamed as they come and its container's
 //! exit code returned.
 
-use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ecs::types::{ContainerOverride, PropagateTags, TaskOverride};
 
-use super::logs::{Line, Query};
+use super::logs::{Line, Printed, Query};
 use crate::aws::AwsResultExt as _;
 use crate::error::UsageError;
 use crate::model::Env;
+
+/// The `startedBy` of one-off tasks (ECS allows letters, digits, `-`, `/` and `_` there).
+pub const STARTED_BY: &str = "gwfargate-run";
 
 /// Starts `command` as a one-off task; returns its ARN.
 pub async fn start(env: &Env, command: &[String]) -> anyhow::Result<String> {
@@ -32,7 +34,7 @@ pub async fn start(env: &Env, command: &[String]) -> anyhow::Result<String> {
         .cluster(&env.names.cluster)
         .set_task_definition(service.task_definition().map(str::to_string))
         .count(1)
-        .started_by("gwfargate run")
+        .started_by(STARTED_BY)
         .propagate_tags(PropagateTags::TaskDefinition)
         .set_network_configuration(service.network_configuration().cloned())
         .overrides(
@@ -78,8 +80,9 @@ pub async fn wait(env: &Env, arn: &str, print: impl Fn(&Line)) -> anyhow::Result
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or_default())
         - 60_000;
     let query = Query::of_task(env, id, since);
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut from = since;
+    let mut printed = Printed::default();
+    // After the task stopped, its last lines may reach CloudWatch Logs a little later.
+    let mut reads_after_stop = 0;
     loop {
         let task = env
             .aws
@@ -95,14 +98,15 @@ pub async fn wait(env: &Env, arn: &str, print: impl Fn(&Line)) -> anyhow::Result
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("ECS no longer describes task {id}"))?;
         let stopped = task.last_status() == Some("STOPPED");
-        // Read after the status: a stopped task's last lines are then in.
-        for line in query.read(env, from).await? {
-            if seen.insert(line.id.clone()) {
-                from = from.max(line.millis);
+        for line in query.read(env, printed.from(query.start())).await? {
+            if printed.first(&line) {
                 print(&line);
             }
         }
         if stopped {
+            reads_after_stop += 1;
+        }
+        if reads_after_stop == 3 {
             let container = task.containers().first();
             return container.and_then(|c| c.exit_code()).ok_or_else(|| {
                 anyhow::anyhow!(

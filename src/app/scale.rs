@@ -12,6 +12,7 @@ use crate::state::last_applied::SetBy;
 /// What a scale may change: the service's desired count, and the scalable target's bounds.
 const SCALED: up::Only = up::Only {
     command: "scale",
+    what: "the task count or its bounds",
     fields: &[
         ("ecs service", "desired_count"),
         ("autoscaling", "min"),

@@ -22,6 +22,8 @@ pub struct Options {
 pub struct Only {
     /// The command, for the refusal.
     pub command: &'static str,
+    /// What it changes, for the refusal ("the image", "the task count").
+    pub what: &'static str,
     /// The (kind, field) pairs it may change: (`task definition`, `image`).
     pub fields: &'static [(&'static str, &'static str)],
 }
@@ -64,9 +66,10 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         let others = only.others(&plan);
         if !others.is_empty() {
             return Err(UsageError(format!(
-                "{} changes only the image, but the env file also changes what `up` has not \
+                "{} changes only {}, but the env file also changes what `up` has not \
                  applied, and nothing was changed:\n  {}\nRun `{}` first, then {} again",
                 only.command,
+                only.what,
                 others.join("\n  "),
                 env.hints.command("up"),
                 only.command
