@@ -411,6 +411,23 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
         assert!(planned.contains(said), "{said:?} in:\n{planned}");
     }
     run(&["up", "--env", "env1.toml"]).success();
+    // The new max moved the count: status shows that scaling activity.
+    let json = output(&run(&["status", "--json"]).success()).0;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "autoscaling")
+        .unwrap()
+        .clone();
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap()
+            .contains("; last: Setting desired count to"),
+        "status shows the last scaling activities: {row}"
+    );
     let td = revision().await;
     let container = &td.container_definitions()[0];
     assert_eq!(

@@ -614,12 +614,14 @@ impl Resource for Autoscaling {
             live.target.min_capacity(),
             live.target.max_capacity()
         );
-        if let Some(latest) = live.activities.first() {
-            detail.push_str(&format!(
-                "; last: {} ({})",
-                latest.description(),
-                latest.status_code().as_str()
-            ));
+        // The latest scaling activities, newest first, as read (up to three).
+        let activities: Vec<String> = live
+            .activities
+            .iter()
+            .map(|a| format!("{} ({})", a.description(), a.status_code().as_str()))
+            .collect();
+        if !activities.is_empty() {
+            detail.push_str(&format!("; last: {}", activities.join("; ")));
         }
         let state = if live.target.suspended_state().is_some_and(|s| {
             s.dynamic_scaling_in_suspended() == Some(true)
@@ -638,6 +640,7 @@ impl Resource for Autoscaling {
 mod tests {
     use super::*;
     use crate::resources::testing::env;
+    use aws_sdk_applicationautoscaling::types::ScalingActivityStatusCode;
 
     fn autoscaling(text: &str) -> Autoscaling {
         let mut env = env();
@@ -693,5 +696,36 @@ mod tests {
         );
         let seen = a.observe(&live(&a, 1, 4));
         assert_eq!(seen.detail.as_deref(), Some("min 1 / desired 3 / max 4"));
+        let activity = |description: &str, status: ScalingActivityStatusCode| {
+            ScalingActivity::builder()
+                .activity_id(description)
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(&a.resource_id)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .description(description)
+                .cause("monitor alarm")
+                .start_time(aws_smithy_types::DateTime::from_secs(0))
+                .status_code(status)
+                .build()
+                .expect("activity")
+        };
+        let mut scaled = live(&a, 1, 4);
+        scaled.activities = vec![
+            activity(
+                "Setting desired count to 3.",
+                ScalingActivityStatusCode::Successful,
+            ),
+            activity(
+                "Setting desired count to 2.",
+                ScalingActivityStatusCode::Failed,
+            ),
+        ];
+        assert_eq!(
+            a.observe(&scaled).detail.as_deref(),
+            Some(
+                "min 1 / desired 3 / max 4; last: Setting desired count to 3. (Successful); \
+                 Setting desired count to 2. (Failed)"
+            )
+        );
     }
 }
