@@ -1027,6 +1027,9 @@ class RateLimitsFaultsAndCallLog(Bed):
         self.assertEqual(alone, mixed)
 
     def test_a_hung_call_takes_effect_and_a_limit_stops_the_rule(self):
+        # moto builds a region's EC2 backend (default VPC, images) at its first call, which
+        # can outlast the impatient client's timeout below: built first.
+        self.client("ec2").create_vpc(CidrBlock="10.6.0.0/16")
         post("/_testbed/config", {"scale": SCALE, "faults": {"seed": 1, "rules": [
             {"match": "ec2.CreateVpc", "hang": 1.0, "hang_seconds": 2, "limit": 1}]}})
         impatient = boto3.client(
