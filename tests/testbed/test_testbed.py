@@ -469,6 +469,9 @@ class Tasks(Bed):
         self.assertEqual(len(ecs.list_tags_for_resource(resourceArn=task)["tags"]), 2)
 
     def test_a_one_off_task_writes_its_command_runs_a_while_and_exits_with_its_code(self):
+        # Runs long enough (1 s here) for both to be seen running before they exit.
+        post("/_testbed/config", dict(self.profile, scale=SCALE,
+                                      durations=dict(self.profile["durations"], task_run=500)))
         ecs, logs = self.client("ecs"), self.client("logs")
         _, self.subnets, self.sg, _ = Provisioning.service(self)
         logs.create_log_group(logGroupName="g")
@@ -484,7 +487,7 @@ class Tasks(Bed):
                                           {"name": "app", "command": command}]})["tasks"][0]["taskArn"]
         status = lambda arn: ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
         self.assertEqual(status(arns[0])["lastStatus"], "RUNNING")
-        aws_seconds(30)
+        aws_seconds(600)
         for code, arn in arns.items():
             task = status(arn)
             self.assertEqual((task["lastStatus"], task["containers"][0]["exitCode"]), ("STOPPED", code))
