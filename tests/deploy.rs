@@ -11,38 +11,6 @@ const REGION: &str = "eu-west-1";
 const REPO: &str = "microservice1";
 const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1";
 
-async fn digest_of(sdk: &aws_config::SdkConfig, tag: &str) -> String {
-    aws_sdk_ecr::Client::new(sdk)
-        .list_images()
-        .repository_name(REPO)
-        .send()
-        .await
-        .unwrap()
-        .image_ids()
-        .iter()
-        .find(|id| id.image_tag() == Some(tag))
-        .and_then(|id| id.image_digest())
-        .unwrap()
-        .to_string()
-}
-
-/// The image of the task definition the service runs now.
-async fn service_image(sdk: &aws_config::SdkConfig) -> String {
-    let service = common::the_service(sdk).await;
-    aws_sdk_ecs::Client::new(sdk)
-        .describe_task_definition()
-        .task_definition(service.task_definition().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .task_definition()
-        .unwrap()
-        .container_definitions()[0]
-        .image()
-        .unwrap()
-        .to_string()
-}
-
 fn state(ws: &Workspace) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap()
 }
@@ -74,9 +42,9 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     push_build(&sdk, REPO, "1.0.0", 1).await;
     run(&["up", "--env", "env1.toml"]).success();
     assert!(
-        service_image(&sdk)
+        common::running_image(&sdk)
             .await
-            .ends_with(&digest_of(&sdk, "1.0.0").await)
+            .ends_with(&common::digest_of(&sdk, REPO, "1.0.0").await)
     );
 
     // A new image: a new revision pinned to its digest, rolled out and waited for.
@@ -85,8 +53,8 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     let (url, stderr) = output(&deployed);
     assert!(url.trim().starts_with("https://"), "{url}");
     assert!(stderr.contains("deploy: done in"), "{stderr}");
-    let two = digest_of(&sdk, "2.0.0").await;
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    let two = common::digest_of(&sdk, REPO, "2.0.0").await;
+    assert_eq!(common::running_image(&sdk).await, format!("{IMAGE}@{two}"));
     assert_eq!(state(&ws)["deployed"]["value"], format!("{IMAGE}:2.0.0"));
 
     // The env file still says 1.0.0, as at the last `up`: `plan` and `up` keep 2.0.0, and say why.
@@ -99,7 +67,7 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
         "{why}"
     );
     run(&["up", "--env", "env1.toml"]).success();
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    assert_eq!(common::running_image(&sdk).await, format!("{IMAGE}@{two}"));
 
     // A deploy changes only the image: other pending changes of the env file are refused.
     let text = std::fs::read_to_string(&env_file).unwrap();
@@ -113,7 +81,7 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
         why.contains("changes only the image") && why.contains("ecs service"),
         "{why}"
     );
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    assert_eq!(common::running_image(&sdk).await, format!("{IMAGE}@{two}"));
     std::fs::write(&env_file, &text).unwrap();
     let elsewhere = gwfargate(ws.path(), &emulator.endpoint)
         .args(["deploy", "--env", "env1.toml", "--image"])
@@ -132,14 +100,17 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
         .arg(format!("{IMAGE}:3.0.0"))
         .assert()
         .success();
-    let three = digest_of(&sdk, "3.0.0").await;
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{three}"));
+    let three = common::digest_of(&sdk, REPO, "3.0.0").await;
+    assert_eq!(
+        common::running_image(&sdk).await,
+        format!("{IMAGE}@{three}")
+    );
     run(&["up", "--env", "env1.toml"]).success();
 
     // An image whose tasks never start: the circuit breaker rolls back, deploy fails and says
     // so, and the image deployed before stays the one `up` keeps.
     push_build(&sdk, REPO, "4.0.0", 4).await;
-    let broken = digest_of(&sdk, "4.0.0").await;
+    let broken = common::digest_of(&sdk, REPO, "4.0.0").await;
     let mut settings =
         common::realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
     settings["failing_images"] = serde_json::json!([broken]);
@@ -188,8 +159,8 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
         "{why}"
     );
     run(&["up", "--env", "env1.toml"]).success();
-    let five = digest_of(&sdk, "5.0.0").await;
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{five}"));
+    let five = common::digest_of(&sdk, REPO, "5.0.0").await;
+    assert_eq!(common::running_image(&sdk).await, format!("{IMAGE}@{five}"));
     assert!(state(&ws).get("deployed").is_none(), "{}", state(&ws));
 
     run(&["down", "--yes", "--purge"]).success();
@@ -235,9 +206,9 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
             .collect::<Vec<_>>()
     };
     let (one, two, three) = (
-        digest_of(&sdk, "1.0.0").await,
-        digest_of(&sdk, "2.0.0").await,
-        digest_of(&sdk, "3.0.0").await,
+        common::digest_of(&sdk, REPO, "1.0.0").await,
+        common::digest_of(&sdk, REPO, "2.0.0").await,
+        common::digest_of(&sdk, REPO, "3.0.0").await,
     );
     let pinned = |digest: &str| format!("{IMAGE}@{digest}");
     assert_eq!(
@@ -262,7 +233,7 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
         "{:?}",
         output(&rolled)
     );
-    assert_eq!(service_image(&sdk).await, pinned(&two));
+    assert_eq!(common::running_image(&sdk).await, pinned(&two));
     assert_eq!(
         listed(&ws),
         [
@@ -281,7 +252,7 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
 
     // Again: further back, to 1.0.0. A revision that is not kept is refused.
     run(&["rollback", "--env", "env1.toml"]).success();
-    assert_eq!(service_image(&sdk).await, pinned(&one));
+    assert_eq!(common::running_image(&sdk).await, pinned(&one));
     let refused = run(&["rollback", "--to", "99"]).code(2);
     assert!(
         output(&refused).1.contains("revision 99 is not kept"),
@@ -313,17 +284,20 @@ async fn image_updates_deploys_and_rollbacks_finish_on_the_plain_profile_too() {
     )
     .unwrap();
     run(&["up", "--env", "env1.toml"]).success();
-    let two = digest_of(&sdk, "2.0.0").await;
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    let two = common::digest_of(&sdk, REPO, "2.0.0").await;
+    assert_eq!(common::running_image(&sdk).await, format!("{IMAGE}@{two}"));
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["deploy", "--env", "env1.toml", "--image"])
         .arg(format!("{IMAGE}:3.0.0"))
         .assert()
         .success();
-    let three = digest_of(&sdk, "3.0.0").await;
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{three}"));
+    let three = common::digest_of(&sdk, REPO, "3.0.0").await;
+    assert_eq!(
+        common::running_image(&sdk).await,
+        format!("{IMAGE}@{three}")
+    );
     run(&["rollback"]).success();
-    assert_eq!(service_image(&sdk).await, format!("{IMAGE}@{two}"));
+    assert_eq!(common::running_image(&sdk).await, format!("{IMAGE}@{two}"));
     run(&["status", "--check"]).success();
 
     // The REST API made again (as after a `down` cut short): the new URL is announced.

@@ -1291,38 +1291,6 @@ async fn a_reader_that_goes_away_does_not_stop_the_run() {
     assert_eq!(inventory(&sdk).await, common::one_of_each());
 }
 
-/// The digest ECR holds under `tag`.
-async fn digest_of(sdk: &aws_config::SdkConfig, tag: &str) -> String {
-    let images = aws_sdk_ecr::Client::new(sdk)
-        .list_images()
-        .repository_name(REPO)
-        .send()
-        .await
-        .unwrap();
-    images
-        .image_ids()
-        .iter()
-        .find(|id| id.image_tag() == Some(tag))
-        .and_then(|id| id.image_digest())
-        .unwrap()
-        .to_string()
-}
-
-/// The image of the task definition the service runs.
-async fn running_image(sdk: &aws_config::SdkConfig) -> String {
-    let service = common::the_service(sdk).await;
-    let td = aws_sdk_ecs::Client::new(sdk)
-        .describe_task_definition()
-        .task_definition(service.task_definition().unwrap())
-        .send()
-        .await
-        .unwrap();
-    td.task_definition().unwrap().container_definitions()[0]
-        .image()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
     // moto alone never rolls a service out to a new revision: the test bed does.
@@ -1336,7 +1304,7 @@ async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
     // The first build never starts: its first deployment fails, and a fixed build pushed
     // under the same tag is what recovers it.
     common::push_build(&sdk, REPO, "1.0.0", 1).await;
-    let broken = digest_of(&sdk, "1.0.0").await;
+    let broken = common::digest_of(&sdk, REPO, "1.0.0").await;
     let mut settings =
         common::realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
     settings["failing_images"] = serde_json::json!([broken]);
@@ -1355,11 +1323,11 @@ async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
         .args(["up", "--env", "env1.toml"])
         .assert()
         .success();
-    let first = digest_of(&sdk, "1.0.0").await;
+    let first = common::digest_of(&sdk, REPO, "1.0.0").await;
     assert_ne!(first, broken);
     let registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
     assert_eq!(
-        running_image(&sdk).await,
+        common::running_image(&sdk).await,
         format!("{registry}/{REPO}@{first}")
     );
     let status = gwfargate(ws.path(), &emulator.endpoint)
@@ -1382,7 +1350,7 @@ async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
 
     // CI pushes a new build under the same tag: plan names the move, up deploys it.
     common::push_build(&sdk, REPO, "1.0.0", 2).await;
-    let second = digest_of(&sdk, "1.0.0").await;
+    let second = common::digest_of(&sdk, REPO, "1.0.0").await;
     assert_ne!(first, second);
     let plan = gwfargate(ws.path(), &emulator.endpoint)
         .args(["plan", "--env", "env1.toml", "--json"])
@@ -1409,7 +1377,7 @@ async fn the_same_tag_pushed_again_reaches_the_service_pinned_by_its_digest() {
         .assert()
         .success();
     assert_eq!(
-        running_image(&sdk).await,
+        common::running_image(&sdk).await,
         format!("{registry}/{REPO}@{second}")
     );
 }

@@ -15,26 +15,24 @@ const REPO: &str = "microservice1";
 
 type TagMap = BTreeMap<String, String>;
 
-fn ec2_map(tags: &[aws_sdk_ec2::types::Tag]) -> TagMap {
-    tags.iter()
-        .map(|t| {
+/// Tags as a map, from any service's (key, value) pairs.
+fn tag_map<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> TagMap {
+    pairs
+        .map(|(k, v)| {
             (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
+                k.unwrap_or_default().to_string(),
+                v.unwrap_or_default().to_string(),
             )
         })
         .collect()
 }
 
+fn ec2_map(tags: &[aws_sdk_ec2::types::Tag]) -> TagMap {
+    tag_map(tags.iter().map(|t| (t.key(), t.value())))
+}
+
 fn ecs_map(tags: &[aws_sdk_ecs::types::Tag]) -> TagMap {
-    tags.iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    tag_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 /// Every resource of deployment `cluster1` and every task it runs, each with its tags, read

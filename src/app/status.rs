@@ -66,7 +66,7 @@ fn problems(
     if let Some(why) = &service.failed_rollout {
         problems.push(format!("ecs service: the latest deployment failed: {why}"));
     }
-    let revision = |arn: &str| arn.rsplit_once(':').map_or(arn, |(_, n)| n).to_string();
+    let revision = crate::resources::ecs::task_definition::revision_number;
     if let Some(wanted) =
         wanted.filter(|w| !service.task_definition.is_empty() && *w != service.task_definition)
     {

@@ -293,6 +293,39 @@ pub async fn the_service(sdk: &aws_config::SdkConfig) -> aws_sdk_ecs::types::Ser
         .clone()
 }
 
+/// The digest ECR holds under `tag` in `repository`.
+pub async fn digest_of(sdk: &aws_config::SdkConfig, repository: &str, tag: &str) -> String {
+    aws_sdk_ecr::Client::new(sdk)
+        .list_images()
+        .repository_name(repository)
+        .send()
+        .await
+        .unwrap()
+        .image_ids()
+        .iter()
+        .find(|id| id.image_tag() == Some(tag))
+        .and_then(|id| id.image_digest())
+        .unwrap()
+        .to_string()
+}
+
+/// The image of the task definition the reference service runs now.
+pub async fn running_image(sdk: &aws_config::SdkConfig) -> String {
+    let service = the_service(sdk).await;
+    aws_sdk_ecs::Client::new(sdk)
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string()
+}
+
 /// The stdout and stderr of a finished command, as text.
 pub fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
     let out = assert.get_output();
