@@ -385,9 +385,15 @@ pub struct StatusArgs {
     /// Print a stable JSON document instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Exit 1 if any resource is missing (drift, or a stack not fully built).
+    /// Exit 1 if anything is not as wanted: a resource missing, fewer tasks running than
+    /// wanted, a failed or rolled-back rollout, another revision running than the one last
+    /// registered, an unhealthy target.
     #[arg(long)]
     pub check: bool,
+    /// Show every identifier whole, however wide the lines get (on a narrow or unknown
+    /// width they are shortened in the middle with `…`; `--json` always has them whole).
+    #[arg(long)]
+    pub wide: bool,
     /// Also call the URL and walk the chain a request follows, naming the first broken hop
     /// (exit 1 when the stack does not serve).
     #[arg(long)]

@@ -118,6 +118,11 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     let failed = deploy("4.0.0").failure();
     let (_, why) = output(&failed);
     assert!(why.contains("rolled"), "{why}");
+    // The circuit breaker's reason is general; the stopped tasks say what went wrong.
+    assert!(
+        why.contains("the tasks of revision") && why.contains("CannotPullContainerError"),
+        "{why}"
+    );
     assert_eq!(state(&ws)["deployed"]["value"], format!("{IMAGE}:3.0.0"));
     let planned = run(&["plan", "--env", "env1.toml"]).success();
     assert!(
@@ -140,8 +145,143 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
     let shown = run(&["status", "--json"]).success();
     let shown: serde_json::Value = serde_json::from_str(&output(&shown).0).unwrap();
     assert_eq!(shown["problems"].as_array().unwrap().len(), 1, "{shown}");
+    // What status shows of the service: the revision it runs next to the wanted one, the
+    // image it runs, its deployments, its tasks, the failed ones and why they stopped.
+    let service = &shown["service"];
+    assert_eq!(
+        service["revision"].as_u64().unwrap() + 1,
+        service["wanted_revision"].as_u64().unwrap(),
+        "{service:#}"
+    );
+    let broken_revision = &service["wanted_revision"];
+    assert!(
+        service["wanted_image"].as_str().unwrap().ends_with(&broken),
+        "{service:#}"
+    );
+    assert_eq!(
+        service["deployments"][0]["status"], "PRIMARY",
+        "{service:#}"
+    );
+    let tasks = service["tasks"].as_array().unwrap();
+    assert!(!tasks.is_empty(), "{service:#}");
+    for task in tasks {
+        assert_eq!(task["status"], "RUNNING", "{task}");
+        assert_eq!(task["image"], format!("{IMAGE}@{three}"), "{task}");
+        assert!(task["zone"].as_str().unwrap().starts_with(REGION), "{task}");
+    }
+    let stopped = service["stopped_tasks"].as_array().unwrap();
+    let failed_task = stopped
+        .iter()
+        .find(|t| t["revision"] == *broken_revision)
+        .unwrap_or_else(|| panic!("no stopped task of the broken revision: {service:#}"));
+    assert_eq!(
+        failed_task["stop_code"], "TaskFailedToStart",
+        "{failed_task}"
+    );
+    assert!(
+        !service["events"].as_array().unwrap().is_empty(),
+        "{service:#}"
+    );
+    assert!(
+        shown["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["state"] == "healthy"),
+        "{shown:#}"
+    );
+    let table = output(&run(&["status", "--wide"]).success()).0;
+    for part in [
+        "stopped tasks:",
+        "CannotPullContainerError",
+        "deployments:",
+        "tasks:",
+        &format!("image running: {IMAGE}@{three}"),
+        &format!("image wanted:  {IMAGE}@{broken}"),
+        "api auth: none",
+    ] {
+        assert!(table.contains(part), "status lacks {part:?}:\n{table}");
+    }
     run(&["up", "--env", "env1.toml"]).success();
     run(&["status", "--check"]).success();
+
+    // Targets that fail their health checks: `--check` names them.
+    let mut settings =
+        common::realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
+    settings["unhealthy_images"] = serde_json::json!([three]);
+    emulator.configure(settings.clone());
+    let sick = run(&["status", "--check"]).code(1);
+    let (table, why) = output(&sick);
+    assert!(
+        why.contains("is unhealthy (Target.FailedHealthChecks"),
+        "{why}"
+    );
+    assert!(table.contains("unhealthy"), "{table}");
+
+    // A read the caller may not make: its row (or section) is unknown, the rest is shown,
+    // and status exits 1 saying what it could not read.
+    settings["unhealthy_images"] = serde_json::json!([]);
+    settings["faults"] = serde_json::json!({"seed": 1, "rules": [
+        {"match": "elasticloadbalancing.DescribeTargetHealth", "deny": 1.0},
+        {"match": "ecs.DescribeClusters", "deny": 1.0},
+    ]});
+    emulator.configure(settings);
+    let denied = run(&["status", "--wide"]).code(1);
+    let (table, why) = output(&denied);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("ecs cluster") && l.contains("unknown (AccessDenied)")),
+        "{table}"
+    );
+    assert!(table.contains("targets: unknown (AccessDenied)"), "{table}");
+    assert!(
+        table.contains("url: https://"),
+        "the rest is shown:\n{table}"
+    );
+    assert!(table.contains("ecs service"), "{table}");
+    assert!(
+        why.contains("could not read ecs cluster") && why.contains("targets"),
+        "{why}"
+    );
+    let doc = output(&run(&["status", "--json"]).code(1)).0;
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert!(doc["targets"].is_null(), "{doc:#}");
+    let unread: Vec<&str> = doc["unread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(unread, ["AccessDeniedException", "AccessDenied"], "{doc:#}");
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+
+    // Widths: an unknown one (a pipe, or a terminal that says 0) fits 80 columns and shortens
+    // ids in the middle; 200 columns and --wide keep them whole.
+    let at = |columns: &str, wide: bool| {
+        let mut cmd = gwfargate(ws.path(), &emulator.endpoint);
+        cmd.env("COLUMNS", columns).arg("status");
+        if wide {
+            cmd.arg("--wide");
+        }
+        let table = output(&cmd.assert().success()).0;
+        table[..table.find("posture:").unwrap()].to_string()
+    };
+    let narrow = at("0", false);
+    for line in narrow.lines().filter(|l| !l.starts_with("url: ")) {
+        assert!(line.chars().count() <= 80, "{line}\n{narrow}");
+    }
+    assert!(narrow.contains('…'), "{narrow}");
+    let wide = at("0", true);
+    assert!(!wide.contains('…'), "{wide}");
+    assert!(
+        wide.contains(&format!("{IMAGE}@{three}")),
+        "the image is whole:\n{wide}"
+    );
+    assert!(at("200", false).contains(&format!("{IMAGE}@{three}")));
 
     // The env file's image changes: it wins, and the deployed one is forgotten.
     push_build(&sdk, REPO, "5.0.0", 5).await;

@@ -627,8 +627,8 @@ async fn up_status_down_end_to_end() {
         .assert()
         .success();
     assert!(
-        emulator.total() <= 23,
-        "status makes at most 23 calls, made {}: {:?}",
+        emulator.total() <= 27,
+        "status makes at most 27 calls, made {}: {:?}",
         emulator.total(),
         emulator.calls()
     );
@@ -679,9 +679,19 @@ async fn up_status_down_end_to_end() {
     assert_eq!(doc["url"], url.as_str());
     assert_eq!(doc["complete"], true);
     assert_eq!(
-        doc["service"],
-        serde_json::json!({"running": 1, "desired": 1})
+        (&doc["service"]["running"], &doc["service"]["desired"]),
+        (&serde_json::json!(1), &serde_json::json!(1))
     );
+    assert_eq!(
+        doc["service"]["revision"], doc["service"]["wanted_revision"],
+        "{doc:#}"
+    );
+    for list in ["deployments", "events", "tasks", "stopped_tasks"] {
+        assert!(doc["service"][list].is_array(), "{list}: {doc:#}");
+    }
+    assert!(doc["targets"].is_array(), "{doc:#}");
+    assert_eq!(doc["api_auth"], "none");
+    assert_eq!(doc["unread"], serde_json::json!([]));
     let resources = doc["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 28);
     for r in resources {

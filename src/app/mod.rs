@@ -221,6 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 output::print(&crate::printable::escaped(&crate::ui::table::status_table(
                     &status,
                     &global.command_prefix(),
+                    crate::ui::fit::Width::of_stdout(args.wide),
                 )));
                 output::print(&crate::ui::table::posture_lines(&posture));
                 if let Some(probe) = &probe {
@@ -236,6 +237,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         "the URL answered {}",
                         probe.status.unwrap_or_default()
                     ))
+                );
+            }
+            if !status.unread.is_empty() {
+                let what: Vec<&str> = status.unread.iter().map(|u| u.what.as_str()).collect();
+                anyhow::bail!(
+                    "status could not read {}; the rest is shown above, and each `unknown` \
+                     names AWS's error. `{} policy --env {}` prints a policy that allows \
+                     every read",
+                    what.join(", "),
+                    global.command_prefix(),
+                    status
+                        .env_file
+                        .as_deref()
+                        .map_or_else(|| "FILE".to_string(), crate::shell::word)
                 );
             }
             if args.check && !status.problems.is_empty() {

@@ -10,7 +10,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::session::{self, Session};
-use crate::aws::AwsResultExt as _;
 use crate::model::plan::Action;
 use crate::model::status::{Hop, Probe};
 use crate::model::{Depth, Observed, Value};
@@ -156,7 +155,7 @@ pub async fn probe(
     let env = &session.env;
     let (stack, world) = session::survey(env, Depth::Full, concurrency).await?;
     let plan = stack.graph.plan(env, &world);
-    let rows = stack.graph.observe();
+    let rows = stack.graph.observe(&[]);
     let inputs = world.inputs();
     let url = inputs
         .get(&stack.stage)
@@ -252,7 +251,11 @@ pub async fn probe(
                 && *hop == "target group"
                 && let Some(tg) = inputs.get(&stack.target_group)
             {
-                let (healthy, all) = target_health(env, &tg.arn).await?;
+                let targets = crate::resources::elb::target_group::health(env, &tg.arn).await?;
+                let (healthy, all) = (
+                    targets.iter().filter(|t| t.state == "healthy").count(),
+                    targets.len(),
+                );
                 detail = format!("{healthy} of {all} target(s) healthy");
                 ok = healthy > 0;
                 if !ok {
@@ -308,29 +311,6 @@ fn address(url: &str, endpoint: Option<&str>, region: &str) -> String {
         "{}/_testbed/invoke/{api}/{path}?region={region}",
         endpoint.trim_end_matches('/')
     )
-}
-
-/// Healthy and registered targets of a target group.
-async fn target_health(env: &crate::model::Env, arn: &str) -> anyhow::Result<(usize, usize)> {
-    let out = env
-        .aws
-        .elb
-        .describe_target_health()
-        .target_group_arn(arn)
-        .send()
-        .await
-        .aws(|| format!("reading the target health of {arn}"))?;
-    let all = out.target_health_descriptions();
-    let healthy = all
-        .iter()
-        .filter(|d| {
-            d.target_health()
-                .and_then(|h| h.state())
-                .map(|s| s.as_str())
-                == Some("healthy")
-        })
-        .count();
-    Ok((healthy, all.len()))
 }
 
 /// GETs `url` and returns the HTTP status.

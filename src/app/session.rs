@@ -541,17 +541,39 @@ pub async fn survey(
     depth: Depth,
     concurrency: usize,
 ) -> anyhow::Result<(Stack, Arc<World>)> {
-    let stack = crate::resources::stack(
-        &env.deployment,
-        &env.names,
-        &env.account,
-        &env.state.recorded(),
-    );
+    let stack = stack_of(env);
     let world = Arc::new(World::default());
     let surveyed = stack.graph.survey(env, &world, depth, concurrency).await;
     env.memo.close();
     surveyed?;
     Ok((stack, world))
+}
+
+/// The resources `env` describes, and those its state file records that it no longer does.
+fn stack_of(env: &Env) -> Stack {
+    crate::resources::stack(
+        &env.deployment,
+        &env.names,
+        &env.account,
+        &env.state.recorded(),
+    )
+}
+
+/// Finds what can be read of the stack, for `status`: what could not be read (by graph
+/// index, and why) does not end the survey.
+pub async fn survey_readable(
+    env: &Arc<Env>,
+    concurrency: usize,
+) -> (
+    Stack,
+    Arc<World>,
+    Vec<(usize, crate::model::status::Unread)>,
+) {
+    let stack = stack_of(env);
+    let world = Arc::new(World::default());
+    let unread = stack.graph.survey_readable(env, &world, concurrency).await;
+    env.memo.close();
+    (stack, world, unread)
 }
 
 /// The line every command that works on a stack starts with.

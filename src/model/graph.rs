@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 use super::plan::{Change, Plan};
 use super::reconcile::Typed;
 use super::run::{self, Outcome, Signal};
+use super::status::Unread;
 use super::{Cx, Deleted, Dep, Depth, Env, Key, Observed, Phase, Ref, Resource, World};
 use crate::progress::{Board, Line, Mark, Silent};
 
@@ -193,9 +194,67 @@ impl Graph {
         depth: Depth,
         limit: usize,
     ) -> anyhow::Result<()> {
+        let outcome = self.look(env, world, depth, limit).await;
+        if let Some((_, err)) = outcome.failed.into_iter().next() {
+            return Err(err);
+        }
+        // What was not looked at cannot be told apart from what is not there.
+        if let Some(&i) = outcome.skipped.first() {
+            anyhow::bail!(
+                "internal error (a bug in gwfargate): {} was never looked up",
+                label(self.nodes[i].as_ref())
+            );
+        }
+        Ok(())
+    }
+
+    /// Finds what can be read, as [`Graph::survey`] does, for `status`: a read that fails
+    /// (a policy that does not allow it) marks that resource, and those looked up through it,
+    /// unread instead of ending the survey. Returns them by index.
+    pub async fn survey_readable(
+        &self,
+        env: &Arc<Env>,
+        world: &Arc<World>,
+        limit: usize,
+    ) -> Vec<(usize, Unread)> {
+        let outcome = self.look(env, world, Depth::Observe, limit).await;
+        let mut unread: Vec<(usize, Unread)> = outcome
+            .failed
+            .into_iter()
+            .map(|(i, err)| {
+                let unread = Unread {
+                    what: label(self.nodes[i].as_ref()),
+                    code: crate::aws::errors::error_code(&err).map(str::to_string),
+                    error: format!("{err:#}"),
+                };
+                (i, unread)
+            })
+            .collect();
+        let skipped = outcome.skipped.into_iter().map(|i| {
+            let unread = Unread {
+                what: label(self.nodes[i].as_ref()),
+                code: None,
+                error: "not read: it is found through a resource that could not be read"
+                    .to_string(),
+            };
+            (i, unread)
+        });
+        unread.extend(skipped);
+        unread.sort_by_key(|(i, _)| *i);
+        unread
+    }
+
+    /// Looks every resource up, dependencies' outputs first.
+    async fn look(
+        &self,
+        env: &Arc<Env>,
+        world: &Arc<World>,
+        depth: Depth,
+        limit: usize,
+    ) -> Outcome {
         let nodes = self.nodes.clone();
         let (env2, world2) = (env.clone(), world.clone());
-        let outcome = run::run(
+        run::run(
             &self.survey_deps(),
             Phase::Ready,
             limit,
@@ -213,18 +272,7 @@ impl Graph {
                 })
             },
         )
-        .await;
-        if let Some((_, err)) = outcome.failed.into_iter().next() {
-            return Err(err);
-        }
-        // What was not looked at cannot be told apart from what is not there.
-        if let Some(&i) = outcome.skipped.first() {
-            anyhow::bail!(
-                "internal error (a bug in gwfargate): {} was never looked up",
-                label(self.nodes[i].as_ref())
-            );
-        }
-        Ok(())
+        .await
     }
 
     /// The plan, from what the survey found.
@@ -250,9 +298,23 @@ impl Graph {
         Plan { changes, notes }
     }
 
-    /// Every status row, in dependency order.
-    pub fn observe(&self) -> Vec<Observed> {
-        self.nodes.iter().map(|n| n.observe()).collect()
+    /// Every status row, in dependency order; what could not be read (by index) is
+    /// `unknown (CODE)`.
+    pub fn observe(&self, unread: &[(usize, Unread)]) -> Vec<Observed> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match unread.iter().find(|(at, _)| *at == i) {
+                Some((_, why)) => Observed {
+                    kind: n.kind(),
+                    name: n.name().to_string(),
+                    id: None,
+                    state: why.state(),
+                    detail: None,
+                },
+                None => n.observe(),
+            })
+            .collect()
     }
 
     /// `up`: applies every node once its dependencies are ready, at most `limit` at once,

@@ -25,8 +25,16 @@ pub struct Status {
     pub env_file: Option<String>,
     /// The invoke URL, when the API and its stage exist.
     pub url: Option<String>,
-    /// The service's task counts, when it exists.
-    pub service: Option<ServiceCounts>,
+    /// The service, when it exists: its counts, revisions, deployments, events and tasks.
+    pub service: Option<ServiceStatus>,
+    /// Who may call the API (`none`, `iam`, `api_key`, `cognito`, `lambda`), as its methods
+    /// say; `null` without the API.
+    pub api_auth: Option<String>,
+    /// The load balancer's targets and their health; `null` without the target group or when
+    /// it could not be read.
+    pub targets: Option<Vec<Target>>,
+    /// What could not be read, and why (`status` exits 1 when anything is here).
+    pub unread: Vec<Unread>,
     /// The env file's `[tags]` as the stack was last built or read with (empty without
     /// them); `plan` compares them with what each resource carries.
     pub tags: std::collections::BTreeMap<String, String>,
@@ -38,13 +46,160 @@ pub struct Status {
     pub problems: Vec<String>,
 }
 
-/// Running and desired tasks.
-#[derive(Debug, Serialize)]
-pub struct ServiceCounts {
+/// The ECS service as `status` shows it.
+#[derive(Debug, Default, Serialize)]
+pub struct ServiceStatus {
     /// Tasks running now.
     pub running: i32,
     /// Tasks wanted.
     pub desired: i32,
+    /// The task definition revision the service runs (its primary deployment's).
+    pub revision: Option<u32>,
+    /// The revision `up` or `deploy` last registered: the one wanted.
+    pub wanted_revision: Option<u32>,
+    /// The image the wanted revision runs, pinned by digest, when recorded.
+    pub wanted_image: Option<String>,
+    /// Its deployments, primary first.
+    pub deployments: Vec<Deployment>,
+    /// Its newest events, newest first.
+    pub events: Vec<ServiceEvent>,
+    /// Its running tasks; `null` when they could not be read.
+    pub tasks: Option<Vec<Task>>,
+    /// Its tasks that stopped lately (ECS lists them for about an hour), newest first;
+    /// `null` when they could not be read.
+    pub stopped_tasks: Option<Vec<Task>>,
+}
+
+/// One of a service's deployments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deployment {
+    /// `PRIMARY` (the newest) or `ACTIVE` (one being replaced).
+    pub status: String,
+    /// The task definition revision it runs.
+    pub revision: Option<u32>,
+    /// Its tasks running.
+    pub running: i32,
+    /// Its tasks wanted.
+    pub desired: i32,
+    /// Its rollout: `completed`, `in_progress` or `failed`.
+    pub rollout: Option<String>,
+    /// Why its rollout is in that state (the circuit breaker's words on a failure).
+    pub reason: Option<String>,
+    /// When it started (RFC 3339).
+    pub created_at: Option<String>,
+}
+
+/// A service event: what ECS said about the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceEvent {
+    /// When (RFC 3339).
+    pub at: Option<String>,
+    /// What ECS said.
+    pub message: String,
+}
+
+/// A task of the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    /// Its id (the last part of its ARN).
+    pub id: String,
+    /// The task definition revision it runs.
+    pub revision: Option<u32>,
+    /// ECS's last status: `PROVISIONING`, `PENDING`, `RUNNING`, `STOPPED`, ...
+    pub status: String,
+    /// Its container health: `HEALTHY`, `UNHEALTHY` or `UNKNOWN` (no health check).
+    pub health: Option<String>,
+    /// The availability zone it runs in.
+    pub zone: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: Option<String>,
+    /// When it stopped (RFC 3339).
+    pub stopped_at: Option<String>,
+    /// Why it stopped, in ECS's words.
+    pub stopped_reason: Option<String>,
+    /// ECS's stop code (`TaskFailedToStart`, `EssentialContainerExited`, ...).
+    pub stop_code: Option<String>,
+    /// The essential container's exit code, once it exited.
+    pub exit_code: Option<i32>,
+    /// The image its container runs, with the digest it resolved to.
+    pub image: Option<String>,
+}
+
+/// A load balancer target and its health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// The target: a task's IP address.
+    pub id: String,
+    /// Its port.
+    pub port: Option<i32>,
+    /// Its availability zone.
+    pub zone: Option<String>,
+    /// `initial`, `healthy`, `unhealthy`, `draining`, `unused`, `unavailable`.
+    pub state: String,
+    /// The reason code for a state other than healthy (`Target.FailedHealthChecks`, ...).
+    pub reason: Option<String>,
+    /// The reason in words.
+    pub description: Option<String>,
+}
+
+impl Task {
+    /// Why it stopped, in ECS's words, with its stop code and exit code when known.
+    pub fn why_stopped(&self) -> String {
+        let mut why = self
+            .stopped_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".to_string());
+        if let Some(code) = &self.stop_code {
+            why.push_str(&format!(" ({code})"));
+        }
+        if let Some(exit) = self.exit_code {
+            why.push_str(&format!(", exit code {exit}"));
+        }
+        why
+    }
+}
+
+impl Target {
+    /// Why it is in its state: the reason code and its words, empty when healthy.
+    pub fn why(&self) -> String {
+        match (&self.reason, &self.description) {
+            (Some(code), Some(words)) => format!("{code}: {words}"),
+            (Some(code), None) => code.clone(),
+            (None, Some(words)) => words.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// `address:port`.
+    pub fn address(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// Something `status` could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unread {
+    /// What: a resource (`ecs service cluster1-service1`), `tasks` or `targets`.
+    pub what: String,
+    /// AWS's error code (`AccessDenied`, ...), when it gave one.
+    pub code: Option<String>,
+    /// The error, in full.
+    pub error: String,
+}
+
+impl Unread {
+    /// The state `status` shows for it: `unknown (AccessDenied)`, the code without the
+    /// `Exception` some services end theirs with.
+    pub fn state(&self) -> String {
+        let code = self.code.as_deref().unwrap_or("error");
+        format!(
+            "unknown ({})",
+            code.strip_suffix("Exception").unwrap_or(code)
+        )
+    }
 }
 
 impl Status {

@@ -36,8 +36,10 @@ pub struct Stack {
     pub service: Ref<ecs::service::Outputs>,
     /// The stage (the public URL).
     pub stage: Ref<apigateway::stage::Outputs>,
-    /// The target group (target health, for `status --probe`).
+    /// The target group (target health, for `status` and `status --probe`).
     pub target_group: Ref<elb::target_group::Outputs>,
+    /// The REST API (who may call it, for `status`).
+    pub rest_api: Ref<apigateway::rest_api::Outputs>,
     /// What the user should know about the deployment itself.
     pub notes: Vec<String>,
     /// Who can call the API, when that is anyone: said by `plan`, `up` and `status`.
@@ -338,6 +340,7 @@ pub fn stack(
         service,
         stage,
         target_group,
+        rest_api,
         notes,
         exposure,
     }

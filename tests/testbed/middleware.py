@@ -106,6 +106,21 @@ def error_response(call: Call, kind: str):
     return refusal_response(call, code, "Rate exceeded", status)
 
 
+def denial(call: Call) -> tuple[str, str, int]:
+    """(code, message, status) of a call the caller's policy does not allow, in the service's
+    own words: EC2 answers UnauthorizedOperation
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), the query
+    services AccessDenied (e.g. https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/CommonErrors.html),
+    the JSON ones and API Gateway AccessDeniedException
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html), all with 403."""
+    code = {"ec2": "UnauthorizedOperation"}.get(
+        call.service, "AccessDenied" if call.service in QUERY_SERVICES else "AccessDeniedException")
+    message = (f"User: arn:aws:iam::123456789012:user/testbed is not authorized to perform: "
+               f"{call.service}:{call.operation} because no identity-based policy allows the "
+               f"{call.service}:{call.operation} action")
+    return code, message, 403
+
+
 def refusal_response(call: Call, code: str, message: str, status: int):
     """(status, headers, body) of a refusal with this code, in the service's own shape."""
     request_id = str(uuid.uuid4())
@@ -301,10 +316,12 @@ class Middleware:
             index, rule = found
             if rule.get("latency") and self.roll(call, n, "latency", rule["latency"]):
                 time.sleep(rule.get("latency_ms", 200) / 1000)
-            for kind in ("throttle", "error", "lost", "hang"):
+            for kind in ("deny", "throttle", "error", "lost", "hang"):
                 if rule.get(kind) and self.roll(call, n, kind, rule[kind]):
                     if not self.fire(index, rule):
                         break
+                    if kind == "deny":
+                        return self.refuse(call, *denial(call), start_response, started)
                     if kind == "lost":
                         return self.lose(call, environ, start_response, started, n)
                     if kind == "hang":

@@ -833,6 +833,14 @@ class ServiceTask:
             return CLOCK.utc(moment) if moment is not None and moment <= now else None
 
         container = "STOPPED" if reached(exited) else "RUNNING" if reached(ran) else "PENDING"
+
+        def pulled(image):
+            # A container's imageDigest is there once the image was pulled, so once it ran
+            # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Container.html);
+            # the digest of a digest-pinned reference is the one it names.
+            digest = image.split("@", 1)[1] if "@" in image else None
+            return {"imageDigest": digest} if digest and reached(ran) else {}
+
         return {
             "taskArn": self.task_arn,
             "clusterArn": self.service.cluster_arn,
@@ -849,8 +857,13 @@ class ServiceTask:
             "stoppedAt": reached(stopped),
             "stoppedReason": self.stopped_reason,
             "stopCode": self.stop_code,
+            "availabilityZone": self.zone,
+            # Without a container health check ECS reports UNKNOWN (API_Task.html, healthStatus);
+            # container health checks are not simulated, so every task says so.
+            "healthStatus": "UNKNOWN",
             "containers": [
-                {"name": name, "image": image, "taskArn": self.task_arn, "lastStatus": container}
+                {"name": name, "image": image, "taskArn": self.task_arn, "lastStatus": container,
+                 **pulled(image)}
                 for name, image in self.containers
             ],
         }
@@ -994,8 +1007,8 @@ def _patch_ecs():
     def new_deployment_id():
         return f"ecs-svc/{mock_random.randint(0, 32**12)}"
 
-    def fails(backend, task_definition):
-        patterns = settings.current().get("failing_images") or []
+    def fails(backend, task_definition, setting="failing_images"):
+        patterns = settings.current().get(setting) or []
         if not patterns or not task_definition:
             return False
         images = [c.get("image", "") for c in backend.describe_task_definition(task_definition).container_definitions]
@@ -1199,6 +1212,16 @@ def _patch_ecs():
             completed = running >= self.desired_count and steady(self)
             state = "COMPLETED" if completed else "IN_PROGRESS"
             reason = f"ECS deployment {deployment['id']} " + ("completed." if completed else "in progress.")
+        said = d.setdefault("_tb_said", set())
+        if state != "IN_PROGRESS" and (deployment["id"], state) not in said:
+            # ECS says so in the service's events, newest first ("Viewing Amazon ECS service
+            # event messages", ECS developer guide).
+            said.add((deployment["id"], state))
+            message = (f"(service {self.name}) has reached a steady state." if state == "COMPLETED"
+                       else f"(service {self.name}) (deployment {deployment['id']}) deployment failed: "
+                            "tasks failed to start.")
+            self.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": CLOCK.utc(CLOCK.now()),
+                                   "message": message})
         deployment.update(
             desiredCount=self.desired_count,
             runningCount=running,
@@ -1490,6 +1513,9 @@ def _patch_ecs():
                 state = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
             elif CLOCK.aws_since(ran) < healthy_after(service):
                 state = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
+            elif fails(ecs, task.task_definition_arn, "unhealthy_images"):
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
+                state = ("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
             else:
                 state = ("healthy", None, None)
             found.append(elbv2_models.FakeHealthStatus(task.ip, port, group.health_check_port, *state))

@@ -13,7 +13,8 @@ A fault rule's `match` is `*`, a service (`ec2`), or `service.Operation` (`ec2.C
 `creates_only` limits it to operations whose name starts with Create, Register, Put,
 Authorize, Associate or Modify. The first matching rule applies; one with a `limit` stops
 applying after firing that many times. Its faults are probabilities: `throttle`, `error`
-(5xx), `lost` (takes effect, answer lost), `hang` (takes effect, no answer for
+(5xx), `deny` (refused as the caller's policy does not allow it: AccessDenied in the
+service's words), `lost` (takes effect, answer lost), `hang` (takes effect, no answer for
 `hang_seconds`), `latency` (adds `latency_ms`). The dice for the nth call of an operation
 depend only on the seed, the operation and n, so runs repeat even when steps interleave.
 
@@ -27,6 +28,10 @@ and for at least `service_draining`.
 consistency.py); `new_account` starts the account without the ECS and ELB service-linked roles:
 ECS makes its own at the first CreateCluster or CreateService and refuses them ("Unable to
 assume the service linked role") until it is `slr_usable` AWS seconds old.
+
+`unhealthy_images` lists substrings of image references whose tasks run but fail their
+target group's health checks once registered: DescribeTargetHealth says `unhealthy`
+(Target.FailedHealthChecks). ECS replacing such a task is not simulated.
 
 `failing_images` lists substrings of image references whose tasks never start: an ECS
 deployment of such an image is stopped by the circuit breaker after `circuit_breaker` AWS
@@ -101,6 +106,7 @@ PLAIN = {
     "durations": {},
     "rates": {},
     "failing_images": [],
+    "unhealthy_images": [],
 }
 
 REALISTIC = {
@@ -119,6 +125,7 @@ REALISTIC = {
     "durations": {},
     "rates": {},
     "failing_images": [],
+    "unhealthy_images": [],
 }
 
 PROFILES = {"plain": PLAIN, "realistic": REALISTIC}

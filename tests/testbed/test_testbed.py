@@ -146,6 +146,20 @@ class Provisioning(Bed):
                       clientToken="token-1")
         return vpc, subnets, sg, kwargs
 
+    def test_a_task_whose_image_fails_health_checks_is_an_unhealthy_target(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE, unhealthy_images=["nginx"], durations={
+            "service_steady": 100, "target_registration": 100}))
+        _, _, _, kwargs = self.service()
+        ecs, elb = self.client("ecs"), self.client("elbv2")
+        tg = kwargs["loadBalancers"][0]["targetGroupArn"]
+        ecs.create_service(**kwargs)
+        health = lambda: sorted((t["TargetHealth"]["State"], t["TargetHealth"].get("Reason")) for t in
+                                elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"])
+        aws_seconds(200)
+        self.assertEqual(health(), [("initial", "Elb.RegistrationInProgress")] * 2)
+        aws_seconds(250)
+        self.assertEqual(health(), [("unhealthy", "Target.FailedHealthChecks")] * 2)
+
     def test_service_completes_once_its_targets_are_healthy_and_drains_when_deleted(self):
         # Steps longer than AWS's, so every check lands 100 s (0.2 s) from a change of state.
         post("/_testbed/config", dict(self.profile, scale=SCALE, durations={
@@ -170,6 +184,7 @@ class Provisioning(Bed):
         steady = svc()
         self.assertEqual((steady["runningCount"], steady["deployments"][0]["rolloutState"]), (2, "COMPLETED"))
         self.assertEqual(health(), ["healthy", "healthy"])
+        self.assertEqual([e["message"] for e in svc()["events"]], ["(service s) has reached a steady state."])
         # Quicker checks make a quicker deployment: 100 + 100 + 10 × 2 = 220 s.
         elb.modify_target_group(TargetGroupArn=tg, HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)
         self.register_and_update(ecs)
@@ -346,6 +361,7 @@ class CircuitBreaker(Bed):
         primary = self.primary(svc())
         self.assertEqual(primary["rolloutState"], "FAILED")
         self.assertIn("circuit breaker", primary["rolloutStateReason"])
+        self.assertIn("deployment failed: tasks failed to start", svc()["events"][0]["message"])
 
     def test_a_failed_update_is_rolled_back_to_the_last_completed_revision(self):
         _, _, _, kwargs = Provisioning.service(self)
@@ -467,6 +483,25 @@ class Tasks(Bed):
         self.assertEqual(ecs.list_tags_for_resource(resourceArn=task)["tags"], [{"key": "team", "value": "web"}])
         ecs.tag_resource(resourceArn=task, tags=[{"key": "tier", "value": "1"}])
         self.assertEqual(len(ecs.list_tags_for_resource(resourceArn=task)["tags"]), 2)
+
+    def test_a_task_says_its_zone_and_once_running_the_digest_it_pulled(self):
+        ecs, ec2 = self.client("ecs"), self.client("ec2")
+        _, self.subnets, self.sg, kwargs = Provisioning.service(self)
+        digest = "sha256:" + "ab" * 32
+        ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                     cpu="256", memory="512",
+                                     containerDefinitions=[{"name": "app", "image": f"nginx@{digest}"}])
+        ecs.create_service(**kwargs)
+        arn = ecs.list_tasks(cluster="c", serviceName="s")["taskArns"][0]
+        task = lambda: ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+        self.assertNotIn("imageDigest", task()["containers"][0])
+        aws_seconds(160)
+        running = task()
+        self.assertEqual(running["lastStatus"], "RUNNING")
+        self.assertEqual(running["containers"][0]["imageDigest"], digest)
+        self.assertEqual(running["healthStatus"], "UNKNOWN")
+        zones = {s["AvailabilityZone"] for s in ec2.describe_subnets(SubnetIds=self.subnets)["Subnets"]}
+        self.assertIn(running["availabilityZone"], zones)
 
     def test_a_one_off_task_writes_its_command_runs_a_while_and_exits_with_its_code(self):
         # Runs long enough (1 s here) for both to be seen running before they exit.
@@ -987,6 +1022,28 @@ class RateLimitsFaultsAndCallLog(Bed):
             with self.assertRaises(ClientError) as ctx:
                 call()
             self.assertEqual(self.code(ctx), code)
+
+    def test_a_denied_call_is_refused_in_each_services_words(self):
+        post("/_testbed/config", {"scale": SCALE, "faults": {"seed": 1, "rules": [
+            {"match": "elasticloadbalancing.DescribeTargetHealth", "deny": 1.0},
+            {"match": "ec2", "deny": 1.0}, {"match": "ecs", "deny": 1.0},
+            {"match": "apigateway", "deny": 1.0}]}})
+        calls = [
+            (lambda: self.client("ec2").describe_vpcs(), "UnauthorizedOperation"),
+            (lambda: self.client("elbv2").describe_target_health(
+                TargetGroupArn="arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/t/1"),
+             "AccessDenied"),
+            (lambda: self.client("ecs").list_clusters(), "AccessDeniedException"),
+            (lambda: self.client("apigateway").get_rest_apis(), "AccessDeniedException"),
+        ]
+        for call, code in calls:
+            with self.assertRaises(ClientError) as ctx:
+                call()
+            self.assertEqual(self.code(ctx), code)
+            self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+        # Only what the rules name is denied.
+        self.client("elbv2").describe_load_balancers()
+        self.assertEqual(get("/_testbed/calls")["elasticloadbalancing.DescribeTargetHealth"]["refused"], 1)
 
     def test_server_errors_are_5xx(self):
         self.throttle_everything(error=1.0)

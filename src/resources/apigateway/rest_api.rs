@@ -98,6 +98,20 @@ impl Live {
             .authorization_type()
     }
 
+    /// Who may call the API, in the env file's words, as its `/` method says, when read.
+    pub fn auth_words(&self) -> Option<&'static str> {
+        Some(
+            match (self.authorization("/")?, self.api_key_required("/")) {
+                ("NONE", Some(true)) => "api_key",
+                ("NONE", _) => "none",
+                ("AWS_IAM", _) => "iam",
+                ("COGNITO_USER_POOLS", _) => "cognito",
+                ("CUSTOM", _) => "lambda",
+                _ => "unknown",
+            },
+        )
+    }
+
     /// Whether `path`'s `ANY` method requires an API key, when read.
     fn api_key_required(&self, path: &str) -> Option<bool> {
         self.route(path)?
@@ -123,6 +137,10 @@ pub struct Outputs {
     /// The id of each route's resource, by path (`/`, `/{proxy+}`), when known.
     #[serde(default)]
     pub routes: std::collections::BTreeMap<String, String>,
+    /// Who may call it, in the env file's words (`none`, `iam`, `api_key`, `cognito`,
+    /// `lambda`), as its `/` method says when read (for `status`; never recorded).
+    #[serde(skip)]
+    pub auth: Option<String>,
 }
 
 /// The API's resources with their methods and integrations: read once while the stack is
@@ -148,11 +166,13 @@ pub async fn routes(cx: &Cx<'_>, api_id: &str) -> anyhow::Result<Option<Vec<Rout
     Ok((*read).clone())
 }
 
-async fn with_routes(cx: &Cx<'_>, api: Option<Api>, depth: Depth) -> anyhow::Result<Option<Live>> {
+/// The API with its routes. A status row reads them too (who may call the API): the
+/// integrations' row reads them anyway, once for both.
+async fn with_routes(cx: &Cx<'_>, api: Option<Api>) -> anyhow::Result<Option<Live>> {
     let Some(api) = api else { return Ok(None) };
-    let routes = match (depth, api.id()) {
-        (Depth::Full, Some(id)) => routes(cx, id).await?,
-        _ => None,
+    let routes = match api.id() {
+        Some(id) => routes(cx, id).await?,
+        None => None,
     };
     Ok(Some(Live { api, routes }))
 }
@@ -218,7 +238,7 @@ impl Resource for RestApi {
         Vec::new()
     }
 
-    async fn by_id(&self, cx: &Cx<'_>, id: &str, depth: Depth) -> anyhow::Result<Option<Live>> {
+    async fn by_id(&self, cx: &Cx<'_>, id: &str, _depth: Depth) -> anyhow::Result<Option<Live>> {
         let out = found(
             cx.aws
                 .apigw
@@ -238,14 +258,14 @@ impl Resource for RestApi {
                 .set_endpoint_access_mode(out.endpoint_access_mode().cloned())
                 .build()
         });
-        with_routes(cx, api, depth).await
+        with_routes(cx, api).await
     }
 
     async fn lookup(
         &self,
         cx: &Cx<'_>,
         _inputs: &Inputs<'_>,
-        depth: Depth,
+        _depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
         let mut pages = cx
             .aws
@@ -267,7 +287,7 @@ impl Resource for RestApi {
             );
         }
         matches.sort_by(|a, b| a.id().cmp(&b.id()));
-        with_routes(cx, matches.into_iter().next(), depth).await
+        with_routes(cx, matches.into_iter().next()).await
     }
 
     fn tags(&self, live: &Live) -> Option<crate::aws::tags::Tags> {
@@ -303,6 +323,7 @@ impl Resource for RestApi {
                     Some(((*path).to_string(), id.to_string()))
                 })
                 .collect(),
+            auth: live.auth_words().map(str::to_string),
         }
     }
 

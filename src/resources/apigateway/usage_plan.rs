@@ -301,6 +301,7 @@ mod tests {
             rest_api::Outputs {
                 id: "api-1".into(),
                 routes: Default::default(),
+                auth: None,
             },
         );
         let plan = |stages: &[(&str, &str)]| {

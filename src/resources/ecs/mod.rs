@@ -4,6 +4,7 @@ pub mod autoscaling;
 pub mod cluster;
 pub mod service;
 pub mod task_definition;
+pub mod tasks;
 
 use aws_sdk_ecs::types::{Service, ServiceField};
 

@@ -153,13 +153,15 @@ impl Service {
         // A read just after UpdateService may still show the old deployment: only a rollout of
         // ours that was seen and then vanished counts as rolled back.
         let seen_ours = AtomicBool::new(false);
-        if let Some(live) = seen
-            && let Poll::Ready(live) =
-                judge_rollout(&live, task_definition, &self.log_group, &seen_ours)
-        {
-            return Ok(live);
+        let failed = AtomicBool::new(false);
+        if let Some(live) = seen {
+            match judge_rollout(&live, task_definition, &self.log_group, &seen_ours) {
+                Poll::Ready(live) => return Ok(live),
+                Poll::Failed(_) => failed.store(true, Ordering::Relaxed),
+                Poll::Pending(_) => {}
+            }
         }
-        wait::until(
+        let waited = wait::until(
             &format!("ecs service {} to be steady", self.name),
             cx.line,
             Patience::minutes(20),
@@ -167,15 +169,51 @@ impl Service {
                 let Some(svc) = self.lookup(cx, inputs, Depth::Full).await? else {
                     return Ok(Poll::Failed("the service no longer exists".to_string()));
                 };
-                Ok(judge_rollout(
-                    &svc,
-                    task_definition,
-                    &self.log_group,
-                    &seen_ours,
-                ))
+                let judged = judge_rollout(&svc, task_definition, &self.log_group, &seen_ours);
+                if matches!(judged, Poll::Failed(_)) {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                Ok(judged)
             },
         )
-        .await
+        .await;
+        match waited {
+            Err(err) if failed.load(Ordering::Relaxed) => {
+                Err(match self.why_tasks_stopped(cx, task_definition).await {
+                    Some(why) => err.context(why),
+                    None => err,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Why the tasks of `task_definition` stopped, in ECS's words (the distinct reasons of
+    /// the newest few): what a failed rollout's reason leaves out. `None` when none is
+    /// listed or they cannot be read.
+    async fn why_tasks_stopped(&self, cx: &Cx<'_>, task_definition: &str) -> Option<String> {
+        let revision = task_definition::revision_number(task_definition);
+        let tasks = super::tasks::of_service(cx).await.ok()?;
+        let mut reasons: Vec<String> = Vec::new();
+        for task in tasks
+            .stopped
+            .iter()
+            .filter(|t| t.revision == Some(revision))
+        {
+            let why = task.why_stopped();
+            if !reasons.contains(&why) {
+                reasons.push(why);
+            }
+        }
+        if reasons.is_empty() {
+            return None;
+        }
+        reasons.truncate(3);
+        Some(format!(
+            "ecs service {}: the tasks of revision {revision} stopped: {}",
+            self.name,
+            reasons.join("; ")
+        ))
     }
 
     /// Makes the service's tags, as the reconciler compares them, stand for its running tasks'
@@ -325,6 +363,12 @@ pub struct Outputs {
     /// Why its latest deployment failed, when it did (the circuit breaker's reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_rollout: Option<String>,
+    /// Its deployments, primary first, for `status` (read live, never recorded).
+    #[serde(skip)]
+    pub deployments: Vec<crate::model::status::Deployment>,
+    /// Its newest events, newest first, for `status` (read live, never recorded).
+    #[serde(skip)]
+    pub events: Vec<crate::model::status::ServiceEvent>,
 }
 
 impl Service {
@@ -409,6 +453,35 @@ fn alarm_words(names: &[String]) -> String {
 fn is_role_not_ready(err: &anyhow::Error) -> bool {
     has_code(err, &["InvalidParameterException"])
         && format!("{err:#}").to_ascii_lowercase().contains("assume")
+}
+
+/// How many of the service's events `status` shows (ECS keeps the last 100).
+const EVENTS_SHOWN: usize = 5;
+
+/// A time as RFC 3339.
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+}
+
+/// The service's deployments as `status` shows them, primary first.
+fn deployments(live: &Live) -> Vec<crate::model::status::Deployment> {
+    let mut seen: Vec<_> = live
+        .deployments()
+        .iter()
+        .map(|d| crate::model::status::Deployment {
+            status: d.status().unwrap_or("UNKNOWN").to_string(),
+            revision: d
+                .task_definition()
+                .map(super::task_definition::revision_number),
+            running: d.running_count(),
+            desired: d.desired_count(),
+            rollout: d.rollout_state().map(|r| r.as_str().to_ascii_lowercase()),
+            reason: d.rollout_state_reason().map(str::to_string),
+            created_at: time(d.created_at()),
+        })
+        .collect();
+    seen.sort_by_key(|d| d.status != "PRIMARY");
+    seen
 }
 
 /// The newest service event since `deployment` started, if any.
@@ -589,6 +662,16 @@ impl Resource for Service {
                     .unwrap_or("its rollout failed")
                     .to_string()
             }),
+            deployments: deployments(live),
+            events: live
+                .events()
+                .iter()
+                .take(EVENTS_SHOWN)
+                .map(|e| crate::model::status::ServiceEvent {
+                    at: time(e.created_at()),
+                    message: e.message().unwrap_or_default().to_string(),
+                })
+                .collect(),
         }
     }
 

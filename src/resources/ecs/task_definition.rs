@@ -121,6 +121,8 @@ impl TaskDefinition {
                 self.image,
                 digest.get(..19).unwrap_or(digest)
             ),
+            // Not recorded (a revision the circuit breaker rolled back to): the tasks say.
+            _ if image.is_empty() => format!("revision {}", live.revision.revision()),
             _ => format!("revision {}, {image}", live.revision.revision()),
         }
     }

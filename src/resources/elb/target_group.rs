@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::tags;
 use crate::aws::wait::Patience;
 use crate::aws::{AwsResultExt as _, found};
+use crate::model::status::Target;
 use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
@@ -360,6 +361,41 @@ impl Resource for TargetGroup {
             live.tg.health_check_path().unwrap_or("-")
         ))
     }
+}
+
+/// The targets of the group `arn` and their health, as `status` shows them.
+pub async fn health(env: &Env, arn: &str) -> anyhow::Result<Vec<Target>> {
+    let out = env
+        .aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .aws(|| format!("reading the target health of {arn}"))?;
+    Ok(out
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let target = d.target();
+            let health = d.target_health();
+            Target {
+                id: target.and_then(|t| t.id()).unwrap_or_default().to_string(),
+                port: target.and_then(|t| t.port()),
+                zone: target
+                    .and_then(|t| t.availability_zone())
+                    .map(str::to_string),
+                state: health
+                    .and_then(|h| h.state())
+                    .map_or("unknown", |s| s.as_str())
+                    .to_string(),
+                reason: health
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_string()),
+                description: health.and_then(|h| h.description()).map(str::to_string),
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
