@@ -393,6 +393,36 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
     // Again: further back, to 1.0.0. A revision that is not kept is refused.
     run(&["rollback", "--env", "env1.toml"]).success();
     assert_eq!(common::running_image(&sdk).await, pinned(&one));
+
+    // A deployment still rolling out is stopped with ECS's own rollback: back to the
+    // revision it replaces, with no new revision registered for it.
+    let mut slow = common::realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
+    slow["durations"] = serde_json::json!({"service_steady": 4000});
+    emulator.configure(slow);
+    let before = listed(&ws);
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["deploy", "--env", "env1.toml", "--no-wait", "--image"])
+        .arg(format!("{IMAGE}:3.0.0"))
+        .assert()
+        .success();
+    assert_eq!(listed(&ws).len(), before.len() + 1);
+    emulator.reset_calls();
+    let stopped = run(&["rollback"]).success();
+    let (_, said) = output(&stopped);
+    assert!(
+        said.contains("stopped the deployment in progress"),
+        "{said}"
+    );
+    assert_eq!(emulator.count("ecs.StopServiceDeployment"), 1);
+    assert_eq!(emulator.count("ecs.RegisterTaskDefinition"), 0);
+    assert_eq!(emulator.count("ecs.UpdateService"), 0);
+    assert_eq!(common::running_image(&sdk).await, pinned(&one));
+    assert_eq!(listed(&ws), before);
+    run(&["status", "--check"]).success();
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
     let refused = run(&["rollback", "--to", "99"]).code(2);
     assert!(
         output(&refused).1.contains("revision 99 is not kept"),

@@ -148,10 +148,32 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         .success();
     let doc: serde_json::Value = serde_json::from_str(&output(&status).0).unwrap();
     assert_eq!(doc["complete"], true, "{doc}");
+    let service = &doc["service"];
     assert_eq!(
-        doc["service"],
-        serde_json::json!({"running": 1, "desired": 1})
+        (&service["running"], &service["desired"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{service:#}"
     );
+    // The one task, where it runs, and the target it is, healthy.
+    let tasks = service["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{service:#}");
+    assert_eq!(tasks[0]["status"], "RUNNING");
+    assert!(
+        tasks[0]["zone"]
+            .as_str()
+            .is_some_and(|z| z.starts_with("eu-west-1"))
+    );
+    assert_eq!(service["deployments"][0]["rollout"], "completed");
+    assert!(
+        service["events"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has reached a steady state"),
+        "{service:#}"
+    );
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{doc:#}");
+    assert_eq!(targets[0]["state"], "healthy");
 
     emulator.reset_calls();
     let started = Instant::now();

@@ -4,10 +4,17 @@
 use super::revisions;
 use super::session::{self, Purpose};
 use super::up;
+use crate::aws::AwsResultExt as _;
+use crate::aws::errors::has_code;
 use crate::cli::{Global, RollbackArgs};
 use crate::error::UsageError;
+use crate::model::Env;
+use crate::model::status::Revision;
 use crate::resources::ecs::task_definition::TaskDefinition;
 use crate::state::last_applied::SetBy;
+use aws_sdk_ecs::types::{
+    DeploymentRolloutState, ServiceDeploymentStatus, StopServiceDeploymentStopType,
+};
 
 /// What a rollback may change: a revision of the earlier image, and the service to run it.
 const ROLLED_BACK: up::Only = up::Only {
@@ -34,6 +41,25 @@ pub async fn rollback(args: &RollbackArgs, global: &Global) -> anyhow::Result<St
     })?;
     let mut target = up::built_target(args.env.as_deref(), global, Purpose::Rollback, ROLLED_BACK)?;
     crate::ui::output::eprint(&format!("rollback: to revision {} ({image})", to.revision));
+    // What it goes back from is not gone back to again: the revisions newer than the one
+    // rolled back to (listed before this run registers its own) that run another image.
+    let from: Vec<String> = kept
+        .iter()
+        .filter(|r| r.revision > to.revision && r.image != to.image)
+        .map(|r| r.arn.clone())
+        .collect();
+    let line = crate::progress::Silent;
+    let cx = crate::model::Cx {
+        env: &reader.env,
+        line: &line,
+    };
+    let stopped = stop_deployment_in_progress(&reader.env, &to).await?;
+    if stopped {
+        // ECS now runs `to` again: with the revisions it went back from gone, `to` is the
+        // family's newest, so what follows registers nothing and only waits for the service.
+        TaskDefinition::deregister(&cx, &from).await?;
+        TaskDefinition::delete_deregistered(&cx, &from).await?;
+    }
     target.deployment.service.image.clone_from(&image);
     target.set.image = Some(SetBy::now(image, "rollback"));
     let url = up::apply_only(
@@ -46,23 +72,96 @@ pub async fn rollback(args: &RollbackArgs, global: &Global) -> anyhow::Result<St
     )
     .await?;
     // Not waited for: the rollout is under way from the revision it rolled back from, which
-    // its own rollback may need; the next rollback or change retires it.
-    if args.no_wait {
+    // its own rollback may need; the next rollback or change retires it. After ECS's own
+    // rollback it is gone already.
+    if args.no_wait || stopped {
         return Ok(url);
     }
-    // What it went back from is not gone back to again: the revisions newer than the one
-    // rolled back to (listed before this run registered its own) that run another image.
-    let from: Vec<String> = kept
-        .iter()
-        .filter(|r| r.revision > to.revision && r.image != to.image)
-        .map(|r| r.arn.clone())
-        .collect();
-    let line = crate::progress::Silent;
-    let cx = crate::model::Cx {
-        env: &reader.env,
-        line: &line,
-    };
     TaskDefinition::deregister(&cx, &from).await?;
     TaskDefinition::delete_deregistered(&cx, &from).await?;
     Ok(url)
 }
+
+/// Stops the service's deployment in progress with ECS's own rollback (StopServiceDeployment,
+/// ROLLBACK: ECS stops launching the new revision's tasks and goes back to the service
+/// revision before it), when that is where `to` is: the revision the deployment replaces.
+/// Returns whether it did; `false` leaves the rollback to an UpdateService, which replaces a
+/// deployment in progress as well (where ECS cannot stop it: not in progress any more, or a
+/// partition without service deployments).
+async fn stop_deployment_in_progress(env: &Env, to: &Revision) -> anyhow::Result<bool> {
+    let (cluster, service) = (&env.names.cluster, &env.names.service);
+    let described = env
+        .aws
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .aws(|| format!("reading ecs service {service}"))?;
+    let Some(live) = described.services().first() else {
+        return Ok(false);
+    };
+    let deployments = live.deployments();
+    let rolling = deployments.iter().any(|d| {
+        d.status() == Some("PRIMARY")
+            && d.rollout_state() == Some(&DeploymentRolloutState::InProgress)
+    });
+    let replaces_to = deployments
+        .iter()
+        .any(|d| d.status() == Some("ACTIVE") && d.task_definition() == Some(to.arn.as_str()));
+    if !rolling || !replaces_to {
+        return Ok(false);
+    }
+    let listed = env
+        .aws
+        .ecs
+        .list_service_deployments()
+        .cluster(cluster)
+        .service(service)
+        .status(ServiceDeploymentStatus::Pending)
+        .status(ServiceDeploymentStatus::InProgress)
+        .send()
+        .await
+        .aws(|| format!("listing the deployments of ecs service {service}"));
+    let listed = match listed {
+        Err(err) if has_code(&err, UNSTOPPABLE) => return Ok(false),
+        other => other?,
+    };
+    let Some(arn) = listed
+        .service_deployments()
+        .first()
+        .and_then(|d| d.service_deployment_arn())
+    else {
+        return Ok(false);
+    };
+    let stopped = env
+        .aws
+        .ecs
+        .stop_service_deployment()
+        .service_deployment_arn(arn)
+        .stop_type(StopServiceDeploymentStopType::Rollback)
+        .send()
+        .await
+        .aws(|| format!("stopping deployment {arn} of ecs service {service}"));
+    match stopped {
+        Err(err) if has_code(&err, UNSTOPPABLE) => Ok(false),
+        Err(err) => Err(err),
+        Ok(_) => {
+            crate::ui::output::eprint(&format!(
+                "rollback: stopped the deployment in progress ({}); ECS rolls back to revision {}",
+                arn.rsplit('/').next().unwrap_or(arn),
+                to.revision
+            ));
+            Ok(true)
+        }
+    }
+}
+
+/// ECS's answers for a deployment it will not stop: finished meanwhile, gone, or service
+/// deployments not offered here.
+const UNSTOPPABLE: &[&str] = &[
+    "ConflictException",
+    "ServiceDeploymentNotFoundException",
+    "UnsupportedFeatureException",
+];

@@ -76,6 +76,10 @@ pub fn document(env: &Env) -> Value {
         &format!("service/{}/{}", names.cluster, names.service),
     );
     let tasks = arn("ecs", &format!("task/{}/*", names.cluster));
+    let service_deployments = arn(
+        "ecs",
+        &format!("service-deployment/{}/{}/*", names.cluster, names.service),
+    );
     let family = arn("ecs", &format!("task-definition/{}:*", names.task_family));
     let role = format!(
         "arn:{partition}:iam::{account}:role/{}",
@@ -147,8 +151,9 @@ pub fn document(env: &Env) -> Value {
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
                           "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource",
                           "ecs:UntagResource", "ecs:ListTagsForResource", "ecs:UpdateClusterSettings",
-                          "ecs:RunTask"],
-               "Resource": [cluster, service, tasks, family]}),
+                          "ecs:RunTask", "ecs:ListServiceDeployments",
+                          "ecs:StopServiceDeployment"],
+               "Resource": [cluster, service, tasks, family, service_deployments]}),
         // These take no resource ARN; the family is the stack's by its tags.
         json!({"Sid": "TaskDefinitions", "Effect": "Allow",
                "Action": ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",

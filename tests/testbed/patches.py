@@ -1232,6 +1232,22 @@ def _patch_ecs():
         )
         deployments = [deployment]
         failed = d.get("_tb_failed")
+        # The deployments being replaced stay ACTIVE while their tasks run, beside the PRIMARY
+        # one (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html):
+        # one per deployment that started tasks still up, as each task's startedBy says.
+        now = CLOCK.now()
+        older = {}
+        for task in tasks_of(self):
+            if task.live and task.task_definition_arn != self.task_definition \
+                    and not (failed and task.started_by == failed["id"]):
+                older.setdefault((task.started_by, task.task_definition_arn), []).append(task)
+        for (started_by, revision), tasks in older.items():
+            deployments.append(dict(
+                raw[0], id=started_by, status="ACTIVE", taskDefinition=revision,
+                desiredCount=len(tasks), runningCount=sum(t.status(now) == "RUNNING" for t in tasks),
+                pendingCount=0, rolloutState="COMPLETED",
+                rolloutStateReason=f"ECS deployment {started_by} completed.",
+            ))
         if failed:
             deployments.append(dict(
                 raw[0], id=failed["id"], status="ACTIVE", taskDefinition=failed["taskDefinition"],
@@ -1522,6 +1538,69 @@ def _patch_ecs():
         return found
 
     tokens: dict = {}
+
+    # Service deployments (moto has none): the service's current deployment as ECS's
+    # ListServiceDeployments shows it, and StopServiceDeployment with ROLLBACK, which "rolls
+    # back the service deployment to the previous service revision", configured for rollback
+    # or not (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopServiceDeployment.html;
+    # "Stopping Amazon ECS service deployments": PENDING and IN_PROGRESS ones can be stopped).
+    def deployment_arn(service):
+        short = service.__dict__.get("_tb_primary", "ecs-svc/0").split("/")[-1]
+        return (f"arn:{get_partition(service.region_name)}:ecs:{service.region_name}:{service._account_id}:"
+                f"service-deployment/{service.cluster_name}/{service.name}/{short}")
+
+    def deployment_status(service):
+        d = service.__dict__
+        if d.get("_tb_stopped") == d.get("_tb_primary"):
+            return "ROLLBACK_SUCCESSFUL"
+        return "SUCCESSFUL" if steady(service) else "IN_PROGRESS"
+
+    def list_service_deployments(self):
+        cluster = self._get_param("cluster", "default").split("/")[-1]
+        name = self._get_param("service", "").split("/")[-1]
+        service = self.ecs_backend.services.get(f"{cluster}:{name}")
+        if service is None:
+            from moto.ecs.exceptions import ServiceNotFoundException
+
+            raise ServiceNotFoundException()
+        wanted = self._get_param("status") or []
+        found = []
+        if "_tb_rollout" in service.__dict__:
+            status = deployment_status(service)
+            if not wanted or status in wanted:
+                found.append({
+                    "serviceDeploymentArn": deployment_arn(service), "serviceArn": service.arn,
+                    "clusterArn": service.cluster_arn, "status": status,
+                    "targetServiceRevisionArn": service.task_definition,
+                    "startedAt": CLOCK.utc(service.__dict__.get("_tb_started", service.__dict__["_tb_rollout"])).timestamp(),
+                })
+        return json.dumps({"serviceDeployments": found})
+
+    def stop_service_deployment(self):
+        arn = self._get_param("serviceDeploymentArn")
+        match = [s for s in self.ecs_backend.services.values() if deployment_arn(s) == arn]
+        from moto.core.exceptions import JsonRESTError
+
+        if not match:
+            raise JsonRESTError("ServiceDeploymentNotFoundException", "The service deployment does not exist.")
+        service = match[0]
+        d = service.__dict__
+        if deployment_status(service) != "IN_PROGRESS" or not d.get("_tb_good"):
+            raise JsonRESTError("ConflictException",
+                                "The service deployment is not in a state that can be stopped.")
+        with lock:
+            now = CLOCK.now()
+            stopped = [t for t in tasks_of(service) if t.live and t.task_definition_arn == service.task_definition]
+            stop(service, stopped, now, SCALED_IN)
+            service.task_definition = d["_tb_good"]
+            d["_tb_rollout"] = d["_tb_started"] = now
+            d["_tb_fails"] = False
+            d["_tb_primary"] = new_deployment_id()
+            scale(service, now)
+        return json.dumps({"serviceDeploymentArn": arn})
+
+    r.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+    r.EC2ContainerServiceResponse.stop_service_deployment = stop_service_deployment
 
     @_wrap(r.EC2ContainerServiceResponse, "create_service")
     def create_service_response(original, self):

@@ -363,6 +363,38 @@ class CircuitBreaker(Bed):
         self.assertIn("circuit breaker", primary["rolloutStateReason"])
         self.assertIn("deployment failed: tasks failed to start", svc()["events"][0]["message"])
 
+    def test_a_deployment_in_progress_is_stopped_and_rolled_back_on_request(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        good = self.register("app:1")
+        kwargs["taskDefinition"] = good
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        listed = lambda *status: ecs.list_service_deployments(
+            cluster="c", service="s", status=list(status))["serviceDeployments"]
+        self.assertEqual([d["status"] for d in listed()], ["IN_PROGRESS"])
+        aws_seconds(700)
+        done = listed("SUCCESSFUL")
+        self.assertEqual(len(done), 1)
+        with self.assertRaises(ClientError) as ctx:
+            ecs.stop_service_deployment(serviceDeploymentArn=done[0]["serviceDeploymentArn"], stopType="ROLLBACK")
+        self.assertEqual(self.code(ctx), "ConflictException")
+        # A new revision that would start fine, stopped while it rolls out: back to the last.
+        ecs.update_service(cluster="c", service="s", taskDefinition=self.register("app:2"))
+        replaced = [(d["status"], d["taskDefinition"]) for d in
+                    ecs.describe_services(cluster="c", services=["s"])["services"][0]["deployments"]]
+        self.assertEqual(replaced[1:], [("ACTIVE", good)], "the deployment it replaces is ACTIVE")
+        rolling = listed("PENDING", "IN_PROGRESS")
+        self.assertEqual(len(rolling), 1)
+        self.assertTrue(rolling[0]["serviceDeploymentArn"].startswith("arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/"))
+        ecs.stop_service_deployment(serviceDeploymentArn=rolling[0]["serviceDeploymentArn"], stopType="ROLLBACK")
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(svc["taskDefinition"], good)
+        aws_seconds(700)
+        self.assertEqual(listed("SUCCESSFUL")[0]["targetServiceRevisionArn"], good)
+        with self.assertRaises(ClientError) as ctx:
+            ecs.stop_service_deployment(serviceDeploymentArn=rolling[0]["serviceDeploymentArn"][:-2] + "xx")
+        self.assertEqual(self.code(ctx), "ServiceDeploymentNotFoundException")
+
     def test_a_failed_update_is_rolled_back_to_the_last_completed_revision(self):
         _, _, _, kwargs = Provisioning.service(self)
         good = self.register("app:1")
