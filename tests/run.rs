@@ -50,5 +50,39 @@ async fn a_one_off_task_runs_the_command_streams_its_lines_and_returns_its_exit_
 
     // No command: refused by the command line.
     run(&["run", "--wait"]).code(2);
-    run(&["down", "--yes", "--purge"]).success();
+
+    // A one-off task still running (a long migration) does not hold `down` up: ECS deletes
+    // no cluster with tasks in it, so `down` stops it first.
+    let state_of = |arn: String| {
+        let ecs = ecs.clone();
+        async move {
+            ecs.describe_tasks()
+                .cluster("cluster1-cluster")
+                .tasks(arn)
+                .send()
+                .await
+                .unwrap()
+                .tasks()[0]
+                .desired_status()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // The task above ran its course (20 AWS seconds) meanwhile.
+    assert_eq!(state_of(arn.clone()).await, "STOPPED");
+    let mut settings =
+        common::realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
+    settings["durations"] = serde_json::json!({"task_run": 1_000_000});
+    emulator.configure(settings);
+    let long = run(&["run", "--", "sleep", "3600"]).success();
+    let long = output(&long).0.trim().to_string();
+    assert_eq!(state_of(long.clone()).await, "RUNNING");
+    let down = run(&["down", "--yes", "--purge"]).success();
+    assert!(
+        output(&down).1.contains("stopped 1 one-off task(s)"),
+        "{:?}",
+        output(&down)
+    );
+    assert_eq!(emulator.count("ecs.StopTask"), 1);
+    common::assert_nothing_left(&sdk, "after down").await;
 }

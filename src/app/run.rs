@@ -12,7 +12,7 @@ use crate::error::UsageError;
 use crate::model::Env;
 
 /// The `startedBy` of one-off tasks (ECS allows letters, digits, `-`, `/` and `_` there).
-pub const STARTED_BY: &str = "gwfargate-run";
+pub const STARTED_BY: &str = crate::resources::ecs::tasks::ONE_OFF;
 
 /// Starts `command` as a one-off task; returns its ARN.
 pub async fn start(env: &Env, command: &[String]) -> anyhow::Result<String> {

@@ -151,7 +151,7 @@ pub fn document(env: &Env) -> Value {
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",
                           "ecs:DeleteService", "ecs:DescribeTasks", "ecs:TagResource",
                           "ecs:UntagResource", "ecs:ListTagsForResource", "ecs:UpdateClusterSettings",
-                          "ecs:RunTask", "ecs:ListServiceDeployments",
+                          "ecs:RunTask", "ecs:StopTask", "ecs:ListServiceDeployments",
                           "ecs:StopServiceDeployment"],
                "Resource": [cluster, service, tasks, family, service_deployments]}),
         // These take no resource ARN; the family is the stack's by its tags.

@@ -1394,6 +1394,11 @@ def _patch_ecs():
 
     @_wrap(m.EC2ContainerServiceBackend, "list_tasks")
     def list_tasks(original, self, *args, **kwargs):
+        # A one-off task that ran its course is listed as stopped, as DescribeTasks shows it.
+        for by_arn in self.tasks.values():
+            for task in by_arn.values():
+                if "_tb_oneoff" in task.__dict__:
+                    settle_oneoff(task)
         found = original(self, *args, **kwargs)
         if not settings.on("provisioning"):
             return found
@@ -1404,8 +1409,10 @@ def _patch_ecs():
         cluster = self._get_cluster(a["cluster_str"]).name if a["cluster_str"] else None
         revisions = self.list_task_definitions(a["family"]) if a["family"] else None
         # The default filter is desiredStatus RUNNING
-        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html).
+        # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html);
+        # moto lists every status without one.
         wanted = a["desiredStatus"] or "RUNNING"
+        found = [t for t in found if t.desired_status == wanted]
         settle_all(self)
         return found + [
             t for t in all_tasks(self)
@@ -1487,6 +1494,24 @@ def _patch_ecs():
         for container in task.containers:
             container.last_status = "STOPPED"
             container.exitCode = code
+
+    @_wrap(m.EC2ContainerServiceBackend, "delete_cluster")
+    def delete_cluster(original, self, cluster_str):
+        # "You can't delete a cluster that has active tasks" (API_DeleteCluster,
+        # ClusterContainsTasksException): one-off tasks (RunTask) and the services' own.
+        if settings.on("ordering"):
+            from moto.core.exceptions import JsonRESTError
+
+            name = self._get_cluster(cluster_str).name
+            for task in (self.tasks.get(name) or {}).values():
+                if "_tb_oneoff" in task.__dict__:
+                    settle_oneoff(task)
+            active = [t for t in (self.tasks.get(name) or {}).values() if t.desired_status != "STOPPED"]
+            active += [t for t in all_tasks(self) if t.cluster_name == name and t.live]
+            if active:
+                raise JsonRESTError("ClusterContainsTasksException",
+                                    "The Cluster cannot be deleted while Tasks are active.")
+        return original(self, cluster_str)
 
     @_wrap(m.EC2ContainerServiceBackend, "describe_tasks")
     def describe_tasks(original, self, cluster_str, tasks):

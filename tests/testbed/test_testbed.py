@@ -535,6 +535,21 @@ class Tasks(Bed):
         zones = {s["AvailabilityZone"] for s in ec2.describe_subnets(SubnetIds=self.subnets)["Subnets"]}
         self.assertIn(running["availabilityZone"], zones)
 
+    def test_a_cluster_with_a_task_still_running_cannot_be_deleted(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE,
+                                      durations=dict(self.profile["durations"], task_run=100000)))
+        ecs = self.client("ecs")
+        _, self.subnets, self.sg, _ = Provisioning.service(self)
+        network = {"awsvpcConfiguration": {"subnets": self.subnets, "securityGroups": [self.sg]}}
+        arn = ecs.run_task(cluster="c", taskDefinition="f", launchType="FARGATE", startedBy="me",
+                           networkConfiguration=network)["tasks"][0]["taskArn"]
+        self.assertEqual(ecs.list_tasks(cluster="c", startedBy="me")["taskArns"], [arn])
+        with self.assertRaises(ClientError) as ctx:
+            ecs.delete_cluster(cluster="c")
+        self.assertEqual(self.code(ctx), "ClusterContainsTasksException")
+        ecs.stop_task(cluster="c", task=arn, reason="done")
+        ecs.delete_cluster(cluster="c")
+
     def test_a_one_off_task_writes_its_command_runs_a_while_and_exits_with_its_code(self):
         # Runs long enough (1 s here) for both to be seen running before they exit.
         post("/_testbed/config", dict(self.profile, scale=SCALE,
@@ -555,6 +570,8 @@ class Tasks(Bed):
         status = lambda arn: ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
         self.assertEqual(status(arns[0])["lastStatus"], "RUNNING")
         aws_seconds(600)
+        # Listed as stopped once they ran their course, before anything describes them.
+        self.assertEqual(ecs.list_tasks(cluster="c")["taskArns"], [])
         for code, arn in arns.items():
             task = status(arn)
             self.assertEqual((task["lastStatus"], task["containers"][0]["exitCode"]), ("STOPPED", code))

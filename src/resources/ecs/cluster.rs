@@ -284,6 +284,8 @@ impl Resource for Cluster {
         _live: &Live,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
+        // Stopped with the service, unless that was gone already (an interrupted `down`).
+        super::tasks::stop_one_off(cx, &self.name).await?;
         cx.aws
             .ecs
             .delete_cluster()

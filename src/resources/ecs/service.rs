@@ -310,18 +310,24 @@ impl Service {
             Patience::minutes(15),
             || async {
                 // Tasks still meant to run have not even begun to stop.
-                let running = self.task_arns(cx, DesiredStatus::Running).await?;
+                let mut running = self.task_arns(cx, DesiredStatus::Running).await?;
+                running.extend(
+                    super::tasks::one_off_arns(cx, &self.cluster_name, DesiredStatus::Running)
+                        .await?,
+                );
                 if !running.is_empty() {
                     return Ok(Poll::Pending(format!("{} task(s) running", running.len())));
                 }
                 // Containers have exited once a task is deprovisioning (its interface is being
                 // released) or stopped.
                 let mut stopping = 0;
-                for chunk in self
-                    .task_arns(cx, DesiredStatus::Stopped)
-                    .await?
-                    .chunks(100)
-                {
+                // The one-off tasks `down` stopped hold their interfaces in the subnets too.
+                let mut stopped = self.task_arns(cx, DesiredStatus::Stopped).await?;
+                stopped.extend(
+                    super::tasks::one_off_arns(cx, &self.cluster_name, DesiredStatus::Stopped)
+                        .await?,
+                );
+                for chunk in stopped.chunks(100) {
                     let out = cx
                         .aws
                         .ecs
@@ -1001,6 +1007,12 @@ impl Resource for Service {
         live: &Live,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
+        let one_off = super::tasks::stop_one_off(cx, &self.cluster_name).await?;
+        if one_off > 0 {
+            cx.say(format!(
+                "stopped {one_off} one-off task(s) of `gwfargate run`"
+            ));
+        }
         if live.status() != Some("ACTIVE") {
             return Ok(None);
         }

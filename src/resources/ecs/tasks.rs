@@ -4,8 +4,60 @@
 use aws_sdk_ecs::types::DesiredStatus;
 
 use crate::aws::AwsResultExt as _;
+use crate::aws::errors::{has_code, ignore};
 use crate::model::Env;
 use crate::model::status::Task;
+
+/// The `startedBy` of the one-off tasks `gwfargate run` starts: how `down` finds them.
+pub const ONE_OFF: &str = "gwfargate-run";
+
+/// The one-off tasks (`gwfargate run`) of `cluster` meant to be in `status`, every page.
+pub async fn one_off_arns(
+    env: &Env,
+    cluster: &str,
+    status: DesiredStatus,
+) -> anyhow::Result<Vec<String>> {
+    let mut arns = Vec::new();
+    let mut pages = env
+        .aws
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .started_by(ONE_OFF)
+        .desired_status(status)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        match page.aws(|| format!("listing the one-off tasks of ecs cluster {cluster}")) {
+            Ok(page) => arns.extend(page.task_arns().iter().cloned()),
+            Err(err) if has_code(&err, &["ClusterNotFoundException"]) => break,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(arns)
+}
+
+/// Stops the one-off tasks still running in `cluster` (a migration `gwfargate run` left
+/// running): ECS does not delete a cluster with tasks in it, nor EC2 a subnet their
+/// interfaces are in. Returns how many it stopped.
+pub async fn stop_one_off(env: &Env, cluster: &str) -> anyhow::Result<usize> {
+    let running = one_off_arns(env, cluster, DesiredStatus::Running).await?;
+    for arn in &running {
+        ignore(
+            env.aws
+                .ecs
+                .stop_task()
+                .cluster(cluster)
+                .task(arn)
+                .reason("gwfargate down: the stack is being removed")
+                .send()
+                .await
+                .aws(|| format!("stopping one-off task {arn}")),
+            &["InvalidParameterException", "ClusterNotFoundException"],
+        )?;
+    }
+    Ok(running.len())
+}
 
 /// How many stopped tasks are described: the newest are the ones that explain a failure.
 const STOPPED_SHOWN: usize = 10;
