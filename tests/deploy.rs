@@ -239,7 +239,12 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
         table.contains("url: https://"),
         "the rest is shown:\n{table}"
     );
-    assert!(table.contains("ecs service"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("ecs service") && l.contains(" active ")),
+        "{table}"
+    );
     assert!(
         why.contains("could not read ecs cluster") && why.contains("targets"),
         "{why}"
@@ -254,6 +259,16 @@ async fn deploy_runs_another_image_that_up_keeps_until_the_env_file_changes_it()
         .map(|u| u["code"].as_str().unwrap())
         .collect();
     assert_eq!(unread, ["AccessDeniedException", "AccessDenied"], "{doc:#}");
+    // The service itself unreadable: said so, not called missing.
+    emulator.configure(common::realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": [{"match": "ecs.DescribeServices", "deny": 1.0}]}),
+    ));
+    let (table, _) = output(&run(&["status"]).code(1));
+    assert!(
+        table.contains("service: unknown (AccessDenied)") && !table.contains("service: missing"),
+        "{table}"
+    );
     emulator.configure(common::realistic_settings(
         0.002,
         serde_json::json!({"seed": 1, "rules": []}),

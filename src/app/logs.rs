@@ -214,10 +214,8 @@ pub async fn previous(env: &Env) -> anyhow::Result<(String, String, Option<i64>)
         .ok_or_else(|| anyhow::anyhow!("ECS described none of the stopped tasks"))?;
     let arn = last.task_arn().unwrap_or_default();
     let id = arn.rsplit('/').next().unwrap_or(arn).to_string();
-    let when = last
-        .stopped_at()
-        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-        .unwrap_or_else(|| "(still stopping)".to_string());
+    let when =
+        crate::aws::rfc3339(last.stopped_at()).unwrap_or_else(|| "(still stopping)".to_string());
     let why = format!(
         "task {id} stopped at {when}: {}{}",
         last.stopped_reason().unwrap_or("no reason given"),

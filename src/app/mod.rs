@@ -201,7 +201,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let session = session::open_to_read(args.env.as_deref(), global).await?;
             let status = status::status(&session, 16).await?;
             let posture = crate::resources::posture::of(&session.env);
-            let probe = if args.probe {
+            // The probe walks the chain from a full read: with something unreadable it
+            // could only fail, and the table would be lost with it.
+            let probe = if args.probe && status.unread.is_empty() {
                 let endpoint = session::endpoint_url(global.endpoint_url.as_deref())?;
                 Some(probe::probe(&session, 16, endpoint.as_deref()).await?)
             } else {
@@ -273,6 +275,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 Purpose::Down,
                 Choices {
                     purge: args.purge,
+                    by: "down",
                     ..Choices::default()
                 },
             )

@@ -37,9 +37,7 @@ pub async fn revisions(env: &Env) -> anyhow::Result<Vec<Revision>> {
                 .and_then(|d| d.container_definitions().first())
                 .and_then(|c| c.image())
                 .map(str::to_string),
-            registered_at: definition
-                .and_then(|d| d.registered_at())
-                .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+            registered_at: crate::aws::rfc3339(definition.and_then(|d| d.registered_at())),
             by: out
                 .tags()
                 .iter()

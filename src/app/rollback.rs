@@ -53,7 +53,10 @@ pub async fn rollback(args: &RollbackArgs, global: &Global) -> anyhow::Result<St
         env: &reader.env,
         line: &line,
     };
-    let stopped = stop_deployment_in_progress(&reader.env, &to).await?;
+    // ECS's own rollback only where the rollback would change nothing else: what the
+    // env file holds besides is refused below, before anything changes.
+    let stopped = applies_only_the_image(&reader.env, args.concurrency).await?
+        && stop_deployment_in_progress(&reader.env, &to).await?;
     if stopped {
         // ECS now runs `to` again: with the revisions it went back from gone, `to` is the
         // family's newest, so what follows registers nothing and only waits for the service.
@@ -153,15 +156,67 @@ async fn stop_deployment_in_progress(env: &Env, to: &Revision) -> anyhow::Result
                 arn.rsplit('/').next().unwrap_or(arn),
                 to.revision
             ));
+            wait_until_service_runs(env, to).await?;
             Ok(true)
         }
     }
 }
 
-/// ECS's answers for a deployment it will not stop: finished meanwhile, gone, or service
-/// deployments not offered here.
+/// ECS's answers for a deployment it will not stop: finished meanwhile, gone, service
+/// deployments not offered here, or a policy without ecs:ListServiceDeployments or
+/// ecs:StopServiceDeployment (written before `rollback` used them): the UpdateService that
+/// follows rolls back all the same.
 const UNSTOPPABLE: &[&str] = &[
     "ConflictException",
     "ServiceDeploymentNotFoundException",
     "UnsupportedFeatureException",
+    "AccessDeniedException",
 ];
+
+/// Whether the stack differs from the env file in nothing but what a rollback changes, and
+/// nothing is refused: then stopping a deployment cannot be followed by a refusal.
+async fn applies_only_the_image(
+    env: &std::sync::Arc<Env>,
+    concurrency: u16,
+) -> anyhow::Result<bool> {
+    let (stack, world) =
+        super::session::survey(env, crate::model::Depth::Full, usize::from(concurrency)).await?;
+    let plan = stack.graph.plan(env, &world);
+    Ok(ROLLED_BACK.others(&plan).is_empty() && plan.refused().is_empty())
+}
+
+/// Waits until the service names `to` as its revision: ECS's rollback moves it there, and
+/// until it does an UpdateService would start a deployment on top of ECS's own.
+async fn wait_until_service_runs(env: &Env, to: &Revision) -> anyhow::Result<()> {
+    let (cluster, service) = (&env.names.cluster, &env.names.service);
+    let line = crate::progress::Silent;
+    crate::aws::wait::until(
+        &format!(
+            "ecs service {service} to go back to revision {}",
+            to.revision
+        ),
+        &line,
+        crate::aws::wait::Patience::minutes(5),
+        || async {
+            let out = env
+                .aws
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(service)
+                .send()
+                .await
+                .aws(|| format!("reading ecs service {service}"))?;
+            let runs = out.services().first().and_then(|s| s.task_definition());
+            Ok(if runs == Some(to.arn.as_str()) {
+                crate::aws::wait::Poll::Ready(())
+            } else {
+                crate::aws::wait::Poll::Pending(format!(
+                    "it names {}",
+                    runs.unwrap_or("no revision")
+                ))
+            })
+        },
+    )
+    .await
+}

@@ -30,7 +30,7 @@ pub struct Only {
 
 impl Only {
     /// The changes of `plan` it does not allow, in words.
-    fn others(&self, plan: &crate::model::plan::Plan) -> Vec<String> {
+    pub fn others(&self, plan: &crate::model::plan::Plan) -> Vec<String> {
         plan.changes
             .iter()
             .filter(|c| c.action != Action::None)

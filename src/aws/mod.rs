@@ -10,6 +10,11 @@ pub mod wait;
 
 pub use clients::Clients;
 
+/// An AWS time as RFC 3339 (`2026-11-28T10:05:40.123Z`), the form `--json` prints.
+pub fn rfc3339(at: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    at.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+}
+
 /// A count or a number of seconds as AWS's APIs take it (`i32`); the env file's are checked
 /// far below its largest value, which stands in for anything beyond it.
 pub fn int(n: u32) -> i32 {

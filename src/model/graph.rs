@@ -230,12 +230,16 @@ impl Graph {
                 (i, unread)
             })
             .collect();
+        // What is found through what could not be read is unknown for the same reason.
+        let (cause, code) = unread
+            .first()
+            .map(|(_, u)| (u.what.clone(), u.code.clone()))
+            .unwrap_or_default();
         let skipped = outcome.skipped.into_iter().map(|i| {
             let unread = Unread {
                 what: label(self.nodes[i].as_ref()),
-                code: None,
-                error: "not read: it is found through a resource that could not be read"
-                    .to_string(),
+                code: code.clone(),
+                error: format!("not read: it is found through {cause}, which could not be read"),
             };
             (i, unread)
         });

@@ -583,7 +583,8 @@ pub struct Choices {
     pub force_new_deployment: bool,
     /// `deploy --no-wait`: a changed service is left rolling out once ECS accepted the change.
     pub no_wait: bool,
-    /// The command (`up`, `deploy`, `rollback`), recorded on the revisions it registers.
+    /// The command (`up`, `deploy`, `rollback`, `down`), recorded on the revisions it
+    /// registers; `down` also stops the one-off tasks of `gwfargate run`.
     pub by: &'static str,
 }
 

@@ -27,8 +27,8 @@ pub struct Status {
     pub url: Option<String>,
     /// The service, when it exists: its counts, revisions, deployments, events and tasks.
     pub service: Option<ServiceStatus>,
-    /// Who may call the API (`none`, `iam`, `api_key`, `cognito`, `lambda`), as its methods
-    /// say; `null` without the API.
+    /// Who may call the API (`none`, `iam`, `api_key`, `cognito`, `lambda`, or `unknown` for
+    /// an authorization gwfargate does not set), as its methods say; `null` without the API.
     pub api_auth: Option<String>,
     /// The load balancer's targets and their health; `null` without the target group or when
     /// it could not be read.

@@ -53,15 +53,29 @@ pub fn status_table(status: &Status, command_prefix: &str, width: Width) -> Stri
         });
     }
     out.push_str(&resource_rows(&columns, rows, width));
+    let unknown = |kind: &str| {
+        status
+            .resources
+            .iter()
+            .find(|r| r.kind == kind && r.state.starts_with("unknown"))
+            .map(|r| r.state.clone())
+    };
     match &status.service {
         Some(service) => out.push_str(&service_lines(service, status, width)),
-        None => out.push_str("service: missing\n"),
+        None => out.push_str(&format!(
+            "service: {}\n",
+            unknown("ecs service").unwrap_or_else(|| "missing".to_string())
+        )),
     }
     match &status.targets {
         Some(targets) => out.push_str(&targets_lines(targets, width)),
         None => {
-            if let Some(u) = status.unread.iter().find(|u| u.what == "targets") {
-                out.push_str(&format!("targets: {}\n", u.state()));
+            let unread = status.unread.iter().find(|u| u.what == "targets");
+            if let Some(state) = unread
+                .map(Unread::state)
+                .or_else(|| unknown("target group"))
+            {
+                out.push_str(&format!("targets: {state}\n"));
             }
         }
     }
@@ -79,7 +93,10 @@ pub fn status_table(status: &Status, command_prefix: &str, width: Width) -> Stri
     // The URL is whole on its own line, whatever the width: it is there to be copied.
     match &status.url {
         Some(url) => out.push_str(&format!("url: {url}\n")),
-        None => out.push_str("url: none (the API or its stage is missing)\n"),
+        None => match unknown("api stage").or_else(|| unknown("rest api")) {
+            Some(state) => out.push_str(&format!("url: {state}\n")),
+            None => out.push_str("url: none (the API or its stage is missing)\n"),
+        },
     }
     // The missing resources come first among the problems, and are said below.
     for problem in status.problems.iter().skip(missing) {
@@ -217,7 +234,7 @@ fn service_lines(service: &ServiceStatus, status: &Status, width: Width) -> Stri
                 column("REVISION", Give::Never),
                 column("STATUS", Give::Never),
                 column("HEALTH", Give::Never),
-                column("ZONE", Give::Never),
+                column("ZONE", Give::Shorten(8)),
                 column("STARTED", Give::Never),
             ];
             let rows: Vec<Vec<String>> = tasks
@@ -272,11 +289,15 @@ fn service_lines(service: &ServiceStatus, status: &Status, width: Width) -> Stri
     out
 }
 
-/// A time for people: `2026-11-28 10:05:40` (UTC, as AWS gives it), `-` when unknown.
+/// A time for people: `2026-11-28 10:05:40Z` (UTC, as AWS gives it), `-` when unknown.
 /// `--json` keeps RFC 3339.
 fn when(rfc3339: Option<&str>) -> String {
     match rfc3339 {
-        Some(at) => at.replacen('T', " ", 1).chars().take(19).collect(),
+        Some(at) => {
+            let mut shown: String = at.replacen('T', " ", 1).chars().take(19).collect();
+            shown.push('Z');
+            shown
+        }
         None => "-".to_string(),
     }
 }

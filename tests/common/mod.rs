@@ -571,7 +571,7 @@ pub fn realistic_settings(scale: f64, faults: serde_json::Value) -> serde_json::
     serde_json::json!({
         "scale": scale, "provisioning": true, "ordering": true, "fidelity": true,
         "rate_limits": true, "consistency": true, "new_account": true,
-        "disabled_regions": ["ap-east-1"], "faults": faults
+        "disabled_regions": ["ap-east-1"], "live_tail": true, "faults": faults
     })
 }
 

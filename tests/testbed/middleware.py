@@ -22,7 +22,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
-from . import authorization, consistency, dataplane, patches, settings, world
+from . import authorization, consistency, dataplane, livetail, patches, settings, world
 from .clock import CLOCK
 
 QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
@@ -111,14 +111,15 @@ def denial(call: Call) -> tuple[str, str, int]:
     own words: EC2 answers UnauthorizedOperation
     (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), the query
     services AccessDenied (e.g. https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/CommonErrors.html),
-    the JSON ones and API Gateway AccessDeniedException
-    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html), all with 403."""
+    the JSON ones and API Gateway AccessDeniedException; 403, but 400 for the JSON services,
+    as their API references list it
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html)."""
     code = {"ec2": "UnauthorizedOperation"}.get(
         call.service, "AccessDenied" if call.service in QUERY_SERVICES else "AccessDeniedException")
     message = (f"User: arn:aws:iam::123456789012:user/testbed is not authorized to perform: "
                f"{call.service}:{call.operation} because no identity-based policy allows the "
                f"{call.service}:{call.operation} action")
-    return code, message, 403
+    return code, message, 400 if call.service in JSON_SERVICES else 403
 
 
 def refusal_response(call: Call, code: str, message: str, status: int):
@@ -331,6 +332,13 @@ class Middleware:
         lag = consistency.refusal(call, environ)
         if lag is not None:
             return self.refuse(call, *lag, start_response, started)
+        if call.key == "logs.StartLiveTail" and settings.on("live_tail"):
+            self.log(call, "ok", started)
+            start_response("200 OK", [("Content-Type", "application/vnd.amazon.eventstream"),
+                                      ("x-amzn-RequestId", str(uuid.uuid4()))])
+            request = json.loads(environ["testbed.body"] or b"{}")
+            return livetail.session(request, "123456789012", region.group(1) if region else "us-east-1",
+                                    every=0.2)
 
         status_holder = {}
 

@@ -1575,9 +1575,8 @@ def _patch_ecs():
                 f"service-deployment/{service.cluster_name}/{service.name}/{short}")
 
     def deployment_status(service):
-        d = service.__dict__
-        if d.get("_tb_stopped") == d.get("_tb_primary"):
-            return "ROLLBACK_SUCCESSFUL"
+        # The rollback a stop starts is a deployment of its own here (AWS moves the stopped
+        # one through ROLLBACK_REQUESTED and ROLLBACK_IN_PROGRESS under the same ARN).
         return "SUCCESSFUL" if steady(service) else "IN_PROGRESS"
 
     def list_service_deployments(self):

@@ -107,6 +107,8 @@ PLAIN = {
     "rates": {},
     "failing_images": [],
     "unhealthy_images": [],
+    # CloudWatch Logs Live Tail (livetail.py); moto has none.
+    "live_tail": False,
 }
 
 REALISTIC = {
@@ -126,6 +128,7 @@ REALISTIC = {
     "rates": {},
     "failing_images": [],
     "unhealthy_images": [],
+    "live_tail": True,
 }
 
 PROFILES = {"plain": PLAIN, "realistic": REALISTIC}

@@ -71,7 +71,9 @@ class Bed(unittest.TestCase):
             CLIENTS[key] = boto3.client(
                 service, region_name=region, endpoint_url=endpoint,
                 aws_access_key_id="testing", aws_secret_access_key="testing",
-                config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+                # Live Tail's host prefix (`stream-`) would turn the loopback address into a
+                # name that does not resolve.
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}, inject_host_prefix=False),
             )
         return CLIENTS[key]
 
@@ -1024,6 +1026,42 @@ class WhatMotoForgives(Bed):
         self.assertEqual(self.code(ctx), "ConflictException")
 
 
+class LiveTail(Bed):
+    profile = dict(Bed.profile, live_tail=True)
+
+    def test_a_session_starts_then_sends_the_lines_ingested_since(self):
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName="/g")
+        for stream in ("ecs/app/t1", "ecs/app/t2"):
+            logs.create_log_stream(logGroupName="/g", logStreamName=stream)
+        put = lambda stream, text: logs.put_log_events(logGroupName="/g", logStreamName=stream, logEvents=[
+            {"timestamp": int(time.time() * 1000), "message": text}])
+        put("ecs/app/t1", "before the session")
+        arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/g"
+        session = logs.start_live_tail(logGroupIdentifiers=[arn], logStreamNamePrefixes=["ecs/app/t1"],
+                                       logEventFilterPattern="ERROR")
+        events = iter(session["responseStream"])
+        self.assertIn("sessionStart", next(events))
+        put("ecs/app/t1", "ERROR one")
+        put("ecs/app/t1", "fine")
+        put("ecs/app/t2", "ERROR another stream")
+        got = []
+        for _ in range(20):
+            update = next(events)["sessionUpdate"]
+            got += [(r["logStreamName"], r["message"]) for r in update["sessionResults"]]
+            if got:
+                break
+        self.assertEqual(got, [("ecs/app/t1", "ERROR one")])
+        session["responseStream"].close()
+
+    def test_without_the_setting_moto_ends_the_session_after_one_update(self):
+        post("/_testbed/config", {"scale": SCALE})
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName="/g")
+        session = logs.start_live_tail(logGroupIdentifiers=["arn:aws:logs:eu-west-1:123456789012:log-group:/g"])
+        self.assertEqual([list(e) for e in session["responseStream"]], [["sessionStart"], ["sessionUpdate"]])
+
+
 class RateLimitsFaultsAndCallLog(Bed):
     def test_rate_limits_answer_with_the_service_throttling_error(self):
         # Slower time here: at the fast scale a 30 s bucket refills between two calls.
@@ -1078,18 +1116,18 @@ class RateLimitsFaultsAndCallLog(Bed):
             {"match": "ec2", "deny": 1.0}, {"match": "ecs", "deny": 1.0},
             {"match": "apigateway", "deny": 1.0}]}})
         calls = [
-            (lambda: self.client("ec2").describe_vpcs(), "UnauthorizedOperation"),
+            (lambda: self.client("ec2").describe_vpcs(), "UnauthorizedOperation", 403),
             (lambda: self.client("elbv2").describe_target_health(
                 TargetGroupArn="arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/t/1"),
-             "AccessDenied"),
-            (lambda: self.client("ecs").list_clusters(), "AccessDeniedException"),
-            (lambda: self.client("apigateway").get_rest_apis(), "AccessDeniedException"),
+             "AccessDenied", 403),
+            (lambda: self.client("ecs").list_clusters(), "AccessDeniedException", 400),
+            (lambda: self.client("apigateway").get_rest_apis(), "AccessDeniedException", 403),
         ]
-        for call, code in calls:
+        for call, code, status in calls:
             with self.assertRaises(ClientError) as ctx:
                 call()
             self.assertEqual(self.code(ctx), code)
-            self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+            self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], status)
         # Only what the rules name is denied.
         self.client("elbv2").describe_load_balancers()
         self.assertEqual(get("/_testbed/calls")["elasticloadbalancing.DescribeTargetHealth"]["refused"], 1)

@@ -311,10 +311,12 @@ impl Service {
             || async {
                 // Tasks still meant to run have not even begun to stop.
                 let mut running = self.task_arns(cx, DesiredStatus::Running).await?;
-                running.extend(
-                    super::tasks::one_off_arns(cx, &self.cluster_name, DesiredStatus::Running)
-                        .await?,
-                );
+                if cx.choices.by == "down" {
+                    running.extend(
+                        super::tasks::one_off_arns(cx, &self.cluster_name, DesiredStatus::Running)
+                            .await?,
+                    );
+                }
                 if !running.is_empty() {
                     return Ok(Poll::Pending(format!("{} task(s) running", running.len())));
                 }
@@ -323,10 +325,12 @@ impl Service {
                 let mut stopping = 0;
                 // The one-off tasks `down` stopped hold their interfaces in the subnets too.
                 let mut stopped = self.task_arns(cx, DesiredStatus::Stopped).await?;
-                stopped.extend(
-                    super::tasks::one_off_arns(cx, &self.cluster_name, DesiredStatus::Stopped)
-                        .await?,
-                );
+                if cx.choices.by == "down" {
+                    stopped.extend(
+                        super::tasks::one_off_arns(cx, &self.cluster_name, DesiredStatus::Stopped)
+                            .await?,
+                    );
+                }
                 for chunk in stopped.chunks(100) {
                     let out = cx
                         .aws
@@ -464,10 +468,7 @@ fn is_role_not_ready(err: &anyhow::Error) -> bool {
 /// How many of the service's events `status` shows (ECS keeps the last 100).
 const EVENTS_SHOWN: usize = 5;
 
-/// A time as RFC 3339.
-fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
-    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-}
+use crate::aws::rfc3339 as time;
 
 /// The service's deployments as `status` shows them, primary first.
 fn deployments(live: &Live) -> Vec<crate::model::status::Deployment> {
@@ -1007,11 +1008,14 @@ impl Resource for Service {
         live: &Live,
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
-        let one_off = super::tasks::stop_one_off(cx, &self.cluster_name).await?;
-        if one_off > 0 {
-            cx.say(format!(
-                "stopped {one_off} one-off task(s) of `gwfargate run`"
-            ));
+        // Only `down` stops them: a replacement by `up` leaves a migration running.
+        if cx.choices.by == "down" {
+            let one_off = super::tasks::stop_one_off(cx, &self.cluster_name).await?;
+            if one_off > 0 {
+                cx.say(format!(
+                    "stopped {one_off} one-off task(s) of `gwfargate run`"
+                ));
+            }
         }
         if live.status() != Some("ACTIVE") {
             return Ok(None);

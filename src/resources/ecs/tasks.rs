@@ -129,9 +129,7 @@ fn newest_first(mut tasks: Vec<(Option<i64>, Task)>, n: usize) -> Vec<Task> {
 /// What `status` shows of a task.
 pub fn seen(task: &aws_sdk_ecs::types::Task) -> Task {
     let arn = task.task_arn().unwrap_or_default();
-    let time = |t: Option<&aws_smithy_types::DateTime>| {
-        t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-    };
+    let time = crate::aws::rfc3339;
     let container = task.containers().first();
     let image = container.and_then(|c| {
         let image = c.image()?;

@@ -373,7 +373,7 @@ pub async fn health(env: &Env, arn: &str) -> anyhow::Result<Vec<Target>> {
         .send()
         .await
         .aws(|| format!("reading the target health of {arn}"))?;
-    Ok(out
+    let mut targets: Vec<Target> = out
         .target_health_descriptions()
         .iter()
         .map(|d| {
@@ -395,7 +395,10 @@ pub async fn health(env: &Env, arn: &str) -> anyhow::Result<Vec<Target>> {
                 description: health.and_then(|h| h.description()).map(str::to_string),
             }
         })
-        .collect())
+        .collect();
+    // In a stable order: AWS lists them as it likes.
+    targets.sort_by(|a, b| (&a.id, a.port).cmp(&(&b.id, b.port)));
+    Ok(targets)
 }
 
 #[cfg(test)]
