@@ -108,27 +108,68 @@ async fn logs_show_history_follow_new_lines_and_the_last_stopped_task() {
     let refused = run(&["logs", "--since", "yesterday-ish"]).code(2);
     assert!(output(&refused).1.contains("--since"));
 
-    // --follow: the history, then each new line as it comes; Ctrl-C ends it with exit 0.
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("gwfargate"))
-        .current_dir(ws.path())
-        .env_clear()
-        .envs(common::environment(ws.path(), &emulator.endpoint))
-        .args(["logs", "--follow"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // --follow: the history, then each new line as it comes, through Live Tail (no read
+    // every few seconds); Ctrl-C ends it with exit 0.
+    let follow = || {
+        StdCommand::new(assert_cmd::cargo::cargo_bin("gwfargate"))
+            .current_dir(ws.path())
+            .env_clear()
+            .envs(common::environment(ws.path(), &emulator.endpoint))
+            .args(["logs", "--follow"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    emulator.reset_calls();
+    let mut child = follow();
     let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     for _ in 0..4 {
         out.next().unwrap().unwrap();
     }
+    // Well after the session started: only Live Tail can bring it.
+    std::thread::sleep(Duration::from_secs(1));
     write(&sdk, &task, &[(0, "a new line")]).await;
     let next = out.next().unwrap().unwrap();
     assert!(next.ends_with("a new line"), "{next}");
+    std::thread::sleep(Duration::from_millis(500));
     common::signal(&child, "INT");
     assert_eq!(
         common::wait_with_deadline(&mut child, Duration::from_secs(10)),
         Some(0)
+    );
+    assert_eq!(emulator.count("logs.StartLiveTail"), 1);
+    assert_eq!(
+        emulator.count("logs.FilterLogEvents"),
+        2,
+        "the history, and the window before the session started: {:?}",
+        emulator.calls()
+    );
+
+    // Where Live Tail ends at once (moto's own, without the test bed's), it reads new lines
+    // every few seconds instead, and says so.
+    let mut settings =
+        common::realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
+    settings["live_tail"] = serde_json::json!(false);
+    emulator.configure(settings);
+    let mut child = follow();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..5 {
+        out.next().unwrap().unwrap();
+    }
+    write(&sdk, &task, &[(0, "one more line")]).await;
+    let next = out.next().unwrap().unwrap();
+    assert!(next.ends_with("one more line"), "{next}");
+    common::signal(&child, "INT");
+    assert_eq!(
+        common::wait_with_deadline(&mut child, Duration::from_secs(10)),
+        Some(0)
+    );
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(
+        said.contains("reading new lines every few seconds"),
+        "{said}"
     );
 
     // --previous: the service scaled in behind gwfargate's back stops its task; why, and

@@ -71,7 +71,10 @@ async fn a_one_off_task_runs_the_command_streams_its_lines_and_returns_its_exit_
     // The task above runs its course (20 AWS seconds) first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while state_of(arn.clone()).await != "STOPPED" {
-        assert!(std::time::Instant::now() < deadline, "the one-off task never ended");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the one-off task never ended"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let mut settings =

@@ -1,6 +1,7 @@
 //! `gwfargate logs`: the service's container logs from CloudWatch Logs, each line marked with
-//! its task's short id; the history with FilterLogEvents (every page), `--follow` by polling
-//! it from the last event seen, `--previous` for the last stopped task and why it stopped.
+//! its task's short id; the history with FilterLogEvents (every page), `--follow` with Live
+//! Tail (polling FilterLogEvents where that is not served or its session ended),
+//! `--previous` for the last stopped task and why it stopped.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -154,10 +155,12 @@ fn timestamp(millis: i64) -> String {
 /// reads this far back again, and lines already printed are skipped by their id.
 const LATE_MILLIS: i64 = 60_000;
 
-/// Lines printed, by id, to print each once however often a window is read again.
+/// Lines printed, by id, to print each once however often a window is read again; and by
+/// task, time and text, as Live Tail's lines carry no id and may repeat a read's.
 #[derive(Default)]
 pub struct Printed {
     ids: HashMap<String, i64>,
+    keys: HashMap<(String, i64, String), i64>,
     newest: i64,
 }
 
@@ -165,10 +168,15 @@ impl Printed {
     /// Whether `line` is new (it is then counted as printed).
     pub fn first(&mut self, line: &Line) -> bool {
         self.newest = self.newest.max(line.millis);
-        let fresh = self.ids.insert(line.id.clone(), line.millis).is_none();
+        let key = (line.task.clone(), line.millis, line.message.clone());
+        let mut fresh = self.keys.insert(key, line.millis).is_none();
+        if !line.id.is_empty() {
+            fresh &= self.ids.insert(line.id.clone(), line.millis).is_none();
+        }
         // What is older than any window still read cannot come again.
         let horizon = self.newest - 2 * LATE_MILLIS;
         self.ids.retain(|_, millis| *millis >= horizon);
+        self.keys.retain(|_, millis| *millis >= horizon);
         fresh
     }
 
@@ -247,12 +255,90 @@ pub async fn print(
     }
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
+    match live_tail(env, query, &mut printed, &print, &mut stop).await {
+        Ok(Tail::Stopped) => return Ok(()),
+        Ok(Tail::Ended) => crate::ui::output::eprint(
+            "logs: the Live Tail session ended; reading new lines every few seconds instead",
+        ),
+        Err(err) => crate::ui::output::eprint(&format!(
+            "logs: Live Tail is not available ({}); reading new lines every few seconds instead",
+            crate::aws::errors::error_code(&err).unwrap_or("no answer")
+        )),
+    }
     loop {
         tokio::select! {
             _ = &mut stop => return Ok(()),
             () = tokio::time::sleep(crate::aws::wait::unit()) => {}
         }
         for line in query.read(env, printed.from(query.start)).await? {
+            if printed.first(&line) {
+                print(&line);
+            }
+        }
+    }
+}
+
+/// How a Live Tail session ended.
+enum Tail {
+    /// Ctrl-C: the command is done.
+    Stopped,
+    /// AWS ended it (sessions last three hours at most).
+    Ended,
+}
+
+/// Follows with CloudWatch Logs Live Tail (StartLiveTail): each new line within a second of
+/// its arrival, without a read every few seconds. The window between the history and the
+/// session's start is read once more, and what both carry is printed once.
+async fn live_tail(
+    env: &Env,
+    query: &Query,
+    printed: &mut Printed,
+    print: &impl Fn(&Line),
+    stop: &mut (impl std::future::Future<Output = std::io::Result<()>> + Unpin),
+) -> anyhow::Result<Tail> {
+    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as Event;
+    let group = format!(
+        "arn:{}:logs:{}:{}:log-group:{}",
+        env.partition(),
+        env.deployment.region,
+        env.account,
+        query.group
+    );
+    let mut session = env
+        .aws
+        .logs
+        .start_live_tail()
+        .log_group_identifiers(group)
+        .log_stream_name_prefixes(&query.prefix)
+        .set_log_event_filter_pattern(query.filter.clone())
+        .send()
+        .await
+        .aws(|| format!("starting a Live Tail session on log group {}", query.group))?;
+    for line in query.read(env, printed.from(query.start)).await? {
+        if printed.first(&line) {
+            print(&line);
+        }
+    }
+    loop {
+        let event = tokio::select! {
+            _ = &mut *stop => return Ok(Tail::Stopped),
+            event = session.response_stream.recv() => event,
+        };
+        let update = match event {
+            Ok(Some(Event::SessionUpdate(update))) => update,
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => return Ok(Tail::Ended),
+        };
+        for event in update.session_results() {
+            let millis = event.timestamp().unwrap_or_default();
+            let stream = event.log_stream_name().unwrap_or_default();
+            let line = Line {
+                task: stream.rsplit('/').next().unwrap_or(stream).to_string(),
+                timestamp: timestamp(millis),
+                message: event.message().unwrap_or_default().to_string(),
+                millis,
+                id: String::new(),
+            };
             if printed.first(&line) {
                 print(&line);
             }
@@ -285,6 +371,14 @@ mod tests {
         assert!(!printed.first(&line("a", 100_000)));
         assert!(printed.first(&line("b", 400_000)));
         assert_eq!(printed.ids.len(), 1, "older ids are forgotten");
+        // Live Tail's lines carry no id: one a read printed already is known by task, time
+        // and text.
+        let mut live = line("b", 400_000);
+        live.id.clear();
+        assert!(!printed.first(&live));
+        live.millis += 1;
+        assert!(printed.first(&live));
+        assert!(!printed.first(&live));
     }
 
     #[test]

@@ -111,11 +111,14 @@ pub const OPT_IN_REGIONS: &[&str] = &[
     "mx-central-1",
 ];
 
-/// A service client from the shared configuration, carrying [`Reachability`], with `retry`
+/// A service client from the shared configuration, carrying [`Reachability`] and
+/// [`super::host_prefix::NoPrefixOnAddresses`], with `retry`
 /// instead of the shared retry policy when given.
 macro_rules! client {
     ($sdk:ident, $config:expr, $retry:expr) => {{
-        let mut builder = $sdk::config::Builder::from($config).interceptor(Reachability);
+        let mut builder = $sdk::config::Builder::from($config)
+            .interceptor(Reachability)
+            .interceptor(super::host_prefix::NoPrefixOnAddresses);
         if let Some(retry) = $retry {
             builder = builder.retry_config(retry);
         }

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod create;
 pub mod errors;
+pub mod host_prefix;
 pub mod reachability;
 pub mod tags;
 pub mod wait;

@@ -180,7 +180,7 @@ pub fn document(env: &Env) -> Value {
         json!({"Sid": "Logs", "Effect": "Allow",
                "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy",
                           "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
-                          "logs:DeleteLogGroup", "logs:FilterLogEvents",
+                          "logs:DeleteLogGroup", "logs:FilterLogEvents", "logs:StartLiveTail",
                           "logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
                "Resource": [log_group.clone(), format!("{log_group}:*"),
                             access_log.clone(), format!("{access_log}:*")]}),
