@@ -405,8 +405,13 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
         output(&planned)
     );
 
-    // Again: further back, to 1.0.0. A revision that is not kept is refused.
-    run(&["rollback", "--env", "env1.toml"]).success();
+    // Again, naming the revision: further back, to 1.0.0. One not kept is refused below.
+    let named = run(&["rollback", "--env", "env1.toml", "--to", "1"]).success();
+    assert!(
+        output(&named).1.contains("rollback: to revision 1"),
+        "{:?}",
+        output(&named)
+    );
     assert_eq!(common::running_image(&sdk).await, pinned(&one));
 
     // A deployment still rolling out is stopped with ECS's own rollback: back to the
@@ -444,7 +449,6 @@ async fn revisions_are_listed_and_rollback_goes_back_one_image_at_a_time() {
         "{:?}",
         output(&refused)
     );
-
     run(&["down", "--yes", "--purge"]).success();
     common::assert_nothing_left(&sdk, "after down").await;
 }

@@ -189,53 +189,27 @@ impl Printed {
 /// The service's last stopped task: its id, why and when it stopped, and when it started
 /// (milliseconds), where its lines begin.
 pub async fn previous(env: &Env) -> anyhow::Result<(String, String, Option<i64>)> {
-    let tasks = env
-        .aws
-        .ecs
-        .list_tasks()
-        .cluster(&env.names.cluster)
-        .service_name(&env.names.service)
-        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
-        .send()
-        .await
-        .aws(|| format!("listing the stopped tasks of {}", env.names.service))?;
-    if tasks.task_arns().is_empty() {
+    let tasks = crate::resources::ecs::tasks::of_service(env).await?;
+    let Some(last) = tasks.stopped.first() else {
         return Err(UsageError(format!(
             "ecs service {} has no stopped task ECS still lists (it keeps them about an hour)",
             env.names.service
         ))
         .into());
-    }
-    let described = env
-        .aws
-        .ecs
-        .describe_tasks()
-        .cluster(&env.names.cluster)
-        .set_tasks(Some(tasks.task_arns().to_vec()))
-        .send()
-        .await
-        .aws(|| "describing the stopped tasks".to_string())?;
-    let last = described
-        .tasks()
-        .iter()
-        .max_by_key(|t| t.stopped_at().map(|s| s.secs()))
-        .ok_or_else(|| anyhow::anyhow!("ECS described none of the stopped tasks"))?;
-    let arn = last.task_arn().unwrap_or_default();
-    let id = arn.rsplit('/').next().unwrap_or(arn).to_string();
-    let when =
-        crate::aws::rfc3339(last.stopped_at()).unwrap_or_else(|| "(still stopping)".to_string());
+    };
     let why = format!(
-        "task {id} stopped at {when}: {}{}",
-        last.stopped_reason().unwrap_or("no reason given"),
-        last.stop_code()
-            .map(|c| format!(" ({})", c.as_str()))
-            .unwrap_or_default()
+        "task {} stopped at {}: {}",
+        last.id,
+        last.stopped_at.as_deref().unwrap_or("(still stopping)"),
+        last.why_stopped()
     );
     let started = last
-        .started_at()
-        .or(last.created_at())
-        .and_then(|t| t.to_millis().ok());
-    Ok((id, why, started))
+        .started_at
+        .as_deref()
+        .and_then(|at| humantime::parse_rfc3339_weak(at).ok())
+        .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_millis()).ok());
+    Ok((last.id.clone(), why, started))
 }
 
 /// Prints the history, then, with `follow`, every new line until Ctrl-C.
