@@ -524,6 +524,13 @@ mod tests {
                         .into(),
                 }],
                 tasks: Some(vec![
+                    Task {
+                        status: "PROVISIONING".into(),
+                        health: Some("UNKNOWN".into()),
+                        started_at: None,
+                        image: None,
+                        ..task("9a8b7c6d5e4f40312a1b2c3d4e5f6a7b", 8, "ap-southeast-2a")
+                    },
                     task("0f6e2b6c1d4a4b8e9a7c3d2e1f0a9b8c", 7, "eu-west-1a"),
                     task("5d1c0b9a8f7e4d6c8b5a4f3e2d1c0b9a", 7, "eu-west-1b"),
                 ]),
@@ -610,10 +617,12 @@ mod tests {
 
     #[test]
     fn an_unknown_width_is_laid_out_as_80_columns() {
+        let unknown = status_table(&busy_stack(), "gwfargate", Width::Unknown);
         assert_eq!(
-            status_table(&busy_stack(), "gwfargate", Width::Unknown),
+            unknown,
             status_table(&busy_stack(), "gwfargate", Width::Columns(80))
         );
+        insta::assert_snapshot!("status_at_unknown_width", unknown);
     }
 
     #[test]
