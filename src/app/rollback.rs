@@ -53,10 +53,7 @@ pub async fn rollback(args: &RollbackArgs, global: &Global) -> anyhow::Result<St
         env: &reader.env,
         line: &line,
     };
-    // ECS's own rollback only where the rollback would change nothing else: what the
-    // env file holds besides is refused below, before anything changes.
-    let stopped = applies_only_the_image(&reader.env, args.concurrency).await?
-        && stop_deployment_in_progress(&reader.env, &to).await?;
+    let stopped = stop_deployment_in_progress(&reader.env, &to, args.concurrency).await?;
     if stopped {
         // ECS now runs `to` again: with the revisions it went back from gone, `to` is the
         // family's newest, so what follows registers nothing and only waits for the service.
@@ -91,7 +88,11 @@ pub async fn rollback(args: &RollbackArgs, global: &Global) -> anyhow::Result<St
 /// Returns whether it did; `false` leaves the rollback to an UpdateService, which replaces a
 /// deployment in progress as well (where ECS cannot stop it: not in progress any more, or a
 /// partition without service deployments).
-async fn stop_deployment_in_progress(env: &Env, to: &Revision) -> anyhow::Result<bool> {
+async fn stop_deployment_in_progress(
+    env: &std::sync::Arc<Env>,
+    to: &Revision,
+    concurrency: u16,
+) -> anyhow::Result<bool> {
     let (cluster, service) = (&env.names.cluster, &env.names.service);
     let described = env
         .aws
@@ -113,7 +114,9 @@ async fn stop_deployment_in_progress(env: &Env, to: &Revision) -> anyhow::Result
     let replaces_to = deployments
         .iter()
         .any(|d| d.status() == Some("ACTIVE") && d.task_definition() == Some(to.arn.as_str()));
-    if !rolling || !replaces_to {
+    // ECS's own rollback only where the rollback would change nothing else: what the env
+    // file holds besides is refused by the apply that follows, before anything changes.
+    if !rolling || !replaces_to || !applies_only_the_image(env, concurrency).await? {
         return Ok(false);
     }
     let listed = env
