@@ -94,16 +94,7 @@ async fn stop_deployment_in_progress(
     concurrency: u16,
 ) -> anyhow::Result<bool> {
     let (cluster, service) = (&env.names.cluster, &env.names.service);
-    let described = env
-        .aws
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
-        .await
-        .aws(|| format!("reading ecs service {service}"))?;
-    let Some(live) = described.services().first() else {
+    let Some(live) = the_service(env).await? else {
         return Ok(false);
     };
     let deployments = live.deployments();
@@ -191,7 +182,7 @@ async fn applies_only_the_image(
 /// Waits until the service names `to` as its revision: ECS's rollback moves it there, and
 /// until it does an UpdateService would start a deployment on top of ECS's own.
 async fn wait_until_service_runs(env: &Env, to: &Revision) -> anyhow::Result<()> {
-    let (cluster, service) = (&env.names.cluster, &env.names.service);
+    let service = &env.names.service;
     let line = crate::progress::Silent;
     crate::aws::wait::until(
         &format!(
@@ -201,16 +192,8 @@ async fn wait_until_service_runs(env: &Env, to: &Revision) -> anyhow::Result<()>
         &line,
         crate::aws::wait::Patience::minutes(5),
         || async {
-            let out = env
-                .aws
-                .ecs
-                .describe_services()
-                .cluster(cluster)
-                .services(service)
-                .send()
-                .await
-                .aws(|| format!("reading ecs service {service}"))?;
-            let runs = out.services().first().and_then(|s| s.task_definition());
+            let live = the_service(env).await?;
+            let runs = live.as_ref().and_then(|s| s.task_definition());
             Ok(if runs == Some(to.arn.as_str()) {
                 crate::aws::wait::Poll::Ready(())
             } else {
@@ -222,4 +205,19 @@ async fn wait_until_service_runs(env: &Env, to: &Revision) -> anyhow::Result<()>
         },
     )
     .await
+}
+
+/// The stack's ECS service as ECS describes it now, if there is one.
+async fn the_service(env: &Env) -> anyhow::Result<Option<aws_sdk_ecs::types::Service>> {
+    let (cluster, service) = (&env.names.cluster, &env.names.service);
+    let described = env
+        .aws
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .aws(|| format!("reading ecs service {service}"))?;
+    Ok(described.services().first().cloned())
 }
