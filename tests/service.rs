@@ -118,17 +118,7 @@ async fn every_service_key_is_built_read_back_changed_in_place_and_removed() {
 
     // The task definition, as ECS keeps it.
     let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let revision = || async {
-        let service = common::the_service(&sdk).await;
-        ecs.describe_task_definition()
-            .task_definition(service.task_definition().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .task_definition()
-            .unwrap()
-            .clone()
-    };
+    let revision = || common::running_revision(&sdk);
     let td = revision().await;
     let container = &td.container_definitions()[0];
     assert_eq!(container.command(), ["java", "-jar", "/app.jar"]);

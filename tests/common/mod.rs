@@ -309,8 +309,8 @@ pub async fn digest_of(sdk: &aws_config::SdkConfig, repository: &str, tag: &str)
         .to_string()
 }
 
-/// The image of the task definition the reference service runs now.
-pub async fn running_image(sdk: &aws_config::SdkConfig) -> String {
+/// The task definition revision the reference service runs now, as ECS keeps it.
+pub async fn running_revision(sdk: &aws_config::SdkConfig) -> aws_sdk_ecs::types::TaskDefinition {
     let service = the_service(sdk).await;
     aws_sdk_ecs::Client::new(sdk)
         .describe_task_definition()
@@ -320,7 +320,12 @@ pub async fn running_image(sdk: &aws_config::SdkConfig) -> String {
         .unwrap()
         .task_definition()
         .unwrap()
-        .container_definitions()[0]
+        .clone()
+}
+
+/// The image of the task definition the reference service runs now.
+pub async fn running_image(sdk: &aws_config::SdkConfig) -> String {
+    running_revision(sdk).await.container_definitions()[0]
         .image()
         .unwrap()
         .to_string()
