@@ -178,6 +178,55 @@ curl -H \"x-api-key: $(gwfargate api-key --env config/env1.toml --show)\" \"$URL
 The value is printed only with --show, alone on stdout, so it stays out of logs unless asked."
     )]
     ApiKey(ApiKeyArgs),
+    /// Estimate what the stack costs a month, beside the original design's alternatives.
+    #[command(after_help = "Examples:\n  gwfargate cost --env config/env1.toml\n  \
+gwfargate cost --env config/env1.toml --requests-per-month 50000000 --gb-out 200 --json\n\n\
+Reads nothing from AWS. Prices come from the table shipped with gwfargate (AWS list prices,\n\
+dated, sources named), or from --prices FILE in the same shape. Prices one month of 730 hours\n\
+with the tasks the env file runs; every traffic figure assumed is printed and settable.")]
+    Cost(CostArgs),
+}
+
+/// `cost` options.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// The env file (TOML) describing the deployment.
+    #[arg(long, value_name = "FILE")]
+    pub env: PathBuf,
+    /// Print a stable JSON document instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep every column whole whatever the terminal's width.
+    #[arg(long)]
+    pub wide: bool,
+    /// A price table to use instead of the one shipped (same shape: README, "What it costs").
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Tasks running all month [default: the env file's count].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub tasks: Option<u32>,
+    /// Requests the API serves a month [default: 1000000].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub requests_per_month: Option<u64>,
+    /// GB the service sends back to its callers a month [default: 10].
+    #[arg(long, value_name = "GB", value_parser = gigabytes, allow_negative_numbers = true)]
+    pub gb_out: Option<f64>,
+    /// GB of logs the tasks write a month [default: 5].
+    #[arg(long, value_name = "GB", value_parser = gigabytes, allow_negative_numbers = true)]
+    pub log_gb: Option<f64>,
+    /// GB of image layers the tasks pull a month, every task start pulling the image [default: 5].
+    #[arg(long, value_name = "GB", value_parser = gigabytes, allow_negative_numbers = true)]
+    pub image_gb: Option<f64>,
+}
+
+/// A monthly volume in GB: a number from 0 to a billion.
+fn gigabytes(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(gb) if gb.is_finite() && (0.0..=1e9).contains(&gb) => Ok(gb),
+        _ => Err(format!(
+            "{text:?} is not a number of GB from 0 to 1000000000"
+        )),
+    }
 }
 
 /// `api-key` options.

@@ -15,6 +15,7 @@ mod app;
 mod aws;
 mod cli;
 mod config;
+mod cost;
 mod error;
 mod interrupt;
 mod model;

@@ -2,6 +2,7 @@
 //! UI to render. The layer below (`model`, `resources`) never prints.
 
 pub mod api_key;
+pub mod cost;
 pub mod deploy;
 pub mod down;
 pub mod graph;
@@ -295,6 +296,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let doc = crate::resources::permissions::document(&session.env);
             output::print(&serde_json::to_string_pretty(&doc)?);
         }
+        Command::Cost(args) => cost::run(args, global)?,
         Command::Graph(args) => {
             let session =
                 session::open(Some(&args.env), global, Purpose::Status, Choices::default()).await?;

@@ -1,0 +1,95 @@
+//! `gwfargate cost`: what the env file's stack costs a month, beside the original design's
+//! alternatives, from a price table. Reads nothing from AWS.
+
+use serde::Serialize;
+
+use crate::cli::{CostArgs, Global};
+use crate::cost::estimate::{Assumptions, Estimate, estimate};
+use crate::cost::prices::PriceTable;
+use crate::ui::fit::Width;
+use crate::ui::output;
+
+/// The stable JSON document of `cost --json` (format 1).
+#[derive(Debug, Serialize)]
+pub struct Document {
+    /// Version of this document's shape.
+    pub format_version: u32,
+    /// The deployment's name.
+    pub deployment: String,
+    /// Its environment.
+    pub environment: String,
+    /// Where the prices come from.
+    pub prices: PricesDoc,
+    /// The estimate itself.
+    #[serde(flatten)]
+    pub estimate: Estimate,
+}
+
+/// The price table's provenance.
+#[derive(Debug, Serialize)]
+pub struct PricesDoc {
+    /// When its figures were taken.
+    pub as_of: String,
+    /// Where from.
+    pub source: String,
+    /// The file given with `--prices`, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// Estimates and prints; the env file and the price table are the only things read.
+pub fn run(args: &CostArgs, global: &Global) -> anyhow::Result<()> {
+    let deployment = crate::config::load(&args.env, global.region.as_deref())?;
+    let table = match &args.prices {
+        Some(path) => PriceTable::from_file(path)?,
+        None => PriceTable::shipped()?,
+    };
+    let prices = table.region(&deployment.region)?;
+    let defaults = Assumptions::for_deployment(&deployment);
+    let assumptions = Assumptions {
+        tasks: args.tasks.unwrap_or(defaults.tasks),
+        requests_per_month: args
+            .requests_per_month
+            .unwrap_or(defaults.requests_per_month),
+        gb_out: args.gb_out.unwrap_or(defaults.gb_out),
+        log_gb: args.log_gb.unwrap_or(defaults.log_gb),
+        image_gb: args.image_gb.unwrap_or(defaults.image_gb),
+        ..defaults
+    };
+    let estimate = estimate(&deployment, prices, &assumptions);
+    let provenance = PricesDoc {
+        as_of: table.as_of.clone(),
+        source: table.source.clone(),
+        file: args.prices.as_ref().map(|p| p.display().to_string()),
+    };
+    if args.json {
+        let doc = Document {
+            format_version: 1,
+            deployment: deployment.name.clone(),
+            environment: deployment.environment.clone(),
+            prices: provenance,
+            estimate,
+        };
+        output::print(&serde_json::to_string_pretty(&doc)?);
+    } else {
+        let from = provenance
+            .file
+            .as_ref()
+            .map_or_else(String::new, |f| format!(" (from {f})"));
+        let prices = format!(
+            "{}, as of {}{from}. List prices change: check them before you budget.",
+            provenance.source, provenance.as_of
+        );
+        output::print(
+            crate::ui::cost::cost_report(
+                &estimate,
+                &deployment.name,
+                &deployment.environment,
+                &prices,
+                Width::of_stdout(args.wide),
+            )
+            .trim_end(),
+        );
+    }
+    Ok(())
+}
