@@ -47,6 +47,9 @@ def resources(call, environ, account, region):
     op = call.operation
     if call.service == "apigateway":
         path = unquote(environ.get("PATH_INFO", ""))
+        # API Gateway's second API names its resources without its `/v2` prefix
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html).
+        path = path.removeprefix("/v2")
         return [f"arn:aws:apigateway:{region}::{path}"]
     if call.service == "sts":
         return ["*"]

@@ -151,18 +151,35 @@ def _invoke(method, path, query, account, headers):
             apigw, api_id, stage_name, (headers or {}).get("x-api-key")):
         return _api_error(403, "Forbidden")
     link_id = getattr(integration, "_tb_connection_id", None)
-    link = apigw.vpc_links.get(link_id) if link_id else None
-    if (integration.connection_type or "") != "VPC_LINK" or link is None or link.status != "AVAILABLE":
+    if (integration.connection_type or "") != "VPC_LINK" or not link_id:
         return _api_error(500, "Internal server error")
     elb = elbv2_backends[account][region]
     target = urlparse(integration.uri or "")
-    lbs = [elb.load_balancers.get(arn) for arn in link.target_arns or []]
-    lb = next((lb for lb in lbs if lb is not None and lb.dns_name == target.hostname), None)
+    port = target.port or (443 if target.scheme == "https" else 80)
+    link = apigw.vpc_links.get(link_id)
+    if link is not None:
+        # V1: the link is an endpoint service on its NLB; the URI's host names that NLB.
+        if link.status != "AVAILABLE":
+            return _api_error(500, "Internal server error")
+        lbs = [elb.load_balancers.get(arn) for arn in link.target_arns or []]
+        lb = next((lb for lb in lbs if lb is not None and lb.dns_name == target.hostname), None)
+    else:
+        # V2: the link's interfaces in its subnets send to the load balancer the integration
+        # names (integrationTarget), through the link's security groups
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-vpc-links-v2.html).
+        link = _v2_link(account, region, link_id)
+        if link is None or link.to_json()["vpcLinkStatus"] != "AVAILABLE":
+            return _api_error(500, "Internal server error")
+        lb = elb.load_balancers.get(getattr(integration, "_tb_integration_target", None) or "")
+        if lb is None or lb.vpc_id != _v2_vpc(account, region, link):
+            return _api_error(500, "Internal server error")
+        if not _v2_egress_allows(account, region, link, port):
+            # Its groups drop the packets: the request times out.
+            return _api_error(504, "Endpoint request timed out")
     if lb is None:
         return _api_error(500, "Internal server error")
     if lb.state != "active":
         return _api_error(503, "Service Unavailable")
-    port = target.port or (443 if target.scheme == "https" else 80)
     listener = next((l for l in lb.listeners.values() if int(l.port) == port), None)
     groups = [a.data.get("TargetGroupArn") for a in (listener.default_actions if listener else [])
               if a.type == "forward"]
@@ -191,6 +208,39 @@ def _invoke(method, path, query, account, headers):
     if rest == (group.health_check_path or "/"):
         return 200, {"Content-Type": "text/plain"}, "ok"
     return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
+
+
+def _v2_link(account, region, link_id):
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    return apigatewayv2_backends[account][region].vpc_links.get(link_id)
+
+
+def _v2_vpc(account, region, link):
+    """The VPC of a V2 link's subnets."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[account][region]
+    try:
+        return ec2.get_subnet(link.subnet_ids[0]).vpc_id
+    except Exception:
+        return None
+
+
+def _v2_egress_allows(account, region, link, port):
+    """Whether one of a V2 link's groups lets TCP `port` out."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[account][region]
+    for group_id in link.sg_ids or []:
+        group = ec2.get_security_group_from_id(group_id)
+        for rule in (group.egress_rules if group else []):
+            if rule.ip_protocol == "-1":
+                return True
+            if rule.ip_protocol in ("tcp", "6") and rule.from_port is not None \
+                    and int(rule.from_port) <= port <= int(rule.to_port):
+                return True
+    return False
 
 
 def _key_opens(apigw, api_id, stage_name, value):
@@ -233,6 +283,8 @@ def routes_of(api):
                                           uri=found.method_integration.uri,
                                           _tb_connection_id=getattr(found.method_integration,
                                                                     "_tb_connection_id", None),
+                                          _tb_integration_target=getattr(found.method_integration,
+                                                                         "_tb_integration_target", None),
                                           authorization_type=found.authorization_type,
                                           api_key_required=bool(found.api_key_required))
                        for m, found in r.resource_methods.items()

@@ -44,6 +44,11 @@ APIGW_ROUTES = [
     ("GET", r"^/vpclinks/[^/]+$", "GetVpcLink"),
     ("GET", r"^/vpclinks$", "GetVpcLinks"),
     ("GET", r"^/restapis$", "GetRestApis"),
+    # VPC links V2: API Gateway's second API, on the same host under /v2.
+    ("POST", r"^/v2/vpclinks$", "CreateVpcLinkV2"),
+    ("DELETE", r"^/v2/vpclinks/[^/]+$", "DeleteVpcLinkV2"),
+    ("GET", r"^/v2/vpclinks/[^/]+$", "GetVpcLinkV2"),
+    ("GET", r"^/v2/vpclinks$", "GetVpcLinksV2"),
 ]
 
 CREATE_PREFIXES = ("Create", "Register", "Put", "Authorize", "Associate", "Modify")

@@ -273,15 +273,7 @@ def _patch_apigateway():
     @_wrap(m.APIGatewayBackend, "delete_vpc_link")
     def delete_vpc_link(original, self, vpc_link_id):
         if settings.on("ordering"):
-            for api in self.apis.values():
-                for resource in api.resources.values():
-                    for method_name, method in resource.resource_methods.items():
-                        integration = getattr(method, "method_integration", None)
-                        if integration is not None and getattr(integration, "_tb_connection_id", None) == vpc_link_id:
-                            raise BadRequestException(
-                                f"Cannot delete vpc link. Vpc link '{vpc_link_id}', is referenced in "
-                                f"[{method_name}:{resource.id}:{api.id}] in format [Method:Resource:Api]."
-                            )
+            refuse_link_in_use(self.account_id, self.region_name, vpc_link_id, BadRequestException)
         link = self.vpc_links.get(vpc_link_id)
         if link is not None and settings.on("provisioning"):
             link.__dict__.setdefault("_tb_deleted", CLOCK.now())
@@ -449,6 +441,9 @@ def _patch_apigateway():
             parts = self.path.split("/")
             integration = self.backend.get_integration(parts[2], parts[4], parts[6])
             integration._tb_connection_id = self._get_param("connectionId")
+            # The load balancer a V2 link's integration sends to
+            # (https://docs.aws.amazon.com/apigateway/latest/api/API_PutIntegration.html).
+            integration._tb_integration_target = self._get_param("integrationTarget")
         return result
 
     original_integration_json = m.Integration.to_json
@@ -458,9 +453,121 @@ def _patch_apigateway():
         if settings.on("fidelity") and getattr(self, "_tb_connection_id", None):
             out["connectionId"] = self._tb_connection_id
             out["connectionType"] = self.connection_type
+            if getattr(self, "_tb_integration_target", None):
+                out["integrationTarget"] = self._tb_integration_target
         return out
 
     m.Integration.to_json = integration_json
+
+
+# ---------------------------------------------------------------- API Gateway V2 (VPC links)
+def purge_deleted_v2(backend):
+    """Forgets V2 VPC links whose deletion has finished; their interfaces linger on."""
+    for link_id, link in list(backend.vpc_links.items()):
+        deleted = link.__dict__.get("_tb_deleted")
+        if deleted is not None and CLOCK.aws_since(deleted) >= D["vpc_link_v2_deleting"]:
+            backend.vpc_links.pop(link_id, None)
+
+
+def v2_link_status(link):
+    """A V2 link's status: PENDING while AWS makes its interfaces, then AVAILABLE; DELETING
+    once deleted. moto makes every link AVAILABLE at once."""
+    if "_tb_deleted" in link.__dict__:
+        return "DELETING"
+    if link.__dict__.get("_tb_broken"):
+        return "FAILED"
+    if not settings.on("provisioning") or "_tb_created" not in link.__dict__:
+        return "AVAILABLE"
+    since = CLOCK.aws_since(link.__dict__["_tb_created"])
+    return "PENDING" if since < D["vpc_link_v2_available"] else "AVAILABLE"
+
+
+def _patch_apigatewayv2():
+    from moto.apigatewayv2 import models as m
+    from moto.apigatewayv2.exceptions import BadRequestException
+
+    original_json = m.VpcLink.to_json
+
+    def link_json(self):
+        out = original_json(self)
+        out["vpcLinkStatus"] = v2_link_status(self)
+        if out["vpcLinkStatus"] == "AVAILABLE":
+            out["vpcLinkStatusMessage"] = "VPC link is ready to route traffic"
+        elif out["vpcLinkStatus"] == "FAILED":
+            out["vpcLinkStatusMessage"] = self.__dict__["_tb_broken"]
+        return out
+
+    m.VpcLink.to_json = link_json
+
+    @_wrap(m.ApiGatewayV2Backend, "create_vpc_link")
+    def create_vpc_link(original, self, name, sg_ids, subnet_ids, tags):
+        if settings.on("ordering"):
+            # The subnets and groups must exist, in one VPC: AWS makes the link's
+            # interfaces there (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/vpclinks.html).
+            from moto.ec2.models import ec2_backends
+
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            vpcs = set()
+            for subnet_id in subnet_ids or []:
+                try:
+                    vpcs.add(ec2.get_subnet(subnet_id).vpc_id)
+                except Exception:
+                    raise BadRequestException(f"Subnet {subnet_id} does not exist")
+            for group_id in sg_ids or []:
+                group = ec2.get_security_group_from_id(group_id)
+                if group is None:
+                    raise BadRequestException(f"Security group {group_id} does not exist")
+                vpcs.add(group.vpc_id)
+            if len(vpcs) > 1:
+                raise BadRequestException("The subnets and security groups must be in one VPC")
+        link = original(self, name, sg_ids, subnet_ids, tags)
+        if settings.on("provisioning"):
+            link.__dict__["_tb_created"] = CLOCK.now()
+        if settings.on("ordering"):
+            world.hold(f"VPC link {link.id}", subnet_ids, sg_ids)
+        return link
+
+    @_wrap(m.ApiGatewayV2Backend, "delete_vpc_link")
+    def delete_vpc_link(original, self, vpc_link_id):
+        if settings.on("ordering"):
+            # As a V1 link, one a method's integration names cannot be deleted.
+            refuse_link_in_use(self.account_id, self.region_name, vpc_link_id, BadRequestException)
+        link = self.vpc_links.get(vpc_link_id)
+        if link is None:
+            raise m.VpcLinkNotFound(vpc_link_id)
+        world.release(f"VPC link {vpc_link_id}",
+                      D["vpc_link_v2_deleting"] if settings.on("provisioning") else 0.0)
+        if settings.on("provisioning"):
+            link.__dict__.setdefault("_tb_deleted", CLOCK.now())
+            link.__dict__.setdefault("_tb_created", CLOCK.now())
+            return None
+        return original(self, vpc_link_id)
+
+    for name in ("get_vpc_link", "get_vpc_links"):
+
+        def make(method_name):
+            @_wrap(m.ApiGatewayV2Backend, method_name)
+            def getter(original, self, *args, **kwargs):
+                purge_deleted_v2(self)
+                return original(self, *args, **kwargs)
+
+        make(name)
+
+
+def refuse_link_in_use(account, region, vpc_link_id, error):
+    """Raises `error` when a REST API method's integration names the VPC link: AWS will not
+    delete it ("Cannot delete vpc link ... is referenced in [...]")."""
+    from moto.apigateway.models import apigateway_backends
+
+    for api in apigateway_backends[account][region].apis.values():
+        for resource in api.resources.values():
+            for method_name, method in resource.resource_methods.items():
+                integration = getattr(method, "method_integration", None)
+                if integration is not None and getattr(integration, "_tb_connection_id", None) == vpc_link_id:
+                    raise error(
+                        f"Cannot delete vpc link. Vpc link '{vpc_link_id}', is referenced in "
+                        f"[{method_name}:{resource.id}:{api.id}] in format [Method:Resource:Api]."
+                    )
 
 
 # ---------------------------------------------------------------- EC2
@@ -1677,7 +1784,14 @@ def fail(doc, account="123456789012"):
     if "vpc_link" in doc:
         link = apigateway_backends[account][region].vpc_links.get(doc["vpc_link"])
         if link is None:
-            raise ValueError(f"no VPC link {doc['vpc_link']}")
+            from moto.apigatewayv2.models import apigatewayv2_backends
+
+            # A V2 link, whose interfaces AWS could not make or keep.
+            link = apigatewayv2_backends[account][region].vpc_links.get(doc["vpc_link"])
+            if link is None:
+                raise ValueError(f"no VPC link {doc['vpc_link']}")
+            link.__dict__["_tb_broken"] = reason
+            return {"vpc_link": link.id, "status": v2_link_status(link)}
         link.__dict__["_tb_broken"] = True
         link.__dict__["_tb_fail"] = reason
         return {"vpc_link": link.id, "status": link.status}
@@ -1873,6 +1987,7 @@ def apply():
     _patch_iam()
     _patch_elbv2()
     _patch_apigateway()
+    _patch_apigatewayv2()
     _patch_zones()
     _patch_ec2()
     _patch_ecs()

@@ -47,6 +47,12 @@ DEFAULT_DURATIONS = {
     "vpc_link_available": 180,
     "vpc_link_failed": 60,
     "vpc_link_deleting": 60,
+    # A V2 link makes its network interfaces in the subnets it names, which takes a minute
+    # or two, and does not depend on any load balancer; deleting it takes a while more, and
+    # its interfaces then linger `eni_linger` ("Set up VPC links V2 in API Gateway", API
+    # Gateway developer guide).
+    "vpc_link_v2_available": 90,
+    "vpc_link_v2_deleting": 30,
     "endpoint_available": 90,
     "endpoint_deleting": 60,
     # A service's new tasks run (provisioned, image pulled, started), then register with the

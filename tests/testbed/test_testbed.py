@@ -1655,6 +1655,125 @@ class Traffic(Bed):
         self.assertEqual(refused.exception.code, 400)
 
 
+class VpcLinksV2(Bed):
+    """V2 links: network interfaces in subnets, made without a load balancer, that hold their
+    subnets and groups until well after they are deleted; integrations name the load
+    balancer (integrationTarget)."""
+    profile = dict(Bed.profile, durations={"service_steady": 10, "target_registration": 10,
+                                           "eni_linger": 100})
+
+    def link(self, subnets, group):
+        return self.client("apigatewayv2").create_vpc_link(
+            Name="l2", SubnetIds=subnets, SecurityGroupIds=[group])["VpcLinkId"]
+
+    def status(self, link):
+        return self.client("apigatewayv2").get_vpc_link(VpcLinkId=link)["VpcLinkStatus"]
+
+    def test_a_v2_link_is_pending_then_available_with_no_load_balancer_at_all(self):
+        _, subnets, sg = self.network()
+        link = self.link(subnets, sg)
+        self.assertEqual(self.status(link), "PENDING")
+        aws_seconds(100)
+        self.assertEqual(self.status(link), "AVAILABLE")
+        self.assertEqual(self.client("apigatewayv2").get_vpc_links()["Items"][0]["VpcLinkVersion"], "V2")
+
+    def test_a_v2_link_needs_subnets_and_groups_that_exist_in_one_vpc(self):
+        _, subnets, sg = self.network()
+        with self.assertRaises(ClientError) as ctx:
+            self.link(subnets + ["subnet-00000000"], sg)
+        self.assertEqual(self.code(ctx), "BadRequestException")
+        other = self.client("ec2").create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        foreign = self.client("ec2").create_security_group(GroupName="o", Description="o", VpcId=other)["GroupId"]
+        with self.assertRaises(ClientError) as ctx:
+            self.link(subnets, foreign)
+        self.assertEqual(self.code(ctx), "BadRequestException")
+
+    def test_a_v2_link_holds_its_group_and_subnets_until_its_interfaces_are_gone(self):
+        _, subnets, sg = self.network()
+        ec2, v2 = self.client("ec2"), self.client("apigatewayv2")
+        link = self.link(subnets, sg)
+        aws_seconds(100)
+        for delete in (lambda: ec2.delete_security_group(GroupId=sg),
+                       lambda: ec2.delete_subnet(SubnetId=subnets[0])):
+            with self.assertRaises(ClientError) as ctx:
+                delete()
+            self.assertEqual(self.code(ctx), "DependencyViolation")
+        v2.delete_vpc_link(VpcLinkId=link)
+        self.assertEqual(self.status(link), "DELETING")
+        aws_seconds(40)
+        with self.assertRaises(ClientError) as ctx:
+            v2.get_vpc_link(VpcLinkId=link)
+        self.assertEqual(self.code(ctx), "NotFoundException")
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation", "its interfaces linger")
+        self.assertIn(f"VPC link {link}", str(ctx.exception))
+        aws_seconds(110)
+        ec2.delete_security_group(GroupId=sg)
+
+    def test_a_v2_link_an_integration_names_cannot_be_deleted(self):
+        _, subnets, sg = self.network()
+        link = self.link(subnets, sg)
+        apigw = self.client("apigateway")
+        api = apigw.create_rest_api(name="api")
+        root = api["rootResourceId"]
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="ANY", authorizationType="NONE")
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY", type="HTTP_PROXY",
+                              integrationHttpMethod="ANY", uri="http://nlb:80/", connectionType="VPC_LINK",
+                              connectionId=link, integrationTarget="arn:aws:elasticloadbalancing:x")
+        self.assertEqual(apigw.get_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY")
+                         ["integrationTarget"], "arn:aws:elasticloadbalancing:x")
+        with self.assertRaises(ClientError) as ctx:
+            self.client("apigatewayv2").delete_vpc_link(VpcLinkId=link)
+        self.assertEqual(self.code(ctx), "BadRequestException")
+        apigw.delete_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY")
+        self.client("apigatewayv2").delete_vpc_link(VpcLinkId=link)
+
+    def test_a_request_goes_through_a_v2_link_to_the_integrations_target_if_its_group_lets_it(self):
+        vpc, subnets, sg, kwargs = Provisioning.service(self)  # an active NLB, its listener on 80
+        elb, ecs, apigw, ec2 = (self.client(s) for s in ("elbv2", "ecs", "apigateway", "ec2"))
+        lb = elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]
+        elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+            {"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
+        ecs.create_service(**kwargs)
+        group = ec2.create_security_group(GroupName="link", Description="l", VpcId=vpc)["GroupId"]
+        ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        link = self.link(subnets, group)
+        api = apigw.create_rest_api(name="api")
+        root = api["rootResourceId"]
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="ANY", authorizationType="NONE")
+
+        def integrate(target):
+            apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY", type="HTTP_PROXY",
+                                  integrationHttpMethod="ANY", connectionType="VPC_LINK", connectionId=link,
+                                  uri=f"http://{lb['DNSName']}:80/", **target)
+            deployment = apigw.create_deployment(restApiId=api["id"])["id"]
+            try:
+                apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=deployment)
+            except ClientError:
+                apigw.update_stage(restApiId=api["id"], stageName="dev", patchOperations=[
+                    {"op": "replace", "path": "/deploymentId", "value": deployment}])
+
+        integrate({"integrationTarget": lb["LoadBalancerArn"]})
+        call = lambda: Traffic.call(self, api["id"])[0]
+        self.assertEqual(call(), 500, "the link is still pending")
+        aws_seconds(120)
+        self.assertEqual(call(), 504, "its group lets nothing out")
+        ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
+        self.assertEqual(call(), 200)
+        integrate({})
+        self.assertEqual(call(), 500, "a V2 link's integration must name its load balancer")
+        integrate({"integrationTarget": lb["LoadBalancerArn"]})
+        self.assertEqual(call(), 200)
+        post("/_testbed/fail", {"vpc_link": link, "reason": "no room for an interface"})
+        got = self.client("apigatewayv2").get_vpc_link(VpcLinkId=link)
+        self.assertEqual((got["VpcLinkStatus"], got["VpcLinkStatusMessage"]),
+                         ("FAILED", "no room for an interface"))
+        self.assertEqual(call(), 500, "a failed link serves nothing")
+
+
 class PlainProfile(Bed):
     profile = {}
 

@@ -18,6 +18,21 @@ def linger(owner: str, subnets, groups, after_aws_seconds: float = 0.0, until: f
         _lingering.append((owner, frozenset(subnets or ()), frozenset(groups or ()), gone))
 
 
+def hold(owner: str, subnets, groups) -> None:
+    """Records that `owner`'s network interfaces are in `subnets` / `groups` until released."""
+    linger(owner, subnets, groups, until=float("inf"))
+
+
+def release(owner: str, after_aws_seconds: float = 0.0) -> None:
+    """`owner`'s held interfaces go: they linger `after_aws_seconds` then `eni_linger`."""
+    gone = CLOCK.now() + CLOCK.wall(after_aws_seconds + settings.DURATIONS["eni_linger"])
+    with _lock:
+        _lingering[:] = [
+            (o, subnets, groups, min(until, gone) if o == owner else until)
+            for o, subnets, groups, until in _lingering
+        ]
+
+
 def lingering_in(subnet_id: str | None = None, group_id: str | None = None) -> list[str]:
     """Owners whose interfaces are still in the subnet or group."""
     now = CLOCK.now()
