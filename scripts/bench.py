@@ -45,17 +45,26 @@ def critical_path_up(nodes):
         "gateway endpoint": D["endpoint_available"],
         "ecs service": D["service_steady"],
     }
+    # A V2 VPC link is made on the subnets, in its own time.
+    took_by_key = {"vpc_link_v2": D["vpc_link_v2_available"]}
     ready = {}
-    for node in nodes:  # in dependency order
+    for node in wanted(nodes):  # in dependency order
         start = max((ready[d["key"]] for d in node["deps"]), default=0.0)
-        ready[node["key"]] = start + took.get(node["kind"], 0.0)
+        ready[node["key"]] = start + took_by_key.get(node["key"], took.get(node["kind"], 0.0))
     return max(ready.values())
+
+
+def wanted(nodes):
+    """The resources the env file describes: not what `up` would delete (a V1 link a stack
+    without a state file may have left)."""
+    return [n for n in nodes if not n.get("orphan")]
 
 
 def critical_path_down(nodes):
     """Longest chain to nothing left: each resource is deleted once what depends on it has gone
     as far as the graph says; subnets and security groups also wait for the network interfaces
     of deleted tasks, endpoints and load balancers, which linger on the bed."""
+    nodes = wanted(nodes)
     by_key = {n["key"]: n for n in nodes}
     dependents = {n["key"]: [] for n in nodes}
     for n in nodes:
@@ -77,9 +86,13 @@ def critical_path_down(nodes):
     }
     start, reached = {}, {}
 
+    # A V2 VPC link's interfaces hold its subnets and its group until after it is gone.
+    phases["vpc_link_v2"] = {"gone": D["vpc_link_v2_deleting"]}
+    released["vpc_link_v2"] = D["vpc_link_v2_deleting"] + D["eni_linger"]
+
     def reach(key, phase):
         node = by_key[key]
-        table = phases.get(node["kind"], {})
+        table = phases.get(key, phases.get(node["kind"], {}))
         offset = table.get(phase, table.get("gone", 0.0))
         return starts(key) + offset
 
@@ -89,9 +102,12 @@ def critical_path_down(nodes):
         kind = by_key[key]["kind"]
         t = max((reach(dep, phase) for dep, phase in dependents[key]), default=0.0)
         if kind in ("subnet", "security group"):
-            holders = [n for n in nodes if n["kind"] in released]
-            t = max([t] + [starts(h["key"]) + released[h["kind"]] for h in holders
-                           if not (kind == "security group" and h["kind"] == "load balancer")])
+            holders = [n for n in nodes if n["kind"] in released or n["key"] in released]
+            t = max([t] + [starts(h["key"]) + released.get(h["key"], released.get(h["kind"], 0.0))
+                           for h in holders
+                           if not (kind == "security group" and h["kind"] == "load balancer")
+                           and not (kind == "security group" and h["key"] == "vpc_link_v2"
+                                    and key != "security_group/vpc-link")])
         start[key] = t
         return t
 

@@ -64,7 +64,8 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
     assert_eq!(doc["deployment"], "cluster1");
     assert_eq!(doc["region"], REGION);
     let changes = doc["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 28, "{doc}");
+    // 29 resources: the V2 VPC link has a security group of its own.
+    assert_eq!(changes.len(), 29, "{doc}");
     assert!(changes.iter().all(|c| c["action"] == "create"), "{doc}");
     // A new account names no CloudWatch role for API Gateway: gwfargate names its own.
     assert_eq!(
@@ -129,7 +130,11 @@ async fn a_new_stack_is_planned_as_creates_with_reads_only_and_no_state() {
         stdout.contains("posture: ") && stdout.contains("FAIL  APIGateway.3"),
         "{stdout}"
     );
-    assert!(stdout.contains("Plan: 28 to create."), "{stdout}");
+    assert!(stdout.contains("Plan: 29 to create."), "{stdout}");
+    assert!(
+        stdout.contains("+ create   vpc link            cluster1-vpclink-microservice1 (version V2, subnets (known after up)"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

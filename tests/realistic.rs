@@ -51,18 +51,53 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
             "expected a wait {waited:?}:\n{stderr}"
         );
     }
-    // The VPC link was made once, on an active NLB: a link made too early ends FAILED here.
-    assert_eq!(emulator.count("apigateway.CreateVpcLink"), 1, "{stderr}");
+    // One VPC link, a V2 link (AWS's recommendation), and no legacy one.
+    assert_eq!(emulator.count("apigateway.CreateVpcLinkV2"), 1, "{stderr}");
+    assert_eq!(emulator.count("apigateway.CreateVpcLink"), 0, "{stderr}");
     assert_eq!(inventory(&sdk).await, one_of_each());
-    let links = aws_sdk_apigateway::Client::new(&sdk)
+    let links = aws_sdk_apigatewayv2::Client::new(&sdk)
         .get_vpc_links()
         .send()
         .await
         .unwrap();
     assert_eq!(
-        links.items()[0].status().map(|s| s.as_str()),
+        links.items()[0].vpc_link_status().map(|s| s.as_str()),
         Some("AVAILABLE")
     );
+    // Both routes go over it to the NLB, named by its ARN.
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let api = apigw.get_rest_apis().send().await.unwrap().items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let nlb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk)
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    for route in apigw
+        .get_resources()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap()
+        .items()
+    {
+        let integration = apigw
+            .get_integration()
+            .rest_api_id(&api)
+            .resource_id(route.id().unwrap())
+            .http_method("ANY")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(integration.connection_id(), links.items()[0].vpc_link_id());
+        assert_eq!(integration.integration_target(), Some(nlb.as_str()));
+    }
     // Cross-zone load balancing is on: a request entering the NLB in a zone without a healthy
     // task still reaches one (AWS's default for NLBs is off).
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
@@ -196,7 +231,8 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         .expect("the logging role is kept");
     // No NLB deletion under a VPC link, no VPC link deletion under an integration.
     assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
-    assert!(codes(&emulator, "apigateway.DeleteVpcLink").is_empty());
+    assert!(codes(&emulator, "apigateway.DeleteVpcLinkV2").is_empty());
+    assert_eq!(emulator.count("apigateway.DeleteVpcLinkV2"), 1);
     // The subnets and the group were refused while interfaces lingered, and retried until gone.
     for op in ["ec2.DeleteSecurityGroup", "ec2.DeleteSubnet"] {
         let refused = codes(&emulator, op);
@@ -615,7 +651,9 @@ fn run_probe(ws: &common::Workspace, emulator: &Emulator) -> (i32, serde_json::V
 async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() {
     let emulator = Emulator::with_profile(1, "realistic");
     let sdk = emulator.sdk(REGION).await;
-    let ws = workspace_outside_ecr();
+    // A V1 link: its failure, replacement and leftovers are walked here; a V2 link's in
+    // `a_failed_v2_link_is_replaced_new_one_first`.
+    let ws = workspace_v1();
     let up = || {
         gwfargate(ws.path(), &emulator.endpoint)
             .args(["up", "--env", "env1.toml", "--yes"])
@@ -740,6 +778,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
         let api = api.clone();
         let root = root.id().unwrap().to_string();
         let link = integration.connection_id().unwrap().to_string();
+        let target = integration.integration_target().map(str::to_string);
         async move {
             apigw
                 .put_integration()
@@ -750,6 +789,7 @@ async fn the_probe_walks_a_serving_stack_end_to_end_and_names_each_broken_hop() 
                 .integration_http_method("ANY")
                 .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
                 .connection_id(link)
+                .set_integration_target(target)
                 .uri(uri)
                 .send()
                 .await
@@ -1528,4 +1568,207 @@ async fn a_stack_with_an_authorizer_and_flow_logs_is_torn_down_whole() {
             .flow_logs()
             .is_empty()
     );
+}
+
+/// A workspace whose image is outside ECR and whose stack has a V1 (legacy) VPC link.
+fn workspace_v1() -> common::Workspace {
+    common::Workspace::new(&[
+        (
+            "image             = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0\"",
+            "image             = \"public.ecr.aws/nginx/nginx:1.27\"",
+        ),
+        (
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\nvpc_link = \"v1\"",
+        ),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_v2_link_is_replaced_new_one_first() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    let up = || {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["up", "--env", "env1.toml", "--yes"])
+            .assert()
+            .success()
+    };
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+    let v2 = aws_sdk_apigatewayv2::Client::new(&sdk);
+    let link = v2.get_vpc_links().send().await.unwrap().items()[0]
+        .vpc_link_id()
+        .unwrap()
+        .to_string();
+    emulator.control(
+        "POST",
+        "/_testbed/fail",
+        &serde_json::json!({"vpc_link": link, "reason": "no free address in subnet"}).to_string(),
+    );
+    let probe = first_broken(&ws, &emulator, Some(500), "vpc link");
+    assert!(
+        probe["broken"]
+            .as_str()
+            .unwrap()
+            .contains("no free address in subnet"),
+        "{probe:#}"
+    );
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    assert!(
+        planned.contains("-/+ replace  vpc link") || planned.contains("replace"),
+        "{planned}"
+    );
+    emulator.reset_calls();
+    up();
+    assert_eq!(probe_status(&ws, &emulator), 200);
+    let links = v2.get_vpc_links().send().await.unwrap();
+    assert_eq!(
+        links.items().len(),
+        1,
+        "the failed link is deleted: {links:?}"
+    );
+    assert_ne!(links.items()[0].vpc_link_id(), Some(link.as_str()));
+    // New one first: the old one was deleted once nothing named it, never refused.
+    assert!(codes(&emulator, "apigateway.DeleteVpcLinkV2").is_empty());
+    assert_eq!(emulator.count("apigateway.CreateVpcLinkV2"), 1);
+}
+
+/// The VPC links of each kind: (V1, V2).
+async fn links(sdk: &aws_config::SdkConfig) -> (usize, usize) {
+    let v1 = aws_sdk_apigateway::Client::new(sdk)
+        .get_vpc_links()
+        .send()
+        .await
+        .unwrap();
+    let v2 = aws_sdk_apigatewayv2::Client::new(sdk)
+        .get_vpc_links()
+        .send()
+        .await
+        .unwrap();
+    (v1.items().len(), v2.items().len())
+}
+
+/// Runs `up` in the background while requests go through the stack; the statuses seen.
+fn up_while_serving(ws: &common::Workspace, emulator: &Emulator, api: &str) -> BTreeMap<u16, u32> {
+    let mut child = common::spawn(
+        ws.path(),
+        &emulator.endpoint,
+        &["up", "--env", "env1.toml", "--yes"],
+    );
+    // Its first line read, the rest drained in the background: a full pipe would stall it.
+    common::read_until(&mut child, |_, _| true);
+    let mut statuses = BTreeMap::new();
+    let code = loop {
+        *statuses.entry(invoke_status(emulator, api)).or_insert(0u32) += 1;
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "{statuses:?}");
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_built_with_a_v1_link_moves_to_a_v2_link_and_back_without_losing_traffic() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_v1();
+    let env_file = ws.path().join("env1.toml");
+    let v1_text = std::fs::read_to_string(&env_file).unwrap();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml"])
+        .assert()
+        .success();
+    assert_eq!(links(&sdk).await, (1, 0), "a V1 link, as the env file says");
+    let api = aws_sdk_apigateway::Client::new(&sdk)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    assert_eq!(invoke_status(&emulator, &api), 200);
+
+    // The default is V2: the plan shows the switch, and nothing else.
+    std::fs::write(&env_file, v1_text.replace("vpc_link = \"v1\"\n", "")).unwrap();
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    for line in [
+        "+ create   security group",
+        "cluster1-sg-vpclink-microservice1",
+        "+ create   vpc link",
+        "~ update   api integrations",
+        "- delete   vpc link",
+    ] {
+        assert!(planned.contains(line), "{line:?} in:\n{planned}");
+    }
+    assert!(
+        !planned.contains("ecs service") && !planned.contains("load balancer"),
+        "the tasks and the NLB stay:\n{planned}"
+    );
+    emulator.reset_calls();
+    let statuses = up_while_serving(&ws, &emulator, &api);
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");
+    assert_eq!(
+        links(&sdk).await,
+        (0, 1),
+        "the V1 link is gone, a V2 link serves"
+    );
+    assert_eq!(emulator.count("apigateway.DeleteVpcLink"), 1);
+    // The V1 link went only once nothing named it: no refusal on the way.
+    assert!(codes(&emulator, "apigateway.DeleteVpcLink").is_empty());
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
+    let recorded = &state["resources"];
+    assert!(
+        recorded.get("vpc_link_v2").is_some() && recorded.get("vpc_link").is_none(),
+        "{state:#}"
+    );
+    let run = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--detailed-exitcode"])
+        .assert();
+    assert_eq!(
+        run.get_output().status.code(),
+        Some(0),
+        "nothing left to change"
+    );
+
+    // And back, for a team that must keep V1: the V2 link and its group go.
+    std::fs::write(&env_file, &v1_text).unwrap();
+    let statuses = up_while_serving(&ws, &emulator, &api);
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");
+    assert_eq!(links(&sdk).await, (1, 0));
+    let groups = aws_sdk_ec2::Client::new(&sdk)
+        .describe_security_groups()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        groups
+            .security_groups()
+            .iter()
+            .all(|g| g.group_name() != Some("cluster1-sg-vpclink-microservice1")),
+        "{groups:?}"
+    );
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
 }

@@ -158,7 +158,7 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     let sg_id = sg.group_id().unwrap();
     let vpce_sg = named("cluster1-sg-vpce");
     let vpce_sg_id = vpce_sg.group_id().unwrap();
-    assert_eq!(groups.security_groups().len(), 3, "{groups:?}");
+    assert_eq!(groups.security_groups().len(), 4, "{groups:?}");
     // The VPC's default group keeps no rules (Security Hub EC2.2).
     let default = named("default");
     assert!(
@@ -208,6 +208,13 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
     assert!(
         rules(vpce_sg.ip_permissions_egress()).is_empty(),
         "{vpce_sg:?}"
+    );
+    // The V2 VPC link's interfaces: nothing in, the listener's port out to the VPC only.
+    let link_sg = named("cluster1-sg-vpclink-microservice1");
+    assert!(link_sg.ip_permissions().is_empty(), "{link_sg:?}");
+    assert_eq!(
+        rules(link_sg.ip_permissions_egress()),
+        ["tcp 8080 10.0.0.0/16"]
     );
 
     // Endpoints: three interface endpoints in both subnets with the group and private DNS,
@@ -442,10 +449,30 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         Some("microservice1")
     );
 
-    // VPC link on the NLB; integrations over it to the NLB's DNS name.
-    let links = apigw.get_vpc_links().send().await.unwrap();
+    // A V2 VPC link in the private subnets with its own group, and no V1 link; the
+    // integrations go over it to the NLB, by its DNS name and its ARN.
+    assert!(
+        apigw
+            .get_vpc_links()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .is_empty()
+    );
+    let links = aws_sdk_apigatewayv2::Client::new(sdk)
+        .get_vpc_links()
+        .send()
+        .await
+        .unwrap();
     let link = &links.items()[0];
-    assert_eq!(link.target_arns(), &[lb_arn.to_string()]);
+    let mut link_subnets = link.subnet_ids().to_vec();
+    link_subnets.sort();
+    assert_eq!(link_subnets, subnet_ids);
+    assert_eq!(
+        link.security_group_ids(),
+        &[link_sg.group_id().unwrap().to_string()]
+    );
     let apis = apigw.get_rest_apis().send().await.unwrap();
     let api = &apis.items()[0];
     let api_id = api.id().unwrap();
@@ -484,6 +511,8 @@ async fn check_settings_and_wiring(sdk: &SdkConfig, url: &str) {
         } else {
             format!("http://{lb_dns}:8080/{{proxy}}")
         };
+        // moto as it is keeps neither the connection id nor the target: the realistic
+        // test bed, which does, checks them (tests/realistic.rs).
         assert_eq!(integration.uri(), Some(expected_uri.as_str()));
     }
     apigw
@@ -693,7 +722,8 @@ async fn up_status_down_end_to_end() {
     assert_eq!(doc["api_auth"], "none");
     assert_eq!(doc["unread"], serde_json::json!([]));
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 28);
+    // 29 resources; no row for the V1 link a stack might have left, since there is none.
+    assert_eq!(resources.len(), 29);
     for r in resources {
         // Every key is always there, `detail` as null when there is none: stable for scripts.
         for key in ["kind", "name", "id", "state", "detail"] {
@@ -899,7 +929,7 @@ async fn status_of_a_stack_that_is_not_there_reports_every_resource_missing() {
     assert_eq!(doc["state_file_present"], false);
     assert!(doc["url"].is_null());
     let resources = doc["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 28);
+    assert_eq!(resources.len(), 29);
     assert!(
         resources
             .iter()

@@ -289,6 +289,17 @@ async fn stack_tags(sdk: &aws_config::SdkConfig) -> Vec<(String, TagMap)> {
                 .collect(),
         ));
     }
+    let v2 = aws_sdk_apigatewayv2::Client::new(sdk);
+    for link in v2.get_vpc_links().send().await.unwrap().items() {
+        found.push((
+            format!("vpc link {}", link.vpc_link_id().unwrap()),
+            link.tags()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        ));
+    }
 
     let aas = aws_sdk_applicationautoscaling::Client::new(sdk);
     for target in aas

@@ -27,6 +27,9 @@ pub struct NodeDoc {
     /// What it needs: each ready before it is made; on the way down, each goes once this
     /// resource reached `down` (`deleting`, `quiet` or `gone`).
     pub deps: Vec<DepDoc>,
+    /// Whether the env file no longer describes it (the other kind of VPC link, a feature
+    /// turned off): `up` deletes it once the rest of the stack is done.
+    pub orphan: bool,
 }
 
 /// One dependency.
@@ -74,6 +77,7 @@ pub fn document(session: &Session) -> Document {
                         down: word(d.down),
                     })
                     .collect(),
+                orphan: n.is_orphan(),
             })
             .collect(),
     }
@@ -83,8 +87,9 @@ pub fn document(session: &Session) -> Document {
 pub fn dot(doc: &Document) -> String {
     let mut out = String::from("digraph gwfargate {\n  rankdir=LR;\n");
     for n in &doc.nodes {
+        let style = if n.orphan { ", style=dotted" } else { "" };
         out.push_str(&format!(
-            "  \"{}\" [label=\"{}\\n{}\"];\n",
+            "  \"{}\" [label=\"{}\\n{}\"{style}];\n",
             n.key, n.kind, n.name
         ));
         for d in &n.deps {

@@ -69,8 +69,10 @@ pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// Cluster, task definition, service.
     pub ecs: aws_sdk_ecs::Client,
-    /// VPC link, REST API, deployment, stage.
+    /// VPC link (V1), REST API, deployment, stage.
     pub apigw: aws_sdk_apigateway::Client,
+    /// VPC link (V2): API Gateway's second API, which alone makes V2 links.
+    pub apigwv2: aws_sdk_apigatewayv2::Client,
     /// Image repository.
     pub ecr: aws_sdk_ecr::Client,
     /// Log group.
@@ -145,6 +147,7 @@ impl Clients {
             elb: client!(aws_sdk_elasticloadbalancingv2, config, retry.clone()),
             ecs: client!(aws_sdk_ecs, config, retry.clone()),
             apigw: client!(aws_sdk_apigateway, config, retry.clone()),
+            apigwv2: client!(aws_sdk_apigatewayv2, config, retry.clone()),
             ecr: client!(aws_sdk_ecr, config, retry.clone()),
             logs: client!(aws_sdk_cloudwatchlogs, config, retry.clone()),
             iam: client!(aws_sdk_iam, config, retry.clone()),

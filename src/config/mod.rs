@@ -400,6 +400,23 @@ pub struct Network {
     /// the ones the stack makes itself.
     #[serde(default)]
     pub endpoints: Vec<String>,
+    /// How API Gateway reaches the load balancer.
+    #[serde(default)]
+    pub vpc_link: VpcLinkVersion,
+}
+
+/// The kind of VPC link between API Gateway and the load balancer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VpcLinkVersion {
+    /// A V2 link: network interfaces in the private subnets with a security group of its
+    /// own, made without waiting for the load balancer; the integrations name the load
+    /// balancer. AWS's recommendation for REST APIs since November 2025.
+    #[default]
+    V2,
+    /// A V1 link: an endpoint service on the NLB, made once the NLB is active ("legacy" in
+    /// API Gateway's developer guide).
+    V1,
 }
 
 /// The AWS services AWS reaches through gateway endpoints (on the route table) rather than
@@ -875,6 +892,7 @@ struct RawNetwork {
     subnets: Spanned<Vec<RawSubnet>>,
     flow_logs: Option<bool>,
     endpoints: Option<Vec<Spanned<String>>>,
+    vpc_link: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1575,11 +1593,30 @@ impl Checker<'_> {
                 az: az.clone(),
             });
         }
+        let vpc_link = match raw.vpc_link.as_ref() {
+            None => VpcLinkVersion::default(),
+            Some(word) => match word.get_ref().as_str() {
+                "v2" => VpcLinkVersion::V2,
+                "v1" => VpcLinkVersion::V1,
+                other => {
+                    return Err(self.error(
+                        "network.vpc_link",
+                        word.span(),
+                        format!(
+                            "{} is not a kind of VPC link; use \"v2\" (the default, AWS's \
+                             recommendation) or \"v1\" (the legacy link on the NLB)",
+                            Quoted(other)
+                        ),
+                    ));
+                }
+            },
+        };
         Ok(Network {
             vpc_cidr,
             subnets,
             flow_logs: raw.flow_logs.unwrap_or(false),
             endpoints,
+            vpc_link,
         })
     }
 

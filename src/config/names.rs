@@ -61,6 +61,8 @@ pub struct Names {
     pub target_group: String,
     /// VPC link name.
     pub vpc_link: String,
+    /// The V2 VPC link's security group.
+    pub vpc_link_security_group: String,
     /// REST API name.
     pub rest_api: String,
     /// Usage plan name (`api.auth = "api_key"`).
@@ -104,6 +106,7 @@ impl Names {
             load_balancer: fit(&format!("{n}-nlb-{s}"), 32),
             target_group: fit(&format!("{n}-tg-{s}"), 32),
             vpc_link: format!("{n}-vpclink-{s}"),
+            vpc_link_security_group: format!("{n}-sg-vpclink-{s}"),
             rest_api: format!("{n}-api-{s}"),
             usage_plan: format!("{n}-plan-{s}"),
             api_key: format!("{n}-key-{s}"),

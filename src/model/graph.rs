@@ -303,11 +303,13 @@ impl Graph {
     }
 
     /// Every status row, in dependency order; what could not be read (by index) is
-    /// `unknown (CODE)`.
+    /// `unknown (CODE)`. What the env file no longer describes has a row only while it
+    /// exists: its absence is what is wanted.
     pub fn observe(&self, unread: &[(usize, Unread)]) -> Vec<Observed> {
         self.nodes
             .iter()
             .enumerate()
+            .filter(|(i, n)| !n.is_orphan() || n.exists() || unread.iter().any(|(at, _)| at == i))
             .map(|(i, n)| match unread.iter().find(|(at, _)| *at == i) {
                 Some((_, why)) => Observed {
                     kind: n.kind(),

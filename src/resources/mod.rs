@@ -2,8 +2,8 @@
 //! one place that says which resources a deployment needs and how they depend on each other.
 //! An optional resource is one `if` here.
 
-use crate::config::Deployment;
 use crate::config::names::Names;
+use crate::config::{Deployment, VpcLinkVersion};
 use crate::model::Ref;
 use crate::model::graph::Graph;
 
@@ -21,6 +21,7 @@ pub mod service_linked_role;
 use apigateway::{
     account::CloudWatchRole, api_key::ApiKey, authorizer::Authorizer, integration::Integrations,
     rest_api::RestApi, stage::Stage, usage_plan::UsagePlan, vpc_link::VpcLink,
+    vpc_link_v2::VpcLinkV2,
 };
 use ecs::{cluster::Cluster, service::Service, task_definition::TaskDefinition};
 use elb::{listener::Listener, load_balancer::LoadBalancer, target_group::TargetGroup};
@@ -217,7 +218,21 @@ pub fn stack(
     let autoscaling =
         ecs::autoscaling::Autoscaling::new(deployment, names, &service).map(|a| g.add(a));
 
-    let vpc_link = g.add(VpcLink::new(deployment, names, &load_balancer));
+    // A V2 link is made on the subnets, beside the NLB; a V1 link only once the NLB is active.
+    let vpc_link_v2 = || {
+        let group = SecurityGroup::vpc_link(deployment, names, &vpc);
+        (group, |group: &Ref<_>| {
+            VpcLinkV2::new(names, &subnets, group)
+        })
+    };
+    let vpc_link = match deployment.network.vpc_link {
+        VpcLinkVersion::V2 => {
+            let (group, link) = vpc_link_v2();
+            let group = g.add(group);
+            g.add(link(&group))
+        }
+        VpcLinkVersion::V1 => g.add(VpcLink::new(deployment, names, &load_balancer)),
+    };
     let rest_api = g.add(RestApi::new(deployment, names));
     let integrations = g.add(Integrations::new(
         deployment,
@@ -286,6 +301,25 @@ pub fn stack(
     // An API key and its plan the env file no longer asks for (auth changed); the key, which
     // depends on the plan, goes first.
     let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    // The other kind of VPC link, once the stack switched: it goes after the integrations and
+    // the stage moved to the new one. Without a state file it is looked for by name, so
+    // `down` removes it too.
+    let no_state = recorded.is_empty();
+    match deployment.network.vpc_link {
+        VpcLinkVersion::V2 if no_state || was_recorded("vpc_link") => {
+            g.add_orphan(VpcLink::new(deployment, names, &load_balancer));
+        }
+        VpcLinkVersion::V1
+            if no_state
+                || was_recorded("vpc_link_v2")
+                || was_recorded("security_group/vpc-link") =>
+        {
+            let (group, link) = vpc_link_v2();
+            let group = g.add_orphan(group);
+            g.add_orphan(link(&group));
+        }
+        _ => {}
+    }
     if authorizer.is_none() && was_recorded("authorizer") {
         g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
     }
@@ -465,7 +499,9 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        assert_eq!(keys.len(), 28);
+        // 29 resources, and the V1 link a stack without a state file may have left.
+        assert_eq!(keys.len(), 30);
+        assert!(s.graph.nodes()[keys.len() - 1].is_orphan());
     }
 
     #[test]
@@ -483,8 +519,11 @@ mod tests {
                 .collect()
         };
         let has = |key: &str, dep: &str| deps(key).iter().any(|(k, _)| k == dep);
-        // A VPC link on an NLB that is not active ends FAILED.
-        assert!(has("vpc_link", "load_balancer"));
+        // A V2 link waits for its subnets and its group, not for the load balancer, which
+        // only its integrations name.
+        assert!(has("vpc_link_v2", "security_group/vpc-link") && has("vpc_link_v2", "subnet/1"));
+        assert!(!has("vpc_link_v2", "load_balancer"));
+        assert!(has("integrations", "load_balancer"));
         // ECS needs a listener on the target group, and tasks need the endpoints.
         assert!(has("service", "listener"));
         assert!(has("service", "endpoint/ecr.dkr") && has("service", "endpoint/s3"));
@@ -506,9 +545,71 @@ mod tests {
         // tasks have stopped; everything else once its users are gone.
         assert!(deps("service").contains(&("endpoint/ecr.api".to_string(), Phase::Deleting)));
         assert!(deps("service").contains(&("endpoint/logs".to_string(), Phase::Quiet)));
-        assert!(deps("integrations").contains(&("vpc_link".to_string(), Phase::Gone)));
+        assert!(deps("integrations").contains(&("vpc_link_v2".to_string(), Phase::Gone)));
+        assert!(deps("stage").contains(&("vpc_link_v2".to_string(), Phase::Gone)));
         // The API and its routes do not wait for the VPC link; only their integrations do.
         assert!(deps("rest_api").is_empty());
+    }
+
+    fn graph_with(
+        vpc_link: VpcLinkVersion,
+        recorded: &[(&str, &str)],
+    ) -> (Stack, impl Fn(&Stack, &str, &str) -> bool) {
+        let env = testing::env();
+        let mut deployment = env.deployment.clone();
+        deployment.network.vpc_link = vpc_link;
+        let recorded: Vec<(String, String)> = recorded
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let s = stack(
+            &deployment,
+            &Names::new(&deployment),
+            "123456789012",
+            &recorded,
+        );
+        let waits_for = |s: &Stack, key: &str, other: &str| {
+            let keys: Vec<&str> = s.graph.nodes().iter().map(|n| n.key()).collect();
+            let at = |key: &str| keys.iter().position(|k| *k == key).expect(key);
+            s.graph.up_deps()[at(key)]
+                .iter()
+                .any(|(i, _)| *i == at(other))
+        };
+        (s, waits_for)
+    }
+
+    #[test]
+    fn a_v1_link_waits_for_the_active_nlb_and_has_no_group() {
+        let (s, _) = graph_with(VpcLinkVersion::V1, &[("vpc", "vpc-1")]);
+        let link = s
+            .graph
+            .nodes()
+            .iter()
+            .find(|n| n.key() == "vpc_link")
+            .expect("a V1 link");
+        // A VPC link on an NLB that is not active ends FAILED.
+        assert!(link.deps().iter().any(|d| d.key == "load_balancer"));
+        assert!(!link.is_orphan());
+        assert!(!s.graph.contains("vpc_link_v2") && !s.graph.contains("security_group/vpc-link"));
+    }
+
+    #[test]
+    fn a_switch_of_link_deletes_the_old_one_after_the_stage_moved_to_the_new() {
+        let (s, waits_for) = graph_with(VpcLinkVersion::V2, &[("vpc_link", "abc")]);
+        let old = s.graph.nodes().iter().find(|n| n.key() == "vpc_link");
+        assert!(old.is_some_and(|n| n.is_orphan()));
+        assert!(waits_for(&s, "vpc_link", "stage") && waits_for(&s, "vpc_link", "vpc_link_v2"));
+        let (s, waits_for) = graph_with(VpcLinkVersion::V1, &[("vpc_link_v2", "abc")]);
+        for key in ["vpc_link_v2", "security_group/vpc-link"] {
+            let node = s.graph.nodes().iter().find(|n| n.key() == key);
+            assert!(node.is_some_and(|n| n.is_orphan()), "{key}");
+            assert!(waits_for(&s, key, "stage"), "{key}");
+        }
+        // The group goes once the link holding its interfaces is gone.
+        assert!(waits_for(&s, "security_group/vpc-link", "vpc_link_v2"));
+        // A stack whose state records neither link has nothing to switch from.
+        let (s, _) = graph_with(VpcLinkVersion::V2, &[("vpc", "vpc-1")]);
+        assert!(!s.graph.contains("vpc_link"));
     }
 
     #[test]

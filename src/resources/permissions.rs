@@ -294,6 +294,15 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringLike": {"iam:AWSServiceName":
                 "ecs.application-autoscaling.amazonaws.com"}}}));
     }
+    if env.deployment.network.vpc_link == crate::config::VpcLinkVersion::V2 {
+        // API Gateway makes a V2 link's network interfaces with its own service-linked role,
+        // made on the caller's behalf the first time ("Using service-linked roles for API
+        // Gateway", API Gateway developer guide).
+        statements.push(json!({"Sid": "VpcLinkServiceLinkedRole", "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": linked("ops.apigateway.amazonaws.com", "AWSServiceRoleForAPIGateway"),
+            "Condition": {"StringLike": {"iam:AWSServiceName": "ops.apigateway.amazonaws.com"}}}));
+    }
     if env.deployment.service.spot.is_some() {
         statements.push(json!({"Sid": "FargateSpot", "Effect": "Allow",
             "Action": "ecs:PutClusterCapacityProviders",
@@ -355,4 +364,38 @@ pub fn document(env: &Env) -> Value {
             "Resource": arn("ecr", &format!("repository/{name}"))}));
     }
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::testing::env;
+
+    fn sids(env: &Env) -> Vec<String> {
+        document(env)["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn a_v2_link_may_make_api_gateways_service_linked_role_and_a_v1_link_needs_not() {
+        let mut env = env();
+        assert!(sids(&env).contains(&"VpcLinkServiceLinkedRole".to_string()));
+        let statement = document(&env)["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .find(|s| s["Sid"] == "VpcLinkServiceLinkedRole")
+            .cloned()
+            .expect("statement");
+        assert_eq!(
+            statement["Resource"],
+            "arn:aws:iam::123456789012:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway"
+        );
+        env.deployment.network.vpc_link = crate::config::VpcLinkVersion::V1;
+        assert!(!sids(&env).contains(&"VpcLinkServiceLinkedRole".to_string()));
+    }
 }

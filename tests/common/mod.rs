@@ -426,9 +426,15 @@ pub async fn inventory(sdk: &aws_config::SdkConfig) -> BTreeMap<&'static str, us
         deployments += out.items().len();
     }
     n.insert("api deployments", deployments);
+    // V1 links, and V2 links (API Gateway's second API).
+    let v2 = aws_sdk_apigatewayv2::Client::new(sdk)
+        .get_vpc_links()
+        .send()
+        .await
+        .unwrap();
     n.insert(
         "vpc links",
-        apigw.get_vpc_links().send().await.unwrap().items().len(),
+        apigw.get_vpc_links().send().await.unwrap().items().len() + v2.items().len(),
     );
     let clusters = ecs.list_clusters().send().await.unwrap();
     let described = ecs
@@ -524,7 +530,8 @@ pub fn expected_full_stack() -> BTreeMap<&'static str, usize> {
     BTreeMap::from([
         ("vpcs", 1),
         ("subnets", 2),
-        ("security groups", 2),
+        // The tasks', the endpoints' and the V2 VPC link's.
+        ("security groups", 3),
         ("route tables", 1),
         ("vpc endpoints", 4),
         ("load balancers", 1),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::rest_api::{self, PROXY, ROUTES};
 use super::vpc_link;
 use crate::aws::{AwsResultExt as _, ignore};
+use crate::config::VpcLinkVersion;
 use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen, Value};
 use crate::resources::elb::{listener, load_balancer};
 use crate::state::Intent;
@@ -16,6 +17,7 @@ use crate::state::Intent;
 /// The integrations of the API's routes.
 pub struct Integrations {
     port: u16,
+    link_version: VpcLinkVersion,
     rest_api: Ref<rest_api::Outputs>,
     vpc_link: Ref<vpc_link::Outputs>,
     load_balancer: Ref<load_balancer::Outputs>,
@@ -33,6 +35,7 @@ impl Integrations {
     ) -> Integrations {
         Integrations {
             port: deployment.service.port,
+            link_version: deployment.network.vpc_link,
             rest_api: rest_api.clone(),
             vpc_link: vpc_link.clone(),
             load_balancer: load_balancer.clone(),
@@ -52,6 +55,8 @@ impl Integrations {
                 if path == PROXY { "{proxy}" } else { "" },
             ),
             link: link.id,
+            // A V2 link reaches any load balancer of its VPC: the integration says which.
+            target: (self.link_version == VpcLinkVersion::V2).then_some(lb.arn),
         })
     }
 
@@ -79,7 +84,8 @@ impl Integrations {
             .integration_http_method("ANY")
             .uri(&want.uri)
             .connection_type(ConnectionType::VpcLink)
-            .connection_id(&want.link);
+            .connection_id(&want.link)
+            .set_integration_target(want.target.clone());
         let req = if path == PROXY {
             req.request_parameters(
                 "integration.request.path.proxy",
@@ -128,11 +134,31 @@ pub fn fingerprint(link_id: &str, dns: &str, port: u16, authorization: &str) -> 
 struct Integration {
     uri: String,
     link: String,
+    /// The load balancer a V2 link's integration names; none over a V1 link.
+    target: Option<String>,
 }
 
 impl Integration {
     fn words(&self) -> String {
-        format!("{} via {}", self.uri, self.link)
+        match &self.target {
+            // The load balancer by its name and id, the end of its ARN.
+            Some(target) => format!(
+                "{} via {} to {}",
+                self.uri,
+                self.link,
+                target
+                    .rsplit_once("loadbalancer/")
+                    .map_or(target.as_str(), |(_, lb)| lb)
+            ),
+            None => format!("{} via {}", self.uri, self.link),
+        }
+    }
+
+    /// Whether `self`, as AWS has it, is `want`. An emulator may keep neither the connection
+    /// id nor the target: an empty id is taken as right, and then a missing target too.
+    fn is(&self, want: &Integration) -> bool {
+        self.uri == want.uri
+            && (self.link.is_empty() || (self.link == want.link && self.target == want.target))
     }
 }
 
@@ -159,6 +185,7 @@ impl Live {
         .then(|| Integration {
             uri: i.uri().unwrap_or_default().to_string(),
             link: i.connection_id().unwrap_or_default().to_string(),
+            target: i.integration_target().map(str::to_string),
         })
     }
 }
@@ -240,9 +267,8 @@ impl Resource for Integrations {
         for path in ROUTES {
             let have = live.integration(path);
             let want = self.wanted(inputs, path);
-            // An emulator may not keep the connection id: an empty one is taken as right.
             let current = match (&have, &want) {
-                (Some(h), Some(w)) => h.uri == w.uri && (h.link.is_empty() || h.link == w.link),
+                (Some(h), Some(w)) => h.is(w),
                 _ => false,
             };
             if !current {
@@ -291,6 +317,7 @@ impl Resource for Integrations {
                     .uri(want.uri)
                     .connection_type(ConnectionType::VpcLink)
                     .connection_id(want.link)
+                    .set_integration_target(want.target)
                     .build();
                 let method = aws_sdk_apigateway::types::Method::builder()
                     .http_method("ANY")
@@ -318,10 +345,9 @@ impl Resource for Integrations {
             let want = self.wanted(inputs, path).ok_or_else(|| {
                 anyhow::anyhow!("the VPC link or load balancer of the API is not there")
             })?;
-            if live
-                .integration(path)
-                .is_some_and(|h| h.uri == want.uri && h.link == want.link)
-            {
+            if live.integration(path).is_some_and(|h| {
+                h.uri == want.uri && h.link == want.link && h.target == want.target
+            }) {
                 continue;
             }
             puts.push(async move { self.put(cx, live, path, &want).await });
@@ -391,7 +417,9 @@ mod tests {
     use crate::resources::testing::env;
     use aws_sdk_apigateway::types::{Integration as Wire, Method};
 
-    fn route(path: &str, uri: Option<&str>) -> Route {
+    const LB: &str = "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/net/nlb/1";
+
+    fn route(path: &str, uri: Option<&str>, target: Option<&str>) -> Route {
         let b = Route::builder().id(path).path(path);
         match uri {
             Some(uri) => b
@@ -405,6 +433,7 @@ mod tests {
                                 .uri(uri)
                                 .connection_type(ConnectionType::VpcLink)
                                 .connection_id("link-1")
+                                .set_integration_target(target.map(str::to_string))
                                 .build(),
                         )
                         .build(),
@@ -414,11 +443,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn routes_follow_the_load_balancer_and_wait_for_what_is_to_be_made() {
+    fn integrations(version: VpcLinkVersion) -> (Integrations, World) {
         let env = env();
+        let mut deployment = env.deployment.clone();
+        deployment.network.vpc_link = version;
         let r = Integrations::new(
-            &env.deployment,
+            &deployment,
             &Ref::new("rest_api"),
             &Ref::new("vpc_link"),
             &Ref::new("load_balancer"),
@@ -434,43 +464,65 @@ mod tests {
         world.publish(
             "load_balancer",
             load_balancer::Outputs {
-                arn: "lb".into(),
+                arn: LB.into(),
                 dns_name: "nlb-1".into(),
             },
         );
-        let live = |root: &str, proxy: &str| Live {
+        (r, world)
+    }
+
+    fn live(root: &str, proxy: &str, target: Option<&str>) -> Live {
+        Live {
             api_id: "api-1".into(),
-            routes: vec![route("/", Some(root)), route(PROXY, Some(proxy))],
-        };
+            routes: vec![
+                route("/", Some(root), target),
+                route(PROXY, Some(proxy), target),
+            ],
+        }
+    }
+
+    #[test]
+    fn routes_follow_the_load_balancer_and_wait_for_what_is_to_be_made() {
+        let env = env();
+        let (r, world) = integrations(VpcLinkVersion::V2);
+        let good = live("http://nlb-1:8080/", "http://nlb-1:8080/{proxy}", Some(LB));
+        assert_eq!(r.diff(&env, &good, &world.inputs()), Diff::none());
         assert_eq!(
             r.diff(
                 &env,
-                &live("http://nlb-1:8080/", "http://nlb-1:8080/{proxy}"),
-                &world.inputs()
-            ),
-            Diff::none()
-        );
-        assert_eq!(
-            r.diff(
-                &env,
-                &live("http://nlb-0:8080/", "http://nlb-1:8080/{proxy}"),
+                &live("http://nlb-0:8080/", "http://nlb-1:8080/{proxy}", Some(LB)),
                 &world.inputs()
             )
             .words(),
-            "ANY / http://nlb-0:8080/ via link-1 → http://nlb-1:8080/ via link-1"
+            "ANY / http://nlb-0:8080/ via link-1 to net/nlb/1 → http://nlb-1:8080/ via link-1 to net/nlb/1"
         );
         world.unknown("load_balancer");
-        let unknown = r.diff(
-            &env,
-            &live("http://nlb-1:8080/", "http://nlb-1:8080/{proxy}"),
-            &world.inputs(),
-        );
+        let unknown = r.diff(&env, &good, &world.inputs());
         assert_eq!(unknown.fields.len(), 2);
         assert!(unknown.fields.iter().all(|f| f.to == Value::Unknown));
-        assert!(!r.gone(&live("a", "b")));
+        assert!(!r.gone(&live("a", "b", None)));
         assert!(r.gone(&Live {
             api_id: "api-1".into(),
-            routes: vec![route("/", None)]
+            routes: vec![route("/", None, None)]
         }));
+    }
+
+    #[test]
+    fn a_v2_link_names_the_load_balancer_and_a_v1_link_does_not() {
+        let env = env();
+        let (v2, world) = integrations(VpcLinkVersion::V2);
+        // Integrations made over a V1 link, or before the switch, name no target.
+        let v1_made = live("http://nlb-1:8080/", "http://nlb-1:8080/{proxy}", None);
+        let diff = v2.diff(&env, &v1_made, &world.inputs());
+        assert_eq!(diff.fields.len(), 2, "{}", diff.words());
+        assert!(
+            diff.words().ends_with("via link-1 to net/nlb/1"),
+            "{}",
+            diff.words()
+        );
+        let (v1, world) = integrations(VpcLinkVersion::V1);
+        assert_eq!(v1.diff(&env, &v1_made, &world.inputs()), Diff::none());
+        let v2_made = live("http://nlb-1:8080/", "http://nlb-1:8080/{proxy}", Some(LB));
+        assert_eq!(v1.diff(&env, &v2_made, &world.inputs()).fields.len(), 2);
     }
 }

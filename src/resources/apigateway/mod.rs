@@ -10,6 +10,7 @@ pub mod rest_api;
 pub mod stage;
 pub mod usage_plan;
 pub mod vpc_link;
+pub mod vpc_link_v2;
 
 /// The public URL of `stage` of REST API `api_id`.
 pub fn invoke_url(api_id: &str, region: &str, stage: &str) -> String {

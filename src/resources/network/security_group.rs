@@ -28,6 +28,9 @@ enum Purpose {
     Tasks { port: i32, vpc_cidr: String },
     /// The interface endpoints': 443 from the tasks' group.
     Endpoints { tasks: Ref<Outputs> },
+    /// The V2 VPC link's network interfaces: nothing in, the listener's port out to the VPC
+    /// (the internal load balancer's addresses).
+    VpcLink { port: i32, vpc_cidr: String },
 }
 
 /// One of the stack's security groups.
@@ -82,9 +85,31 @@ impl SecurityGroup {
         }
     }
 
+    /// The group of `deployment`'s V2 VPC link: API Gateway's way to the load balancer.
+    pub fn vpc_link(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+        vpc: &Ref<vpc::Outputs>,
+    ) -> SecurityGroup {
+        SecurityGroup {
+            key: "security_group/vpc-link".to_string(),
+            name: names.vpc_link_security_group.clone(),
+            description: format!(
+                "gwfargate {}: API Gateway's VPC link to the load balancer of {}",
+                deployment.name, deployment.service.name
+            ),
+            vpc: vpc.clone(),
+            purpose: Purpose::VpcLink {
+                port: i32::from(deployment.service.port),
+                vpc_cidr: deployment.network.vpc_cidr.to_string(),
+            },
+        }
+    }
+
     /// What it lets in; `None` while the tasks' group it names is yet to be made.
     fn ingress(&self, inputs: &Inputs<'_>) -> Option<Vec<Rule>> {
         match &self.purpose {
+            Purpose::VpcLink { .. } => Some(Vec::new()),
             Purpose::Tasks { port, vpc_cidr } => Some(vec![Rule::cidr(
                 *port,
                 vpc_cidr,
@@ -108,6 +133,11 @@ impl SecurityGroup {
                 peer: Peer::PrefixList(s3.to_string()),
                 description: "HTTPS to S3 (image layers)",
             }],
+            (Purpose::VpcLink { port, vpc_cidr }, _) => vec![Rule::cidr(
+                *port,
+                vpc_cidr,
+                "listener port to the load balancer",
+            )],
             _ => Vec::new(),
         }
     }
@@ -341,8 +371,12 @@ pub(super) fn words(perms: &[IpPermission]) -> Vec<String> {
 }
 
 /// Group `id` with its rules; `None` when AWS has no such group. Read once while the stack is
-/// surveyed: the tasks' group and [`super::endpoint_access`] both read it.
+/// surveyed: the tasks' group and [`super::endpoint_access`] both read it. The groups the
+/// state file records are read together, in one call.
 pub(super) async fn describe(cx: &Cx<'_>, id: &str) -> anyhow::Result<Option<Group>> {
+    if let Some(groups) = recorded_groups(cx, id).await? {
+        return Ok(groups.iter().find(|g| g.group_id() == Some(id)).cloned());
+    }
     let group = cx
         .memo
         .get(&format!("security group {id}"), || async {
@@ -365,6 +399,50 @@ pub(super) async fn describe(cx: &Cx<'_>, id: &str) -> anyhow::Result<Option<Gro
         })
         .await?;
     Ok((*group).clone())
+}
+
+/// Every group the state file records, when it records `id` and others, from one call;
+/// `None` when that call cannot answer for them all (one is gone: AWS then refuses the whole
+/// call) or there is nothing to share it with.
+async fn recorded_groups(cx: &Cx<'_>, id: &str) -> anyhow::Result<Option<Vec<Group>>> {
+    let mut ids: Vec<String> = cx
+        .state
+        .recorded()
+        .into_iter()
+        .filter(|(key, value)| {
+            (key == "security_group" || key.starts_with("security_group/"))
+                && value.starts_with("sg-")
+                && !value.contains(char::is_whitespace)
+        })
+        .map(|(_, value)| value)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.len() < 2 || !ids.iter().any(|i| i == id) {
+        return Ok(None);
+    }
+    let groups = cx
+        .memo
+        .get("recorded security groups", || async {
+            let out = cx
+                .aws
+                .ec2
+                .describe_security_groups()
+                .set_group_ids(Some(ids.clone()))
+                .send()
+                .await;
+            match out.aws(|| format!("describing security groups {}", ids.join(", "))) {
+                Ok(out) => Ok(Some(out.security_groups().to_vec())),
+                Err(err)
+                    if has_code(&err, &["InvalidGroup.NotFound", "InvalidGroupId.Malformed"]) =>
+                {
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            }
+        })
+        .await?;
+    Ok((*groups).clone())
 }
 
 /// The id of AWS's managed prefix list for S3 in the region.
@@ -550,6 +628,7 @@ impl Resource for SecurityGroup {
         let egress = match &self.purpose {
             Purpose::Tasks { .. } => "tcp 443 S3's prefix list".to_string(),
             Purpose::Endpoints { .. } => "(none)".to_string(),
+            Purpose::VpcLink { .. } => listed(self.egress(None)),
         };
         vec![
             FieldChange::setting("ingress", &ingress),
