@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark: gwfargate's commands on the realistic test bed, in AWS seconds.
 
-    scripts/bench.sh [--runs N] [--scale S] [--binary PATH]
+    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2]
 
 Starts the test bed (moto with AWS's provisioning times, ordering rules and rate limits) on
 loopback at `--scale` wall seconds per AWS second, then runs `up`, `status`, a second `up`
@@ -33,6 +33,9 @@ from testbed import settings  # noqa: E402
 D = settings.DEFAULT_DURATIONS
 # The deregistration delay gwfargate sets on its target group, and drops to 0 on the way down.
 DEREGISTRATION_DELAY_UP = 30
+# The health checks a new task passes before it serves: gwfargate's default target health
+# check, 2 passing checks 10 s apart (README, `[service.target_health_check]`).
+HEALTH_CHECKS_UP = 2 * 10
 
 
 def critical_path_up(nodes):
@@ -43,7 +46,8 @@ def critical_path_up(nodes):
         "vpc link": D["vpc_link_available"],
         "interface endpoint": D["endpoint_available"],
         "gateway endpoint": D["endpoint_available"],
-        "ecs service": D["service_steady"],
+        # Running, registered with the target group, then healthy: only then is it steady.
+        "ecs service": D["service_steady"] + D["target_registration"] + HEALTH_CHECKS_UP,
     }
     # A V2 VPC link is made on the subnets, in its own time.
     took_by_key = {"vpc_link_v2": D["vpc_link_v2_available"]}
@@ -148,6 +152,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scale", type=float, default=0.05, help="wall seconds per AWS second")
     parser.add_argument("--binary", default=None)
+    parser.add_argument("--vpc-link", choices=["v1", "v2"], default=None,
+                        help="the env file's [network] vpc_link (default: the env file's own)")
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     binary = args.binary or str(Path(target) / "debug/gwfargate")
@@ -155,7 +161,12 @@ def main():
     bed = Bed(args.scale)
     work = Path(tempfile.mkdtemp(prefix="gwfargate-bench-"))
     env_file = work / "env1.toml"
-    env_file.write_text((ROOT / "config/env1.toml").read_text())
+    text = (ROOT / "config/env1.toml").read_text()
+    if args.vpc_link:
+        anchor = 'vpc_cidr = "10.0.0.0/16"'
+        assert anchor in text
+        text = text.replace(anchor, f'{anchor}\nvpc_link = "{args.vpc_link}"', 1)
+    env_file.write_text(text)
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -214,7 +225,7 @@ def main():
         bed.stop()
 
     print(f"gwfargate on the realistic test bed: scale {args.scale} (1 wall s = {1 / args.scale:.0f} AWS s), "
-          f"{args.runs} run(s), medians")
+          f"{args.runs} run(s), medians" + (f", vpc_link = {args.vpc_link}" if args.vpc_link else ""))
     print(f"{'command':<10} {'AWS s':>8} {'critical path':>14} {'ratio':>7} {'calls':>6}")
     for name, _, _ in commands:
         median = statistics.median(seconds[name])

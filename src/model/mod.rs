@@ -896,6 +896,13 @@ pub trait Resource: Send + Sync + 'static {
         inputs: &Inputs<'_>,
     ) -> impl Future<Output = anyhow::Result<Option<String>>> + Send;
 
+    /// Whether deleting it, once the env file no longer describes it, loses nothing: it
+    /// only carried traffic that has moved on (the other kind of VPC link). Such a deletion
+    /// is planned, but `up` needs no confirmation for it.
+    fn deleted_without_loss(&self) -> bool {
+        false
+    }
+
     /// Why deleting it would lose what must be kept (an image repository holding images,
     /// without `--purge`): it is then kept, and the plan says so instead of `delete`.
     fn kept(&self, env: &Env, live: &Self::Live) -> Option<String> {

@@ -674,7 +674,8 @@ impl<R: Resource> Node for Typed<R> {
                 }
                 change.action = Action::Delete;
                 change.reason = Some("the env file no longer describes it".to_string());
-                change.destructive = Some(format!("{} is deleted", self.what()));
+                change.destructive = (!self.resource.deleted_without_loss())
+                    .then(|| format!("{} is deleted", self.what()));
                 world.unknown(&self.key);
             }
             Found::Ours(live) => {

@@ -253,6 +253,11 @@ impl Resource for VpcLink {
         Ok(None)
     }
 
+    /// The other kind of link took its traffic before it goes.
+    fn deleted_without_loss(&self) -> bool {
+        true
+    }
+
     fn delete_retryable(&self) -> &'static [&'static str] {
         // An integration deleted moments ago can still hold the link for a while.
         &[

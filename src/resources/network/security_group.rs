@@ -553,6 +553,11 @@ impl Resource for SecurityGroup {
         )))
     }
 
+    /// A V2 VPC link's group goes with its link, which no traffic uses any more by then.
+    fn deleted_without_loss(&self) -> bool {
+        matches!(self.purpose, Purpose::VpcLink { .. })
+    }
+
     async fn retag(
         &self,
         cx: &Cx<'_>,
