@@ -400,19 +400,19 @@ pub struct Network {
     /// the ones the stack makes itself.
     #[serde(default)]
     pub endpoints: Vec<String>,
-    /// How API Gateway reaches the load balancer.
-    #[serde(default)]
-    pub vpc_link: VpcLinkVersion,
+    /// How API Gateway reaches the load balancer, when the env file says
+    /// (`resources::vpc_link_version` decides otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_link: Option<VpcLinkVersion>,
 }
 
 /// The kind of VPC link between API Gateway and the load balancer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VpcLinkVersion {
     /// A V2 link: network interfaces in the private subnets with a security group of its
     /// own, made without waiting for the load balancer; the integrations name the load
     /// balancer. AWS's recommendation for REST APIs since November 2025.
-    #[default]
     V2,
     /// A V1 link: an endpoint service on the NLB, made once the NLB is active ("legacy" in
     /// API Gateway's developer guide).
@@ -1594,10 +1594,10 @@ impl Checker<'_> {
             });
         }
         let vpc_link = match raw.vpc_link.as_ref() {
-            None => VpcLinkVersion::default(),
+            None => None,
             Some(word) => match word.get_ref().as_str() {
-                "v2" => VpcLinkVersion::V2,
-                "v1" => VpcLinkVersion::V1,
+                "v2" => Some(VpcLinkVersion::V2),
+                "v1" => Some(VpcLinkVersion::V1),
                 other => {
                     return Err(self.error(
                         "network.vpc_link",

@@ -138,15 +138,17 @@ impl Design {
 
     /// What it is, in a line.
     pub fn description(self) -> &'static str {
-        match self.short_name() {
-            "public" => {
+        match (self.entry, self.load_balancer, self.egress) {
+            (Entry::PublicLoadBalancer, ..) => {
                 "internet-facing ALB -> Fargate in public subnets with public IPs; no API \
-                 Gateway (cheapest, not for production)"
+                 Gateway (not for production)"
             }
-            "nat" => {
+            (_, _, Egress::Nat) => {
                 "API Gateway -> VPC link -> internal NLB -> Fargate; a NAT gateway per zone, no endpoints"
             }
-            "alb" => "API Gateway -> VPC link -> internal ALB -> Fargate; VPC endpoints",
+            (_, LoadBalancerKind::Alb, _) => {
+                "API Gateway -> VPC link -> internal ALB -> Fargate; VPC endpoints"
+            }
             _ => "API Gateway -> VPC link -> internal NLB -> Fargate; VPC endpoints",
         }
     }
@@ -334,13 +336,13 @@ fn lines(
     design: Design,
     deployment: &Deployment,
     prices: &RegionPrices,
-    a: &Assumptions,
+    traffic: &Assumptions,
 ) -> Vec<Line> {
-    let hours = a.hours;
+    let hours = traffic.hours;
     let zones = zones(deployment);
-    let mut out = fargate(deployment, prices, a);
+    let mut out = fargate(deployment, prices, traffic);
     if design.entry == Entry::ApiGateway {
-        let millions = a.requests_per_month as f64 / 1e6;
+        let millions = traffic.requests_per_month as f64 / 1e6;
         let cost = prices.api_requests(millions);
         out.push(line(
             "api_requests",
@@ -351,8 +353,12 @@ fn lines(
             if millions > 0.0 { cost / millions } else { 0.0 },
         ));
     }
-    let per_second = a.requests_per_month as f64 / (hours * 3600.0);
-    let gb_per_hour = if hours > 0.0 { a.gb_out / hours } else { 0.0 };
+    let per_second = traffic.requests_per_month as f64 / (hours * 3600.0);
+    let gb_per_hour = if hours > 0.0 {
+        traffic.gb_out / hours
+    } else {
+        0.0
+    };
     // The two kinds bill alike: hours, and capacity units of whichever dimension is largest.
     let (keys, items, unit_name, unit, hour_price, unit_price, connections_per_unit) =
         match design.load_balancer {
@@ -410,16 +416,16 @@ fn lines(
             out.push(line(
                 "endpoint_data",
                 "Interface endpoint data",
-                format!("{} GB of logs", a.log_gb),
-                a.log_gb,
+                format!("{} GB of logs", traffic.log_gb),
+                traffic.log_gb,
                 "GB",
                 prices.endpoint_gb,
             ));
             out.push(line(
                 "s3_gateway_endpoint",
                 "S3 gateway endpoint",
-                format!("{} GB of image layers, free", a.image_gb),
-                a.image_gb,
+                format!("{} GB of image layers, free", traffic.image_gb),
+                traffic.image_gb,
                 "GB",
                 0.0,
             ));
@@ -438,9 +444,9 @@ fn lines(
                 "NAT gateway data",
                 format!(
                     "{} GB of logs + {} GB of image layers",
-                    a.log_gb, a.image_gb
+                    traffic.log_gb, traffic.image_gb
                 ),
-                a.log_gb + a.image_gb,
+                traffic.log_gb + traffic.image_gb,
                 "GB",
                 prices.nat_gb,
             ));
@@ -454,14 +460,14 @@ fn lines(
             ));
         }
         Egress::PublicIp => {
-            let addresses = zones.saturating_add(a.tasks);
+            let addresses = zones.saturating_add(traffic.tasks);
             out.push(line(
                 "public_ipv4",
                 "Public IPv4 addresses",
                 format!(
                     "({} + {}) x {hours} h",
                     plural(zones, "ALB node", "ALB nodes"),
-                    plural(a.tasks, "task", "tasks")
+                    plural(traffic.tasks, "task", "tasks")
                 ),
                 f64::from(addresses) * hours,
                 "address-h",
@@ -473,24 +479,27 @@ fn lines(
     out.push(line(
         "logs_ingestion",
         "Logs ingestion",
-        format!("{} GB", a.log_gb),
-        a.log_gb,
+        format!("{} GB", traffic.log_gb),
+        traffic.log_gb,
         "GB",
         prices.logs_ingest_gb,
     ));
     out.push(line(
         "logs_storage",
         "Logs storage",
-        format!("{} GB a month, kept {retention} days", a.log_gb),
-        a.log_gb * f64::from(retention) / 30.0,
+        format!(
+            "{} GB a month kept {retention} days, at steady state",
+            traffic.log_gb
+        ),
+        traffic.log_gb * f64::from(retention) / 30.0,
         "GB-month",
         prices.logs_store_gb_month,
     ));
     out.push(line(
         "transfer_out",
         "Data transfer out",
-        format!("{} GB to callers", a.gb_out),
-        a.gb_out,
+        format!("{} GB to callers", traffic.gb_out),
+        traffic.gb_out,
         "GB",
         prices.transfer_out_gb,
     ));
@@ -499,13 +508,13 @@ fn lines(
 
 /// Fargate's lines: vCPU and memory, split between regular Fargate and Spot as the env file's
 /// capacity provider strategy splits the tasks, and storage beyond the free 20 GB.
-fn fargate(deployment: &Deployment, prices: &RegionPrices, a: &Assumptions) -> Vec<Line> {
+fn fargate(deployment: &Deployment, prices: &RegionPrices, traffic: &Assumptions) -> Vec<Line> {
     let service = &deployment.service;
-    let hours = a.hours;
+    let hours = traffic.hours;
     let vcpu = f64::from(service.cpu) / 1024.0;
     let gb = f64::from(service.memory) / 1024.0;
     let arm = service.cpu_architecture == CpuArchitecture::Arm64;
-    let tasks = f64::from(a.tasks);
+    let tasks = f64::from(traffic.tasks);
     // ECS places `base` tasks on regular Fargate, then `weight` on Spot for each regular one.
     let spot_tasks = service.spot.map_or(0.0, |spot| {
         let beyond = (tasks - f64::from(spot.base)).max(0.0);
@@ -587,7 +596,7 @@ fn fargate(deployment: &Deployment, prices: &RegionPrices, a: &Assumptions) -> V
             "Fargate storage over 20 GB",
             format!(
                 "{} x {extra} GB x {hours} h",
-                plural(a.tasks, "task", "tasks")
+                plural(traffic.tasks, "task", "tasks")
             ),
             tasks * f64::from(extra) * hours,
             "GB-h",
@@ -604,13 +613,15 @@ fn fargate(deployment: &Deployment, prices: &RegionPrices, a: &Assumptions) -> V
 fn crossover(
     deployment: &Deployment,
     prices: &RegionPrices,
-    a: &Assumptions,
+    traffic: &Assumptions,
     nat_gateways: u32,
 ) -> Option<f64> {
     let endpoints = deployment.interface_services().len() as f64;
-    let endpoints_fixed = endpoints * f64::from(zones(deployment)) * a.hours * prices.endpoint_hour;
-    let nat_fixed = f64::from(nat_gateways) * a.hours * (prices.nat_hour + prices.public_ipv4_hour)
-        + a.image_gb * prices.nat_gb;
+    let endpoints_fixed =
+        endpoints * f64::from(zones(deployment)) * traffic.hours * prices.endpoint_hour;
+    let nat_fixed =
+        f64::from(nat_gateways) * traffic.hours * (prices.nat_hour + prices.public_ipv4_hour)
+            + traffic.image_gb * prices.nat_gb;
     let gap = endpoints_fixed - nat_fixed;
     if gap <= 0.0 {
         return Some(0.0);

@@ -47,6 +47,17 @@ pub struct Stack {
     pub exposure: Option<String>,
 }
 
+/// The kind of VPC link the stack has: the env file's choice; without one, V1 for a stack the
+/// state file records a V1 link of (a new version of gwfargate changes no built stack on its
+/// own), V2 otherwise.
+pub fn vpc_link_version(deployment: &Deployment, recorded: &[(String, String)]) -> VpcLinkVersion {
+    match deployment.network.vpc_link {
+        Some(version) => version,
+        None if recorded.iter().any(|(key, _)| key == "vpc_link") => VpcLinkVersion::V1,
+        None => VpcLinkVersion::V2,
+    }
+}
+
 /// The resources `deployment` needs in `account`. `recorded` is what the state file holds
 /// (key and id): what it records that the deployment no longer needs is added to be deleted.
 pub fn stack(
@@ -225,7 +236,18 @@ pub fn stack(
             VpcLinkV2::new(names, &subnets, group)
         })
     };
-    let vpc_link = match deployment.network.vpc_link {
+    let link_version = vpc_link_version(deployment, recorded);
+    if deployment.network.vpc_link.is_none() && link_version == VpcLinkVersion::V1 {
+        notes.push(
+            "this stack reaches its NLB through a VPC link V1, which AWS calls legacy: set \
+             `vpc_link = \"v2\"` under [network] and `up` moves the API to a V2 link without a \
+             lost request, then deletes the V1 link (it then needs \
+             iam:CreateServiceLinkedRole for API Gateway's role: see `gwfargate policy`); \
+             `vpc_link = \"v1\"` keeps it and silences this note"
+                .to_string(),
+        );
+    }
+    let vpc_link = match link_version {
         VpcLinkVersion::V2 => {
             let (group, link) = vpc_link_v2();
             let group = g.add(group);
@@ -236,6 +258,7 @@ pub fn stack(
     let rest_api = g.add(RestApi::new(deployment, names));
     let integrations = g.add(Integrations::new(
         deployment,
+        link_version,
         &rest_api,
         &vpc_link,
         &load_balancer,
@@ -305,7 +328,7 @@ pub fn stack(
     // the stage moved to the new one. Without a state file it is looked for by name, so
     // `down` removes it too.
     let no_state = recorded.is_empty();
-    match deployment.network.vpc_link {
+    match link_version {
         VpcLinkVersion::V2 if no_state || was_recorded("vpc_link") => {
             g.add_orphan(VpcLink::new(deployment, names, &load_balancer));
         }
@@ -557,7 +580,7 @@ mod tests {
     ) -> (Stack, impl Fn(&Stack, &str, &str) -> bool) {
         let env = testing::env();
         let mut deployment = env.deployment.clone();
-        deployment.network.vpc_link = vpc_link;
+        deployment.network.vpc_link = Some(vpc_link);
         let recorded: Vec<(String, String)> = recorded
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -610,6 +633,51 @@ mod tests {
         // A stack whose state records neither link has nothing to switch from.
         let (s, _) = graph_with(VpcLinkVersion::V2, &[("vpc", "vpc-1")]);
         assert!(!s.graph.contains("vpc_link"));
+    }
+
+    #[test]
+    fn without_a_choice_a_built_v1_stack_keeps_its_link_and_a_new_one_gets_v2() {
+        let env = testing::env();
+        let recorded = |keys: &[&str]| -> Vec<(String, String)> {
+            keys.iter()
+                .map(|k| (k.to_string(), "x".to_string()))
+                .collect()
+        };
+        let d = &env.deployment;
+        assert_eq!(d.network.vpc_link, None);
+        assert_eq!(
+            vpc_link_version(d, &recorded(&["vpc", "vpc_link"])),
+            VpcLinkVersion::V1
+        );
+        assert_eq!(vpc_link_version(d, &recorded(&["vpc"])), VpcLinkVersion::V2);
+        assert_eq!(vpc_link_version(d, &[]), VpcLinkVersion::V2);
+        let s = stack(
+            d,
+            &env.names,
+            "123456789012",
+            &recorded(&["vpc", "vpc_link"]),
+        );
+        assert!(s.graph.contains("vpc_link") && !s.graph.contains("vpc_link_v2"));
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains("set `vpc_link = \"v2\"`")),
+            "{:?}",
+            s.notes
+        );
+        let mut chosen = d.clone();
+        chosen.network.vpc_link = Some(VpcLinkVersion::V1);
+        let s = stack(
+            &chosen,
+            &env.names,
+            "123456789012",
+            &recorded(&["vpc", "vpc_link"]),
+        );
+        assert!(
+            s.notes.iter().all(|n| !n.contains("VPC link V1")),
+            "{:?}",
+            s.notes
+        );
     }
 
     #[test]

@@ -294,7 +294,9 @@ pub fn document(env: &Env) -> Value {
             "Condition": {"StringLike": {"iam:AWSServiceName":
                 "ecs.application-autoscaling.amazonaws.com"}}}));
     }
-    if env.deployment.network.vpc_link == crate::config::VpcLinkVersion::V2 {
+    if super::vpc_link_version(&env.deployment, &env.state.recorded())
+        == crate::config::VpcLinkVersion::V2
+    {
         // API Gateway makes a V2 link's network interfaces with its own service-linked role,
         // made on the caller's behalf the first time ("Using service-linked roles for API
         // Gateway", API Gateway developer guide).
@@ -395,7 +397,7 @@ mod tests {
             statement["Resource"],
             "arn:aws:iam::123456789012:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway"
         );
-        env.deployment.network.vpc_link = crate::config::VpcLinkVersion::V1;
+        env.deployment.network.vpc_link = Some(crate::config::VpcLinkVersion::V1);
         assert!(!sids(&env).contains(&"VpcLinkServiceLinkedRole".to_string()));
     }
 }

@@ -22,7 +22,8 @@ fn price(x: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// A design's column header, right-aligned over its figures; the built one is starred.
+/// A design's column header, right-aligned over its figures (`MONEY` columns wide); the built
+/// one is starred.
 fn header(design: &DesignEstimate) -> &'static str {
     match (design.name, design.this_stack) {
         ("nlb", true) => "    nlb*",
@@ -217,7 +218,8 @@ pub fn crossover_sentence(crossovers: &[Crossover], image_gb: f64) -> String {
     format!(
         "{}. The traffic counted is what the interface endpoints would carry (logs, ECR's API, \
          other services), plus the {image_gb} GB of image layers assumed, which S3's gateway \
-         endpoint carries free and a NAT gateway does not.",
+         endpoint carries free and a NAT gateway does not (a NAT design that keeps the free \
+         gateway endpoint for them moves the point up).",
         parts.join("; ")
     )
 }

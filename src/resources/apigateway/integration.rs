@@ -25,9 +25,11 @@ pub struct Integrations {
 }
 
 impl Integrations {
-    /// The routes of `rest_api` integrated over `vpc_link` with `load_balancer`.
+    /// The routes of `rest_api` integrated over `vpc_link`, of kind `link_version`, with
+    /// `load_balancer`.
     pub fn new(
         deployment: &crate::config::Deployment,
+        link_version: VpcLinkVersion,
         rest_api: &Ref<rest_api::Outputs>,
         vpc_link: &Ref<vpc_link::Outputs>,
         load_balancer: &Ref<load_balancer::Outputs>,
@@ -35,7 +37,7 @@ impl Integrations {
     ) -> Integrations {
         Integrations {
             port: deployment.service.port,
-            link_version: deployment.network.vpc_link,
+            link_version,
             rest_api: rest_api.clone(),
             vpc_link: vpc_link.clone(),
             load_balancer: load_balancer.clone(),
@@ -445,10 +447,9 @@ mod tests {
 
     fn integrations(version: VpcLinkVersion) -> (Integrations, World) {
         let env = env();
-        let mut deployment = env.deployment.clone();
-        deployment.network.vpc_link = version;
         let r = Integrations::new(
-            &deployment,
+            &env.deployment,
+            version,
             &Ref::new("rest_api"),
             &Ref::new("vpc_link"),
             &Ref::new("load_balancer"),

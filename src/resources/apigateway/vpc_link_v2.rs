@@ -144,9 +144,10 @@ impl Resource for VpcLinkV2 {
                 _ => break,
             }
         }
-        // A usable link before a failed or deleting one.
+        // One that serves is the stack's; a failed or deleting one is what a replacement
+        // left behind.
         matches.sort_by_key(|l| match l.vpc_link_status() {
-            Some(VpcLinkStatus::Available) => 0,
+            Some(VpcLinkStatus::Available | VpcLinkStatus::Inactive) => 0,
             Some(VpcLinkStatus::Pending) => 1,
             _ => 2,
         });
@@ -296,7 +297,9 @@ impl Resource for VpcLinkV2 {
 
     fn readiness(&self, live: &Link) -> Poll<()> {
         match live.vpc_link_status() {
-            Some(VpcLinkStatus::Available) => Poll::Ready(()),
+            // AWS makes a link unused for 60 days INACTIVE and wakes it with the next
+            // request: nothing `up` can or need do, so it is as ready as it gets.
+            Some(VpcLinkStatus::Available | VpcLinkStatus::Inactive) => Poll::Ready(()),
             Some(VpcLinkStatus::Failed) => Poll::Failed(format!(
                 "AWS reports FAILED: {}. Run `up` again to replace it",
                 live.vpc_link_status_message().unwrap_or("no reason given"),
@@ -349,7 +352,11 @@ impl Resource for VpcLinkV2 {
     }
 
     fn observe(&self, live: &Link) -> Seen {
-        Seen::new(&self.id(live), &status_of(live)).detail("V2")
+        let detail = match live.vpc_link_status() {
+            Some(VpcLinkStatus::Inactive) => "V2, unused for 60 days: the next request wakes it",
+            _ => "V2",
+        };
+        Seen::new(&self.id(live), &status_of(live)).detail(detail)
     }
 }
 
@@ -454,5 +461,14 @@ mod tests {
         assert!(matches!(r.readiness(&failed), Poll::Failed(m) if m.contains("no room")));
         let ready = link(VpcLinkStatus::Available, &[], "sg");
         assert!(matches!(r.readiness(&ready), Poll::Ready(())));
+        // Idle for 60 days: no wait, and status says why.
+        let idle = link(VpcLinkStatus::Inactive, &[], "sg");
+        assert!(matches!(r.readiness(&idle), Poll::Ready(())));
+        assert!(
+            r.observe(&idle)
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("60 days"))
+        );
     }
 }
