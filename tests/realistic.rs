@@ -1740,6 +1740,21 @@ async fn a_stack_built_with_a_v1_link_moves_to_a_v2_link_and_back_without_losing
     );
     // Nothing is lost by the switch: `up` needs no confirmation for it (CI runs it as is).
     assert!(!planned.contains("destructive"), "{planned}");
+    // Killed part way, once the integrations moved to the new link and before the stage is
+    // deployed: the old link still serves the stage's snapshot, and the next `up` finishes
+    // the switch.
+    let moved = |line: &str| line.contains("api integrations") && line.contains(" ok ");
+    let mut child = common::spawn(ws.path(), &emulator.endpoint, &["up", "--env", "env1.toml"]);
+    let seen = common::read_until(&mut child, |_, line| moved(line));
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    assert!(seen.iter().any(|l| moved(l)), "{seen:?}");
+    assert_eq!(
+        links(&sdk).await,
+        (1, 1),
+        "killed before the old link went: {seen:?}"
+    );
+    assert_eq!(invoke_status(&emulator, &api), 200, "served after the kill");
     emulator.reset_calls();
     let statuses = up_while_serving(&ws, &emulator, &api);
     assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");

@@ -103,6 +103,41 @@ impl Integrations {
     }
 }
 
+impl Integrations {
+    /// The routes of `live` as AWS has them once every wanted integration is put: what the
+    /// progress line and the status row then show.
+    fn as_put(&self, live: &Live, inputs: &Inputs<'_>) -> anyhow::Result<Live> {
+        let routes = ROUTES
+            .iter()
+            .map(|path| {
+                let want = self.wanted(inputs, path).ok_or_else(|| {
+                    anyhow::anyhow!("the VPC link or load balancer of the API is not there")
+                })?;
+                let integration = aws_sdk_apigateway::types::Integration::builder()
+                    .r#type(IntegrationType::HttpProxy)
+                    .uri(want.uri)
+                    .connection_type(ConnectionType::VpcLink)
+                    .connection_id(want.link)
+                    .set_integration_target(want.target)
+                    .build();
+                let method = aws_sdk_apigateway::types::Method::builder()
+                    .http_method("ANY")
+                    .method_integration(integration)
+                    .build();
+                Ok(Route::builder()
+                    .set_id(live.route(path).and_then(Route::id).map(str::to_string))
+                    .path(*path)
+                    .resource_methods("ANY", method)
+                    .build())
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Live {
+            api_id: live.api_id.clone(),
+            routes,
+        })
+    }
+}
+
 /// The backend URI for a path on the NLB.
 fn backend_uri(dns: &str, port: u16, path: &str) -> String {
     format!("http://{dns}:{port}/{path}")
@@ -306,33 +341,10 @@ impl Resource for Integrations {
                 .collect::<anyhow::Result<_>>()?,
             api_id: api.id.clone(),
         };
-        self.update(cx, &live, &Diff::none(), inputs).await?;
-        // As AWS now has them.
-        let routes = ROUTES
-            .iter()
-            .map(|path| {
-                let want = self.wanted(inputs, path).ok_or_else(|| {
-                    anyhow::anyhow!("the VPC link or load balancer of the API is not there")
-                })?;
-                let integration = aws_sdk_apigateway::types::Integration::builder()
-                    .r#type(IntegrationType::HttpProxy)
-                    .uri(want.uri)
-                    .connection_type(ConnectionType::VpcLink)
-                    .connection_id(want.link)
-                    .set_integration_target(want.target)
-                    .build();
-                let method = aws_sdk_apigateway::types::Method::builder()
-                    .http_method("ANY")
-                    .method_integration(integration)
-                    .build();
-                Ok(Route::builder()
-                    .set_id(bare(path)?.id().map(str::to_string))
-                    .path(*path)
-                    .resource_methods("ANY", method)
-                    .build())
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Live { routes, ..live })
+        Ok(self
+            .update(cx, &live, &Diff::none(), inputs)
+            .await?
+            .unwrap_or(live))
     }
 
     async fn update(
@@ -356,7 +368,7 @@ impl Resource for Integrations {
         }
         // The two routes' integrations do not wait for each other.
         futures::future::try_join_all(puts).await?;
-        Ok(None)
+        Ok(Some(self.as_put(live, inputs)?))
     }
 
     /// Removes the integrations, so the VPC link they name can go while the API is deleted.
