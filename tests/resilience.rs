@@ -344,7 +344,8 @@ async fn up_after_an_interrupted_down_waits_for_what_is_still_being_deleted() {
     // named like one draining, and a second private DNS endpoint while the first is deleting.
     let mut settings = realistic_settings(0.01, serde_json::json!({"seed": 1, "rules": []}));
     settings["durations"] = serde_json::json!({
-        "service_draining": 400, "vpc_link_deleting": 400, "endpoint_deleting": 400
+        "service_draining": 400, "vpc_link_deleting": 400, "vpc_link_v2_deleting": 400,
+        "endpoint_deleting": 400
     });
     emulator.configure(settings);
     let sdk = emulator.sdk(REGION).await;

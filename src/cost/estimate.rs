@@ -400,7 +400,8 @@ fn lines(
     ));
     match design.egress {
         Egress::Endpoints => {
-            let endpoints = u32::try_from(deployment.interface_services().len()).unwrap_or(0);
+            let endpoints =
+                u32::try_from(deployment.interface_services().len()).unwrap_or(u32::MAX);
             out.push(line(
                 "endpoint_hours",
                 "Interface endpoint hours",

@@ -229,29 +229,22 @@ pub fn stack(
     let autoscaling =
         ecs::autoscaling::Autoscaling::new(deployment, names, &service).map(|a| g.add(a));
 
-    // A V2 link is made on the subnets, beside the NLB; a V1 link only once the NLB is active.
-    let vpc_link_v2 = || {
-        let group = SecurityGroup::vpc_link(deployment, names, &vpc);
-        (group, |group: &Ref<_>| {
-            VpcLinkV2::new(names, &subnets, group)
-        })
-    };
     let link_version = vpc_link_version(deployment, recorded);
     if deployment.network.vpc_link.is_none() && link_version == VpcLinkVersion::V1 {
         notes.push(
             "this stack reaches its NLB through a VPC link V1, which AWS calls legacy: set \
-             `vpc_link = \"v2\"` under [network] and `up` moves the API to a V2 link without a \
-             lost request, then deletes the V1 link (it then needs \
+             `vpc_link = \"v2\"` under [network] and `up` moves the API to a V2 link, then \
+             deletes the V1 link (it then needs \
              iam:CreateServiceLinkedRole for API Gateway's role: see `gwfargate policy`); \
              `vpc_link = \"v1\"` keeps it and silences this note"
                 .to_string(),
         );
     }
+    // A V2 link is made on the subnets, beside the NLB; a V1 link only once the NLB is active.
     let vpc_link = match link_version {
         VpcLinkVersion::V2 => {
-            let (group, link) = vpc_link_v2();
-            let group = g.add(group);
-            g.add(link(&group))
+            let group = g.add(SecurityGroup::vpc_link(deployment, names, &vpc));
+            g.add(VpcLinkV2::new(names, &subnets, &group))
         }
         VpcLinkVersion::V1 => g.add(VpcLink::new(deployment, names, &load_balancer)),
     };
@@ -337,9 +330,8 @@ pub fn stack(
                 || was_recorded("vpc_link_v2")
                 || was_recorded("security_group/vpc-link") =>
         {
-            let (group, link) = vpc_link_v2();
-            let group = g.add_orphan(group);
-            g.add_orphan(link(&group));
+            let group = g.add_orphan(SecurityGroup::vpc_link(deployment, names, &vpc));
+            g.add_orphan(VpcLinkV2::new(names, &subnets, &group));
         }
         _ => {}
     }

@@ -208,10 +208,10 @@ impl Resource for VpcLinkV2 {
     }
 
     /// Integrations name the link, and AWS will not delete a link they use: the new one
-    /// comes first. Not for a link still being deleted (an interrupted `down`): it is waited
-    /// out first.
-    fn replaced_after_dependents(&self, live: &Link) -> bool {
-        live.vpc_link_status() != Some(&VpcLinkStatus::Deleting)
+    /// comes first. Even for a link still being deleted (an interrupted `down`): unlike a V1
+    /// link it holds no load balancer, so nothing stops a second one meanwhile.
+    fn replaced_after_dependents(&self, _live: &Link) -> bool {
+        true
     }
 
     fn diff(&self, _env: &Env, live: &Link, inputs: &Inputs<'_>) -> Diff {
