@@ -42,6 +42,17 @@ def _wrap(cls, name):
     return decorate
 
 
+def _purge_before_reads(backend_class, purge):
+    """Makes the backend's GetVpcLink and GetVpcLinks forget, first, the links whose deletion
+    has finished."""
+    for name in ("get_vpc_link", "get_vpc_links"):
+
+        @_wrap(backend_class, name)
+        def getter(original, self, *args, **kwargs):
+            purge(self)
+            return original(self, *args, **kwargs)
+
+
 def _bind(original, *args, **kwargs):
     bound = inspect.signature(original).bind(*args, **kwargs)
     bound.apply_defaults()
@@ -281,15 +292,7 @@ def _patch_apigateway():
             return None
         return original(self, vpc_link_id)
 
-    for name in ("get_vpc_link", "get_vpc_links"):
-
-        def make(method_name):
-            @_wrap(m.APIGatewayBackend, method_name)
-            def getter(original, self, *args, **kwargs):
-                purge_deleted(self)
-                return original(self, *args, **kwargs)
-
-        make(name)
+    _purge_before_reads(m.APIGatewayBackend, purge_deleted)
 
     # A REST API's TLS security policy (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html):
     # kept and answered (moto drops both keys); an enhanced policy (`SecurityPolicy_...`) needs
@@ -543,15 +546,7 @@ def _patch_apigatewayv2():
             return None
         return original(self, vpc_link_id)
 
-    for name in ("get_vpc_link", "get_vpc_links"):
-
-        def make(method_name):
-            @_wrap(m.ApiGatewayV2Backend, method_name)
-            def getter(original, self, *args, **kwargs):
-                purge_deleted_v2(self)
-                return original(self, *args, **kwargs)
-
-        make(name)
+    _purge_before_reads(m.ApiGatewayV2Backend, purge_deleted_v2)
 
 
 def refuse_link_in_use(account, region, vpc_link_id, error):

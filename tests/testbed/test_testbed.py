@@ -1730,6 +1730,9 @@ class VpcLinksV2(Bed):
         self.client("apigatewayv2").delete_vpc_link(VpcLinkId=link)
 
     def test_a_request_goes_through_a_v2_link_to_the_integrations_target_if_its_group_lets_it(self):
+        # The link stays pending long enough for the API to be set up on a busy machine.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations=dict(
+            self.profile["durations"], vpc_link_v2_available=1000)))
         vpc, subnets, sg, kwargs = Provisioning.service(self)  # an active NLB, its listener on 80
         elb, ecs, apigw, ec2 = (self.client(s) for s in ("elbv2", "ecs", "apigateway", "ec2"))
         lb = elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]
@@ -1758,7 +1761,7 @@ class VpcLinksV2(Bed):
         integrate({"integrationTarget": lb["LoadBalancerArn"]})
         call = lambda: Traffic.call(self, api["id"])[0]
         self.assertEqual(call(), 500, "the link is still pending")
-        aws_seconds(120)
+        aws_seconds(1010)
         self.assertEqual(call(), 504, "its group lets nothing out")
         ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])

@@ -38,6 +38,19 @@ impl VpcLink {
     }
 }
 
+/// How long a link of either kind may take to be made or deleted: terraform-provider-aws's
+/// own tests see V1 links take about 12 minutes; a V2 link makes network interfaces, and gets
+/// the same budget.
+pub(super) const PATIENCE: Patience = Patience::minutes(20);
+
+/// Refusals of a link's deletion that mean "not yet": an integration deleted moments ago can
+/// still hold it for a while.
+pub(super) const STILL_IN_USE: &[&str] = &[
+    "BadRequestException",
+    "ConflictException",
+    "TooManyRequestsException",
+];
+
 /// What the link hands its dependents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outputs {
@@ -229,8 +242,7 @@ impl Resource for VpcLink {
     }
 
     fn patience(&self) -> Patience {
-        // terraform-provider-aws's own tests see VPC links take about 12 minutes.
-        Patience::minutes(20)
+        PATIENCE
     }
 
     async fn delete(
@@ -259,12 +271,7 @@ impl Resource for VpcLink {
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {
-        // An integration deleted moments ago can still hold the link for a while.
-        &[
-            "BadRequestException",
-            "ConflictException",
-            "TooManyRequestsException",
-        ]
+        STILL_IN_USE
     }
 
     fn summary(&self, live: &Link) -> String {

@@ -309,8 +309,7 @@ impl Resource for VpcLinkV2 {
     }
 
     fn patience(&self) -> Patience {
-        // A V2 link makes network interfaces, which takes minutes; V1 links, the same budget.
-        Patience::minutes(20)
+        super::vpc_link::PATIENCE
     }
 
     async fn delete(
@@ -339,12 +338,7 @@ impl Resource for VpcLinkV2 {
     }
 
     fn delete_retryable(&self) -> &'static [&'static str] {
-        // An integration deleted moments ago can still hold the link for a while.
-        &[
-            "BadRequestException",
-            "ConflictException",
-            "TooManyRequestsException",
-        ]
+        super::vpc_link::STILL_IN_USE
     }
 
     fn summary(&self, live: &Link) -> String {
