@@ -773,7 +773,9 @@ async fn losing_the_network_mid_up_stops_it_with_what_to_do() {
         ws.path(),
         &emulator.endpoint,
         &["up", "--env", "env1.toml"],
-        &[("GWFARGATE_UNREACHABLE_SECONDS", "3")],
+        // Long enough that a test bed slowed by the tests beside it is not taken for a lost
+        // network before the NLB's wait (it was, once, at 3 s), short enough to stop soon.
+        &[("GWFARGATE_UNREACHABLE_SECONDS", "6")],
     );
     let mut stopped = None;
     let lines = stderr_around(&mut child, "to become active (now: provisioning)", || {
