@@ -262,7 +262,7 @@ fn broken_values_of_a_real_services_keys_are_refused_naming_the_key_before_any_c
             "scaling on requests",
             "[service.autoscaling]\nmin = 1\nmax = 4\nrequests = 1000",
             "service.autoscaling.requests",
-            "not offered",
+            "needs an Application Load Balancer",
         ),
         (
             "a matcher of codes a load balancer never checks",

@@ -404,6 +404,32 @@ pub struct Network {
     /// (`resources::vpc_link_version` decides otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_link: Option<VpcLinkVersion>,
+    /// The kind of internal load balancer in front of the tasks.
+    #[serde(default)]
+    pub load_balancer: LoadBalancerKind,
+}
+
+/// The kind of internal load balancer API Gateway's VPC link reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadBalancerKind {
+    /// A Network Load Balancer: TCP, no security group, reached by a V1 or V2 link. The
+    /// original design's.
+    #[default]
+    Nlb,
+    /// An Application Load Balancer: HTTP, behind a security group of its own, reached by a
+    /// V2 link only; it counts requests per target, which autoscaling can scale on.
+    Alb,
+}
+
+impl LoadBalancerKind {
+    /// The word the env file and `plan` use: `nlb` or `alb`.
+    pub fn word(self) -> &'static str {
+        match self {
+            LoadBalancerKind::Nlb => "nlb",
+            LoadBalancerKind::Alb => "alb",
+        }
+    }
 }
 
 /// The kind of VPC link between API Gateway and the load balancer.
@@ -760,6 +786,10 @@ pub struct Autoscaling {
     pub cpu: Option<u32>,
     /// Target average memory utilization (percent), if scaled on it.
     pub memory: Option<u32>,
+    /// Target requests per task per minute (the ALB's `RequestCountPerTarget`), if scaled on
+    /// it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u32>,
     /// Seconds after a scale-in before another.
     pub scale_in_cooldown: u32,
     /// Seconds after a scale-out before another.
@@ -893,6 +923,7 @@ struct RawNetwork {
     flow_logs: Option<bool>,
     endpoints: Option<Vec<Spanned<String>>>,
     vpc_link: Option<Spanned<String>>,
+    load_balancer: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1002,7 +1033,7 @@ struct RawAutoscaling {
     scale_in_cooldown: Option<Spanned<i64>>,
     scale_out_cooldown: Option<Spanned<i64>>,
     schedule: Option<Vec<Spanned<RawSchedule>>>,
-    requests: Option<Spanned<toml::Value>>,
+    requests: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1131,7 +1162,7 @@ impl Checker<'_> {
         }
         let network_span = raw.network.subnets.span();
         let network = self.network(raw.network, &region)?;
-        let service = self.service(raw.service, &region)?;
+        let service = self.service(raw.service, &region, network.load_balancer)?;
         if name == "internal" || name.starts_with("internal-") {
             return Err(self.error(
                 "name",
@@ -1611,16 +1642,50 @@ impl Checker<'_> {
                 }
             },
         };
+        let load_balancer = match raw.load_balancer.as_ref() {
+            None => LoadBalancerKind::Nlb,
+            Some(word) => match word.get_ref().as_str() {
+                "nlb" => LoadBalancerKind::Nlb,
+                "alb" => LoadBalancerKind::Alb,
+                other => {
+                    return Err(self.error(
+                        "network.load_balancer",
+                        word.span(),
+                        format!(
+                            "{} is not a kind of load balancer; use \"nlb\" (a Network Load \
+                             Balancer, the default) or \"alb\" (an Application Load Balancer)",
+                            Quoted(other)
+                        ),
+                    ));
+                }
+            },
+        };
+        if let (LoadBalancerKind::Alb, Some(VpcLinkVersion::V1)) = (load_balancer, vpc_link) {
+            let span = raw.vpc_link.as_ref().map(Spanned::span).unwrap_or_default();
+            return Err(self.error(
+                "network.vpc_link",
+                span,
+                "a VPC link V1 reaches only a Network Load Balancer, and `load_balancer` is \
+                 \"alb\": remove `vpc_link` (or set it to \"v2\"), or use `load_balancer = \
+                 \"nlb\"`",
+            ));
+        }
         Ok(Network {
             vpc_cidr,
             subnets,
             flow_logs: raw.flow_logs.unwrap_or(false),
             endpoints,
             vpc_link,
+            load_balancer,
         })
     }
 
-    fn service(&self, raw: RawService, region: &str) -> Result<Service, ConfigError> {
+    fn service(
+        &self,
+        raw: RawService,
+        region: &str,
+        load_balancer: LoadBalancerKind,
+    ) -> Result<Service, ConfigError> {
         let name = self.resource_name("service.name", &raw.name)?;
         let image = raw.image.get_ref().clone();
         if let Err(problem) = ImageRef::parse(&image) {
@@ -1923,7 +1988,7 @@ impl Checker<'_> {
         let rollout = self.rollout(raw.deployment)?;
         let autoscaling = raw
             .autoscaling
-            .map(|a| self.autoscaling(a, count, &raw.count))
+            .map(|a| self.autoscaling(a, count, &raw.count, load_balancer))
             .transpose()?;
         Ok(Service {
             name,
@@ -2348,19 +2413,30 @@ impl Checker<'_> {
         raw: Spanned<RawAutoscaling>,
         count: u32,
         raw_count: &Spanned<i64>,
+        load_balancer: LoadBalancerKind,
     ) -> Result<Autoscaling, ConfigError> {
         let span = raw.span();
         let raw = raw.into_inner();
         let key = "service.autoscaling";
-        if let Some(requests) = &raw.requests {
-            return Err(self.error(
+        let requests = match &raw.requests {
+            None => None,
+            Some(requests) if load_balancer == LoadBalancerKind::Nlb => {
+                return Err(self.error(
+                    &format!("{key}.requests"),
+                    requests.span(),
+                    "scaling on requests needs an Application Load Balancer: ECS's \
+                     request-count metric exists only behind one, and this stack's is a \
+                     Network Load Balancer; set `load_balancer = \"alb\"` under [network], or \
+                     scale on `cpu` or `memory`, or on a schedule",
+                ));
+            }
+            Some(requests) => Some(self.within(
                 &format!("{key}.requests"),
-                requests.span(),
-                "scaling on requests is not offered: ECS's request-count metric exists only \
-                 behind an Application Load Balancer, and this stack's is a Network Load \
-                 Balancer; scale on `cpu` or `memory`, or on a schedule",
-            ));
-        }
+                requests,
+                1..=1_000_000,
+                "requests per task per minute",
+            )?),
+        };
         let min = self.within(&format!("{key}.min"), &raw.min, 0..=1000, "tasks")?;
         let max = self.within(&format!("{key}.max"), &raw.max, 1..=1000, "tasks")?;
         if max < min {
@@ -2465,12 +2541,13 @@ impl Checker<'_> {
                 max: smax,
             });
         }
-        if cpu.is_none() && memory.is_none() && schedules.is_empty() {
+        if cpu.is_none() && memory.is_none() && requests.is_none() && schedules.is_empty() {
             return Err(self.error(
                 key,
                 span,
                 "autoscaling needs something to scale on: `cpu = 60` (target average CPU, \
-                 percent), `memory = 70`, or a [[service.autoscaling.schedule]]",
+                 percent), `memory = 70`, `requests = 1000` (per task per minute, with \
+                 `load_balancer = \"alb\"`), or a [[service.autoscaling.schedule]]",
             ));
         }
         Ok(Autoscaling {
@@ -2478,6 +2555,7 @@ impl Checker<'_> {
             max,
             cpu,
             memory,
+            requests,
             scale_in_cooldown,
             scale_out_cooldown,
             schedules,
@@ -3118,6 +3196,67 @@ retention_days = 30
             "{}",
             err.problem
         );
+    }
+
+    #[test]
+    fn the_load_balancer_is_an_nlb_unless_the_env_file_asks_for_an_alb() {
+        assert_eq!(
+            check(GOOD).expect("good").network.load_balancer,
+            LoadBalancerKind::Nlb
+        );
+        let alb = |extra: &str| {
+            check(&GOOD.replace(
+                "vpc_cidr = \"10.0.0.0/16\"",
+                &format!("vpc_cidr = \"10.0.0.0/16\"\nload_balancer = \"alb\"\n{extra}"),
+            ))
+        };
+        let d = alb("").expect("an ALB");
+        assert_eq!(d.network.load_balancer, LoadBalancerKind::Alb);
+        alb("vpc_link = \"v2\"").expect("an ALB through a V2 link");
+        let err = alb("vpc_link = \"v1\"").expect_err("a V1 link reaches no ALB");
+        assert_eq!(err.key, "network.vpc_link");
+        assert!(
+            err.problem.contains("only a Network Load Balancer"),
+            "{}",
+            err.problem
+        );
+        let err = check(&GOOD.replace(
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\nload_balancer = \"gwlb\"",
+        ))
+        .expect_err("no such kind");
+        assert_eq!(err.key, "network.load_balancer");
+        assert!(err.problem.contains("\"alb\""), "{}", err.problem);
+    }
+
+    #[test]
+    fn scaling_on_requests_needs_an_alb_and_a_sane_target() {
+        let with = |lb: &str, requests: &str| {
+            check(
+                &GOOD
+                    .replace(
+                        "vpc_cidr = \"10.0.0.0/16\"",
+                        &format!("vpc_cidr = \"10.0.0.0/16\"\nload_balancer = \"{lb}\""),
+                    )
+                    .replace(
+                        "[logs]",
+                        &format!(
+                            "[service.autoscaling]\nmin = 1\nmax = 4\nrequests = {requests}\n[logs]"
+                        ),
+                    ),
+            )
+        };
+        let d = with("alb", "800").expect("requests behind an ALB");
+        assert_eq!(d.service.autoscaling.expect("set").requests, Some(800));
+        let err = with("nlb", "800").expect_err("no request count behind an NLB");
+        assert_eq!(err.key, "service.autoscaling.requests");
+        assert!(
+            err.problem.contains("load_balancer = \"alb\""),
+            "{}",
+            err.problem
+        );
+        let err = with("alb", "0").expect_err("zero requests per task");
+        assert_eq!(err.key, "service.autoscaling.requests");
     }
 
     #[test]

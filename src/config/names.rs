@@ -55,8 +55,11 @@ pub struct Names {
     pub container: String,
     /// ECS service name.
     pub service: String,
-    /// Network load balancer name (at most 32).
+    /// Load balancer name (at most 32): `-nlb-` or `-alb-` by its kind, so a stack of one
+    /// kind never takes the other's for its own.
     pub load_balancer: String,
+    /// The Application Load Balancer's security group (`load_balancer = "alb"`).
+    pub load_balancer_security_group: String,
     /// Target group name (at most 32).
     pub target_group: String,
     /// VPC link name.
@@ -103,7 +106,8 @@ impl Names {
             task_family: format!("{n}-task-{s}"),
             container: s.clone(),
             service: format!("{n}-service-{s}"),
-            load_balancer: fit(&format!("{n}-nlb-{s}"), 32),
+            load_balancer: fit(&format!("{n}-{}-{s}", d.network.load_balancer.word()), 32),
+            load_balancer_security_group: format!("{n}-sg-alb-{s}"),
             target_group: fit(&format!("{n}-tg-{s}"), 32),
             vpc_link: format!("{n}-vpclink-{s}"),
             vpc_link_security_group: format!("{n}-sg-vpclink-{s}"),

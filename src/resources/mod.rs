@@ -3,7 +3,7 @@
 //! An optional resource is one `if` here.
 
 use crate::config::names::Names;
-use crate::config::{Deployment, VpcLinkVersion};
+use crate::config::{Deployment, LoadBalancerKind, VpcLinkVersion};
 use crate::model::Ref;
 use crate::model::graph::Graph;
 
@@ -49,9 +49,10 @@ pub struct Stack {
 
 /// The kind of VPC link the stack has: the env file's choice; without one, V1 for a stack the
 /// state file records a V1 link of (a new version of gwfargate changes no built stack on its
-/// own), V2 otherwise.
+/// own), V2 otherwise. An ALB is reached by a V2 link only.
 pub fn vpc_link_version(deployment: &Deployment, recorded: &[(String, String)]) -> VpcLinkVersion {
     match deployment.network.vpc_link {
+        _ if deployment.network.load_balancer == LoadBalancerKind::Alb => VpcLinkVersion::V2,
         Some(version) => version,
         None if recorded.iter().any(|(key, _)| key == "vpc_link") => VpcLinkVersion::V1,
         None => VpcLinkVersion::V2,
@@ -202,8 +203,31 @@ pub fn stack(
         repository.as_ref(),
     ));
 
+    let link_version = vpc_link_version(deployment, recorded);
+    let link_group = (link_version == VpcLinkVersion::V2)
+        .then(|| g.add(SecurityGroup::vpc_link(deployment, names, &vpc)));
     let elb_role = g.add(service_linked_role::ServiceLinkedRole::elastic_load_balancing());
-    let load_balancer = g.add(LoadBalancer::new(names, &subnets, &elb_role));
+    let load_balancer = LoadBalancer::new(names, &subnets, &elb_role);
+    let load_balancer = match (deployment.network.load_balancer, &link_group) {
+        (LoadBalancerKind::Alb, Some(link_group)) => {
+            let group = g.add(SecurityGroup::load_balancer(
+                deployment, names, &vpc, link_group,
+            ));
+            load_balancer.application(&group)
+        }
+        _ => load_balancer,
+    };
+    // A stack built with the other kind keeps its load balancer in the plan, which refuses
+    // the change of type instead of building a second stack beside the first.
+    let built = recorded
+        .iter()
+        .find(|(key, _)| key == "load_balancer")
+        .map(|(_, arn)| arn.as_str())
+        .filter(|arn| {
+            elb::load_balancer::kind_of_arn(arn)
+                .is_some_and(|kind| kind != deployment.network.load_balancer)
+        });
+    let load_balancer = g.add(load_balancer.built_as_other_kind(built));
     let target_group = g.add(TargetGroup::new(deployment, names, &vpc));
     let listener = g.add(Listener::new(
         deployment,
@@ -226,10 +250,14 @@ pub fn stack(
         },
     ));
 
-    let autoscaling =
-        ecs::autoscaling::Autoscaling::new(deployment, names, &service).map(|a| g.add(a));
+    let autoscaling = ecs::autoscaling::Autoscaling::new(
+        deployment,
+        names,
+        &service,
+        ecs::autoscaling::RequestCount::of(&load_balancer, &target_group),
+    )
+    .map(|a| g.add(a));
 
-    let link_version = vpc_link_version(deployment, recorded);
     if deployment.network.vpc_link.is_none() && link_version == VpcLinkVersion::V1 {
         notes.push(
             "this stack reaches its NLB through a VPC link V1, which AWS calls legacy: set \
@@ -241,12 +269,9 @@ pub fn stack(
         );
     }
     // A V2 link is made on the subnets, beside the NLB; a V1 link only once the NLB is active.
-    let vpc_link = match link_version {
-        VpcLinkVersion::V2 => {
-            let group = g.add(SecurityGroup::vpc_link(deployment, names, &vpc));
-            g.add(VpcLinkV2::new(names, &subnets, &group))
-        }
-        VpcLinkVersion::V1 => g.add(VpcLink::new(deployment, names, &load_balancer)),
+    let vpc_link = match &link_group {
+        Some(group) => g.add(VpcLinkV2::new(names, &subnets, group)),
+        None => g.add(VpcLink::new(deployment, names, &load_balancer)),
     };
     let rest_api = g.add(RestApi::new(deployment, names));
     let integrations = g.add(Integrations::new(
@@ -591,6 +616,49 @@ mod tests {
                 .any(|(i, _)| *i == at(other))
         };
         (s, waits_for)
+    }
+
+    #[test]
+    fn an_alb_sits_behind_a_group_open_to_the_v2_link_and_is_what_requests_are_counted_on() {
+        let mut deployment = testing::env().deployment;
+        deployment.network.load_balancer = LoadBalancerKind::Alb;
+        deployment.service.autoscaling = Some(crate::config::Autoscaling {
+            min: 1,
+            max: 3,
+            cpu: None,
+            memory: None,
+            requests: Some(500),
+            scale_in_cooldown: 300,
+            scale_out_cooldown: 60,
+            schedules: Vec::new(),
+        });
+        let names = Names::new(&deployment);
+        assert_eq!(names.load_balancer, "cluster1-alb-microservice1");
+        // The state file of a V1 stack does not bring a V1 link: it reaches no ALB.
+        let recorded = vec![("vpc_link".to_string(), "abc".to_string())];
+        let s = stack(&deployment, &names, "123456789012", &recorded);
+        let deps = |key: &str| -> Vec<String> {
+            let node = s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
+            node.deps().iter().map(|d| d.key.clone()).collect()
+        };
+        assert!(deps("load_balancer").contains(&"security_group/load-balancer".to_string()));
+        assert!(
+            deps("security_group/load-balancer").contains(&"security_group/vpc-link".to_string())
+        );
+        assert!(deps("vpc_link_v2").contains(&"security_group/vpc-link".to_string()));
+        let autoscaling = deps("autoscaling");
+        assert!(
+            autoscaling.contains(&"load_balancer".to_string()),
+            "{autoscaling:?}"
+        );
+        assert!(
+            autoscaling.contains(&"target_group".to_string()),
+            "{autoscaling:?}"
+        );
+        assert_eq!(vpc_link_version(&deployment, &recorded), VpcLinkVersion::V2);
+        // An NLB has no group of its own.
+        let (nlb, _) = graph_with(VpcLinkVersion::V2, &[]);
+        assert!(!nlb.graph.contains("security_group/load-balancer"));
     }
 
     #[test]

@@ -58,9 +58,14 @@ pub fn document(env: &Env) -> Value {
         .map(|t| arn("ec2", &format!("{t}/*")))
         .collect();
     let prefix_lists = arn("ec2", "prefix-list/*");
+    // ELB's ARNs name the kind: `net` for an NLB, `app` for an ALB.
+    let kind = match env.deployment.network.load_balancer {
+        crate::config::LoadBalancerKind::Nlb => "net",
+        crate::config::LoadBalancerKind::Alb => "app",
+    };
     let lb = arn(
         "elasticloadbalancing",
-        &format!("loadbalancer/net/{}/*", names.load_balancer),
+        &format!("loadbalancer/{kind}/{}/*", names.load_balancer),
     );
     let tg = arn(
         "elasticloadbalancing",
@@ -68,7 +73,7 @@ pub fn document(env: &Env) -> Value {
     );
     let listener = arn(
         "elasticloadbalancing",
-        &format!("listener/net/{}/*", names.load_balancer),
+        &format!("listener/{kind}/{}/*", names.load_balancer),
     );
     let cluster = arn("ecs", &format!("cluster/{}", names.cluster));
     let service = arn(
@@ -137,6 +142,7 @@ pub fn document(env: &Env) -> Value {
                           "elasticloadbalancing:CreateTargetGroup",
                           "elasticloadbalancing:CreateListener",
                           "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                          "elasticloadbalancing:SetSecurityGroups",
                           "elasticloadbalancing:ModifyTargetGroup",
                           "elasticloadbalancing:ModifyTargetGroupAttributes",
                           "elasticloadbalancing:ModifyListener",

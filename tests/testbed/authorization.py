@@ -127,7 +127,9 @@ def _elb(op, params, arn):
         if key in ("LoadBalancerArn", "TargetGroupArn", "ListenerArn") or key.startswith("ResourceArns.member."):
             out.append(value)
     if op == "CreateLoadBalancer":
-        out.append(arn("elasticloadbalancing", f"loadbalancer/net/{params.get('Name')}/*"))
+        # The ARN names the kind: `net` for an NLB, `app` for an ALB (AWS's default type).
+        kind = "net" if params.get("Type") == "network" else "app"
+        out.append(arn("elasticloadbalancing", f"loadbalancer/{kind}/{params.get('Name')}/*"))
     if op == "CreateTargetGroup":
         out.append(arn("elasticloadbalancing", f"targetgroup/{params.get('Name')}/*"))
     if op == "CreateListener":

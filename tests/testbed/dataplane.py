@@ -20,8 +20,11 @@ that load balancer's DNS name and a port (else 500 "Internal server error"); the
 must be active with a listener on that port forwarding to a target group (else 503); the request
 enters the load balancer in one of its zones, in turn, and reaches a running task of the target
 group, one in the same zone unless cross-zone load balancing is on (AWS's default for NLBs is
-off: "Cross-zone load balancing", Network Load Balancers guide); none reachable is a timeout
-(504 "Endpoint request timed out"). The task answers its health check path with 200 and echoes
+off: "Cross-zone load balancing", Network Load Balancers guide; always on for an ALB); none
+reachable is a timeout (504 "Endpoint request timed out"). An Application Load Balancer sits
+behind security groups: they must let the listener's port in from the VPC link's groups and
+the port out to the VPC (the tasks), or the packets are dropped, also a 504
+("Security groups for your Application Load Balancer", Application Load Balancers guide). The task answers its health check path with 200 and echoes
 any other request as JSON: its id, zone, method and path. Each request is written to the
 stage's access log group, in the stage's format, when the account names a CloudWatch role.
 """
@@ -180,6 +183,8 @@ def _invoke(method, path, query, account, headers):
         return _api_error(500, "Internal server error")
     if lb.state != "active":
         return _api_error(503, "Service Unavailable")
+    if lb.type == "application" and not _alb_lets_through(account, region, lb, link, port):
+        return _api_error(504, "Endpoint request timed out")
     listener = next((l for l in lb.listeners.values() if int(l.port) == port), None)
     groups = [a.data.get("TargetGroupArn") for a in (listener.default_actions if listener else [])
               if a.type == "forward"]
@@ -189,7 +194,8 @@ def _invoke(method, path, query, account, headers):
     zones = sorted({s.availability_zone for s in lb.subnets})
     with _lock:
         zone = zones[next(_zone_turns) % len(zones)] if zones else None
-    cross_zone = str(lb.attrs.get("load_balancing.cross_zone.enabled", "false")).lower() == "true"
+    cross_zone = lb.type == "application" or \
+        str(lb.attrs.get("load_balancing.cross_zone.enabled", "false")).lower() == "true"
     ecs = ecs_backends[account][region]
     ECS["settle_all"](ecs)
     now = CLOCK.now()
@@ -208,6 +214,28 @@ def _invoke(method, path, query, account, headers):
     if rest == (group.health_check_path or "/"):
         return 200, {"Content-Type": "text/plain"}, "ok"
     return _answer(200, {"task": task.id, "zone": task.zone, "method": method, "path": rest})
+
+
+def _alb_lets_through(account, region, lb, link, port):
+    """Whether an ALB's groups let `port` in from the V2 link (its groups, or its subnets'
+    ranges) and out to the ALB's VPC (the targets; the stack's listener and targets share the
+    port)."""
+    from moto.ec2.models import ec2_backends
+
+    from .patches import _allows
+
+    ec2 = ec2_backends[account][region]
+    groups = [g for g in (ec2.get_security_group_from_id(i) for i in lb.security_groups or []) if g]
+    link_groups = list(getattr(link, "sg_ids", None) or [])
+    try:
+        link_ranges = [ec2.get_subnet(s).cidr_block for s in getattr(link, "subnet_ids", None) or []]
+    except Exception:  # noqa: BLE001 (an unknown subnet is moto's business)
+        link_ranges = []
+    into = any(_allows(r, port, link_groups, link_ranges) for g in groups for r in g.ingress_rules)
+    vpc = ec2.vpcs.get(lb.vpc_id)
+    vpc_range = [vpc.cidr_block] if vpc is not None else []
+    out = any(_allows(r, port, [], vpc_range) for g in groups for r in g.egress_rules)
+    return into and out
 
 
 def _v2_link(account, region, link_id):

@@ -72,7 +72,8 @@ def _patch_elbv2():
         raw = self.__dict__.get("_tb_state", "provisioning")
         if settings.on("provisioning") and raw in ("provisioning", "active"):
             created = self.__dict__.setdefault("_tb_created", CLOCK.now())
-            return "active" if CLOCK.aws_since(created) >= D["nlb_active"] else "provisioning"
+            active_after = D["alb_active"] if self.type == "application" else D["nlb_active"]
+            return "active" if CLOCK.aws_since(created) >= active_after else "provisioning"
         return raw
 
     def set_state(self, value):
@@ -174,8 +175,33 @@ def _patch_elbv2():
                 )
         result = original(self, arn)
         if lb is not None and settings.on("ordering"):
-            world.linger(f"load balancer {lb.name}", [s.id for s in lb.subnets], [])
+            # An ALB's network interfaces are in its security groups too.
+            world.linger(f"load balancer {lb.name}", [s.id for s in lb.subnets], lb.security_groups or [])
         return result
+
+    @_wrap(m.ELBv2Backend, "create_listener")
+    def create_listener(original, self, *args, **kwargs):
+        """An ALB forwards to HTTP(S) target groups, an NLB to TCP, UDP or TLS ones; AWS refuses
+        a listener whose target group's protocol its load balancer cannot use ("The target
+        group's protocol must be one the load balancer supports",
+        https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-protocol-version).
+        moto checks only the listener's own protocol."""
+        a = _bind(original, self, *args, **kwargs)
+        lb = self.load_balancers.get(a.get("load_balancer_arn"))
+        if settings.on("fidelity") and lb is not None:
+            application = lb.type == "application"
+            for action in a.get("actions") or []:
+                group = self.target_groups.get(action.get("TargetGroupArn") or "")
+                if group is None:
+                    continue
+                http = (group.protocol or "").upper() in ("HTTP", "HTTPS")
+                if http != application:
+                    from moto.elbv2.exceptions import ValidationError
+                    raise ValidationError(
+                        f"The target group '{group.arn}' uses protocol {group.protocol}, which a "
+                        f"{lb.type} load balancer does not support"
+                    )
+        return original(self, *args, **kwargs)
 
 
 # ---------------------------------------------------------------- API Gateway
@@ -699,10 +725,11 @@ def _patch_ec2():
             vpc = (svc.network_configuration or {}).get("awsvpcConfiguration", {})
             if subnet_id in (vpc.get("subnets") or []) or group_id in (vpc.get("securityGroups") or []):
                 users.append(f"ECS service {svc.name}")
-        if subnet_id:
-            for lb in elbv2_backends[backend.account_id][backend.region_name].load_balancers.values():
-                if subnet_id in [s.id for s in lb.subnets]:
-                    users.append(f"load balancer {lb.name}")
+        for lb in elbv2_backends[backend.account_id][backend.region_name].load_balancers.values():
+            # An ALB's network interfaces are in its subnets and its security groups.
+            if (subnet_id and subnet_id in [s.id for s in lb.subnets]) \
+                    or (group_id and group_id in (lb.security_groups or [])):
+                users.append(f"load balancer {lb.name}")
         return users
 
     @_wrap(EC2Backend, "delete_security_group")
@@ -1968,12 +1995,56 @@ def _patch_applicationautoscaling():
             tags.pop(key, None)
         return "{}"
 
+    from moto.applicationautoscaling import models as aas
+
+    @_wrap(aas.ApplicationAutoscalingBackend, "put_scaling_policy")
+    def put_scaling_policy(original, self, *args, **kwargs):
+        """A request-count policy names, in ResourceLabel, the ALB and the target group whose
+        requests per target it tracks: `app/<lb>/<id>/targetgroup/<tg>/<id>`, a target group
+        attached to the scaled ECS service ("ResourceLabel ... You can't use the
+        ALBRequestCountPerTarget metric type unless there is a target group attached to the
+        ... ECS service",
+        https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html).
+        moto keeps any label, or none."""
+        a = _bind(original, self, *args, **kwargs)
+        # The body is the policy's TargetTrackingScalingPolicyConfiguration.
+        spec = (a.get("policy_body") or {}).get("PredefinedMetricSpecification") or {}
+        if settings.on("fidelity") and spec.get("PredefinedMetricType") == "ALBRequestCountPerTarget":
+            problem = _request_count_label_problem(self, a.get("resource_id") or "", spec.get("ResourceLabel"))
+            if problem:
+                from moto.core.exceptions import JsonRESTError
+                raise JsonRESTError("ValidationException", problem)
+        return original(self, *args, **kwargs)
+
     R.list_tags_for_resource = list_tags_for_resource
     R.tag_resource = tag_resource
     R.untag_resource = untag_resource
     R.register_scalable_target = register_with_tags
     R.deregister_scalable_target = deregister_scalable_target
     R.describe_scaling_activities = describe_scaling_activities
+
+
+def _request_count_label_problem(backend, resource_id, label):
+    """Why `label` cannot be the request-count label of the ECS service `resource_id`
+    (`service/<cluster>/<name>`), or None."""
+    from moto.elbv2.models import elbv2_backends
+
+    if not label:
+        return "ResourceLabel is required for the predefined metric type ALBRequestCountPerTarget"
+    lb_part, _, tg_part = label.partition("/targetgroup/")
+    if not lb_part.startswith("app/") or not tg_part:
+        return f"Invalid ResourceLabel {label}: expected app/<load-balancer>/<id>/targetgroup/<target-group>/<id>"
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    lb = next((lb for lb in elb.load_balancers.values() if lb.arn.endswith(f":loadbalancer/{lb_part}")), None)
+    group = next((g for g in elb.target_groups.values() if g.arn.endswith(f":targetgroup/{tg_part}")), None)
+    if lb is None or group is None or lb.arn not in (group.load_balancer_arns or []):
+        return f"Invalid ResourceLabel {label}: no such target group of an Application Load Balancer"
+    _, cluster, name = (resource_id.split("/") + ["", ""])[:3]
+    service = backend.ecs_backend.services.get(f"{cluster}:{name}")
+    if service is None or group.arn not in [b.get("targetGroupArn") for b in service.load_balancers or []]:
+        return (f"Invalid ResourceLabel {label}: target group {group.name} is not attached to "
+                f"ECS service {name}")
+    return None
 
 
 def apply():

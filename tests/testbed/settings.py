@@ -44,6 +44,9 @@ import copy
 # AWS seconds. Tests may override single entries with the `durations` setting.
 DEFAULT_DURATIONS = {
     "nlb_active": 150,
+    # ELB documents no provisioning time for either kind; an ALB is usually active a little
+    # sooner than an NLB.
+    "alb_active": 120,
     "vpc_link_available": 180,
     "vpc_link_failed": 60,
     "vpc_link_deleting": 60,

@@ -1801,3 +1801,130 @@ class PlainProfile(Bed):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ApplicationLoadBalancers(Bed):
+    """ALBs: provisioning, HTTP listeners and target groups only, security groups their
+    interfaces hold, the data plane through those groups, and request-count scaling labels."""
+    profile = dict(Bed.profile, durations={"service_steady": 10, "target_registration": 10,
+                                           "eni_linger": 100})
+
+    def alb(self, subnets, group, wait=True):
+        arn = self.client("elbv2").create_load_balancer(
+            Name="alb", Subnets=subnets, SecurityGroups=[group], Scheme="internal",
+            Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+        if wait:
+            aws_seconds(130)
+        return arn
+
+    def test_an_alb_is_provisioning_then_active_with_an_app_arn(self):
+        _, subnets, sg = self.network()
+        arn = self.alb(subnets, sg, wait=False)
+        self.assertIn(":loadbalancer/app/alb/", arn)
+        state = lambda: self.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"]
+        self.assertEqual(state(), "provisioning")
+        aws_seconds(130)
+        self.assertEqual(state(), "active")
+
+    def test_an_alb_listener_forwards_to_http_target_groups_only(self):
+        vpc, subnets, sg = self.network()
+        elb = self.client("elbv2")
+        lb = self.alb(subnets, sg, wait=False)
+        tcp = elb.create_target_group(Name="tcp", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        http = elb.create_target_group(Name="http", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        for protocol, group in (("TCP", http), ("HTTP", tcp)):
+            with self.assertRaises(ClientError) as ctx:
+                elb.create_listener(LoadBalancerArn=lb, Protocol=protocol, Port=80,
+                                    DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+            self.assertEqual(self.code(ctx), "ValidationError", protocol)
+        elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": http}])
+        nlb = self.nlb(subnets, wait=False)
+        with self.assertRaises(ClientError) as ctx:
+            elb.create_listener(LoadBalancerArn=nlb, Protocol="TCP", Port=80,
+                                DefaultActions=[{"Type": "forward", "TargetGroupArn": http}])
+        self.assertEqual(self.code(ctx), "ValidationError")
+
+    def test_an_albs_group_is_held_while_it_exists_and_after_by_its_interfaces(self):
+        _, subnets, sg = self.network()
+        ec2, elb = self.client("ec2"), self.client("elbv2")
+        lb = self.alb(subnets, sg, wait=False)
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation")
+        self.assertIn("load balancer alb", str(ctx.exception))
+        elb.delete_load_balancer(LoadBalancerArn=lb)
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=sg)
+        self.assertEqual(self.code(ctx), "DependencyViolation", "its interfaces linger")
+        aws_seconds(110)
+        ec2.delete_security_group(GroupId=sg)
+
+    def serving(self):
+        """An active ALB with an HTTP listener on 80, a service behind it, a V2 link and an
+        API whose stage sends to the ALB; (call, alb group, link group, scalable service id,
+        ALB ARN, target group ARN)."""
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations=dict(
+            self.profile["durations"], vpc_link_v2_available=1000)))
+        vpc, subnets, sg, kwargs = Provisioning.service(self, ecs_listener=False)
+        elb, ecs, apigw, ec2 = (self.client(s) for s in ("elbv2", "ecs", "apigateway", "ec2"))
+        link_group = ec2.create_security_group(GroupName="link", Description="l", VpcId=vpc)["GroupId"]
+        alb_group = ec2.create_security_group(GroupName="alb", Description="a", VpcId=vpc)["GroupId"]
+        lb = self.alb(subnets, alb_group)
+        tg = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        kwargs["loadBalancers"] = [{"targetGroupArn": tg, "containerName": "app", "containerPort": 80}]
+        ecs.create_service(**kwargs)
+        link = self.client("apigatewayv2").create_vpc_link(
+            Name="l2", SubnetIds=subnets, SecurityGroupIds=[link_group])["VpcLinkId"]
+        api = apigw.create_rest_api(name="api")
+        root = api["rootResourceId"]
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="ANY", authorizationType="NONE")
+        dns = elb.describe_load_balancers(LoadBalancerArns=[lb])["LoadBalancers"][0]["DNSName"]
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="ANY", type="HTTP_PROXY",
+                              integrationHttpMethod="ANY", connectionType="VPC_LINK", connectionId=link,
+                              uri=f"http://{dns}:80/", integrationTarget=lb)
+        deployment = apigw.create_deployment(restApiId=api["id"])["id"]
+        apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=deployment)
+        aws_seconds(1010)
+        return (lambda: Traffic.call(self, api["id"])[0]), alb_group, link_group, "service/c/s", lb, tg
+
+    def test_a_request_reaches_the_tasks_only_through_the_albs_groups(self):
+        call, alb_group, link_group, _, _, _ = self.serving()
+        ec2 = self.client("ec2")
+        ec2.revoke_security_group_egress(GroupId=alb_group, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        self.assertEqual(call(), 504, "nothing lets the link in")
+        ec2.authorize_security_group_ingress(GroupId=alb_group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": link_group}]}])
+        self.assertEqual(call(), 504, "nothing lets the ALB out to the tasks")
+        ec2.authorize_security_group_egress(GroupId=alb_group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
+        self.assertEqual(call(), 200)
+
+    def test_a_request_count_policy_names_the_target_group_of_the_service(self):
+        _, _, _, service, lb, tg = self.serving()
+        aas = self.client("application-autoscaling")
+        aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=service,
+                                     ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
+
+        def put(label):
+            spec = {"PredefinedMetricType": "ALBRequestCountPerTarget"}
+            if label is not None:
+                spec["ResourceLabel"] = label
+            aas.put_scaling_policy(
+                PolicyName="requests", ServiceNamespace="ecs", ResourceId=service,
+                ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration={"TargetValue": 100.0,
+                                                          "PredefinedMetricSpecification": spec})
+
+        label = lb.split(":loadbalancer/")[1] + "/targetgroup/" + tg.split(":targetgroup/")[1]
+        for bad in (None, "app/alb/123/targetgroup/web/456", label.replace("app/", "net/")):
+            with self.assertRaises(ClientError) as ctx:
+                put(bad)
+            self.assertEqual(self.code(ctx), "ValidationException", bad)
+        put(label)
+        got = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=service)["ScalingPolicies"]
+        self.assertEqual(got[0]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
+                         ["ResourceLabel"], label)

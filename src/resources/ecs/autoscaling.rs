@@ -1,5 +1,6 @@
 //! Application Auto Scaling of the service's task count: the scalable target (min and max),
-//! a target-tracking policy per metric the env file scales on, and the scheduled actions.
+//! a target-tracking policy per metric the env file scales on (CPU, memory, and behind an ALB
+//! requests per task), and the scheduled actions.
 //!
 //! Once the target exists the desired count is the autoscaler's: the service only brings it
 //! into the bounds (see `service.rs`), so re-applying the env file never undoes a scale-out
@@ -22,13 +23,51 @@ use crate::config::{self, Deployment, names::Names};
 use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
+use crate::resources::elb::{load_balancer, target_group};
 use crate::state::Intent;
 
 /// The metrics the service scales on, by the name of their policy's suffix.
-const METRICS: [(&str, MetricType); 2] = [
+const METRICS: [(&str, MetricType); 3] = [
     ("cpu", MetricType::EcsServiceAverageCpuUtilization),
     ("memory", MetricType::EcsServiceAverageMemoryUtilization),
+    ("requests", MetricType::AlbRequestCountPerTarget),
 ];
+
+/// The ALB and target group whose requests per target a policy tracks.
+pub struct RequestCount {
+    load_balancer: Ref<load_balancer::Outputs>,
+    target_group: Ref<target_group::Outputs>,
+}
+
+impl RequestCount {
+    /// The requests `load_balancer` sends to each target of `target_group`.
+    pub fn of(
+        load_balancer: &Ref<load_balancer::Outputs>,
+        target_group: &Ref<target_group::Outputs>,
+    ) -> RequestCount {
+        RequestCount {
+            load_balancer: load_balancer.clone(),
+            target_group: target_group.clone(),
+        }
+    }
+
+    /// `app/<lb>/<id>/targetgroup/<tg>/<id>`: the metric's resource label, the ends of the two
+    /// ARNs ("PredefinedMetricSpecification", Application Auto Scaling API reference).
+    fn label(&self, inputs: &Inputs<'_>) -> anyhow::Result<String> {
+        let lb = inputs.need(&self.load_balancer)?;
+        let tg = inputs.need(&self.target_group)?;
+        let lb_part = lb.arn.split_once(":loadbalancer/").map(|(_, rest)| rest);
+        let tg_part = tg.arn.split_once(":targetgroup/").map(|(_, rest)| rest);
+        match (lb_part, tg_part) {
+            (Some(lb_part), Some(tg_part)) => Ok(format!("{lb_part}/targetgroup/{tg_part}")),
+            _ => anyhow::bail!(
+                "cannot make a request-count label of load balancer {} and target group {}",
+                lb.arn,
+                tg.arn
+            ),
+        }
+    }
+}
 
 /// The service's scalable target, with its policies and schedules.
 pub struct Autoscaling {
@@ -37,17 +76,23 @@ pub struct Autoscaling {
     cluster_name: String,
     settings: config::Autoscaling,
     service: Ref<service::Outputs>,
+    request_count: Option<RequestCount>,
 }
 
 impl Autoscaling {
-    /// The autoscaling of `deployment`'s service, made once the service exists.
+    /// The autoscaling of `deployment`'s service, made once the service exists;
+    /// `request_count` says where its requests are counted, when it scales on them.
     pub fn new(
         deployment: &Deployment,
         names: &Names,
         service: &Ref<service::Outputs>,
+        request_count: RequestCount,
     ) -> Option<Autoscaling> {
         let settings = deployment.service.autoscaling.clone()?;
-        Some(Autoscaling::with(names, settings, service))
+        let scales_on_requests = settings.requests.is_some();
+        let mut autoscaling = Autoscaling::with(names, settings, service);
+        autoscaling.request_count = scales_on_requests.then_some(request_count);
+        Some(autoscaling)
     }
 
     /// The autoscaling the state file records but the env file no longer asks for.
@@ -57,6 +102,7 @@ impl Autoscaling {
             max: 0,
             cpu: None,
             memory: None,
+            requests: None,
             scale_in_cooldown: 0,
             scale_out_cooldown: 0,
             schedules: Vec::new(),
@@ -71,6 +117,7 @@ impl Autoscaling {
             cluster_name: names.cluster.clone(),
             settings,
             service: service.clone(),
+            request_count: None,
         }
     }
 
@@ -81,7 +128,8 @@ impl Autoscaling {
     fn target_of(&self, metric: &str) -> Option<u32> {
         match metric {
             "cpu" => self.settings.cpu,
-            _ => self.settings.memory,
+            "memory" => self.settings.memory,
+            _ => self.settings.requests,
         }
     }
 
@@ -91,6 +139,7 @@ impl Autoscaling {
             || "(none)".to_string(),
             |target| {
                 policy_words(
+                    metric,
                     f64::from(target),
                     self.settings.scale_in_cooldown,
                     self.settings.scale_out_cooldown,
@@ -127,9 +176,19 @@ impl Autoscaling {
         Ok(())
     }
 
-    async fn put_policy(&self, cx: &Cx<'_>, metric: &str, kind: MetricType) -> anyhow::Result<()> {
+    async fn put_policy(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        metric: &str,
+        kind: MetricType,
+    ) -> anyhow::Result<()> {
         let Some(target) = self.target_of(metric) else {
             return Ok(());
+        };
+        let label = match (&self.request_count, &kind) {
+            (Some(count), MetricType::AlbRequestCountPerTarget) => Some(count.label(inputs)?),
+            _ => None,
         };
         let name = self.policy_name(metric);
         cx.aws
@@ -146,6 +205,7 @@ impl Autoscaling {
                     .predefined_metric_specification(
                         PredefinedMetricSpecification::builder()
                             .predefined_metric_type(kind)
+                            .set_resource_label(label)
                             .build()?,
                     )
                     .scale_in_cooldown(crate::aws::int(self.settings.scale_in_cooldown))
@@ -202,7 +262,12 @@ impl Autoscaling {
     }
 
     /// Makes policies and schedules what the env file says, given what `live` has.
-    async fn converge_parts(&self, cx: &Cx<'_>, live: Option<&Live>) -> anyhow::Result<()> {
+    async fn converge_parts(
+        &self,
+        cx: &Cx<'_>,
+        inputs: &Inputs<'_>,
+        live: Option<&Live>,
+    ) -> anyhow::Result<()> {
         for (metric, kind) in METRICS {
             let have = live.map_or_else(|| "(none)".to_string(), |l| self.live_policy(l, metric));
             let want = self.wanted_policy(metric);
@@ -210,7 +275,7 @@ impl Autoscaling {
                 continue;
             }
             if self.target_of(metric).is_some() {
-                self.put_policy(cx, metric, kind.clone()).await?;
+                self.put_policy(cx, inputs, metric, kind.clone()).await?;
             } else {
                 self.delete_policy(cx, metric).await?;
             }
@@ -265,6 +330,7 @@ impl Autoscaling {
                 || "(none)".to_string(),
                 |c| {
                     policy_words(
+                        metric,
                         c.target_value(),
                         unsigned(c.scale_in_cooldown()),
                         unsigned(c.scale_out_cooldown()),
@@ -278,8 +344,12 @@ fn unsigned(n: Option<i32>) -> u32 {
     n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
 
-fn policy_words(target: f64, scale_in: u32, scale_out: u32) -> String {
-    format!("target {target}%, cooldown in {scale_in} s, out {scale_out} s")
+fn policy_words(metric: &str, target: f64, scale_in: u32, scale_out: u32) -> String {
+    let unit = match metric {
+        "requests" => " requests per task per minute",
+        _ => "%",
+    };
+    format!("target {target}{unit}, cooldown in {scale_in} s, out {scale_out} s")
 }
 
 /// A scheduled action's name, schedule, time zone, min and max.
@@ -359,7 +429,12 @@ impl Resource for Autoscaling {
     }
 
     fn deps(&self) -> Vec<Dep> {
-        vec![self.service.dep()]
+        let mut deps = vec![self.service.dep()];
+        if let Some(count) = &self.request_count {
+            deps.push(count.load_balancer.dep());
+            deps.push(count.target_group.dep());
+        }
+        deps
     }
 
     async fn lookup(
@@ -510,11 +585,8 @@ impl Resource for Autoscaling {
             );
         }
         for (metric, _) in METRICS {
-            let field = if metric == "cpu" {
-                "cpu_policy"
-            } else {
-                "memory_policy"
-            };
+            let field = format!("{metric}_policy");
+            let field = field.as_str();
             diff.compare(
                 field,
                 Some(&self.live_policy(live, metric)),
@@ -534,7 +606,11 @@ impl Resource for Autoscaling {
             FieldChange::setting("min", self.settings.min.to_string()),
             FieldChange::setting("max", self.settings.max.to_string()),
         ];
-        for (metric, field) in [("cpu", "cpu_policy"), ("memory", "memory_policy")] {
+        for (metric, field) in [
+            ("cpu", "cpu_policy"),
+            ("memory", "memory_policy"),
+            ("requests", "requests_policy"),
+        ] {
             if self.target_of(metric).is_some() {
                 fields.push(FieldChange::setting(field, self.wanted_policy(metric)));
             }
@@ -553,7 +629,7 @@ impl Resource for Autoscaling {
     ) -> anyhow::Result<Live> {
         // RegisterScalableTarget is an upsert: repeating it after a lost answer is harmless.
         self.register(cx).await?;
-        self.converge_parts(cx, None).await?;
+        self.converge_parts(cx, inputs, None).await?;
         self.lookup(cx, inputs, Depth::Full).await?.ok_or_else(|| {
             anyhow::anyhow!(
                 "the scalable target {} was registered but is not listed yet; run `up` again",
@@ -567,12 +643,12 @@ impl Resource for Autoscaling {
         cx: &Cx<'_>,
         live: &Live,
         diff: &Diff,
-        _inputs: &Inputs<'_>,
+        inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
         if diff.changes("min") || diff.changes("max") {
             self.register(cx).await?;
         }
-        self.converge_parts(cx, Some(live)).await?;
+        self.converge_parts(cx, inputs, Some(live)).await?;
         Ok(None)
     }
 
@@ -648,7 +724,11 @@ mod tests {
             crate::config::parse(
                 std::path::Path::new("env1.toml"),
                 &include_str!("../../../config/env1.toml")
-                    .replace("[api]", &format!("{text}\n[api]")),
+                    .replace("[api]", &format!("{text}\n[api]"))
+                    .replace(
+                        "vpc_cidr = \"10.0.0.0/16\"",
+                        "vpc_cidr = \"10.0.0.0/16\"\nload_balancer = \"alb\"",
+                    ),
                 None,
             )
             .expect("valid")
@@ -656,7 +736,53 @@ mod tests {
             .autoscaling
             .expect("autoscaling"),
         );
-        Autoscaling::new(&env.deployment, &env.names, &Ref::new("service")).expect("set")
+        Autoscaling::new(
+            &env.deployment,
+            &env.names,
+            &Ref::new("service"),
+            RequestCount::of(&Ref::new("load_balancer"), &Ref::new("target_group")),
+        )
+        .expect("set")
+    }
+
+    #[test]
+    fn a_request_count_policy_waits_for_the_alb_and_names_its_target_group() {
+        let a = autoscaling("[service.autoscaling]\nmin = 1\nmax = 4\nrequests = 500\n");
+        let deps: Vec<String> = a.deps().into_iter().map(|d| d.key).collect();
+        assert_eq!(deps, ["service", "load_balancer", "target_group"]);
+        assert!(
+            autoscaling("[service.autoscaling]\nmin = 1\nmax = 4\ncpu = 60\n")
+                .request_count
+                .is_none(),
+            "without `requests` it waits for the service alone"
+        );
+        let env = env();
+        let world = crate::model::World::default();
+        assert_eq!(
+            a.diff(&env, &live(&a, 1, 4), &world.inputs()).words(),
+            "requests_policy (none) → target 500 requests per task per minute, cooldown in 300 \
+             s, out 60 s"
+        );
+        world.publish(
+            "load_balancer",
+            load_balancer::Outputs {
+                arn: "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/c-alb-m/50dc6c495c0c9188"
+                    .to_string(),
+                dns_name: "internal-c-alb-m.elb.amazonaws.com".to_string(),
+            },
+        );
+        world.publish(
+            "target_group",
+            target_group::Outputs {
+                arn: "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/c-tg-m/943f017f100becff"
+                    .to_string(),
+            },
+        );
+        let label = a.request_count.as_ref().expect("counted");
+        assert_eq!(
+            label.label(&world.inputs()).expect("label"),
+            "app/c-alb-m/50dc6c495c0c9188/targetgroup/c-tg-m/943f017f100becff"
+        );
     }
 
     fn live(a: &Autoscaling, min: i32, max: i32) -> Live {

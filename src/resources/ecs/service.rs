@@ -1300,6 +1300,7 @@ mod tests {
             max: 4,
             cpu: Some(60),
             memory: None,
+            requests: None,
             scale_in_cooldown: 300,
             scale_out_cooldown: 60,
             schedules: Vec::new(),

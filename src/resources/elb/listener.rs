@@ -1,4 +1,5 @@
-//! The TCP listener on the service port, forwarding to the target group. ECS refuses to create
+//! The listener on the service port (TCP on an NLB, HTTP on an ALB), forwarding to the target
+//! group. ECS refuses to create
 //! a service on a target group that no listener uses, so it comes before the service.
 
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -19,12 +20,13 @@ pub struct Listener {
     name: String,
     tag_name: String,
     port: i32,
+    protocol: ProtocolEnum,
     load_balancer: Ref<load_balancer::Outputs>,
     target_group: Ref<target_group::Outputs>,
 }
 
 impl Listener {
-    /// The TCP listener on `deployment`'s service port.
+    /// The listener on `deployment`'s service port.
     pub fn new(
         deployment: &crate::config::Deployment,
         names: &crate::config::names::Names,
@@ -32,9 +34,18 @@ impl Listener {
         target_group: &Ref<target_group::Outputs>,
     ) -> Listener {
         Listener {
-            name: format!("tcp:{}", deployment.service.port),
+            name: format!(
+                "{}:{}",
+                if deployment.network.load_balancer == crate::config::LoadBalancerKind::Alb {
+                    "http"
+                } else {
+                    "tcp"
+                },
+                deployment.service.port
+            ),
             tag_name: format!("{}-listener", names.load_balancer),
             port: i32::from(deployment.service.port),
+            protocol: target_group::protocol(deployment.network.load_balancer),
             load_balancer: load_balancer.clone(),
             target_group: target_group.clone(),
         }
@@ -180,13 +191,13 @@ impl Resource for Listener {
             .elb
             .create_listener()
             .load_balancer_arn(&lb.arn)
-            .protocol(ProtocolEnum::Tcp)
+            .protocol(self.protocol.clone())
             .port(self.port)
             .default_actions(forward(&tg.arn))
             .set_tags(Some(tags::elb(&cx.tags(&self.tag_name))))
             .send()
             .await
-            .aws(|| format!("creating the TCP:{} listener", self.port))?;
+            .aws(|| format!("creating the {} listener", self.name))?;
         let listener = out
             .listeners()
             .first()

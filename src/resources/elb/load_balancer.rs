@@ -1,7 +1,10 @@
-//! The internal network load balancer in the private subnets: the VPC link's target.
+//! The internal load balancer in the private subnets: the VPC link's target. A Network Load
+//! Balancer by default; an Application Load Balancer, behind its own security group, with
+//! `load_balancer = "alb"`.
 //!
-//! It takes minutes to become active and the VPC link can only be made after that, so it is
-//! the start of `up`'s critical path: it depends on nothing but the subnets.
+//! It takes minutes to become active and is the start of `up`'s critical path: it depends on
+//! nothing but the subnets (and an ALB's group). A load balancer's type cannot change, so a
+//! stack built with the other kind is refused with the way to rebuild it.
 
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer as Lb, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
@@ -13,18 +16,22 @@ use crate::aws::errors::has_code;
 use crate::aws::tags;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
+use crate::config::LoadBalancerKind;
 use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
-use crate::resources::network::subnet;
+use crate::resources::network::{security_group, subnet};
 use crate::resources::service_linked_role;
 use crate::state::Intent;
 
-/// The network load balancer.
+/// The stack's load balancer.
 pub struct LoadBalancer {
     name: String,
+    kind: LoadBalancerKind,
     subnets: Vec<Ref<subnet::Outputs>>,
     service_linked_role: Ref<service_linked_role::Outputs>,
+    security_group: Option<Ref<security_group::Outputs>>,
+    other_kind: Option<String>,
 }
 
 impl LoadBalancer {
@@ -36,9 +43,45 @@ impl LoadBalancer {
     ) -> LoadBalancer {
         LoadBalancer {
             name: names.load_balancer.clone(),
+            kind: LoadBalancerKind::Nlb,
             subnets: subnets.to_vec(),
             service_linked_role: service_linked_role.clone(),
+            security_group: None,
+            other_kind: None,
         }
+    }
+
+    /// An Application Load Balancer behind `security_group` instead.
+    pub fn application(mut self, security_group: &Ref<security_group::Outputs>) -> LoadBalancer {
+        self.kind = LoadBalancerKind::Alb;
+        self.security_group = Some(security_group.clone());
+        self
+    }
+
+    /// The load balancer of the other kind the state file records (`arn`): found instead of
+    /// this one, so the plan refuses the change of type rather than building a second one.
+    pub fn built_as_other_kind(mut self, arn: Option<&str>) -> LoadBalancer {
+        self.other_kind = arn.map(str::to_string);
+        self
+    }
+
+    fn wanted_type(&self) -> LoadBalancerTypeEnum {
+        match self.kind {
+            LoadBalancerKind::Nlb => LoadBalancerTypeEnum::Network,
+            LoadBalancerKind::Alb => LoadBalancerTypeEnum::Application,
+        }
+    }
+}
+
+/// The kind (`nlb`, `alb`) a load balancer's ARN names: `loadbalancer/net/...` or
+/// `loadbalancer/app/...`.
+pub fn kind_of_arn(arn: &str) -> Option<LoadBalancerKind> {
+    if arn.contains(":loadbalancer/net/") {
+        Some(LoadBalancerKind::Nlb)
+    } else if arn.contains(":loadbalancer/app/") {
+        Some(LoadBalancerKind::Alb)
+    } else {
+        None
     }
 }
 
@@ -92,6 +135,7 @@ impl Resource for LoadBalancer {
     fn deps(&self) -> Vec<Dep> {
         let mut deps: Vec<Dep> = self.subnets.iter().map(Ref::dep).collect();
         deps.push(self.service_linked_role.dep());
+        deps.extend(self.security_group.as_ref().map(Ref::dep));
         deps
     }
 
@@ -101,16 +145,32 @@ impl Resource for LoadBalancer {
         _inputs: &Inputs<'_>,
         depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
-        let out = found(
-            cx.aws
-                .elb
-                .describe_load_balancers()
-                .names(&self.name)
-                .send()
-                .await
-                .aws(|| format!("looking up load balancer {}", self.name)),
-        )?;
-        let Some(lb) = out.and_then(|o| o.load_balancers().first().cloned()) else {
+        let mut lb = None;
+        if let Some(arn) = &self.other_kind {
+            let out = found(
+                cx.aws
+                    .elb
+                    .describe_load_balancers()
+                    .load_balancer_arns(arn)
+                    .send()
+                    .await
+                    .aws(|| format!("looking up load balancer {arn}")),
+            )?;
+            lb = out.and_then(|o| o.load_balancers().first().cloned());
+        }
+        if lb.is_none() {
+            let out = found(
+                cx.aws
+                    .elb
+                    .describe_load_balancers()
+                    .names(&self.name)
+                    .send()
+                    .await
+                    .aws(|| format!("looking up load balancer {}", self.name)),
+            )?;
+            lb = out.and_then(|o| o.load_balancers().first().cloned());
+        }
+        let Some(lb) = lb else {
             return Ok(None);
         };
         let tags = match (depth, lb.load_balancer_arn()) {
@@ -118,8 +178,10 @@ impl Resource for LoadBalancer {
             _ => None,
         };
         let ours = super::owner(cx, tags.as_ref()) == Ownership::Ours;
+        // An ALB balances across zones always; only an NLB has the setting.
+        let network = lb.r#type() == Some(&LoadBalancerTypeEnum::Network);
         let cross_zone = match (depth, lb.load_balancer_arn()) {
-            (Depth::Full, Some(arn)) if ours => Some(cross_zone_of(cx, arn).await?),
+            (Depth::Full, Some(arn)) if ours && network => Some(cross_zone_of(cx, arn).await?),
             _ => None,
         };
         Ok(Some(Live {
@@ -157,26 +219,47 @@ impl Resource for LoadBalancer {
         }
     }
 
-    fn diff(&self, env: &Env, live: &Live, _inputs: &Inputs<'_>) -> Diff {
+    fn diff(&self, env: &Env, live: &Live, inputs: &Inputs<'_>) -> Diff {
         let mut diff = Diff::none();
+        let live_type = live.lb.r#type().map(LoadBalancerTypeEnum::as_str);
         diff.compare(
             "scheme",
             live.lb.scheme().map(LoadBalancerSchemeEnum::as_str),
             "internal",
         )
-        .compare(
-            "type",
-            live.lb.r#type().map(LoadBalancerTypeEnum::as_str),
-            "network",
-        );
-        if !diff.fields.is_empty() {
+        .compare("type", live_type, self.wanted_type().as_str());
+        if live_type.is_some_and(|t| t != self.wanted_type().as_str()) {
+            let (built, other) = match self.kind {
+                LoadBalancerKind::Alb => ("nlb", "alb"),
+                LoadBalancerKind::Nlb => ("alb", "nlb"),
+            };
             diff.refuse = Some(format!(
-                "a load balancer's scheme and type cannot change; remove it with `{}`, then `up`",
+                "the stack was built with `load_balancer = \"{built}\"` and the env file asks \
+                 for \"{other}\"; AWS cannot change a load balancer's type, and `up` does not \
+                 move a built stack to a new one: `{}`, then `up`, rebuilds it with the new \
+                 kind (the API gets a new URL), or set `load_balancer = \"{built}\"` under \
+                 [network] to keep it",
+                env.hints.command("down")
+            ));
+        } else if !diff.fields.is_empty() {
+            diff.refuse = Some(format!(
+                "a load balancer's scheme cannot change; remove it with `{}`, then `up`",
                 env.hints.command("down")
             ));
         }
         if let Some(on) = live.cross_zone {
             diff.compare("cross_zone", Some(if on { "on" } else { "off" }), "on");
+        }
+        if let (Some(group), true) = (self.security_group.as_ref(), diff.refuse.is_none()) {
+            let want = inputs.get(group).map(|g| g.id);
+            let have = live.lb.security_groups().join(", ");
+            if want.as_deref() != Some(have.as_str()) {
+                diff.change(
+                    "security_groups",
+                    Some(have).filter(|h| !h.is_empty()),
+                    want.map_or(crate::model::Value::Unknown, Into::into),
+                );
+            }
         }
         diff
     }
@@ -185,9 +268,26 @@ impl Resource for LoadBalancer {
         &self,
         cx: &Cx<'_>,
         live: &Live,
-        _diff: &Diff,
-        _inputs: &Inputs<'_>,
+        diff: &Diff,
+        inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Live>> {
+        if let (Some(group), true) = (
+            self.security_group.as_ref(),
+            diff.changes("security_groups"),
+        ) {
+            let group = inputs.need(group)?;
+            cx.aws
+                .elb
+                .set_security_groups()
+                .load_balancer_arn(self.id(live))
+                .security_groups(group.id)
+                .send()
+                .await
+                .aws(|| format!("setting the security group of {}", self.name))?;
+        }
+        if !diff.changes("cross_zone") {
+            return Ok(None);
+        }
         cx.aws
             .elb
             .modify_load_balancer_attributes()
@@ -205,10 +305,14 @@ impl Resource for LoadBalancer {
     }
 
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![
+        let mut fields = vec![
+            FieldChange::setting("type", self.wanted_type().as_str()),
             FieldChange::setting("scheme", "internal"),
-            FieldChange::setting("cross_zone", "on"),
-        ]
+        ];
+        if self.kind == LoadBalancerKind::Nlb {
+            fields.push(FieldChange::setting("cross_zone", "on"));
+        }
+        fields
     }
 
     async fn create(
@@ -222,15 +326,20 @@ impl Resource for LoadBalancer {
             .iter()
             .map(|s| inputs.need(s).map(|o| o.id))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let security_groups = match &self.security_group {
+            Some(group) => Some(vec![inputs.need(group)?.id]),
+            None => None,
+        };
         let our_tags = cx.tags(&self.name);
         let out = cx
             .single
             .elb
             .create_load_balancer()
             .name(&self.name)
-            .r#type(LoadBalancerTypeEnum::Network)
+            .r#type(self.wanted_type())
             .scheme(LoadBalancerSchemeEnum::Internal)
             .set_subnets(Some(subnets))
+            .set_security_groups(security_groups)
             .set_tags(Some(tags::elb(&our_tags)))
             .send()
             .await
@@ -244,7 +353,7 @@ impl Resource for LoadBalancer {
         Ok(Live {
             lb,
             tags: Some(our_tags),
-            cross_zone: Some(false),
+            cross_zone: (self.kind == LoadBalancerKind::Nlb).then_some(false),
         })
     }
 
@@ -419,6 +528,51 @@ mod tests {
         );
         assert_eq!(public.words(), "scheme internet-facing → internal");
         assert!(public.refuse.is_some());
+    }
+
+    #[test]
+    fn an_alb_is_refused_a_built_nlb_and_keeps_its_own_group() {
+        let env = env();
+        let alb = LoadBalancer::new(
+            &env.names,
+            &[],
+            &Ref::new("service_linked_role/elasticloadbalancing"),
+        )
+        .application(&Ref::new("security_group/load-balancer"));
+        let world = World::default();
+        let nlb = live(
+            LoadBalancerSchemeEnum::Internal,
+            LoadBalancerStateEnum::Active,
+        );
+        let refused = alb.diff(&env, &nlb, &world.inputs());
+        assert_eq!(refused.words(), "type network → application");
+        let why = refused.refuse.expect("refused");
+        assert!(
+            why.contains("built with `load_balancer = \"nlb\"`") && why.contains("down"),
+            "{why}"
+        );
+        world.publish(
+            "security_group/load-balancer",
+            crate::resources::network::security_group::Outputs {
+                id: "sg-alb".to_string(),
+            },
+        );
+        let mut ours = nlb.clone();
+        ours.lb.r#type = Some(LoadBalancerTypeEnum::Application);
+        ours.lb.security_groups = Some(vec!["sg-other".to_string()]);
+        let moved = alb.diff(&env, &ours, &world.inputs());
+        assert!(moved.refuse.is_none());
+        assert_eq!(moved.words(), "security_groups sg-other → sg-alb");
+        ours.lb.security_groups = Some(vec!["sg-alb".to_string()]);
+        assert_eq!(alb.diff(&env, &ours, &world.inputs()), Diff::none());
+        assert_eq!(
+            kind_of_arn("arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/a/1"),
+            Some(LoadBalancerKind::Alb)
+        );
+        assert_eq!(
+            kind_of_arn("arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/net/a/1"),
+            Some(LoadBalancerKind::Nlb)
+        );
     }
 
     #[test]

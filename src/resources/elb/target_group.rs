@@ -1,4 +1,4 @@
-//! The target group: TCP on the service port, IP targets (Fargate tasks), an HTTP health
+//! The target group: TCP on the service port (HTTP behind an Application Load Balancer), IP targets (Fargate tasks), an HTTP health
 //! check on the env file's path, and a 30 s deregistration delay instead of AWS's 300 s so
 //! deploys do not wait five minutes per task.
 
@@ -29,6 +29,16 @@ pub struct TargetGroup {
     health_check_path: String,
     check: crate::config::TargetHealthCheck,
     vpc: Ref<vpc::Outputs>,
+    protocol: ProtocolEnum,
+}
+
+/// The protocol of the target group and listener in front of the tasks: TCP for an NLB,
+/// HTTP for an ALB.
+pub fn protocol(kind: crate::config::LoadBalancerKind) -> ProtocolEnum {
+    match kind {
+        crate::config::LoadBalancerKind::Nlb => ProtocolEnum::Tcp,
+        crate::config::LoadBalancerKind::Alb => ProtocolEnum::Http,
+    }
 }
 
 impl TargetGroup {
@@ -44,6 +54,7 @@ impl TargetGroup {
             health_check_path: deployment.service.health_check_path.clone(),
             check: deployment.service.target_health_check.clone(),
             vpc: vpc.clone(),
+            protocol: protocol(deployment.network.load_balancer),
         }
     }
 }
@@ -173,10 +184,13 @@ impl Resource for TargetGroup {
                 live.tg.target_type().map(TargetTypeEnum::as_str),
                 "ip",
             );
+        if let Some(protocol) = live.tg.protocol() {
+            diff.compare("protocol", Some(protocol.as_str()), self.protocol.as_str());
+        }
         if !diff.fields.is_empty() {
             diff.refuse = Some(format!(
-                "a target group's port and target type cannot change (Fargate tasks need `ip`); \
-                 run `{}`, then `up`",
+                "a target group's port, protocol and target type cannot change (Fargate tasks \
+                 need `ip`); run `{}`, then `up`",
                 env.hints.command("down")
             ));
             return diff;
@@ -241,7 +255,7 @@ impl Resource for TargetGroup {
             .elb
             .create_target_group()
             .name(&self.name)
-            .protocol(ProtocolEnum::Tcp)
+            .protocol(self.protocol.clone())
             .port(self.port)
             .vpc_id(&vpc.id)
             .target_type(TargetTypeEnum::Ip)
@@ -412,6 +426,7 @@ mod tests {
             tg: Tg::builder()
                 .target_group_arn("tg-1")
                 .port(port)
+                .protocol(ProtocolEnum::Tcp)
                 .target_type(TargetTypeEnum::Ip)
                 .health_check_path(path)
                 .health_check_interval_seconds(10)
@@ -447,6 +462,11 @@ mod tests {
         );
         assert!(moved.refuse.is_some());
         assert_eq!(moved.words(), "port 9090 → 8080");
+        let mut http = live(8080, "/actuator/health", Some("30"));
+        http.tg.protocol = Some(ProtocolEnum::Http);
+        let other_kind = r.diff(&env, &http, &world.inputs());
+        assert!(other_kind.refuse.is_some());
+        assert_eq!(other_kind.words(), "protocol HTTP → TCP");
         let mut defaults = live(8080, "/actuator/health", Some("30"));
         defaults.tg = Tg::builder()
             .target_group_arn("tg-1")

@@ -1,4 +1,5 @@
-//! The two security groups: the tasks' and the interface endpoints'.
+//! The stack's security groups: the tasks', the interface endpoints', the V2 VPC link's and,
+//! with `load_balancer = "alb"`, the Application Load Balancer's.
 //!
 //! The tasks' group lets in the service port from the VPC (the load balancer) and lets out
 //! 443 to S3's prefix list (the gateway endpoint, where ECR keeps image layers); its 443 out
@@ -31,6 +32,13 @@ enum Purpose {
     /// The V2 VPC link's network interfaces: nothing in, the listener's port out to the VPC
     /// (the internal load balancer's addresses).
     VpcLink { port: i32, vpc_cidr: String },
+    /// The Application Load Balancer's: the listener's port from the VPC link's group, the
+    /// service port out to the VPC (the tasks).
+    LoadBalancer {
+        port: i32,
+        vpc_cidr: String,
+        link: Ref<Outputs>,
+    },
 }
 
 /// One of the stack's security groups.
@@ -106,9 +114,40 @@ impl SecurityGroup {
         }
     }
 
-    /// What it lets in; `None` while the tasks' group it names is yet to be made.
+    /// The group of `deployment`'s Application Load Balancer, open on the listener's port to
+    /// the VPC link's group alone.
+    pub fn load_balancer(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+        vpc: &Ref<vpc::Outputs>,
+        link: &Ref<Outputs>,
+    ) -> SecurityGroup {
+        SecurityGroup {
+            key: "security_group/load-balancer".to_string(),
+            name: names.load_balancer_security_group.clone(),
+            description: format!(
+                "gwfargate {}: the Application Load Balancer of {}",
+                deployment.name, deployment.service.name
+            ),
+            vpc: vpc.clone(),
+            purpose: Purpose::LoadBalancer {
+                port: i32::from(deployment.service.port),
+                vpc_cidr: deployment.network.vpc_cidr.to_string(),
+                link: link.clone(),
+            },
+        }
+    }
+
+    /// What it lets in; `None` while the group it names is yet to be made.
     fn ingress(&self, inputs: &Inputs<'_>) -> Option<Vec<Rule>> {
         match &self.purpose {
+            Purpose::LoadBalancer { port, link, .. } => inputs.get(link).map(|link| {
+                vec![Rule {
+                    port: *port,
+                    peer: Peer::Group(link.id),
+                    description: "listener port from the VPC link",
+                }]
+            }),
             Purpose::VpcLink { .. } => Some(Vec::new()),
             Purpose::Tasks { port, vpc_cidr } => Some(vec![Rule::cidr(
                 *port,
@@ -138,6 +177,9 @@ impl SecurityGroup {
                 vpc_cidr,
                 "listener port to the load balancer",
             )],
+            (Purpose::LoadBalancer { port, vpc_cidr, .. }, _) => {
+                vec![Rule::cidr(*port, vpc_cidr, "service port to the tasks")]
+            }
             _ => Vec::new(),
         }
     }
@@ -510,9 +552,12 @@ impl Resource for SecurityGroup {
 
     fn deps(&self) -> Vec<Dep> {
         let mut deps = vec![self.vpc.dep()];
-        if let Purpose::Endpoints { tasks } = &self.purpose {
-            // Its rule names the tasks' group, which AWS will not delete while it does.
-            deps.push(tasks.dep());
+        match &self.purpose {
+            // Its rule names the other group, which AWS will not delete while it does.
+            Purpose::Endpoints { tasks: named } | Purpose::LoadBalancer { link: named, .. } => {
+                deps.push(named.dep());
+            }
+            Purpose::Tasks { .. } | Purpose::VpcLink { .. } => {}
         }
         deps
     }
@@ -628,12 +673,17 @@ impl Resource for SecurityGroup {
         };
         let ingress = match self.ingress(inputs) {
             Some(rules) => listed(rules),
-            None => "HTTPS from the tasks' group (known after up)".to_string(),
+            None => match &self.purpose {
+                Purpose::LoadBalancer { port, .. } => {
+                    format!("tcp {port} from the VPC link's group (known after up)")
+                }
+                _ => "HTTPS from the tasks' group (known after up)".to_string(),
+            },
         };
         let egress = match &self.purpose {
             Purpose::Tasks { .. } => "tcp 443 S3's prefix list".to_string(),
             Purpose::Endpoints { .. } => "(none)".to_string(),
-            Purpose::VpcLink { .. } => listed(self.egress(None)),
+            Purpose::VpcLink { .. } | Purpose::LoadBalancer { .. } => listed(self.egress(None)),
         };
         vec![
             FieldChange::setting("ingress", &ingress),
