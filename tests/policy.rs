@@ -283,3 +283,77 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
     let scoped = pairs.iter().filter(|(_, r)| r != "*").count();
     assert!(scoped > pairs.len() / 2, "{pairs:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_printed_policy_of_an_alb_stack_allows_its_cycle_on_its_own_arns() {
+    // An ALB's ARNs say `app`, not `net`; its group is set on it, and its requests scaled on.
+    let emulator = Emulator::with_profile(1, "realistic");
+    let ws = common::workspace_outside_ecr();
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\nload_balancer = \"alb\"",
+        )
+        .replace(
+            "[api]",
+            "[service.autoscaling]\nmin = 1\nmax = 2\nrequests = 500\n\n[api]",
+        ),
+    )
+    .unwrap();
+    let printed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["policy", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let actions = allowed(&policy);
+    emulator.reset_calls();
+    for args in [
+        vec!["up", "--env", "env1.toml", "--yes"],
+        vec!["plan", "--env", "env1.toml"],
+        vec!["status"],
+        vec!["down", "--yes"],
+    ] {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(&args)
+            .assert()
+            .success();
+    }
+    let calls = emulator.calls();
+    let called: BTreeSet<String> = calls.keys().map(|c| action(c)).collect();
+    let missing: Vec<&String> = called.difference(&actions).collect();
+    assert!(
+        missing.is_empty(),
+        "calls the policy does not allow: {missing:?}"
+    );
+    let pairs: BTreeSet<(String, String)> = calls
+        .iter()
+        .flat_map(|(call, entry)| {
+            let action = action(call);
+            entry["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let alb: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(action, r)| {
+            action == "elasticloadbalancing:CreateLoadBalancer"
+                && r.contains(":loadbalancer/app/cluster1-alb-microservice1/")
+        })
+        .collect();
+    assert_eq!(alb.len(), 1, "the ALB is created as `app`: {pairs:#?}");
+    let refused: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(action, resource)| !allows(&policy, action, resource))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "calls the policy allows, but not on what they touched: {refused:#?}"
+    );
+}

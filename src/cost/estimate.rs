@@ -97,7 +97,7 @@ pub struct Design {
 }
 
 impl Design {
-    /// The design gwfargate builds: API Gateway, NLB, VPC endpoints.
+    /// The design gwfargate builds by default: API Gateway, NLB, VPC endpoints.
     pub const BUILT: Design = Design {
         entry: Entry::ApiGateway,
         load_balancer: LoadBalancerKind::Nlb,
@@ -126,7 +126,18 @@ impl Design {
         },
     ];
 
-    /// A short name for a column: what sets it apart from the built design.
+    /// The design `deployment` builds: the default with the env file's load balancer.
+    pub fn of(deployment: &Deployment) -> Design {
+        Design {
+            load_balancer: match deployment.network.load_balancer {
+                crate::config::LoadBalancerKind::Nlb => LoadBalancerKind::Nlb,
+                crate::config::LoadBalancerKind::Alb => LoadBalancerKind::Alb,
+            },
+            ..Design::BUILT
+        }
+    }
+
+    /// A short name for a column: what sets it apart from the default design.
     pub fn short_name(self) -> &'static str {
         match (self.entry, self.load_balancer, self.egress) {
             (Entry::PublicLoadBalancer, ..) => "public",
@@ -249,10 +260,10 @@ pub fn estimate(
     prices: &RegionPrices,
     assumptions: &Assumptions,
 ) -> Estimate {
-    let built = Design::BUILT;
-    let designs = Design::ALL
-        .iter()
-        .map(|&design| {
+    let built = Design::of(deployment);
+    let designs = std::iter::once(built)
+        .chain(Design::ALL.into_iter().filter(|d| *d != built))
+        .map(|design| {
             let lines = lines(design, deployment, prices, assumptions);
             DesignEstimate {
                 name: design.short_name(),
@@ -752,6 +763,19 @@ mod tests {
             .expect("public");
         assert!(close(monthly(public, "public_ipv4"), 3.0 * 730.0 * 0.005));
         assert!(e.designs[0].this_stack && e.designs.iter().filter(|x| x.this_stack).count() == 1);
+    }
+
+    #[test]
+    fn a_stack_with_an_alb_is_priced_as_the_alb_design_and_the_nlb_is_an_alternative() {
+        let mut d = deployment("");
+        let nlb = estimate(&d, &ireland(), &Assumptions::for_deployment(&d));
+        d.network.load_balancer = crate::config::LoadBalancerKind::Alb;
+        let alb = estimate(&d, &ireland(), &Assumptions::for_deployment(&d));
+        let names = |e: &Estimate| e.designs.iter().map(|x| x.name).collect::<Vec<_>>();
+        assert_eq!(names(&nlb), ["nlb", "alb", "nat", "public"]);
+        assert_eq!(names(&alb), ["alb", "nlb", "nat", "public"]);
+        assert!(alb.designs[0].this_stack && !alb.designs[1].this_stack);
+        assert!(close(alb.designs[0].total, nlb.designs[1].total));
     }
 
     #[test]
