@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark: gwfargate's commands on the realistic test bed, in AWS seconds.
 
-    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2]
+    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb]
 
 Starts the test bed (moto with AWS's provisioning times, ordering rules and rate limits) on
 loopback at `--scale` wall seconds per AWS second, then runs `up`, `status`, a second `up`
@@ -38,11 +38,11 @@ DEREGISTRATION_DELAY_UP = 30
 HEALTH_CHECKS_UP = 2 * 10
 
 
-def critical_path_up(nodes):
+def critical_path_up(nodes, load_balancer="nlb"):
     """Longest chain to a stack that serves: each resource can start once its dependencies are
     ready, and is ready after the bed's provisioning time for its kind."""
     took = {
-        "load balancer": D["nlb_active"],
+        "load balancer": D["alb_active"] if load_balancer == "alb" else D["nlb_active"],
         "vpc link": D["vpc_link_available"],
         "interface endpoint": D["endpoint_available"],
         "gateway endpoint": D["endpoint_available"],
@@ -109,7 +109,9 @@ def critical_path_down(nodes):
             holders = [n for n in nodes if n["kind"] in released or n["key"] in released]
             t = max([t] + [starts(h["key"]) + released.get(h["key"], released.get(h["kind"], 0.0))
                            for h in holders
-                           if not (kind == "security group" and h["kind"] == "load balancer")
+                           # An NLB has no group; an ALB's interfaces hold its own.
+                           if not (kind == "security group" and h["kind"] == "load balancer"
+                                   and key != "security_group/load-balancer")
                            and not (kind == "security group" and h["key"] == "vpc_link_v2"
                                     and key != "security_group/vpc-link")])
         start[key] = t
@@ -154,6 +156,8 @@ def main():
     parser.add_argument("--binary", default=None)
     parser.add_argument("--vpc-link", choices=["v1", "v2"], default=None,
                         help="the env file's [network] vpc_link (default: the env file's own)")
+    parser.add_argument("--load-balancer", choices=["nlb", "alb"], default="nlb",
+                        help="the env file's [network] load_balancer (default: nlb)")
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     binary = args.binary or str(Path(target) / "debug/gwfargate")
@@ -166,6 +170,10 @@ def main():
         anchor = 'vpc_cidr = "10.0.0.0/16"'
         assert anchor in text
         text = text.replace(anchor, f'{anchor}\nvpc_link = "{args.vpc_link}"', 1)
+    if args.load_balancer != "nlb":
+        anchor = 'vpc_cidr = "10.0.0.0/16"'
+        assert anchor in text
+        text = text.replace(anchor, f'{anchor}\nload_balancer = "{args.load_balancer}"', 1)
     env_file.write_text(text)
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
     env = {
@@ -202,7 +210,7 @@ def main():
                        env=dict(os.environ, **env), check=True, capture_output=True)
         _, graph = run("graph", "--env", "env1.toml", "--json")
         nodes = json.loads(graph.stdout)["nodes"]
-        paths = {"up": critical_path_up(nodes), "down": critical_path_down(nodes)}
+        paths = {"up": critical_path_up(nodes, args.load_balancer), "down": critical_path_down(nodes)}
         commands = [
             ("up", ["up", "--env", "env1.toml", "--yes"], 0),
             ("status", ["status"], 0),
@@ -225,7 +233,8 @@ def main():
         bed.stop()
 
     print(f"gwfargate on the realistic test bed: scale {args.scale} (1 wall s = {1 / args.scale:.0f} AWS s), "
-          f"{args.runs} run(s), medians" + (f", vpc_link = {args.vpc_link}" if args.vpc_link else ""))
+          f"{args.runs} run(s), medians" + (f", vpc_link = {args.vpc_link}" if args.vpc_link else "")
+          + f", load_balancer = {args.load_balancer}")
     print(f"{'command':<10} {'AWS s':>8} {'critical path':>14} {'ratio':>7} {'calls':>6}")
     for name, _, _ in commands:
         median = statistics.median(seconds[name])
