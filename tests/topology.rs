@@ -1,11 +1,13 @@
 //! The stack's topologies as data: `[network] load_balancer = "alb"` builds an Application
 //! Load Balancer behind its own security group instead of the NLB, serves through it on the
 //! realistic test bed, scales on requests per task, and is removed with nothing left; a built
-//! stack of one kind is refused the other with the way to rebuild it.
+//! stack moves from one kind to the other while it serves.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
+
+use std::collections::BTreeMap;
 
 use common::{Emulator, gwfargate, inventory, output, realistic_settings, workspace_outside_ecr};
 
@@ -46,21 +48,6 @@ fn workspace_alb() -> common::Workspace {
         );
     std::fs::write(&env_file, text).unwrap();
     ws
-}
-
-fn set_load_balancer(ws: &common::Workspace, kind: &str) {
-    let env_file = ws.path().join("env1.toml");
-    let text = std::fs::read_to_string(&env_file).unwrap();
-    let text = text.replace(
-        "load_balancer = \"alb\"",
-        &format!("load_balancer = \"{kind}\""),
-    );
-    let text = if kind == "nlb" {
-        text.replace("requests = 500", "cpu = 60")
-    } else {
-        text
-    };
-    std::fs::write(&env_file, text).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -232,31 +219,197 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         .success();
     assert_eq!(invoke_status(&emulator, &api), 200);
 
-    // A built ALB stack is refused the NLB with the way to rebuild, and nothing changes.
-    set_load_balancer(&ws, "nlb");
-    let before = inventory(&sdk).await;
-    emulator.reset_calls();
-    let refused = gwfargate(ws.path(), &emulator.endpoint)
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}
+
+/// Runs gwfargate with `args` in the background while requests go through the stack; the
+/// statuses seen. It must succeed.
+fn up_while_serving(
+    ws: &common::Workspace,
+    emulator: &Emulator,
+    api: &str,
+    args: &[&str],
+) -> BTreeMap<u16, u32> {
+    let mut child = common::spawn(ws.path(), &emulator.endpoint, args);
+    // Its first line read, the rest drained in the background: a full pipe would stall it.
+    common::read_until(&mut child, |_, _| true);
+    let mut statuses = BTreeMap::new();
+    let code = loop {
+        *statuses.entry(invoke_status(emulator, api)).or_insert(0u32) += 1;
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "{statuses:?}");
+    statuses
+}
+
+/// The stack's load balancers by type, target groups, and the target groups its service
+/// sends tasks to.
+async fn load_balancing(sdk: &aws_config::SdkConfig) -> (Vec<String>, usize, Vec<String>) {
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    let mut kinds: Vec<String> = elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()
+        .iter()
+        .map(|lb| lb.r#type().unwrap().as_str().to_string())
+        .collect();
+    kinds.sort();
+    let groups = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .len();
+    let service = aws_sdk_ecs::Client::new(sdk)
+        .describe_services()
+        .cluster("cluster1-cluster")
+        .services("cluster1-service-microservice1")
+        .send()
+        .await
+        .unwrap();
+    let attached = service.services()[0]
+        .load_balancers()
+        .iter()
+        .map(|lb| lb.target_group_arn().unwrap().to_string())
+        .collect();
+    (kinds, groups, attached)
+}
+
+fn edit(ws: &common::Workspace, from: &str, to: &str) {
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    assert!(text.contains(from), "{from} in {text}");
+    std::fs::write(&env_file, text.replacen(from, to, 1)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    // Built as the original design: an NLB behind a V1 link.
+    let ws = workspace_outside_ecr();
+    let cidr = "vpc_cidr = \"10.0.0.0/16\"";
+    edit(&ws, cidr, &format!("{cidr}\nvpc_link = \"v1\""));
+    gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()
-        .failure();
-    let (_, err) = output(&refused);
-    assert!(
-        err.contains("load_balancer = \"alb\"") && err.contains("down"),
-        "{err}"
+        .success();
+    let api = aws_sdk_apigateway::Client::new(&sdk)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    assert_eq!(invoke_status(&emulator, &api), 200);
+
+    // To an ALB (which a V1 link cannot reach): the plan makes the new one and deletes the
+    // old, nothing of which needs a confirmation.
+    edit(&ws, "vpc_link = \"v1\"", "load_balancer = \"alb\"");
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    for expected in [
+        "cluster1-alb-microservice1",
+        "cluster1-tg-alb-microservice1",
+        "cluster1-nlb-microservice1",
+    ] {
+        assert!(planned.contains(expected), "{expected}: {planned}");
+    }
+    assert!(!planned.contains("destructive"), "{planned}");
+    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "{statuses:?}"
     );
-    let creates: u64 = emulator
-        .calls()
-        .iter()
-        .filter(|(op, _)| op.contains(".Create") || op.contains(".Delete"))
-        .map(|(_, c)| c["count"].as_u64().unwrap_or(0))
-        .sum();
-    assert_eq!(creates, 0, "{:?}", emulator.calls());
-    assert_eq!(inventory(&sdk).await, before);
-    set_load_balancer(&ws, "alb");
+    let (kinds, groups, attached) = load_balancing(&sdk).await;
+    assert_eq!(kinds, ["application"]);
+    assert_eq!(groups, 1);
+    assert_eq!(
+        attached.len(),
+        1,
+        "the old group is off the service: {attached:?}"
+    );
+    assert_eq!(
+        aws_sdk_apigateway::Client::new(&sdk)
+            .get_vpc_links()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .len(),
+        0
+    );
+    let again = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
+    assert_eq!(
+        plan["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{plan:#}"
+    );
+
+    // And back to an NLB, now behind the V2 link: the ALB's group goes with it.
+    edit(&ws, "load_balancer = \"alb\"", "load_balancer = \"nlb\"");
+    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "{statuses:?}"
+    );
+    let (kinds, groups, attached) = load_balancing(&sdk).await;
+    assert_eq!(kinds, ["network"]);
+    assert_eq!((groups, attached.len()), (1, 1));
+    let inventory = inventory(&sdk).await;
+    assert_eq!(inventory["security groups"], 3, "{inventory:?}");
 
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn down_without_a_state_file_finds_the_load_balancer_of_either_kind() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_alb();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    // The state file lost, and the env file saying the other kind.
+    std::fs::remove_dir_all(ws.path().join(".gwfargate")).unwrap();
+    edit(&ws, "load_balancer = \"alb\"", "load_balancer = \"nlb\"");
+    edit(&ws, "requests = 500", "cpu = 60");
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--env", "env1.toml", "--yes"])
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;

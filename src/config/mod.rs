@@ -423,6 +423,14 @@ pub enum LoadBalancerKind {
 }
 
 impl LoadBalancerKind {
+    /// The other kind: the one a stack moving to this kind leaves.
+    pub fn other(self) -> LoadBalancerKind {
+        match self {
+            LoadBalancerKind::Nlb => LoadBalancerKind::Alb,
+            LoadBalancerKind::Alb => LoadBalancerKind::Nlb,
+        }
+    }
+
     /// The word the env file and `plan` use: `nlb` or `alb`.
     pub fn word(self) -> &'static str {
         match self {

@@ -60,7 +60,8 @@ pub struct Names {
     pub load_balancer: String,
     /// The Application Load Balancer's security group (`load_balancer = "alb"`).
     pub load_balancer_security_group: String,
-    /// Target group name (at most 32).
+    /// Target group name (at most 32): `-tg-` for an NLB's, `-tg-alb-` for an ALB's, so the
+    /// two can stand side by side while a stack moves from one to the other.
     pub target_group: String,
     /// VPC link name.
     pub vpc_link: String,
@@ -108,7 +109,13 @@ impl Names {
             service: format!("{n}-service-{s}"),
             load_balancer: fit(&format!("{n}-{}-{s}", d.network.load_balancer.word()), 32),
             load_balancer_security_group: format!("{n}-sg-alb-{s}"),
-            target_group: fit(&format!("{n}-tg-{s}"), 32),
+            target_group: fit(
+                &match d.network.load_balancer {
+                    crate::config::LoadBalancerKind::Nlb => format!("{n}-tg-{s}"),
+                    crate::config::LoadBalancerKind::Alb => format!("{n}-tg-alb-{s}"),
+                },
+                32,
+            ),
             vpc_link: format!("{n}-vpclink-{s}"),
             vpc_link_security_group: format!("{n}-sg-vpclink-{s}"),
             rest_api: format!("{n}-api-{s}"),

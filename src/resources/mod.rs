@@ -142,6 +142,19 @@ pub fn stack(
         ));
     }
 
+    let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    let no_state = recorded.is_empty();
+    // A stack whose state file records the other kind of load balancer moves to this one:
+    // the new one is made beside the old, the tasks register with both, the stage moves, then
+    // the old one goes. Without a state file the other kind is looked for by name, so `down`
+    // removes it too.
+    let kind = deployment.network.load_balancer;
+    let other_kind = kind.other();
+    let old_keys = elb::keys(other_kind);
+    let moving = !no_state
+        && (old_keys.iter().any(|k| was_recorded(k))
+            || (other_kind == LoadBalancerKind::Nlb && was_recorded("vpc_link")));
+
     let role = g.add(iam::StackRole::task_execution(deployment, names, account));
     let task_role = deployment.service.task_role.as_ref().map(|wanted| {
         // The tasks reach AWS only through the VPC's endpoints.
@@ -217,17 +230,7 @@ pub fn stack(
         }
         _ => load_balancer,
     };
-    // A stack built with the other kind keeps its load balancer in the plan, which refuses
-    // the change of type instead of building a second stack beside the first.
-    let built = recorded
-        .iter()
-        .find(|(key, _)| key == "load_balancer")
-        .map(|(_, arn)| arn.as_str())
-        .filter(|arn| {
-            elb::load_balancer::kind_of_arn(arn)
-                .is_some_and(|kind| kind != deployment.network.load_balancer)
-        });
-    let load_balancer = g.add(load_balancer.built_as_other_kind(built));
+    let load_balancer = g.add(load_balancer);
     let target_group = g.add(TargetGroup::new(deployment, names, &vpc));
     let listener = g.add(Listener::new(
         deployment,
@@ -235,7 +238,7 @@ pub fn stack(
         &load_balancer,
         &target_group,
     ));
-    let service = g.add(Service::new(
+    let service = Service::new(
         deployment,
         names,
         ecs::service::Wiring {
@@ -248,7 +251,14 @@ pub fn stack(
             endpoints: &endpoints,
             endpoint_access: &endpoint_access,
         },
-    ));
+    );
+    let service = g.add(match moving {
+        true => {
+            let [_, old_group, old_listener] = old_keys.clone();
+            service.moving_from(old_listener, old_group)
+        }
+        false => service,
+    });
 
     let autoscaling = ecs::autoscaling::Autoscaling::new(
         deployment,
@@ -339,26 +349,60 @@ pub fn stack(
             g.add_orphan(ecr::Repository::no_longer_used(name));
         }
     }
-    // An API key and its plan the env file no longer asks for (auth changed); the key, which
-    // depends on the plan, goes first.
-    let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    // The old load balancer, its target group and listener, once nothing uses them; an old
+    // NLB before the V1 link on it (below), an old ALB after the link group its own names.
+    let mut other = deployment.clone();
+    other.network.load_balancer = other_kind;
+    let other_names = Names::new(&other);
+    let retire = |g: &mut Graph, link_group: Option<&Ref<network::security_group::Outputs>>| {
+        let old = LoadBalancer::new(&other_names, &subnets, &elb_role);
+        let old = match link_group {
+            Some(link_group) => {
+                let group = g.add_orphan(SecurityGroup::load_balancer(
+                    &other,
+                    &other_names,
+                    &vpc,
+                    link_group,
+                ));
+                old.application(&group)
+            }
+            None => old,
+        };
+        let old = g.add_orphan(old);
+        let old_group = g.add_orphan(TargetGroup::new(&other, &other_names, &vpc));
+        g.add_orphan(Listener::new(&other, &other_names, &old, &old_group));
+        old
+    };
+    let retiring = moving || no_state;
+    let nlb = match (kind, retiring) {
+        (LoadBalancerKind::Nlb, _) => Some(load_balancer.clone()),
+        (LoadBalancerKind::Alb, true) => Some(retire(&mut g, None)),
+        (LoadBalancerKind::Alb, false) => None,
+    };
     // The other kind of VPC link, once the stack switched: it goes after the integrations and
     // the stage moved to the new one. Without a state file it is looked for by name, so
     // `down` removes it too.
-    let no_state = recorded.is_empty();
-    match link_version {
-        VpcLinkVersion::V2 if no_state || was_recorded("vpc_link") => {
-            g.add_orphan(VpcLink::new(deployment, names, &load_balancer));
+    let mut link_group = link_group;
+    match (link_version, &nlb) {
+        (VpcLinkVersion::V2, Some(nlb)) if no_state || was_recorded("vpc_link") => {
+            g.add_orphan(VpcLink::new(deployment, names, nlb));
         }
-        VpcLinkVersion::V1
+        (VpcLinkVersion::V1, _)
             if no_state
                 || was_recorded("vpc_link_v2")
                 || was_recorded("security_group/vpc-link") =>
         {
             let group = g.add_orphan(SecurityGroup::vpc_link(deployment, names, &vpc));
             g.add_orphan(VpcLinkV2::new(names, &subnets, &group));
+            link_group = Some(group);
         }
         _ => {}
+    }
+    if kind == LoadBalancerKind::Nlb && retiring {
+        // Without a V2 link's group an ALB was never built: it needs a V2 link.
+        if let Some(link_group) = &link_group {
+            retire(&mut g, Some(link_group));
+        }
     }
     if authorizer.is_none() && was_recorded("authorizer") {
         g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
@@ -539,8 +583,9 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        // 29 resources, and the V1 link a stack without a state file may have left.
-        assert_eq!(keys.len(), 30);
+        // 29 resources, and what a stack without a state file may have left: a V1 link, an
+        // ALB with its group, target group and listener.
+        assert_eq!(keys.len(), 34);
         assert!(s.graph.nodes()[keys.len() - 1].is_orphan());
     }
 
@@ -634,30 +679,38 @@ mod tests {
         });
         let names = Names::new(&deployment);
         assert_eq!(names.load_balancer, "cluster1-alb-microservice1");
-        // The state file of a V1 stack does not bring a V1 link: it reaches no ALB.
-        let recorded = vec![("vpc_link".to_string(), "abc".to_string())];
+        // The state file of an NLB stack with a V1 link: it moves, and the V1 link (it reaches
+        // no ALB) and the NLB, its target group and listener go once nothing uses them.
+        let recorded: Vec<(String, String)> = ["vpc_link", "load_balancer", "target_group"]
+            .iter()
+            .map(|k| (k.to_string(), "abc".to_string()))
+            .collect();
         let s = stack(&deployment, &names, "123456789012", &recorded);
-        let deps = |key: &str| -> Vec<String> {
-            let node = s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
-            node.deps().iter().map(|d| d.key.clone()).collect()
-        };
-        assert!(deps("load_balancer").contains(&"security_group/load-balancer".to_string()));
+        let node = |key: &str| s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
+        let deps =
+            |key: &str| -> Vec<String> { node(key).deps().iter().map(|d| d.key.clone()).collect() };
+        assert!(deps("load_balancer/alb").contains(&"security_group/load-balancer".to_string()));
+        for old in ["load_balancer", "target_group", "listener", "vpc_link"] {
+            assert!(node(old).is_orphan(), "{old}");
+        }
+        assert!(deps("vpc_link").contains(&"load_balancer".to_string()));
+        assert!(!node("load_balancer/alb").is_orphan());
         assert!(
             deps("security_group/load-balancer").contains(&"security_group/vpc-link".to_string())
         );
         assert!(deps("vpc_link_v2").contains(&"security_group/vpc-link".to_string()));
         let autoscaling = deps("autoscaling");
         assert!(
-            autoscaling.contains(&"load_balancer".to_string()),
+            autoscaling.contains(&"load_balancer/alb".to_string()),
             "{autoscaling:?}"
         );
         assert!(
-            autoscaling.contains(&"target_group".to_string()),
+            autoscaling.contains(&"target_group/alb".to_string()),
             "{autoscaling:?}"
         );
         assert_eq!(vpc_link_version(&deployment, &recorded), VpcLinkVersion::V2);
         // An NLB has no group of its own.
-        let (nlb, _) = graph_with(VpcLinkVersion::V2, &[]);
+        let (nlb, _) = graph_with(VpcLinkVersion::V2, &[("vpc", "vpc-1")]);
         assert!(!nlb.graph.contains("security_group/load-balancer"));
     }
 

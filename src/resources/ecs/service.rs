@@ -55,6 +55,7 @@ pub struct Service {
     subnets: Vec<Ref<subnet::Outputs>>,
     security_group: Ref<security_group::Outputs>,
     endpoints: Vec<Dep>,
+    retiring: Option<[Key; 2]>,
 }
 
 /// What the service stands on.
@@ -112,6 +113,7 @@ impl Service {
             subnets: wiring.subnets.to_vec(),
             security_group: wiring.security_group.clone(),
             endpoints,
+            retiring: None,
         }
     }
 
@@ -138,6 +140,51 @@ impl Service {
             .container_name(&self.container)
             .container_port(self.port)
             .build())
+    }
+
+    /// While the stack moves to the other kind of load balancer: the state file's keys of the
+    /// old one's listener and target group. The tasks register with the old group too as long
+    /// as its listener is recorded, so the old load balancer serves until the stage has moved
+    /// to the new one; the old group takes itself off the service before it goes.
+    pub fn moving_from(mut self, listener: Key, target_group: Key) -> Service {
+        self.retiring = Some([listener, target_group]);
+        self
+    }
+
+    /// The target groups the tasks register with: the stack's, and the old one while moving.
+    fn wanted_target_groups(
+        &self,
+        state: &crate::state::SharedState,
+        inputs: &Inputs<'_>,
+    ) -> Option<Vec<String>> {
+        let mut arns = vec![inputs.get(&self.target_group)?.arn];
+        if let Some([listener, group]) = &self.retiring
+            && state.get(listener).is_some()
+            && let Some(old) = state.get(group)
+        {
+            arns.push(old.id);
+        }
+        Some(arns)
+    }
+
+    fn load_balancers(
+        &self,
+        state: &crate::state::SharedState,
+        inputs: &Inputs<'_>,
+    ) -> anyhow::Result<Vec<LoadBalancer>> {
+        let arns = self
+            .wanted_target_groups(state, inputs)
+            .ok_or_else(|| anyhow::anyhow!("the target group is not known yet"))?;
+        Ok(arns
+            .into_iter()
+            .map(|arn| {
+                LoadBalancer::builder()
+                    .target_group_arn(arn)
+                    .container_name(&self.container)
+                    .container_port(self.port)
+                    .build()
+            })
+            .collect())
     }
 
     /// Waits until the deployment of `task_definition` is the primary one and has completed
@@ -748,11 +795,16 @@ impl Resource for Service {
             );
         }
         let lbs = live.load_balancers();
-        let wired = inputs.get(&self.target_group).map(|tg| {
-            lbs.len() == 1
-                && lbs[0].target_group_arn() == Some(tg.arn.as_str())
-                && lbs[0].container_name() == Some(self.container.as_str())
-                && lbs[0].container_port() == Some(self.port)
+        let want = self.wanted_target_groups(&env.state, inputs);
+        let wired = want.as_ref().map(|want| {
+            lbs.len() == want.len()
+                && want.iter().all(|arn| {
+                    lbs.iter().any(|lb| {
+                        lb.target_group_arn() == Some(arn.as_str())
+                            && lb.container_name() == Some(self.container.as_str())
+                            && lb.container_port() == Some(self.port)
+                    })
+                })
         });
         if wired != Some(true) {
             let now: Vec<String> = lbs
@@ -762,7 +814,7 @@ impl Resource for Service {
             diff.change(
                 "target_group",
                 listed(&now),
-                inputs.get(&self.target_group).map(|t| t.arn),
+                want.map(|want| want.join(", ")),
             );
         }
         let network = live
@@ -907,7 +959,7 @@ impl Resource for Service {
         }
         if diff.changes("target_group") {
             update = update
-                .load_balancers(self.load_balancer(inputs)?)
+                .set_load_balancers(Some(self.load_balancers(&cx.state, inputs)?))
                 .health_check_grace_period_seconds(self.grace_period);
         }
         if [

@@ -20,6 +20,7 @@ pub struct Listener {
     name: String,
     tag_name: String,
     port: i32,
+    kind: crate::config::LoadBalancerKind,
     protocol: ProtocolEnum,
     load_balancer: Ref<load_balancer::Outputs>,
     target_group: Ref<target_group::Outputs>,
@@ -45,6 +46,7 @@ impl Listener {
             ),
             tag_name: format!("{}-listener", names.load_balancer),
             port: i32::from(deployment.service.port),
+            kind: deployment.network.load_balancer,
             protocol: target_group::protocol(deployment.network.load_balancer),
             load_balancer: load_balancer.clone(),
             target_group: target_group.clone(),
@@ -81,7 +83,8 @@ impl Resource for Listener {
     type Outputs = Outputs;
 
     fn key(&self) -> Key {
-        "listener".to_string()
+        let [_, _, key] = super::keys(self.kind);
+        key
     }
 
     fn kind(&self) -> &'static str {
@@ -149,6 +152,12 @@ impl Resource for Listener {
     }
 
     /// Ours when it is on our load balancer: only then is it looked up.
+    /// It holds no data: a stack moving to the other kind of load balancer deletes it once
+    /// the stage serves through the new one.
+    fn deleted_without_loss(&self) -> bool {
+        true
+    }
+
     fn ownership(&self, _env: &Env, _live: &Live) -> Ownership {
         Ownership::Ours
     }

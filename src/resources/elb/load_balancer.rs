@@ -3,8 +3,9 @@
 //! `load_balancer = "alb"`.
 //!
 //! It takes minutes to become active and is the start of `up`'s critical path: it depends on
-//! nothing but the subnets (and an ALB's group). A load balancer's type cannot change, so a
-//! stack built with the other kind is refused with the way to rebuild it.
+//! nothing but the subnets (and an ALB's group). A load balancer's type cannot change: a stack
+//! moving to the other kind gets a new one beside the old (their names and keys differ), and
+//! the old one goes once nothing uses it.
 
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer as Lb, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
@@ -31,7 +32,6 @@ pub struct LoadBalancer {
     subnets: Vec<Ref<subnet::Outputs>>,
     service_linked_role: Ref<service_linked_role::Outputs>,
     security_group: Option<Ref<security_group::Outputs>>,
-    other_kind: Option<String>,
 }
 
 impl LoadBalancer {
@@ -47,7 +47,6 @@ impl LoadBalancer {
             subnets: subnets.to_vec(),
             service_linked_role: service_linked_role.clone(),
             security_group: None,
-            other_kind: None,
         }
     }
 
@@ -58,30 +57,11 @@ impl LoadBalancer {
         self
     }
 
-    /// The load balancer of the other kind the state file records (`arn`): found instead of
-    /// this one, so the plan refuses the change of type rather than building a second one.
-    pub fn built_as_other_kind(mut self, arn: Option<&str>) -> LoadBalancer {
-        self.other_kind = arn.map(str::to_string);
-        self
-    }
-
     fn wanted_type(&self) -> LoadBalancerTypeEnum {
         match self.kind {
             LoadBalancerKind::Nlb => LoadBalancerTypeEnum::Network,
             LoadBalancerKind::Alb => LoadBalancerTypeEnum::Application,
         }
-    }
-}
-
-/// The kind (`nlb`, `alb`) a load balancer's ARN names: `loadbalancer/net/...` or
-/// `loadbalancer/app/...`.
-pub fn kind_of_arn(arn: &str) -> Option<LoadBalancerKind> {
-    if arn.contains(":loadbalancer/net/") {
-        Some(LoadBalancerKind::Nlb)
-    } else if arn.contains(":loadbalancer/app/") {
-        Some(LoadBalancerKind::Alb)
-    } else {
-        None
     }
 }
 
@@ -121,7 +101,8 @@ impl Resource for LoadBalancer {
     type Outputs = Outputs;
 
     fn key(&self) -> Key {
-        "load_balancer".to_string()
+        let [key, _, _] = super::keys(self.kind);
+        key
     }
 
     fn kind(&self) -> &'static str {
@@ -145,32 +126,16 @@ impl Resource for LoadBalancer {
         _inputs: &Inputs<'_>,
         depth: Depth,
     ) -> anyhow::Result<Option<Live>> {
-        let mut lb = None;
-        if let Some(arn) = &self.other_kind {
-            let out = found(
-                cx.aws
-                    .elb
-                    .describe_load_balancers()
-                    .load_balancer_arns(arn)
-                    .send()
-                    .await
-                    .aws(|| format!("looking up load balancer {arn}")),
-            )?;
-            lb = out.and_then(|o| o.load_balancers().first().cloned());
-        }
-        if lb.is_none() {
-            let out = found(
-                cx.aws
-                    .elb
-                    .describe_load_balancers()
-                    .names(&self.name)
-                    .send()
-                    .await
-                    .aws(|| format!("looking up load balancer {}", self.name)),
-            )?;
-            lb = out.and_then(|o| o.load_balancers().first().cloned());
-        }
-        let Some(lb) = lb else {
+        let out = found(
+            cx.aws
+                .elb
+                .describe_load_balancers()
+                .names(&self.name)
+                .send()
+                .await
+                .aws(|| format!("looking up load balancer {}", self.name)),
+        )?;
+        let Some(lb) = out.and_then(|o| o.load_balancers().first().cloned()) else {
             return Ok(None);
         };
         let tags = match (depth, lb.load_balancer_arn()) {
@@ -204,6 +169,12 @@ impl Resource for LoadBalancer {
         crate::aws::tags::retag_elb(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
     }
 
+    /// It holds no data: a stack moving to the other kind of load balancer deletes it once
+    /// the stage serves through the new one.
+    fn deleted_without_loss(&self) -> bool {
+        true
+    }
+
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
         super::owner(env, live.tags.as_ref())
     }
@@ -228,22 +199,9 @@ impl Resource for LoadBalancer {
             "internal",
         )
         .compare("type", live_type, self.wanted_type().as_str());
-        if live_type.is_some_and(|t| t != self.wanted_type().as_str()) {
-            let (built, other) = match self.kind {
-                LoadBalancerKind::Alb => ("nlb", "alb"),
-                LoadBalancerKind::Nlb => ("alb", "nlb"),
-            };
+        if !diff.fields.is_empty() {
             diff.refuse = Some(format!(
-                "the stack was built with `load_balancer = \"{built}\"` and the env file asks \
-                 for \"{other}\"; AWS cannot change a load balancer's type, and `up` does not \
-                 move a built stack to a new one: `{}`, then `up`, rebuilds it with the new \
-                 kind (the API gets a new URL), or set `load_balancer = \"{built}\"` under \
-                 [network] to keep it",
-                env.hints.command("down")
-            ));
-        } else if !diff.fields.is_empty() {
-            diff.refuse = Some(format!(
-                "a load balancer's scheme cannot change; remove it with `{}`, then `up`",
+                "a load balancer's scheme and type cannot change; remove it with `{}`, then `up`",
                 env.hints.command("down")
             ));
         }
@@ -531,14 +489,21 @@ mod tests {
     }
 
     #[test]
-    fn an_alb_is_refused_a_built_nlb_and_keeps_its_own_group() {
+    fn an_alb_has_its_own_key_and_keeps_its_own_group() {
         let env = env();
+        let nlb_resource = LoadBalancer::new(
+            &env.names,
+            &[],
+            &Ref::new("service_linked_role/elasticloadbalancing"),
+        );
         let alb = LoadBalancer::new(
             &env.names,
             &[],
             &Ref::new("service_linked_role/elasticloadbalancing"),
         )
         .application(&Ref::new("security_group/load-balancer"));
+        assert_eq!(nlb_resource.key(), "load_balancer");
+        assert_eq!(alb.key(), "load_balancer/alb");
         let world = World::default();
         let nlb = live(
             LoadBalancerSchemeEnum::Internal,
@@ -546,11 +511,7 @@ mod tests {
         );
         let refused = alb.diff(&env, &nlb, &world.inputs());
         assert_eq!(refused.words(), "type network → application");
-        let why = refused.refuse.expect("refused");
-        assert!(
-            why.contains("built with `load_balancer = \"nlb\"`") && why.contains("down"),
-            "{why}"
-        );
+        assert!(refused.refuse.is_some());
         world.publish(
             "security_group/load-balancer",
             crate::resources::network::security_group::Outputs {
@@ -565,14 +526,6 @@ mod tests {
         assert_eq!(moved.words(), "security_groups sg-other → sg-alb");
         ours.lb.security_groups = Some(vec!["sg-alb".to_string()]);
         assert_eq!(alb.diff(&env, &ours, &world.inputs()), Diff::none());
-        assert_eq!(
-            kind_of_arn("arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/a/1"),
-            Some(LoadBalancerKind::Alb)
-        );
-        assert_eq!(
-            kind_of_arn("arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/net/a/1"),
-            Some(LoadBalancerKind::Nlb)
-        );
     }
 
     #[test]

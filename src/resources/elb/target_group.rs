@@ -17,6 +17,73 @@ use crate::model::{
 use crate::resources::network::vpc;
 use crate::state::Intent;
 
+impl TargetGroup {
+    /// Takes the group out of the stack's ECS service when the service still sends its tasks
+    /// to it besides another group (a stack that moved to the other kind of load balancer),
+    /// and waits for the deployment that makes, so no task is left registered with a group
+    /// that is gone. A service with this group alone is being deleted with it.
+    async fn leave_the_service(&self, cx: &Cx<'_>, arn: &str) -> anyhow::Result<()> {
+        use aws_sdk_ecs::types::LoadBalancer as Attached;
+        let Some(service) =
+            crate::resources::ecs::service(cx, &self.cluster, &self.service).await?
+        else {
+            return Ok(());
+        };
+        let attached = service.load_balancers();
+        let rest: Vec<Attached> = attached
+            .iter()
+            .filter(|lb| lb.target_group_arn() != Some(arn))
+            .cloned()
+            .collect();
+        if service.status() != Some("ACTIVE") || rest.len() == attached.len() || rest.is_empty() {
+            return Ok(());
+        }
+        cx.say(format!("taking the tasks of {} off it", self.service));
+        cx.aws
+            .ecs
+            .update_service()
+            .cluster(&self.cluster)
+            .service(&self.service)
+            .set_load_balancers(Some(rest))
+            .send()
+            .await
+            .aws(|| {
+                format!(
+                    "taking target group {} off service {}",
+                    self.name, self.service
+                )
+            })?;
+        let what = format!(
+            "service {} to stop using target group {}",
+            self.service, self.name
+        );
+        crate::aws::wait::until(&what, cx.line, Patience::minutes(30), || async {
+            let out = cx
+                .aws
+                .ecs
+                .describe_services()
+                .cluster(&self.cluster)
+                .services(&self.service)
+                .send()
+                .await
+                .aws(|| format!("looking up ecs service {}", self.service))?;
+            let Some(service) = out.services().first() else {
+                return Ok(crate::aws::wait::Poll::Ready(()));
+            };
+            let deployments = service.deployments();
+            let settled = deployments.len() == 1
+                && deployments[0].rollout_state()
+                    == Some(&aws_sdk_ecs::types::DeploymentRolloutState::Completed);
+            Ok(if settled {
+                crate::aws::wait::Poll::Ready(())
+            } else {
+                crate::aws::wait::Poll::Pending(format!("{} deployments", deployments.len()))
+            })
+        })
+        .await
+    }
+}
+
 /// The attribute that says how long a deregistered target keeps its connections.
 pub const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
@@ -29,7 +96,10 @@ pub struct TargetGroup {
     health_check_path: String,
     check: crate::config::TargetHealthCheck,
     vpc: Ref<vpc::Outputs>,
+    kind: crate::config::LoadBalancerKind,
     protocol: ProtocolEnum,
+    cluster: String,
+    service: String,
 }
 
 /// The protocol of the target group and listener in front of the tasks: TCP for an NLB,
@@ -54,7 +124,10 @@ impl TargetGroup {
             health_check_path: deployment.service.health_check_path.clone(),
             check: deployment.service.target_health_check.clone(),
             vpc: vpc.clone(),
+            kind: deployment.network.load_balancer,
             protocol: protocol(deployment.network.load_balancer),
+            cluster: names.cluster.clone(),
+            service: names.service.clone(),
         }
     }
 }
@@ -88,7 +161,8 @@ impl Resource for TargetGroup {
     type Outputs = Outputs;
 
     fn key(&self) -> Key {
-        "target_group".to_string()
+        let [_, key, _] = super::keys(self.kind);
+        key
     }
 
     fn kind(&self) -> &'static str {
@@ -161,6 +235,12 @@ impl Resource for TargetGroup {
         changes: &crate::model::TagChanges,
     ) -> anyhow::Result<()> {
         crate::aws::tags::retag_elb(&cx.aws, &self.id(live), &changes.set, &changes.remove).await
+    }
+
+    /// It holds no data: a stack moving to the other kind of load balancer deletes it once
+    /// the stage serves through the new one.
+    fn deleted_without_loss(&self) -> bool {
+        true
     }
 
     fn ownership(&self, env: &Env, live: &Live) -> Ownership {
@@ -345,6 +425,7 @@ impl Resource for TargetGroup {
         live: &Live,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
+        self.leave_the_service(cx, &self.id(live)).await?;
         cx.aws
             .elb
             .delete_target_group()

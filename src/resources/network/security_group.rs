@@ -598,9 +598,13 @@ impl Resource for SecurityGroup {
         )))
     }
 
-    /// A V2 VPC link's group goes with its link, which no traffic uses any more by then.
+    /// A V2 VPC link's group goes with its link, an ALB's with its ALB, which no traffic uses
+    /// any more by then.
     fn deleted_without_loss(&self) -> bool {
-        matches!(self.purpose, Purpose::VpcLink { .. })
+        matches!(
+            self.purpose,
+            Purpose::VpcLink { .. } | Purpose::LoadBalancer { .. }
+        )
     }
 
     async fn retag(
