@@ -287,8 +287,13 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_printed_policy_of_an_alb_stack_allows_its_cycle_on_its_own_arns() {
     // An ALB's ARNs say `app`, not `net`; its group is set on it, and its requests scaled on.
+    // The stack was built with an NLB, which the cycle's first `up` moves from and deletes.
     let emulator = Emulator::with_profile(1, "realistic");
     let ws = common::workspace_outside_ecr();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
     let env_file = ws.path().join("env1.toml");
     let text = std::fs::read_to_string(&env_file).unwrap();
     std::fs::write(
@@ -348,6 +353,11 @@ async fn the_printed_policy_of_an_alb_stack_allows_its_cycle_on_its_own_arns() {
         })
         .collect();
     assert_eq!(alb.len(), 1, "the ALB is created as `app`: {pairs:#?}");
+    let nlb_deleted = pairs.iter().any(|(action, r)| {
+        action == "elasticloadbalancing:DeleteLoadBalancer"
+            && r.contains(":loadbalancer/net/cluster1-nlb-microservice1/")
+    });
+    assert!(nlb_deleted, "the old NLB is deleted: {pairs:#?}");
     let refused: Vec<&(String, String)> = pairs
         .iter()
         .filter(|(action, resource)| !allows(&policy, action, resource))

@@ -1756,7 +1756,9 @@ impl Checker<'_> {
                 }
                 raw_path = Some(path);
             }
-            // Network Load Balancer limits (ELB API reference, CreateTargetGroup).
+            // Elastic Load Balancing's limits (ELB API reference, CreateTargetGroup); an ALB's
+            // are stricter on the timeout and the codes.
+            let alb = load_balancer == LoadBalancerKind::Alb;
             if let Some(v) = &check.interval {
                 target_health_check.interval =
                     self.within(&format!("{key}.interval"), v, 5..=300, "seconds")?;
@@ -1782,11 +1784,22 @@ impl Checker<'_> {
                         ),
                     ));
                 }
+                if alb && timeout == target_health_check.interval {
+                    return Err(self.error(
+                        &format!("{key}.timeout"),
+                        v.span(),
+                        format!(
+                            "{timeout} s is the interval; an Application Load Balancer wants \
+                             the timeout shorter than the interval"
+                        ),
+                    ));
+                }
                 target_health_check.timeout = Some(timeout);
             }
             if let Some(matcher) = &check.matcher {
                 let text = matcher.get_ref();
-                let code = |c: &str| c.parse::<u16>().is_ok_and(|c| (200..=599).contains(&c));
+                let highest = if alb { 499 } else { 599 };
+                let code = |c: &str| c.parse::<u16>().is_ok_and(|c| (200..=highest).contains(&c));
                 let ok = !text.is_empty()
                     && text.split(',').all(|part| match part.split_once('-') {
                         Some((a, b)) => code(a) && code(b) && a < b,
@@ -1797,13 +1810,23 @@ impl Checker<'_> {
                         &format!("{key}.matcher"),
                         matcher.span(),
                         format!(
-                            "{} is not a set of HTTP codes a Network Load Balancer checks for: \
-                             codes 200 to 599, as `200`, `200,204` or `200-299`",
-                            Quoted(text)
+                            "{} is not a set of HTTP codes {} checks for: codes 200 to \
+                             {highest}, as `200`, `200,204` or `200-299`",
+                            Quoted(text),
+                            if alb {
+                                "an Application Load Balancer"
+                            } else {
+                                "a Network Load Balancer"
+                            }
                         ),
                     ));
                 }
                 target_health_check.matcher = text.clone();
+            }
+            // An ALB's timeout must stay below a short interval: pick one that does.
+            if alb && check.timeout.is_none() && target_health_check.interval < 10 {
+                target_health_check.timeout =
+                    Some(target_health_check.interval.saturating_sub(1).max(2));
             }
         }
         let health_check_path = match raw_path {
@@ -3235,6 +3258,38 @@ retention_days = 30
         .expect_err("no such kind");
         assert_eq!(err.key, "network.load_balancer");
         assert!(err.problem.contains("\"alb\""), "{}", err.problem);
+    }
+
+    #[test]
+    fn an_albs_health_check_keeps_its_timeout_below_the_interval_and_its_codes_below_500() {
+        let with = |lb: &str, settings: &str| {
+            check(
+                &GOOD
+                    .replace(
+                        "vpc_cidr = \"10.0.0.0/16\"",
+                        &format!("vpc_cidr = \"10.0.0.0/16\"\nload_balancer = \"{lb}\""),
+                    )
+                    .replace(
+                        "[logs]",
+                        &format!("[service.target_health_check]\n{settings}\n[logs]"),
+                    ),
+            )
+        };
+        let alb = with("alb", "interval = 5").expect("a short interval");
+        assert_eq!(alb.service.target_health_check.timeout(), Some(4));
+        let nlb = with("nlb", "interval = 5").expect("a short interval");
+        assert_eq!(nlb.service.target_health_check.timeout(), Some(5));
+        let err = with("alb", "interval = 10\ntimeout = 10").expect_err("timeout = interval");
+        assert_eq!(err.key, "service.target_health_check.timeout");
+        assert!(
+            err.problem.contains("shorter than the interval"),
+            "{}",
+            err.problem
+        );
+        with("nlb", "interval = 10\ntimeout = 10").expect("an NLB takes it");
+        let err = with("alb", "matcher = \"200-599\"").expect_err("5xx on an ALB");
+        assert!(err.problem.contains("200 to 499"), "{}", err.problem);
+        with("nlb", "matcher = \"200-599\"").expect("an NLB takes 5xx");
     }
 
     #[test]

@@ -58,23 +58,35 @@ pub fn document(env: &Env) -> Value {
         .map(|t| arn("ec2", &format!("{t}/*")))
         .collect();
     let prefix_lists = arn("ec2", "prefix-list/*");
-    // ELB's ARNs name the kind: `net` for an NLB, `app` for an ALB.
-    let kind = match env.deployment.network.load_balancer {
-        crate::config::LoadBalancerKind::Nlb => "net",
-        crate::config::LoadBalancerKind::Alb => "app",
-    };
-    let lb = arn(
-        "elasticloadbalancing",
-        &format!("loadbalancer/{kind}/{}/*", names.load_balancer),
-    );
-    let tg = arn(
-        "elasticloadbalancing",
-        &format!("targetgroup/{}/*", names.target_group),
-    );
-    let listener = arn(
-        "elasticloadbalancing",
-        &format!("listener/{kind}/{}/*", names.load_balancer),
-    );
+    // Both kinds of load balancer, as a stack moving from one to the other deletes the old:
+    // ELB's ARNs name the kind, `net` for an NLB and `app` for an ALB, and so do our names.
+    let mut load_balancing = Vec::new();
+    for kind in [
+        crate::config::LoadBalancerKind::Nlb,
+        crate::config::LoadBalancerKind::Alb,
+    ] {
+        let mut deployment = env.deployment.clone();
+        deployment.network.load_balancer = kind;
+        let names = crate::config::names::Names::new(&deployment);
+        let short = match kind {
+            crate::config::LoadBalancerKind::Nlb => "net",
+            crate::config::LoadBalancerKind::Alb => "app",
+        };
+        load_balancing.extend([
+            arn(
+                "elasticloadbalancing",
+                &format!("loadbalancer/{short}/{}/*", names.load_balancer),
+            ),
+            arn(
+                "elasticloadbalancing",
+                &format!("targetgroup/{}/*", names.target_group),
+            ),
+            arn(
+                "elasticloadbalancing",
+                &format!("listener/{short}/{}/*", names.load_balancer),
+            ),
+        ]);
+    }
     let cluster = arn("ecs", &format!("cluster/{}", names.cluster));
     let service = arn(
         "ecs",
@@ -151,7 +163,7 @@ pub fn document(env: &Env) -> Value {
                           "elasticloadbalancing:DeleteListener",
                           "elasticloadbalancing:AddTags",
                           "elasticloadbalancing:RemoveTags"],
-               "Resource": [lb, tg, listener]}),
+               "Resource": load_balancing}),
         json!({"Sid": "Containers", "Effect": "Allow",
                "Action": ["ecs:CreateCluster", "ecs:DescribeClusters", "ecs:DeleteCluster",
                           "ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService",

@@ -1799,9 +1799,6 @@ class PlainProfile(Bed):
                          [("PRIMARY", second["taskDefinitionArn"], "COMPLETED")])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ApplicationLoadBalancers(Bed):
     """ALBs: provisioning, HTTP listeners and target groups only, security groups their
@@ -1895,13 +1892,15 @@ class ApplicationLoadBalancers(Bed):
         ec2 = self.client("ec2")
         ec2.revoke_security_group_egress(GroupId=alb_group, IpPermissions=[
             {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-        self.assertEqual(call(), 504, "nothing lets the link in")
-        ec2.authorize_security_group_ingress(GroupId=alb_group, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": link_group}]}])
-        self.assertEqual(call(), 504, "nothing lets the ALB out to the tasks")
         ec2.authorize_security_group_egress(GroupId=alb_group, IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
+        self.assertEqual(call(), 504, "out to the tasks, but nothing lets the link in")
+        link_in = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": link_group}]}]
+        ec2.authorize_security_group_ingress(GroupId=alb_group, IpPermissions=link_in)
         self.assertEqual(call(), 200)
+        ec2.revoke_security_group_egress(GroupId=alb_group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
+        self.assertEqual(call(), 504, "the link let in, but nothing lets the ALB out to the tasks")
 
     def test_a_request_count_policy_names_the_target_group_of_the_service(self):
         _, _, _, service, lb, tg = self.serving()
@@ -1920,7 +1919,14 @@ class ApplicationLoadBalancers(Bed):
                                                           "PredefinedMetricSpecification": spec})
 
         label = lb.split(":loadbalancer/")[1] + "/targetgroup/" + tg.split(":targetgroup/")[1]
-        for bad in (None, "app/alb/123/targetgroup/web/456", label.replace("app/", "net/")):
+        # A group of the ALB that the service does not send its tasks to.
+        vpc = self.client("elbv2").describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0]["VpcId"]
+        other = self.client("elbv2").create_target_group(
+            Name="other", Protocol="HTTP", Port=81, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        self.client("elbv2").create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=81,
+                                             DefaultActions=[{"Type": "forward", "TargetGroupArn": other}])
+        unattached = lb.split(":loadbalancer/")[1] + "/targetgroup/" + other.split(":targetgroup/")[1]
+        for bad in (None, "app/alb/123/targetgroup/web/456", label.replace("app/", "net/"), unattached):
             with self.assertRaises(ClientError) as ctx:
                 put(bad)
             self.assertEqual(self.code(ctx), "ValidationException", bad)
@@ -1928,3 +1934,7 @@ class ApplicationLoadBalancers(Bed):
         got = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=service)["ScalingPolicies"]
         self.assertEqual(got[0]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
                          ["ResourceLabel"], label)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -256,7 +256,7 @@ impl Resource for Listener {
     }
 
     fn summary(&self, _live: &Live) -> String {
-        format!("TCP:{}", self.port)
+        self.name.clone()
     }
 
     fn observe(&self, live: &Live) -> Seen {

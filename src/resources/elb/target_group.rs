@@ -451,7 +451,10 @@ impl Resource for TargetGroup {
 
     fn observe(&self, live: &Live) -> Seen {
         Seen::new(&self.id(live), "present").detail(format!(
-            "tcp:{} health {}",
+            "{}:{} health {}",
+            live.tg
+                .protocol()
+                .map_or("tcp".to_string(), |p| p.as_str().to_lowercase()),
             live.tg.port().unwrap_or_default(),
             live.tg.health_check_path().unwrap_or("-")
         ))
