@@ -213,6 +213,16 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         .await
         .unwrap();
     assert_eq!(invoke_status(&emulator, &api), 504);
+    let probe = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--probe", "--json"])
+        .assert()
+        .code(1);
+    let probe: serde_json::Value = serde_json::from_str(&output(&probe).0).unwrap();
+    let broken = probe["probe"]["broken"].as_str().unwrap_or_default();
+    assert!(
+        broken.starts_with("load balancer's group") && broken.contains("ingress"),
+        "{probe:#}"
+    );
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()

@@ -1,7 +1,7 @@
 //! `gwfargate status --probe`: calls the stack's URL as a client would, and walks the chain a
-//! request follows (stage → deployment → api → integration → VPC link → NLB → listener → target
-//! group → target health → tasks → endpoints), naming the first hop that is broken and what to
-//! do about it.
+//! request follows (stage → deployment → api → integration → VPC link and its group → load
+//! balancer and, for an ALB, its group → listener → target group → target health → the tasks'
+//! group → tasks → endpoints), naming the first hop that is broken and what to do about it.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::session::{self, Session};
+use crate::config::names::Names;
 use crate::model::plan::Action;
 use crate::model::status::{Hop, Probe};
 use crate::model::{Depth, Observed, Value};
@@ -40,15 +41,19 @@ impl Fields {
     }
 }
 
-/// A hop a request takes: its name, the kind of the resource that makes it, the state that
-/// resource must be in (`None`: any state of a resource that exists), and which planned changes
-/// break it.
+/// A hop a request takes: its name, the kind of the resource that makes it (and its name,
+/// when the kind has several), the state that resource must be in (`None`: any state of a
+/// resource that exists), and which planned changes break it.
 struct HopOf {
     hop: &'static str,
     kind: &'static str,
     wanted: Option<&'static str>,
     fields: Fields,
+    named: Option<fn(&Names) -> &str>,
 }
+
+/// A security group's rules a request crosses; what else it lets through does not matter here.
+const GROUP_RULES: &[&str] = &["ingress", "egress"];
 
 /// The stage's deployment is a snapshot of the integrations taken when it was made: a stage
 /// serving an older one (or one made outside gwfargate) is its own hop. Throttling passes
@@ -83,66 +88,98 @@ const HOPS: &[HopOf] = &[
         kind: "api stage",
         wanted: None,
         fields: Fields::Except(STAGE_FIELDS),
+        named: None,
     },
     HopOf {
         hop: "deployment",
         kind: "api stage",
         wanted: None,
         fields: Fields::Only(&["deployment"]),
+        named: None,
     },
     HopOf {
         hop: "api",
         kind: "rest api",
         wanted: None,
         fields: Fields::Except(API_FIELDS),
+        named: None,
     },
     HopOf {
         hop: "integration",
         kind: "api integrations",
         wanted: None,
         fields: Fields::All,
+        named: None,
     },
     HopOf {
         hop: "vpc link",
         kind: "vpc link",
         wanted: Some("AVAILABLE"),
         fields: Fields::All,
+        named: None,
+    },
+    HopOf {
+        hop: "vpc link's group",
+        kind: "security group",
+        wanted: None,
+        fields: Fields::Only(GROUP_RULES),
+        named: Some(|names| &names.vpc_link_security_group),
     },
     HopOf {
         hop: "load balancer",
         kind: "load balancer",
         wanted: Some("active"),
         fields: Fields::All,
+        named: None,
+    },
+    HopOf {
+        hop: "load balancer's group",
+        kind: "security group",
+        wanted: None,
+        fields: Fields::Only(GROUP_RULES),
+        named: Some(|names| &names.load_balancer_security_group),
     },
     HopOf {
         hop: "listener",
         kind: "listener",
         wanted: None,
         fields: Fields::All,
+        named: None,
     },
     HopOf {
         hop: "target group",
         kind: "target group",
         wanted: None,
         fields: Fields::All,
+        named: None,
+    },
+    HopOf {
+        hop: "tasks' group",
+        kind: "security group",
+        wanted: None,
+        fields: Fields::Only(&["ingress"]),
+        named: Some(|names| &names.security_group),
     },
     HopOf {
         hop: "tasks",
         kind: "ecs service",
         wanted: None,
         fields: Fields::All,
+        named: None,
     },
     HopOf {
         hop: "endpoints",
         kind: "interface endpoint",
         wanted: Some("available"),
         fields: Fields::Except(ENDPOINT_FIELDS),
+        named: None,
     },
     HopOf {
         hop: "endpoints",
         kind: "gateway endpoint",
         wanted: Some("available"),
         fields: Fields::Except(ENDPOINT_FIELDS),
+        named: None,
     },
 ];
 
@@ -184,9 +221,11 @@ pub async fn probe(
         kind,
         wanted,
         fields,
+        named,
     } in HOPS
     {
-        for row in rows.iter().filter(|r| r.kind == *kind) {
+        let this = |name: &str| named.is_none_or(|named| name == named(&env.names));
+        for row in rows.iter().filter(|r| r.kind == *kind && this(&r.name)) {
             let change = plan
                 .changes
                 .iter()
