@@ -10,6 +10,9 @@ Control endpoints (never faulted, never logged):
   GET  /_testbed/config   the current settings
   POST /_testbed/config   replace the settings (JSON body, see settings.py)
   POST /_testbed/fail     break a built VPC link or load balancer as AWS may (patches.fail)
+  GET  /_testbed/internet_path?subnets=a,b&groups=c[&region=eu-west-1]
+                          whether tasks there reach the internet on 443: {"reason": null} or
+                          why not (patches.internet_path; read-only)
   POST /_testbed/reset    clear the call log, rate buckets and lingering interfaces; reseed
                           (a config change clears the same but keeps lingering interfaces)
 """
@@ -268,6 +271,17 @@ class Middleware:
             except ValueError as err:
                 start_response("400 Bad Request", [("Content-Type", "application/json")])
                 return [json.dumps({"error": str(err)}).encode()]
+        elif path == "/_testbed/internet_path" and method == "GET":
+            from moto.ec2.models import ec2_backends
+
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+
+            def ids(key):
+                return [i for value in query.get(key, []) for i in value.split(",") if i]
+
+            region = (query.get("region") or ["eu-west-1"])[0]
+            account = (query.get("account") or ["123456789012"])[0]
+            body = json.dumps({"reason": patches.internet_path(ec2_backends[account][region], ids("subnets"), ids("groups"))})
         elif path == "/_testbed/reset" and method == "POST":
             self.reset()
             body = "{}"

@@ -716,6 +716,11 @@ def _patch_ec2():
                             (r.source_group or {}).get("GroupId") == group_id
                             for r in other.ingress_rules + other.egress_rules):
                         users.append(f"a rule of security group {other.id}")
+        for nat in list(backend.nat_gateways.values()):
+            # A NAT gateway's network interface is in its subnet until it is deleted, then
+            # lingers (NAT gateways' set_state); a failed one has none.
+            if subnet_id and nat.subnet_id == subnet_id and nat.state not in ("deleted", "failed"):
+                users.append(f"NAT gateway {nat.id}")
         from moto.ecs.models import ecs_backends
         from moto.elbv2.models import elbv2_backends
 
@@ -751,6 +756,271 @@ def _patch_ec2():
                     f"The subnet '{subnet_id}' has dependencies and cannot be deleted ({users[0]})."
                 )
         return original(self, subnet_id)
+
+
+# ---------------------------------------------------------------- EC2: NAT and internet gateways, elastic IPs
+# A NAT gateway's lifecycle is kept in its __dict__: `_tb_created`, `_tb_deleted` (when
+# DeleteNatGateway was called), `_tb_failure` ((FailureCode, FailureMessage) decided at creation).
+# Its elastic IP counts as used while it is neither `deleted` nor `failed`.
+def _nat_holds(nat) -> bool:
+    return nat.state not in ("deleted", "failed")
+
+
+def _settle_nat_gateways(backend) -> None:
+    """Deleting a public NAT gateway disassociates its elastic IP but does not release it
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteNatGateway.html); moto
+    keeps it associated, so it could never serve another NAT gateway. Done once the NAT gateway
+    is `deleted` (or `failed`)."""
+    for nat in list(backend.nat_gateways.values()):
+        if _nat_holds(nat):
+            continue
+        for address in list(backend.addresses):
+            if address.eni is not None and address.eni is getattr(nat, "_eni", None):
+                backend.disassociate_address(address=address.public_ip)
+
+
+def _mapped_addresses(backend, vpc_id) -> list:
+    """Elastic IPs associated with a network interface in the VPC."""
+    return [
+        address.public_ip for address in backend.addresses
+        if address.eni is not None and getattr(getattr(address.eni, "subnet", None), "vpc_id", None) == vpc_id
+    ]
+
+
+def _subnet_or_none(backend, subnet_id):
+    try:
+        return backend.get_subnet(subnet_id)
+    except Exception:  # noqa: BLE001 (moto's InvalidSubnetID.NotFound)
+        return None
+
+
+def _route_table_of(backend, subnet):
+    """The subnet's route table: its explicit association, else its VPC's main table
+    (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-route-tables.html)."""
+    tables = list(backend.route_tables.values())
+    for table in tables:
+        if subnet.id in table._associations.values():
+            return table
+    return next((t for t in tables if t.vpc_id == subnet.vpc_id and t.main_association_id), None)
+
+
+def _default_route(table):
+    return next((r for r in table.routes if r.destination_cidr_block == "0.0.0.0/0"), None) if table else None
+
+
+def internet_path(ec2_backend, subnet_ids, group_ids):
+    """None if tasks in `subnet_ids` with `group_ids` can reach the internet on TCP 443, else
+    why not, in a few words. The path of a private subnet: its route table sends 0.0.0.0/0 to a
+    NAT gateway that is `available`, whose own subnet's table sends 0.0.0.0/0 to an internet
+    gateway attached to the VPC (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-scenarios.html);
+    and one of the groups lets 443 out to 0.0.0.0/0
+    (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html). A public
+    subnet's own internet gateway route (tasks with public addresses) is not judged."""
+    if not subnet_ids:
+        return "no subnets"
+    for subnet_id in subnet_ids:
+        subnet = _subnet_or_none(ec2_backend, subnet_id)
+        if subnet is None:
+            return f"subnet {subnet_id} does not exist"
+        table = _route_table_of(ec2_backend, subnet)
+        route = _default_route(table)
+        nat = getattr(route, "nat_gateway", None)
+        if nat is None:
+            return f"subnet {subnet_id}'s route table has no 0.0.0.0/0 route to a NAT gateway"
+        state = nat.state if ec2_backend.nat_gateways.get(nat.id) is nat else "deleted"
+        if state != "available":
+            return f"NAT gateway {nat.id} of subnet {subnet_id} is {state}"
+        nat_subnet = _subnet_or_none(ec2_backend, nat.subnet_id)
+        igw = getattr(_default_route(nat_subnet and _route_table_of(ec2_backend, nat_subnet)), "gateway", None)
+        if igw is None or not str(getattr(igw, "id", "")).startswith("igw-"):
+            return f"NAT gateway {nat.id}'s subnet {nat.subnet_id} has no 0.0.0.0/0 route to an internet gateway"
+        if igw.vpc is None or igw.vpc.id != subnet.vpc_id:
+            return f"internet gateway {igw.id} is not attached to {subnet.vpc_id}"
+    groups = [g for g in (ec2_backend.get_security_group_from_id(i) for i in group_ids or []) if g is not None]
+    if not any(_allows(rule, 443, [], ["0.0.0.0/0"]) for g in groups for rule in g.egress_rules):
+        return f"no security group of {sorted(group_ids or [])} lets TCP 443 out to 0.0.0.0/0"
+    return None
+
+
+def _patch_gateways():
+    from moto.core.utils import iso_8601_datetime_with_milliseconds
+    from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
+    from moto.ec2.models import EC2Backend
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import Route
+
+    def get_state(self):
+        """pending, then available after `nat_gateway_available` or failed after
+        `nat_gateway_failed`; deleting, then deleted after `nat_gateway_deleting` (the states:
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html). moto: at
+        once available, at once deleted."""
+        d = self.__dict__
+        raw = d.get("_tb_state", "available")
+        timed = settings.on("provisioning")
+        if raw == "available":
+            created = d.setdefault("_tb_created", CLOCK.now())
+            after = D["nat_gateway_failed"] if d.get("_tb_failure") else D["nat_gateway_available"]
+            if timed and CLOCK.aws_since(created) < after:
+                return "pending"
+            return "failed" if d.get("_tb_failure") else "available"
+        if raw == "deleted":
+            deleted = d.setdefault("_tb_deleted", CLOCK.now())
+            return "deleting" if timed and CLOCK.aws_since(deleted) < D["nat_gateway_deleting"] else "deleted"
+        return raw
+
+    def set_state(self, value):
+        d = self.__dict__
+        if value == "deleted" and "_tb_state" in d and d["_tb_state"] != "deleted":
+            was = self.state
+            d["_tb_deleted"] = CLOCK.now()
+            if settings.on("ordering") and was != "failed":
+                # Its network interface goes with it, then lingers like any other.
+                world.linger(f"NAT gateway {self.id}", [self.subnet_id], [],
+                             after_aws_seconds=D["nat_gateway_deleting"] if settings.on("provisioning") else 0.0)
+        d.setdefault("_tb_created", CLOCK.now())
+        d["_tb_state"] = value
+
+    NatGateway.state = property(get_state, set_state)
+    NatGateway.failure_code = property(
+        lambda self: self.__dict__["_tb_failure"][0] if self.state == "failed" else None)
+    NatGateway.failure_message = property(
+        lambda self: self.__dict__["_tb_failure"][1] if self.state == "failed" else None)
+    NatGateway.delete_time = property(
+        lambda self: iso_8601_datetime_with_milliseconds(CLOCK.utc(self.__dict__["_tb_deleted"]))
+        if "_tb_deleted" in self.__dict__ else None)
+
+    def find_nat(backend, nat_gateway_id):
+        nat = backend.nat_gateways.get(nat_gateway_id)
+        if nat is None:
+            raise EC2ClientError("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
+        return nat
+
+    @_wrap(EC2Backend, "create_nat_gateway")
+    def create_nat_gateway(original, self, *args, **kwargs):
+        """Needs a subnet and, for a public one, an elastic IP that exists and is associated
+        with nothing else; moto checks both, but only after making the NAT gateway's network
+        interface, which it then leaves behind. A public NAT gateway in a VPC without an
+        attached internet gateway ends `failed`, Gateway.NotAttached
+        (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-troubleshooting.html,
+        words from https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html)."""
+        a = _bind(original, self, *args, **kwargs)
+        public = (a.get("connectivity_type") or "public") != "private"
+        if settings.on("ordering"):
+            _settle_nat_gateways(self)
+            self.get_subnet(a["subnet_id"])  # InvalidSubnetID.NotFound
+            allocation = a.get("allocation_id")
+            if public and allocation:
+                eip = next((e for e in self.addresses if e.allocation_id == allocation), None)
+                if eip is None:
+                    raise EC2ClientError("InvalidAllocationID.NotFound",
+                                         f"Elastic IP address {allocation} could not be associated with this NAT gateway")
+                if eip.eni is not None or eip.instance is not None:
+                    raise EC2ClientError("Resource.AlreadyAssociated",
+                                         f"Elastic IP address {allocation} is already associated")
+        nat = original(self, *args, **kwargs)
+        if settings.on("ordering") and public and not any(
+                igw.vpc is not None and igw.vpc.id == nat.vpc_id for igw in self.internet_gateways.values()):
+            nat.__dict__["_tb_failure"] = ("Gateway.NotAttached", f"Network {nat.vpc_id} has no Internet gateway attached")
+        return nat
+
+    @_wrap(EC2Backend, "delete_nat_gateway")
+    def delete_nat_gateway(original, self, nat_gateway_id):
+        # moto fails with an internal error on an id it does not know.
+        if settings.on("fidelity"):
+            find_nat(self, nat_gateway_id)
+        return original(self, nat_gateway_id)
+
+    @_wrap(EC2Backend, "describe_nat_gateways")
+    def describe_nat_gateways(original, self, filters, nat_gateway_ids):
+        """A deleted NAT gateway stays visible, `deleted`, for `nat_gateway_visible`, then is
+        gone (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html).
+        moto ignores tag filters and answers nothing for an unknown id, where AWS says
+        NatGatewayNotFound."""
+        if settings.on("ordering"):
+            _settle_nat_gateways(self)
+        if settings.on("provisioning"):
+            for nat in list(self.nat_gateways.values()):
+                deleted = nat.__dict__.get("_tb_deleted")
+                if deleted is not None and CLOCK.aws_since(deleted) >= D["nat_gateway_deleting"] + D["nat_gateway_visible"]:
+                    self.nat_gateways.pop(nat.id, None)
+        if settings.on("fidelity"):
+            for nat_gateway_id in nat_gateway_ids or []:
+                find_nat(self, nat_gateway_id)
+        found = original(self, filters, nat_gateway_ids)
+        if settings.on("fidelity"):
+            for name, values in (filters or {}).items():
+                if name.startswith("tag:"):
+                    found = [n for n in found if n.get_filter_value(name) in values]
+                elif name == "tag-key":
+                    found = [n for n in found if set(n.get_filter_value(name)) & set(values)]
+        return found
+
+    @_wrap(EC2Backend, "release_address")
+    def release_address(original, self, address=None, allocation_id=None):
+        """An address in use cannot be released: InvalidIPAddress.InUse ("You must disassociate
+        the Elastic IP address before you can release it",
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReleaseAddress.html); a NAT
+        gateway's is disassociated only by deleting it (API_DeleteNatGateway). moto releases it."""
+        if settings.on("ordering"):
+            _settle_nat_gateways(self)
+            for nat in list(self.nat_gateways.values()):
+                if not _nat_holds(nat):
+                    continue
+                for held in nat.address_set:
+                    if (allocation_id and held.get("allocationId") == allocation_id) \
+                            or (address and held.get("publicIp") == address):
+                        raise EC2ClientError("InvalidIPAddress.InUse", f"Address {held.get('publicIp')} is in use.")
+        return original(self, address=address, allocation_id=allocation_id)
+
+    for name in ("associate_address", "describe_addresses"):
+
+        @_wrap(EC2Backend, name)
+        def settled(original, self, *args, **kwargs):
+            if settings.on("ordering"):
+                _settle_nat_gateways(self)
+            return original(self, *args, **kwargs)
+
+    @_wrap(EC2Backend, "detach_internet_gateway")
+    def detach_internet_gateway(original, self, internet_gateway_id, vpc_id):
+        """Refused while an elastic IP is associated in the VPC, a NAT gateway's until it is
+        `deleted` (hashicorp/terraform#1303, hashicorp/terraform#497: "has some mapped public
+        address(es)")."""
+        if settings.on("ordering"):
+            _settle_nat_gateways(self)
+            igw = self.internet_gateways.get(internet_gateway_id)
+            if igw is not None and igw.vpc is not None and igw.vpc.id == vpc_id and _mapped_addresses(self, vpc_id):
+                raise DependencyViolationError(
+                    f"Network {vpc_id} has some mapped public address(es). Please unmap those public "
+                    f"address(es) before detaching the gateway."
+                )
+        return original(self, internet_gateway_id, vpc_id)
+
+    @_wrap(EC2Backend, "delete_vpc")
+    def delete_vpc(original, self, vpc_id):
+        """Refused while an internet gateway is attached ("You must detach or delete all gateways
+        ... before you can delete it", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpc.html);
+        moto leaves it as a TODO."""
+        if settings.on("ordering") and any(
+                igw.vpc is not None and igw.vpc.id == vpc_id for igw in self.internet_gateways.values()):
+            raise DependencyViolationError(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+        return original(self, vpc_id)
+
+    def route_state(self):
+        """blackhole while the route's NAT gateway is not `available`, or its internet gateway
+        is not attached to the table's VPC ("the route's target isn't available (for example,
+        the specified gateway isn't attached to the VPC ...)",
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Route.html); moto: always active."""
+        if settings.on("ordering"):
+            nat = self.nat_gateway
+            if nat is not None and nat.state != "available":
+                return "blackhole"
+            gateway = self.gateway
+            if isinstance(gateway, InternetGateway) and (gateway.vpc is None or gateway.vpc.id != self.route_table.vpc_id):
+                return "blackhole"
+        return "active"
+
+    Route.state = property(route_state)
 
 
 # ---------------------------------------------------------------- IAM
@@ -2056,4 +2326,5 @@ def apply():
     _patch_apigatewayv2()
     _patch_zones()
     _patch_ec2()
+    _patch_gateways()
     _patch_ecs()

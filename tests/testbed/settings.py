@@ -38,6 +38,12 @@ deployment of such an image is stopped by the circuit breaker after `circuit_bre
 seconds (FAILED, or rolled back to the last revision that completed). With `fidelity`, so is
 one whose tasks' security groups and an ECR or CloudWatch Logs interface endpoint's do not let
 HTTPS from the tasks to it (patches.unreachable_endpoint).
+
+A NAT gateway is `pending` for `nat_gateway_available`, or `nat_gateway_failed` then `failed`
+(Gateway.NotAttached) in a VPC with no internet gateway; deleted, it is `deleting` for
+`nat_gateway_deleting` and then holds its elastic IP and subnet no longer (its interface
+lingers `eni_linger`). Whether tasks can reach the internet through one is
+patches.internet_path (`GET /_testbed/internet_path`), which no task consults yet.
 """
 import copy
 
@@ -58,6 +64,15 @@ DEFAULT_DURATIONS = {
     "vpc_link_v2_deleting": 30,
     "endpoint_available": 90,
     "endpoint_deleting": 60,
+    # A NAT gateway takes a few minutes to become available (the AWS CLI's
+    # `wait nat-gateway-available` polls every 15 s, up to 40 times); AWS documents no time for
+    # failing or deleting, so a failure shows sooner and deleting takes a minute here. A deleted
+    # one stays in DescribeNatGateways, `deleted`, for about an hour (VPC user guide, "Delete a
+    # NAT gateway", https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html).
+    "nat_gateway_available": 90,
+    "nat_gateway_failed": 30,
+    "nat_gateway_deleting": 60,
+    "nat_gateway_visible": 3600,
     # A service's new tasks run (provisioned, image pulled, started), then register with the
     # target group, then pass `healthy_threshold_count` checks `health_check_interval_seconds`
     # apart (read from the group); only then is the deployment done.

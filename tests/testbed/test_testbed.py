@@ -1936,5 +1936,194 @@ class ApplicationLoadBalancers(Bed):
                          ["ResourceLabel"], label)
 
 
+class NatGateways(Bed):
+    """NAT gateways: pending then available, deleting then deleted and listed a while; failed
+    without an internet gateway; the elastic IP, internet gateway and subnet they hold; routes to
+    them blackholed until available; and the internet path through them."""
+    # Long enough that each state is seen on a busy machine.
+    profile = dict(Bed.profile, durations={"nat_gateway_available": 500, "nat_gateway_failed": 250,
+                                           "nat_gateway_deleting": 500, "nat_gateway_visible": 500,
+                                           "eni_linger": 250})
+
+    def public(self):
+        """A VPC with an internet gateway attached: (vpc, subnets, group, internet gateway)."""
+        vpc, subnets, sg = self.network()
+        ec2 = self.client("ec2")
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        return vpc, subnets, sg, igw
+
+    def address(self):
+        return self.client("ec2").allocate_address(Domain="vpc")["AllocationId"]
+
+    def nat(self, subnet, allocation=None, **kwargs):
+        return self.client("ec2").create_nat_gateway(
+            SubnetId=subnet, AllocationId=allocation or self.address(), **kwargs)["NatGateway"]["NatGatewayId"]
+
+    def describe(self, nat):
+        return self.client("ec2").describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]
+
+    def refused(self, code, call, *words):
+        with self.assertRaises(ClientError) as ctx:
+            call()
+        self.assertEqual(self.code(ctx), code)
+        for word in words:
+            self.assertIn(word, str(ctx.exception))
+
+    def test_a_nat_gateway_is_pending_then_available_and_deleting_then_deleted_and_listed_a_while(self):
+        vpc, subnets, _, _ = self.public()
+        ec2 = self.client("ec2")
+        nat = self.nat(subnets[0], TagSpecifications=[
+            {"ResourceType": "natgateway", "Tags": [{"Key": "Name", "Value": "n"}]}])
+        self.assertEqual(self.describe(nat)["State"], "pending")
+        aws_seconds(510)
+        self.assertEqual(self.describe(nat)["State"], "available")
+
+        def listed(state, name="n"):
+            return [n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filters=[
+                {"Name": "state", "Values": [state]}, {"Name": "vpc-id", "Values": [vpc]},
+                {"Name": "tag:Name", "Values": [name]}])["NatGateways"]]
+
+        self.assertEqual(listed("available"), [nat])
+        self.assertEqual(listed("available", name="other"), [], "moto ignores tag filters")
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.assertEqual(self.describe(nat)["State"], "deleting")
+        self.assertIn("DeleteTime", self.describe(nat))
+        aws_seconds(510)
+        self.assertEqual(self.describe(nat)["State"], "deleted")
+        self.assertEqual(listed("deleted"), [nat])
+        aws_seconds(500)
+        self.refused("NatGatewayNotFound", lambda: self.describe(nat))
+        self.refused("NatGatewayNotFound", lambda: ec2.delete_nat_gateway(NatGatewayId="nat-00000000000000000"))
+
+    def test_a_public_nat_gateway_fails_in_a_vpc_without_an_internet_gateway(self):
+        vpc, subnets, _ = self.network()
+        ec2 = self.client("ec2")
+        allocation = self.address()
+        nat = self.nat(subnets[0], allocation)
+        private = ec2.create_nat_gateway(SubnetId=subnets[1], ConnectivityType="private")["NatGateway"]["NatGatewayId"]
+        self.assertEqual(self.describe(nat)["State"], "pending")
+        aws_seconds(510)
+        got = self.describe(nat)
+        self.assertEqual((got["State"], got["FailureCode"], got["FailureMessage"]),
+                         ("failed", "Gateway.NotAttached", f"Network {vpc} has no Internet gateway attached"))
+        self.assertEqual(self.describe(private)["State"], "available", "a private one needs no internet gateway")
+        self.assertNotIn("AssociationId", ec2.describe_addresses(AllocationIds=[allocation])["Addresses"][0])
+        ec2.release_address(AllocationId=allocation)
+
+    def test_a_nat_gateway_needs_a_subnet_and_a_free_address_and_leaves_nothing_when_refused(self):
+        _, subnets, _, _ = self.public()
+        ec2 = self.client("ec2")
+        allocation = self.address()
+        self.refused("InvalidAllocationID.NotFound", lambda: self.nat(subnets[0], "eipalloc-00000000000000000"))
+        self.nat(subnets[0], allocation)
+        self.refused("Resource.AlreadyAssociated", lambda: self.nat(subnets[1], allocation))
+        self.refused("InvalidSubnetID.NotFound", lambda: self.nat("subnet-00000000000000000"))
+        interfaces = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnets[1]]}])
+        self.assertEqual(interfaces["NetworkInterfaces"], [], "moto leaves a refused one's interface behind")
+
+    def test_an_address_is_held_by_its_nat_gateway_until_it_is_deleted(self):
+        _, subnets, _, _ = self.public()
+        ec2 = self.client("ec2")
+        allocation = self.address()
+        nat = self.nat(subnets[0], allocation)
+        release = lambda: ec2.release_address(AllocationId=allocation)
+        self.refused("InvalidIPAddress.InUse", release)
+        aws_seconds(510)
+        self.refused("InvalidIPAddress.InUse", release)
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.refused("InvalidIPAddress.InUse", release)  # deleting still holds it
+        aws_seconds(510)
+        self.assertNotIn("AssociationId", ec2.describe_addresses(AllocationIds=[allocation])["Addresses"][0])
+        again = self.nat(subnets[0], allocation)  # moto keeps the old association: AlreadyAssociated
+        self.refused("InvalidIPAddress.InUse", release)
+        ec2.delete_nat_gateway(NatGatewayId=again)
+        aws_seconds(510)
+        release()
+
+    def test_the_internet_gateway_stays_while_a_nat_gateway_maps_an_address_and_the_vpc_while_it_is_attached(self):
+        vpc, subnets, _, igw = self.public()
+        ec2 = self.client("ec2")
+        self.refused("DependencyViolation", lambda: ec2.delete_internet_gateway(InternetGatewayId=igw))  # moto's own
+        nat = self.nat(subnets[0])
+        detach = lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        self.refused("DependencyViolation", detach, f"Network {vpc} has some mapped public address(es)")
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.refused("DependencyViolation", detach, "mapped public address")
+        aws_seconds(510)
+        detach()
+        ec2.delete_internet_gateway(InternetGatewayId=igw)
+        bare = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        other = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=other, VpcId=bare)
+        self.refused("DependencyViolation", lambda: ec2.delete_vpc(VpcId=bare))
+        ec2.detach_internet_gateway(InternetGatewayId=other, VpcId=bare)
+        ec2.delete_vpc(VpcId=bare)
+
+    def test_a_nat_gateways_subnet_is_held_while_it_exists_and_after_by_its_interface(self):
+        _, subnets, _, _ = self.public()
+        ec2 = self.client("ec2")
+        nat = self.nat(subnets[0])
+        delete = lambda: ec2.delete_subnet(SubnetId=subnets[0])
+        self.refused("DependencyViolation", delete, f"NAT gateway {nat}")
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        aws_seconds(510)
+        self.assertEqual(self.describe(nat)["State"], "deleted")
+        self.refused("DependencyViolation", delete, f"NAT gateway {nat}")  # its interface lingers
+        aws_seconds(300)
+        delete()
+
+    def test_a_route_to_a_nat_gateway_is_a_blackhole_until_it_is_available(self):
+        vpc, subnets, _, igw = self.public()
+        ec2 = self.client("ec2")
+        nat = self.nat(subnets[0])
+        private = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        public = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=private, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+        ec2.create_route(RouteTableId=public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+        def state(table):
+            routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+            return next(r["State"] for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+
+        self.assertEqual((state(private), state(public)), ("blackhole", "active"))
+        aws_seconds(510)
+        self.assertEqual(state(private), "active")
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.assertEqual(state(private), "blackhole")
+        aws_seconds(510)
+        ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        self.assertEqual(state(public), "blackhole", "its internet gateway is detached")
+
+    def test_the_internet_path_runs_through_an_available_nat_gateway_and_an_attached_internet_gateway(self):
+        vpc, (public, private), sg, igw = self.public()
+        ec2 = self.client("ec2")
+        why = lambda: get(f"/_testbed/internet_path?subnets={private}&groups={sg}")["reason"]
+        self.assertIn("no 0.0.0.0/0 route to a NAT gateway", why())
+        nat = self.nat(public)
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.associate_route_table(RouteTableId=table, SubnetId=private)
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+        self.assertIn(f"NAT gateway {nat} of subnet {private} is pending", why())
+        aws_seconds(510)
+        self.assertIn("no 0.0.0.0/0 route to an internet gateway", why(), "the NAT gateway's subnet has none")
+        main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                  {"Name": "association.main", "Values": ["true"]}])
+        ec2.create_route(RouteTableId=main["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0",
+                         GatewayId=igw)
+        self.assertIsNone(why())
+        everything = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        ec2.revoke_security_group_egress(GroupId=sg, IpPermissions=everything)
+        self.assertIn("lets TCP 443 out", why())
+        ec2.authorize_security_group_egress(GroupId=sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+        self.assertIn("lets TCP 443 out", why(), "not to the internet")
+        ec2.authorize_security_group_egress(GroupId=sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        self.assertIsNone(why())
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.assertIn(f"NAT gateway {nat} of subnet {private} is deleting", why())
+
+
 if __name__ == "__main__":
     unittest.main()
