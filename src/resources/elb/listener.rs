@@ -256,7 +256,7 @@ impl Resource for Listener {
     }
 
     fn summary(&self, _live: &Live) -> String {
-        self.name.clone()
+        format!("{}:{}", self.protocol.as_str(), self.port)
     }
 
     fn observe(&self, live: &Live) -> Seen {
