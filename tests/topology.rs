@@ -424,3 +424,134 @@ async fn down_without_a_state_file_finds_the_load_balancer_of_either_kind() {
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
 }
+
+/// A workspace whose stack goes out through a NAT gateway, with an image outside ECR.
+fn workspace_nat() -> common::Workspace {
+    let ws = workspace_outside_ecr();
+    let cidr = "vpc_cidr = \"10.0.0.0/16\"";
+    edit(
+        &ws,
+        cidr,
+        &format!(
+            "{cidr}\negress = \"nat\"\npublic_subnets = [ {{ cidr = \"10.0.101.0/24\", az = \"eu-west-1a\" }} ]"
+        ),
+    );
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_nat();
+    let up = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    let (_, stderr) = output(&up);
+    // The tasks reach any registry through the NAT gateway: no warning about the image.
+    assert!(!stderr.contains("outside ECR"), "{stderr}");
+    let have = inventory(&sdk).await;
+    assert_eq!(have["vpc endpoints"], 0, "{have:?}");
+    assert_eq!(have["nat gateways"], 1, "{have:?}");
+    assert_eq!(have["internet gateways"], 1, "{have:?}");
+    assert_eq!(have["elastic ips"], 1, "{have:?}");
+    // The tasks' and the V2 link's groups: no endpoints' group.
+    assert_eq!(have["security groups"], 2, "{have:?}");
+    assert_eq!(have["subnets"], 3, "{have:?}");
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let nat = ec2.describe_nat_gateways().send().await.unwrap();
+    let nat = &nat.nat_gateways()[0];
+    assert_eq!(nat.state().map(|s| s.as_str()), Some("available"));
+    let tasks_group = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("cluster1-sg-microservice1")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let egress = tasks_group.security_groups()[0].ip_permissions_egress();
+    assert!(
+        egress.iter().any(|p| p.from_port() == Some(443)
+            && p.ip_ranges()
+                .iter()
+                .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))),
+        "{egress:?}"
+    );
+    let api = aws_sdk_apigateway::Client::new(&sdk)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    assert_eq!(invoke_status(&emulator, &api), 200);
+    let again = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
+    assert_eq!(
+        plan["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{plan:#}"
+    );
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let doc = output(&status).0;
+    assert!(
+        doc.contains("nat gateway") && doc.contains("internet gateway"),
+        "{doc}"
+    );
+
+    // A default route lost behind gwfargate's back is planned and put back by `up`.
+    let tables = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values("cluster1-rt-private")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let private = tables.route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    ec2.delete_route()
+        .route_table_id(&private)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    assert!(planned.contains("default_route"), "{planned}");
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}

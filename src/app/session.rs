@@ -50,12 +50,16 @@ pub async fn open_to_read(env_file: Option<&Path>, global: &Global) -> anyhow::R
 }
 
 /// Refuses, before any AWS call, an image the tasks cannot pull: the private subnets reach
-/// only ECR in the stack's region, through the VPC endpoints. `check` says the user knows.
+/// only ECR in the stack's region, through the VPC endpoints (through a NAT gateway, any
+/// registry). `check` says the user knows.
 pub fn check_image(
     deployment: &crate::config::Deployment,
     check: &crate::cli::ImageCheck,
 ) -> anyhow::Result<()> {
-    if check.allow_image_outside_ecr || deployment.image_in_regional_ecr() {
+    if check.allow_image_outside_ecr
+        || deployment.image_in_regional_ecr()
+        || deployment.network.egress == crate::config::Egress::Nat
+    {
         return Ok(());
     }
     let region = &deployment.region;
@@ -65,7 +69,9 @@ pub fn check_image(
          through the VPC endpoints, so they could not pull it and the service would never \
          start.\n  Push the image to ECR in {region} (or add an ECR pull-through cache rule \
          there) and use that reference; or, if you gave the subnets another way out yourself, \
-         run again with --allow-image-outside-ecr (or GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR=1).",
+         run again with --allow-image-outside-ecr (or GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR=1); or set \
+         `egress = \"nat\"` under [network] for a NAT gateway, through which the tasks reach any \
+         registry.",
         image = crate::printable::Quoted(&deployment.service.image),
     ))
     .into())

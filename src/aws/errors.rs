@@ -155,6 +155,9 @@ pub const NOT_FOUND: &[&str] = &[
     "InvalidRouteTableID.NotFound",
     "InvalidVpcEndpointId.NotFound",
     "InvalidAssociationID.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    "InvalidAllocationID.NotFound",
+    "NatGatewayNotFound",
 ];
 
 /// Whether an error means the resource does not exist.

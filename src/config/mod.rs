@@ -65,12 +65,18 @@ impl Deployment {
     /// The AWS services the tasks reach through interface endpoints: always ECR and
     /// CloudWatch Logs, and Secrets Manager or Parameter Store when a secret is kept there.
     pub fn interface_services(&self) -> Vec<String> {
+        if self.network.egress == Egress::Nat {
+            return Vec::new();
+        }
         interface_services(&self.service.secrets, &self.network.endpoints)
     }
 
     /// The AWS services the tasks reach through gateway endpoints on the route table: S3
     /// (ECR's image layers) always, DynamoDB when the env file lists it.
     pub fn gateway_services(&self) -> Vec<String> {
+        if self.network.egress == Egress::Nat {
+            return Vec::new();
+        }
         let mut services = vec!["s3".to_string()];
         services.extend(
             self.network
@@ -407,6 +413,25 @@ pub struct Network {
     /// The kind of internal load balancer in front of the tasks.
     #[serde(default)]
     pub load_balancer: LoadBalancerKind,
+    /// How the tasks reach ECR, CloudWatch Logs and other services.
+    #[serde(default)]
+    pub egress: Egress,
+    /// Public subnets (`egress = "nat"`): the NAT gateway is in the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_subnets: Vec<Subnet>,
+}
+
+/// How the tasks reach AWS services and image registries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Egress {
+    /// VPC endpoints (ECR, CloudWatch Logs, S3, and what secrets need); no way to the
+    /// internet. The original design's.
+    #[default]
+    Endpoints,
+    /// One NAT gateway in a public subnet, with an elastic IP, behind an internet gateway:
+    /// the tasks reach any registry and every AWS service through it; no endpoints.
+    Nat,
 }
 
 /// The kind of internal load balancer API Gateway's VPC link reaches.
@@ -932,6 +957,8 @@ struct RawNetwork {
     endpoints: Option<Vec<Spanned<String>>>,
     vpc_link: Option<Spanned<String>>,
     load_balancer: Option<Spanned<String>>,
+    egress: Option<Spanned<String>>,
+    public_subnets: Option<Spanned<Vec<RawSubnet>>>,
 }
 
 #[derive(Deserialize)]
@@ -1678,6 +1705,103 @@ impl Checker<'_> {
                  \"nlb\"`",
             ));
         }
+        let egress = match raw.egress.as_ref() {
+            None => Egress::Endpoints,
+            Some(word) => match word.get_ref().as_str() {
+                "endpoints" => Egress::Endpoints,
+                "nat" => Egress::Nat,
+                other => {
+                    return Err(self.error(
+                        "network.egress",
+                        word.span(),
+                        format!(
+                            "{} is not a way out for the tasks; use \"endpoints\" (VPC \
+                             endpoints, the default) or \"nat\" (a NAT gateway)",
+                            Quoted(other)
+                        ),
+                    ));
+                }
+            },
+        };
+        let mut public_subnets: Vec<Subnet> = Vec::new();
+        match (&raw.public_subnets, egress) {
+            (None, Egress::Nat) => {
+                return Err(self.error(
+                    "network.egress",
+                    raw.egress.as_ref().map(Spanned::span).unwrap_or_default(),
+                    "a NAT gateway stands in a public subnet: add `public_subnets = [ { cidr = \
+                     \"10.0.101.0/24\", az = \"...\" } ]` under [network]",
+                ));
+            }
+            (Some(given), Egress::Endpoints) => {
+                return Err(self.error(
+                    "network.public_subnets",
+                    given.span(),
+                    "public subnets are only for `egress = \"nat\"` (the NAT gateway's); the \
+                     endpoints design has none",
+                ));
+            }
+            (Some(given), Egress::Nat) => {
+                if given.get_ref().is_empty() {
+                    return Err(self.error(
+                        "network.public_subnets",
+                        given.span(),
+                        "give at least one public subnet: the NAT gateway stands in the first",
+                    ));
+                }
+                for (i, raw_subnet) in given.get_ref().iter().enumerate() {
+                    let key = format!("network.public_subnets[{i}].cidr");
+                    let cidr = self.cidr(&key, &raw_subnet.cidr)?;
+                    if !vpc_cidr.contains(&cidr) || !(16..=28).contains(&cidr.prefix_len()) {
+                        return Err(self.error(
+                            &key,
+                            raw_subnet.cidr.span(),
+                            format!("{cidr} must be inside the VPC's {vpc_cidr}, /16 to /28"),
+                        ));
+                    }
+                    if let Some(other) = subnets
+                        .iter()
+                        .chain(&public_subnets)
+                        .find(|o| o.cidr.contains(&cidr) || cidr.contains(&o.cidr))
+                    {
+                        return Err(self.error(
+                            &key,
+                            raw_subnet.cidr.span(),
+                            format!(
+                                "{cidr} overlaps the subnet {}; subnets must not overlap",
+                                other.cidr
+                            ),
+                        ));
+                    }
+                    let az = raw_subnet.az.get_ref();
+                    if !is_zone_of(az, region) {
+                        return Err(self.error(
+                            &format!("network.public_subnets[{i}].az"),
+                            raw_subnet.az.span(),
+                            format!(
+                                "{az} is not an availability zone of region {region}",
+                                az = Quoted(az)
+                            ),
+                        ));
+                    }
+                    public_subnets.push(Subnet {
+                        cidr,
+                        az: az.clone(),
+                    });
+                }
+            }
+            (None, Egress::Endpoints) => {}
+        }
+        if egress == Egress::Nat
+            && let Some(first) = raw.endpoints.as_ref().and_then(|e| e.first())
+        {
+            return Err(self.error(
+                "network.endpoints[0]",
+                first.span(),
+                "with `egress = \"nat\"` the tasks reach every AWS service through the NAT \
+                 gateway, and the stack makes no endpoints: remove `endpoints`",
+            ));
+        }
         Ok(Network {
             vpc_cidr,
             subnets,
@@ -1685,6 +1809,8 @@ impl Checker<'_> {
             endpoints,
             vpc_link,
             load_balancer,
+            egress,
+            public_subnets,
         })
     }
 

@@ -29,6 +29,14 @@ pub struct Names {
     pub vpc: String,
     /// Route table `Name` tag.
     pub route_table: String,
+    /// The public subnets' route table `Name` tag (`egress = "nat"`).
+    pub public_route_table: String,
+    /// Internet gateway `Name` tag (`egress = "nat"`).
+    pub internet_gateway: String,
+    /// The NAT gateway's elastic IP `Name` tag.
+    pub elastic_ip: String,
+    /// NAT gateway `Name` tag.
+    pub nat_gateway: String,
     /// The tasks' security group name.
     pub security_group: String,
     /// The interface endpoints' security group name.
@@ -93,6 +101,10 @@ impl Names {
             environment: d.environment.clone(),
             vpc: format!("{n}-vpc"),
             route_table: format!("{n}-rt-private"),
+            public_route_table: format!("{n}-rt-public"),
+            internet_gateway: format!("{n}-igw"),
+            elastic_ip: format!("{n}-eip-nat"),
+            nat_gateway: format!("{n}-nat"),
             security_group: format!("{n}-sg-{s}"),
             endpoint_security_group: format!("{n}-sg-vpce"),
             // IAM is global: two regions' stacks of one name must not share a role.
@@ -149,6 +161,11 @@ impl Names {
     /// `Name` tag of the private subnet at `index` (0-based in the env file).
     pub fn subnet(&self, index: usize) -> String {
         format!("{}-subnet-private-{}", self.deployment, index + 1)
+    }
+
+    /// `Name` tag of public subnet `index` (0-based), `<deployment>-subnet-public-<n>`.
+    pub fn public_subnet(&self, index: usize) -> String {
+        format!("{}-subnet-public-{}", self.deployment, index + 1)
     }
 
     /// `Name` tag of the VPC endpoint for `service` (`ecr.api`, `logs`, `s3`, ...).

@@ -126,14 +126,22 @@ impl Design {
         },
     ];
 
-    /// The design `deployment` builds: the default with the env file's load balancer.
+    /// The design `deployment` builds: the default with the env file's load balancer and
+    /// way out. (The `nat` column is the NLB one: an ALB with a NAT gateway is priced as the
+    /// NLB's, the nearest column.)
     pub fn of(deployment: &Deployment) -> Design {
-        Design {
-            load_balancer: match deployment.network.load_balancer {
-                crate::config::LoadBalancerKind::Nlb => LoadBalancerKind::Nlb,
-                crate::config::LoadBalancerKind::Alb => LoadBalancerKind::Alb,
+        match deployment.network.egress {
+            crate::config::Egress::Nat => Design {
+                egress: Egress::Nat,
+                ..Design::BUILT
             },
-            ..Design::BUILT
+            crate::config::Egress::Endpoints => Design {
+                load_balancer: match deployment.network.load_balancer {
+                    crate::config::LoadBalancerKind::Nlb => LoadBalancerKind::Nlb,
+                    crate::config::LoadBalancerKind::Alb => LoadBalancerKind::Alb,
+                },
+                ..Design::BUILT
+            },
         }
     }
 

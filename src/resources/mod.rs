@@ -3,7 +3,7 @@
 //! An optional resource is one `if` here.
 
 use crate::config::names::Names;
-use crate::config::{Deployment, LoadBalancerKind, VpcLinkVersion};
+use crate::config::{Deployment, Egress, LoadBalancerKind, VpcLinkVersion};
 use crate::model::Ref;
 use crate::model::graph::Graph;
 
@@ -47,6 +47,55 @@ pub struct Stack {
     pub exposure: Option<String>,
 }
 
+/// The NAT gateway and what it stands on: the public subnets, the internet gateway, the public
+/// route table and the elastic IP; all orphans (`retired`) when the stack no longer wants them.
+fn add_nat(
+    g: &mut Graph,
+    deployment: &Deployment,
+    names: &Names,
+    vpc: &Ref<network::vpc::Outputs>,
+    retired: bool,
+) -> Ref<network::nat_gateway::Outputs> {
+    use network::{elastic_ip::ElasticIp, internet_gateway::InternetGateway, nat_gateway};
+    fn add<R: crate::model::Resource>(g: &mut Graph, retired: bool, r: R) -> Ref<R::Outputs> {
+        if retired { g.add_orphan(r) } else { g.add(r) }
+    }
+    let public: Vec<_> = if retired {
+        // The env file has no public subnets any more: the first two indices, by name.
+        (0..2)
+            .map(|i| g.add_orphan(Subnet::public_no_longer_used(i, names, vpc)))
+            .collect()
+    } else {
+        deployment
+            .network
+            .public_subnets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| g.add(Subnet::public(i, s, names, vpc)))
+            .collect()
+    };
+    let gateway = add(g, retired, InternetGateway::new(names, vpc));
+    let public_routes = add(
+        g,
+        retired,
+        RouteTable::public(names, vpc, &public, &gateway),
+    );
+    let address = add(g, retired, ElasticIp::new(names));
+    add(
+        g,
+        retired,
+        nat_gateway::NatGateway::new(
+            names,
+            nat_gateway::Wiring {
+                subnet: &public[0],
+                address: &address,
+                internet_gateway: &gateway,
+                public_routes: &public_routes,
+            },
+        ),
+    )
+}
+
 /// The kind of VPC link the stack has: the env file's choice; without one, V1 for a stack the
 /// state file records a V1 link of (a new version of gwfargate changes no built stack on its
 /// own), V2 otherwise. An ALB is reached by a V2 link only.
@@ -79,14 +128,38 @@ pub fn stack(
         .enumerate()
         .map(|(i, s)| g.add(Subnet::new(i, s, names, &vpc)))
         .collect();
-    let route_table = g.add(RouteTable::new(names, &vpc, &subnets));
+    let recorded_key = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    let recorded_prefix = |prefix: &str| recorded.iter().any(|(k, _)| k.starts_with(prefix));
+    // With a NAT gateway the tasks go out through it, and the stack makes no endpoints. The
+    // other design's resources a stack records (or, without a state file, may have) go.
+    let nat = deployment.network.egress == Egress::Nat;
+    let nat_gateway = if nat {
+        Some(add_nat(&mut g, deployment, names, &vpc, false))
+    } else if recorded.is_empty() || recorded_key("nat_gateway") || recorded_key("internet_gateway")
+    {
+        Some(add_nat(&mut g, deployment, names, &vpc, true))
+    } else {
+        None
+    };
+    let route_table = RouteTable::new(names, &vpc, &subnets);
+    let route_table = g.add(match (&nat_gateway, nat) {
+        (Some(nat_gateway), true) => route_table.through_nat(nat_gateway),
+        _ => route_table,
+    });
     let security_group = g.add(SecurityGroup::tasks(deployment, names, &vpc));
-    let endpoint_group = g.add(SecurityGroup::endpoints(
-        deployment,
-        names,
-        &vpc,
-        &security_group,
-    ));
+    let endpoints_recorded = recorded_prefix("endpoint")
+        || recorded_key("security_group/endpoints")
+        || recorded_key("security_group_rule/tasks-to-endpoints");
+    // What the other design may have left is looked for only when the state file says so, or
+    // when there is none.
+    let retire_endpoints = nat && (endpoints_recorded || recorded.is_empty());
+    let endpoint_group = SecurityGroup::endpoints(deployment, names, &vpc, &security_group);
+    let endpoint_group = match (nat, retire_endpoints) {
+        (false, _) => g.add(endpoint_group),
+        (true, true) => g.add_orphan(endpoint_group),
+        // Named by nothing in the graph: no endpoint is made or deleted.
+        (true, false) => Ref::new(crate::model::Resource::key(&endpoint_group)),
+    };
     let interface = |service: &str| {
         Endpoint::interface(
             service,
@@ -124,13 +197,21 @@ pub fn stack(
         let r = g.add(gateway(&service));
         endpoints.push((service, r));
     }
-    let endpoint_access = g.add(EndpointAccess::new(
+    let endpoint_access = EndpointAccess::new(
         deployment,
         names,
         &security_group,
         &endpoint_group,
         &interface_endpoints,
-    ));
+    );
+    let endpoint_access = match (nat, retire_endpoints) {
+        (false, _) => Some(g.add(endpoint_access)),
+        (true, true) => {
+            g.add_orphan(endpoint_access);
+            None
+        }
+        (true, false) => None,
+    };
 
     if deployment.network.flow_logs {
         let group = g.add(logs::LogGroup::flow_logs(deployment, names));
@@ -168,7 +249,7 @@ pub fn stack(
             .into_iter()
             .filter(|s| !reachable.contains(s))
             .collect();
-        if !unreachable.is_empty() {
+        if !unreachable.is_empty() && !nat {
             notes.push(format!(
                 "the task role's statements reach {list}, but the tasks reach AWS only through \
                  the VPC's endpoints: add {quoted} to `endpoints` under [network] (the \
@@ -193,7 +274,8 @@ pub fn stack(
             ),
         ),
         None => {
-            if !deployment.image_in_regional_ecr() {
+            // Through a NAT gateway the tasks reach any registry.
+            if !deployment.image_in_regional_ecr() && !nat {
                 notes.push(format!(
                     "{image} is outside ECR in {region}; it is used as given, but the \
                      tasks run in private subnets with no route to the internet and reach only \
@@ -249,7 +331,8 @@ pub fn stack(
             subnets: &subnets,
             security_group: &security_group,
             endpoints: &endpoints,
-            endpoint_access: &endpoint_access,
+            endpoint_access: endpoint_access.as_ref(),
+            way_out: nat.then_some(&route_table),
         },
     );
     let service = g.add(match moving {
@@ -435,10 +518,20 @@ pub fn stack(
     }
     // An endpoint no secret needs and the env file no longer lists goes once the tasks have
     // moved to a revision without that secret.
-    for (key, _) in recorded {
-        let Some(service) = key.strip_prefix("endpoint/") else {
-            continue;
-        };
+    let mut retired_services: Vec<String> = recorded
+        .iter()
+        .filter_map(|(key, _)| key.strip_prefix("endpoint/").map(str::to_string))
+        .collect();
+    if retire_endpoints && recorded.is_empty() {
+        retired_services.extend(
+            crate::config::INTERFACE_SERVICES
+                .iter()
+                .chain(&["s3"])
+                .map(|s| s.to_string()),
+        );
+    }
+    for service in &retired_services {
+        let service = service.as_str();
         if endpoints.iter().any(|(s, _)| s == service) {
             continue;
         }
@@ -583,9 +676,10 @@ mod tests {
                 assert!(at < i, "{} depends on later {}", node.key(), dep.key);
             }
         }
-        // 29 resources, and what a stack without a state file may have left: a V1 link, an
-        // ALB with its group, target group and listener.
-        assert_eq!(keys.len(), 34);
+        // 29 resources, and what a stack without a state file may have left: the NAT
+        // gateway's (two public subnets, internet gateway, route table, address, gateway), a
+        // V1 link, an ALB with its group, target group and listener.
+        assert_eq!(keys.len(), 40);
         assert!(s.graph.nodes()[keys.len() - 1].is_orphan());
     }
 
@@ -712,6 +806,51 @@ mod tests {
         // An NLB has no group of its own.
         let (nlb, _) = graph_with(VpcLinkVersion::V2, &[("vpc", "vpc-1")]);
         assert!(!nlb.graph.contains("security_group/load-balancer"));
+    }
+
+    #[test]
+    fn with_a_nat_gateway_the_tasks_go_out_through_it_and_there_are_no_endpoints() {
+        let mut deployment = testing::env().deployment;
+        deployment.network.egress = Egress::Nat;
+        deployment.network.public_subnets = vec![crate::config::Subnet {
+            cidr: "10.0.101.0/24".parse().expect("cidr"),
+            az: "eu-west-1a".to_string(),
+        }];
+        let names = Names::new(&deployment);
+        let recorded = vec![("vpc".to_string(), "vpc-1".to_string())];
+        let s = stack(&deployment, &names, "123456789012", &recorded);
+        assert_eq!(s.graph.dangling(), None);
+        let keys: Vec<&str> = s.graph.nodes().iter().map(|n| n.key()).collect();
+        assert!(!keys.iter().any(|k| k.starts_with("endpoint")), "{keys:?}");
+        assert!(!keys.contains(&"security_group/endpoints"), "{keys:?}");
+        let deps = |key: &str| -> Vec<String> {
+            let node = s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
+            assert!(!node.is_orphan(), "{key}");
+            node.deps().iter().map(|d| d.key.clone()).collect()
+        };
+        let nat = deps("nat_gateway");
+        for needed in [
+            "subnet/public/0",
+            "elastic_ip",
+            "internet_gateway",
+            "route_table/public",
+        ] {
+            assert!(nat.contains(&needed.to_string()), "{needed}: {nat:?}");
+        }
+        assert!(deps("route_table").contains(&"nat_gateway".to_string()));
+        assert!(deps("route_table/public").contains(&"internet_gateway".to_string()));
+        assert!(deps("service").contains(&"route_table".to_string()));
+        // A stack that was built with endpoints has them deleted once nothing uses them.
+        let built = vec![
+            ("vpc".to_string(), "vpc-1".to_string()),
+            ("endpoint/logs".to_string(), "vpce-1".to_string()),
+            ("security_group/endpoints".to_string(), "sg-1".to_string()),
+        ];
+        let s = stack(&deployment, &names, "123456789012", &built);
+        for key in ["endpoint/logs", "security_group/endpoints"] {
+            let node = s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
+            assert!(node.is_orphan(), "{key}");
+        }
     }
 
     #[test]

@@ -13,7 +13,10 @@ use super::ecr;
 
 /// Actions that only read, granted on `*` (these actions take no resource, or only `*`).
 const READS: &[&str] = &[
+    "ec2:DescribeAddresses",
     "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
     "ec2:DescribeManagedPrefixLists",
     "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups",
@@ -228,6 +231,33 @@ pub fn document(env: &Env) -> Value {
         statements.push(json!({"Sid": "StageWebAclApiGateway", "Effect": "Allow",
             "Action": "apigateway:SetWebACL",
             "Resource": apigw("/restapis/*/stages/*")}));
+    }
+    if env.deployment.network.egress == crate::config::Egress::Nat {
+        let made = [
+            arn("ec2", "internet-gateway/*"),
+            arn("ec2", "elastic-ip/*"),
+            arn("ec2", "natgateway/*"),
+        ];
+        let created: Vec<String> = [&made[..], &[arn("ec2", "subnet/*")]].concat();
+        let changed: Vec<String> = [
+            &made[..],
+            &[arn("ec2", "route-table/*"), arn("ec2", "vpc/*")],
+        ]
+        .concat();
+        statements.push(json!({"Sid": "NatGatewayCreate", "Effect": "Allow",
+            "Action": ["ec2:CreateInternetGateway", "ec2:AllocateAddress", "ec2:CreateNatGateway"],
+            "Resource": created}));
+        statements.push(json!({"Sid": "NatGatewayTagOnCreate", "Effect": "Allow",
+            "Action": "ec2:CreateTags", "Resource": made,
+            "Condition": {"StringEquals": {"ec2:CreateAction": [
+                "CreateInternetGateway", "AllocateAddress", "CreateNatGateway"]}}}));
+        statements.push(json!({"Sid": "NatGatewayChangeOurs", "Effect": "Allow",
+            "Action": ["ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+                       "ec2:DeleteInternetGateway", "ec2:ReleaseAddress", "ec2:DeleteNatGateway",
+                       "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute",
+                       "ec2:CreateTags", "ec2:DeleteTags"],
+            "Resource": changed,
+            "Condition": ours}));
     }
     if env.deployment.network.flow_logs {
         let delivery = format!(

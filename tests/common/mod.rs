@@ -386,6 +386,31 @@ pub async fn inventory(sdk: &aws_config::SdkConfig) -> BTreeMap<&'static str, us
             .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
             .count(),
     );
+    // The NAT design's, counted only when there are any, so the endpoints design's inventory
+    // reads as it always did.
+    let gateways = ec2.describe_internet_gateways().send().await.unwrap();
+    let nats = ec2.describe_nat_gateways().send().await.unwrap();
+    let addresses = ec2.describe_addresses().send().await.unwrap();
+    for (kind, count) in [
+        ("internet gateways", gateways.internet_gateways().len()),
+        (
+            "nat gateways",
+            nats.nat_gateways()
+                .iter()
+                .filter(|g| {
+                    !matches!(
+                        g.state(),
+                        Some(aws_sdk_ec2::types::NatGatewayState::Deleted)
+                    )
+                })
+                .count(),
+        ),
+        ("elastic ips", addresses.addresses().len()),
+    ] {
+        if count > 0 {
+            n.insert(kind, count);
+        }
+    }
     let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
     n.insert(
         "vpc endpoints",
@@ -583,7 +608,7 @@ pub fn realistic_settings(scale: f64, faults: serde_json::Value) -> serde_json::
     serde_json::json!({
         "scale": scale, "provisioning": true, "ordering": true, "fidelity": true,
         "rate_limits": true, "consistency": true, "new_account": true,
-        "disabled_regions": ["ap-east-1"], "live_tail": true, "faults": faults
+        "disabled_regions": ["ap-east-1"], "live_tail": true, "egress": true, "faults": faults
     })
 }
 

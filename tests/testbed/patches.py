@@ -808,6 +808,27 @@ def _default_route(table):
     return next((r for r in table.routes if r.destination_cidr_block == "0.0.0.0/0"), None) if table else None
 
 
+def no_way_to_the_registry(service):
+    """Why the service's tasks cannot reach their image registry, or None: tasks in private
+    subnets pull through an ECR interface endpoint in their VPC, or through the internet
+    (internet_path), or not at all ("ResourceInitializationError ... i/o timeout",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/resource-initialization-error.html)."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[service._account_id][service.region_name]
+    net = (service.network_configuration or {}).get("awsvpcConfiguration", {})
+    subnets = list(net.get("subnets") or [])
+    subnet = _subnet_or_none(ec2, subnets[0]) if subnets else None
+    if subnet is None:
+        return None
+    if any(ep.vpc_id == subnet.vpc_id and ep.state != "deleted"
+           and ep.service_name == f"com.amazonaws.{service.region_name}.ecr.dkr"
+           for ep in ec2.vpc_end_points.values()):
+        return None
+    reason = internet_path(ec2, subnets, list(net.get("securityGroups") or []))
+    return f"no ECR endpoint in {subnet.vpc_id} and no way to the internet ({reason})" if reason else None
+
+
 def internet_path(ec2_backend, subnet_ids, group_ids):
     """None if tasks in `subnet_ids` with `group_ids` can reach the internet on TCP 443, else
     why not, in a few words. The path of a private subnet: its route table sends 0.0.0.0/0 to a
@@ -1420,6 +1441,8 @@ def _patch_ecs():
             service.task_definition = backend.describe_task_definition(service.task_definition).arn
         service.__dict__["_tb_rollout"] = service.__dict__["_tb_started"] = CLOCK.now()
         blocked = unreachable_endpoint(service) if settings.on("fidelity") else None
+        if blocked is None and settings.on("egress"):
+            blocked = no_way_to_the_registry(service)
         secrets = (unreachable_secrets(service, service.task_definition)
                    if settings.on("fidelity") and service.task_definition else None)
         service.__dict__["_tb_fails"] = (fails(backend, service.task_definition) or blocked is not None

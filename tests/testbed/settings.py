@@ -133,6 +133,9 @@ PLAIN = {
     "unhealthy_images": [],
     # CloudWatch Logs Live Tail (livetail.py); moto has none.
     "live_tail": False,
+    # A service's tasks need a way to their registry: an ECR interface endpoint in their VPC,
+    # or a path to the internet (patches.internet_path); without one they never start.
+    "egress": False,
 }
 
 REALISTIC = {
@@ -153,6 +156,7 @@ REALISTIC = {
     "failing_images": [],
     "unhealthy_images": [],
     "live_tail": True,
+    "egress": True,
 }
 
 PROFILES = {"plain": PLAIN, "realistic": REALISTIC}

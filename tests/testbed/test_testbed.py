@@ -479,6 +479,39 @@ class CircuitBreaker(Bed):
         now = svc()
         self.assertEqual((self.primary(now)["rolloutState"], now["runningCount"]), ("COMPLETED", 2))
 
+    def test_tasks_with_neither_an_ecr_endpoint_nor_a_way_to_the_internet_never_start(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE, egress=True))
+        vpc, subnets, sg, kwargs = Provisioning.service(self)
+        ec2, ecs = self.client("ec2"), self.client("ecs")
+        kwargs["taskDefinition"] = self.register("app:1")
+        ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        aws_seconds(1100)
+        self.assertEqual(self.primary(svc())["rolloutState"], "FAILED", "no way to the registry")
+        stopped = ecs.list_tasks(cluster="c", desiredStatus="STOPPED")["taskArns"]
+        reasons = {t["stoppedReason"] for t in ecs.describe_tasks(cluster="c", tasks=stopped)["tasks"]}
+        self.assertTrue(reasons and all("no ECR endpoint" in r for r in reasons), reasons)
+
+        # A NAT gateway in a public subnet behind an attached internet gateway, the default
+        # routes, and 443 out: the tasks start.
+        public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.101.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        public_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.associate_route_table(RouteTableId=public_table, SubnetId=public)
+        ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=alloc)["NatGateway"]["NatGatewayId"]
+        aws_seconds(100)
+        private_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        for subnet in subnets:
+            ec2.associate_route_table(RouteTableId=private_table, SubnetId=subnet)
+        ec2.create_route(RouteTableId=private_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+        ecs.update_service(cluster="c", service="s", taskDefinition=kwargs["taskDefinition"])
+        aws_seconds(700)
+        now = svc()
+        self.assertEqual((self.primary(now)["rolloutState"], now["runningCount"]), ("COMPLETED", 2))
+
 
 class Tasks(Bed):
     # Containers stop and interfaces go for longer than on AWS (10 s, 120 s) and draining is

@@ -32,7 +32,7 @@ use crate::model::{
     Seen, listed, sorted,
 };
 use crate::resources::elb::{listener, target_group};
-use crate::resources::network::{endpoint, endpoint_access, security_group, subnet};
+use crate::resources::network::{endpoint, endpoint_access, route_table, security_group, subnet};
 use crate::state::Intent;
 
 /// The service and what it runs on.
@@ -74,8 +74,10 @@ pub struct Wiring<'a> {
     pub security_group: &'a Ref<security_group::Outputs>,
     /// The interface endpoints by service name, and the gateway endpoint.
     pub endpoints: &'a [(String, Ref<endpoint::Outputs>)],
-    /// The tasks' way to the interface endpoints.
-    pub endpoint_access: &'a Ref<endpoint_access::Outputs>,
+    /// The tasks' way to the interface endpoints (none with `egress = "nat"`).
+    pub endpoint_access: Option<&'a Ref<endpoint_access::Outputs>>,
+    /// The private subnets' route table, when it leads to a NAT gateway: the tasks' way out.
+    pub way_out: Option<&'a Ref<route_table::Outputs>>,
 }
 
 impl Service {
@@ -94,7 +96,9 @@ impl Service {
                 })
             })
             .collect();
-        endpoints.push(wiring.endpoint_access.dep_until(Phase::Quiet));
+        endpoints.extend(wiring.endpoint_access.map(|r| r.dep_until(Phase::Quiet)));
+        // Through the NAT gateway too, tasks ship logs until their containers exit.
+        endpoints.extend(wiring.way_out.map(|r| r.dep_until(Phase::Quiet)));
         Service {
             name: names.service.clone(),
             cluster_name: names.cluster.clone(),
@@ -1269,7 +1273,8 @@ mod tests {
                 subnets: &subnets,
                 security_group: &Ref::new("security_group"),
                 endpoints: &endpoints,
-                endpoint_access: &Ref::new("security_group_rule/tasks-to-endpoints"),
+                endpoint_access: Some(&Ref::new("security_group_rule/tasks-to-endpoints")),
+                way_out: None,
             },
         );
         let world = World::default();

@@ -1,6 +1,7 @@
 //! The network: VPC, private subnets, their route table, the tasks' and the endpoints' security
-//! groups, and the VPC endpoints that replace a NAT gateway. All EC2; every resource is found
-//! by its tags.
+//! groups, and the VPC endpoints that replace a NAT gateway; with `egress = "nat"`, public
+//! subnets, an internet gateway, an elastic IP and a NAT gateway instead of the endpoints. All
+//! EC2; every resource is found by its tags.
 
 use aws_sdk_ec2::types::Filter;
 
@@ -8,9 +9,12 @@ use crate::aws::tags::ec2_filter;
 use crate::config::names::{TAG_ENV, TAG_NAME};
 use crate::model::Env;
 
+pub mod elastic_ip;
 pub mod endpoint;
 pub mod endpoint_access;
 pub mod flow_log;
+pub mod internet_gateway;
+pub mod nat_gateway;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;

@@ -1,22 +1,37 @@
-//! The private subnets' route table: only the VPC's local route and the S3 gateway endpoint's
-//! prefix-list route; no route to the internet. A table of our own (rather than the VPC's main
-//! table) can be found by its tags and deleted with the stack.
+//! The subnets' route tables. The private subnets': the VPC's local route and the S3 gateway
+//! endpoint's prefix-list route, no route to the internet; with `egress = "nat"`, a default
+//! route to the NAT gateway instead. The public subnets' (`egress = "nat"` only): a default
+//! route to the internet gateway. A table of our own (rather than the VPC's main table) can be
+//! found by its tags and deleted with the stack.
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable as Table};
 use serde::{Deserialize, Serialize};
 
-use super::{subnet, vpc};
+use super::{internet_gateway, nat_gateway, subnet, vpc};
 use crate::aws::tags::ec2_spec;
 use crate::aws::{AwsResultExt as _, found, ignore};
 use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
 use crate::state::Intent;
 
-/// The route table of the private subnets.
+/// A route table of the stack's subnets.
 pub struct RouteTable {
+    key: Key,
     name: String,
     vpc: Ref<vpc::Outputs>,
     subnets: Vec<Ref<subnet::Outputs>>,
+    default_route: Option<DefaultRoute>,
 }
+
+/// Where a table sends what is not for the VPC (`0.0.0.0/0`).
+enum DefaultRoute {
+    /// The internet gateway: the public subnets'.
+    Internet(Ref<internet_gateway::Outputs>),
+    /// The NAT gateway: the private subnets' with `egress = "nat"`.
+    Nat(Ref<nat_gateway::Outputs>),
+}
+
+/// The destination of a default route.
+const ANYWHERE: &str = "0.0.0.0/0";
 
 impl RouteTable {
     /// The table, associated with every one of `subnets`.
@@ -26,10 +41,59 @@ impl RouteTable {
         subnets: &[Ref<subnet::Outputs>],
     ) -> RouteTable {
         RouteTable {
+            key: "route_table".to_string(),
             name: names.route_table.clone(),
             vpc: vpc.clone(),
             subnets: subnets.to_vec(),
+            default_route: None,
         }
+    }
+
+    /// The private table with its default route to `nat` (`egress = "nat"`).
+    pub fn through_nat(mut self, nat: &Ref<nat_gateway::Outputs>) -> RouteTable {
+        self.default_route = Some(DefaultRoute::Nat(nat.clone()));
+        self
+    }
+
+    /// The public subnets' table, its default route to the internet gateway.
+    pub fn public(
+        names: &crate::config::names::Names,
+        vpc: &Ref<vpc::Outputs>,
+        subnets: &[Ref<subnet::Outputs>],
+        gateway: &Ref<internet_gateway::Outputs>,
+    ) -> RouteTable {
+        RouteTable {
+            key: "route_table/public".to_string(),
+            name: names.public_route_table.clone(),
+            vpc: vpc.clone(),
+            subnets: subnets.to_vec(),
+            default_route: Some(DefaultRoute::Internet(gateway.clone())),
+        }
+    }
+
+    /// The id the default route should lead to; `None` while it is yet to be made.
+    fn wanted_target(&self, inputs: &Inputs<'_>) -> Option<Option<String>> {
+        match &self.default_route {
+            None => Some(None),
+            Some(DefaultRoute::Internet(gateway)) => inputs.get(gateway).map(|g| Some(g.id)),
+            Some(DefaultRoute::Nat(nat)) => inputs.get(nat).map(|n| Some(n.id)),
+        }
+    }
+
+    /// The default route's target as found, and whether AWS says it leads nowhere.
+    fn default_target(live: &Table) -> Option<(String, bool)> {
+        live.routes()
+            .iter()
+            .find(|r| r.destination_cidr_block() == Some(ANYWHERE))
+            .map(|r| {
+                let target = r
+                    .nat_gateway_id()
+                    .or(r.gateway_id())
+                    .unwrap_or("?")
+                    .to_string();
+                let blackhole = r.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole);
+                (target, blackhole)
+            })
     }
 
     fn associated(live: &Table) -> Vec<String> {
@@ -57,7 +121,7 @@ impl Resource for RouteTable {
     const FOUND_BY_ID: bool = true;
 
     fn key(&self) -> Key {
-        "route_table".to_string()
+        self.key.clone()
     }
 
     fn kind(&self) -> &'static str {
@@ -71,6 +135,11 @@ impl Resource for RouteTable {
     fn deps(&self) -> Vec<Dep> {
         let mut deps = vec![self.vpc.dep()];
         deps.extend(self.subnets.iter().map(Ref::dep));
+        match &self.default_route {
+            Some(DefaultRoute::Internet(gateway)) => deps.push(gateway.dep()),
+            Some(DefaultRoute::Nat(nat)) => deps.push(nat.dep()),
+            None => {}
+        }
         deps
     }
 
@@ -141,6 +210,27 @@ impl Resource for RouteTable {
             .collect();
         let mut diff = Diff::none();
         diff.add_missing("subnets", &have, want);
+        let found = Self::default_target(live);
+        match (self.wanted_target(inputs), found) {
+            (Some(None), None) => {}
+            (Some(Some(want)), Some((have, false))) if want == have => {}
+            (want, found) => {
+                let have = found.map(|(target, blackhole)| {
+                    if blackhole {
+                        format!("{ANYWHERE} → {target} (blackhole)")
+                    } else {
+                        format!("{ANYWHERE} → {target}")
+                    }
+                });
+                match want {
+                    Some(Some(target)) => {
+                        diff.change("default_route", have, format!("{ANYWHERE} → {target}"))
+                    }
+                    Some(None) => diff.change("default_route", have, "(none)"),
+                    None => diff.change("default_route", have, crate::model::Value::Unknown),
+                };
+            }
+        }
         diff
     }
 
@@ -174,6 +264,56 @@ impl Resource for RouteTable {
         inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<Table>> {
         let id = self.id(live);
+        if let Some(Some(target)) = self.wanted_target(inputs)
+            && Self::default_target(live)
+                .is_none_or(|(have, blackhole)| have != target || blackhole)
+        {
+            cx.say(format!("routing {ANYWHERE} to {target}"));
+            let nat = matches!(self.default_route, Some(DefaultRoute::Nat(_)));
+            let replace = Self::default_target(live).is_some();
+            let result = if replace {
+                cx.aws
+                    .ec2
+                    .replace_route()
+                    .route_table_id(&id)
+                    .destination_cidr_block(ANYWHERE)
+                    .set_nat_gateway_id(nat.then(|| target.clone()))
+                    .set_gateway_id((!nat).then(|| target.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws(|| format!("routing {ANYWHERE} of route table {id} to {target}"))
+            } else {
+                cx.aws
+                    .ec2
+                    .create_route()
+                    .route_table_id(&id)
+                    .destination_cidr_block(ANYWHERE)
+                    .set_nat_gateway_id(nat.then(|| target.clone()))
+                    .set_gateway_id((!nat).then(|| target.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws(|| format!("routing {ANYWHERE} of route table {id} to {target}"))
+            };
+            // An earlier call whose answer was lost may have made it.
+            ignore(result, &["RouteAlreadyExists"])?;
+        }
+        if let (Some(None), Some(_)) = (self.wanted_target(inputs), Self::default_target(live)) {
+            cx.say(format!("removing the route of {ANYWHERE}"));
+            ignore(
+                cx.aws
+                    .ec2
+                    .delete_route()
+                    .route_table_id(&id)
+                    .destination_cidr_block(ANYWHERE)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .aws(|| format!("removing the route of {ANYWHERE} from route table {id}")),
+                &["InvalidRoute.NotFound"],
+            )?;
+        }
         let have = Self::associated(live);
         for subnet in &self.subnets {
             let subnet_id = inputs.need(subnet)?.id;

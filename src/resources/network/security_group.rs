@@ -25,8 +25,13 @@ use crate::state::Intent;
 
 /// Whose group it is, and what that lets in.
 enum Purpose {
-    /// The tasks': the service port from the VPC.
-    Tasks { port: i32, vpc_cidr: String },
+    /// The tasks': the service port from the VPC; out, HTTPS to the internet through the NAT
+    /// gateway when `internet`, else to the endpoints (see the module's doc).
+    Tasks {
+        port: i32,
+        vpc_cidr: String,
+        internet: bool,
+    },
     /// The interface endpoints': 443 from the tasks' group.
     Endpoints { tasks: Ref<Outputs> },
     /// The V2 VPC link's network interfaces: nothing in, the listener's port out to the VPC
@@ -68,6 +73,7 @@ impl SecurityGroup {
             purpose: Purpose::Tasks {
                 port: i32::from(deployment.service.port),
                 vpc_cidr: deployment.network.vpc_cidr.to_string(),
+                internet: deployment.network.egress == crate::config::Egress::Nat,
             },
         }
     }
@@ -149,7 +155,7 @@ impl SecurityGroup {
                 }]
             }),
             Purpose::VpcLink { .. } => Some(Vec::new()),
-            Purpose::Tasks { port, vpc_cidr } => Some(vec![Rule::cidr(
+            Purpose::Tasks { port, vpc_cidr, .. } => Some(vec![Rule::cidr(
                 *port,
                 vpc_cidr,
                 "service port from the VPC (load balancer)",
@@ -167,6 +173,11 @@ impl SecurityGroup {
     /// What it lets out, given S3's prefix list (read at full depth).
     fn egress(&self, s3: Option<&str>) -> Vec<Rule> {
         match (&self.purpose, s3) {
+            (Purpose::Tasks { internet: true, .. }, _) => vec![Rule::cidr(
+                443,
+                "0.0.0.0/0",
+                "HTTPS to registries and AWS (NAT gateway)",
+            )],
             (Purpose::Tasks { .. }, Some(s3)) => vec![Rule {
                 port: 443,
                 peer: Peer::PrefixList(s3.to_string()),
@@ -185,7 +196,13 @@ impl SecurityGroup {
     }
 
     fn needs_prefix_list(&self) -> bool {
-        matches!(self.purpose, Purpose::Tasks { .. })
+        matches!(
+            self.purpose,
+            Purpose::Tasks {
+                internet: false,
+                ..
+            }
+        )
     }
 }
 
@@ -685,6 +702,7 @@ impl Resource for SecurityGroup {
             },
         };
         let egress = match &self.purpose {
+            Purpose::Tasks { internet: true, .. } => listed(self.egress(None)),
             Purpose::Tasks { .. } => "tcp 443 S3's prefix list".to_string(),
             Purpose::Endpoints { .. } => "(none)".to_string(),
             Purpose::VpcLink { .. } | Purpose::LoadBalancer { .. } => listed(self.egress(None)),

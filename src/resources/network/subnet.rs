@@ -1,5 +1,6 @@
-//! A private subnet: one per env file entry, each in its availability zone. No route to the
-//! internet ever reaches it; tasks reach AWS through the VPC endpoints.
+//! A subnet: a private one per `subnets` entry, each in its availability zone, where the load
+//! balancer, the endpoints and the tasks are; with `egress = "nat"`, a public one per
+//! `public_subnets` entry, the NAT gateway's.
 
 use aws_sdk_ec2::types::{ResourceType, SubnetState};
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use crate::state::Intent;
 
 /// The private subnet of env file entry `index`.
 pub struct Subnet {
-    index: usize,
+    key: Key,
     name: String,
     cidr: String,
     az: String,
@@ -32,10 +33,43 @@ impl Subnet {
         vpc: &Ref<vpc::Outputs>,
     ) -> Subnet {
         Subnet {
-            index,
+            key: format!("subnet/{index}"),
             name: names.subnet(index),
             cidr: subnet.cidr.to_string(),
             az: subnet.az.clone(),
+            vpc: vpc.clone(),
+        }
+    }
+}
+
+impl Subnet {
+    /// The public subnet of `network.public_subnets[index]` (`egress = "nat"`): the NAT
+    /// gateway's; its route table leads to the internet gateway.
+    pub fn public(
+        index: usize,
+        subnet: &crate::config::Subnet,
+        names: &Names,
+        vpc: &Ref<vpc::Outputs>,
+    ) -> Subnet {
+        Subnet {
+            key: format!("subnet/public/{index}"),
+            name: names.public_subnet(index),
+            cidr: subnet.cidr.to_string(),
+            az: subnet.az.clone(),
+            vpc: vpc.clone(),
+        }
+    }
+}
+
+impl Subnet {
+    /// Public subnet `index` the state file records and the env file no longer has: found by
+    /// its name to be deleted.
+    pub fn public_no_longer_used(index: usize, names: &Names, vpc: &Ref<vpc::Outputs>) -> Subnet {
+        Subnet {
+            key: format!("subnet/public/{index}"),
+            name: names.public_subnet(index),
+            cidr: String::new(),
+            az: String::new(),
             vpc: vpc.clone(),
         }
     }
@@ -74,7 +108,7 @@ impl Resource for Subnet {
     const FOUND_BY_ID: bool = true;
 
     fn key(&self) -> Key {
-        format!("subnet/{}", self.index)
+        self.key.clone()
     }
 
     fn kind(&self) -> &'static str {
