@@ -555,3 +555,97 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_serves() {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    let sdk = emulator.sdk(REGION).await;
+    let ws = workspace_outside_ecr();
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    let api = aws_sdk_apigateway::Client::new(&sdk)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    assert_eq!(inventory(&sdk).await["vpc endpoints"], 4);
+
+    let cidr = "vpc_cidr = \"10.0.0.0/16\"";
+    let nat = format!(
+        "{cidr}\negress = \"nat\"\npublic_subnets = [ {{ cidr = \"10.0.101.0/24\", az = \"eu-west-1a\" }} ]"
+    );
+    edit(&ws, cidr, &nat);
+    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "{statuses:?}"
+    );
+    let have = inventory(&sdk).await;
+    assert_eq!(have["vpc endpoints"], 0, "the endpoints went: {have:?}");
+    assert_eq!(have["nat gateways"], 1, "{have:?}");
+    assert_eq!(
+        have["security groups"], 2,
+        "the endpoints' group went: {have:?}"
+    );
+
+    edit(&ws, &nat, cidr);
+    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "{statuses:?}"
+    );
+    let have = inventory(&sdk).await;
+    assert_eq!(have["vpc endpoints"], 4, "{have:?}");
+    for gone in ["nat gateways", "internet gateways", "elastic ips"] {
+        assert!(!have.contains_key(gone), "{gone}: {have:?}");
+    }
+    assert_eq!(have["subnets"], 2, "{have:?}");
+    // The tasks' group no longer lets HTTPS out to anywhere.
+    let tasks_group = aws_sdk_ec2::Client::new(&sdk)
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("cluster1-sg-microservice1")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let egress = tasks_group.security_groups()[0].ip_permissions_egress();
+    assert!(
+        !egress.iter().any(|p| p
+            .ip_ranges()
+            .iter()
+            .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))),
+        "{egress:?}"
+    );
+    let again = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
+    assert_eq!(
+        plan["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{plan:#}"
+    );
+
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down").await;
+}

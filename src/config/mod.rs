@@ -3419,6 +3419,36 @@ retention_days = 30
     }
 
     #[test]
+    fn a_nat_gateway_needs_a_public_subnet_and_leaves_out_the_endpoints() {
+        let with = |extra: &str| {
+            check(&GOOD.replace(
+                "vpc_cidr = \"10.0.0.0/16\"",
+                &format!("vpc_cidr = \"10.0.0.0/16\"\n{extra}"),
+            ))
+        };
+        let public = "public_subnets = [ { cidr = \"10.0.101.0/24\", az = \"eu-west-1a\" } ]";
+        let d = with(&format!("egress = \"nat\"\n{public}")).expect("a NAT gateway");
+        assert_eq!(d.network.egress, Egress::Nat);
+        assert_eq!(d.network.public_subnets.len(), 1);
+        assert!(d.interface_services().is_empty() && d.gateway_services().is_empty());
+        assert_eq!(check(GOOD).expect("good").network.egress, Egress::Endpoints);
+        let err = with("egress = \"nat\"").expect_err("no public subnet");
+        assert!(err.problem.contains("public_subnets"), "{}", err.problem);
+        let err = with(public).expect_err("public subnets without a NAT gateway");
+        assert_eq!(err.key, "network.public_subnets");
+        let overlapping = "public_subnets = [ { cidr = \"10.0.1.0/24\", az = \"eu-west-1a\" } ]";
+        let err = with(&format!("egress = \"nat\"\n{overlapping}")).expect_err("overlap");
+        assert_eq!(err.key, "network.public_subnets[0].cidr");
+        let err = with(&format!(
+            "egress = \"nat\"\n{public}\nendpoints = [\"sqs\"]"
+        ))
+        .expect_err("endpoints beside a NAT gateway");
+        assert_eq!(err.key, "network.endpoints[0]");
+        let err = with("egress = \"internet\"").expect_err("no such way out");
+        assert_eq!(err.key, "network.egress");
+    }
+
+    #[test]
     fn scaling_on_requests_needs_an_alb_and_a_sane_target() {
         let with = |lb: &str, requests: &str| {
             check(

@@ -784,6 +784,10 @@ mod tests {
         assert_eq!(names(&alb), ["alb", "nlb", "nat", "public"]);
         assert!(alb.designs[0].this_stack && !alb.designs[1].this_stack);
         assert!(close(alb.designs[0].total, nlb.designs[1].total));
+        d.network.egress = crate::config::Egress::Nat;
+        let nat = estimate(&d, &ireland(), &Assumptions::for_deployment(&d));
+        assert_eq!(names(&nat), ["nat", "nlb", "alb", "public"]);
+        assert!(nat.designs[0].this_stack);
     }
 
     #[test]

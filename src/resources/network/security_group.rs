@@ -195,6 +195,21 @@ impl SecurityGroup {
         }
     }
 
+    /// Egress rules of ours the group should no longer have: the NAT design's HTTPS to
+    /// anywhere, once the stack went back to the endpoints.
+    fn stale_egress(&self) -> Vec<Rule> {
+        match &self.purpose {
+            Purpose::Tasks {
+                internet: false, ..
+            } => vec![Rule::cidr(
+                443,
+                "0.0.0.0/0",
+                "HTTPS to registries and AWS (NAT gateway)",
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     fn needs_prefix_list(&self) -> bool {
         matches!(
             self.purpose,
@@ -672,14 +687,23 @@ impl Resource for SecurityGroup {
             .filter(|r| !r.is_in(egress))
             .collect();
         let open = egress.iter().any(is_open_egress);
-        if !missing_out.is_empty() || open {
+        let stale: Vec<Rule> = self
+            .stale_egress()
+            .into_iter()
+            .filter(|r| r.is_in(egress))
+            .collect();
+        if !missing_out.is_empty() || open || !stale.is_empty() {
             let have = words(egress);
             let kept: Vec<IpPermission> = egress
                 .iter()
                 .filter(|p| !is_open_egress(p))
                 .cloned()
                 .collect();
-            let mut after = words(&kept);
+            let stale_words: Vec<String> = stale.iter().map(Rule::words).collect();
+            let mut after: Vec<String> = words(&kept)
+                .into_iter()
+                .filter(|w| !stale_words.contains(w))
+                .collect();
             after.extend(missing_out.iter().map(Rule::words));
             let after = crate::model::listed(&after).unwrap_or_else(|| "(none)".to_string());
             diff.change("egress", crate::model::listed(&have), after);
@@ -790,6 +814,16 @@ impl Resource for SecurityGroup {
         if g.ip_permissions_egress().iter().any(is_open_egress) {
             cx.say("removing the all-open egress rule");
             revoke(cx, &id, Direction::Egress, vec![open_egress()]).await?;
+        }
+        let stale: Vec<IpPermission> = self
+            .stale_egress()
+            .iter()
+            .filter(|r| r.is_in(g.ip_permissions_egress()))
+            .map(Rule::permission)
+            .collect();
+        if !stale.is_empty() {
+            cx.say("removing the NAT gateway's egress rule");
+            revoke(cx, &id, Direction::Egress, stale).await?;
         }
         Ok(None)
     }
