@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark: gwfargate's commands on the realistic test bed, in AWS seconds.
 
-    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb]
+    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb] [--egress endpoints|nat]
 
 Starts the test bed (moto with AWS's provisioning times, ordering rules and rate limits) on
 loopback at `--scale` wall seconds per AWS second, then runs `up`, `status`, a second `up`
@@ -46,6 +46,7 @@ def critical_path_up(nodes, load_balancer="nlb"):
         "vpc link": D["vpc_link_available"],
         "interface endpoint": D["endpoint_available"],
         "gateway endpoint": D["endpoint_available"],
+        "nat gateway": D["nat_gateway_available"],
         # Running, registered with the target group, then healthy: only then is it steady.
         "ecs service": D["service_steady"] + D["target_registration"] + HEALTH_CHECKS_UP,
     }
@@ -82,11 +83,14 @@ def critical_path_down(nodes):
         "vpc link": {"gone": D["vpc_link_deleting"]},
         "interface endpoint": {"gone": D["endpoint_deleting"]},
         "gateway endpoint": {"gone": D["endpoint_deleting"]},
+        "nat gateway": {"gone": D["nat_gateway_deleting"]},
     }
     released = {
         "ecs service": task_stop + D["eni_linger"],
         "interface endpoint": D["endpoint_deleting"] + D["eni_linger"],
         "load balancer": D["eni_linger"],
+        # A NAT gateway's interface holds its (public) subnet until it is deleted, and after.
+        "nat gateway": D["nat_gateway_deleting"] + D["eni_linger"],
     }
     start, reached = {}, {}
 
@@ -113,7 +117,10 @@ def critical_path_down(nodes):
                            if not (kind == "security group" and h["kind"] == "load balancer"
                                    and key != "security_group/load-balancer")
                            and not (kind == "security group" and h["key"] == "vpc_link_v2"
-                                    and key != "security_group/vpc-link")])
+                                    and key != "security_group/vpc-link")
+                           # A NAT gateway has no group, and is in the public subnet only.
+                           and not (h["kind"] == "nat gateway"
+                                    and (kind == "security group" or not key.startswith("subnet/public/")))])
         start[key] = t
         return t
 
@@ -158,6 +165,8 @@ def main():
                         help="the env file's [network] vpc_link (default: the env file's own)")
     parser.add_argument("--load-balancer", choices=["nlb", "alb"], default="nlb",
                         help="the env file's [network] load_balancer (default: nlb)")
+    parser.add_argument("--egress", choices=["endpoints", "nat"], default="endpoints",
+                        help="the env file's [network] egress (default: endpoints)")
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     binary = args.binary or str(Path(target) / "debug/gwfargate")
@@ -174,6 +183,10 @@ def main():
         anchor = 'vpc_cidr = "10.0.0.0/16"'
         assert anchor in text
         text = text.replace(anchor, f'{anchor}\nload_balancer = "{args.load_balancer}"', 1)
+    if args.egress != "endpoints":
+        anchor = 'vpc_cidr = "10.0.0.0/16"'
+        text = text.replace(anchor, f'{anchor}\negress = "{args.egress}"\n'
+                            'public_subnets = [ { cidr = "10.0.101.0/24", az = "eu-west-1a" } ]', 1)
     env_file.write_text(text)
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
     env = {
@@ -234,7 +247,7 @@ def main():
 
     print(f"gwfargate on the realistic test bed: scale {args.scale} (1 wall s = {1 / args.scale:.0f} AWS s), "
           f"{args.runs} run(s), medians" + (f", vpc_link = {args.vpc_link}" if args.vpc_link else "")
-          + f", load_balancer = {args.load_balancer}")
+          + f", load_balancer = {args.load_balancer}, egress = {args.egress}")
     print(f"{'command':<10} {'AWS s':>8} {'critical path':>14} {'ratio':>7} {'calls':>6}")
     for name, _, _ in commands:
         median = statistics.median(seconds[name])

@@ -367,3 +367,76 @@ async fn the_printed_policy_of_an_alb_stack_allows_its_cycle_on_its_own_arns() {
         "calls the policy allows, but not on what they touched: {refused:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_printed_policy_of_a_nat_stack_allows_its_cycle() {
+    // The internet gateway, the elastic IP, the NAT gateway and the routes to them.
+    let emulator = Emulator::with_profile(1, "realistic");
+    let ws = common::workspace_outside_ecr();
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\negress = \"nat\"\n\
+             public_subnets = [ { cidr = \"10.0.101.0/24\", az = \"eu-west-1a\" } ]",
+        ),
+    )
+    .unwrap();
+    let printed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["policy", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let actions = allowed(&policy);
+    emulator.reset_calls();
+    for args in [
+        vec!["up", "--env", "env1.toml", "--yes"],
+        vec!["plan", "--env", "env1.toml"],
+        vec!["status"],
+        vec!["down", "--yes"],
+    ] {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(&args)
+            .assert()
+            .success();
+    }
+    let calls = emulator.calls();
+    let called: BTreeSet<String> = calls.keys().map(|c| action(c)).collect();
+    for nat in [
+        "ec2:CreateInternetGateway",
+        "ec2:AttachInternetGateway",
+        "ec2:AllocateAddress",
+        "ec2:CreateNatGateway",
+        "ec2:CreateRoute",
+        "ec2:DeleteNatGateway",
+        "ec2:ReleaseAddress",
+        "ec2:DetachInternetGateway",
+        "ec2:DeleteInternetGateway",
+    ] {
+        assert!(called.contains(nat), "{nat} in {called:?}");
+    }
+    let missing: Vec<&String> = called.difference(&actions).collect();
+    assert!(
+        missing.is_empty(),
+        "calls the policy does not allow: {missing:?}"
+    );
+    let refused: Vec<(String, String)> = calls
+        .iter()
+        .flat_map(|(call, entry)| {
+            let action = action(call);
+            entry["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|(action, resource)| !allows(&policy, action, resource))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "calls the policy allows, but not on what they touched: {refused:#?}"
+    );
+}

@@ -543,11 +543,24 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
         .assert()
         .success();
     let (planned, _) = output(&planned);
-    assert!(planned.contains("default_route"), "{planned}");
+    assert!(
+        planned.contains("create   route 0.0.0.0/0 → nat gateway"),
+        "{planned}"
+    );
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()
         .success();
+    let again = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
+    assert_eq!(
+        plan["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{plan:#}"
+    );
 
     gwfargate(ws.path(), &emulator.endpoint)
         .args(["down", "--yes"])

@@ -4,8 +4,8 @@
 
 use crate::config::names::Names;
 use crate::config::{Deployment, Egress, LoadBalancerKind, VpcLinkVersion};
-use crate::model::Ref;
 use crate::model::graph::Graph;
+use crate::model::{Phase, Ref};
 
 pub mod apigateway;
 pub mod ecr;
@@ -54,26 +54,49 @@ fn add_nat(
     deployment: &Deployment,
     names: &Names,
     vpc: &Ref<network::vpc::Outputs>,
+    recorded: &[(String, String)],
     retired: bool,
 ) -> Ref<network::nat_gateway::Outputs> {
     use network::{elastic_ip::ElasticIp, internet_gateway::InternetGateway, nat_gateway};
     fn add<R: crate::model::Resource>(g: &mut Graph, retired: bool, r: R) -> Ref<R::Outputs> {
         if retired { g.add_orphan(r) } else { g.add(r) }
     }
-    let public: Vec<_> = if retired {
-        // The env file has no public subnets any more: the first two indices, by name.
-        (0..2)
-            .map(|i| g.add_orphan(Subnet::public_no_longer_used(i, names, vpc)))
-            .collect()
+    // The public subnets the state file records beyond the env file's (all of them once it
+    // has none); without a state file, the first two, by name.
+    let wanted = if retired {
+        0
     } else {
-        deployment
-            .network
-            .public_subnets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| g.add(Subnet::public(i, s, names, vpc)))
-            .collect()
+        deployment.network.public_subnets.len()
     };
+    let mut old: Vec<usize> = recorded
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("subnet/public/")?.parse().ok())
+        .filter(|i| *i >= wanted)
+        .collect();
+    if recorded.is_empty() && retired {
+        old = vec![0, 1];
+    }
+    old.sort_unstable();
+    old.dedup();
+    let mut public: Vec<_> = deployment
+        .network
+        .public_subnets
+        .iter()
+        .enumerate()
+        .filter(|_| !retired)
+        .map(|(i, s)| g.add(Subnet::public(i, s, names, vpc)))
+        .collect();
+    let leaving: Vec<_> = old
+        .into_iter()
+        .map(|i| g.add_orphan(Subnet::public_no_longer_used(i, names, vpc)))
+        .collect();
+    if public.is_empty() {
+        public = leaving;
+    }
+    if public.is_empty() {
+        // Nothing recorded of a public subnet: the NAT gateway's would be the first.
+        public.push(g.add_orphan(Subnet::public_no_longer_used(0, names, vpc)));
+    }
     let gateway = add(g, retired, InternetGateway::new(names, vpc));
     let public_routes = add(
         g,
@@ -134,19 +157,39 @@ pub fn stack(
     // other design's resources a stack records (or, without a state file, may have) go.
     let nat = deployment.network.egress == Egress::Nat;
     let nat_gateway = if nat {
-        Some(add_nat(&mut g, deployment, names, &vpc, false))
-    } else if recorded.is_empty() || recorded_key("nat_gateway") || recorded_key("internet_gateway")
+        Some(add_nat(&mut g, deployment, names, &vpc, recorded, false))
+    } else if recorded.is_empty()
+        || [
+            "nat_gateway",
+            "internet_gateway",
+            "elastic_ip",
+            "route_table/public",
+        ]
+        .iter()
+        .any(|k| recorded_key(k))
+        || recorded_prefix("subnet/public/")
     {
-        Some(add_nat(&mut g, deployment, names, &vpc, true))
+        Some(add_nat(&mut g, deployment, names, &vpc, recorded, true))
     } else {
         None
     };
-    let route_table = RouteTable::new(names, &vpc, &subnets);
-    let route_table = g.add(match (&nat_gateway, nat) {
-        (Some(nat_gateway), true) => route_table.through_nat(nat_gateway),
-        _ => route_table,
-    });
+    let route_table = g.add(RouteTable::new(names, &vpc, &subnets));
     let security_group = g.add(SecurityGroup::tasks(deployment, names, &vpc));
+    // The tasks' way out through the NAT gateway: made with it; once the stack goes back to
+    // the endpoints, deleted with it, after the endpoints serve the tasks.
+    let mut way_out = Vec::new();
+    if let Some(nat_gateway) = &nat_gateway {
+        let route = network::nat_route::NatRoute::new(&route_table, nat_gateway);
+        let access = network::internet_access::InternetAccess::new(names, &security_group);
+        if nat {
+            // Through the NAT gateway too, tasks ship logs until their containers exit.
+            way_out.push(g.add(route).dep_until(Phase::Quiet));
+            way_out.push(g.add(access).dep_until(Phase::Quiet));
+        } else {
+            g.add_orphan(route);
+            g.add_orphan(access);
+        }
+    }
     let endpoints_recorded = recorded_prefix("endpoint")
         || recorded_key("security_group/endpoints")
         || recorded_key("security_group_rule/tasks-to-endpoints");
@@ -332,7 +375,7 @@ pub fn stack(
             security_group: &security_group,
             endpoints: &endpoints,
             endpoint_access: endpoint_access.as_ref(),
-            way_out: nat.then_some(&route_table),
+            way_out,
         },
     );
     let service = g.add(match moving {
@@ -677,9 +720,10 @@ mod tests {
             }
         }
         // 29 resources, and what a stack without a state file may have left: the NAT
-        // gateway's (two public subnets, internet gateway, route table, address, gateway), a
-        // V1 link, an ALB with its group, target group and listener.
-        assert_eq!(keys.len(), 40);
+        // gateway's (two public subnets, internet gateway, route table, address, gateway,
+        // the route to it and the tasks' rule to anywhere), a V1 link, an ALB with its group,
+        // target group and listener.
+        assert_eq!(keys.len(), 42);
         assert!(s.graph.nodes()[keys.len() - 1].is_orphan());
     }
 
@@ -837,9 +881,19 @@ mod tests {
         ] {
             assert!(nat.contains(&needed.to_string()), "{needed}: {nat:?}");
         }
-        assert!(deps("route_table").contains(&"nat_gateway".to_string()));
+        let route = deps("route/nat");
+        assert!(
+            route.contains(&"nat_gateway".to_string())
+                && route.contains(&"route_table".to_string())
+        );
         assert!(deps("route_table/public").contains(&"internet_gateway".to_string()));
-        assert!(deps("service").contains(&"route_table".to_string()));
+        let service = deps("service");
+        for way_out in ["route/nat", "security_group_rule/tasks-to-internet"] {
+            assert!(
+                service.contains(&way_out.to_string()),
+                "{way_out}: {service:?}"
+            );
+        }
         // A stack that was built with endpoints has them deleted once nothing uses them.
         let built = vec![
             ("vpc".to_string(), "vpc-1".to_string()),
@@ -851,6 +905,40 @@ mod tests {
             let node = s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
             assert!(node.is_orphan(), "{key}");
         }
+        // And back: the route and the rule to anywhere go after the endpoints are made (as
+        // orphans, once everything else is done), and before the NAT gateway.
+        let mut endpoints_again = deployment.clone();
+        endpoints_again.network.egress = Egress::Endpoints;
+        endpoints_again.network.public_subnets.clear();
+        let was_nat = vec![
+            ("vpc".to_string(), "vpc-1".to_string()),
+            ("nat_gateway".to_string(), "nat-1".to_string()),
+            ("route/nat".to_string(), "rtb-1 0.0.0.0/0".to_string()),
+            ("subnet/public/0".to_string(), "subnet-p".to_string()),
+        ];
+        let s = stack(&endpoints_again, &names, "123456789012", &was_nat);
+        assert_eq!(s.graph.dangling(), None);
+        let keys: Vec<&str> = s.graph.nodes().iter().map(|n| n.key()).collect();
+        let at = |key: &str| keys.iter().position(|k| *k == key).expect(key);
+        let up = s.graph.up_deps();
+        let waits_for = |key: &str, other: &str| up[at(key)].iter().any(|(i, _)| *i == at(other));
+        for key in [
+            "route/nat",
+            "security_group_rule/tasks-to-internet",
+            "nat_gateway",
+            "subnet/public/0",
+        ] {
+            assert!(s.graph.nodes()[at(key)].is_orphan(), "{key}");
+        }
+        assert!(waits_for(
+            "route/nat",
+            "security_group_rule/tasks-to-endpoints"
+        ));
+        assert!(waits_for(
+            "security_group_rule/tasks-to-internet",
+            "endpoint/ecr.dkr"
+        ));
+        assert!(waits_for("nat_gateway", "route/nat"));
     }
 
     #[test]

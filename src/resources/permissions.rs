@@ -232,33 +232,35 @@ pub fn document(env: &Env) -> Value {
             "Action": "apigateway:SetWebACL",
             "Resource": apigw("/restapis/*/stages/*")}));
     }
+    let nat_made = [
+        arn("ec2", "internet-gateway/*"),
+        arn("ec2", "elastic-ip/*"),
+        arn("ec2", "natgateway/*"),
+    ];
     if env.deployment.network.egress == crate::config::Egress::Nat {
-        let made = [
-            arn("ec2", "internet-gateway/*"),
-            arn("ec2", "elastic-ip/*"),
-            arn("ec2", "natgateway/*"),
-        ];
-        let created: Vec<String> = [&made[..], &[arn("ec2", "subnet/*")]].concat();
-        let changed: Vec<String> = [
-            &made[..],
-            &[arn("ec2", "route-table/*"), arn("ec2", "vpc/*")],
-        ]
-        .concat();
+        let created: Vec<String> = [&nat_made[..], &[arn("ec2", "subnet/*")]].concat();
         statements.push(json!({"Sid": "NatGatewayCreate", "Effect": "Allow",
             "Action": ["ec2:CreateInternetGateway", "ec2:AllocateAddress", "ec2:CreateNatGateway"],
             "Resource": created}));
         statements.push(json!({"Sid": "NatGatewayTagOnCreate", "Effect": "Allow",
-            "Action": "ec2:CreateTags", "Resource": made,
+            "Action": "ec2:CreateTags", "Resource": nat_made.clone(),
             "Condition": {"StringEquals": {"ec2:CreateAction": [
                 "CreateInternetGateway", "AllocateAddress", "CreateNatGateway"]}}}));
-        statements.push(json!({"Sid": "NatGatewayChangeOurs", "Effect": "Allow",
-            "Action": ["ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
-                       "ec2:DeleteInternetGateway", "ec2:ReleaseAddress", "ec2:DeleteNatGateway",
-                       "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute",
-                       "ec2:CreateTags", "ec2:DeleteTags"],
-            "Resource": changed,
-            "Condition": ours}));
     }
+    // The NAT design's parts are torn down by the policy of either design: a stack moving back
+    // to the endpoints, or taken down, deletes them.
+    let changed: Vec<String> = [
+        &nat_made[..],
+        &[arn("ec2", "route-table/*"), arn("ec2", "vpc/*")],
+    ]
+    .concat();
+    statements.push(json!({"Sid": "NatGatewayChangeOurs", "Effect": "Allow",
+        "Action": ["ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+                   "ec2:DeleteInternetGateway", "ec2:ReleaseAddress", "ec2:DeleteNatGateway",
+                   "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute",
+                   "ec2:CreateTags", "ec2:DeleteTags"],
+        "Resource": changed,
+        "Condition": ours}));
     if env.deployment.network.flow_logs {
         let delivery = format!(
             "arn:{partition}:iam::{account}:role/{}",

@@ -22,6 +22,9 @@ EC2_TYPES = [
     ("sg-", "security-group"),
     ("rtb-", "route-table"),
     ("pl-", "prefix-list"),
+    ("igw-", "internet-gateway"),
+    ("eipalloc-", "elastic-ip"),
+    ("nat-", "natgateway"),
 ]
 
 # What each EC2 create makes.
@@ -31,6 +34,9 @@ EC2_CREATES = {
     "CreateSecurityGroup": "security-group",
     "CreateRouteTable": "route-table",
     "CreateVpcEndpoint": "vpc-endpoint",
+    "CreateInternetGateway": "internet-gateway",
+    "AllocateAddress": "elastic-ip",
+    "CreateNatGateway": "natgateway",
 }
 
 # The two service-linked roles, by service (AWS's paths and names).

@@ -32,7 +32,7 @@ use crate::model::{
     Seen, listed, sorted,
 };
 use crate::resources::elb::{listener, target_group};
-use crate::resources::network::{endpoint, endpoint_access, route_table, security_group, subnet};
+use crate::resources::network::{endpoint, endpoint_access, security_group, subnet};
 use crate::state::Intent;
 
 /// The service and what it runs on.
@@ -76,8 +76,9 @@ pub struct Wiring<'a> {
     pub endpoints: &'a [(String, Ref<endpoint::Outputs>)],
     /// The tasks' way to the interface endpoints (none with `egress = "nat"`).
     pub endpoint_access: Option<&'a Ref<endpoint_access::Outputs>>,
-    /// The private subnets' route table, when it leads to a NAT gateway: the tasks' way out.
-    pub way_out: Option<&'a Ref<route_table::Outputs>>,
+    /// The tasks' way out through a NAT gateway (its route and the rule to anywhere), when
+    /// they go that way.
+    pub way_out: Vec<Dep>,
 }
 
 impl Service {
@@ -97,8 +98,7 @@ impl Service {
             })
             .collect();
         endpoints.extend(wiring.endpoint_access.map(|r| r.dep_until(Phase::Quiet)));
-        // Through the NAT gateway too, tasks ship logs until their containers exit.
-        endpoints.extend(wiring.way_out.map(|r| r.dep_until(Phase::Quiet)));
+        endpoints.extend(wiring.way_out);
         Service {
             name: names.service.clone(),
             cluster_name: names.cluster.clone(),
@@ -1274,7 +1274,7 @@ mod tests {
                 security_group: &Ref::new("security_group"),
                 endpoints: &endpoints,
                 endpoint_access: Some(&Ref::new("security_group_rule/tasks-to-endpoints")),
-                way_out: None,
+                way_out: Vec::new(),
             },
         );
         let world = World::default();

@@ -162,7 +162,7 @@ impl Resource for ElasticIp {
 
     fn delete_retryable(&self) -> &'static [&'static str] {
         // Still the NAT gateway's while it is being deleted.
-        &["InvalidIPAddress.InUse", "AuthFailure"]
+        &["InvalidIPAddress.InUse"]
     }
 
     fn summary(&self, live: &Address) -> String {

@@ -7,6 +7,7 @@ use aws_sdk_ec2::types::{InternetGateway as Gateway, ResourceType};
 use serde::{Deserialize, Serialize};
 
 use super::vpc;
+use crate::aws::errors::has_code;
 use crate::aws::tags::ec2_spec;
 use crate::aws::{AwsResultExt as _, found, ignore};
 use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
@@ -172,19 +173,29 @@ impl Resource for InternetGateway {
         let vpc = inputs.need(&self.vpc)?;
         let id = self.id(live);
         cx.say(format!("attaching it to {}", vpc.id));
-        ignore(
-            cx.aws
-                .ec2
-                .attach_internet_gateway()
-                .internet_gateway_id(&id)
-                .vpc_id(&vpc.id)
-                .send()
-                .await
-                .map(|_| ())
-                .aws(|| format!("attaching internet gateway {id} to {}", vpc.id)),
-            &["Resource.AlreadyAssociated"],
-        )?;
-        Ok(None)
+        let attached = cx
+            .aws
+            .ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&id)
+            .vpc_id(&vpc.id)
+            .send()
+            .await
+            .map(|_| ())
+            .aws(|| format!("attaching internet gateway {id} to {}", vpc.id));
+        match attached {
+            // An earlier attempt whose answer was lost may have attached it; AWS says the
+            // same of a gateway attached elsewhere, which is an error.
+            Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {
+                let now = self.by_id(cx, &id, Depth::Observe).await?;
+                if now.is_some_and(|g| Self::attached_to(&g) == [vpc.id.clone()]) {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+            other => other.map(|()| None),
+        }
     }
 
     async fn delete(

@@ -1,13 +1,14 @@
 //! The subnets' route tables. The private subnets': the VPC's local route and the S3 gateway
 //! endpoint's prefix-list route, no route to the internet; with `egress = "nat"`, a default
-//! route to the NAT gateway instead. The public subnets' (`egress = "nat"` only): a default
+//! route to the NAT gateway ([`super::nat_route`]'s). The public subnets' (`egress = "nat"`
+//! only): a default
 //! route to the internet gateway. A table of our own (rather than the VPC's main table) can be
 //! found by its tags and deleted with the stack.
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable as Table};
 use serde::{Deserialize, Serialize};
 
-use super::{internet_gateway, nat_gateway, subnet, vpc};
+use super::{internet_gateway, subnet, vpc};
 use crate::aws::tags::ec2_spec;
 use crate::aws::{AwsResultExt as _, found, ignore};
 use crate::model::{Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
@@ -22,12 +23,11 @@ pub struct RouteTable {
     default_route: Option<DefaultRoute>,
 }
 
-/// Where a table sends what is not for the VPC (`0.0.0.0/0`).
+/// Where a table sends what is not for the VPC (`0.0.0.0/0`). The private table's route to
+/// a NAT gateway is [`super::nat_route`]'s.
 enum DefaultRoute {
     /// The internet gateway: the public subnets'.
     Internet(Ref<internet_gateway::Outputs>),
-    /// The NAT gateway: the private subnets' with `egress = "nat"`.
-    Nat(Ref<nat_gateway::Outputs>),
 }
 
 /// The destination of a default route.
@@ -47,12 +47,6 @@ impl RouteTable {
             subnets: subnets.to_vec(),
             default_route: None,
         }
-    }
-
-    /// The private table with its default route to `nat` (`egress = "nat"`).
-    pub fn through_nat(mut self, nat: &Ref<nat_gateway::Outputs>) -> RouteTable {
-        self.default_route = Some(DefaultRoute::Nat(nat.clone()));
-        self
     }
 
     /// The public subnets' table, its default route to the internet gateway.
@@ -76,7 +70,6 @@ impl RouteTable {
         match &self.default_route {
             None => Some(None),
             Some(DefaultRoute::Internet(gateway)) => inputs.get(gateway).map(|g| Some(g.id)),
-            Some(DefaultRoute::Nat(nat)) => inputs.get(nat).map(|n| Some(n.id)),
         }
     }
 
@@ -137,7 +130,6 @@ impl Resource for RouteTable {
         deps.extend(self.subnets.iter().map(Ref::dep));
         match &self.default_route {
             Some(DefaultRoute::Internet(gateway)) => deps.push(gateway.dep()),
-            Some(DefaultRoute::Nat(nat)) => deps.push(nat.dep()),
             None => {}
         }
         deps
@@ -212,7 +204,8 @@ impl Resource for RouteTable {
         diff.add_missing("subnets", &have, want);
         let found = Self::default_target(live);
         match (self.wanted_target(inputs), found) {
-            (Some(None), None) => {}
+            // A table without a default route of its own leaves the one it has alone.
+            (Some(None), _) => {}
             (Some(Some(want)), Some((have, false))) if want == have => {}
             (want, found) => {
                 let have = found.map(|(target, blackhole)| {
@@ -226,8 +219,7 @@ impl Resource for RouteTable {
                     Some(Some(target)) => {
                         diff.change("default_route", have, format!("{ANYWHERE} → {target}"))
                     }
-                    Some(None) => diff.change("default_route", have, "(none)"),
-                    None => diff.change("default_route", have, crate::model::Value::Unknown),
+                    _ => diff.change("default_route", have, crate::model::Value::Unknown),
                 };
             }
         }
@@ -269,7 +261,6 @@ impl Resource for RouteTable {
                 .is_none_or(|(have, blackhole)| have != target || blackhole)
         {
             cx.say(format!("routing {ANYWHERE} to {target}"));
-            let nat = matches!(self.default_route, Some(DefaultRoute::Nat(_)));
             let replace = Self::default_target(live).is_some();
             let result = if replace {
                 cx.aws
@@ -277,8 +268,7 @@ impl Resource for RouteTable {
                     .replace_route()
                     .route_table_id(&id)
                     .destination_cidr_block(ANYWHERE)
-                    .set_nat_gateway_id(nat.then(|| target.clone()))
-                    .set_gateway_id((!nat).then(|| target.clone()))
+                    .gateway_id(&target)
                     .send()
                     .await
                     .map(|_| ())
@@ -289,8 +279,7 @@ impl Resource for RouteTable {
                     .create_route()
                     .route_table_id(&id)
                     .destination_cidr_block(ANYWHERE)
-                    .set_nat_gateway_id(nat.then(|| target.clone()))
-                    .set_gateway_id((!nat).then(|| target.clone()))
+                    .gateway_id(&target)
                     .send()
                     .await
                     .map(|_| ())
@@ -298,21 +287,6 @@ impl Resource for RouteTable {
             };
             // An earlier call whose answer was lost may have made it.
             ignore(result, &["RouteAlreadyExists"])?;
-        }
-        if let (Some(None), Some(_)) = (self.wanted_target(inputs), Self::default_target(live)) {
-            cx.say(format!("removing the route of {ANYWHERE}"));
-            ignore(
-                cx.aws
-                    .ec2
-                    .delete_route()
-                    .route_table_id(&id)
-                    .destination_cidr_block(ANYWHERE)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .aws(|| format!("removing the route of {ANYWHERE} from route table {id}")),
-                &["InvalidRoute.NotFound"],
-            )?;
         }
         let have = Self::associated(live);
         for subnet in &self.subnets {

@@ -25,8 +25,8 @@ use crate::state::Intent;
 
 /// Whose group it is, and what that lets in.
 enum Purpose {
-    /// The tasks': the service port from the VPC; out, HTTPS to the internet through the NAT
-    /// gateway when `internet`, else to the endpoints (see the module's doc).
+    /// The tasks': the service port from the VPC; out, HTTPS to S3's prefix list, unless
+    /// they go out through a NAT gateway (`internet`: [`super::internet_access`]'s rule).
     Tasks {
         port: i32,
         vpc_cidr: String,
@@ -173,11 +173,8 @@ impl SecurityGroup {
     /// What it lets out, given S3's prefix list (read at full depth).
     fn egress(&self, s3: Option<&str>) -> Vec<Rule> {
         match (&self.purpose, s3) {
-            (Purpose::Tasks { internet: true, .. }, _) => vec![Rule::cidr(
-                443,
-                "0.0.0.0/0",
-                "HTTPS to registries and AWS (NAT gateway)",
-            )],
+            // Its way out is [`super::internet_access`]'s.
+            (Purpose::Tasks { internet: true, .. }, _) => Vec::new(),
             (Purpose::Tasks { .. }, Some(s3)) => vec![Rule {
                 port: 443,
                 peer: Peer::PrefixList(s3.to_string()),
@@ -191,21 +188,6 @@ impl SecurityGroup {
             (Purpose::LoadBalancer { port, vpc_cidr, .. }, _) => {
                 vec![Rule::cidr(*port, vpc_cidr, "service port to the tasks")]
             }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Egress rules of ours the group should no longer have: the NAT design's HTTPS to
-    /// anywhere, once the stack went back to the endpoints.
-    fn stale_egress(&self) -> Vec<Rule> {
-        match &self.purpose {
-            Purpose::Tasks {
-                internet: false, ..
-            } => vec![Rule::cidr(
-                443,
-                "0.0.0.0/0",
-                "HTTPS to registries and AWS (NAT gateway)",
-            )],
             _ => Vec::new(),
         }
     }
@@ -687,23 +669,14 @@ impl Resource for SecurityGroup {
             .filter(|r| !r.is_in(egress))
             .collect();
         let open = egress.iter().any(is_open_egress);
-        let stale: Vec<Rule> = self
-            .stale_egress()
-            .into_iter()
-            .filter(|r| r.is_in(egress))
-            .collect();
-        if !missing_out.is_empty() || open || !stale.is_empty() {
+        if !missing_out.is_empty() || open {
             let have = words(egress);
             let kept: Vec<IpPermission> = egress
                 .iter()
                 .filter(|p| !is_open_egress(p))
                 .cloned()
                 .collect();
-            let stale_words: Vec<String> = stale.iter().map(Rule::words).collect();
-            let mut after: Vec<String> = words(&kept)
-                .into_iter()
-                .filter(|w| !stale_words.contains(w))
-                .collect();
+            let mut after = words(&kept);
             after.extend(missing_out.iter().map(Rule::words));
             let after = crate::model::listed(&after).unwrap_or_else(|| "(none)".to_string());
             diff.change("egress", crate::model::listed(&have), after);
@@ -726,7 +699,7 @@ impl Resource for SecurityGroup {
             },
         };
         let egress = match &self.purpose {
-            Purpose::Tasks { internet: true, .. } => listed(self.egress(None)),
+            Purpose::Tasks { internet: true, .. } => "(none; see the rule to anywhere)".to_string(),
             Purpose::Tasks { .. } => "tcp 443 S3's prefix list".to_string(),
             Purpose::Endpoints { .. } => "(none)".to_string(),
             Purpose::VpcLink { .. } | Purpose::LoadBalancer { .. } => listed(self.egress(None)),
@@ -814,16 +787,6 @@ impl Resource for SecurityGroup {
         if g.ip_permissions_egress().iter().any(is_open_egress) {
             cx.say("removing the all-open egress rule");
             revoke(cx, &id, Direction::Egress, vec![open_egress()]).await?;
-        }
-        let stale: Vec<IpPermission> = self
-            .stale_egress()
-            .iter()
-            .filter(|r| r.is_in(g.ip_permissions_egress()))
-            .map(Rule::permission)
-            .collect();
-        if !stale.is_empty() {
-            cx.say("removing the NAT gateway's egress rule");
-            revoke(cx, &id, Direction::Egress, stale).await?;
         }
         Ok(None)
     }
