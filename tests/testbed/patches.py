@@ -821,7 +821,7 @@ def no_way_to_the_registry(service):
     subnet = _subnet_or_none(ec2, subnets[0]) if subnets else None
     if subnet is None:
         return None
-    if any(ep.vpc_id == subnet.vpc_id and ep.state != "deleted"
+    if any(ep.vpc_id == subnet.vpc_id and ep.state == "available"
            and ep.service_name == f"com.amazonaws.{service.region_name}.ecr.dkr"
            for ep in ec2.vpc_end_points.values()):
         return None

@@ -10,7 +10,9 @@ use super::{elastic_ip, internet_gateway, route_table, subnet};
 use crate::aws::tags::ec2_spec;
 use crate::aws::wait::{Patience, Poll};
 use crate::aws::{AwsResultExt as _, found};
-use crate::model::{Cx, Dep, Depth, Env, Inputs, Key, Ownership, Ref, Resource, Seen};
+use crate::model::{
+    Cx, Dep, Depth, Diff, Env, Inputs, Key, Ownership, Ref, Replace, Resource, Seen,
+};
 use crate::state::Intent;
 
 /// The NAT gateway.
@@ -153,6 +155,29 @@ impl Resource for NatGateway {
         Outputs { id: self.id(live) }
     }
 
+    /// A failed NAT gateway stays listed for an hour, and one being deleted (an interrupted
+    /// `down`) will be gone: both are replaced, the old one gone first, as it holds the address.
+    fn diff(&self, _env: &Env, live: &Nat, _inputs: &Inputs<'_>) -> Diff {
+        let mut diff = Diff::none();
+        let reason = match live.state() {
+            Some(NatGatewayState::Failed) => Some(format!(
+                "AWS reports it failed: {}",
+                live.failure_message()
+                    .or(live.failure_code())
+                    .unwrap_or("no reason given")
+            )),
+            Some(NatGatewayState::Deleting) => {
+                Some("it is being deleted (an interrupted down)".to_string())
+            }
+            _ => None,
+        };
+        diff.replace = reason.map(|reason| Replace {
+            reason,
+            destructive: false,
+        });
+        diff
+    }
+
     async fn create(
         &self,
         cx: &Cx<'_>,
@@ -204,6 +229,7 @@ impl Resource for NatGateway {
         live: &Nat,
         _inputs: &Inputs<'_>,
     ) -> anyhow::Result<Option<String>> {
+        // Deleting it again changes nothing; the wait for `deleted` follows.
         if live.state() == Some(&NatGatewayState::Deleting) {
             return Ok(None);
         }
@@ -230,5 +256,53 @@ impl Resource for NatGateway {
                 .and_then(|a| a.public_ip())
                 .unwrap_or_default(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::World;
+    use crate::resources::testing::env;
+
+    #[test]
+    fn a_failed_or_deleting_nat_gateway_is_replaced_an_available_one_kept() {
+        let env = env();
+        let r = NatGateway::new(
+            &env.names,
+            Wiring {
+                subnet: &Ref::new("subnet/public/0"),
+                address: &Ref::new("elastic_ip"),
+                internet_gateway: &Ref::new("internet_gateway"),
+                public_routes: &Ref::new("route_table/public"),
+            },
+        );
+        let world = World::default();
+        let nat = |state: NatGatewayState| {
+            Nat::builder()
+                .nat_gateway_id("nat-1")
+                .state(state)
+                .failure_code("Gateway.NotAttached")
+                .build()
+        };
+        assert_eq!(
+            r.diff(&env, &nat(NatGatewayState::Available), &world.inputs()),
+            Diff::none()
+        );
+        assert!(matches!(
+            r.readiness(&nat(NatGatewayState::Pending)),
+            Poll::Pending(state) if state == "pending"
+        ));
+        for (state, words) in [
+            (NatGatewayState::Failed, "Gateway.NotAttached"),
+            (NatGatewayState::Deleting, "interrupted down"),
+        ] {
+            let replaced = r.diff(&env, &nat(state), &world.inputs()).replace;
+            assert!(
+                replaced.is_some_and(|r| r.reason.contains(words) && !r.destructive),
+                "{words}"
+            );
+        }
+        assert!(r.gone(&nat(NatGatewayState::Deleted)));
     }
 }
