@@ -95,6 +95,33 @@ fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool {
     })
 }
 
+/// Each action the call log holds, with each resource it was authorized against.
+fn touched(calls: &serde_json::Map<String, serde_json::Value>) -> BTreeSet<(String, String)> {
+    calls
+        .iter()
+        .flat_map(|(call, entry)| {
+            let action = action(call);
+            entry["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What of `pairs` the policy does not allow.
+fn refused<'a>(
+    policy: &serde_json::Value,
+    pairs: &'a BTreeSet<(String, String)>,
+) -> Vec<&'a (String, String)> {
+    pairs
+        .iter()
+        .filter(|(action, resource)| !allows(policy, action, resource))
+        .collect()
+}
+
 #[test]
 fn resource_patterns_match_as_iam_matches_them() {
     assert!(matches(
@@ -204,22 +231,8 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         .args(["up", "--env", "env1.toml"])
         .assert()
         .code(3);
-    let touched = |calls: serde_json::Map<String, serde_json::Value>| {
-        calls
-            .iter()
-            .flat_map(|(call, entry)| {
-                let action = action(call);
-                entry["resources"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
-                    .collect::<Vec<_>>()
-            })
-            .collect::<BTreeSet<(String, String)>>()
-    };
     let mut called: BTreeSet<String> = emulator.calls().keys().map(|c| action(c)).collect();
-    let mut pairs = touched(emulator.calls());
+    let mut pairs = touched(&emulator.calls());
     push_image(&sdk, "microservice1", "1.0.0").await;
     emulator.reset_calls();
     gwfargate(ws.path(), &emulator.endpoint)
@@ -264,17 +277,14 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
     ] {
         assert!(called.contains(scaling), "{scaling} in {called:?}");
     }
-    pairs.extend(touched(emulator.calls()));
+    pairs.extend(touched(&emulator.calls()));
     assert!(called.len() > 50, "a full cycle: {called:?}");
     let missing: Vec<&String> = called.difference(&actions).collect();
     assert!(
         missing.is_empty(),
         "calls the policy does not allow: {missing:?}"
     );
-    let refused: Vec<&(String, String)> = pairs
-        .iter()
-        .filter(|(action, resource)| !allows(&policy, action, resource))
-        .collect();
+    let refused = refused(&policy, &pairs);
     assert!(
         refused.is_empty(),
         "calls the policy allows, but not on what they touched: {refused:#?}"
@@ -333,18 +343,7 @@ async fn the_printed_policy_of_an_alb_stack_allows_its_cycle_on_its_own_arns() {
         missing.is_empty(),
         "calls the policy does not allow: {missing:?}"
     );
-    let pairs: BTreeSet<(String, String)> = calls
-        .iter()
-        .flat_map(|(call, entry)| {
-            let action = action(call);
-            entry["resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let pairs = touched(&calls);
     let alb: Vec<&(String, String)> = pairs
         .iter()
         .filter(|(action, r)| {
@@ -358,10 +357,7 @@ async fn the_printed_policy_of_an_alb_stack_allows_its_cycle_on_its_own_arns() {
             && r.contains(":loadbalancer/net/cluster1-nlb-microservice1/")
     });
     assert!(nlb_deleted, "the old NLB is deleted: {pairs:#?}");
-    let refused: Vec<&(String, String)> = pairs
-        .iter()
-        .filter(|(action, resource)| !allows(&policy, action, resource))
-        .collect();
+    let refused = refused(&policy, &pairs);
     assert!(
         refused.is_empty(),
         "calls the policy allows, but not on what they touched: {refused:#?}"
@@ -422,19 +418,8 @@ async fn the_printed_policy_of_a_nat_stack_allows_its_cycle() {
         missing.is_empty(),
         "calls the policy does not allow: {missing:?}"
     );
-    let refused: Vec<(String, String)> = calls
-        .iter()
-        .flat_map(|(call, entry)| {
-            let action = action(call);
-            entry["resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |r| (action.clone(), r.as_str().unwrap().to_string()))
-                .collect::<Vec<_>>()
-        })
-        .filter(|(action, resource)| !allows(&policy, action, resource))
-        .collect();
+    let pairs = touched(&calls);
+    let refused = refused(&policy, &pairs);
     assert!(
         refused.is_empty(),
         "calls the policy allows, but not on what they touched: {refused:#?}"

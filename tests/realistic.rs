@@ -1271,21 +1271,7 @@ fn invoke_with(emulator: &Emulator, api: &str, headers: &str) -> u16 {
 }
 
 fn invoke_at(emulator: &Emulator, api: &str, path: &str, headers: &str) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let addr = emulator.endpoint.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET /_testbed/invoke/{api}/dev/{path}?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
+    common::invoke(emulator, api, path, headers)
 }
 
 fn probe_status(ws: &common::Workspace, emulator: &Emulator) -> u64 {
@@ -1429,7 +1415,8 @@ async fn a_stack_made_with_one_security_group_moves_to_two_without_losing_traffi
     );
 
     // Requests keep passing while `up` moves the endpoints.
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
+    let statuses =
+        common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
     assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");
 
     // As a new stack is made: the tasks' group lets 443 out to the endpoints' group only.
@@ -1638,29 +1625,6 @@ async fn links(sdk: &aws_config::SdkConfig) -> (usize, usize) {
     (v1.items().len(), v2.items().len())
 }
 
-/// Runs gwfargate with `args` in the background while requests go through the stack; the
-/// statuses seen. It must succeed.
-fn up_while_serving(
-    ws: &common::Workspace,
-    emulator: &Emulator,
-    api: &str,
-    args: &[&str],
-) -> BTreeMap<u16, u32> {
-    let mut child = common::spawn(ws.path(), &emulator.endpoint, args);
-    // Its first line read, the rest drained in the background: a full pipe would stall it.
-    common::read_until(&mut child, |_, _| true);
-    let mut statuses = BTreeMap::new();
-    let code = loop {
-        *statuses.entry(invoke_status(emulator, api)).or_insert(0u32) += 1;
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0), "{statuses:?}");
-    statuses
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_built_with_a_v1_link_moves_to_a_v2_link_and_back_without_losing_traffic() {
     let emulator = Emulator::with_profile(1, "realistic");
@@ -1744,7 +1708,7 @@ async fn a_stack_built_with_a_v1_link_moves_to_a_v2_link_and_back_without_losing
     assert_eq!(invoke_status(&emulator, &api), 200, "served after the kill");
     emulator.reset_calls();
     // No --yes: nothing the switch deletes needs a confirmation.
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
+    let statuses = common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
     assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");
     assert_eq!(
         links(&sdk).await,
@@ -1773,7 +1737,7 @@ async fn a_stack_built_with_a_v1_link_moves_to_a_v2_link_and_back_without_losing
     // And back, for a team that must keep V1: the V2 link and its group go.
     std::fs::write(&env_file, &v1_text).unwrap();
     // No --yes: nothing the switch deletes needs a confirmation.
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
+    let statuses = common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
     assert_eq!(statuses.keys().collect::<Vec<_>>(), [&200], "{statuses:?}");
     assert_eq!(links(&sdk).await, (1, 0));
     let groups = aws_sdk_ec2::Client::new(&sdk)

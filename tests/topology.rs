@@ -7,29 +7,43 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::{Emulator, gwfargate, inventory, output, realistic_settings, workspace_outside_ecr};
 
 const REGION: &str = "eu-west-1";
 
-/// A request through the test bed's data plane to the stage `dev` of `api`: its status.
 fn invoke_status(emulator: &Emulator, api: &str) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let addr = emulator.endpoint.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET /_testbed/invoke/{api}/dev/?region={REGION} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
+    common::invoke(emulator, api, "", "")
+}
+
+/// The id of the stack's REST API.
+async fn api_id(sdk: &aws_config::SdkConfig) -> String {
+    aws_sdk_apigateway::Client::new(sdk)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()[0]
+        .id()
+        .unwrap()
+        .to_string()
+}
+
+/// The egress rules of the tasks' security group.
+async fn tasks_egress(sdk: &aws_config::SdkConfig) -> Vec<aws_sdk_ec2::types::IpPermission> {
+    aws_sdk_ec2::Client::new(sdk)
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("cluster1-sg-microservice1")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .ip_permissions_egress()
+        .to_vec()
 }
 
 /// A workspace whose env file asks for an ALB and scales on requests per task.
@@ -182,15 +196,7 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         text.contains(":loadbalancer/app/cluster1-alb-microservice1/"),
         "{doc:#}"
     );
-    let api = aws_sdk_apigateway::Client::new(&sdk)
-        .get_rest_apis()
-        .send()
-        .await
-        .unwrap()
-        .items()[0]
-        .id()
-        .unwrap()
-        .to_string();
+    let api = api_id(&sdk).await;
     assert_eq!(invoke_status(&emulator, &api), 200);
 
     // Nothing to change the second time.
@@ -234,29 +240,6 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         .assert()
         .success();
     common::assert_nothing_left(&sdk, "after down").await;
-}
-
-/// Runs gwfargate with `args` in the background while requests go through the stack; the
-/// statuses seen. It must succeed.
-fn up_while_serving(
-    ws: &common::Workspace,
-    emulator: &Emulator,
-    api: &str,
-    args: &[&str],
-) -> BTreeMap<u16, u32> {
-    let mut child = common::spawn(ws.path(), &emulator.endpoint, args);
-    // Its first line read, the rest drained in the background: a full pipe would stall it.
-    common::read_until(&mut child, |_, _| true);
-    let mut statuses = BTreeMap::new();
-    let code = loop {
-        *statuses.entry(invoke_status(emulator, api)).or_insert(0u32) += 1;
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0), "{statuses:?}");
-    statuses
 }
 
 /// The stack's load balancers by type, target groups, and the target groups its service
@@ -318,15 +301,7 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()
         .success();
-    let api = aws_sdk_apigateway::Client::new(&sdk)
-        .get_rest_apis()
-        .send()
-        .await
-        .unwrap()
-        .items()[0]
-        .id()
-        .unwrap()
-        .to_string();
+    let api = api_id(&sdk).await;
     assert_eq!(invoke_status(&emulator, &api), 200);
 
     // To an ALB (which a V1 link cannot reach): the plan makes the new one and deletes the
@@ -345,7 +320,7 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
         assert!(planned.contains(expected), "{expected}: {planned}");
     }
     assert!(!planned.contains("destructive"), "{planned}");
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
+    let statuses = common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
     assert_eq!(
         statuses.keys().copied().collect::<Vec<_>>(),
         [200],
@@ -382,7 +357,7 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
 
     // And back to an NLB, now behind the V2 link: the ALB's group goes with it.
     edit(&ws, "load_balancer = \"alb\"", "load_balancer = \"nlb\"");
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
+    let statuses = common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
     assert_eq!(
         statuses.keys().copied().collect::<Vec<_>>(),
         [200],
@@ -467,18 +442,7 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
     let nat = ec2.describe_nat_gateways().send().await.unwrap();
     let nat = &nat.nat_gateways()[0];
     assert_eq!(nat.state().map(|s| s.as_str()), Some("available"));
-    let tasks_group = ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values("cluster1-sg-microservice1")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let egress = tasks_group.security_groups()[0].ip_permissions_egress();
+    let egress = tasks_egress(&sdk).await;
     assert!(
         egress.iter().any(|p| p.from_port() == Some(443)
             && p.ip_ranges()
@@ -486,15 +450,7 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
                 .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))),
         "{egress:?}"
     );
-    let api = aws_sdk_apigateway::Client::new(&sdk)
-        .get_rest_apis()
-        .send()
-        .await
-        .unwrap()
-        .items()[0]
-        .id()
-        .unwrap()
-        .to_string();
+    let api = api_id(&sdk).await;
     assert_eq!(invoke_status(&emulator, &api), 200);
     let again = gwfargate(ws.path(), &emulator.endpoint)
         .args(["plan", "--env", "env1.toml", "--json"])
@@ -582,15 +538,7 @@ async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_s
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()
         .success();
-    let api = aws_sdk_apigateway::Client::new(&sdk)
-        .get_rest_apis()
-        .send()
-        .await
-        .unwrap()
-        .items()[0]
-        .id()
-        .unwrap()
-        .to_string();
+    let api = api_id(&sdk).await;
     assert_eq!(inventory(&sdk).await["vpc endpoints"], 4);
 
     let cidr = "vpc_cidr = \"10.0.0.0/16\"";
@@ -598,7 +546,8 @@ async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_s
         "{cidr}\negress = \"nat\"\npublic_subnets = [ {{ cidr = \"10.0.101.0/24\", az = \"eu-west-1a\" }} ]"
     );
     edit(&ws, cidr, &nat);
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
+    let statuses =
+        common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
     assert_eq!(
         statuses.keys().copied().collect::<Vec<_>>(),
         [200],
@@ -613,7 +562,8 @@ async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_s
     );
 
     edit(&ws, &nat, cidr);
-    let statuses = up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
+    let statuses =
+        common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml", "--yes"]);
     assert_eq!(
         statuses.keys().copied().collect::<Vec<_>>(),
         [200],
@@ -626,18 +576,7 @@ async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_s
     }
     assert_eq!(have["subnets"], 2, "{have:?}");
     // The tasks' group no longer lets HTTPS out to anywhere.
-    let tasks_group = aws_sdk_ec2::Client::new(&sdk)
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values("cluster1-sg-microservice1")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let egress = tasks_group.security_groups()[0].ip_permissions_egress();
+    let egress = tasks_egress(&sdk).await;
     assert!(
         !egress.iter().any(|p| p
             .ip_ranges()

@@ -686,3 +686,48 @@ pub fn policy_text(text: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+/// A request through the test bed's data plane to `path` under the stage `dev` of `api` in
+/// eu-west-1, with raw `headers` lines (each ending `\r\n`): its HTTP status.
+pub fn invoke(emulator: &Emulator, api: &str, path: &str, headers: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let addr = emulator.endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /_testbed/invoke/{api}/dev/{path}?region=eu-west-1 HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs gwfargate with `args` in the background while requests go through the stack's stage
+/// `dev` of `api`; the statuses seen. It must succeed.
+pub fn up_while_serving(
+    ws: &Workspace,
+    emulator: &Emulator,
+    api: &str,
+    args: &[&str],
+) -> BTreeMap<u16, u32> {
+    let mut child = spawn(ws.path(), &emulator.endpoint, args);
+    // Its first line read, the rest drained in the background: a full pipe would stall it.
+    read_until(&mut child, |_, _| true);
+    let mut statuses = BTreeMap::new();
+    let code = loop {
+        *statuses
+            .entry(invoke(emulator, api, "", ""))
+            .or_insert(0u32) += 1;
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "{statuses:?}");
+    statuses
+}
