@@ -46,6 +46,51 @@ async fn tasks_egress(sdk: &aws_config::SdkConfig) -> Vec<aws_sdk_ec2::types::Ip
         .to_vec()
 }
 
+/// The realistic test bed, fast (scale 0.002), without faults.
+fn bed() -> Emulator {
+    let emulator = Emulator::with_profile(1, "realistic");
+    emulator.configure(realistic_settings(
+        0.002,
+        serde_json::json!({"seed": 1, "rules": []}),
+    ));
+    emulator
+}
+
+/// `up --yes`, which must succeed.
+fn up(ws: &common::Workspace, emulator: &Emulator) {
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+}
+
+/// The plan of the env file as it stands has nothing to change.
+fn assert_plan_empty(ws: &common::Workspace, emulator: &Emulator) {
+    let again = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml", "--json"])
+        .assert()
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
+    assert_eq!(
+        plan["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{plan:#}"
+    );
+}
+
+/// `down --yes`, after which nothing of any kind is left.
+async fn down_leaves_nothing(
+    ws: &common::Workspace,
+    emulator: &Emulator,
+    sdk: &aws_config::SdkConfig,
+) {
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(sdk, "after down").await;
+}
+
 /// A workspace whose env file asks for an ALB and scales on requests per task.
 fn workspace_alb() -> common::Workspace {
     let ws = workspace_outside_ecr();
@@ -66,11 +111,7 @@ fn workspace_alb() -> common::Workspace {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = bed();
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_alb();
 
@@ -89,10 +130,7 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         assert!(planned.contains(expected), "{expected}: {planned}");
     }
 
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["up", "--env", "env1.toml", "--yes"])
-        .assert()
-        .success();
+    up(&ws, &emulator);
 
     // What AWS holds: an internal ALB behind its own group, HTTP on both sides.
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
@@ -200,16 +238,7 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
     assert_eq!(invoke_status(&emulator, &api), 200);
 
     // Nothing to change the second time.
-    let again = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["plan", "--env", "env1.toml", "--json"])
-        .assert()
-        .success();
-    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
-    assert_eq!(
-        plan["changes"].as_array().map(Vec::len),
-        Some(0),
-        "{plan:#}"
-    );
+    assert_plan_empty(&ws, &emulator);
 
     // A lost rule drops the requests at the ALB's group; `up` puts it back.
     ec2.revoke_security_group_ingress()
@@ -229,17 +258,10 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         broken.starts_with("load balancer's group") && broken.contains("ingress"),
         "{probe:#}"
     );
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["up", "--env", "env1.toml", "--yes"])
-        .assert()
-        .success();
+    up(&ws, &emulator);
     assert_eq!(invoke_status(&emulator, &api), 200);
 
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["down", "--yes"])
-        .assert()
-        .success();
-    common::assert_nothing_left(&sdk, "after down").await;
+    down_leaves_nothing(&ws, &emulator, &sdk).await;
 }
 
 /// The stack's load balancers by type, target groups, and the target groups its service
@@ -287,20 +309,13 @@ fn edit(ws: &common::Workspace, from: &str, to: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = bed();
     let sdk = emulator.sdk(REGION).await;
     // Built as the original design: an NLB behind a V1 link.
     let ws = workspace_outside_ecr();
     let cidr = "vpc_cidr = \"10.0.0.0/16\"";
     edit(&ws, cidr, &format!("{cidr}\nvpc_link = \"v1\""));
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["up", "--env", "env1.toml", "--yes"])
-        .assert()
-        .success();
+    up(&ws, &emulator);
     let api = api_id(&sdk).await;
     assert_eq!(invoke_status(&emulator, &api), 200);
 
@@ -344,16 +359,7 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
             .len(),
         0
     );
-    let again = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["plan", "--env", "env1.toml", "--json"])
-        .assert()
-        .success();
-    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
-    assert_eq!(
-        plan["changes"].as_array().map(Vec::len),
-        Some(0),
-        "{plan:#}"
-    );
+    assert_plan_empty(&ws, &emulator);
 
     // And back to an NLB, now behind the V2 link: the ALB's group goes with it.
     edit(&ws, "load_balancer = \"alb\"", "load_balancer = \"nlb\"");
@@ -369,26 +375,15 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
     let inventory = inventory(&sdk).await;
     assert_eq!(inventory["security groups"], 3, "{inventory:?}");
 
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["down", "--yes"])
-        .assert()
-        .success();
-    common::assert_nothing_left(&sdk, "after down").await;
+    down_leaves_nothing(&ws, &emulator, &sdk).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn down_without_a_state_file_finds_the_load_balancer_of_either_kind() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = bed();
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_alb();
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["up", "--env", "env1.toml", "--yes"])
-        .assert()
-        .success();
+    up(&ws, &emulator);
     // The state file lost, and the env file saying the other kind.
     std::fs::remove_dir_all(ws.path().join(".gwfargate")).unwrap();
     edit(&ws, "load_balancer = \"alb\"", "load_balancer = \"nlb\"");
@@ -416,18 +411,14 @@ fn workspace_nat() -> common::Workspace {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = bed();
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_nat();
-    let up = gwfargate(ws.path(), &emulator.endpoint)
+    let made = gwfargate(ws.path(), &emulator.endpoint)
         .args(["up", "--env", "env1.toml", "--yes"])
         .assert()
         .success();
-    let (_, stderr) = output(&up);
+    let (_, stderr) = output(&made);
     // The tasks reach any registry through the NAT gateway: no warning about the image.
     assert!(!stderr.contains("outside ECR"), "{stderr}");
     let have = inventory(&sdk).await;
@@ -452,16 +443,7 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
     );
     let api = api_id(&sdk).await;
     assert_eq!(invoke_status(&emulator, &api), 200);
-    let again = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["plan", "--env", "env1.toml", "--json"])
-        .assert()
-        .success();
-    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
-    assert_eq!(
-        plan["changes"].as_array().map(Vec::len),
-        Some(0),
-        "{plan:#}"
-    );
+    assert_plan_empty(&ws, &emulator);
     let status = gwfargate(ws.path(), &emulator.endpoint)
         .args(["status", "--json"])
         .assert()
@@ -503,41 +485,18 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
         planned.contains("create   route 0.0.0.0/0 → nat gateway"),
         "{planned}"
     );
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["up", "--env", "env1.toml", "--yes"])
-        .assert()
-        .success();
-    let again = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["plan", "--env", "env1.toml", "--json"])
-        .assert()
-        .success();
-    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
-    assert_eq!(
-        plan["changes"].as_array().map(Vec::len),
-        Some(0),
-        "{plan:#}"
-    );
+    up(&ws, &emulator);
+    assert_plan_empty(&ws, &emulator);
 
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["down", "--yes"])
-        .assert()
-        .success();
-    common::assert_nothing_left(&sdk, "after down").await;
+    down_leaves_nothing(&ws, &emulator, &sdk).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_serves() {
-    let emulator = Emulator::with_profile(1, "realistic");
-    emulator.configure(realistic_settings(
-        0.002,
-        serde_json::json!({"seed": 1, "rules": []}),
-    ));
+    let emulator = bed();
     let sdk = emulator.sdk(REGION).await;
     let ws = workspace_outside_ecr();
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["up", "--env", "env1.toml", "--yes"])
-        .assert()
-        .success();
+    up(&ws, &emulator);
     let api = api_id(&sdk).await;
     assert_eq!(inventory(&sdk).await["vpc endpoints"], 4);
 
@@ -584,20 +543,7 @@ async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_s
             .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))),
         "{egress:?}"
     );
-    let again = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["plan", "--env", "env1.toml", "--json"])
-        .assert()
-        .success();
-    let plan: serde_json::Value = serde_json::from_str(&output(&again).0).unwrap();
-    assert_eq!(
-        plan["changes"].as_array().map(Vec::len),
-        Some(0),
-        "{plan:#}"
-    );
+    assert_plan_empty(&ws, &emulator);
 
-    gwfargate(ws.path(), &emulator.endpoint)
-        .args(["down", "--yes"])
-        .assert()
-        .success();
-    common::assert_nothing_left(&sdk, "after down").await;
+    down_leaves_nothing(&ws, &emulator, &sdk).await;
 }
