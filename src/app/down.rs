@@ -52,7 +52,7 @@ pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
             return finished(session, "down");
         }
     } else {
-        let url = world.inputs().get(&stack.stage).map(|s| s.url);
+        let url = stack.entry.url(&world.inputs());
         let mut text = format!(
             "down deletes deployment {} ({}) in account {}, region {}{}:\n",
             env.deployment.name,

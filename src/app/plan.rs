@@ -34,6 +34,7 @@ pub fn refusal(fixed: &FixedChange, target: &Target, command_prefix: &str) -> Pl
         .as_ref()
         .map_or_else(|| target.deployment.clone(), |s| s.deployment.clone());
     let names = Names::new(&built);
+    let [lb_key, _, _] = crate::resources::elb::keys(built.network.load_balancer);
     let (kind, key, name, what) = match fixed.key {
         "environment" => (
             "api stage",
@@ -52,6 +53,13 @@ pub fn refusal(fixed: &FixedChange, target: &Target, command_prefix: &str) -> Pl
             "vpc",
             names.vpc.clone(),
             "a VPC's CIDR cannot change",
+        ),
+        "network.entry" => (
+            "load balancer",
+            lb_key.as_str(),
+            names.load_balancer.clone(),
+            "the way in cannot change in place: the load balancer's scheme and subnets, and the \
+             public URL, would all change",
         ),
         "network.subnets" => (
             "subnet",

@@ -194,9 +194,10 @@ pub async fn probe(
     let plan = stack.graph.plan(env, &world);
     let rows = stack.graph.observe(&[]);
     let inputs = world.inputs();
-    let url = inputs
-        .get(&stack.stage)
-        .map(|s| address(&s.url, endpoint, &env.deployment.region));
+    let url = stack
+        .entry
+        .url(&inputs)
+        .map(|url| address(&url, endpoint, &env.deployment.region));
     let mut probe = Probe {
         url: url.clone(),
         status: None,
@@ -342,14 +343,17 @@ fn address(url: &str, endpoint: Option<&str>, region: &str) -> String {
     let Some(endpoint) = endpoint else {
         return url.to_string();
     };
-    // https://{api}.execute-api.{region}.amazonaws.com/{stage}/
+    let endpoint = endpoint.trim_end_matches('/');
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    // http://{load balancer's DNS name}:{port}/: a public entry.
+    if !host.contains(".execute-api.") {
+        let (name, port) = host.split_once(':').unwrap_or((host, "80"));
+        return format!("{endpoint}/_testbed/public/{name}/{port}/{path}?region={region}");
+    }
+    // https://{api}.execute-api.{region}.amazonaws.com/{stage}/
     let api = host.split('.').next().unwrap_or_default();
-    format!(
-        "{}/_testbed/invoke/{api}/{path}?region={region}",
-        endpoint.trim_end_matches('/')
-    )
+    format!("{endpoint}/_testbed/invoke/{api}/{path}?region={region}")
 }
 
 /// GETs `url` and returns the HTTP status.
@@ -384,6 +388,11 @@ mod tests {
         assert_eq!(
             address(url, Some("http://127.0.0.1:5000/"), "eu-west-1"),
             "http://127.0.0.1:5000/_testbed/invoke/abc123defg/dev/?region=eu-west-1"
+        );
+        let public = "http://cluster1-alb-demo-1.eu-west-1.elb.amazonaws.com:8080/";
+        assert_eq!(
+            address(public, Some("http://127.0.0.1:5000"), "eu-west-1"),
+            "http://127.0.0.1:5000/_testbed/public/cluster1-alb-demo-1.eu-west-1.elb.amazonaws.com/8080/?region=eu-west-1"
         );
     }
 }

@@ -58,7 +58,7 @@ pub fn check_image(
 ) -> anyhow::Result<()> {
     if check.allow_image_outside_ecr
         || deployment.image_in_regional_ecr()
-        || deployment.network.egress == crate::config::Egress::Nat
+        || deployment.network.egress != crate::config::Egress::Endpoints
     {
         return Ok(());
     }
@@ -399,6 +399,11 @@ fn fixed_change(old: &Deployment, new: &Deployment) -> Option<FixedChange> {
             new.network.vpc_cidr.to_string(),
         ),
         ("network.subnets", subnets(old), subnets(new)),
+        (
+            "network.entry",
+            old.network.entry.word().to_string(),
+            new.network.entry.word().to_string(),
+        ),
     ];
     fixed
         .into_iter()

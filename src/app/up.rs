@@ -166,11 +166,10 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         env.state
             .applied(read.clone(), session.target.set.clone())?;
     }
-    let url = world
-        .inputs()
-        .get(&stack.stage)
-        .map(|s| s.url)
-        .ok_or_else(|| anyhow::anyhow!("the stage was made without a URL"))?;
+    let url = stack
+        .entry
+        .url(&world.inputs())
+        .ok_or_else(|| anyhow::anyhow!("the stack was made without a public URL"))?;
     board.note(&format!(
         "{command}: done in {:.1}s",
         session.started.elapsed().as_secs_f64()

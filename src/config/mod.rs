@@ -65,7 +65,7 @@ impl Deployment {
     /// The AWS services the tasks reach through interface endpoints: always ECR and
     /// CloudWatch Logs, and Secrets Manager or Parameter Store when a secret is kept there.
     pub fn interface_services(&self) -> Vec<String> {
-        if self.network.egress == Egress::Nat {
+        if self.network.egress != Egress::Endpoints {
             return Vec::new();
         }
         interface_services(&self.service.secrets, &self.network.endpoints)
@@ -74,7 +74,7 @@ impl Deployment {
     /// The AWS services the tasks reach through gateway endpoints on the route table: S3
     /// (ECR's image layers) always, DynamoDB when the env file lists it.
     pub fn gateway_services(&self) -> Vec<String> {
-        if self.network.egress == Egress::Nat {
+        if self.network.egress != Egress::Endpoints {
             return Vec::new();
         }
         let mut services = vec!["s3".to_string()];
@@ -419,6 +419,33 @@ pub struct Network {
     /// Public subnets (`egress = "nat"`): the NAT gateway is in the first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_subnets: Vec<Subnet>,
+    /// How callers reach the service: API Gateway, or a public load balancer.
+    #[serde(default)]
+    pub entry: Entry,
+}
+
+/// How callers reach the service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// API Gateway's REST API, through a VPC link to the internal load balancer in private
+    /// subnets. The original design's.
+    #[default]
+    ApiGateway,
+    /// An internet-facing ALB in public subnets, open on its port, in front of tasks with
+    /// public addresses in the same subnets; no API Gateway. The cheapest design, which the
+    /// original calls not for production.
+    PublicLoadBalancer,
+}
+
+impl Entry {
+    /// The word the env file uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            Entry::ApiGateway => "api_gateway",
+            Entry::PublicLoadBalancer => "public_load_balancer",
+        }
+    }
 }
 
 /// How the tasks reach AWS services and image registries.
@@ -432,6 +459,9 @@ pub enum Egress {
     /// One NAT gateway in a public subnet, with an elastic IP, behind an internet gateway:
     /// the tasks reach any registry and every AWS service through it; no endpoints.
     Nat,
+    /// Public addresses of the tasks, in public subnets, through the internet gateway: what
+    /// `entry = "public_load_balancer"` implies (the env file does not name it).
+    PublicIp,
 }
 
 /// The kind of internal load balancer API Gateway's VPC link reaches.
@@ -959,6 +989,8 @@ struct RawNetwork {
     load_balancer: Option<Spanned<String>>,
     egress: Option<Spanned<String>>,
     public_subnets: Option<Spanned<Vec<RawSubnet>>>,
+    entry: Option<Spanned<String>>,
+    acknowledge_public_entry: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -1196,7 +1228,16 @@ impl Checker<'_> {
             ));
         }
         let network_span = raw.network.subnets.span();
+        let entry_span = raw.network.entry.as_ref().map(Spanned::span);
         let network = self.network(raw.network, &region)?;
+        if network.entry == Entry::PublicLoadBalancer && raw.api.is_some() {
+            return Err(self.error(
+                "api",
+                entry_span.unwrap_or_default(),
+                "[api] sets API Gateway's stage, and a public entry has no API Gateway: remove \
+                 [api], or use `entry = \"api_gateway\"`",
+            ));
+        }
         let service = self.service(raw.service, &region, network.load_balancer)?;
         if name == "internal" || name.starts_with("internal-") {
             return Err(self.error(
@@ -1552,6 +1593,8 @@ impl Checker<'_> {
                 format!("{vpc_cidr}: a VPC's prefix length must be between /16 and /28"),
             ));
         }
+        let entry = self.entry(&raw)?;
+        let public = entry == Entry::PublicLoadBalancer;
         let mut endpoints: Vec<String> = Vec::new();
         for (i, service) in raw.endpoints.iter().flatten().enumerate() {
             let name = service.get_ref();
@@ -1678,6 +1721,7 @@ impl Checker<'_> {
             },
         };
         let load_balancer = match raw.load_balancer.as_ref() {
+            None if public => LoadBalancerKind::Alb,
             None => LoadBalancerKind::Nlb,
             Some(word) => match word.get_ref().as_str() {
                 "nlb" => LoadBalancerKind::Nlb,
@@ -1706,6 +1750,7 @@ impl Checker<'_> {
             ));
         }
         let egress = match raw.egress.as_ref() {
+            None if public => Egress::PublicIp,
             None => Egress::Endpoints,
             Some(word) => match word.get_ref().as_str() {
                 "endpoints" => Egress::Endpoints,
@@ -1733,7 +1778,7 @@ impl Checker<'_> {
                      \"10.0.101.0/24\", az = \"...\" } ]` under [network]",
                 ));
             }
-            (Some(given), Egress::Endpoints) => {
+            (Some(given), Egress::Endpoints | Egress::PublicIp) => {
                 return Err(self.error(
                     "network.public_subnets",
                     given.span(),
@@ -1790,7 +1835,7 @@ impl Checker<'_> {
                     });
                 }
             }
-            (None, Egress::Endpoints) => {}
+            (None, Egress::Endpoints | Egress::PublicIp) => {}
         }
         if egress == Egress::Nat
             && let Some(first) = raw.endpoints.as_ref().and_then(|e| e.first())
@@ -1811,7 +1856,99 @@ impl Checker<'_> {
             load_balancer,
             egress,
             public_subnets,
+            entry,
         })
+    }
+
+    /// The env file's entry, refusing a public one it does not acknowledge and the settings
+    /// that have no meaning without API Gateway and private subnets.
+    fn entry(&self, raw: &RawNetwork) -> Result<Entry, ConfigError> {
+        let span = raw.entry.as_ref().map(Spanned::span).unwrap_or_default();
+        let entry = match raw.entry.as_ref().map(|w| w.get_ref().as_str()) {
+            None | Some("api_gateway") => Entry::ApiGateway,
+            Some("public_load_balancer") => Entry::PublicLoadBalancer,
+            Some(other) => {
+                return Err(self.error(
+                    "network.entry",
+                    span,
+                    format!(
+                        "{} is not a way in; use \"api_gateway\" (API Gateway and a VPC link, \
+                         the default) or \"public_load_balancer\" (an internet-facing ALB and \
+                         public tasks)",
+                        Quoted(other)
+                    ),
+                ));
+            }
+        };
+        let acknowledged = raw.acknowledge_public_entry.as_ref();
+        match (entry, acknowledged) {
+            (Entry::ApiGateway, Some(given)) => {
+                return Err(self.error(
+                    "network.acknowledge_public_entry",
+                    given.span(),
+                    "this acknowledges `entry = \"public_load_balancer\"`, which the env file \
+                     does not set: remove it",
+                ));
+            }
+            (Entry::PublicLoadBalancer, given) if given.is_none_or(|g| !*g.get_ref()) => {
+                return Err(self.error(
+                    "network.acknowledge_public_entry",
+                    given.map_or(span.clone(), Spanned::span),
+                    "a public load balancer lets anyone on the internet call every route of the \
+                     service over plain HTTP, with no API Gateway in front (no throttling, no \
+                     authorization, no TLS), and gives the tasks public IP addresses: the \
+                     original design calls it not for production. To build it anyway, add \
+                     `acknowledge_public_entry = true` under [network]",
+                ));
+            }
+            _ => {}
+        }
+        if entry == Entry::ApiGateway {
+            return Ok(entry);
+        }
+        let why_not = [
+            (
+                "network.vpc_link",
+                raw.vpc_link.as_ref().map(Spanned::span),
+                "there is no VPC link without API Gateway: remove `vpc_link`",
+            ),
+            (
+                "network.egress",
+                raw.egress.as_ref().map(Spanned::span),
+                "with a public entry the tasks have public addresses and reach ECR, CloudWatch \
+                 Logs and any registry through the internet gateway: remove `egress`",
+            ),
+            (
+                "network.public_subnets",
+                raw.public_subnets.as_ref().map(Spanned::span),
+                "with a public entry `subnets` are the public subnets, where the load balancer \
+                 and the tasks are: remove `public_subnets`",
+            ),
+            (
+                "network.endpoints",
+                raw.endpoints
+                    .as_ref()
+                    .and_then(|e| e.first())
+                    .map(Spanned::span),
+                "with a public entry the tasks reach every AWS service through the internet \
+                 gateway, and the stack makes no endpoints: remove `endpoints`",
+            ),
+            (
+                "network.load_balancer",
+                raw.load_balancer
+                    .as_ref()
+                    .filter(|w| w.get_ref() != "alb")
+                    .map(Spanned::span),
+                "a public entry is an internet-facing Application Load Balancer, behind a \
+                 security group open only on its port: remove `load_balancer`, or set it to \
+                 \"alb\"",
+            ),
+        ];
+        if let Some((key, Some(span), problem)) = why_not.into_iter().find(|(_, s, _)| s.is_some())
+        {
+            return Err(self.error(key, span, problem));
+        }
+        Ok(entry)
     }
 
     fn service(

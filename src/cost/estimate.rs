@@ -127,10 +127,11 @@ impl Design {
     ];
 
     /// The design `deployment` builds: the default with the env file's load balancer and
-    /// way out. (The `nat` column is the NLB one: an ALB with a NAT gateway is priced as the
+    /// way out, or the public one. (The `nat` column is the NLB one: an ALB with a NAT gateway is priced as the
     /// NLB's, the nearest column.)
     pub fn of(deployment: &Deployment) -> Design {
         match deployment.network.egress {
+            crate::config::Egress::PublicIp => Design::ALL[3],
             crate::config::Egress::Nat => Design {
                 egress: Egress::Nat,
                 ..Design::BUILT

@@ -23,8 +23,12 @@ pub struct Status {
     pub complete: bool,
     /// The env file the stack was built from, when known.
     pub env_file: Option<String>,
-    /// The invoke URL, when the API and its stage exist.
+    /// The invoke URL, when the API and its stage exist; with a public entry, the load
+    /// balancer's `http://` address.
     pub url: Option<String>,
+    /// How callers reach the service: `api_gateway`, or `public_load_balancer` (straight from
+    /// the internet, no API Gateway in front).
+    pub entry: String,
     /// The service, when it exists: its counts, revisions, deployments, events and tasks.
     pub service: Option<ServiceStatus>,
     /// Who may call the API (`none`, `iam`, `api_key`, `cognito`, `lambda`, or `unknown` for

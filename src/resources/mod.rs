@@ -35,16 +35,59 @@ pub struct Stack {
     pub graph: Graph,
     /// The ECS service (running and desired tasks, for `status`).
     pub service: Ref<ecs::service::Outputs>,
-    /// The stage (the public URL).
-    pub stage: Ref<apigateway::stage::Outputs>,
+    /// The way in: the public URL, and who may call it.
+    pub entry: Entry,
     /// The target group (target health, for `status` and `status --probe`).
     pub target_group: Ref<elb::target_group::Outputs>,
-    /// The REST API (who may call it, for `status`).
-    pub rest_api: Ref<apigateway::rest_api::Outputs>,
     /// What the user should know about the deployment itself.
     pub notes: Vec<String>,
     /// Who can call the API, when that is anyone: said by `plan`, `up` and `status`.
     pub exposure: Option<String>,
+}
+
+/// The stack's way in.
+pub enum Entry {
+    /// API Gateway's stage and REST API.
+    ApiGateway {
+        /// The stage (the public URL).
+        stage: Ref<apigateway::stage::Outputs>,
+        /// The REST API (who may call it, for `status`).
+        rest_api: Ref<apigateway::rest_api::Outputs>,
+    },
+    /// The internet-facing load balancer, on the listener's port.
+    PublicLoadBalancer {
+        /// The load balancer (its DNS name).
+        load_balancer: Ref<elb::load_balancer::Outputs>,
+        /// The listener's port.
+        port: u16,
+    },
+}
+
+impl Entry {
+    /// The public URL, once the resource that has it is known.
+    pub fn url(&self, inputs: &crate::model::Inputs<'_>) -> Option<String> {
+        match self {
+            Entry::ApiGateway { stage, .. } => inputs.get(stage).map(|s| s.url),
+            Entry::PublicLoadBalancer {
+                load_balancer,
+                port,
+            } => inputs
+                .get(load_balancer)
+                .filter(|lb| !lb.dns_name.is_empty())
+                .map(|lb| format!("http://{}:{port}/", lb.dns_name)),
+        }
+    }
+
+    /// How the API authorizes callers, when it is read (none for a public load balancer).
+    pub fn api_auth(
+        &self,
+        inputs: &crate::model::Inputs<'_>,
+    ) -> Option<String> {
+        match self {
+            Entry::ApiGateway { rest_api, .. } => inputs.get(rest_api).and_then(|api| api.auth),
+            Entry::PublicLoadBalancer { .. } => None,
+        }
+    }
 }
 
 /// The NAT gateway and what it stands on: the public subnets, the internet gateway, the public
@@ -119,6 +162,121 @@ fn add_nat(
     )
 }
 
+/// What the API stands on.
+struct ApiWiring<'a> {
+    link_version: VpcLinkVersion,
+    /// The V2 link's group (none with a V1 link).
+    link_group: Option<&'a Ref<network::security_group::Outputs>>,
+    subnets: &'a [Ref<network::subnet::Outputs>],
+    load_balancer: &'a Ref<elb::load_balancer::Outputs>,
+    listener: &'a Ref<elb::listener::Outputs>,
+    service: &'a Ref<ecs::service::Outputs>,
+    recorded: &'a [(String, String)],
+}
+
+/// API Gateway's part of the stack (`entry = "api_gateway"`): the VPC link, the REST API, its
+/// integrations, authorizer, stage, usage plan and key, and what of these the state file
+/// records that the env file no longer wants.
+fn add_api(
+    g: &mut Graph,
+    deployment: &Deployment,
+    names: &Names,
+    notes: &mut Vec<String>,
+    wiring: ApiWiring<'_>,
+) -> Entry {
+    let ApiWiring {
+        link_version,
+        link_group,
+        subnets,
+        load_balancer,
+        listener,
+        service,
+        recorded,
+    } = wiring;
+    let was_recorded = |key: &str| recorded.iter().any(|(k, _)| k == key);
+    if deployment.network.vpc_link.is_none() && link_version == VpcLinkVersion::V1 {
+        notes.push(
+            "this stack reaches its NLB through a VPC link V1, which AWS calls legacy: set \
+             `vpc_link = \"v2\"` under [network] and `up` moves the API to a V2 link, then \
+             deletes the V1 link (it then needs \
+             iam:CreateServiceLinkedRole for API Gateway's role: see `gwfargate policy`); \
+             `vpc_link = \"v1\"` keeps it and silences this note"
+                .to_string(),
+        );
+    }
+    // A V2 link is made on the subnets, beside the NLB; a V1 link only once the NLB is active.
+    let vpc_link = match link_group {
+        Some(group) => g.add(VpcLinkV2::new(names, subnets, group)),
+        None => g.add(VpcLink::new(deployment, names, load_balancer)),
+    };
+    let rest_api = g.add(RestApi::new(deployment, names));
+    let integrations = g.add(Integrations::new(
+        deployment,
+        link_version,
+        &rest_api,
+        &vpc_link,
+        load_balancer,
+        listener,
+    ));
+    let access_log = g.add(logs::LogGroup::api_access(deployment, names));
+    let logging_role = g.add(CloudWatchRole);
+    let invoker = deployment.api.lambda_authorizer.as_ref().map(|lambda| {
+        g.add(iam::StackRole::authorizer_invoker(
+            deployment,
+            names,
+            &lambda.function,
+        ))
+    });
+    let authorizer = deployment.api.auth.uses_authorizer().then(|| {
+        g.add(Authorizer::new(
+            deployment,
+            names,
+            &rest_api,
+            invoker.as_ref(),
+        ))
+    });
+    let stage = Stage::new(
+        deployment,
+        &rest_api,
+        &integrations,
+        &vpc_link,
+        load_balancer,
+        service,
+        apigateway::stage::Logging {
+            log_group: &access_log,
+            role: &logging_role,
+        },
+    );
+    let stage = g.add(match &authorizer {
+        Some(authorizer) => stage.after(authorizer.dep()),
+        None => stage,
+    });
+
+    let usage_plan = || UsagePlan::new(deployment, names, &rest_api, &stage);
+    let api_key = deployment.api.auth.api_key_required().then(|| {
+        let plan = g.add(usage_plan());
+        notes.push(format!(
+            "callers send the stack's API key in the `x-api-key` header; `gwfargate api-key \
+             --show --env <file>` prints it (the key {} is made once and kept)",
+            names.api_key
+        ));
+        g.add(ApiKey::new(deployment, names, &plan))
+    });
+
+    if authorizer.is_none() && was_recorded("authorizer") {
+        g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
+    }
+    if invoker.is_none() && was_recorded("authorizer_role") {
+        // The function it may invoke does not matter to its deletion.
+        g.add_orphan(iam::StackRole::authorizer_invoker(deployment, names, "*"));
+    }
+    if api_key.is_none() && (was_recorded("usage_plan") || was_recorded("api_key")) {
+        let plan = g.add_orphan(usage_plan());
+        g.add_orphan(ApiKey::new(deployment, names, &plan));
+    }
+    Entry::ApiGateway { stage, rest_api }
+}
+
 /// The kind of VPC link the stack has: the env file's choice; without one, V1 for a stack the
 /// state file records a V1 link of (a new version of gwfargate changes no built stack on its
 /// own), V2 otherwise. An ALB is reached by a V2 link only.
@@ -144,12 +302,18 @@ pub fn stack(
     let region = deployment.region.as_str();
 
     let vpc = g.add(Vpc::new(deployment, names));
+    // With a public entry the env file's subnets are public: the load balancer and the tasks
+    // are reached from the internet, through the internet gateway.
+    let public = deployment.network.entry == crate::config::Entry::PublicLoadBalancer;
     let subnets: Vec<_> = deployment
         .network
         .subnets
         .iter()
         .enumerate()
-        .map(|(i, s)| g.add(Subnet::new(i, s, names, &vpc)))
+        .map(|(i, s)| match public {
+            true => g.add(Subnet::public(i, s, names, &vpc)),
+            false => g.add(Subnet::new(i, s, names, &vpc)),
+        })
         .collect();
     let recorded_key = |key: &str| recorded.iter().any(|(k, _)| k == key);
     let recorded_prefix = |prefix: &str| recorded.iter().any(|(k, _)| k.starts_with(prefix));
@@ -158,7 +322,7 @@ pub fn stack(
     let nat = deployment.network.egress == Egress::Nat;
     let nat_gateway = if nat {
         Some(add_nat(&mut g, deployment, names, &vpc, recorded, false))
-    } else if recorded.is_empty()
+    } else if !public && recorded.is_empty()
         || [
             "nat_gateway",
             "internet_gateway",
@@ -173,7 +337,12 @@ pub fn stack(
     } else {
         None
     };
-    let route_table = g.add(RouteTable::new(names, &vpc, &subnets));
+    let internet_gateway =
+        public.then(|| g.add(network::internet_gateway::InternetGateway::new(names, &vpc)));
+    let route_table = match &internet_gateway {
+        Some(gateway) => g.add(RouteTable::public(names, &vpc, &subnets, gateway)),
+        None => g.add(RouteTable::new(names, &vpc, &subnets)),
+    };
     let security_group = g.add(SecurityGroup::tasks(deployment, names, &vpc));
     // The tasks' way out through the NAT gateway: made with it; once the stack goes back to
     // the endpoints, deleted with it, after the endpoints serve the tasks.
@@ -189,6 +358,11 @@ pub fn stack(
             g.add_orphan(route);
             g.add_orphan(access);
         }
+    } else if public {
+        // The tasks' public addresses lead out through the public route table.
+        let access = network::internet_access::InternetAccess::new(names, &security_group);
+        way_out.push(g.add(access).dep_until(Phase::Quiet));
+        way_out.push(route_table.dep_until(Phase::Quiet));
     }
     let endpoints_recorded = recorded_prefix("endpoint")
         || recorded_key("security_group/endpoints")
@@ -196,8 +370,9 @@ pub fn stack(
     // What the other design may have left is looked for only when the state file says so, or
     // when there is none.
     let retire_endpoints = nat && (endpoints_recorded || recorded.is_empty());
+    let no_endpoints = nat || public;
     let endpoint_group = SecurityGroup::endpoints(deployment, names, &vpc, &security_group);
-    let endpoint_group = match (nat, retire_endpoints) {
+    let endpoint_group = match (no_endpoints, retire_endpoints) {
         (false, _) => g.add(endpoint_group),
         (true, true) => g.add_orphan(endpoint_group),
         // Named by nothing in the graph: no endpoint is made or deleted.
@@ -247,7 +422,7 @@ pub fn stack(
         &endpoint_group,
         &interface_endpoints,
     );
-    let endpoint_access = match (nat, retire_endpoints) {
+    let endpoint_access = match (no_endpoints, retire_endpoints) {
         (false, _) => Some(g.add(endpoint_access)),
         (true, true) => {
             g.add_orphan(endpoint_access);
@@ -276,6 +451,7 @@ pub fn stack(
     let other_kind = kind.other();
     let old_keys = elb::keys(other_kind);
     let moving = !no_state
+        && !public
         && (old_keys.iter().any(|k| was_recorded(k))
             || (other_kind == LoadBalancerKind::Nlb && was_recorded("vpc_link")));
 
@@ -292,7 +468,7 @@ pub fn stack(
             .into_iter()
             .filter(|s| !reachable.contains(s))
             .collect();
-        if !unreachable.is_empty() && !nat {
+        if !unreachable.is_empty() && !no_endpoints {
             notes.push(format!(
                 "the task role's statements reach {list}, but the tasks reach AWS only through \
                  the VPC's endpoints: add {quoted} to `endpoints` under [network] (the \
@@ -318,7 +494,7 @@ pub fn stack(
         ),
         None => {
             // Through a NAT gateway the tasks reach any registry.
-            if !deployment.image_in_regional_ecr() && !nat {
+            if !deployment.image_in_regional_ecr() && !no_endpoints {
                 notes.push(format!(
                     "{image} is outside ECR in {region}; it is used as given, but the \
                      tasks run in private subnets with no route to the internet and reach only \
@@ -342,11 +518,15 @@ pub fn stack(
     ));
 
     let link_version = vpc_link_version(deployment, recorded);
-    let link_group = (link_version == VpcLinkVersion::V2)
+    let link_group = (link_version == VpcLinkVersion::V2 && !public)
         .then(|| g.add(SecurityGroup::vpc_link(deployment, names, &vpc)));
     let elb_role = g.add(service_linked_role::ServiceLinkedRole::elastic_load_balancing());
     let load_balancer = LoadBalancer::new(names, &subnets, &elb_role);
     let load_balancer = match (deployment.network.load_balancer, &link_group) {
+        _ if let Some(gateway) = &internet_gateway => {
+            let group = g.add(SecurityGroup::public_load_balancer(deployment, names, &vpc));
+            load_balancer.application(&group).internet_facing(gateway)
+        }
         (LoadBalancerKind::Alb, Some(link_group)) => {
             let group = g.add(SecurityGroup::load_balancer(
                 deployment, names, &vpc, link_group,
@@ -394,75 +574,27 @@ pub fn stack(
     )
     .map(|a| g.add(a));
 
-    if deployment.network.vpc_link.is_none() && link_version == VpcLinkVersion::V1 {
-        notes.push(
-            "this stack reaches its NLB through a VPC link V1, which AWS calls legacy: set \
-             `vpc_link = \"v2\"` under [network] and `up` moves the API to a V2 link, then \
-             deletes the V1 link (it then needs \
-             iam:CreateServiceLinkedRole for API Gateway's role: see `gwfargate policy`); \
-             `vpc_link = \"v1\"` keeps it and silences this note"
-                .to_string(),
-        );
-    }
-    // A V2 link is made on the subnets, beside the NLB; a V1 link only once the NLB is active.
-    let vpc_link = match &link_group {
-        Some(group) => g.add(VpcLinkV2::new(names, &subnets, group)),
-        None => g.add(VpcLink::new(deployment, names, &load_balancer)),
-    };
-    let rest_api = g.add(RestApi::new(deployment, names));
-    let integrations = g.add(Integrations::new(
-        deployment,
-        link_version,
-        &rest_api,
-        &vpc_link,
-        &load_balancer,
-        &listener,
-    ));
-    let access_log = g.add(logs::LogGroup::api_access(deployment, names));
-    let logging_role = g.add(CloudWatchRole);
-    let invoker = deployment.api.lambda_authorizer.as_ref().map(|lambda| {
-        g.add(iam::StackRole::authorizer_invoker(
-            deployment,
-            names,
-            &lambda.function,
-        ))
-    });
-    let authorizer = deployment.api.auth.uses_authorizer().then(|| {
-        g.add(Authorizer::new(
-            deployment,
-            names,
-            &rest_api,
-            invoker.as_ref(),
-        ))
-    });
-    let stage = Stage::new(
-        deployment,
-        &rest_api,
-        &integrations,
-        &vpc_link,
-        &load_balancer,
-        &service,
-        apigateway::stage::Logging {
-            log_group: &access_log,
-            role: &logging_role,
+    let entry = match &link_group {
+        _ if public => Entry::PublicLoadBalancer {
+            load_balancer: load_balancer.clone(),
+            port: deployment.service.port,
         },
-    );
-    let stage = g.add(match &authorizer {
-        Some(authorizer) => stage.after(authorizer.dep()),
-        None => stage,
-    });
-
-    let usage_plan = || UsagePlan::new(deployment, names, &rest_api, &stage);
-    let api_key = deployment.api.auth.api_key_required().then(|| {
-        let plan = g.add(usage_plan());
-        notes.push(format!(
-            "callers send the stack's API key in the `x-api-key` header; `gwfargate api-key \
-             --show --env <file>` prints it (the key {} is made once and kept)",
-            names.api_key
-        ));
-        g.add(ApiKey::new(deployment, names, &plan))
-    });
-
+        link_group => add_api(
+            &mut g,
+            deployment,
+            names,
+            &mut notes,
+            ApiWiring {
+                link_version,
+                link_group: link_group.as_ref(),
+                subnets: &subnets,
+                load_balancer: &load_balancer,
+                listener: &listener,
+                service: &service,
+                recorded,
+            },
+        ),
+    };
     for (key, id) in recorded {
         if g.contains(key) {
             continue;
@@ -499,7 +631,7 @@ pub fn stack(
         g.add_orphan(Listener::new(&other, &other_names, &old, &old_group));
         old
     };
-    let retiring = moving || no_state;
+    let retiring = (moving || no_state) && !public;
     let nlb = match (kind, retiring) {
         (LoadBalancerKind::Nlb, _) => Some(load_balancer.clone()),
         (LoadBalancerKind::Alb, true) => Some(retire(&mut g, None)),
@@ -510,6 +642,7 @@ pub fn stack(
     // `down` removes it too.
     let mut link_group = link_group;
     match (link_version, &nlb) {
+        _ if public => {}
         (VpcLinkVersion::V2, Some(nlb)) if no_state || was_recorded("vpc_link") => {
             g.add_orphan(VpcLink::new(deployment, names, nlb));
         }
@@ -530,9 +663,6 @@ pub fn stack(
             retire(&mut g, Some(link_group));
         }
     }
-    if authorizer.is_none() && was_recorded("authorizer") {
-        g.add_orphan(Authorizer::new(deployment, names, &rest_api, None));
-    }
     let flow_log_parts = ["flow_log", "log_group/flow-logs", "flow_log_role"];
     if !deployment.network.flow_logs && flow_log_parts.iter().any(|k| was_recorded(k)) {
         let group = g.add_orphan(logs::LogGroup::flow_logs(deployment, names));
@@ -550,14 +680,6 @@ pub fn stack(
     }
     if task_role.is_none() && was_recorded("task_role") {
         g.add_orphan(iam::StackRole::task(deployment, names, account));
-    }
-    if invoker.is_none() && was_recorded("authorizer_role") {
-        // The function it may invoke does not matter to its deletion.
-        g.add_orphan(iam::StackRole::authorizer_invoker(deployment, names, "*"));
-    }
-    if api_key.is_none() && (was_recorded("usage_plan") || was_recorded("api_key")) {
-        let plan = g.add_orphan(usage_plan());
-        g.add_orphan(ApiKey::new(deployment, names, &plan));
     }
     // An endpoint no secret needs and the env file no longer lists goes once the tasks have
     // moved to a revision without that secret.
@@ -584,17 +706,25 @@ pub fn stack(
             interface(service)
         });
     }
-    let exposure = (deployment.api.auth == crate::config::Auth::None).then(|| {
+    let exposure = if public {
+        Some(format!(
+            "the load balancer is open to the internet on port {}: anyone can call every route \
+             of the service over plain HTTP, with no API Gateway in front (no throttling, no \
+             authorization), and the tasks have public IP addresses",
+            deployment.service.port
+        ))
+    } else {
+        (deployment.api.auth == crate::config::Auth::None).then(|| {
         "the API is open to the internet: anyone can call every route of the service (set \
          `auth = \"iam\"` under [api] in the env file to require AWS-signed requests)"
             .to_string()
-    });
+        })
+    };
     Stack {
         graph: g,
         service,
-        stage,
+        entry,
         target_group,
-        rest_api,
         notes,
         exposure,
     }

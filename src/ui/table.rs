@@ -90,9 +90,22 @@ pub fn status_table(status: &Status, command_prefix: &str, width: Width) -> Stri
     if let Some(auth) = &status.api_auth {
         out.push_str(&format!("api auth: {auth}\n"));
     }
+    if status.entry == crate::config::Entry::PublicLoadBalancer.word() {
+        out.push_str(&prose(
+            "entry: ",
+            "public load balancer: open to anyone on the internet, no API Gateway in front",
+            width,
+        ));
+    }
     // The URL is whole on its own line, whatever the width: it is there to be copied.
     match &status.url {
         Some(url) => out.push_str(&format!("url: {url}\n")),
+        None if status.entry == crate::config::Entry::PublicLoadBalancer.word() => {
+            match unknown("load balancer") {
+                Some(state) => out.push_str(&format!("url: {state}\n")),
+                None => out.push_str("url: none (the load balancer is missing)\n"),
+            }
+        }
         None => match unknown("api stage").or_else(|| unknown("rest api")) {
             Some(state) => out.push_str(&format!("url: {state}\n")),
             None => out.push_str("url: none (the API or its stage is missing)\n"),
@@ -544,6 +557,7 @@ mod tests {
                 }]),
             }),
             api_auth: Some("api_key".into()),
+            entry: "api_gateway".to_string(),
             targets: Some(vec![
                 Target {
                     id: "10.0.1.23".into(),

@@ -56,6 +56,9 @@ pub struct Service {
     security_group: Ref<security_group::Outputs>,
     endpoints: Vec<Dep>,
     retiring: Option<[Key; 2]>,
+    /// Whether the tasks get public addresses: in public subnets (`entry =
+    /// "public_load_balancer"`) that is their only way to ECR and CloudWatch Logs.
+    public_ip: bool,
 }
 
 /// What the service stands on.
@@ -118,6 +121,7 @@ impl Service {
             security_group: wiring.security_group.clone(),
             endpoints,
             retiring: None,
+            public_ip: deployment.network.egress == crate::config::Egress::PublicIp,
         }
     }
 
@@ -132,10 +136,17 @@ impl Service {
                 AwsVpcConfiguration::builder()
                     .set_subnets(Some(subnets))
                     .security_groups(inputs.need(&self.security_group)?.id)
-                    .assign_public_ip(AssignPublicIp::Disabled)
+                    .assign_public_ip(self.assign_public_ip())
                     .build()?,
             )
             .build())
+    }
+
+    fn assign_public_ip(&self) -> AssignPublicIp {
+        match self.public_ip {
+            true => AssignPublicIp::Enabled,
+            false => AssignPublicIp::Disabled,
+        }
     }
 
     fn load_balancer(&self, inputs: &Inputs<'_>) -> anyhow::Result<LoadBalancer> {
@@ -844,9 +855,16 @@ impl Resource for Service {
         if want_group.as_ref().map(|g| vec![g.clone()]) != Some(have_groups.clone()) {
             diff.change("security_groups", listed(&have_groups), want_group);
         }
-        if network.and_then(AwsVpcConfiguration::assign_public_ip) == Some(&AssignPublicIp::Enabled)
-        {
-            diff.change("assign_public_ip", Some("ENABLED".into()), "DISABLED");
+        // AWS's default, when the service does not say, is no public address.
+        let public_ip = network
+            .and_then(AwsVpcConfiguration::assign_public_ip)
+            .unwrap_or(&AssignPublicIp::Disabled);
+        if *public_ip != self.assign_public_ip() {
+            diff.change(
+                "assign_public_ip",
+                Some(public_ip.as_str().into()),
+                self.assign_public_ip().as_str(),
+            );
         }
         // Only judged when AWS reports it: an emulator may not keep it.
         let breaker = live

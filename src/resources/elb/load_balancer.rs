@@ -1,6 +1,7 @@
 //! The internal load balancer in the private subnets: the VPC link's target. A Network Load
 //! Balancer by default; an Application Load Balancer, behind its own security group, with
-//! `load_balancer = "alb"`.
+//! `load_balancer = "alb"`; with `entry = "public_load_balancer"`, an internet-facing ALB in
+//! the public subnets, the stack's only way in.
 //!
 //! It takes minutes to become active and is the start of `up`'s critical path: it depends on
 //! nothing but the subnets (and an ALB's group). A load balancer's type cannot change: a stack
@@ -21,7 +22,7 @@ use crate::config::LoadBalancerKind;
 use crate::model::{
     Cx, Dep, Depth, Diff, Env, FieldChange, Inputs, Key, Ownership, Ref, Resource, Seen,
 };
-use crate::resources::network::{security_group, subnet};
+use crate::resources::network::{internet_gateway, security_group, subnet};
 use crate::resources::service_linked_role;
 use crate::state::Intent;
 
@@ -32,6 +33,9 @@ pub struct LoadBalancer {
     subnets: Vec<Ref<subnet::Outputs>>,
     service_linked_role: Ref<service_linked_role::Outputs>,
     security_group: Option<Ref<security_group::Outputs>>,
+    /// The public entry's: the internet gateway an internet-facing load balancer needs
+    /// attached to its VPC before it is asked for.
+    internet_gateway: Option<Ref<internet_gateway::Outputs>>,
 }
 
 impl LoadBalancer {
@@ -47,6 +51,7 @@ impl LoadBalancer {
             subnets: subnets.to_vec(),
             service_linked_role: service_linked_role.clone(),
             security_group: None,
+            internet_gateway: None,
         }
     }
 
@@ -55,6 +60,21 @@ impl LoadBalancer {
         self.kind = LoadBalancerKind::Alb;
         self.security_group = Some(security_group.clone());
         self
+    }
+
+    /// Internet-facing instead of internal (`entry = "public_load_balancer"`), in public
+    /// subnets: ELB refuses one in a VPC without an internet gateway ("InvalidSubnet"), so it
+    /// waits for `gateway`.
+    pub fn internet_facing(mut self, gateway: &Ref<internet_gateway::Outputs>) -> LoadBalancer {
+        self.internet_gateway = Some(gateway.clone());
+        self
+    }
+
+    fn wanted_scheme(&self) -> LoadBalancerSchemeEnum {
+        match self.internet_gateway {
+            Some(_) => LoadBalancerSchemeEnum::InternetFacing,
+            None => LoadBalancerSchemeEnum::Internal,
+        }
     }
 
     fn wanted_type(&self) -> LoadBalancerTypeEnum {
@@ -117,6 +137,7 @@ impl Resource for LoadBalancer {
         let mut deps: Vec<Dep> = self.subnets.iter().map(Ref::dep).collect();
         deps.push(self.service_linked_role.dep());
         deps.extend(self.security_group.as_ref().map(Ref::dep));
+        deps.extend(self.internet_gateway.as_ref().map(Ref::dep));
         deps
     }
 
@@ -196,7 +217,7 @@ impl Resource for LoadBalancer {
         diff.compare(
             "scheme",
             live.lb.scheme().map(LoadBalancerSchemeEnum::as_str),
-            "internal",
+            self.wanted_scheme().as_str(),
         )
         .compare("type", live_type, self.wanted_type().as_str());
         if !diff.fields.is_empty() {
@@ -265,7 +286,7 @@ impl Resource for LoadBalancer {
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
         let mut fields = vec![
             FieldChange::setting("type", self.wanted_type().as_str()),
-            FieldChange::setting("scheme", "internal"),
+            FieldChange::setting("scheme", self.wanted_scheme().as_str()),
         ];
         if self.kind == LoadBalancerKind::Nlb {
             fields.push(FieldChange::setting("cross_zone", "on"));
@@ -295,7 +316,7 @@ impl Resource for LoadBalancer {
             .create_load_balancer()
             .name(&self.name)
             .r#type(self.wanted_type())
-            .scheme(LoadBalancerSchemeEnum::Internal)
+            .scheme(self.wanted_scheme())
             .set_subnets(Some(subnets))
             .set_security_groups(security_groups)
             .set_tags(Some(tags::elb(&our_tags)))

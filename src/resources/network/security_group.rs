@@ -37,12 +37,13 @@ enum Purpose {
     /// The V2 VPC link's network interfaces: nothing in, the listener's port out to the VPC
     /// (the internal load balancer's addresses).
     VpcLink { port: i32, vpc_cidr: String },
-    /// The Application Load Balancer's: the listener's port from the VPC link's group, the
-    /// service port out to the VPC (the tasks).
+    /// The Application Load Balancer's: the listener's port from the VPC link's group (from
+    /// anywhere when `link` is `None`: the public entry's), the service port out to the VPC
+    /// (the tasks).
     LoadBalancer {
         port: i32,
         vpc_cidr: String,
-        link: Ref<Outputs>,
+        link: Option<Ref<Outputs>>,
     },
 }
 
@@ -73,7 +74,7 @@ impl SecurityGroup {
             purpose: Purpose::Tasks {
                 port: i32::from(deployment.service.port),
                 vpc_cidr: deployment.network.vpc_cidr.to_string(),
-                internet: deployment.network.egress == crate::config::Egress::Nat,
+                internet: deployment.network.egress != crate::config::Egress::Endpoints,
             },
         }
     }
@@ -139,7 +140,30 @@ impl SecurityGroup {
             purpose: Purpose::LoadBalancer {
                 port: i32::from(deployment.service.port),
                 vpc_cidr: deployment.network.vpc_cidr.to_string(),
-                link: link.clone(),
+                link: Some(link.clone()),
+            },
+        }
+    }
+
+    /// The group of `deployment`'s internet-facing ALB (`entry = "public_load_balancer"`):
+    /// its listener's port from anywhere, nothing else.
+    pub fn public_load_balancer(
+        deployment: &crate::config::Deployment,
+        names: &crate::config::names::Names,
+        vpc: &Ref<vpc::Outputs>,
+    ) -> SecurityGroup {
+        SecurityGroup {
+            key: "security_group/load-balancer".to_string(),
+            name: names.load_balancer_security_group.clone(),
+            description: format!(
+                "gwfargate {}: the internet-facing Application Load Balancer of {}",
+                deployment.name, deployment.service.name
+            ),
+            vpc: vpc.clone(),
+            purpose: Purpose::LoadBalancer {
+                port: i32::from(deployment.service.port),
+                vpc_cidr: deployment.network.vpc_cidr.to_string(),
+                link: None,
             },
         }
     }
@@ -147,13 +171,24 @@ impl SecurityGroup {
     /// What it lets in; `None` while the group it names is yet to be made.
     fn ingress(&self, inputs: &Inputs<'_>) -> Option<Vec<Rule>> {
         match &self.purpose {
-            Purpose::LoadBalancer { port, link, .. } => inputs.get(link).map(|link| {
+            Purpose::LoadBalancer {
+                port,
+                link: Some(link),
+                ..
+            } => inputs.get(link).map(|link| {
                 vec![Rule {
                     port: *port,
                     peer: Peer::Group(link.id),
                     description: "listener port from the VPC link",
                 }]
             }),
+            Purpose::LoadBalancer {
+                port, link: None, ..
+            } => Some(vec![Rule::cidr(
+                *port,
+                "0.0.0.0/0",
+                "listener port from the internet",
+            )]),
             Purpose::VpcLink { .. } => Some(Vec::new()),
             Purpose::Tasks { port, vpc_cidr, .. } => Some(vec![Rule::cidr(
                 *port,
@@ -568,9 +603,13 @@ impl Resource for SecurityGroup {
         let mut deps = vec![self.vpc.dep()];
         match &self.purpose {
             // Its rule names the other group, which AWS will not delete while it does.
-            Purpose::Endpoints { tasks: named } | Purpose::LoadBalancer { link: named, .. } => {
+            Purpose::Endpoints { tasks: named }
+            | Purpose::LoadBalancer {
+                link: Some(named), ..
+            } => {
                 deps.push(named.dep());
             }
+            Purpose::LoadBalancer { link: None, .. } => {}
             Purpose::Tasks { .. } | Purpose::VpcLink { .. } => {}
         }
         deps
