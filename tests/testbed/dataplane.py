@@ -2,6 +2,7 @@
 and is answered by a task, or refused where a hop is broken, as AWS refuses it.
 
     ANY /_testbed/invoke/{api}/{stage}/{path}    (optional ?region=, default eu-west-1)
+    ANY /_testbed/public/{dns name}/{port}/{path} (the same; a public entry's load balancer)
 
 The path (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-private-integration.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html):
@@ -27,6 +28,15 @@ the port out to the VPC (the tasks), or the packets are dropped, also a 504
 ("Security groups for your Application Load Balancer", Application Load Balancers guide). The task answers its health check path with 200 and echoes
 any other request as JSON: its id, zone, method and path. Each request is written to the
 stage's access log group, in the stage's format, when the account names a CloudWatch role.
+
+A request from the internet to a load balancer's DNS name (a public entry) reaches it only if
+it is internet-facing (an internal one's name resolves to private addresses: a timeout, 504
+here), each of its subnets routes 0.0.0.0/0 to an internet gateway attached to the VPC
+("Internet-facing load balancers", Application Load Balancers guide:
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-scheme),
+and its groups let the port in from anywhere and out to the VPC (else dropped, 504); a name no
+load balancer has does not resolve (the bed answers 502). Then it goes on as above, from the
+load balancer on.
 """
 import itertools
 import json
@@ -101,7 +111,6 @@ def _access_log(method, path, query, account, status):
 
 def _invoke(method, path, query, account, headers):
     from moto.apigateway.models import apigateway_backends
-    from moto.ecs.models import ecs_backends
     from moto.elbv2.models import elbv2_backends
 
     parts = path.split("/", 5)  # '', '_testbed', 'invoke', api, stage, rest
@@ -185,6 +194,62 @@ def _invoke(method, path, query, account, headers):
         return _api_error(503, "Service Unavailable")
     if lb.type == "application" and not _alb_lets_through(account, region, lb, link, port):
         return _api_error(504, "Endpoint request timed out")
+    return _forward(account, region, lb, port, method, rest)
+
+
+def public(method, path, query, account="123456789012", headers=None):
+    """(status, headers, body) of `method` on `/_testbed/public/{dns name}/{port}/{path}`: a
+    request from the internet to a load balancer."""
+    from moto.elbv2.models import elbv2_backends
+
+    parts = path.split("/", 5)  # '', '_testbed', 'public', host, port, rest
+    if len(parts) < 5 or not parts[4].isdigit():
+        return _answer(400, {"message": "expected /_testbed/public/{dns name}/{port}/{path}"})
+    host, port = parts[3], int(parts[4])
+    rest = "/" + (parts[5] if len(parts) > 5 else "")
+    region = parse_qs(query).get("region", ["eu-west-1"])[0]
+    elb = elbv2_backends[account][region]
+    lb = next((lb for lb in elb.load_balancers.values() if lb.dns_name == host), None)
+    if lb is None:
+        return _answer(502, {"message": f"{host} does not resolve"})
+    if lb.scheme != "internet-facing" or _not_public(account, region, lb, port):
+        return _answer(504, {"message": "timed out"})
+    if lb.state != "active":
+        return _answer(503, {"message": "Service Unavailable"})
+    return _forward(account, region, lb, port, method, rest)
+
+
+def _not_public(account, region, lb, port):
+    """Why the internet does not reach `lb` on `port`, or None: a subnet with no route to an
+    attached internet gateway, or groups that do not let the port in from anywhere and out to
+    the VPC."""
+    from moto.ec2.models import ec2_backends
+
+    from .patches import _allows, _default_route, _route_table_of
+
+    ec2 = ec2_backends[account][region]
+    for subnet in lb.subnets:
+        igw = getattr(_default_route(_route_table_of(ec2, subnet)), "gateway", None)
+        if igw is None or not str(getattr(igw, "id", "")).startswith("igw-") \
+                or igw.vpc is None or igw.vpc.id != lb.vpc_id:
+            return f"subnet {subnet.id} has no route to an attached internet gateway"
+    groups = [g for g in (ec2.get_security_group_from_id(i) for i in lb.security_groups or []) if g]
+    if lb.type == "application":
+        if not any(_allows(r, port, [], ["0.0.0.0/0"]) for g in groups for r in g.ingress_rules):
+            return f"no group of {lb.name} lets {port} in from anywhere"
+        vpc = ec2.vpcs.get(lb.vpc_id)
+        if not any(_allows(r, port, [], [vpc.cidr_block] if vpc else []) for g in groups for r in g.egress_rules):
+            return f"no group of {lb.name} lets {port} out to the VPC"
+    return None
+
+
+def _forward(account, region, lb, port, method, rest):
+    """From an active load balancer on: its listener on `port`, the target group it forwards
+    to, and a running task in reach."""
+    from moto.ecs.models import ecs_backends
+    from moto.elbv2.models import elbv2_backends
+
+    elb = elbv2_backends[account][region]
     listener = next((l for l in lb.listeners.values() if int(l.port) == port), None)
     groups = [a.data.get("TargetGroupArn") for a in (listener.default_actions if listener else [])
               if a.type == "forward"]

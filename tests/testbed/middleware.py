@@ -10,7 +10,9 @@ Control endpoints (never faulted, never logged):
   GET  /_testbed/config   the current settings
   POST /_testbed/config   replace the settings (JSON body, see settings.py)
   POST /_testbed/fail     break a built VPC link or load balancer as AWS may (patches.fail)
-  GET  /_testbed/internet_path?subnets=a,b&groups=c[&region=eu-west-1]
+  ANY  /_testbed/public/{dns name}/{port}/{path}  a request from the internet to a load
+                          balancer (dataplane.py)
+  GET  /_testbed/internet_path?subnets=a,b&groups=c[&public_ip=true][&region=eu-west-1]
                           whether tasks there reach the internet on 443: {"reason": null} or
                           why not (patches.internet_path; read-only)
   POST /_testbed/reset    clear the call log, rate buckets and lingering interfaces; reseed
@@ -281,7 +283,9 @@ class Middleware:
 
             region = (query.get("region") or ["eu-west-1"])[0]
             account = (query.get("account") or ["123456789012"])[0]
-            body = json.dumps({"reason": patches.internet_path(ec2_backends[account][region], ids("subnets"), ids("groups"))})
+            public_ip = (query.get("public_ip") or ["false"])[0] == "true"
+            body = json.dumps({"reason": patches.internet_path(ec2_backends[account][region], ids("subnets"),
+                                                                ids("groups"), public_ip)})
         elif path == "/_testbed/reset" and method == "POST":
             self.reset()
             body = "{}"
@@ -299,9 +303,10 @@ class Middleware:
         import io
 
         environ["wsgi.input"] = io.BytesIO(body)
-        if environ.get("PATH_INFO", "").startswith("/_testbed/invoke/"):
+        if environ.get("PATH_INFO", "").startswith(("/_testbed/invoke/", "/_testbed/public/")):
             # The stack's traffic: never faulted or logged as an AWS call.
-            status, headers, body = dataplane.invoke(
+            through = dataplane.invoke if environ["PATH_INFO"].startswith("/_testbed/invoke/") else dataplane.public
+            status, headers, body = through(
                 environ.get("REQUEST_METHOD", "GET"), environ["PATH_INFO"], environ.get("QUERY_STRING", ""),
                 headers={"Authorization": environ.get("HTTP_AUTHORIZATION", ""),
                          "x-api-key": environ.get("HTTP_X_API_KEY", "")})

@@ -117,6 +117,10 @@ def _patch_elbv2():
                 if same:
                     return lb
                 raise DuplicateLoadBalancerName()
+        if settings.on("ordering"):
+            a = _bind(original, self, *args, **kwargs)
+            if a.get("scheme") == "internet-facing":
+                _refuse_without_internet_gateway(self, a.get("subnet_ids") or [])
         lb = original(self, *args, **kwargs)
         if settings.on("fidelity") and lb.type == "network" and ":loadbalancer/app/" in lb.arn:
             # moto names every load balancer `loadbalancer/app/...`; an NLB's ARN is
@@ -787,6 +791,24 @@ def _mapped_addresses(backend, vpc_id) -> list:
     ]
 
 
+def _refuse_without_internet_gateway(elb, subnet_ids):
+    """ELB refuses an internet-facing load balancer in a VPC no internet gateway is attached
+    to: "InvalidSubnet: VPC vpc-... has no internet gateway" (CreateLoadBalancer's errors,
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html;
+    seen by openshift/installer#1110 when the gateway was attached too late)."""
+    from moto.ec2.models import ec2_backends
+    from moto.elbv2.exceptions import ELBClientError
+
+    ec2 = ec2_backends[elb.account_id][elb.region_name]
+    subnet = _subnet_or_none(ec2, subnet_ids[0]) if subnet_ids else None
+    if subnet is None:
+        return
+    attached = any(igw.vpc is not None and igw.vpc.id == subnet.vpc_id
+                   for igw in ec2.internet_gateways.values())
+    if not attached:
+        raise ELBClientError("InvalidSubnet", f"VPC {subnet.vpc_id} has no internet gateway")
+
+
 def _subnet_or_none(backend, subnet_id):
     try:
         return backend.get_subnet(subnet_id)
@@ -825,18 +847,22 @@ def no_way_to_the_registry(service):
            and ep.service_name == f"com.amazonaws.{service.region_name}.ecr.dkr"
            for ep in ec2.vpc_end_points.values()):
         return None
-    reason = internet_path(ec2, subnets, list(net.get("securityGroups") or []))
+    public_ip = (net.get("assignPublicIp") or "DISABLED") == "ENABLED"
+    reason = internet_path(ec2, subnets, list(net.get("securityGroups") or []), public_ip)
     return f"no ECR endpoint in {subnet.vpc_id} and no way to the internet ({reason})" if reason else None
 
 
-def internet_path(ec2_backend, subnet_ids, group_ids):
+def internet_path(ec2_backend, subnet_ids, group_ids, public_ip=False):
     """None if tasks in `subnet_ids` with `group_ids` can reach the internet on TCP 443, else
     why not, in a few words. The path of a private subnet: its route table sends 0.0.0.0/0 to a
     NAT gateway that is `available`, whose own subnet's table sends 0.0.0.0/0 to an internet
     gateway attached to the VPC (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-scenarios.html);
     and one of the groups lets 443 out to 0.0.0.0/0
-    (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html). A public
-    subnet's own internet gateway route (tasks with public addresses) is not judged."""
+    (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html). The path of
+    a public subnet: its table sends 0.0.0.0/0 to an internet gateway attached to the VPC, and
+    the tasks have public addresses (`public_ip`); without one a task there cannot pull its
+    image ("Fargate task networking", ECS developer guide:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html)."""
     if not subnet_ids:
         return "no subnets"
     for subnet_id in subnet_ids:
@@ -845,6 +871,14 @@ def internet_path(ec2_backend, subnet_ids, group_ids):
             return f"subnet {subnet_id} does not exist"
         table = _route_table_of(ec2_backend, subnet)
         route = _default_route(table)
+        igw = getattr(route, "gateway", None)
+        if igw is not None and str(getattr(igw, "id", "")).startswith("igw-"):
+            if igw.vpc is None or igw.vpc.id != subnet.vpc_id:
+                return f"internet gateway {igw.id} is not attached to {subnet.vpc_id}"
+            if not public_ip:
+                return (f"subnet {subnet_id} is public, and the tasks have no public IP address "
+                        "(assignPublicIp is DISABLED)")
+            continue
         nat = getattr(route, "nat_gateway", None)
         if nat is None:
             return f"subnet {subnet_id}'s route table has no 0.0.0.0/0 route to a NAT gateway"

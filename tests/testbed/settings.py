@@ -43,7 +43,11 @@ A NAT gateway is `pending` for `nat_gateway_available`, or `nat_gateway_failed` 
 (Gateway.NotAttached) in a VPC with no internet gateway; deleted, it is `deleting` for
 `nat_gateway_deleting` and then holds its elastic IP and subnet no longer (its interface
 lingers `eni_linger`). Whether tasks can reach the internet through one is
-patches.internet_path (`GET /_testbed/internet_path`), which no task consults yet.
+patches.internet_path (`GET /_testbed/internet_path`): through an available NAT gateway, or
+from a public subnet with a public address; the `egress` switch makes tasks consult it.
+
+An internet-facing load balancer is refused (InvalidSubnet) in a VPC with no internet gateway
+attached (`ordering`).
 """
 import copy
 
@@ -134,7 +138,8 @@ PLAIN = {
     # CloudWatch Logs Live Tail (livetail.py); moto has none.
     "live_tail": False,
     # A service's tasks need a way to their registry: an ECR interface endpoint in their VPC,
-    # or a path to the internet (patches.internet_path); without one they never start.
+    # or a path to the internet (patches.internet_path: a NAT gateway, or a public subnet and
+    # a public address); without one they never start.
     "egress": False,
 }
 

@@ -2158,5 +2158,94 @@ class NatGateways(Bed):
         self.assertIn(f"NAT gateway {nat} of subnet {private} is deleting", why())
 
 
+class PublicEntry(Bed):
+    """A public entry: an internet-facing load balancer needs an internet gateway attached to
+    its VPC; a request from the internet reaches it only through public subnets and its
+    groups; tasks in public subnets reach their registry only with public addresses."""
+    profile = dict(Bed.profile, egress=True, durations={"service_steady": 10, "target_registration": 10})
+
+    def public_network(self):
+        """A VPC whose two subnets route to an attached internet gateway: (vpc, subnets,
+        tasks' group, route table)."""
+        vpc, subnets, sg = self.network()
+        ec2 = self.client("ec2")
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        for subnet in subnets:
+            ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+        return vpc, subnets, sg, table
+
+    def call(self, host, port=80):
+        try:
+            with urllib.request.urlopen(f"{endpoint}/_testbed/public/{host}/{port}/hello") as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def test_an_internet_facing_load_balancer_needs_an_internet_gateway_attached_to_its_vpc(self):
+        vpc, subnets, _ = self.network()
+        ec2, elb = self.client("ec2"), self.client("elbv2")
+        group = ec2.create_security_group(GroupName="alb", Description="a", VpcId=vpc)["GroupId"]
+        create = lambda: elb.create_load_balancer(Name="pub", Subnets=subnets, SecurityGroups=[group],
+                                                  Scheme="internet-facing", Type="application")
+        with self.assertRaises(ClientError) as ctx:
+            create()
+        self.assertEqual(self.code(ctx), "InvalidSubnet")
+        self.assertIn(f"VPC {vpc} has no internet gateway", str(ctx.exception))
+        elb.create_load_balancer(Name="internal", Subnets=subnets, SecurityGroups=[group],
+                                 Scheme="internal", Type="application")
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        with self.assertRaises(ClientError):
+            create()
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        self.assertEqual(create()["LoadBalancers"][0]["Scheme"], "internet-facing")
+
+    def test_a_request_from_the_internet_reaches_the_tasks_only_through_public_subnets_and_open_groups(self):
+        vpc, subnets, sg, table = self.public_network()
+        ec2, elb, ecs = self.client("ec2"), self.client("elbv2"), self.client("ecs")
+        group = ec2.create_security_group(GroupName="alb", Description="a", VpcId=vpc)["GroupId"]
+        anywhere = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=anywhere)
+        lb = elb.create_load_balancer(Name="pub", Subnets=subnets, SecurityGroups=[group],
+                                      Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+        tg = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc,
+                                     TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                                     cpu="256", memory="512", containerDefinitions=[{"name": "app", "image": "nginx"}])
+        ecs.create_service(cluster="c", serviceName="s", taskDefinition="f", desiredCount=1, launchType="FARGATE",
+                           networkConfiguration={"awsvpcConfiguration": {
+                               "subnets": subnets, "securityGroups": [sg], "assignPublicIp": "ENABLED"}},
+                           loadBalancers=[{"targetGroupArn": tg, "containerName": "app", "containerPort": 80}])
+        dns = lb["DNSName"]
+        self.assertEqual(self.call(dns), 503, "provisioning")
+        aws_seconds(300)
+        self.assertEqual(self.call(dns), 200)
+        self.assertEqual(self.call("nothing.eu-west-1.elb.amazonaws.com"), 502, "no such name")
+        self.assertEqual(self.call(dns, port=8080), 504, "its group lets only 80 in")
+        ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=anywhere)
+        self.assertEqual(self.call(dns), 504, "its group does not let the internet in")
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=anywhere)
+        self.assertEqual(self.call(dns), 200)
+        association = [a["RouteTableAssociationId"] for a in ec2.describe_route_tables(
+            RouteTableIds=[table])["RouteTables"][0]["Associations"] if a.get("SubnetId") == subnets[0]]
+        ec2.disassociate_route_table(AssociationId=association[0])
+        self.assertEqual(self.call(dns), 504, "one of its subnets has no way to the internet")
+
+    def test_tasks_in_a_public_subnet_reach_the_internet_only_with_public_addresses(self):
+        vpc, subnets, sg, table = self.public_network()
+        why = lambda public: get(f"/_testbed/internet_path?subnets={','.join(subnets)}&groups={sg}"
+                                 f"&public_ip={public}")["reason"]
+        self.assertIn("no public IP address", why("false"))
+        self.assertIsNone(why("true"))
+        ec2 = self.client("ec2")
+        ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
+        self.assertIn("no 0.0.0.0/0 route", why("true"))
+
+
 if __name__ == "__main__":
     unittest.main()
