@@ -322,16 +322,17 @@ pub fn stack(
     let nat = deployment.network.egress == Egress::Nat;
     let nat_gateway = if nat {
         Some(add_nat(&mut g, deployment, names, &vpc, recorded, false))
-    } else if !public && recorded.is_empty()
-        || [
-            "nat_gateway",
-            "internet_gateway",
-            "elastic_ip",
-            "route_table/public",
-        ]
-        .iter()
-        .any(|k| recorded_key(k))
-        || recorded_prefix("subnet/public/")
+    } else if !public
+        && (recorded.is_empty()
+            || [
+                "nat_gateway",
+                "internet_gateway",
+                "elastic_ip",
+                "route_table/public",
+            ]
+            .iter()
+            .any(|k| recorded_key(k))
+            || recorded_prefix("subnet/public/"))
     {
         Some(add_nat(&mut g, deployment, names, &vpc, recorded, true))
     } else {

@@ -35,7 +35,8 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
     let api = &deployment.api;
     let svc = &deployment.service;
     let logs = &deployment.logs;
-    let mut out = vec![
+    let public = deployment.network.entry == crate::config::Entry::PublicLoadBalancer;
+    let api_checks = vec![
         check(
             "API callers are authorized",
             "CKV_AWS_59",
@@ -63,21 +64,54 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
             api.waf_acl.is_some(),
             "set `waf_acl = \"<web ACL ARN>\"` under [api]",
         ),
+    ];
+    // The public entry has no API to check; what it gives up instead.
+    let public_checks = vec![
         check(
-            "execution role trusts only this account's ECS",
-            "-",
-            true,
-            "",
+            "tasks have no public IP addresses",
+            "ECS.2",
+            false,
+            "use `entry = \"api_gateway\"` under [network]: the public entry gives the tasks \
+             public addresses",
         ),
-        check("ECR rights only on the image's repository", "-", true, ""),
         check(
+            "load balancer redirects HTTP to HTTPS",
+            "ELB.1",
+            false,
+            "use `entry = \"api_gateway\"` under [network]: the public entry serves plain HTTP",
+        ),
+    ];
+    let mut out = if public { public_checks } else { api_checks };
+    out.push(check(
+        "execution role trusts only this account's ECS",
+        "-",
+        true,
+        "",
+    ));
+    out.push(check(
+        "ECR rights only on the image's repository",
+        "-",
+        true,
+        "",
+    ));
+    if !public {
+        out.push(check(
             "tasks and endpoints in separate security groups",
             "-",
             true,
             "",
-        ),
-        check("VPC default security group has no rules", "EC2.2", true, ""),
-        check("endpoint policies scoped to the stack", "-", true, ""),
+        ));
+    }
+    out.push(check(
+        "VPC default security group has no rules",
+        "EC2.2",
+        true,
+        "",
+    ));
+    if !public {
+        out.push(check("endpoint policies scoped to the stack", "-", true, ""));
+    }
+    out.extend([
         check(
             "VPC flow logs",
             "EC2.6",
@@ -114,7 +148,7 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
             logs.container_insights == Some(true),
             "set `container_insights = true` under [logs]",
         ),
-    ];
+    ]);
     if repository_made {
         out.push(check("image scanned on push", "ECR.1", true, ""));
         out.push(check(
@@ -186,5 +220,13 @@ mod tests {
                 .any(|c| c.control.starts_with("ECR")),
             "no repository of the stack's, no repository checks"
         );
+        d.network.entry = crate::config::Entry::PublicLoadBalancer;
+        let public = checks(d, true);
+        assert_eq!(
+            failing(&public),
+            ["ECS.2", "ELB.1"],
+            "a public entry: public tasks, plain HTTP"
+        );
+        assert!(!public.iter().any(|c| c.check.starts_with("API")));
     }
 }

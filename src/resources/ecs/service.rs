@@ -883,10 +883,14 @@ impl Resource for Service {
     }
 
     fn new_fields(&self, _env: &Env, _inputs: &Inputs<'_>) -> Vec<FieldChange> {
-        vec![FieldChange::setting(
+        let mut fields = vec![FieldChange::setting(
             "desired_count",
             self.desired.to_string(),
-        )]
+        )];
+        if self.public_ip {
+            fields.push(FieldChange::setting("assign_public_ip", "ENABLED"));
+        }
+        fields
     }
 
     async fn create(
