@@ -547,3 +547,174 @@ async fn a_built_stack_moves_from_endpoints_to_a_nat_gateway_and_back_while_it_s
 
     down_leaves_nothing(&ws, &emulator, &sdk).await;
 }
+
+/// A workspace whose env file asks for the public entry, acknowledged when `acknowledged`.
+fn workspace_public(acknowledged: bool) -> common::Workspace {
+    let ws = workspace_outside_ecr();
+    let cidr = "vpc_cidr = \"10.0.0.0/16\"";
+    let acknowledgment = if acknowledged {
+        "\nacknowledge_public_entry = true"
+    } else {
+        ""
+    };
+    edit(
+        &ws,
+        cidr,
+        &format!("{cidr}\nentry = \"public_load_balancer\"{acknowledgment}"),
+    );
+    // No API Gateway, so no [api].
+    edit(&ws, "[api]\nauth", "# [api]\n# auth");
+    ws
+}
+
+/// The status of a GET from the internet to the public entry's `url` (`http://host:port/`),
+/// through the test bed.
+fn from_the_internet(emulator: &Emulator, url: &str) -> u16 {
+    let rest = url.trim_start_matches("http://").trim_end_matches('/');
+    let (host, port) = rest.split_once(':').expect("host:port");
+    common::request(
+        emulator,
+        &format!("/_testbed/public/{host}/{port}/hello?region={REGION}"),
+        "",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_entry_is_acknowledged_builds_serves_from_the_internet_says_it_is_public_and_is_removed_whole()
+ {
+    let emulator = bed();
+    let sdk = emulator.sdk(REGION).await;
+
+    // Not acknowledged: refused before any AWS call, naming the key to add.
+    let ws = workspace_public(false);
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&refused);
+    assert!(
+        stderr.contains("acknowledge_public_entry = true") && stderr.contains("not for production"),
+        "{stderr}"
+    );
+    common::assert_nothing_left(&sdk, "after the refusal").await;
+
+    let ws = workspace_public(true);
+    let planned = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["plan", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let (planned, _) = output(&planned);
+    for wanted in [
+        "open to the internet on port 8080",
+        "scheme internet-facing",
+        "ingress tcp 8080 0.0.0.0/0",
+        "assign_public_ip ENABLED",
+        "internet gateway",
+        "cluster1-subnet-public-1",
+    ] {
+        assert!(planned.contains(wanted), "{wanted} in {planned}");
+    }
+    assert!(
+        !planned.contains("rest api") && !planned.contains("vpc link"),
+        "{planned}"
+    );
+
+    let made = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    let url = output(&made).0.trim().to_string();
+    assert!(
+        url.starts_with("http://cluster1-alb-microservice1") && url.ends_with(":8080/"),
+        "{url}"
+    );
+    let have = inventory(&sdk).await;
+    for none in ["rest apis", "vpc links", "vpc endpoints"] {
+        assert_eq!(have.get(none).copied().unwrap_or(0), 0, "{none}: {have:?}");
+    }
+    assert_eq!(have.get("nat gateways"), None, "{have:?}");
+    assert_eq!(have["internet gateways"], 1, "{have:?}");
+    // The tasks' and the load balancer's groups.
+    assert_eq!(have["security groups"], 2, "{have:?}");
+    assert_eq!(have["subnets"], 2, "{have:?}");
+    assert_eq!(from_the_internet(&emulator, &url), 200);
+    assert_plan_empty(&ws, &emulator);
+
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&output(&status).0).unwrap();
+    assert_eq!(doc["entry"], "public_load_balancer", "{doc:#}");
+    assert_eq!(doc["url"], url.as_str(), "{doc:#}");
+    assert_eq!(doc["api_auth"], serde_json::Value::Null, "{doc:#}");
+    let status = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status"])
+        .assert()
+        .success();
+    let (shown, _) = output(&status);
+    assert!(shown.contains("open to anyone on the internet"), "{shown}");
+
+    // The load balancer's group closed to the internet: the probe names it, `up` opens it.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let group = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("cluster1-sg-alb-microservice1")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.revoke_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(8080)
+                .to_port(8080)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_the_internet(&emulator, &url), 504);
+    let probed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--probe"])
+        .assert()
+        .failure();
+    let (probed, _) = output(&probed);
+    assert!(probed.contains("load balancer's group"), "{probed}");
+    up(&ws, &emulator);
+    assert_eq!(from_the_internet(&emulator, &url), 200);
+
+    // The way in of a built stack does not change in place: refused, nothing changed.
+    edit(
+        &ws,
+        "entry = \"public_load_balancer\"\nacknowledge_public_entry = true",
+        "",
+    );
+    let refused = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["up", "--env", "env1.toml", "--yes"])
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&refused);
+    assert!(
+        stderr.contains("network.entry") && stderr.contains("down --env"),
+        "{stderr}"
+    );
+    assert_eq!(from_the_internet(&emulator, &url), 200);
+
+    down_leaves_nothing(&ws, &emulator, &sdk).await;
+}

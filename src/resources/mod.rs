@@ -79,10 +79,7 @@ impl Entry {
     }
 
     /// How the API authorizes callers, when it is read (none for a public load balancer).
-    pub fn api_auth(
-        &self,
-        inputs: &crate::model::Inputs<'_>,
-    ) -> Option<String> {
+    pub fn api_auth(&self, inputs: &crate::model::Inputs<'_>) -> Option<String> {
         match self {
             Entry::ApiGateway { rest_api, .. } => inputs.get(rest_api).and_then(|api| api.auth),
             Entry::PublicLoadBalancer { .. } => None,
@@ -716,9 +713,9 @@ pub fn stack(
         ))
     } else {
         (deployment.api.auth == crate::config::Auth::None).then(|| {
-        "the API is open to the internet: anyone can call every route of the service (set \
+            "the API is open to the internet: anyone can call every route of the service (set \
          `auth = \"iam\"` under [api] in the env file to require AWS-signed requests)"
-            .to_string()
+                .to_string()
         })
     };
     Stack {

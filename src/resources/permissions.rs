@@ -251,9 +251,11 @@ pub fn document(env: &Env) -> Value {
         // The public entry's internet gateway, before its internet-facing load balancer.
         statements.push(json!({"Sid": "InternetGatewayCreate", "Effect": "Allow",
             "Action": "ec2:CreateInternetGateway", "Resource": nat_made[0].clone()}));
-        statements.push(json!({"Sid": "InternetGatewayTagOnCreate", "Effect": "Allow",
+        statements.push(
+            json!({"Sid": "InternetGatewayTagOnCreate", "Effect": "Allow",
             "Action": "ec2:CreateTags", "Resource": nat_made[0].clone(),
-            "Condition": {"StringEquals": {"ec2:CreateAction": "CreateInternetGateway"}}}));
+            "Condition": {"StringEquals": {"ec2:CreateAction": "CreateInternetGateway"}}}),
+        );
     }
     // The NAT design's parts are torn down by the policy of either design: a stack moving back
     // to the endpoints, or taken down, deletes them.

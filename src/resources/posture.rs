@@ -109,7 +109,12 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
         "",
     ));
     if !public {
-        out.push(check("endpoint policies scoped to the stack", "-", true, ""));
+        out.push(check(
+            "endpoint policies scoped to the stack",
+            "-",
+            true,
+            "",
+        ));
     }
     out.extend([
         check(

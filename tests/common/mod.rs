@@ -690,12 +690,22 @@ pub fn policy_text(text: &str) -> String {
 /// A request through the test bed's data plane to `path` under the stage `dev` of `api` in
 /// eu-west-1, with raw `headers` lines (each ending `\r\n`): its HTTP status.
 pub fn invoke(emulator: &Emulator, api: &str, path: &str, headers: &str) -> u16 {
+    request(
+        emulator,
+        &format!("/_testbed/invoke/{api}/dev/{path}?region=eu-west-1"),
+        headers,
+    )
+}
+
+/// The HTTP status of a GET of the test bed's `target` (a path and query), with `headers`
+/// (each ending in CRLF).
+pub fn request(emulator: &Emulator, target: &str, headers: &str) -> u16 {
     use std::io::{Read as _, Write as _};
     let addr = emulator.endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET /_testbed/invoke/{api}/dev/{path}?region=eu-west-1 HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
+        "GET {target} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
     )
     .unwrap();
     let mut answer = String::new();
