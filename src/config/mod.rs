@@ -3586,6 +3586,64 @@ retention_days = 30
     }
 
     #[test]
+    fn a_public_entry_is_acknowledged_and_takes_no_setting_of_api_gateway_or_private_subnets() {
+        let with = |extra: &str| {
+            check(&GOOD.replace(
+                "vpc_cidr = \"10.0.0.0/16\"",
+                &format!("vpc_cidr = \"10.0.0.0/16\"\n{extra}"),
+            ))
+        };
+        let public = "entry = \"public_load_balancer\"";
+        let ok = format!("{public}\nacknowledge_public_entry = true");
+        let d = with(&ok).expect("an acknowledged public entry");
+        assert_eq!(d.network.entry, Entry::PublicLoadBalancer);
+        assert_eq!(d.network.load_balancer, LoadBalancerKind::Alb);
+        assert_eq!(d.network.egress, Egress::PublicIp);
+        assert!(d.interface_services().is_empty() && d.gateway_services().is_empty());
+        assert_eq!(check(GOOD).expect("good").network.entry, Entry::ApiGateway);
+        with(&format!("{ok}\nload_balancer = \"alb\"")).expect("alb said outright");
+        for unacknowledged in [
+            public.to_string(),
+            format!("{public}\nacknowledge_public_entry = false"),
+        ] {
+            let err = with(&unacknowledged).expect_err("not acknowledged");
+            assert_eq!(err.key, "network.acknowledge_public_entry");
+            assert!(
+                err.problem.contains("not for production"),
+                "{}",
+                err.problem
+            );
+        }
+        let err = with("acknowledge_public_entry = true").expect_err("nothing to acknowledge");
+        assert_eq!(err.key, "network.acknowledge_public_entry");
+        for (extra, key) in [
+            ("vpc_link = \"v2\"", "network.vpc_link"),
+            ("egress = \"nat\"", "network.egress"),
+            ("egress = \"endpoints\"", "network.egress"),
+            (
+                "public_subnets = [ { cidr = \"10.0.101.0/24\", az = \"eu-west-1a\" } ]",
+                "network.public_subnets",
+            ),
+            ("endpoints = [\"sqs\"]", "network.endpoints"),
+            ("load_balancer = \"nlb\"", "network.load_balancer"),
+        ] {
+            let err = with(&format!("{ok}\n{extra}")).expect_err(extra);
+            assert_eq!(err.key, key, "{extra}");
+        }
+        let err = check(&format!(
+            "{}\n[api]\nauth = \"iam\"\n",
+            GOOD.replace(
+                "vpc_cidr = \"10.0.0.0/16\"",
+                &format!("vpc_cidr = \"10.0.0.0/16\"\n{ok}"),
+            )
+        ))
+        .expect_err("[api] without API Gateway");
+        assert_eq!(err.key, "api");
+        let err = with("entry = \"internet\"").expect_err("no such way in");
+        assert_eq!(err.key, "network.entry");
+    }
+
+    #[test]
     fn scaling_on_requests_needs_an_alb_and_a_sane_target() {
         let with = |lb: &str, requests: &str| {
             check(

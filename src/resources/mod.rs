@@ -981,6 +981,72 @@ mod tests {
     }
 
     #[test]
+    fn a_public_entry_is_an_internet_facing_alb_after_the_internet_gateway_and_no_api() {
+        let mut deployment = testing::env().deployment;
+        deployment.network.entry = crate::config::Entry::PublicLoadBalancer;
+        deployment.network.load_balancer = LoadBalancerKind::Alb;
+        deployment.network.egress = Egress::PublicIp;
+        let names = Names::new(&deployment);
+        for recorded in [vec![("vpc".to_string(), "vpc-1".to_string())], Vec::new()] {
+            let s = stack(&deployment, &names, "123456789012", &recorded);
+            assert_eq!(s.graph.dangling(), None);
+            assert!(matches!(
+                s.entry,
+                Entry::PublicLoadBalancer { port: 8080, .. }
+            ));
+            let keys: Vec<&str> = s.graph.nodes().iter().map(|n| n.key()).collect();
+            for absent in [
+                "rest_api",
+                "stage",
+                "integrations",
+                "vpc_link",
+                "vpc_link_v2",
+                "security_group/vpc-link",
+                "security_group/endpoints",
+                "nat_gateway",
+                "elastic_ip",
+                "load_balancer",
+                "route_table",
+                "subnet/0",
+            ] {
+                assert!(!keys.contains(&absent), "{absent}: {keys:?}");
+            }
+            assert!(!keys.iter().any(|k| k.starts_with("endpoint")), "{keys:?}");
+            let deps = |key: &str| -> Vec<String> {
+                let node = s.graph.nodes().iter().find(|n| n.key() == key).expect(key);
+                assert!(!node.is_orphan(), "{key}");
+                node.deps().iter().map(|d| d.key.clone()).collect()
+            };
+            let lb = deps("load_balancer/alb");
+            for needed in [
+                "internet_gateway",
+                "security_group/load-balancer",
+                "subnet/public/0",
+                "subnet/public/1",
+            ] {
+                assert!(lb.contains(&needed.to_string()), "{needed}: {lb:?}");
+            }
+            assert!(deps("route_table/public").contains(&"internet_gateway".to_string()));
+            let service = deps("service");
+            for needed in [
+                "route_table/public",
+                "security_group_rule/tasks-to-internet",
+                "subnet/public/0",
+            ] {
+                assert!(
+                    service.contains(&needed.to_string()),
+                    "{needed}: {service:?}"
+                );
+            }
+            assert!(
+                s.exposure
+                    .as_deref()
+                    .is_some_and(|e| e.contains("port 8080"))
+            );
+        }
+    }
+
+    #[test]
     fn with_a_nat_gateway_the_tasks_go_out_through_it_and_there_are_no_endpoints() {
         let mut deployment = testing::env().deployment;
         deployment.network.egress = Egress::Nat;
