@@ -425,3 +425,71 @@ async fn the_printed_policy_of_a_nat_stack_allows_its_cycle() {
         "calls the policy allows, but not on what they touched: {refused:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_printed_policy_of_a_public_stack_allows_its_cycle_and_nothing_of_api_gateway() {
+    // The internet gateway, the internet-facing ALB, the tasks' public addresses.
+    let emulator = Emulator::with_profile(1, "realistic");
+    let ws = common::workspace_outside_ecr();
+    let env_file = ws.path().join("env1.toml");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(
+        &env_file,
+        text.replace(
+            "vpc_cidr = \"10.0.0.0/16\"",
+            "vpc_cidr = \"10.0.0.0/16\"\nentry = \"public_load_balancer\"\n\
+             acknowledge_public_entry = true",
+        )
+        .replace("[api]\nauth", "# [api]\n# auth"),
+    )
+    .unwrap();
+    let printed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["policy", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let actions = allowed(&policy);
+    assert!(
+        !actions.iter().any(|a| a.starts_with("apigateway:")),
+        "{actions:?}"
+    );
+    emulator.reset_calls();
+    for args in [
+        vec!["up", "--env", "env1.toml", "--yes"],
+        vec!["plan", "--env", "env1.toml"],
+        vec!["status"],
+        vec!["down", "--yes"],
+    ] {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(&args)
+            .assert()
+            .success();
+    }
+    let calls = emulator.calls();
+    let called: BTreeSet<String> = calls.keys().map(|c| action(c)).collect();
+    for public in [
+        "ec2:CreateInternetGateway",
+        "ec2:AttachInternetGateway",
+        "ec2:CreateRoute",
+        "elasticloadbalancing:CreateLoadBalancer",
+        "ec2:DetachInternetGateway",
+        "ec2:DeleteInternetGateway",
+    ] {
+        assert!(called.contains(public), "{public} in {called:?}");
+    }
+    assert!(
+        !called.iter().any(|c| c.starts_with("apigateway:")),
+        "{called:?}"
+    );
+    let missing: Vec<&String> = called.difference(&actions).collect();
+    assert!(
+        missing.is_empty(),
+        "calls the policy does not allow: {missing:?}"
+    );
+    let pairs = touched(&calls);
+    let refused = refused(&policy, &pairs);
+    assert!(
+        refused.is_empty(),
+        "calls the policy allows, but not on what they touched: {refused:#?}"
+    );
+}

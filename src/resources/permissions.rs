@@ -425,6 +425,22 @@ pub fn document(env: &Env) -> Value {
                        "ecr:PutImageTagMutability"],
             "Resource": arn("ecr", &format!("repository/{name}"))}));
     }
+    if env.deployment.network.entry == crate::config::Entry::PublicLoadBalancer {
+        // No API Gateway: none of its rights. (A built stack's entry does not change, so
+        // there is no API to delete either.)
+        statements.retain(|s| {
+            !matches!(
+                s["Sid"].as_str(),
+                Some(
+                    "ApiLoggingRole"
+                        | "PassApiLoggingRoleToApiGateway"
+                        | "Api"
+                        | "ApiAccountSettings"
+                        | "VpcLinkServiceLinkedRole"
+                )
+            )
+        });
+    }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
