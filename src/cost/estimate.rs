@@ -313,6 +313,14 @@ pub fn estimate(
     }
 }
 
+/// How many interface endpoints the endpoints design of `deployment` has, whatever its own
+/// way out (a NAT or public stack has none, its endpoints alternative does).
+fn endpoint_services(deployment: &Deployment) -> usize {
+    let mut endpoints = deployment.clone();
+    endpoints.network.egress = crate::config::Egress::Endpoints;
+    endpoints.interface_services().len()
+}
+
 fn zones(deployment: &Deployment) -> u32 {
     u32::try_from(deployment.network.subnets.len()).unwrap_or(u32::MAX)
 }
@@ -420,8 +428,7 @@ fn lines(
     ));
     match design.egress {
         Egress::Endpoints => {
-            let endpoints =
-                u32::try_from(deployment.interface_services().len()).unwrap_or(u32::MAX);
+            let endpoints = u32::try_from(endpoint_services(deployment)).unwrap_or(u32::MAX);
             out.push(line(
                 "endpoint_hours",
                 "Interface endpoint hours",
@@ -637,7 +644,7 @@ fn crossover(
     traffic: &Assumptions,
     nat_gateways: u32,
 ) -> Option<f64> {
-    let endpoints = deployment.interface_services().len() as f64;
+    let endpoints = endpoint_services(deployment) as f64;
     let endpoints_fixed =
         endpoints * f64::from(zones(deployment)) * traffic.hours * prices.endpoint_hour;
     let nat_fixed =
@@ -789,6 +796,15 @@ mod tests {
         let nat = estimate(&d, &ireland(), &Assumptions::for_deployment(&d));
         assert_eq!(names(&nat), ["nat", "nlb", "alb", "public"]);
         assert!(nat.designs[0].this_stack);
+        // The alternatives are priced alike whatever this stack is: endpoints included.
+        assert!(close(nat.designs[1].total, nlb.designs[0].total));
+        d.network.egress = crate::config::Egress::PublicIp;
+        d.network.entry = crate::config::Entry::PublicLoadBalancer;
+        let public = estimate(&d, &ireland(), &Assumptions::for_deployment(&d));
+        assert_eq!(names(&public), ["public", "nlb", "alb", "nat"]);
+        assert!(public.designs[0].this_stack);
+        assert!(close(public.designs[1].total, nlb.designs[0].total));
+        assert!(close(public.designs[0].total, nlb.designs[3].total));
     }
 
     #[test]
