@@ -180,7 +180,9 @@ def _patch_elbv2():
         result = original(self, arn)
         if lb is not None and settings.on("ordering"):
             # An ALB's network interfaces are in its security groups too.
-            world.linger(f"load balancer {lb.name}", [s.id for s in lb.subnets], lb.security_groups or [])
+            # An internet-facing one's interfaces keep their public addresses meanwhile.
+            public = "internet-facing " if lb.scheme == "internet-facing" else ""
+            world.linger(f"{public}load balancer {lb.name}", [s.id for s in lb.subnets], lb.security_groups or [])
         return result
 
     @_wrap(m.ELBv2Backend, "create_listener")
@@ -784,11 +786,31 @@ def _settle_nat_gateways(backend) -> None:
 
 
 def _mapped_addresses(backend, vpc_id) -> list:
-    """Elastic IPs associated with a network interface in the VPC."""
-    return [
+    """Public addresses in the VPC: elastic IPs associated with a network interface (a NAT
+    gateway's), an internet-facing load balancer's nodes while it exists and its interfaces
+    linger, and the public IPs of tasks until they are STOPPED (their interfaces go in
+    DEPROVISIONING)."""
+    from moto.ecs.models import ecs_backends
+    from moto.elbv2.models import elbv2_backends
+
+    from .dataplane import ECS
+
+    mapped = [
         address.public_ip for address in backend.addresses
         if address.eni is not None and getattr(getattr(address.eni, "subnet", None), "vpc_id", None) == vpc_id
     ]
+    subnets = {s.id for zone in backend.subnets.values() for s in zone.values() if s.vpc_id == vpc_id}
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    mapped += [f"load balancer {lb.name}" for lb in elb.load_balancers.values()
+               if lb.scheme == "internet-facing" and lb.vpc_id == vpc_id]
+    mapped += [owner for subnet in subnets for owner in world.lingering_in(subnet_id=subnet)
+               if owner.startswith("internet-facing ")]
+    if "all_tasks" in ECS:
+        now = CLOCK.now()
+        mapped += [f"task {t.id}" for t in ECS["all_tasks"](ecs_backends[backend.account_id][backend.region_name])
+                   if getattr(t, "public_ip", False) and set(t.subnets or []) & subnets
+                   and t.status(now) != "STOPPED"]
+    return sorted(set(mapped))
 
 
 def _refuse_without_internet_gateway(elb, subnet_ids):
@@ -1221,6 +1243,7 @@ class ServiceTask:
         self.containers = containers
         vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
         self.subnets, self.groups = vpc.get("subnets"), vpc.get("securityGroups")
+        self.public_ip = vpc.get("assignPublicIp") == "ENABLED"
         self.ip, self.zone = _task_address(service, self.subnets)
         # (stop requested, deregistered, containers exited, stopped), as CLOCK.now() values.
         self.stop_times = None

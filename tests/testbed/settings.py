@@ -47,7 +47,8 @@ patches.internet_path (`GET /_testbed/internet_path`): through an available NAT 
 from a public subnet with a public address; the `egress` switch makes tasks consult it.
 
 An internet-facing load balancer is refused (InvalidSubnet) in a VPC with no internet gateway
-attached (`ordering`).
+attached, and its interfaces' public addresses, like a public task's, keep the internet
+gateway from being detached until they go (`ordering`).
 """
 import copy
 

@@ -2236,6 +2236,23 @@ class PublicEntry(Bed):
         ec2.disassociate_route_table(AssociationId=association[0])
         self.assertEqual(self.call(dns), 504, "one of its subnets has no way to the internet")
 
+    def test_public_addresses_keep_the_internet_gateway_attached_until_their_interfaces_go(self):
+        vpc, subnets, sg, _ = self.public_network()
+        ec2, elb = self.client("ec2"), self.client("elbv2")
+        igw = ec2.describe_internet_gateways()["InternetGateways"][0]["InternetGatewayId"]
+        lb = elb.create_load_balancer(Name="pub", Subnets=subnets, SecurityGroups=[sg],
+                                      Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+        detach = lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        with self.assertRaises(ClientError) as ctx:
+            detach()
+        self.assertEqual(self.code(ctx), "DependencyViolation")
+        self.assertIn("mapped public address(es)", str(ctx.exception))
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+        with self.assertRaises(ClientError):
+            detach()  # its interfaces linger
+        aws_seconds(130)  # eni_linger (120 s)
+        detach()
+
     def test_tasks_in_a_public_subnet_reach_the_internet_only_with_public_addresses(self):
         vpc, subnets, sg, table = self.public_network()
         why = lambda public: get(f"/_testbed/internet_path?subnets={','.join(subnets)}&groups={sg}"
