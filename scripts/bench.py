@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark: gwfargate's commands on the realistic test bed, in AWS seconds.
 
-    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb] [--egress endpoints|nat]
+    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb] [--egress endpoints|nat] [--entry api_gateway|public_load_balancer]
 
 Starts the test bed (moto with AWS's provisioning times, ordering rules and rate limits) on
 loopback at `--scale` wall seconds per AWS second, then runs `up`, `status`, a second `up`
@@ -65,7 +65,7 @@ def wanted(nodes):
     return [n for n in nodes if not n.get("orphan")]
 
 
-def critical_path_down(nodes):
+def critical_path_down(nodes, public=False):
     """Longest chain to nothing left: each resource is deleted once what depends on it has gone
     as far as the graph says; subnets and security groups also wait for the network interfaces
     of deleted tasks, endpoints and load balancers, which linger on the bed."""
@@ -121,6 +121,11 @@ def critical_path_down(nodes):
                            # A NAT gateway has no group, and is in the public subnet only.
                            and not (h["kind"] == "nat gateway"
                                     and (kind == "security group" or not key.startswith("subnet/public/")))])
+        if kind == "internet gateway" and public:
+            # An internet-facing load balancer's interfaces and the tasks' keep their public
+            # addresses mapped, and the gateway attached, until they go.
+            t = max([t] + [starts(h["key"]) + released[h["kind"]] for h in nodes
+                           if h["kind"] in ("load balancer", "ecs service")])
         start[key] = t
         return t
 
@@ -167,6 +172,9 @@ def main():
                         help="the env file's [network] load_balancer (default: nlb)")
     parser.add_argument("--egress", choices=["endpoints", "nat"], default="endpoints",
                         help="the env file's [network] egress (default: endpoints)")
+    parser.add_argument("--entry", choices=["api_gateway", "public_load_balancer"], default="api_gateway",
+                        help="the env file's [network] entry (default: api_gateway); the public one "
+                             "is an ALB, acknowledged, without [api]")
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     binary = args.binary or str(Path(target) / "debug/gwfargate")
@@ -187,6 +195,13 @@ def main():
         anchor = 'vpc_cidr = "10.0.0.0/16"'
         text = text.replace(anchor, f'{anchor}\negress = "{args.egress}"\n'
                             'public_subnets = [ { cidr = "10.0.101.0/24", az = "eu-west-1a" } ]', 1)
+    if args.entry != "api_gateway":
+        anchor = 'vpc_cidr = "10.0.0.0/16"'
+        text = text.replace(anchor, f'{anchor}\nentry = "{args.entry}"\nacknowledge_public_entry = true', 1)
+        assert "[api]\nauth" in text
+        text = text.replace("[api]\nauth", "# [api]\n# auth", 1)
+        args.load_balancer = "alb"
+        args.egress = "public_ip"
     env_file.write_text(text)
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
     env = {
@@ -223,7 +238,7 @@ def main():
                        env=dict(os.environ, **env), check=True, capture_output=True)
         _, graph = run("graph", "--env", "env1.toml", "--json")
         nodes = json.loads(graph.stdout)["nodes"]
-        paths = {"up": critical_path_up(nodes, args.load_balancer), "down": critical_path_down(nodes)}
+        paths = {"up": critical_path_up(nodes, args.load_balancer), "down": critical_path_down(nodes, args.entry != "api_gateway")}
         commands = [
             ("up", ["up", "--env", "env1.toml", "--yes"], 0),
             ("status", ["status"], 0),
@@ -247,7 +262,7 @@ def main():
 
     print(f"gwfargate on the realistic test bed: scale {args.scale} (1 wall s = {1 / args.scale:.0f} AWS s), "
           f"{args.runs} run(s), medians" + (f", vpc_link = {args.vpc_link}" if args.vpc_link else "")
-          + f", load_balancer = {args.load_balancer}, egress = {args.egress}")
+          + f", load_balancer = {args.load_balancer}, egress = {args.egress}, entry = {args.entry}")
     print(f"{'command':<10} {'AWS s':>8} {'critical path':>14} {'ratio':>7} {'calls':>6}")
     for name, _, _ in commands:
         median = statistics.median(seconds[name])
