@@ -200,8 +200,12 @@ pub struct CostArgs {
     #[arg(long)]
     pub wide: bool,
     /// A price table to use instead of the one shipped (same shape: README, "What it costs").
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "live")]
     pub prices: Option<PathBuf>,
+    /// Read the region's prices from the AWS Price List API (pricing:GetProducts, with the
+    /// profile's credentials) instead of the shipped table, which keeps what it lacks.
+    #[arg(long)]
+    pub live: bool,
     /// Tasks running all month [default: the env file's count].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub tasks: Option<u32>,

@@ -1,5 +1,6 @@
 //! `gwfargate cost`: what the env file's stack costs a month, beside the original design's
-//! alternatives, from a price table. Reads nothing from AWS.
+//! alternatives, from a price table; with `--live`, from the AWS Price List API, and nothing
+//! else is read from AWS.
 
 use serde::Serialize;
 
@@ -35,16 +36,29 @@ pub struct PricesDoc {
     /// The file given with `--prices`, if one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Whether the prices were read from the AWS Price List API (`--live`).
+    pub live: bool,
+    /// With `--live`, the prices the API did not have, taken from the shipped table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_from_table: Vec<String>,
 }
 
-/// Estimates and prints; the env file and the price table are the only things read.
-pub fn run(args: &CostArgs, global: &Global) -> anyhow::Result<()> {
+/// Estimates and prints; the env file and the price table (or the Price List API) are the
+/// only things read.
+pub async fn run(args: &CostArgs, global: &Global) -> anyhow::Result<()> {
     let deployment = crate::config::load(&args.env, global.region.as_deref())?;
     let table = match &args.prices {
         Some(path) => PriceTable::from_file(path)?,
         None => PriceTable::shipped()?,
     };
-    let prices = table.region(&deployment.region)?;
+    let live = match args.live {
+        true => Some(live_prices(&deployment.region, &table, global).await?),
+        false => None,
+    };
+    let prices = match &live {
+        Some(live) => &live.prices,
+        None => table.region(&deployment.region)?,
+    };
     let defaults = Assumptions::for_deployment(&deployment);
     let assumptions = Assumptions {
         tasks: args.tasks.unwrap_or(defaults.tasks),
@@ -57,10 +71,23 @@ pub fn run(args: &CostArgs, global: &Global) -> anyhow::Result<()> {
         ..defaults
     };
     let estimate = estimate(&deployment, prices, &assumptions);
-    let provenance = PricesDoc {
-        as_of: table.as_of.clone(),
-        source: table.source.clone(),
-        file: args.prices.as_ref().map(|p| p.display().to_string()),
+    let provenance = match &live {
+        Some(live) => PricesDoc {
+            as_of: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+                [..10]
+                .to_string(),
+            source: "the AWS Price List API (GetProducts)".to_string(),
+            file: None,
+            live: true,
+            kept_from_table: live.kept.iter().map(|k| k.to_string()).collect(),
+        },
+        None => PricesDoc {
+            as_of: table.as_of.clone(),
+            source: table.source.clone(),
+            file: args.prices.as_ref().map(|p| p.display().to_string()),
+            live: false,
+            kept_from_table: Vec::new(),
+        },
     };
     if args.json {
         let doc = Document {
@@ -76,10 +103,27 @@ pub fn run(args: &CostArgs, global: &Global) -> anyhow::Result<()> {
             .file
             .as_ref()
             .map_or_else(String::new, |f| format!(" (from {f})"));
-        let prices = format!(
-            "{}, as of {}{from}. List prices change: check them before you budget.",
-            provenance.source, provenance.as_of
-        );
+        let prices = match provenance.live {
+            true => {
+                let kept = match provenance.kept_from_table.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        "; not there, so from the shipped table ({}, as of {}): {}",
+                        table.source,
+                        table.as_of,
+                        provenance.kept_from_table.join(", ")
+                    ),
+                };
+                format!(
+                    "{}, read {}{kept}. Fargate Spot's discount is the table's.",
+                    provenance.source, provenance.as_of
+                )
+            }
+            false => format!(
+                "{}, as of {}{from}. List prices change: check them before you budget.",
+                provenance.source, provenance.as_of
+            ),
+        };
         output::print(
             crate::ui::cost::cost_report(
                 &estimate,
@@ -92,4 +136,24 @@ pub fn run(args: &CostArgs, global: &Global) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The region's prices from the Price List API, which AWS serves from us-east-1 for every
+/// region; what it lacks comes from `table`.
+async fn live_prices(
+    region: &str,
+    table: &PriceTable,
+    global: &Global,
+) -> anyhow::Result<crate::cost::live::LivePrices> {
+    if let Some(profile) = &global.profile {
+        crate::aws::clients::check_profile(profile).await?;
+    }
+    let sdk = crate::aws::clients::sdk_config(&crate::aws::clients::Connection {
+        region: "us-east-1".to_string(),
+        profile: global.profile.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+    })
+    .await;
+    let client = aws_sdk_pricing::Client::new(&sdk);
+    crate::cost::live::read(&client, region, table.regions.get(region)).await
 }

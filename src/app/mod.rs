@@ -296,7 +296,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let doc = crate::resources::permissions::document(&session.env);
             output::print(&serde_json::to_string_pretty(&doc)?);
         }
-        Command::Cost(args) => cost::run(args, global)?,
+        Command::Cost(args) => cost::run(args, global).await?,
         Command::Graph(args) => {
             let session =
                 session::open(Some(&args.env), global, Purpose::Status, Choices::default()).await?;

@@ -3,4 +3,5 @@
 //! nothing from AWS.
 
 pub mod estimate;
+pub mod live;
 pub mod prices;

@@ -25,7 +25,7 @@ pub struct PriceTable {
 }
 
 /// One region's on-demand prices in USD. Hours are billed hours, GB are gigabytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionPrices {
     /// The region's name, e.g. "Europe (Ireland)".
