@@ -1,6 +1,7 @@
 //! `gwfargate cost`: the estimate of the default stack matches a hand computation in two
 //! regions, the assumptions change it as they should, bad input is refused, and nothing is
-//! read from AWS (the endpoint given is a closed loopback port).
+//! read from AWS (the endpoint given is a closed loopback port) but, with `--live`, the
+//! Price List API (the test bed's catalog).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -266,4 +267,112 @@ fn bad_input_is_refused_with_what_is_wrong() {
         "{stderr}"
     );
     assert!(stderr.contains("nat_hourly"), "{stderr}");
+}
+
+#[test]
+fn live_prices_come_from_the_price_list_api_whole_pages_and_all() {
+    let emulator = common::Emulator::start(1);
+    let ws = Workspace::new(&[]);
+    let live = |more: &[&str]| {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(["cost", "--env", "env1.toml", "--live"])
+            .args(more)
+            .assert()
+    };
+    let (stdout, _) = output(&live(&["--json"]).success());
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["prices"]["live"], true, "{doc:#}");
+    assert_eq!(doc["prices"]["kept_from_table"], Value::Null, "all found");
+    assert_eq!(doc["region_name"], "Europe (Ireland)");
+    // The test bed's catalog: prices AWS moved since the table, and the tiers it charges.
+    let nlb = design(&doc, "nlb");
+    assert_close(monthly(nlb, "fargate_vcpu"), 730.0 * 0.04656, "vCPU");
+    assert_close(monthly(nlb, "fargate_memory"), 1460.0 * 0.004445, "memory");
+    assert_close(
+        monthly(nlb, "nlb_hours"),
+        730.0 * 0.0252,
+        "NLB, not the trust store",
+    );
+    assert_close(monthly(nlb, "api_requests"), 3.5, "first tier");
+    assert_close(
+        monthly(nlb, "endpoint_hours"),
+        3.0 * 2.0 * 730.0 * 0.011,
+        "endpoints",
+    );
+    assert_close(monthly(nlb, "logs_ingestion"), 5.0 * 0.57, "logs");
+    assert_close(
+        monthly(nlb, "transfer_out"),
+        10.0 * 0.09,
+        "the first charged tier",
+    );
+    assert_close(
+        monthly(design(&doc, "alb"), "alb_hours"),
+        730.0 * 0.027,
+        "ALB",
+    );
+    assert_close(
+        monthly(design(&doc, "nat"), "nat_hours"),
+        2.0 * 730.0 * 0.052,
+        "a NAT gateway per zone",
+    );
+    let calls = emulator.calls();
+    let reads = calls
+        .get("pricing.GetProducts")
+        .and_then(|c| c["count"].as_u64())
+        .unwrap_or(0);
+    // Seven sets of products, ELB's and CloudWatch's over more than one page of 3.
+    assert!(reads > 7, "{reads} GetProducts");
+
+    let (human, _) = output(&live(&[]).success());
+    assert!(
+        human.contains("AWS Price List API (GetProducts), read 20"),
+        "{human}"
+    );
+
+    // Virginia's own prices (its EC2 usage types have no region code).
+    let virginia = Workspace::new(&[("eu-west-1", "us-east-1")]);
+    let (stdout, _) = output(
+        &gwfargate(virginia.path(), &emulator.endpoint)
+            .args(["cost", "--env", "env1.toml", "--live", "--json"])
+            .assert()
+            .success(),
+    );
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_close(
+        monthly(design(&doc, "nat"), "nat_hours"),
+        2.0 * 730.0 * 0.045,
+        "Virginia's NAT gateways",
+    );
+    assert_close(
+        monthly(design(&doc, "nlb"), "fargate_vcpu"),
+        730.0 * 0.04048,
+        "Virginia's vCPU",
+    );
+    // A region the catalog has no prices of: refused, with the way without --live.
+    let oregon = Workspace::new(&[("eu-west-1", "us-west-2")]);
+    let (_, stderr) = output(
+        &gwfargate(oregon.path(), &emulator.endpoint)
+            .args(["cost", "--env", "env1.toml", "--live"])
+            .assert()
+            .code(1),
+    );
+    assert!(
+        stderr.contains("no prices") && stderr.contains("without --live"),
+        "{stderr}"
+    );
+    // Not allowed to read prices: the action and the way without --live are named.
+    emulator.configure(serde_json::json!({"faults": {"seed": 1, "rules": [
+        {"match": "pricing.GetProducts", "deny": 1.0}]}}));
+    let (_, stderr) = output(&live(&[]).code(1));
+    assert!(
+        stderr.contains("pricing:GetProducts") && stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
+    let (_, stderr) = output(
+        &gwfargate(ws.path(), NOWHERE)
+            .args(["cost", "--env", "env1.toml", "--live", "--prices", "p.toml"])
+            .assert()
+            .code(2),
+    );
+    assert!(stderr.contains("--prices"), "{stderr}");
 }

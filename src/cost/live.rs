@@ -310,6 +310,13 @@ fn assemble(
     found: &BTreeMap<&'static str, Vec<Dimension>>,
     table: Option<&RegionPrices>,
 ) -> anyhow::Result<LivePrices> {
+    if found.is_empty() {
+        // Nothing at all is no price list of this region, not a list that lacks a few.
+        anyhow::bail!(
+            "the AWS Price List API has no prices gwfargate reads for {region}; without \
+             --live, `cost` uses the table shipped with gwfargate"
+        );
+    }
     let missing: Vec<&'static str> = WANTED
         .iter()
         .map(|w| w.field)

@@ -17,6 +17,8 @@ Control endpoints (never faulted, never logged):
                           why not (patches.internet_path; read-only)
   POST /_testbed/reset    clear the call log, rate buckets and lingering interfaces; reseed
                           (a config change clears the same but keeps lingering interfaces)
+
+AWS calls moto does not serve: the Price List API's GetProducts (pricing.py's catalog).
 """
 import json
 import random
@@ -27,7 +29,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
-from . import authorization, consistency, dataplane, livetail, patches, settings, world
+from . import authorization, consistency, dataplane, livetail, patches, pricing, settings, world
 from .clock import CLOCK
 
 QUERY_SERVICES = {"elasticloadbalancing", "iam", "sts"}
@@ -356,6 +358,16 @@ class Middleware:
         lag = consistency.refusal(call, environ)
         if lag is not None:
             return self.refuse(call, *lag, start_response, started)
+        if call.key == "pricing.GetProducts":
+            # moto has no Price List API: the test bed's catalog answers.
+            status, answer = pricing.get_products(json.loads(environ["testbed.body"] or b"{}"))
+            data = json.dumps(answer).encode()
+            self.log(call, "ok" if status == 200 else "refused", started,
+                     None if status == 200 else answer.get("__type"))
+            start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
+                           [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data))),
+                            ("x-amzn-RequestId", str(uuid.uuid4()))])
+            return [data]
         if call.key == "logs.StartLiveTail" and settings.on("live_tail"):
             self.log(call, "ok", started)
             start_response("200 OK", [("Content-Type", "application/vnd.amazon.eventstream"),

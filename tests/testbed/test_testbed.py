@@ -2264,5 +2264,38 @@ class PublicEntry(Bed):
         self.assertIn("no 0.0.0.0/0 route", why("true"))
 
 
+class PriceList(Bed):
+    """The Price List API's GetProducts, which moto lacks: the catalog's products in AWS's
+    document shape, TERM_MATCH filters, short pages."""
+
+    def test_get_products_filters_by_exact_attributes_and_pages_with_a_token(self):
+        pricing = self.client("pricing", region="us-east-1")
+        pages = pricing.get_paginator("get_products").paginate(
+            ServiceCode="AWSELB", FormatVersion="aws_v1",
+            Filters=[{"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"}])
+        documents = [json.loads(p) for page in pages for p in page["PriceList"]]
+        usages = sorted(d["product"]["attributes"]["usagetype"] for d in documents)
+        self.assertEqual(usages, ["EUW1-LCUUsage", "EUW1-LCUUsage", "EUW1-LoadBalancerUsage",
+                                  "EUW1-LoadBalancerUsage", "EUW1-LoadBalancerUsage", "EUW1-TS-LoadBalancerUsage"])
+        first = pricing.get_products(ServiceCode="AWSELB", Filters=[
+            {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"}])
+        self.assertEqual(len(first["PriceList"]), 3)
+        self.assertIn("NextToken", first)
+        alb = next(d for d in documents if d["product"]["attributes"]["operation"] == "LoadBalancing:Application"
+                   and d["product"]["attributes"]["usagetype"] == "EUW1-LoadBalancerUsage")
+        (term,) = alb["terms"]["OnDemand"].values()
+        (dimension,) = term["priceDimensions"].values()
+        self.assertEqual(dimension["pricePerUnit"]["USD"], "0.0270000000")
+        nat = pricing.get_products(ServiceCode="AmazonEC2", Filters=[
+            {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"},
+            {"Type": "TERM_MATCH", "Field": "productFamily", "Value": "NAT Gateway"}])["PriceList"]
+        self.assertEqual(sorted(json.loads(p)["product"]["attributes"]["usagetype"] for p in nat),
+                         ["NatGateway-Bytes", "NatGateway-Hours"], "us-east-1's EC2 usage types have no prefix")
+        with self.assertRaises(ClientError) as ctx:
+            pricing.get_products(ServiceCode="AWSELB", Filters=[
+                {"Type": "CONTAINS", "Field": "usagetype", "Value": "LCU"}])
+        self.assertEqual(self.code(ctx), "InvalidParameterException")
+
+
 if __name__ == "__main__":
     unittest.main()
