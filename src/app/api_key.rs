@@ -8,6 +8,14 @@ use crate::resources::apigateway::api_key::{self, Shown};
 pub async fn api_key(session: &Session, show: bool) -> anyhow::Result<Shown> {
     let env = &session.env;
     let auth = env.deployment.api.auth;
+    if env.deployment.network.entry == crate::config::Entry::PublicLoadBalancer {
+        return Err(UsageError(format!(
+            "{} has no API Gateway, so no API key: its entry is the public load balancer \
+             (`entry = \"public_load_balancer\"`)",
+            env.deployment.name
+        ))
+        .into());
+    }
     if !auth.api_key_required() {
         return Err(UsageError(format!(
             "the API of {} takes no API key: `api.auth` is \"{}\". Set `auth = \"api_key\"` \
