@@ -654,6 +654,12 @@ async fn a_public_entry_is_acknowledged_builds_serves_from_the_internet_says_it_
         .success();
     let (shown, _) = output(&status);
     assert!(shown.contains("open to anyone on the internet"), "{shown}");
+    let keyless = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["api-key"])
+        .assert()
+        .code(2);
+    let (_, stderr) = output(&keyless);
+    assert!(stderr.contains("no API Gateway"), "{stderr}");
 
     // The load balancer's group closed to the internet: the probe names it, `up` opens it.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
