@@ -181,8 +181,9 @@ The value is printed only with --show, alone on stdout, so it stays out of logs 
     /// Estimate what the stack costs a month, beside the original design's alternatives.
     #[command(after_help = "Examples:\n  gwfargate cost --env config/env1.toml\n  \
 gwfargate cost --env config/env1.toml --requests-per-month 50000000 --gb-out 200 --json\n\n\
-Reads nothing from AWS. Prices come from the table shipped with gwfargate (AWS list prices,\n\
-dated, sources named), or from --prices FILE in the same shape. Prices one month of 730 hours\n\
+Reads nothing from AWS unless --live. Prices come from the table shipped with gwfargate (AWS\n\
+list prices, dated, sources named), from --prices FILE in the same shape, or with --live from\n\
+the AWS Price List API (pricing:GetProducts). Prices one month of 730 hours\n\
 with the tasks the env file runs; every traffic figure assumed is printed and settable.")]
     Cost(CostArgs),
 }
@@ -279,9 +280,9 @@ pub struct UpArgs {
 /// Whether to build a stack whose image the tasks cannot pull.
 #[derive(Debug, Args)]
 pub struct ImageCheck {
-    /// Use an image outside ECR in the stack's region. The private subnets reach only that
-    /// registry (through the VPC endpoints), so tasks cannot pull it unless you gave the subnets
-    /// another way out yourself.
+    /// Use an image outside ECR in the stack's region. With the VPC endpoints (the default
+    /// design) the private subnets reach only that registry, so tasks cannot pull it unless you
+    /// gave the subnets another way out yourself; a NAT or public stack needs no such flag.
     #[arg(long, env = "GWFARGATE_ALLOW_IMAGE_OUTSIDE_ECR", value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_image_outside_ecr: bool,
 }

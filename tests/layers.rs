@@ -46,7 +46,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "shell",
         ],
     ),
-    ("cost", &["config", "error", "user_files"]),
+    // `cost --live` reads the Price List API through the AWS layer.
+    ("cost", &["config", "aws", "error", "user_files"]),
     ("aws", &["progress", "interrupt", "error", "printable"]),
     ("state", &["config", "error", "printable", "user_files"]),
     ("config", &["aws", "error", "printable", "user_files"]),

@@ -705,6 +705,38 @@ async fn a_public_entry_is_acknowledged_builds_serves_from_the_internet_says_it_
     up(&ws, &emulator);
     assert_eq!(from_the_internet(&emulator, &url), 200);
 
+    // The public route lost behind gwfargate's back: the probe names the route table.
+    let table = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values("cluster1-rt-public")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    ec2.delete_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_the_internet(&emulator, &url), 504);
+    let probed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--probe"])
+        .assert()
+        .failure();
+    let (probed, _) = output(&probed);
+    assert!(probed.contains("public route table"), "{probed}");
+    up(&ws, &emulator);
+    assert_eq!(from_the_internet(&emulator, &url), 200);
+
     // The way in of a built stack does not change in place: refused, nothing changed.
     edit(
         &ws,

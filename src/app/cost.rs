@@ -145,6 +145,14 @@ async fn live_prices(
     table: &PriceTable,
     global: &Global,
 ) -> anyhow::Result<crate::cost::live::LivePrices> {
+    // The Price List API is the commercial partition's, in us-east-1.
+    if crate::config::partition(region) != "aws" {
+        return Err(crate::error::UsageError(format!(
+            "--live reads the AWS Price List API, which does not price {region}: run `cost` \
+             without --live, or with --prices FILE"
+        ))
+        .into());
+    }
     if let Some(profile) = &global.profile {
         crate::aws::clients::check_profile(profile).await?;
     }

@@ -35,8 +35,9 @@ pub fn refusal(fixed: &FixedChange, target: &Target, command_prefix: &str) -> Pl
         .map_or_else(|| target.deployment.clone(), |s| s.deployment.clone());
     let names = Names::new(&built);
     let [lb_key, _, _] = crate::resources::elb::keys(built.network.load_balancer);
+    let public = built.network.entry == crate::config::Entry::PublicLoadBalancer;
     let (kind, key, name, what) = match fixed.key {
-        "environment" => (
+        "environment" if !public => (
             "api stage",
             "stage",
             built.environment.clone(),
@@ -60,6 +61,12 @@ pub fn refusal(fixed: &FixedChange, target: &Target, command_prefix: &str) -> Pl
             names.load_balancer.clone(),
             "the way in cannot change in place: the load balancer's scheme and subnets, and the \
              public URL, would all change",
+        ),
+        "network.subnets" if public => (
+            "subnet",
+            "subnet/public/0",
+            names.public_subnet(0),
+            "a subnet cannot move",
         ),
         "network.subnets" => (
             "subnet",

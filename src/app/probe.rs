@@ -1,7 +1,8 @@
 //! `gwfargate status --probe`: calls the stack's URL as a client would, and walks the chain a
 //! request follows (stage → deployment → api → integration → VPC link and its group → load
 //! balancer and, for an ALB, its group → listener → target group → target health → the tasks'
-//! group → tasks → endpoints), naming the first hop that is broken and what to do about it.
+//! group → tasks → endpoints; for the public entry, the internet gateway and the public route
+//! table → the load balancer ...), naming the first hop that is broken and what to do about it.
 
 use std::time::{Duration, Instant};
 
@@ -82,7 +83,25 @@ const API_FIELDS: &[&str] = &[
 /// An endpoint's policy is narrowed by `up`; an open one lets everything through.
 const ENDPOINT_FIELDS: &[&str] = &["policy"];
 
+/// The hops of the public entry's way in alone (a NAT stack has an internet gateway too, on
+/// the tasks' way out).
+const PUBLIC_HOPS: &[&str] = &["internet gateway", "public route table"];
+
 const HOPS: &[HopOf] = &[
+    HopOf {
+        hop: "internet gateway",
+        kind: "internet gateway",
+        wanted: Some("attached"),
+        fields: Fields::All,
+        named: None,
+    },
+    HopOf {
+        hop: "public route table",
+        kind: "route table",
+        wanted: None,
+        fields: Fields::All,
+        named: Some(|names| &names.public_route_table),
+    },
     HopOf {
         hop: "stage",
         kind: "api stage",
@@ -217,6 +236,7 @@ pub async fn probe(
         }
     }
     let up = env.hints.command("up");
+    let public = env.deployment.network.entry == crate::config::Entry::PublicLoadBalancer;
     for HopOf {
         hop,
         kind,
@@ -225,6 +245,9 @@ pub async fn probe(
         named,
     } in HOPS
     {
+        if !public && PUBLIC_HOPS.contains(hop) {
+            continue;
+        }
         let this = |name: &str| named.is_none_or(|named| name == named(&env.names));
         for row in rows.iter().filter(|r| r.kind == *kind && this(&r.name)) {
             let change = plan

@@ -129,11 +129,20 @@ pub async fn up(session: &Session, options: &Options) -> anyhow::Result<String> 
         check_zones(&env).await?;
     }
     // The URL callers have now, to say so when this run makes a new one.
-    let old_url = env
-        .state
-        .get("stage")
-        .and_then(|r| r.outputs)
-        .and_then(|o| o.get("url").and_then(|u| u.as_str()).map(str::to_string));
+    let recorded = |key: &str, field: &str| {
+        env.state
+            .get(key)
+            .and_then(|r| r.outputs)
+            .and_then(|o| o.get(field).and_then(|u| u.as_str()).map(str::to_string))
+    };
+    let old_url = match env.deployment.network.entry {
+        crate::config::Entry::ApiGateway => recorded("stage", "url"),
+        crate::config::Entry::PublicLoadBalancer => {
+            let [key, _, _] = crate::resources::elb::keys(env.deployment.network.load_balancer);
+            recorded(&key, "dns_name")
+                .map(|name| crate::resources::public_url(&name, env.deployment.service.port))
+        }
+    };
     env.state.save()?;
     let board = session::display(&stack.graph);
     let outcome = stack

@@ -392,12 +392,13 @@ pub const DEFAULT_BURST: u32 = 200;
 const MAX_RATE: i64 = 10_000;
 const MAX_BURST: i64 = 5_000;
 
-/// The VPC and its private subnets.
+/// The VPC and its subnets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     /// The VPC's CIDR block.
     pub vpc_cidr: Ipv4Net,
-    /// The private subnets, at least two in distinct availability zones.
+    /// The subnets of the load balancer and the tasks, at least two in distinct availability
+    /// zones: private, or public with `entry = "public_load_balancer"`.
     pub subnets: Vec<Subnet>,
     /// The VPC's flow logs, to a log group of the stack.
     #[serde(default)]
@@ -410,7 +411,7 @@ pub struct Network {
     /// (`resources::vpc_link_version` decides otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_link: Option<VpcLinkVersion>,
-    /// The kind of internal load balancer in front of the tasks.
+    /// The kind of load balancer in front of the tasks (internal, but with a public entry).
     #[serde(default)]
     pub load_balancer: LoadBalancerKind,
     /// How the tasks reach ECR, CloudWatch Logs and other services.
@@ -512,7 +513,7 @@ pub enum VpcLinkVersion {
 /// interface endpoints.
 pub const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
 
-/// One private subnet.
+/// One subnet of the env file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subnet {
     /// The subnet's CIDR block, inside the VPC's.
@@ -1898,7 +1899,8 @@ impl Checker<'_> {
                      service over plain HTTP, with no API Gateway in front (no throttling, no \
                      authorization, no TLS), and gives the tasks public IP addresses: the \
                      original design calls it not for production. To build it anyway, add \
-                     `acknowledge_public_entry = true` under [network]",
+                     `acknowledge_public_entry = true` under [network] (to remove a built one, \
+                     `down` without --env goes by what its state file recorded)",
                 ));
             }
             _ => {}

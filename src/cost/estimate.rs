@@ -57,7 +57,7 @@ impl Assumptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entry {
-    /// API Gateway (REST) through a VPC link, the only public entry.
+    /// API Gateway (REST) through a VPC link: the stack's only public entry.
     ApiGateway,
     /// An internet-facing load balancer in public subnets, no API Gateway.
     PublicLoadBalancer,

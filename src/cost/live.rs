@@ -5,7 +5,9 @@
 //! region code before it, `EUW1-Fargate-GB-Hours`, except for some of us-east-1's) and, for
 //! the load balancers, the operation that tells an NLB's from an ALB's; its on-demand terms
 //! give the price (the first tier that is not free, or every tier for API Gateway's requests).
-//! Fargate Spot has no list price (it moves with demand): it keeps the table's discount.
+//! Fargate Spot's price moves with demand (a list figure is a snapshot): it keeps the table's
+//! discount off the on-demand price read. A usage type two products of the region price
+//! differently is not guessed at: it is kept from the table, as a missing one is.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use aws_sdk_pricing::types::{Filter, FilterType};
 use serde_json::Value;
 
 use super::prices::{RegionPrices, Tier};
+use crate::aws::AwsResultExt as _;
 use crate::error::UsageError;
 
 /// One price the Price List API is asked for.
@@ -192,7 +195,7 @@ pub async fn read(
             })
         });
         for w in wanted {
-            if let Some(dimensions) = documents.iter().find_map(|d| priced(d, w)) {
+            if let Some(dimensions) = pick(&documents, w) {
                 found.insert(w.field, dimensions);
             }
         }
@@ -227,10 +230,7 @@ async fn products_of(
     let mut pages = request.into_paginator().send();
     let mut documents = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|err| {
-            anyhow::Error::new(aws_sdk_pricing::Error::from(err.into_service_error()))
-        });
-        let page = page.with_context(|| {
+        let page = page.aws(|| {
             format!(
                 "reading {service}'s prices in {region} from the AWS Price List API \
                  (pricing:GetProducts, in us-east-1); without --live, `cost` uses the table \
@@ -254,6 +254,17 @@ struct Dimension {
     begin: f64,
     end: Option<f64>,
     usd: f64,
+}
+
+/// The price of `w` among `documents`: that of the one product it names, or of several that
+/// agree; none when they disagree.
+fn pick(documents: &[Value], w: &Wanted) -> Option<Vec<Dimension>> {
+    let mut matches: Vec<Vec<Dimension>> = documents.iter().filter_map(|d| priced(d, w)).collect();
+    matches.dedup();
+    match matches.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
 }
 
 /// The on-demand dimensions of `document` when it is the product `w` names.
@@ -476,6 +487,23 @@ mod tests {
         );
         assert_eq!(priced(&alb, field("nlb_hour")), None, "an NLB's operation");
         assert_eq!(priced(&alb, field("lcu_hour")), None, "another usage");
+        let same = product(
+            "EU-LoadBalancerUsage",
+            "LoadBalancing:Application",
+            &[("0", "Inf", "0.0252000000")],
+        );
+        let other = product(
+            "EU-LoadBalancerUsage",
+            "LoadBalancing:Application",
+            &[("0", "Inf", "0.0300000000")],
+        );
+        let w = field("alb_hour");
+        assert!(pick(&[alb.clone(), same], w).is_some(), "two that agree");
+        assert_eq!(
+            pick(&[alb, other], w),
+            None,
+            "two that disagree: not guessed"
+        );
     }
 
     #[test]

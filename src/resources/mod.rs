@@ -74,7 +74,7 @@ impl Entry {
             } => inputs
                 .get(load_balancer)
                 .filter(|lb| !lb.dns_name.is_empty())
-                .map(|lb| format!("http://{}:{port}/", lb.dns_name)),
+                .map(|lb| public_url(&lb.dns_name, *port)),
         }
     }
 
@@ -84,6 +84,14 @@ impl Entry {
             Entry::ApiGateway { rest_api, .. } => inputs.get(rest_api).and_then(|api| api.auth),
             Entry::PublicLoadBalancer { .. } => None,
         }
+    }
+}
+
+/// The public entry's URL: plain HTTP to the load balancer's name, on the listener's port.
+pub fn public_url(dns_name: &str, port: u16) -> String {
+    match port {
+        80 => format!("http://{dns_name}/"),
+        port => format!("http://{dns_name}:{port}/"),
     }
 }
 

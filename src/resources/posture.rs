@@ -71,14 +71,15 @@ pub fn checks(deployment: &Deployment, repository_made: bool) -> Vec<Check> {
             "tasks have no public IP addresses",
             "ECS.2",
             false,
-            "use `entry = \"api_gateway\"` under [network]: the public entry gives the tasks \
-             public addresses",
+            "rebuild with `entry = \"api_gateway\"` under [network] (`down`, then `up`): the \
+             public entry gives the tasks public addresses",
         ),
         check(
             "load balancer redirects HTTP to HTTPS",
             "ELB.1",
             false,
-            "use `entry = \"api_gateway\"` under [network]: the public entry serves plain HTTP",
+            "rebuild with `entry = \"api_gateway\"` under [network] (`down`, then `up`): the \
+             public entry serves plain HTTP",
         ),
     ];
     let mut out = if public { public_checks } else { api_checks };

@@ -90,7 +90,7 @@ pub fn status_table(status: &Status, command_prefix: &str, width: Width) -> Stri
     if let Some(auth) = &status.api_auth {
         out.push_str(&format!("api auth: {auth}\n"));
     }
-    if status.entry == crate::config::Entry::PublicLoadBalancer.word() {
+    if status.entry == "public_load_balancer" {
         out.push_str(&prose(
             "entry: ",
             "public load balancer: open to anyone on the internet, no API Gateway in front",
@@ -100,12 +100,10 @@ pub fn status_table(status: &Status, command_prefix: &str, width: Width) -> Stri
     // The URL is whole on its own line, whatever the width: it is there to be copied.
     match &status.url {
         Some(url) => out.push_str(&format!("url: {url}\n")),
-        None if status.entry == crate::config::Entry::PublicLoadBalancer.word() => {
-            match unknown("load balancer") {
-                Some(state) => out.push_str(&format!("url: {state}\n")),
-                None => out.push_str("url: none (the load balancer is missing)\n"),
-            }
-        }
+        None if status.entry == "public_load_balancer" => match unknown("load balancer") {
+            Some(state) => out.push_str(&format!("url: {state}\n")),
+            None => out.push_str("url: none (the load balancer is missing)\n"),
+        },
         None => match unknown("api stage").or_else(|| unknown("rest api")) {
             Some(state) => out.push_str(&format!("url: {state}\n")),
             None => out.push_str("url: none (the API or its stage is missing)\n"),
@@ -379,7 +377,10 @@ pub fn short_id(id: &str) -> String {
 /// The probe's answer and its walk of the chain, one aligned line per hop.
 pub fn probe_lines(probe: &Probe) -> String {
     let mut out = match (&probe.url, probe.status, &probe.error) {
-        (None, _, _) => "probe: no URL to call (the API or its stage is missing)\n".to_string(),
+        (None, _, _) => {
+            "probe: no URL to call (the API or its stage, or the public load balancer, is missing)\n"
+                .to_string()
+        }
         (Some(url), Some(status), _) => format!(
             "probe: GET {url} → {status} in {} ms\n",
             probe.latency_ms.unwrap_or_default()

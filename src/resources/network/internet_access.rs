@@ -1,5 +1,6 @@
-//! The tasks' way to the internet (`egress = "nat"`): 443 out of the tasks' group to anywhere,
-//! through the NAT gateway to any registry and every AWS service. A resource of its own, as
+//! The tasks' way to the internet (`egress = "nat"`, or the public entry's tasks with public
+//! addresses): 443 out of the tasks' group to anywhere, through the NAT gateway (or the
+//! internet gateway) to any registry and every AWS service. A resource of its own, as
 //! [`super::endpoint_access`] is for the endpoints: a stack moving back to the endpoints keeps
 //! it until the endpoints serve the tasks, then deletes it with the NAT gateway's other parts.
 

@@ -1,5 +1,6 @@
-//! The internet gateway (`egress = "nat"`): the public subnets' way out, and so the NAT
-//! gateway's. A NAT gateway in a VPC without one attached fails ("Gateway.NotAttached"), and
+//! The internet gateway (`egress = "nat"`, or `entry = "public_load_balancer"`): the public
+//! subnets' way out, and so the NAT gateway's, or the public entry's way in and the tasks' way
+//! out. A NAT gateway in a VPC without one attached fails ("Gateway.NotAttached"), and
 //! AWS will not detach it while an address is mapped in the VPC, so it is made first and goes
 //! last, after the NAT gateway and its elastic IP.
 

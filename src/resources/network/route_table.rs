@@ -1,7 +1,7 @@
 //! The subnets' route tables. The private subnets': the VPC's local route and the S3 gateway
 //! endpoint's prefix-list route, no route to the internet; with `egress = "nat"`, a default
-//! route to the NAT gateway ([`super::nat_route`]'s). The public subnets' (`egress = "nat"`
-//! only): a default
+//! route to the NAT gateway ([`super::nat_route`]'s). The public subnets' (`egress = "nat"`,
+//! or `entry = "public_load_balancer"`): a default
 //! route to the internet gateway. A table of our own (rather than the VPC's main table) can be
 //! found by its tags and deleted with the stack.
 

@@ -1,6 +1,7 @@
 //! A subnet: a private one per `subnets` entry, each in its availability zone, where the load
 //! balancer, the endpoints and the tasks are; with `egress = "nat"`, a public one per
-//! `public_subnets` entry, the NAT gateway's.
+//! `public_subnets` entry, the NAT gateway's; with `entry = "public_load_balancer"`, a public
+//! one per `subnets` entry, where the internet-facing load balancer and the tasks are.
 
 use aws_sdk_ec2::types::{ResourceType, SubnetState};
 use serde::{Deserialize, Serialize};
