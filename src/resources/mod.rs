@@ -712,6 +712,13 @@ pub fn stack(
             interface(service)
         });
     }
+    if public && deployment.service.port == 443 {
+        notes.push(
+            "the public load balancer listens on 443 with plain HTTP (it has no certificate): \
+             callers must use http://, and https:// fails"
+                .to_string(),
+        );
+    }
     let exposure = if public {
         Some(format!(
             "the load balancer is open to the internet on port {}: anyone can call every route \

@@ -34,8 +34,10 @@ it is internet-facing (an internal one's name resolves to private addresses: a t
 here), each of its subnets routes 0.0.0.0/0 to an internet gateway attached to the VPC
 ("Internet-facing load balancers", Application Load Balancers guide:
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-scheme),
-and its groups let the port in from anywhere and out to the VPC (else dropped, 504); a name no
-load balancer has does not resolve (the bed answers 502). Then it goes on as above, from the
+and its groups let the port in from anywhere and out to the VPC (else dropped, 504). The name
+resolves to a node in each of its zones, taken in turn: a subnet not routed cuts off its
+zone's node alone, so some requests time out and others are answered. A name no load balancer
+has does not resolve (the bed answers 502). Then it goes on as above, from the
 load balancer on.
 """
 import itertools
@@ -48,6 +50,9 @@ from urllib.parse import parse_qs, urlparse
 from .clock import CLOCK
 
 _zone_turns = itertools.count()
+# Which of a public load balancer's nodes the next client resolves to (its own turns: the
+# zone a request enters the load balancer in takes a turn of _zone_turns too).
+_node_turns = itertools.count()
 # Token buckets of throttled stages, by (api, stage): [tokens, last refill (wall seconds)].
 _buckets = {}
 _target_turns = itertools.count()
@@ -212,27 +217,30 @@ def public(method, path, query, account="123456789012", headers=None):
     lb = next((lb for lb in elb.load_balancers.values() if lb.dns_name == host), None)
     if lb is None:
         return _answer(502, {"message": f"{host} does not resolve"})
-    if lb.scheme != "internet-facing" or _not_public(account, region, lb, port):
+    # The name resolves to a node in each of its zones; clients take them in turn.
+    subnets = sorted(lb.subnets, key=lambda s: s.availability_zone)
+    with _lock:
+        node = subnets[next(_node_turns) % len(subnets)] if subnets else None
+    if lb.scheme != "internet-facing" or node is None or _not_public(account, region, lb, port, node):
         return _answer(504, {"message": "timed out"})
     if lb.state != "active":
         return _answer(503, {"message": "Service Unavailable"})
     return _forward(account, region, lb, port, method, rest)
 
 
-def _not_public(account, region, lb, port):
-    """Why the internet does not reach `lb` on `port`, or None: a subnet with no route to an
-    attached internet gateway, or groups that do not let the port in from anywhere and out to
-    the VPC."""
+def _not_public(account, region, lb, port, subnet):
+    """Why the internet does not reach `lb`'s node in `subnet` on `port`, or None: the subnet
+    has no route to an attached internet gateway (only that zone's node is cut off), or the
+    groups do not let the port in from anywhere and out to the VPC."""
     from moto.ec2.models import ec2_backends
 
     from .patches import _allows, _default_route, _route_table_of
 
     ec2 = ec2_backends[account][region]
-    for subnet in lb.subnets:
-        igw = getattr(_default_route(_route_table_of(ec2, subnet)), "gateway", None)
-        if igw is None or not str(getattr(igw, "id", "")).startswith("igw-") \
-                or igw.vpc is None or igw.vpc.id != lb.vpc_id:
-            return f"subnet {subnet.id} has no route to an attached internet gateway"
+    igw = getattr(_default_route(_route_table_of(ec2, subnet)), "gateway", None)
+    if igw is None or not str(getattr(igw, "id", "")).startswith("igw-") \
+            or igw.vpc is None or igw.vpc.id != lb.vpc_id:
+        return f"subnet {subnet.id} has no route to an attached internet gateway"
     groups = [g for g in (ec2.get_security_group_from_id(i) for i in lb.security_groups or []) if g]
     if lb.type == "application":
         if not any(_allows(r, port, [], ["0.0.0.0/0"]) for g in groups for r in g.ingress_rules):
