@@ -1058,7 +1058,15 @@ mod tests {
                     .as_deref()
                     .is_some_and(|e| e.contains("port 8080"))
             );
+            assert!(!s.notes.iter().any(|n| n.contains("plain HTTP")));
         }
+        deployment.service.port = 443;
+        let s = stack(&deployment, &names, "123456789012", &[]);
+        assert!(
+            s.notes.iter().any(|n| n.contains("https:// fails")),
+            "{:?}",
+            s.notes
+        );
     }
 
     #[test]
