@@ -122,6 +122,50 @@ fn refused<'a>(
         .collect()
 }
 
+/// The policy `policy --env env1.toml` prints for `ws`, and the call log of a cycle run with
+/// it (`up`, `plan`, `status`, `down`), after asserting the policy allows every call on what
+/// it touched.
+fn cycle_allowed(
+    ws: &common::Workspace,
+    emulator: &Emulator,
+) -> (
+    serde_json::Value,
+    serde_json::Map<String, serde_json::Value>,
+) {
+    let printed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["policy", "--env", "env1.toml"])
+        .assert()
+        .success();
+    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let actions = allowed(&policy);
+    emulator.reset_calls();
+    for args in [
+        vec!["up", "--env", "env1.toml", "--yes"],
+        vec!["plan", "--env", "env1.toml"],
+        vec!["status"],
+        vec!["down", "--yes"],
+    ] {
+        gwfargate(ws.path(), &emulator.endpoint)
+            .args(&args)
+            .assert()
+            .success();
+    }
+    let calls = emulator.calls();
+    let called: BTreeSet<String> = calls.keys().map(|c| action(c)).collect();
+    let missing: Vec<&String> = called.difference(&actions).collect();
+    assert!(
+        missing.is_empty(),
+        "calls the policy does not allow: {missing:?}"
+    );
+    let pairs = touched(&calls);
+    let refused = refused(&policy, &pairs);
+    assert!(
+        refused.is_empty(),
+        "calls the policy allows, but not on what they touched: {refused:#?}"
+    );
+    (policy, calls)
+}
+
 #[test]
 fn resource_patterns_match_as_iam_matches_them() {
     assert!(matches(
@@ -380,25 +424,7 @@ async fn the_printed_policy_of_a_nat_stack_allows_its_cycle() {
         ),
     )
     .unwrap();
-    let printed = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["policy", "--env", "env1.toml"])
-        .assert()
-        .success();
-    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
-    let actions = allowed(&policy);
-    emulator.reset_calls();
-    for args in [
-        vec!["up", "--env", "env1.toml", "--yes"],
-        vec!["plan", "--env", "env1.toml"],
-        vec!["status"],
-        vec!["down", "--yes"],
-    ] {
-        gwfargate(ws.path(), &emulator.endpoint)
-            .args(&args)
-            .assert()
-            .success();
-    }
-    let calls = emulator.calls();
+    let (_, calls) = cycle_allowed(&ws, &emulator);
     let called: BTreeSet<String> = calls.keys().map(|c| action(c)).collect();
     for nat in [
         "ec2:CreateInternetGateway",
@@ -413,17 +439,6 @@ async fn the_printed_policy_of_a_nat_stack_allows_its_cycle() {
     ] {
         assert!(called.contains(nat), "{nat} in {called:?}");
     }
-    let missing: Vec<&String> = called.difference(&actions).collect();
-    assert!(
-        missing.is_empty(),
-        "calls the policy does not allow: {missing:?}"
-    );
-    let pairs = touched(&calls);
-    let refused = refused(&policy, &pairs);
-    assert!(
-        refused.is_empty(),
-        "calls the policy allows, but not on what they touched: {refused:#?}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -443,29 +458,12 @@ async fn the_printed_policy_of_a_public_stack_allows_its_cycle_and_nothing_of_ap
         .replace("[api]\nauth", "# [api]\n# auth"),
     )
     .unwrap();
-    let printed = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["policy", "--env", "env1.toml"])
-        .assert()
-        .success();
-    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let (policy, calls) = cycle_allowed(&ws, &emulator);
     let actions = allowed(&policy);
     assert!(
         !actions.iter().any(|a| a.starts_with("apigateway:")),
         "{actions:?}"
     );
-    emulator.reset_calls();
-    for args in [
-        vec!["up", "--env", "env1.toml", "--yes"],
-        vec!["plan", "--env", "env1.toml"],
-        vec!["status"],
-        vec!["down", "--yes"],
-    ] {
-        gwfargate(ws.path(), &emulator.endpoint)
-            .args(&args)
-            .assert()
-            .success();
-    }
-    let calls = emulator.calls();
     let called: BTreeSet<String> = calls.keys().map(|c| action(c)).collect();
     for public in [
         "ec2:CreateInternetGateway",
@@ -480,16 +478,5 @@ async fn the_printed_policy_of_a_public_stack_allows_its_cycle_and_nothing_of_ap
     assert!(
         !called.iter().any(|c| c.starts_with("apigateway:")),
         "{called:?}"
-    );
-    let missing: Vec<&String> = called.difference(&actions).collect();
-    assert!(
-        missing.is_empty(),
-        "calls the policy does not allow: {missing:?}"
-    );
-    let pairs = touched(&calls);
-    let refused = refused(&policy, &pairs);
-    assert!(
-        refused.is_empty(),
-        "calls the policy allows, but not on what they touched: {refused:#?}"
     );
 }

@@ -47,6 +47,25 @@ async fn tasks_egress(sdk: &aws_config::SdkConfig) -> Vec<aws_sdk_ec2::types::Ip
 }
 
 /// The realistic test bed, fast (scale 0.002), without faults.
+/// The id of the security group named `name`.
+async fn group_id(sdk: &aws_config::SdkConfig, name: &str) -> String {
+    aws_sdk_ec2::Client::new(sdk)
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string()
+}
+
 fn bed() -> Emulator {
     let emulator = Emulator::with_profile(1, "realistic");
     emulator.configure(realistic_settings(
@@ -152,21 +171,7 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         alb_group.group_name(),
         Some("cluster1-sg-alb-microservice1")
     );
-    let link_group = ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values("cluster1-sg-vpclink-microservice1")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+    let link_group = group_id(&sdk, "cluster1-sg-vpclink-microservice1").await;
     let ingress = alb_group.ip_permissions();
     assert_eq!(ingress.len(), 1, "{ingress:?}");
     assert_eq!(ingress[0].from_port(), Some(8080));
@@ -663,21 +668,7 @@ async fn a_public_entry_is_acknowledged_builds_serves_from_the_internet_says_it_
 
     // The load balancer's group closed to the internet: the probe names it, `up` opens it.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let group = ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values("cluster1-sg-alb-microservice1")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+    let group = group_id(&sdk, "cluster1-sg-alb-microservice1").await;
     ec2.revoke_security_group_ingress()
         .group_id(&group)
         .ip_permissions(
