@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """The benchmark: gwfargate's commands on the realistic test bed, in AWS seconds.
 
-    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb] [--egress endpoints|nat] [--entry api_gateway|public_load_balancer]
+    scripts/bench.sh [--runs N] [--scale S] [--binary PATH] [--vpc-link v1|v2] [--load-balancer nlb|alb] [--egress endpoints|nat] [--entry api_gateway|public_load_balancer] [--move alb|nat]
 
 Starts the test bed (moto with AWS's provisioning times, ordering rules and rate limits) on
 loopback at `--scale` wall seconds per AWS second, then runs `up`, `status`, a second `up`
 (nothing to do), `plan` and `down` on config/env1.toml, `--runs` times. Prints, per command,
 the median time in AWS seconds (wall time / scale), the median number of AWS calls (from the
 test bed's call log), and for `up` and `down` the ratio to their critical path.
+
+With `--move`, each run builds the default stack, moves it while it serves (`alb`: NLB to ALB;
+`nat`: VPC endpoints to a NAT gateway), moves it back, and takes it down: `move` and `move back`
+are measured (no critical path is computed for them).
 
 The critical path is computed, not measured: the longest chain through the graph gwfargate
 itself reports (`gwfargate graph --json`), each resource weighted with the test bed's durations
@@ -172,6 +176,8 @@ def main():
                         help="the env file's [network] load_balancer (default: nlb)")
     parser.add_argument("--egress", choices=["endpoints", "nat"], default="endpoints",
                         help="the env file's [network] egress (default: endpoints)")
+    parser.add_argument("--move", choices=["alb", "nat"],
+                        help="measure moving a built default stack to this topology and back")
     parser.add_argument("--entry", choices=["api_gateway", "public_load_balancer"], default="api_gateway",
                         help="the env file's [network] entry (default: api_gateway); the public one "
                              "is an ALB, acknowledged, without [api]")
@@ -203,6 +209,16 @@ def main():
         args.load_balancer = "alb"
         args.egress = "public_ip"
     env_file.write_text(text)
+    anchor = 'vpc_cidr = "10.0.0.0/16"'
+    moved = {
+        None: text,
+        "alb": text.replace(anchor, f'{anchor}\nload_balancer = "alb"', 1),
+        "nat": text.replace(anchor, f'{anchor}\negress = "nat"\n'
+                            'public_subnets = [ { cidr = "10.0.101.0/24", az = "eu-west-1a" } ]', 1),
+    }[args.move]
+    if args.move:
+        assert args.load_balancer == "nlb" and args.egress == "endpoints" and args.entry == "api_gateway", \
+            "--move starts from the default stack"
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice1:1.0.0"
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -246,10 +262,22 @@ def main():
             ("plan", ["plan", "--env", "env1.toml", "--detailed-exitcode"], 0),
             ("down", ["down", "--yes"], 0),
         ]
+        # The env file each command runs with: the moves edit it.
+        texts = {}
+        if args.move:
+            commands = [
+                ("up", ["up", "--env", "env1.toml", "--yes"], 0),
+                ("move", ["up", "--env", "env1.toml", "--yes"], 0),
+                ("move back", ["up", "--env", "env1.toml", "--yes"], 0),
+                ("down", ["down", "--yes"], 0),
+            ]
+            texts = {"up": text, "move": moved, "move back": text}
         seconds = {name: [] for name, _, _ in commands}
         calls = {name: [] for name, _, _ in commands}
         for i in range(args.runs):
             for name, command, expect in commands:
+                if name in texts:
+                    env_file.write_text(texts[name])
                 bed.reset()
                 took, _ = run(*command, expect=expect)
                 seconds[name].append(took / args.scale)
@@ -262,7 +290,8 @@ def main():
 
     print(f"gwfargate on the realistic test bed: scale {args.scale} (1 wall s = {1 / args.scale:.0f} AWS s), "
           f"{args.runs} run(s), medians" + (f", vpc_link = {args.vpc_link}" if args.vpc_link else "")
-          + f", load_balancer = {args.load_balancer}, egress = {args.egress}, entry = {args.entry}")
+          + f", load_balancer = {args.load_balancer}, egress = {args.egress}, entry = {args.entry}"
+          + (f", move to {args.move} and back" if args.move else ""))
     print(f"{'command':<10} {'AWS s':>8} {'critical path':>14} {'ratio':>7} {'calls':>6}")
     for name, _, _ in commands:
         median = statistics.median(seconds[name])
