@@ -47,6 +47,42 @@ async fn tasks_egress(sdk: &aws_config::SdkConfig) -> Vec<aws_sdk_ec2::types::Ip
 }
 
 /// The realistic test bed, fast (scale 0.002), without faults.
+/// Deletes the `0.0.0.0/0` route of the route table named `name`, behind gwfargate's back.
+async fn delete_default_route(sdk: &aws_config::SdkConfig, name: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let table = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    ec2.delete_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `status --probe` fails, naming `hop`.
+fn probe_names(ws: &common::Workspace, emulator: &Emulator, hop: &str) {
+    let probed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["status", "--probe"])
+        .assert()
+        .failure();
+    let (probed, _) = output(&probed);
+    assert!(probed.contains(hop), "{hop} in {probed}");
+}
+
 /// The id of the security group named `name`.
 async fn group_id(sdk: &aws_config::SdkConfig, name: &str) -> String {
     aws_sdk_ec2::Client::new(sdk)
@@ -460,27 +496,7 @@ async fn a_nat_stack_builds_serves_pulls_from_outside_ecr_and_is_removed_whole()
     );
 
     // A default route lost behind gwfargate's back is planned and put back by `up`.
-    let tables = ec2
-        .describe_route_tables()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:Name")
-                .values("cluster1-rt-private")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let private = tables.route_tables()[0]
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    ec2.delete_route()
-        .route_table_id(&private)
-        .destination_cidr_block("0.0.0.0/0")
-        .send()
-        .await
-        .unwrap();
+    delete_default_route(&sdk, "cluster1-rt-private").await;
     let planned = gwfargate(ws.path(), &emulator.endpoint)
         .args(["plan", "--env", "env1.toml"])
         .assert()
@@ -687,44 +703,14 @@ async fn a_public_entry_is_acknowledged_builds_serves_from_the_internet_says_it_
         .await
         .unwrap();
     assert_eq!(from_the_internet(&emulator, &url), 504);
-    let probed = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["status", "--probe"])
-        .assert()
-        .failure();
-    let (probed, _) = output(&probed);
-    assert!(probed.contains("load balancer's group"), "{probed}");
+    probe_names(&ws, &emulator, "load balancer's group");
     up(&ws, &emulator);
     assert_eq!(from_the_internet(&emulator, &url), 200);
 
     // The public route lost behind gwfargate's back: the probe names the route table.
-    let table = ec2
-        .describe_route_tables()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:Name")
-                .values("cluster1-rt-public")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .route_tables()[0]
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    ec2.delete_route()
-        .route_table_id(&table)
-        .destination_cidr_block("0.0.0.0/0")
-        .send()
-        .await
-        .unwrap();
+    delete_default_route(&sdk, "cluster1-rt-public").await;
     assert_eq!(from_the_internet(&emulator, &url), 504);
-    let probed = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["status", "--probe"])
-        .assert()
-        .failure();
-    let (probed, _) = output(&probed);
-    assert!(probed.contains("public route table"), "{probed}");
+    probe_names(&ws, &emulator, "public route table");
     up(&ws, &emulator);
     assert_eq!(from_the_internet(&emulator, &url), 200);
 
