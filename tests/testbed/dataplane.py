@@ -275,9 +275,9 @@ def _forward(account, region, lb, port, method, rest):
     tasks = [
         t for t in ECS["all_tasks"](ecs)
         if t.status(now) == "RUNNING"
-        and group.arn in [b.get("targetGroupArn") for b in t.service.load_balancers or []]
+        and group.arn in t.target_groups
     ]
-    healthy = [t for t in tasks if CLOCK.aws_since(t.ran_at()) >= ECS["healthy_after"](t.service)]
+    healthy = [t for t in tasks if CLOCK.aws_since(t.ran_at()) >= ECS["healthy_after"](t.service, t.target_groups)]
     # An NLB routes to healthy targets; with none healthy it fails open, to all of them.
     candidates = healthy or tasks
     reachable = [t for t in candidates if cross_zone or t.zone == zone]

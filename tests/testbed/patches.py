@@ -1218,6 +1218,26 @@ def _task_address(service, subnets):
         return f"10.255.{offset // 250 % 250}.{offset % 250 + 1}", None
 
 
+def _target_groups(service):
+    """The target group ARNs of a service's current load balancers."""
+    return [b.get("targetGroupArn") for b in service.load_balancers or []]
+
+
+def _service_revision(service):
+    """What a task of the service's current service revision is started with: its task
+    definition, load balancers and network configuration, and the last forced deployment.
+    A change of any starts new tasks and stops the old ones once the new ones run
+    ("Amazon ECS service revisions"; API_UpdateService: "When you add, update, or remove a
+    load balancer configuration, Amazon ECS starts new tasks with the updated Elastic Load
+    Balancing configuration, and then stops the old tasks when the new tasks are running")."""
+    return (
+        service.task_definition,
+        json.dumps(service.load_balancers or [], sort_keys=True),
+        json.dumps(service.network_configuration or {}, sort_keys=True),
+        service.__dict__.get("_tb_forced"),
+    )
+
+
 class ServiceTask:
     """A task the service scheduler started, whose state follows the clock
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html):
@@ -1241,6 +1261,11 @@ class ServiceTask:
         self.rollout = d["_tb_rollout"]
         self.never_runs = d["_tb_fails"]
         self.containers = containers
+        # What the task was started with: its service revision, so the scheduler tells old
+        # tasks from new, and the target groups it was registered with, which stay its own
+        # when the service's load balancers change.
+        self.revision = d.get("_tb_revision")
+        self.target_groups = _target_groups(service)
         vpc = (service.network_configuration or {}).get("awsvpcConfiguration", {})
         self.subnets, self.groups = vpc.get("subnets"), vpc.get("securityGroups")
         self.public_ip = vpc.get("assignPublicIp") == "ENABLED"
@@ -1491,11 +1516,14 @@ def _patch_ecs():
         images = [c.get("image", "") for c in backend.describe_task_definition(task_definition).container_definitions]
         return any(p in image for p in patterns for image in images)
 
-    def start_rollout(backend, service):
+    def start_rollout(backend, service, forced=False):
         if service.task_definition:
-            # AWS answers with the revision's ARN (moto keeps what UpdateService was given);
-            # tasks are told apart by it.
+            # AWS answers with the revision's ARN (moto keeps what UpdateService was given).
             service.task_definition = backend.describe_task_definition(service.task_definition).arn
+        if forced:
+            # forceNewDeployment replaces every task, with the same configuration.
+            service.__dict__["_tb_forced"] = new_deployment_id()
+        service.__dict__["_tb_revision"] = _service_revision(service)
         service.__dict__["_tb_rollout"] = service.__dict__["_tb_started"] = CLOCK.now()
         blocked = unreachable_endpoint(service) if settings.on("fidelity") else None
         if blocked is None and settings.on("egress"):
@@ -1520,21 +1548,22 @@ def _patch_ecs():
     def tasks_of(service):
         return [t for t in all_tasks(service._backend) if t.service is service]
 
-    def deregistration_delay(service):
-        """AWS seconds the service's target groups take to deregister a task: their live
+    def deregistration_delay(service, arns=None):
+        """AWS seconds target groups `arns` (default: the service's) take to deregister a task: their live
         `deregistration_delay.timeout_seconds`, 300 when unset; 0 without a load balancer
         (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-target-groups.html#deregistration-delay)."""
         from moto.elbv2.models import elbv2_backends
 
         groups = elbv2_backends[service._account_id][service.region_name].target_groups
-        arns = [lb.get("targetGroupArn") for lb in service.load_balancers or []]
+        arns = _target_groups(service) if arns is None else arns
         return max(
             (int(groups[arn].attributes.get("deregistration_delay.timeout_seconds", 300)) for arn in arns if arn in groups),
             default=0,
         )
 
-    def healthy_after(service):
-        """AWS seconds from a task RUNNING to healthy in its target groups: registration, then
+    def healthy_after(service, arns=None):
+        """AWS seconds from a task RUNNING to healthy in target groups `arns` (default: the
+        service's): registration, then
         `healthy_threshold_count` checks `health_check_interval_seconds` apart, read live
         (AWS's defaults for an NLB target group: 30 s × 5); 0 without a load balancer. ECS
         counts a deployment done only once its tasks are healthy there
@@ -1543,7 +1572,7 @@ def _patch_ecs():
         from moto.elbv2.models import elbv2_backends
 
         groups = elbv2_backends[service._account_id][service.region_name].target_groups
-        arns = [lb.get("targetGroupArn") for lb in service.load_balancers or []]
+        arns = _target_groups(service) if arns is None else arns
         return max(
             (D["target_registration"]
              + float(groups[arn].health_check_interval_seconds) * float(groups[arn].healthy_threshold_count)
@@ -1559,18 +1588,19 @@ def _patch_ecs():
         if not tasks:
             return
         reason, code = why
-        delay = deregistration_delay(service)
         for task in tasks:
-            task.stop(at, reason.format(task.started_by), code, delay)
+            # A task leaves the target groups it was registered with.
+            task.stop(at, reason.format(task.started_by), code, deregistration_delay(service, task.target_groups))
 
     def scale(service, at):
         """Starts or stops tasks of the service's revision until `desiredCount` of them are
-        up, newest stopped first; other revisions' tasks stay until the new deployment is
+        up, newest stopped first; other revisions' tasks (another task definition, load
+        balancers or network configuration) stay until the new deployment is
         steady (settle)."""
         if "_tb_deleted" in service.__dict__ or not service.task_definition:
             return
         with lock:
-            current = [t for t in tasks_of(service) if t.live and t.task_definition_arn == service.task_definition]
+            current = [t for t in tasks_of(service) if t.live and t.revision == service.__dict__.get("_tb_revision")]
             want = service.desired_count or 0
             containers = [(c.get("name"), c.get("image")) for c in
                           service._backend.describe_task_definition(service.task_definition).container_definitions]
@@ -1597,8 +1627,10 @@ def _patch_ecs():
                          d.get("_tb_fail_reason") or FAILED_TO_START)
                     if d.get("_tb_good"):
                         # The circuit breaker rolls back to the last deployment that completed.
-                        d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition}
+                        d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition,
+                                           "revision": d.get("_tb_revision")}
                         self.task_definition = d["_tb_good"]
+                        d["_tb_revision"] = d["_tb_good_revision"]
                         d["_tb_rollout"] = tripped
                         d["_tb_fails"] = False
                         d["_tb_primary"] = new_deployment_id()
@@ -1607,10 +1639,11 @@ def _patch_ecs():
             serving = steady_after(self)
             if since >= serving:
                 d["_tb_good"] = self.task_definition
+                d["_tb_good_revision"] = d.get("_tb_revision")
                 d.pop("_tb_failed", None)
                 # A rolling update stops the old revision's tasks once the new ones serve
                 # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html).
-                old = [t for t in tasks_of(self) if t.live and t.task_definition_arn != self.task_definition]
+                old = [t for t in tasks_of(self) if t.live and t.revision != d.get("_tb_revision")]
                 stop(self, old, start + CLOCK.wall(serving), SCALED_IN)
 
     def settle_all(backend):
@@ -1629,10 +1662,11 @@ def _patch_ecs():
         return not self.__dict__.get("_tb_fails") and CLOCK.aws_since(start) >= steady_after(self)
 
     def counting(self, state, revision=None):
-        """How many of the service's tasks are in `state` now (of `revision` only, if given)."""
+        """How many of the service's tasks are in `state` now (of service revision `revision`
+        only, if given)."""
         settle(self)
         now = CLOCK.now()
-        return sum(t.status(now) == state and revision in (None, t.task_definition_arn) for t in tasks_of(self))
+        return sum(t.status(now) == state and revision in (None, t.revision) for t in tasks_of(self))
 
     def get_status(self):
         raw = self.__dict__.get("_tb_status", "ACTIVE")
@@ -1678,7 +1712,7 @@ def _patch_ecs():
         deployment["id"] = d.get("_tb_primary", deployment["id"])
         # Each deployment starts when its CreateService or UpdateService did.
         deployment["createdAt"] = CLOCK.utc(d.get("_tb_started", d["_tb_rollout"]))
-        running = counting(self, "RUNNING", self.task_definition)
+        running = counting(self, "RUNNING", d.get("_tb_revision"))
         if d.get("_tb_fails"):
             stopped = CLOCK.aws_since(d["_tb_rollout"]) >= D["circuit_breaker"]
             state = "FAILED" if stopped else "IN_PROGRESS"
@@ -1704,7 +1738,7 @@ def _patch_ecs():
         deployment.update(
             desiredCount=self.desired_count,
             runningCount=running,
-            pendingCount=counting(self, "PENDING", self.task_definition),
+            pendingCount=counting(self, "PENDING", d.get("_tb_revision")),
             taskDefinition=self.task_definition,
             rolloutState=state,
             rolloutStateReason=reason,
@@ -1717,7 +1751,7 @@ def _patch_ecs():
         now = CLOCK.now()
         older = {}
         for task in tasks_of(self):
-            if task.live and task.task_definition_arn != self.task_definition \
+            if task.live and task.revision != d.get("_tb_revision") \
                     and not (failed and task.started_by == failed["id"]):
                 older.setdefault((task.started_by, task.task_definition_arn), []).append(task)
         for (started_by, revision), tasks in older.items():
@@ -1807,8 +1841,13 @@ def _patch_ecs():
     @_wrap(m.EC2ContainerServiceBackend, "update_service")
     def update_service(original, self, props):
         # forceNewDeployment starts a deployment of the same revision (API_UpdateService).
+        forced = bool(props.get("force_new_deployment"))
         changes = (props.get("task_definition") is not None or props.get("desired_count") is not None
-                   or bool(props.get("force_new_deployment")))
+                   or forced)
+        # Load balancers or a network configuration given start a deployment too: "When you
+        # update any of these parameters, Amazon ECS starts new tasks with the new
+        # configuration" (API_UpdateService), even when the task definition is the same.
+        changes = changes or any(props.get(name) is not None for name in ("load_balancers", "network_configuration"))
         strategy = props.get("capacity_provider_strategy")
         new_definition = props.get("task_definition")  # moto pops it
         if settings.on("fidelity") and strategy is not None:
@@ -1837,7 +1876,7 @@ def _patch_ecs():
             # A service placed by a strategy has no launch type.
             service.launch_type = None
         if settings.on("provisioning") and changes:
-            start_rollout(self, service)
+            start_rollout(self, service, forced)
             # A lower desiredCount stops tasks at once, a higher one starts tasks (task
             # lifecycle page).
             scale(service, CLOCK.now())
@@ -2023,7 +2062,7 @@ def _patch_ecs():
         port = group.port
         for task in all_tasks(ecs):
             service = task.service
-            if target_group_arn not in [lb.get("targetGroupArn") for lb in service.load_balancers or []]:
+            if target_group_arn not in task.target_groups:
                 continue
             ran = task.ran_at()
             status = task.status(now)
@@ -2031,7 +2070,7 @@ def _patch_ecs():
                 continue  # registered while ACTIVATING, gone once deregistered
             if status == "DEACTIVATING":
                 state = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
-            elif CLOCK.aws_since(ran) < healthy_after(service):
+            elif CLOCK.aws_since(ran) < healthy_after(service, task.target_groups):
                 state = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
             elif fails(ecs, task.task_definition_arn, "unhealthy_images"):
                 # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
@@ -2093,9 +2132,10 @@ def _patch_ecs():
                                 "The service deployment is not in a state that can be stopped.")
         with lock:
             now = CLOCK.now()
-            stopped = [t for t in tasks_of(service) if t.live and t.task_definition_arn == service.task_definition]
+            stopped = [t for t in tasks_of(service) if t.live and t.revision == d.get("_tb_revision")]
             stop(service, stopped, now, SCALED_IN)
             service.task_definition = d["_tb_good"]
+            d["_tb_revision"] = d["_tb_good_revision"]
             d["_tb_rollout"] = d["_tb_started"] = now
             d["_tb_fails"] = False
             d["_tb_primary"] = new_deployment_id()

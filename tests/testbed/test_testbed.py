@@ -293,6 +293,64 @@ class Provisioning(Bed):
         svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertNotEqual(svc["deployments"][0]["id"], first)
         self.assertEqual(svc["deployments"][0]["rolloutState"], "IN_PROGRESS")
+        # Every task is replaced: the old ones run, under their deployment, until the new serve.
+        self.assertEqual([d["id"] for d in svc["deployments"]][1:], [first])
+        self.assertEqual(svc["pendingCount"], 4, "the first deployment's two, and two new ones")
+
+    def test_new_load_balancers_start_new_tasks_and_the_old_leave_their_groups_once_the_new_serve(self):
+        # "When you add, update, or remove a load balancer configuration, Amazon ECS starts
+        # new tasks with the updated Elastic Load Balancing configuration, and then stops the
+        # old tasks when the new tasks are running" (API_UpdateService, loadBalancers). Steps
+        # of 100 s, so every check lands at least 50 s from a change of state.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={
+            "service_steady": 100, "target_registration": 100, "task_stop": 100, "eni_linger": 100}))
+        vpc, _, _, kwargs = self.service()
+        ecs, elb = self.client("ecs"), self.client("elbv2")
+        old = kwargs["loadBalancers"][0]["targetGroupArn"]
+        new = elb.create_target_group(Name="tg2", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
+                                      HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+        elb.modify_target_group_attributes(TargetGroupArn=old, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "100"}])
+        ecs.create_service(**kwargs)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        health = lambda tg: sorted((t["Target"]["Id"], t["TargetHealth"]["State"]) for t in
+                                   elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"])
+        aws_seconds(400)  # running at 100, healthy at 100 + 100 + 30 × 5 = 350
+        first = health(old)
+        self.assertEqual([state for _, state in first], ["healthy", "healthy"])
+        self.assertEqual(svc()["deployments"][0]["rolloutState"], "COMPLETED")
+        # The same task definition, the old group and a new one: a new deployment.
+        both = [kwargs["loadBalancers"][0], dict(kwargs["loadBalancers"][0], targetGroupArn=new)]
+        ecs.update_service(cluster="c", service="s", loadBalancers=both)
+        started = svc()
+        self.assertEqual([(d["status"], d["rolloutState"]) for d in started["deployments"]],
+                         [("PRIMARY", "IN_PROGRESS"), ("ACTIVE", "COMPLETED")])
+        self.assertEqual(started["pendingCount"], 2, "two new tasks, beside the two running")
+        self.assertEqual(health(new), [], "the running tasks were not started with the new group")
+        self.assertEqual(health(old), first)
+        aws_seconds(200)  # the new tasks run at 100 and register with both groups
+        during = health(old)
+        self.assertEqual(sorted(state for _, state in during), ["healthy", "healthy", "initial", "initial"])
+        self.assertEqual([state for _, state in health(new)], ["initial", "initial"])
+        self.assertEqual(len(svc()["deployments"]), 2)
+        # Healthy in the slower group at 100 + 100 + 150 = 350: the deployment is done and the
+        # old tasks drain from the only group they were in.
+        aws_seconds(200)
+        done = svc()
+        self.assertEqual([(d["status"], d["rolloutState"]) for d in done["deployments"]], [("PRIMARY", "COMPLETED")])
+        states = dict(health(old))
+        self.assertEqual(sorted(states[ip] for ip, _ in first), ["draining", "draining"])
+        self.assertEqual(sorted(state for ip, state in states.items() if ip not in dict(first)), ["healthy", "healthy"])
+        self.assertEqual([state for _, state in health(new)], ["healthy", "healthy"])
+        # Taking the old group off is a deployment too: the tasks registered with it stay
+        # there until their replacements, registered only with the new group, serve.
+        aws_seconds(200)
+        ecs.update_service(cluster="c", service="s", loadBalancers=both[1:])
+        self.assertEqual([state for _, state in health(old)], ["healthy", "healthy"])
+        aws_seconds(300)  # running at 100, healthy in the new group at 100 + 100 + 20 = 220
+        self.assertEqual([state for _, state in health(old)], ["draining", "draining"])
+        self.assertEqual(sorted(state for _, state in health(new)), ["draining", "draining", "healthy", "healthy"])
+        self.assertEqual([d["rolloutState"] for d in svc()["deployments"]], ["COMPLETED"])
 
     def register_and_update(self, ecs):
         ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
