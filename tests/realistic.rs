@@ -15,18 +15,6 @@ use common::{
 
 const REGION: &str = "eu-west-1";
 
-/// Error codes the test bed answered for an operation.
-fn codes(emulator: &Emulator, operation: &str) -> BTreeMap<String, u64> {
-    emulator
-        .calls()
-        .get(operation)
-        .and_then(|c| c["codes"].as_object().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.as_u64().unwrap_or(0)))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn up_status_down_respect_aws_ordering_and_timing() {
     let emulator = Emulator::with_profile(1, "realistic");
@@ -119,7 +107,7 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
     // ECS refuses a service whose target group has no listener, and (reads lagging writes)
     // one whose listener or cluster is moments old: the service was made once, after both,
     // with nothing else refused.
-    let refused = codes(&emulator, "ecs.CreateService");
+    let refused = emulator.codes("ecs.CreateService");
     assert!(
         refused
             .keys()
@@ -230,12 +218,16 @@ async fn up_status_down_respect_aws_ordering_and_timing() {
         .await
         .expect("the logging role is kept");
     // No NLB deletion under a VPC link, no VPC link deletion under an integration.
-    assert!(codes(&emulator, "elasticloadbalancing.DeleteLoadBalancer").is_empty());
-    assert!(codes(&emulator, "apigateway.DeleteVpcLinkV2").is_empty());
+    assert!(
+        emulator
+            .codes("elasticloadbalancing.DeleteLoadBalancer")
+            .is_empty()
+    );
+    assert!(emulator.codes("apigateway.DeleteVpcLinkV2").is_empty());
     assert_eq!(emulator.count("apigateway.DeleteVpcLinkV2"), 1);
     // The subnets and the group were refused while interfaces lingered, and retried until gone.
     for op in ["ec2.DeleteSecurityGroup", "ec2.DeleteSubnet"] {
-        let refused = codes(&emulator, op);
+        let refused = emulator.codes(op);
         assert!(
             refused.get("DependencyViolation").is_some_and(|n| *n >= 1),
             "{op}: {refused:?}"
@@ -435,7 +427,7 @@ fn refusals(emulator: &Emulator) -> BTreeMap<String, BTreeMap<String, u64>> {
     emulator
         .calls()
         .keys()
-        .map(|op| (op.clone(), codes(emulator, op)))
+        .map(|op| (op.clone(), emulator.codes(op)))
         .filter(|(_, codes)| !codes.is_empty())
         .collect()
 }
@@ -1606,7 +1598,7 @@ async fn a_failed_v2_link_is_replaced_new_one_first() {
     );
     assert_ne!(links.items()[0].vpc_link_id(), Some(link.as_str()));
     // New one first: the old one was deleted once nothing named it, never refused.
-    assert!(codes(&emulator, "apigateway.DeleteVpcLinkV2").is_empty());
+    assert!(emulator.codes("apigateway.DeleteVpcLinkV2").is_empty());
     assert_eq!(emulator.count("apigateway.CreateVpcLinkV2"), 1);
 }
 
@@ -1717,7 +1709,7 @@ async fn a_stack_built_with_a_v1_link_moves_to_a_v2_link_and_back_without_losing
     );
     assert_eq!(emulator.count("apigateway.DeleteVpcLink"), 1);
     // The V1 link went only once nothing named it: no refusal on the way.
-    assert!(codes(&emulator, "apigateway.DeleteVpcLink").is_empty());
+    assert!(emulator.codes("apigateway.DeleteVpcLink").is_empty());
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.state_file()).unwrap()).unwrap();
     let recorded = &state["resources"];

@@ -376,11 +376,24 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
         assert!(planned.contains(expected), "{expected}: {planned}");
     }
     assert!(!planned.contains("destructive"), "{planned}");
+    // New ids unknown to other calls for 1 s: UpdateService naming the new listener's target
+    // group meets the lag, as CloudFormation users met it (cloudformation-coverage-roadmap#1868).
+    let mut lagging = realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
+    lagging["durations"] = serde_json::json!({"read_lag": 500});
+    emulator.configure(lagging);
+    emulator.reset_calls();
     let statuses = common::up_while_serving(&ws, &emulator, &api, &["up", "--env", "env1.toml"]);
     assert_eq!(
         statuses.keys().copied().collect::<Vec<_>>(),
         [200],
         "{statuses:?}"
+    );
+    assert!(
+        emulator
+            .codes("ecs.UpdateService")
+            .contains_key("InvalidParameterException"),
+        "the service's update met the new listener's lag and waited it out: {:?}",
+        emulator.codes("ecs.UpdateService")
     );
     let (kinds, groups, attached) = load_balancing(&sdk).await;
     assert_eq!(kinds, ["application"]);

@@ -920,8 +920,8 @@ pub trait Resource: Send + Sync + 'static {
         false
     }
 
-    /// Whether a refused create means a dependency made moments ago is not visible to it yet
-    /// (retried while the dependency is that new). By default: "not found".
+    /// Whether a refused create or update means a dependency made moments ago is not visible
+    /// to it yet (retried while the dependency is that new). By default: "not found".
     fn not_visible_yet(&self, err: &anyhow::Error) -> bool {
         crate::aws::errors::is_not_found(err)
     }

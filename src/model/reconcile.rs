@@ -482,7 +482,19 @@ impl<R: Resource> Typed<R> {
         }
         if !diff.fields.is_empty() {
             cx.say(format!("updating {}", diff.words()));
-            let live = match self.update(cx, &live, &diff, &inputs).await? {
+            // A dependency made moments ago may not be visible to the update yet (UpdateService
+            // naming the target group of a listener just made): retried while it settles.
+            let updated = wait::retrying(
+                &format!("updating {}", self.what()),
+                cx.line,
+                Patience {
+                    timeout: visibility(),
+                },
+                |err| self.resource.not_visible_yet(err) && self.dependency_settling(cx),
+                || self.update(cx, &live, &diff, &inputs),
+            )
+            .await?;
+            let live = match updated {
                 Some(updated) => updated,
                 None => self.resource.wait_ready(cx, live, &inputs).await?,
             };

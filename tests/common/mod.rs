@@ -159,6 +159,17 @@ impl Emulator {
             .and_then(|c| c["count"].as_u64())
             .unwrap_or(0)
     }
+
+    /// How often the test bed refused `operation` ("service.Operation"), by error code.
+    pub fn codes(&self, operation: &str) -> std::collections::BTreeMap<String, u64> {
+        self.calls()
+            .get(operation)
+            .and_then(|c| c["codes"].as_object().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.as_u64().unwrap_or(0)))
+            .collect()
+    }
 }
 
 impl Drop for Emulator {

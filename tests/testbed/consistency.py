@@ -16,7 +16,8 @@ AWS documents it for each service the stack uses:
 - ECS: CreateService right after CreateCluster answers `ClusterNotFoundException`
   (hashicorp/terraform-provider-aws#1813, retried in internal/service/ecs/service.go), and
   right after CreateListener "The target group ... does not have an associated load balancer"
-  (hashicorp/terraform-provider-aws#3495, same retry).
+  (hashicorp/terraform-provider-aws#3495, same retry); UpdateService too, when it names that
+  target group (aws-cloudformation/cloudformation-coverage-roadmap#1868).
 - ELBv2: DescribeLoadBalancers of a new load balancer answers `LoadBalancerNotFound`
   (terraform's `loadBalancerCreateTimeout` wait tolerates it, internal/service/elbv2/load_balancer.go).
 
@@ -114,7 +115,7 @@ def refusal(call, environ):
             if key.startswith(("LoadBalancerArn", "ResourceArns.member")):
                 if any(_lagging(v, "load balancer") for v in values):
                     return "LoadBalancerNotFound", "One or more load balancers not found", 400
-    elif call.service == "ecs" and call.operation in ("CreateService", "DeleteCluster"):
+    elif call.service == "ecs" and call.operation in ("CreateService", "UpdateService", "DeleteCluster"):
         doc = _json(environ)
         cluster = doc.get("cluster", "")
         if isinstance(cluster, str) and _lagging(cluster, "cluster"):

@@ -1516,6 +1516,18 @@ def _patch_ecs():
         images = [c.get("image", "") for c in backend.describe_task_definition(task_definition).container_definitions]
         return any(p in image for p in patterns for image in images)
 
+    def _refuse_unlistened_target_groups(backend, load_balancers):
+        """ECS takes only target groups a load balancer's listener forwards to."""
+        from moto.elbv2.models import elbv2_backends
+
+        elb = elbv2_backends[backend.account_id][backend.region_name]
+        for lb in load_balancers or []:
+            arn = lb.get("targetGroupArn")
+            if arn and not elb._any_listener_using(arn):
+                raise InvalidParameterException(
+                    f"The target group with targetGroupArn {arn} does not have an associated load balancer."
+                )
+
     def start_rollout(backend, service, forced=False):
         if service.task_definition:
             # AWS answers with the revision's ARN (moto keeps what UpdateService was given).
@@ -1800,15 +1812,7 @@ def _patch_ecs():
             if existing is not None and existing.status == "ACTIVE":
                 raise InvalidParameterException("Creation of service was not idempotent.")
         if settings.on("ordering"):
-            from moto.elbv2.models import elbv2_backends
-
-            elb = elbv2_backends[self.account_id][self.region_name]
-            for lb in a.get("load_balancers") or []:
-                arn = lb.get("targetGroupArn")
-                if arn and not elb._any_listener_using(arn):
-                    raise InvalidParameterException(
-                        f"The target group with targetGroupArn {arn} does not have an associated load balancer."
-                    )
+            _refuse_unlistened_target_groups(self, a.get("load_balancers"))
         usable_at = role = None
         if settings.on("provisioning") and a.get("task_definition_str"):
             role = getattr(self.describe_task_definition(a["task_definition_str"]), "execution_role_arn", None)
@@ -1848,6 +1852,10 @@ def _patch_ecs():
         # update any of these parameters, Amazon ECS starts new tasks with the new
         # configuration" (API_UpdateService), even when the task definition is the same.
         changes = changes or any(props.get(name) is not None for name in ("load_balancers", "network_configuration"))
+        if settings.on("ordering"):
+            # As CreateService: a target group no listener forwards to is refused
+            # (aws-cloudformation/cloudformation-coverage-roadmap#1868 met it on UpdateService).
+            _refuse_unlistened_target_groups(self, props.get("load_balancers"))
         strategy = props.get("capacity_provider_strategy")
         new_definition = props.get("task_definition")  # moto pops it
         if settings.on("fidelity") and strategy is not None:

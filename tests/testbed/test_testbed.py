@@ -309,6 +309,8 @@ class Provisioning(Bed):
         old = kwargs["loadBalancers"][0]["targetGroupArn"]
         new = elb.create_target_group(Name="tg2", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
                                       HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+        elb.create_listener(LoadBalancerArn=elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["LoadBalancerArn"],
+                            Protocol="TCP", Port=81, DefaultActions=[{"Type": "forward", "TargetGroupArn": new}])
         elb.modify_target_group_attributes(TargetGroupArn=old, Attributes=[
             {"Key": "deregistration_delay.timeout_seconds", "Value": "100"}])
         ecs.create_service(**kwargs)
@@ -1415,6 +1417,26 @@ class ReadsLagWrites(Bed):
             ecs.create_service(**dict(kwargs, loadBalancers=balancers))
         self.assertEqual(self.code(ctx), "InvalidParameterException")
         self.assertIn("does not have an associated load balancer", str(ctx.exception))
+
+    def test_update_service_naming_a_new_listeners_target_group_is_refused_for_a_while(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        aws_seconds(410)
+        ecs, elb = self.client("ecs"), self.client("elbv2")
+        ecs.create_service(**kwargs)
+        lb = elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]
+        group = lambda name, port: elb.create_target_group(
+            Name=name, Protocol="TCP", Port=port, VpcId=lb["VpcId"], TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        listened, alone = group("tg2", 81), group("tg3", 82)
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=81,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": listened}])
+        update = lambda tg: ecs.update_service(cluster="c", service="s", loadBalancers=[
+            dict(kwargs["loadBalancers"][0], targetGroupArn=tg)])
+        self.assertEqual(self.refused(lambda: update(listened)), "InvalidParameterException")
+        aws_seconds(410)
+        self.assertEqual(self.refused(lambda: update(alone)), "InvalidParameterException", "no listener at all")
+        update(listened)
+        self.assertEqual(ecs.describe_services(cluster="c", services=["s"])["services"][0]["loadBalancers"][0]
+                         ["targetGroupArn"], listened)
 
     def test_every_create_then_every_id_is_served_after_the_lag(self):
         _, _, _, kwargs = Provisioning.service(self)

@@ -1150,8 +1150,9 @@ impl Resource for Service {
         self.wait_until_tasks_stopped(cx).await
     }
 
-    /// ECS's CreateService right after CreateCluster says the cluster is not found, and right
-    /// after CreateListener that the target group "does not have an associated load balancer".
+    /// ECS's CreateService right after CreateCluster says the cluster is not found, and
+    /// CreateService or UpdateService right after CreateListener that the target group "does
+    /// not have an associated load balancer".
     fn not_visible_yet(&self, err: &anyhow::Error) -> bool {
         is_not_found(err)
             || (has_code(err, &["InvalidParameterException"])
