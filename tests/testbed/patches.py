@@ -4,6 +4,7 @@ run time; with every switch off moto behaves as it always does, but for one thin
 does at all: a new task definition given to UpdateService becomes a new deployment (done at
 once).
 """
+import copy
 import functools
 import json
 import math
@@ -1550,6 +1551,15 @@ def _patch_ecs():
             else (secrets, "TaskFailedToStart") if secrets else FAILED_TO_START)
         service.__dict__["_tb_primary"] = new_deployment_id()
 
+    def back_to_good(service):
+        """Rolls the service back to its last completed service revision: its task definition,
+        load balancers and network configuration ("Amazon ECS service revisions": a rollback
+        deploys the last revision that completed)."""
+        d = service.__dict__
+        service.task_definition = d["_tb_good"]
+        service.load_balancers, service.network_configuration = copy.deepcopy(d["_tb_good_wiring"])
+        d["_tb_revision"] = d["_tb_good_revision"]
+
     def registry(backend):
         return backend.__dict__.setdefault("_tb_tasks", {})
 
@@ -1639,10 +1649,8 @@ def _patch_ecs():
                          d.get("_tb_fail_reason") or FAILED_TO_START)
                     if d.get("_tb_good"):
                         # The circuit breaker rolls back to the last deployment that completed.
-                        d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition,
-                                           "revision": d.get("_tb_revision")}
-                        self.task_definition = d["_tb_good"]
-                        d["_tb_revision"] = d["_tb_good_revision"]
+                        d["_tb_failed"] = {"id": d.get("_tb_primary"), "taskDefinition": self.task_definition}
+                        back_to_good(self)
                         d["_tb_rollout"] = tripped
                         d["_tb_fails"] = False
                         d["_tb_primary"] = new_deployment_id()
@@ -1651,6 +1659,7 @@ def _patch_ecs():
             serving = steady_after(self)
             if since >= serving:
                 d["_tb_good"] = self.task_definition
+                d["_tb_good_wiring"] = (copy.deepcopy(self.load_balancers), copy.deepcopy(self.network_configuration))
                 d["_tb_good_revision"] = d.get("_tb_revision")
                 d.pop("_tb_failed", None)
                 # A rolling update stops the old revision's tasks once the new ones serve
@@ -2142,8 +2151,7 @@ def _patch_ecs():
             now = CLOCK.now()
             stopped = [t for t in tasks_of(service) if t.live and t.revision == d.get("_tb_revision")]
             stop(service, stopped, now, SCALED_IN)
-            service.task_definition = d["_tb_good"]
-            d["_tb_revision"] = d["_tb_good_revision"]
+            back_to_good(service)
             d["_tb_rollout"] = d["_tb_started"] = now
             d["_tb_fails"] = False
             d["_tb_primary"] = new_deployment_id()

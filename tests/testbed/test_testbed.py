@@ -458,19 +458,22 @@ class CircuitBreaker(Bed):
         self.assertEqual(self.code(ctx), "ServiceDeploymentNotFoundException")
 
     def test_a_failed_update_is_rolled_back_to_the_last_completed_revision(self):
-        _, _, _, kwargs = Provisioning.service(self)
+        _, subnets, sg, kwargs = Provisioning.service(self)
         good = self.register("app:1")
         kwargs["taskDefinition"] = good
         ecs = self.client("ecs")
         ecs.create_service(**kwargs)
         aws_seconds(700)  # 500 to run, 180 to be healthy
         bad = self.register("app:broken")
-        ecs.update_service(cluster="c", service="s", taskDefinition=bad)
+        # A new task definition and a new network configuration: one service revision.
+        ecs.update_service(cluster="c", service="s", taskDefinition=bad, networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": [sg]}})
         svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertEqual(self.primary(svc())["taskDefinition"], bad)
         aws_seconds(1200)
         now = svc()
         self.assertEqual(now["taskDefinition"], good)
+        self.assertEqual(now["networkConfiguration"]["awsvpcConfiguration"]["subnets"], subnets, "rolled back too")
         self.assertEqual((self.primary(now)["taskDefinition"], self.primary(now)["rolloutState"]), (good, "IN_PROGRESS"))
         failed = [d for d in now["deployments"] if d["status"] == "ACTIVE"]
         self.assertEqual([(d["taskDefinition"], d["rolloutState"]) for d in failed], [(bad, "FAILED")])
