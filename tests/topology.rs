@@ -376,8 +376,9 @@ async fn a_built_stack_moves_from_an_nlb_to_an_alb_and_back_while_it_serves() {
         assert!(planned.contains(expected), "{expected}: {planned}");
     }
     assert!(!planned.contains("destructive"), "{planned}");
-    // New ids unknown to other calls for 1 s: UpdateService naming the new listener's target
-    // group meets the lag, as CloudFormation users met it (cloudformation-coverage-roadmap#1868).
+    // New ids unknown to other calls for 500 AWS s (1 s at this scale): UpdateService naming
+    // the new listener's target group meets the lag, as CloudFormation users met it
+    // (cloudformation-coverage-roadmap#1868).
     let mut lagging = realistic_settings(0.002, serde_json::json!({"seed": 1, "rules": []}));
     lagging["durations"] = serde_json::json!({"read_lag": 500});
     emulator.configure(lagging);

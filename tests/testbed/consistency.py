@@ -118,7 +118,7 @@ def refusal(call, environ):
     elif call.service == "ecs" and call.operation in ("CreateService", "UpdateService", "DeleteCluster"):
         doc = _json(environ)
         cluster = doc.get("cluster", "")
-        if isinstance(cluster, str) and _lagging(cluster, "cluster"):
+        if call.operation != "UpdateService" and isinstance(cluster, str) and _lagging(cluster, "cluster"):
             return "ClusterNotFoundException", "Cluster not found.", 400
         for balancer in doc.get("loadBalancers") or []:
             arn = balancer.get("targetGroupArn") if isinstance(balancer, dict) else None

@@ -277,7 +277,8 @@ def _forward(account, region, lb, port, method, rest):
         if t.status(now) == "RUNNING"
         and group.arn in t.target_groups
     ]
-    healthy = [t for t in tasks if CLOCK.aws_since(t.ran_at()) >= ECS["healthy_after"](t.service, t.target_groups)]
+    # Each target group checks its targets' health on its own settings.
+    healthy = [t for t in tasks if CLOCK.aws_since(t.ran_at()) >= ECS["healthy_after"](t.service, [group.arn])]
     # An NLB routes to healthy targets; with none healthy it fails open, to all of them.
     candidates = healthy or tasks
     reachable = [t for t in candidates if cross_zone or t.zone == zone]

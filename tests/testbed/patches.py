@@ -737,6 +737,17 @@ def _patch_ec2():
             vpc = (svc.network_configuration or {}).get("awsvpcConfiguration", {})
             if subnet_id in (vpc.get("subnets") or []) or group_id in (vpc.get("securityGroups") or []):
                 users.append(f"ECS service {svc.name}")
+        ecs = ecs_backends[backend.account_id][backend.region_name]
+        from . import dataplane
+
+        if "settle_all" in dataplane.ECS:
+            dataplane.ECS["settle_all"](ecs)  # the scheduler may have stopped some by now
+        for task in list(ecs.__dict__.get("_tb_tasks", {}).values()):
+            # A task's interface stays in the subnet and groups it was started with until it
+            # stops (then it lingers: ServiceTask.stop), whatever its service says now.
+            if task.live and ((subnet_id and subnet_id in (task.subnets or []))
+                              or (group_id and group_id in (task.groups or []))):
+                users.append(f"ECS task {task.id} of service {task.service.name}")
         for lb in elbv2_backends[backend.account_id][backend.region_name].load_balancers.values():
             # An ALB's network interfaces are in its subnets and its security groups.
             if (subnet_id and subnet_id in [s.id for s in lb.subnets]) \
@@ -1193,9 +1204,12 @@ def _role_usable_at(account_id, region, role_arn):
 # ---------------------------------------------------------------- ECS
 #
 # A service's rollout is kept in its __dict__: `_tb_rollout` (when the current deployment
-# started), `_tb_fails` (its image never starts), `_tb_good` (the task definition of the last
-# deployment that completed), `_tb_failed` (the deployment the circuit breaker stopped, shown
-# beside the rollback until that completes). `settle` moves it on with the clock.
+# started), `_tb_revision` (what its tasks are started with: _service_revision), `_tb_forced`
+# (the last forced deployment), `_tb_fails` (its image never starts), `_tb_good`,
+# `_tb_good_wiring` and `_tb_good_revision` (the task definition, load balancers, network
+# configuration and revision of the last deployment that completed), `_tb_failed` (the
+# deployment the circuit breaker stopped, shown beside the rollback until that completes).
+# `settle` moves it on with the clock.
 #
 # moto starts no task for a service: the bed's ServiceTasks stand in for them, kept by the
 # backend (`_tb_tasks`, by ARN) after their service is gone.
@@ -1557,7 +1571,7 @@ def _patch_ecs():
         deploys the last revision that completed)."""
         d = service.__dict__
         service.task_definition = d["_tb_good"]
-        service.load_balancers, service.network_configuration = copy.deepcopy(d["_tb_good_wiring"])
+        service.load_balancers, service.network_configuration, d["_tb_forced"] = copy.deepcopy(d["_tb_good_wiring"])
         d["_tb_revision"] = d["_tb_good_revision"]
 
     def registry(backend):
@@ -1659,7 +1673,8 @@ def _patch_ecs():
             serving = steady_after(self)
             if since >= serving:
                 d["_tb_good"] = self.task_definition
-                d["_tb_good_wiring"] = (copy.deepcopy(self.load_balancers), copy.deepcopy(self.network_configuration))
+                d["_tb_good_wiring"] = (copy.deepcopy(self.load_balancers), copy.deepcopy(self.network_configuration),
+                                        d.get("_tb_forced"))
                 d["_tb_good_revision"] = d.get("_tb_revision")
                 d.pop("_tb_failed", None)
                 # A rolling update stops the old revision's tasks once the new ones serve
@@ -1775,9 +1790,9 @@ def _patch_ecs():
             if task.live and task.revision != d.get("_tb_revision") \
                     and not (failed and task.started_by == failed["id"]):
                 older.setdefault((task.started_by, task.task_definition_arn), []).append(task)
-        for (started_by, revision), tasks in older.items():
+        for (started_by, definition), tasks in older.items():
             deployments.append(dict(
-                raw[0], id=started_by, status="ACTIVE", taskDefinition=revision,
+                raw[0], id=started_by, status="ACTIVE", taskDefinition=definition,
                 desiredCount=len(tasks), runningCount=sum(t.status(now) == "RUNNING" for t in tasks),
                 pendingCount=0, rolloutState="COMPLETED",
                 rolloutStateReason=f"ECS deployment {started_by} completed.",
@@ -1859,11 +1874,11 @@ def _patch_ecs():
                    or forced)
         # Load balancers or a network configuration given start a deployment too: "When you
         # update any of these parameters, Amazon ECS starts new tasks with the new
-        # configuration" (API_UpdateService), even when the task definition is the same.
+        # configuration" (API_UpdateService), even when the task definition is the same. The
+        # same values again start a deployment whose tasks are the ones already running.
         changes = changes or any(props.get(name) is not None for name in ("load_balancers", "network_configuration"))
         if settings.on("ordering"):
-            # As CreateService: a target group no listener forwards to is refused
-            # (aws-cloudformation/cloudformation-coverage-roadmap#1868 met it on UpdateService).
+            # As CreateService: a target group no listener forwards to is refused.
             _refuse_unlistened_target_groups(self, props.get("load_balancers"))
         strategy = props.get("capacity_provider_strategy")
         new_definition = props.get("task_definition")  # moto pops it
@@ -2087,7 +2102,7 @@ def _patch_ecs():
                 continue  # registered while ACTIVATING, gone once deregistered
             if status == "DEACTIVATING":
                 state = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
-            elif CLOCK.aws_since(ran) < healthy_after(service, task.target_groups):
+            elif CLOCK.aws_since(ran) < healthy_after(service, [target_group_arn]):  # each group its own checks
                 state = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
             elif fails(ecs, task.task_definition_arn, "unhealthy_images"):
                 # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html

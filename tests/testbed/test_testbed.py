@@ -293,7 +293,8 @@ class Provisioning(Bed):
         svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertNotEqual(svc["deployments"][0]["id"], first)
         self.assertEqual(svc["deployments"][0]["rolloutState"], "IN_PROGRESS")
-        # Every task is replaced: the old ones run, under their deployment, until the new serve.
+        # Every task is replaced: the old ones (still pending here) stay, under their
+        # deployment, until the new ones serve.
         self.assertEqual([d["id"] for d in svc["deployments"]][1:], [first])
         self.assertEqual(svc["pendingCount"], 4, "the first deployment's two, and two new ones")
 
@@ -308,7 +309,7 @@ class Provisioning(Bed):
         ecs, elb = self.client("ecs"), self.client("elbv2")
         old = kwargs["loadBalancers"][0]["targetGroupArn"]
         new = elb.create_target_group(Name="tg2", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
-                                      HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+                                      HealthCheckIntervalSeconds=10, HealthyThresholdCount=5)["TargetGroups"][0]["TargetGroupArn"]
         elb.create_listener(LoadBalancerArn=elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["LoadBalancerArn"],
                             Protocol="TCP", Port=81, DefaultActions=[{"Type": "forward", "TargetGroupArn": new}])
         elb.modify_target_group_attributes(TargetGroupArn=old, Attributes=[
@@ -349,10 +350,47 @@ class Provisioning(Bed):
         aws_seconds(200)
         ecs.update_service(cluster="c", service="s", loadBalancers=both[1:])
         self.assertEqual([state for _, state in health(old)], ["healthy", "healthy"])
-        aws_seconds(300)  # running at 100, healthy in the new group at 100 + 100 + 20 = 220
+        aws_seconds(300)  # running at 100, healthy in the new group at 100 + 100 + 50 = 250
         self.assertEqual([state for _, state in health(old)], ["draining", "draining"])
         self.assertEqual(sorted(state for _, state in health(new)), ["draining", "draining", "healthy", "healthy"])
         self.assertEqual([d["rolloutState"] for d in svc()["deployments"]], ["COMPLETED"])
+
+    def test_each_target_group_checks_a_tasks_health_on_its_own_settings(self):
+        post("/_testbed/config", dict(self.profile, scale=SCALE, durations={
+            "service_steady": 100, "target_registration": 100}))
+        vpc, _, _, kwargs = self.service()
+        ecs, elb = self.client("ecs"), self.client("elbv2")
+        slow = kwargs["loadBalancers"][0]["targetGroupArn"]  # 30 s x 5
+        fast = elb.create_target_group(Name="tg2", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
+                                       HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+        elb.create_listener(LoadBalancerArn=elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["LoadBalancerArn"],
+                            Protocol="TCP", Port=81, DefaultActions=[{"Type": "forward", "TargetGroupArn": fast}])
+        ecs.create_service(**dict(kwargs, loadBalancers=[
+            kwargs["loadBalancers"][0], dict(kwargs["loadBalancers"][0], targetGroupArn=fast)]))
+        health = lambda tg: [t["TargetHealth"]["State"] for t in
+                             elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]]
+        aws_seconds(280)  # running at 100: healthy in the fast group at 220, in the slow at 350
+        self.assertEqual((health(fast), health(slow)), (["healthy"] * 2, ["initial"] * 2))
+        svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual(svc["deployments"][0]["rolloutState"], "IN_PROGRESS", "done once healthy in both")
+
+    def test_a_group_is_in_use_while_a_task_started_in_it_runs_whatever_its_service_says_now(self):
+        vpc, subnets, sg, kwargs = self.service()
+        ecs, ec2 = self.client("ecs"), self.client("ec2")
+        other = ec2.create_security_group(GroupName="g2", Description="g2", VpcId=vpc)["GroupId"]
+        ecs.create_service(**dict(kwargs, networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg, other]}}))
+        aws_seconds(300)
+        ecs.update_service(cluster="c", service="s", networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}})
+        with self.assertRaises(ClientError) as ctx:
+            ec2.delete_security_group(GroupId=other)
+        self.assertEqual(self.code(ctx), "DependencyViolation")
+        self.assertIn("ECS task", str(ctx.exception))
+        # The new tasks serve at 240, the old ones deregister for 300, stop in 10 and their
+        # interfaces go in 120.
+        aws_seconds(700)
+        ec2.delete_security_group(GroupId=other)
 
     def register_and_update(self, ecs):
         ecs.register_task_definition(family="f", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
@@ -480,6 +518,26 @@ class CircuitBreaker(Bed):
         aws_seconds(800)
         now = svc()
         self.assertEqual([(d["status"], d["rolloutState"]) for d in now["deployments"]], [("PRIMARY", "COMPLETED")])
+
+    def test_a_rolled_back_forced_deployment_leaves_the_running_tasks_to_a_change_of_count(self):
+        _, _, _, kwargs = Provisioning.service(self)
+        kwargs["taskDefinition"] = self.register("app:1")
+        ecs = self.client("ecs")
+        ecs.create_service(**kwargs)
+        aws_seconds(700)
+        # The same revision's image failing from now on: the forced deployment fails and is
+        # rolled back to the tasks that run.
+        post("/_testbed/config", dict(self.profile, scale=SCALE, failing_images=[":1"]))
+        ecs.update_service(cluster="c", service="s", forceNewDeployment=True)
+        aws_seconds(1200)
+        post("/_testbed/config", dict(self.profile, scale=SCALE))
+        aws_seconds(700)
+        svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
+        self.assertEqual([(d["status"], d["rolloutState"]) for d in svc()["deployments"]], [("PRIMARY", "COMPLETED")])
+        ecs.update_service(cluster="c", service="s", desiredCount=3)
+        now = svc()
+        self.assertEqual((now["runningCount"], now["pendingCount"]), (2, 1), "one more task, none replaced")
+        self.assertEqual(len(now["deployments"]), 1)
 
     def test_tasks_whose_secrets_have_no_endpoint_or_do_not_exist_never_start(self):
         vpc, subnets, sg, kwargs = Provisioning.service(self)

@@ -1153,8 +1153,10 @@ impl Resource for Service {
     /// ECS's CreateService right after CreateCluster says the cluster is not found, and
     /// CreateService or UpdateService right after CreateListener that the target group "does
     /// not have an associated load balancer".
+    /// Only these two: an update that is retried is sent again, and a "not found" from the
+    /// wait after it (a target group's health, say) is no reason to start another deployment.
     fn not_visible_yet(&self, err: &anyhow::Error) -> bool {
-        is_not_found(err)
+        has_code(err, &["ClusterNotFoundException"])
             || (has_code(err, &["InvalidParameterException"])
                 && format!("{err:#}").contains("does not have an associated load balancer"))
     }
