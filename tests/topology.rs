@@ -450,6 +450,45 @@ async fn down_without_a_state_file_finds_the_load_balancer_of_either_kind() {
     common::assert_nothing_left(&sdk, "after down").await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn down_without_a_state_file_finds_a_stack_built_with_the_other_way_in() {
+    let emulator = bed();
+    let sdk = emulator.sdk(REGION).await;
+    let cidr = "vpc_cidr = \"10.0.0.0/16\"";
+    let public = "\nentry = \"public_load_balancer\"\nacknowledge_public_entry = true";
+    // Built with API Gateway; the state file lost, and the env file now says public.
+    let ws = workspace_outside_ecr();
+    up(&ws, &emulator);
+    std::fs::remove_dir_all(ws.path().join(".gwfargate")).unwrap();
+    edit(&ws, cidr, &format!("{cidr}{public}"));
+    edit(&ws, "[api]\nauth", "# [api]\n# auth");
+    let down = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    let (_, listed) = output(&down);
+    for part in [
+        "cluster1-nlb-microservice1",
+        "cluster1-vpclink-microservice1",
+        "cluster1-subnet-private-1",
+    ] {
+        assert!(listed.contains(part), "{part} is listed: {listed}");
+    }
+    common::assert_nothing_left(&sdk, "after down of an API Gateway stack").await;
+
+    // Built public; the state file lost, and the env file now says API Gateway.
+    let ws = workspace_public(true);
+    up(&ws, &emulator);
+    std::fs::remove_dir_all(ws.path().join(".gwfargate")).unwrap();
+    edit(&ws, public, "");
+    edit(&ws, "# [api]\n# auth", "[api]\nauth");
+    gwfargate(ws.path(), &emulator.endpoint)
+        .args(["down", "--env", "env1.toml", "--yes"])
+        .assert()
+        .success();
+    common::assert_nothing_left(&sdk, "after down of a public stack").await;
+}
+
 /// A workspace whose stack goes out through a NAT gateway, with an image outside ECR.
 fn workspace_nat() -> common::Workspace {
     let ws = workspace_outside_ecr();

@@ -3,7 +3,6 @@
 
 use super::session::{self, Session};
 use crate::error::UsageError;
-use crate::model::Depth;
 
 /// How `down` runs.
 pub struct Options {
@@ -17,7 +16,7 @@ pub struct Options {
 pub async fn down(session: &Session, options: &Options) -> anyhow::Result<()> {
     let env = session.env.clone();
     crate::ui::output::eprint(&session::header("down", &env));
-    let (stack, world) = session::survey(&env, Depth::Full, options.concurrency).await?;
+    let (stack, world) = session::survey_to_delete(&env, options.concurrency).await?;
     for note in stack.graph.nodes().iter().flat_map(|n| n.notes()) {
         crate::ui::output::eprint(&crate::printable::escaped(&format!("note: {note}")));
     }

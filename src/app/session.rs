@@ -552,7 +552,31 @@ pub async fn survey(
     depth: Depth,
     concurrency: usize,
 ) -> anyhow::Result<(Stack, Arc<World>)> {
-    let stack = stack_of(env);
+    survey_stack(env, stack_of(env), depth, concurrency).await
+}
+
+/// As [`survey`], for `down`: without a state file, also what the deployment's other way in
+/// may have left ([`crate::resources::other_entry`]).
+pub async fn survey_to_delete(
+    env: &Arc<Env>,
+    concurrency: usize,
+) -> anyhow::Result<(Stack, Arc<World>)> {
+    let mut stack = stack_of(env);
+    if env.state.recorded().is_empty()
+        && let Some(other) =
+            crate::resources::other_entry(&env.deployment, &env.names, &env.account)
+    {
+        stack.graph.add_orphans_of(other);
+    }
+    survey_stack(env, stack, Depth::Full, concurrency).await
+}
+
+async fn survey_stack(
+    env: &Arc<Env>,
+    stack: Stack,
+    depth: Depth,
+    concurrency: usize,
+) -> anyhow::Result<(Stack, Arc<World>)> {
     let world = Arc::new(World::default());
     let surveyed = stack.graph.survey(env, &world, depth, concurrency).await;
     env.memo.close();

@@ -32,6 +32,8 @@ pub trait Node: Send + Sync {
     fn deps(&self) -> &[Dep];
     /// Whether the env file no longer describes it: `up` deletes it.
     fn is_orphan(&self) -> bool;
+    /// The same resource, as one the env file no longer describes.
+    fn into_orphan(self: Arc<Self>) -> Arc<dyn Node>;
     /// The dependencies its lookup needs the outputs of.
     fn found_through(&self) -> &[Key];
     /// Finds it (recorded id, then tags or name) and publishes what it found.
@@ -115,6 +117,18 @@ impl Graph {
     /// Whether the graph holds `key`.
     pub fn contains(&self, key: &str) -> bool {
         self.index.contains_key(key)
+    }
+
+    /// Adds the resources of `other` whose keys this graph lacks, as resources the env file no
+    /// longer describes: what another design of the same deployment may have left.
+    pub fn add_orphans_of(&mut self, other: Graph) {
+        for node in other.nodes {
+            if !self.contains(node.key()) {
+                let node = node.into_orphan();
+                self.index.insert(node.key().to_string(), self.nodes.len());
+                self.nodes.push(node);
+            }
+        }
     }
 
     /// A dependency that names no node of the graph, if any: a bug in building it.

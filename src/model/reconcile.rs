@@ -11,7 +11,7 @@
 //!   (AWS's reads lag its writes).
 //! - Deleting: retrying what the kind names as "still in use", "not found" as done.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -635,6 +635,17 @@ impl<R: Resource> Node for Typed<R> {
 
     fn is_orphan(&self) -> bool {
         self.orphan
+    }
+
+    fn into_orphan(self: Arc<Self>) -> Arc<dyn Node> {
+        match Arc::try_unwrap(self) {
+            Ok(mut typed) => {
+                typed.orphan = true;
+                Arc::new(typed)
+            }
+            // Shared (a walk holds it): it stays as it was.
+            Err(shared) => shared,
+        }
     }
 
     fn found_through(&self) -> &[String] {

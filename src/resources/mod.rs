@@ -282,6 +282,24 @@ fn add_api(
     Entry::ApiGateway { stage, rest_api }
 }
 
+/// What `down` without a state file looks for beside `deployment`'s own resources: with the
+/// public entry, the API Gateway design's (the API, the VPC links, either load balancer, the
+/// endpoints or NAT gateway, the private subnets), by name, since the stack may have been
+/// built before the env file said `public_load_balancer`. `None` with API Gateway: its graph
+/// already looks for the public entry's parts (public subnets, internet gateway, ALB).
+pub fn other_entry(deployment: &Deployment, names: &Names, account: &str) -> Option<Graph> {
+    if deployment.network.entry != crate::config::Entry::PublicLoadBalancer {
+        return None;
+    }
+    let mut other = deployment.clone();
+    other.network.entry = crate::config::Entry::ApiGateway;
+    // An ALB of the same name as the public one, so the NLB is looked for as the other kind.
+    other.network.load_balancer = LoadBalancerKind::Alb;
+    other.network.egress = Egress::Endpoints;
+    other.network.vpc_link = None;
+    Some(stack(&other, names, account, &[]).graph)
+}
+
 /// The kind of VPC link the stack has: the env file's choice; without one, V1 for a stack the
 /// state file records a V1 link of (a new version of gwfargate changes no built stack on its
 /// own), V2 otherwise. An ALB is reached by a V2 link only.
@@ -993,6 +1011,49 @@ mod tests {
         // An NLB has no group of its own.
         let (nlb, _) = graph_with(VpcLinkVersion::V2, &[("vpc", "vpc-1")]);
         assert!(!nlb.graph.contains("security_group/load-balancer"));
+    }
+
+    #[test]
+    fn down_without_a_state_file_also_looks_for_a_public_stacks_api_gateway_design() {
+        let mut deployment = testing::env().deployment;
+        let names = Names::new(&deployment);
+        assert!(
+            other_entry(&deployment, &names, "123456789012").is_none(),
+            "an API Gateway stack's own graph looks for the public parts"
+        );
+        deployment.network.entry = crate::config::Entry::PublicLoadBalancer;
+        deployment.network.load_balancer = LoadBalancerKind::Alb;
+        deployment.network.egress = Egress::PublicIp;
+        let names = Names::new(&deployment);
+        let mut g = stack(&deployment, &names, "123456789012", &[]).graph;
+        let own = g.nodes().len();
+        g.add_orphans_of(other_entry(&deployment, &names, "123456789012").expect("public"));
+        assert_eq!(g.dangling(), None);
+        let added: Vec<&str> = g.nodes()[own..]
+            .iter()
+            .map(|n| {
+                assert!(n.is_orphan(), "{}", n.key());
+                n.key()
+            })
+            .collect();
+        for key in [
+            "rest_api",
+            "stage",
+            "vpc_link",
+            "vpc_link_v2",
+            "security_group/vpc-link",
+            "load_balancer",
+            "subnet/0",
+            "route_table",
+            "security_group/endpoints",
+            "nat_gateway",
+        ] {
+            assert!(added.contains(&key), "{key}: {added:?}");
+        }
+        assert!(
+            !added.contains(&"load_balancer/alb"),
+            "the public ALB stays the stack's own"
+        );
     }
 
     #[test]
