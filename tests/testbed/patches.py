@@ -2101,6 +2101,8 @@ def _patch_ecs():
             if ran is None or now < ran or status not in ("RUNNING", "DEACTIVATING"):
                 continue  # registered while ACTIVATING, gone once deregistered
             if status == "DEACTIVATING":
+                if now >= task.stop_times[0] + CLOCK.wall(deregistration_delay(service, [target_group_arn])):
+                    continue  # each group drains it for its own delay; the task waits for the longest
                 state = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
             elif CLOCK.aws_since(ran) < healthy_after(service, [target_group_arn]):  # each group its own checks
                 state = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")

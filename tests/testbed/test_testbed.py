@@ -302,23 +302,24 @@ class Provisioning(Bed):
         # "When you add, update, or remove a load balancer configuration, Amazon ECS starts
         # new tasks with the updated Elastic Load Balancing configuration, and then stops the
         # old tasks when the new tasks are running" (API_UpdateService, loadBalancers). Steps
-        # of 100 s, so every check lands at least 50 s from a change of state.
+        # of 100 s, so every check lands at least 100 s from a change of state.
         post("/_testbed/config", dict(self.profile, scale=SCALE, durations={
             "service_steady": 100, "target_registration": 100, "task_stop": 100, "eni_linger": 100}))
         vpc, _, _, kwargs = self.service()
         ecs, elb = self.client("ecs"), self.client("elbv2")
         old = kwargs["loadBalancers"][0]["targetGroupArn"]
         new = elb.create_target_group(Name="tg2", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
-                                      HealthCheckIntervalSeconds=10, HealthyThresholdCount=5)["TargetGroups"][0]["TargetGroupArn"]
+                                      HealthCheckIntervalSeconds=20, HealthyThresholdCount=5)["TargetGroups"][0]["TargetGroupArn"]
         elb.create_listener(LoadBalancerArn=elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["LoadBalancerArn"],
                             Protocol="TCP", Port=81, DefaultActions=[{"Type": "forward", "TargetGroupArn": new}])
-        elb.modify_target_group_attributes(TargetGroupArn=old, Attributes=[
-            {"Key": "deregistration_delay.timeout_seconds", "Value": "100"}])
+        for group, delay in ((old, "200"), (new, "600")):
+            elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
+                {"Key": "deregistration_delay.timeout_seconds", "Value": delay}])
         ecs.create_service(**kwargs)
         svc = lambda: ecs.describe_services(cluster="c", services=["s"])["services"][0]
         health = lambda tg: sorted((t["Target"]["Id"], t["TargetHealth"]["State"]) for t in
                                    elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"])
-        aws_seconds(400)  # running at 100, healthy at 100 + 100 + 30 × 5 = 350
+        aws_seconds(450)  # running at 100, healthy at 100 + 100 + 30 × 5 = 350
         first = health(old)
         self.assertEqual([state for _, state in first], ["healthy", "healthy"])
         self.assertEqual(svc()["deployments"][0]["rolloutState"], "COMPLETED")
@@ -331,14 +332,14 @@ class Provisioning(Bed):
         self.assertEqual(started["pendingCount"], 2, "two new tasks, beside the two running")
         self.assertEqual(health(new), [], "the running tasks were not started with the new group")
         self.assertEqual(health(old), first)
-        aws_seconds(200)  # the new tasks run at 100 and register with both groups
+        aws_seconds(200)  # the new tasks run at 100; healthy in the new group at 300, the old at 350
         during = health(old)
         self.assertEqual(sorted(state for _, state in during), ["healthy", "healthy", "initial", "initial"])
         self.assertEqual([state for _, state in health(new)], ["initial", "initial"])
         self.assertEqual(len(svc()["deployments"]), 2)
         # Healthy in the slower group at 100 + 100 + 150 = 350: the deployment is done and the
-        # old tasks drain from the only group they were in.
-        aws_seconds(200)
+        # old tasks drain (until 550) from the only group they were in.
+        aws_seconds(250)
         done = svc()
         self.assertEqual([(d["status"], d["rolloutState"]) for d in done["deployments"]], [("PRIMARY", "COMPLETED")])
         states = dict(health(old))
@@ -350,17 +351,22 @@ class Provisioning(Bed):
         aws_seconds(200)
         ecs.update_service(cluster="c", service="s", loadBalancers=both[1:])
         self.assertEqual([state for _, state in health(old)], ["healthy", "healthy"])
-        aws_seconds(300)  # running at 100, healthy in the new group at 100 + 100 + 50 = 250
+        aws_seconds(400)  # running at 100, healthy in the new group at 100 + 100 + 20 × 5 = 300
         self.assertEqual([state for _, state in health(old)], ["draining", "draining"])
         self.assertEqual(sorted(state for _, state in health(new)), ["draining", "draining", "healthy", "healthy"])
         self.assertEqual([d["rolloutState"] for d in svc()["deployments"]], ["COMPLETED"])
+        # Each group drains them for its own delay, from 300: the old one 200 s, the new one 600.
+        aws_seconds(250)
+        self.assertEqual(health(old), [])
+        self.assertEqual(sorted(state for _, state in health(new)), ["draining", "draining", "healthy", "healthy"])
 
     def test_each_target_group_checks_a_tasks_health_on_its_own_settings(self):
         post("/_testbed/config", dict(self.profile, scale=SCALE, durations={
             "service_steady": 100, "target_registration": 100}))
         vpc, _, _, kwargs = self.service()
         ecs, elb = self.client("ecs"), self.client("elbv2")
-        slow = kwargs["loadBalancers"][0]["targetGroupArn"]  # 30 s x 5
+        slow = kwargs["loadBalancers"][0]["targetGroupArn"]
+        elb.modify_target_group(TargetGroupArn=slow, HealthCheckIntervalSeconds=30, HealthyThresholdCount=10)
         fast = elb.create_target_group(Name="tg2", Protocol="TCP", Port=80, VpcId=vpc, TargetType="ip",
                                        HealthCheckIntervalSeconds=10, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
         elb.create_listener(LoadBalancerArn=elb.describe_load_balancers(Names=["nlb"])["LoadBalancers"][0]["LoadBalancerArn"],
@@ -369,7 +375,7 @@ class Provisioning(Bed):
             kwargs["loadBalancers"][0], dict(kwargs["loadBalancers"][0], targetGroupArn=fast)]))
         health = lambda tg: [t["TargetHealth"]["State"] for t in
                              elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]]
-        aws_seconds(280)  # running at 100: healthy in the fast group at 220, in the slow at 350
+        aws_seconds(350)  # running at 100: healthy in the fast group at 220, in the slow at 500
         self.assertEqual((health(fast), health(slow)), (["healthy"] * 2, ["initial"] * 2))
         svc = ecs.describe_services(cluster="c", services=["s"])["services"][0]
         self.assertEqual(svc["deployments"][0]["rolloutState"], "IN_PROGRESS", "done once healthy in both")
@@ -388,8 +394,8 @@ class Provisioning(Bed):
         self.assertEqual(self.code(ctx), "DependencyViolation")
         self.assertIn("ECS task", str(ctx.exception))
         # The new tasks serve at 240, the old ones deregister for 300, stop in 10 and their
-        # interfaces go in 120.
-        aws_seconds(700)
+        # interfaces go in 120: at 670.
+        aws_seconds(800)
         ec2.delete_security_group(GroupId=other)
 
     def register_and_update(self, ecs):
