@@ -122,6 +122,15 @@ fn refused<'a>(
         .collect()
 }
 
+/// The policy `policy --env env1.toml` prints for `ws`.
+fn printed_policy(ws: &common::Workspace, emulator: &Emulator) -> serde_json::Value {
+    let printed = gwfargate(ws.path(), &emulator.endpoint)
+        .args(["policy", "--env", "env1.toml"])
+        .assert()
+        .success();
+    serde_json::from_str(&output(&printed).0).unwrap()
+}
+
 /// The policy `policy --env env1.toml` prints for `ws`, and the call log of a cycle run with
 /// it (`up`, `plan`, `status`, `down`), after asserting the policy allows every call on what
 /// it touched.
@@ -132,11 +141,7 @@ fn cycle_allowed(
     serde_json::Value,
     serde_json::Map<String, serde_json::Value>,
 ) {
-    let printed = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["policy", "--env", "env1.toml"])
-        .assert()
-        .success();
-    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let policy = printed_policy(ws, emulator);
     let actions = allowed(&policy);
     emulator.reset_calls();
     for args in [
@@ -214,11 +219,7 @@ async fn the_printed_policy_allows_every_call_of_a_full_cycle_and_no_wildcard() 
         .send()
         .await
         .unwrap();
-    let printed = gwfargate(ws.path(), &emulator.endpoint)
-        .args(["policy", "--env", "env1.toml"])
-        .assert()
-        .success();
-    let policy: serde_json::Value = serde_json::from_str(&output(&printed).0).unwrap();
+    let policy = printed_policy(&ws, &emulator);
     let actions = allowed(&policy);
     assert!(
         actions.iter().all(|a| a != "*" && !a.ends_with(":*")),

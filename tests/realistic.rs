@@ -1275,26 +1275,14 @@ fn probe_status(ws: &common::Workspace, emulator: &Emulator) -> u64 {
 /// Puts a two-group stack back as gwfargate made it before the endpoints had their own
 /// security group: endpoints in the tasks' group, 443 in from and out to the whole VPC, no
 /// endpoints' group, and a state file that never heard of one.
-async fn as_made_with_one_group(ws: &common::Workspace, ec2: &aws_sdk_ec2::Client) {
+async fn as_made_with_one_group(
+    ws: &common::Workspace,
+    sdk: &aws_config::SdkConfig,
+    ec2: &aws_sdk_ec2::Client,
+) {
     use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
-    let group = |name: &'static str| async move {
-        ec2.describe_security_groups()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("group-name")
-                    .values(name)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap()
-            .security_groups()[0]
-            .group_id()
-            .unwrap()
-            .to_string()
-    };
-    let tasks = group("cluster1-sg-microservice1").await;
-    let vpce = group("cluster1-sg-vpce").await;
+    let tasks = common::group_id(sdk, "cluster1-sg-microservice1").await;
+    let vpce = common::group_id(sdk, "cluster1-sg-vpce").await;
     let https = |peer: IpPermission| peer;
     let vpc_wide = https(
         IpPermission::builder()
@@ -1385,7 +1373,7 @@ async fn a_stack_made_with_one_security_group_moves_to_two_without_losing_traffi
         .id()
         .unwrap()
         .to_string();
-    as_made_with_one_group(&ws, &ec2).await;
+    as_made_with_one_group(&ws, &sdk, &ec2).await;
     assert_eq!(invoke_status(&emulator, &api), 200);
 
     let planned = gwfargate(ws.path(), &emulator.endpoint)

@@ -83,25 +83,6 @@ fn probe_names(ws: &common::Workspace, emulator: &Emulator, hop: &str) {
     assert!(probed.contains(hop), "{hop} in {probed}");
 }
 
-/// The id of the security group named `name`.
-async fn group_id(sdk: &aws_config::SdkConfig, name: &str) -> String {
-    aws_sdk_ec2::Client::new(sdk)
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values(name)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string()
-}
-
 fn bed() -> Emulator {
     let emulator = Emulator::with_profile(1, "realistic");
     emulator.configure(realistic_settings(
@@ -207,7 +188,7 @@ async fn an_alb_stack_builds_serves_scales_on_requests_and_is_removed_whole() {
         alb_group.group_name(),
         Some("cluster1-sg-alb-microservice1")
     );
-    let link_group = group_id(&sdk, "cluster1-sg-vpclink-microservice1").await;
+    let link_group = common::group_id(&sdk, "cluster1-sg-vpclink-microservice1").await;
     let ingress = alb_group.ip_permissions();
     assert_eq!(ingress.len(), 1, "{ingress:?}");
     assert_eq!(ingress[0].from_port(), Some(8080));
@@ -737,7 +718,7 @@ async fn a_public_entry_is_acknowledged_builds_serves_from_the_internet_says_it_
 
     // The load balancer's group closed to the internet: the probe names it, `up` opens it.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let group = group_id(&sdk, "cluster1-sg-alb-microservice1").await;
+    let group = common::group_id(&sdk, "cluster1-sg-alb-microservice1").await;
     ec2.revoke_security_group_ingress()
         .group_id(&group)
         .ip_permissions(

@@ -752,3 +752,22 @@ pub fn up_while_serving(
     assert_eq!(code, Some(0), "{statuses:?}");
     statuses
 }
+
+/// The id of the security group named `name`.
+pub async fn group_id(sdk: &aws_config::SdkConfig, name: &str) -> String {
+    aws_sdk_ec2::Client::new(sdk)
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string()
+}
